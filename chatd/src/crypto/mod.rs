@@ -1,0 +1,40 @@
+//! All of chat's cryptography, and the only place it lives (DESIGN §1–§3).
+//!
+//! - [`primitives`]: thin, fixed-parameter wrappers over RustCrypto (RSA-OAEP,
+//!   RSA-PSS, HMAC-SHA256, AES-256-CBC) that everything else goes through and
+//!   that the Wycheproof suite checks.
+//! - [`identity`]: a user's two key pairs, generation and PKCS#8 codecs.
+//! - [`card`]: the public contact card, SPKI codecs and the fingerprint.
+//! - [`envelope`]: sealing and opening envelope v1.
+//! - [`secret`]: byte buffers that are redacted in `Debug` and zeroized on drop.
+
+pub mod card;
+pub mod envelope;
+pub mod error;
+pub mod identity;
+pub mod primitives;
+pub mod secret;
+
+pub use card::{Card, Fingerprint};
+pub use envelope::{Opened, Peers, open, open_json, seal};
+pub use error::{CardError, DropClass, KeyError, OpenError, SealError};
+pub use identity::{Identity, KeyBits};
+pub use secret::SecretBytes;
+
+/// Appends `lp(x)`: the length of `x` as 4 bytes big-endian, then `x`.
+pub(crate) fn put_lp(out: &mut Vec<u8>, x: &[u8]) {
+    let len = u32::try_from(x.len()).expect("fields are far below 4 GiB");
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(x);
+}
+
+/// Lowercase hex, used for ids and fingerprints.
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}

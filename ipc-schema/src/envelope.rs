@@ -1,0 +1,387 @@
+//! Envelope v1 as it travels between daemons through the relay (DESIGN §3),
+//! and the payloads it carries once opened.
+//!
+//! This module only checks shape and sizes. Everything cryptographic (the
+//! signature, the key unwrap, the MAC) is `chatd::crypto`'s job.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Serialize};
+
+/// Largest envelope JSON text anyone accepts (relay body cap, daemon parse cap).
+pub const MAX_ENVELOPE_JSON: usize = 6 * 1024 * 1024;
+/// Largest text body, in bytes of UTF-8.
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+/// Largest padded payload: a 4 MiB body plus room for its JSON wrapping.
+pub const MAX_PADDED_PAYLOAD: usize = MAX_BODY + 64 * 1024;
+/// Largest `ct`: the padded payload plus the one PKCS#7 block it always gets.
+pub const MAX_CT: usize = MAX_PADDED_PAYLOAD + 16;
+/// Smallest and largest RSA modulus in bytes (2048 and 4096 bits); bounds `wk` and `sig`.
+pub const MIN_RSA_BYTES: usize = 256;
+/// See [`MIN_RSA_BYTES`].
+pub const MAX_RSA_BYTES: usize = 512;
+
+/// Envelope v1, field for field as on the wire. Unknown fields are refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    /// Format version; only 1 exists.
+    pub v: u32,
+    /// 32 lowercase hex digits (128 random bits), unique per sender.
+    pub id: String,
+    /// Sender's username.
+    pub from: String,
+    /// Recipient's username.
+    pub to: String,
+    /// Sender's clock when sealing, milliseconds since the Unix epoch.
+    pub ts: u64,
+    /// RSA-OAEP-wrapped `enc_key || mac_key`, base64.
+    pub wk: String,
+    /// AES-CBC IV, base64 of 16 bytes.
+    pub iv: String,
+    /// AES-256-CBC ciphertext of the padded payload, base64.
+    pub ct: String,
+    /// HMAC-SHA256 tag, base64 of 32 bytes.
+    pub tag: String,
+    /// RSA-PSS signature by the sender's signing key, base64.
+    pub sig: String,
+}
+
+/// An envelope whose fields passed the strict shape checks, with binary fields decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedEnvelope {
+    /// Message id, 32 lowercase hex digits.
+    pub id: String,
+    /// Sender's username.
+    pub from: String,
+    /// Recipient's username.
+    pub to: String,
+    /// Sender timestamp (ms).
+    pub ts: u64,
+    /// Wrapped keys, raw bytes.
+    pub wk: Vec<u8>,
+    /// IV, 16 bytes.
+    pub iv: [u8; 16],
+    /// Ciphertext, raw bytes.
+    pub ct: Vec<u8>,
+    /// MAC tag, 32 bytes.
+    pub tag: [u8; 32],
+    /// Signature, raw bytes.
+    pub sig: Vec<u8>,
+}
+
+/// Why an envelope's shape was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShapeError {
+    /// The JSON text is over [`MAX_ENVELOPE_JSON`].
+    #[error("envelope of {0} bytes is over the {MAX_ENVELOPE_JSON}-byte cap")]
+    TooLarge(usize),
+    /// Not JSON, or not the envelope's fields and types.
+    #[error("envelope is not valid JSON of the v1 shape: {0}")]
+    Json(String),
+    /// `v` is not 1.
+    #[error("unsupported envelope version {0}")]
+    Version(u32),
+    /// A field has the wrong form or size.
+    #[error("field `{field}` is malformed: {why}")]
+    Field {
+        /// Which field.
+        field: &'static str,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+}
+
+fn bad(field: &'static str, why: &'static str) -> ShapeError {
+    ShapeError::Field { field, why }
+}
+
+/// True for a valid username: `^[a-z0-9][a-z0-9_.-]{2,31}$`.
+pub fn is_valid_username(name: &str) -> bool {
+    let b = name.as_bytes();
+    (3..=32).contains(&b.len())
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b[1..]
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"_.-".contains(c))
+}
+
+/// True for a valid message id: 32 lowercase hex digits.
+pub fn is_valid_message_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+}
+
+/// Decodes standard, padded base64, refusing anything longer than `max` decoded bytes
+/// before decoding it.
+fn decode_field(field: &'static str, text: &str, max: usize) -> Result<Vec<u8>, ShapeError> {
+    if text.len() > max.div_ceil(3) * 4 {
+        return Err(bad(field, "too long"));
+    }
+    B64.decode(text)
+        .map_err(|_| bad(field, "not canonical padded base64"))
+}
+
+impl Envelope {
+    /// Parses envelope JSON strictly: size cap first, then the exact v1 shape.
+    pub fn parse(json: &[u8]) -> Result<CheckedEnvelope, ShapeError> {
+        if json.len() > MAX_ENVELOPE_JSON {
+            return Err(ShapeError::TooLarge(json.len()));
+        }
+        let env: Envelope =
+            serde_json::from_slice(json).map_err(|e| ShapeError::Json(e.to_string()))?;
+        env.check()
+    }
+
+    /// Checks every field's form and size and decodes the binary ones.
+    pub fn check(&self) -> Result<CheckedEnvelope, ShapeError> {
+        if self.v != 1 {
+            return Err(ShapeError::Version(self.v));
+        }
+        if !is_valid_message_id(&self.id) {
+            return Err(bad("id", "not 32 lowercase hex digits"));
+        }
+        if !is_valid_username(&self.from) {
+            return Err(bad("from", "not a valid username"));
+        }
+        if !is_valid_username(&self.to) {
+            return Err(bad("to", "not a valid username"));
+        }
+        let wk = decode_field("wk", &self.wk, MAX_RSA_BYTES)?;
+        if wk.len() < MIN_RSA_BYTES {
+            return Err(bad("wk", "shorter than a 2048-bit RSA block"));
+        }
+        let iv: [u8; 16] = decode_field("iv", &self.iv, 16)?
+            .try_into()
+            .map_err(|_| bad("iv", "not 16 bytes"))?;
+        let ct = decode_field("ct", &self.ct, MAX_CT)?;
+        if ct.is_empty() || ct.len() % 16 != 0 {
+            return Err(bad("ct", "not a whole number of AES blocks"));
+        }
+        let tag: [u8; 32] = decode_field("tag", &self.tag, 32)?
+            .try_into()
+            .map_err(|_| bad("tag", "not 32 bytes"))?;
+        let sig = decode_field("sig", &self.sig, MAX_RSA_BYTES)?;
+        if sig.len() < MIN_RSA_BYTES {
+            return Err(bad("sig", "shorter than a 2048-bit RSA signature"));
+        }
+        Ok(CheckedEnvelope {
+            id: self.id.clone(),
+            from: self.from.clone(),
+            to: self.to.clone(),
+            ts: self.ts,
+            wk,
+            iv,
+            ct,
+            tag,
+            sig,
+        })
+    }
+}
+
+impl CheckedEnvelope {
+    /// Encodes back to the wire form.
+    pub fn to_wire(&self) -> Envelope {
+        Envelope {
+            v: 1,
+            id: self.id.clone(),
+            from: self.from.clone(),
+            to: self.to.clone(),
+            ts: self.ts,
+            wk: B64.encode(&self.wk),
+            iv: B64.encode(self.iv),
+            ct: B64.encode(&self.ct),
+            tag: B64.encode(self.tag),
+            sig: B64.encode(&self.sig),
+        }
+    }
+}
+
+/// Whether a receipt says "arrived" or "was read".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptKind {
+    /// The recipient's daemon committed the message.
+    Delivered,
+    /// The recipient read it (opt-in).
+    Read,
+}
+
+/// The decrypted content of an envelope (DESIGN §3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Payload {
+    /// A chat message.
+    Text {
+        /// The text, at most [`MAX_BODY`] bytes.
+        body: String,
+        /// Id of the message this one answers.
+        reply_to: Option<String>,
+    },
+    /// Delivery or read receipt for earlier messages.
+    Receipt {
+        /// The acknowledged message ids.
+        ids: Vec<String>,
+        /// Delivered or read.
+        kind: ReceiptKind,
+    },
+    /// A `type` this version does not know; kept as received and shown as unsupported.
+    Unsupported {
+        /// The payload's `type` field.
+        kind: String,
+        /// The payload JSON text exactly as received.
+        raw: String,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum KnownPayload {
+    Text {
+        body: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<String>,
+    },
+    Receipt {
+        ids: Vec<String>,
+        kind: ReceiptKind,
+    },
+}
+
+/// Why payload JSON was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    /// Not a JSON object with a string `type`.
+    #[error("payload is not a JSON object with a string `type`")]
+    NotAnObject,
+    /// A known type with missing or wrong fields.
+    #[error("payload of type `{0}` has wrong fields")]
+    BadFields(String),
+    /// A text body over [`MAX_BODY`].
+    #[error("text body of {0} bytes is over the {MAX_BODY}-byte cap")]
+    BodyTooLarge(usize),
+    /// A receipt naming an id that is not 32 lowercase hex digits.
+    #[error("receipt names an invalid message id")]
+    BadId,
+}
+
+impl Payload {
+    /// A plain text message.
+    pub fn text(body: impl Into<String>) -> Self {
+        Payload::Text {
+            body: body.into(),
+            reply_to: None,
+        }
+    }
+
+    /// The exact JSON bytes that get padded and encrypted.
+    pub fn to_json(&self) -> Result<Vec<u8>, PayloadError> {
+        let known = match self {
+            Payload::Text { body, reply_to } => {
+                if body.len() > MAX_BODY {
+                    return Err(PayloadError::BodyTooLarge(body.len()));
+                }
+                KnownPayload::Text {
+                    body: body.clone(),
+                    reply_to: reply_to.clone(),
+                }
+            }
+            Payload::Receipt { ids, kind } => KnownPayload::Receipt {
+                ids: ids.clone(),
+                kind: *kind,
+            },
+            Payload::Unsupported { raw, .. } => return Ok(raw.as_bytes().to_vec()),
+        };
+        Ok(serde_json::to_vec(&known).expect("payload types always serialize"))
+    }
+
+    /// Parses decrypted payload JSON. Unknown types are kept, not dropped.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, PayloadError> {
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|_| PayloadError::NotAnObject)?;
+        let kind = value
+            .get("type")
+            .and_then(|t| t.as_str())
+            .ok_or(PayloadError::NotAnObject)?
+            .to_owned();
+        if kind != "text" && kind != "receipt" {
+            let raw = String::from_utf8(bytes.to_vec()).map_err(|_| PayloadError::NotAnObject)?;
+            return Ok(Payload::Unsupported { kind, raw });
+        }
+        let known: KnownPayload =
+            serde_json::from_value(value).map_err(|_| PayloadError::BadFields(kind))?;
+        match known {
+            KnownPayload::Text { body, reply_to } => {
+                if body.len() > MAX_BODY {
+                    return Err(PayloadError::BodyTooLarge(body.len()));
+                }
+                if reply_to.as_deref().is_some_and(|r| !is_valid_message_id(r)) {
+                    return Err(PayloadError::BadId);
+                }
+                Ok(Payload::Text { body, reply_to })
+            }
+            KnownPayload::Receipt { ids, kind } => {
+                if ids.is_empty() || !ids.iter().all(|i| is_valid_message_id(i)) {
+                    return Err(PayloadError::BadId);
+                }
+                Ok(Payload::Receipt { ids, kind })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_follow_the_design_pattern() {
+        for ok in ["alice", "bob", "a1_", "0xy", "abc.def-ghi_jkl", &"a".repeat(32)] {
+            assert!(is_valid_username(ok), "{ok}");
+        }
+        for no in ["al", "Alice", "_abc", ".abc", "ab c", "abé", &"a".repeat(33), ""] {
+            assert!(!is_valid_username(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn payload_json_is_exact_and_round_trips() {
+        let p = Payload::text("hi");
+        assert_eq!(p.to_json().unwrap(), br#"{"type":"text","body":"hi"}"#);
+        assert_eq!(Payload::from_json(&p.to_json().unwrap()).unwrap(), p);
+        let r = Payload::Receipt {
+            ids: vec!["0".repeat(32)],
+            kind: ReceiptKind::Delivered,
+        };
+        assert_eq!(
+            r.to_json().unwrap(),
+            format!(r#"{{"type":"receipt","ids":["{}"],"kind":"delivered"}}"#, "0".repeat(32))
+                .into_bytes()
+        );
+        assert_eq!(Payload::from_json(&r.to_json().unwrap()).unwrap(), r);
+    }
+
+    #[test]
+    fn unknown_payload_types_are_kept_verbatim() {
+        let raw = r#"{"type":"reaction","emoji":"👍"}"#;
+        assert_eq!(
+            Payload::from_json(raw.as_bytes()).unwrap(),
+            Payload::Unsupported {
+                kind: "reaction".into(),
+                raw: raw.into()
+            }
+        );
+        assert_eq!(Payload::from_json(b"[1]"), Err(PayloadError::NotAnObject));
+        assert_eq!(
+            Payload::from_json(br#"{"type":"text"}"#),
+            Err(PayloadError::BadFields("text".into()))
+        );
+    }
+
+    #[test]
+    fn oversized_envelopes_are_refused_before_parsing() {
+        let big = vec![b' '; MAX_ENVELOPE_JSON + 1];
+        assert_eq!(
+            Envelope::parse(&big),
+            Err(ShapeError::TooLarge(MAX_ENVELOPE_JSON + 1))
+        );
+    }
+}
