@@ -11,10 +11,11 @@ use cbc::cipher::block_padding::Pkcs7;
 use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
 use hmac::{Hmac, KeyInit, Mac};
 use rand_core::CryptoRng;
-use rsa::oaep::Oaep;
-use rsa::{PrivateKey, PublicKey};
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
+use rsa::traits::PublicKeyParts;
+use rsa::{BoxedUint, PrivateKey, PublicKey, hazmat};
+use sha2::{Digest, Sha256};
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+use zeroize::Zeroizing;
 
 use super::SecretBytes;
 
@@ -33,18 +34,71 @@ pub fn oaep_encrypt<R: CryptoRng + ?Sized>(
         .map_err(|_| PrimitiveError)
 }
 
-/// Blinded RSA-OAEP-SHA256 decryption. `label` is empty for envelopes; it is a
-/// parameter only so that the conformance suite can run labelled vectors.
+/// Blinded RSA-OAEP-SHA256 decryption (RFC 8017 §7.1.2). `label` is empty for
+/// envelopes; it is a parameter only so that the conformance suite can run
+/// labelled vectors.
+///
+/// The EME-OAEP decoding is done here rather than by `rsa`, because rsa 0.10
+/// ignores the leading octet `Y` that RFC 8017 requires to be zero (Wycheproof
+/// "First byte is 1"). Every check runs in constant time and all of them
+/// collapse into one error.
 pub fn oaep_decrypt<R: CryptoRng + ?Sized>(
     key: &PrivateKey,
     label: &[u8],
     ct: &[u8],
     rng: &mut R,
 ) -> Result<SecretBytes, PrimitiveError> {
-    let padding = Oaep::<Sha256>::new_with_label(label.to_vec());
-    key.decrypt_blinded(rng, padding, ct)
-        .map(SecretBytes::new)
-        .map_err(|_| PrimitiveError)
+    let k = key.size();
+    let h = 32;
+    if ct.len() != k || k < 2 * h + 2 {
+        return Err(PrimitiveError);
+    }
+    let c = BoxedUint::from_be_slice(ct, key.n_bits_precision()).map_err(|_| PrimitiveError)?;
+    // Blinded RSADP; it refuses c >= n and checks the CRT result against c.
+    let m = Zeroizing::new(
+        hazmat::rsa_decrypt_and_check(key, Some(rng), &c).map_err(|_| PrimitiveError)?,
+    );
+    let m_bytes = Zeroizing::new(m.to_be_bytes());
+    if m_bytes.len() < k {
+        return Err(PrimitiveError);
+    }
+    // I2OSP(m, k): m < n, so everything before the last k bytes is zero.
+    let mut em = Zeroizing::new(m_bytes[m_bytes.len() - k..].to_vec());
+    let (y, rest) = em.split_at_mut(1);
+    let (seed, db) = rest.split_at_mut(h);
+    mgf1_sha256_xor(seed, db);
+    mgf1_sha256_xor(db, seed);
+    let l_hash = Sha256::digest(label);
+    let mut valid = y[0].ct_eq(&0) & db[..h].ct_eq(&l_hash[..]);
+    // After lHash: zero or more 0x00, one 0x01, then the message.
+    let mut looking = Choice::from(1);
+    let mut start = 0u32;
+    let mut junk = Choice::from(0);
+    for (i, byte) in db[h..].iter().enumerate() {
+        let is_one = byte.ct_eq(&1);
+        let is_zero = byte.ct_eq(&0);
+        start.conditional_assign(&(i as u32 + 1), looking & is_one);
+        junk |= looking & !is_zero & !is_one;
+        looking &= !is_one;
+    }
+    valid &= !looking & !junk;
+    if !bool::from(valid) {
+        return Err(PrimitiveError);
+    }
+    Ok(SecretBytes::new(db[h + start as usize..].to_vec()))
+}
+
+/// `out ^= MGF1-SHA256(seed, out.len())`.
+fn mgf1_sha256_xor(out: &mut [u8], seed: &[u8]) {
+    for (counter, chunk) in out.chunks_mut(32).enumerate() {
+        let mut hash = Sha256::new();
+        hash.update(seed);
+        hash.update((counter as u32).to_be_bytes());
+        let mask = hash.finalize();
+        for (o, m) in chunk.iter_mut().zip(mask.iter()) {
+            *o ^= m;
+        }
+    }
 }
 
 /// RSA-PSS-SHA256 signature (salt 32 bytes), blinded.
