@@ -1,1 +1,14 @@
-fn main(){}
+//! `chat-tui`: Full-screen terminal client for chatd. Not implemented yet; it arrives with its own issue.
+
+use clap::Parser;
+
+/// Full-screen terminal client for chatd (not implemented yet: this build only answers --help and --version).
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {}
+
+fn main() {
+    let _ = Cli::parse();
+    eprintln!("chat-tui: not implemented yet in this build");
+    std::process::exit(1);
+}

@@ -3,7 +3,7 @@
 
 use clap::Parser;
 
-/// End-to-end encrypted chat daemon (not yet runnable: only the crypto core exists).
+/// End-to-end encrypted chat daemon (not implemented yet: this build only answers --help and --version).
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {}

@@ -19,6 +19,7 @@ use common::{Book, identity, load_vectors, vectors_path};
 use ipc_schema::{Envelope, Payload, ReceiptKind};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
+use rsa::traits::PublicKeyParts;
 use serde_json::{Value, json};
 
 const SEAL_SEED: [u8; 32] = [0x5e; 32];
@@ -295,6 +296,52 @@ fn build_vectors(alice: &Identity, bob: &Identity) -> Value {
     .unwrap();
     push("signed_text_without_body", "bob", env_value(&e), "payload");
 
+    // Added after the first freeze; appended so that every earlier vector
+    // (and the RNG stream that made it) stays byte for byte the same.
+    let mut v = base.clone();
+    v["id"] = json!(v["id"].as_str().unwrap().to_uppercase());
+    push("uppercase_id", "bob", v, "malformed");
+    let mut v = base.clone();
+    let iv = v["iv"].as_str().unwrap().to_owned();
+    // Same 16 bytes plus non-zero trailing bits: decodes leniently, not canonically.
+    let last = iv.as_bytes()[21];
+    let bumped = if last == b'A' { 'B' } else { 'A' };
+    v["iv"] = json!(format!("{}{}{}", &iv[..21], bumped, &iv[22..]));
+    push("non_canonical_base64_iv", "bob", v, "malformed");
+    let mut v = base.clone();
+    v["iv"] = json!(iv.replace('=', ""));
+    push("unpadded_base64_iv", "bob", v, "malformed");
+    let mut v = base.clone();
+    v["ts"] = json!(1.5);
+    push("fractional_ts", "bob", v, "malformed");
+    let mut v = base.clone();
+    let sig = B64.decode(v["sig"].as_str().unwrap()).unwrap();
+    v["sig"] = json!(B64.encode(&sig[..300]));
+    push("sig_not_an_rsa_size", "bob", v, "malformed");
+    // Right length for bob's key, but not an OAEP encoding of anything.
+    let e = custom(
+        alice,
+        "alice",
+        bob.card(),
+        &padded,
+        Wrap::Garbage,
+        next_ts(),
+        &mut rng,
+    );
+    push("signed_wk_not_oaep", "bob", env_value(&e), "key_unwrap");
+    // A whole-block PKCS#7 pad is the only one chat writes; a one-byte pad
+    // leaves 271 bytes, not a whole number of 256-byte buckets.
+    let e = custom(
+        alice,
+        "alice",
+        bob.card(),
+        &padded,
+        Wrap::ShortPkcs7,
+        next_ts(),
+        &mut rng,
+    );
+    push("signed_short_pkcs7_pad", "bob", env_value(&e), "padding");
+
     let key_entry = |id: &Identity| {
         json!({
             "card": id.card().to_value(),
@@ -318,6 +365,8 @@ enum Wrap<'a> {
     KeyBytes(usize),
     ToOther(&'a Card),
     BadPkcs7,
+    Garbage,
+    ShortPkcs7,
 }
 
 /// Seals by hand so that one step can be broken while the envelope is still
@@ -348,11 +397,20 @@ fn custom(
             let full = primitives::aes256_cbc_encrypt(&enc_key, &iv, &data);
             full[..full.len() - 16].to_vec()
         }
+        Wrap::ShortPkcs7 => {
+            // padded[..255] plus PKCS#7 gives one 0x01 byte of padding.
+            primitives::aes256_cbc_encrypt(&enc_key, &iv, &padded[..padded.len() - 1])
+        }
         _ => primitives::aes256_cbc_encrypt(&enc_key, &iv, padded),
     };
     let wk = match wrap {
         Wrap::KeyBytes(n) => primitives::oaep_encrypt(to.enc_key(), &keys[..n], rng).unwrap(),
         Wrap::ToOther(card) => primitives::oaep_encrypt(card.enc_key(), &keys, rng).unwrap(),
+        Wrap::Garbage => {
+            let mut wk = vec![0u8; to.enc_key().size()];
+            rng.fill_bytes(&mut wk[1..]);
+            wk
+        }
         _ => primitives::oaep_encrypt(to.enc_key(), &keys, rng).unwrap(),
     };
     let mut mac_key = keys[32..].to_vec();
@@ -405,7 +463,7 @@ fn every_invalid_vector_fails_with_its_named_error() {
     let vectors = load_vectors();
     let (alice, bob) = (identity(&vectors, "alice"), identity(&vectors, "bob"));
     let invalid = vectors["invalid"].as_array().unwrap();
-    assert!(invalid.len() >= 20);
+    assert!(invalid.len() >= 30);
     for v in invalid {
         let name = v["name"].as_str().unwrap();
         let me = if v["to"] == "alice" { &alice } else { &bob };

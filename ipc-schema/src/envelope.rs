@@ -16,9 +16,10 @@ pub const MAX_BODY: usize = 4 * 1024 * 1024;
 pub const MAX_PADDED_PAYLOAD: usize = MAX_BODY + 64 * 1024;
 /// Largest `ct`: the padded payload plus the one PKCS#7 block it always gets.
 pub const MAX_CT: usize = MAX_PADDED_PAYLOAD + 16;
-/// Smallest and largest RSA modulus in bytes (2048 and 4096 bits); bounds `wk` and `sig`.
-pub const MIN_RSA_BYTES: usize = 256;
-/// See [`MIN_RSA_BYTES`].
+/// Sizes in bytes of the RSA moduli chat allows (2048, 3072, 4096 bits): the
+/// only lengths `wk` and `sig` can have.
+pub const RSA_BLOCK_BYTES: [usize; 3] = [256, 384, 512];
+/// The largest of [`RSA_BLOCK_BYTES`].
 pub const MAX_RSA_BYTES: usize = 512;
 
 /// Envelope v1, field for field as on the wire. Unknown fields are refused.
@@ -108,7 +109,10 @@ pub fn is_valid_username(name: &str) -> bool {
 
 /// True for a valid message id: 32 lowercase hex digits.
 pub fn is_valid_message_id(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
 }
 
 /// Decodes standard, padded base64, refusing anything longer than `max` decoded bytes
@@ -147,22 +151,28 @@ impl Envelope {
             return Err(bad("to", "not a valid username"));
         }
         let wk = decode_field("wk", &self.wk, MAX_RSA_BYTES)?;
-        if wk.len() < MIN_RSA_BYTES {
-            return Err(bad("wk", "shorter than a 2048-bit RSA block"));
+        if !RSA_BLOCK_BYTES.contains(&wk.len()) {
+            return Err(bad(
+                "wk",
+                "not the size of a 2048, 3072 or 4096-bit RSA block",
+            ));
         }
         let iv: [u8; 16] = decode_field("iv", &self.iv, 16)?
             .try_into()
             .map_err(|_| bad("iv", "not 16 bytes"))?;
         let ct = decode_field("ct", &self.ct, MAX_CT)?;
-        if ct.is_empty() || ct.len() % 16 != 0 {
+        if ct.is_empty() || !ct.len().is_multiple_of(16) {
             return Err(bad("ct", "not a whole number of AES blocks"));
         }
         let tag: [u8; 32] = decode_field("tag", &self.tag, 32)?
             .try_into()
             .map_err(|_| bad("tag", "not 32 bytes"))?;
         let sig = decode_field("sig", &self.sig, MAX_RSA_BYTES)?;
-        if sig.len() < MIN_RSA_BYTES {
-            return Err(bad("sig", "shorter than a 2048-bit RSA signature"));
+        if !RSA_BLOCK_BYTES.contains(&sig.len()) {
+            return Err(bad(
+                "sig",
+                "not the size of a 2048, 3072 or 4096-bit RSA signature",
+            ));
         }
         Ok(CheckedEnvelope {
             id: self.id.clone(),
@@ -334,10 +344,26 @@ mod tests {
 
     #[test]
     fn usernames_follow_the_design_pattern() {
-        for ok in ["alice", "bob", "a1_", "0xy", "abc.def-ghi_jkl", &"a".repeat(32)] {
+        for ok in [
+            "alice",
+            "bob",
+            "a1_",
+            "0xy",
+            "abc.def-ghi_jkl",
+            &"a".repeat(32),
+        ] {
             assert!(is_valid_username(ok), "{ok}");
         }
-        for no in ["al", "Alice", "_abc", ".abc", "ab c", "abé", &"a".repeat(33), ""] {
+        for no in [
+            "al",
+            "Alice",
+            "_abc",
+            ".abc",
+            "ab c",
+            "abé",
+            &"a".repeat(33),
+            "",
+        ] {
             assert!(!is_valid_username(no), "{no}");
         }
     }
@@ -353,8 +379,11 @@ mod tests {
         };
         assert_eq!(
             r.to_json().unwrap(),
-            format!(r#"{{"type":"receipt","ids":["{}"],"kind":"delivered"}}"#, "0".repeat(32))
-                .into_bytes()
+            format!(
+                r#"{{"type":"receipt","ids":["{}"],"kind":"delivered"}}"#,
+                "0".repeat(32)
+            )
+            .into_bytes()
         );
         assert_eq!(Payload::from_json(&r.to_json().unwrap()).unwrap(), r);
     }
@@ -373,6 +402,70 @@ mod tests {
         assert_eq!(
             Payload::from_json(br#"{"type":"text"}"#),
             Err(PayloadError::BadFields("text".into()))
+        );
+    }
+
+    #[test]
+    fn strict_json_details_of_protocol_md() {
+        let sample = Envelope {
+            v: 1,
+            id: "0".repeat(32),
+            from: "alice".into(),
+            to: "bob".into(),
+            ts: 5,
+            wk: B64.encode([1u8; 256]),
+            iv: B64.encode([2u8; 16]),
+            ct: B64.encode([3u8; 32]),
+            tag: B64.encode([4u8; 32]),
+            sig: B64.encode([5u8; 384]),
+        };
+        let good = serde_json::to_string(&sample).unwrap();
+        assert!(Envelope::parse(good.as_bytes()).is_ok());
+        // Repeated member.
+        let dup = good.replacen("\"to\":\"bob\"", "\"to\":\"bob\",\"to\":\"eve\"", 1);
+        assert!(matches!(
+            Envelope::parse(dup.as_bytes()),
+            Err(ShapeError::Json(_))
+        ));
+        // Integers only.
+        for ts in ["5.0", "5e0", "-5", "18446744073709551616"] {
+            let odd = good.replace("\"ts\":5", &format!("\"ts\":{ts}"));
+            assert!(
+                matches!(Envelope::parse(odd.as_bytes()), Err(ShapeError::Json(_))),
+                "{ts}"
+            );
+        }
+        // Byte-order mark.
+        let bom = [&[0xef, 0xbb, 0xbf][..], good.as_bytes()].concat();
+        assert!(Envelope::parse(&bom).is_err());
+        // RSA sizes other than 256/384/512.
+        let odd = Envelope {
+            sig: B64.encode([5u8; 300]),
+            ..sample
+        };
+        assert!(matches!(
+            odd.check(),
+            Err(ShapeError::Field { field: "sig", .. })
+        ));
+    }
+
+    #[test]
+    fn payload_strictness_of_protocol_md() {
+        assert!(Payload::from_json(br#"{"type":"text","body":"\ud800"}"#).is_err());
+        assert_eq!(
+            Payload::from_json(br#"{"type":"text","body":"x","reply_to":null,"later":1}"#).unwrap(),
+            Payload::text("x")
+        );
+        let id = "a".repeat(32);
+        let twice = format!(r#"{{"type":"receipt","ids":["{id}","{id}"],"kind":"read"}}"#);
+        assert!(Payload::from_json(twice.as_bytes()).is_ok());
+        let upper = format!(
+            r#"{{"type":"receipt","ids":["{}"],"kind":"read"}}"#,
+            "A".repeat(32)
+        );
+        assert_eq!(
+            Payload::from_json(upper.as_bytes()),
+            Err(PayloadError::BadId)
         );
     }
 

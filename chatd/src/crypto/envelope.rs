@@ -85,7 +85,7 @@ pub fn pad(payload: &[u8]) -> Zeroizing<Vec<u8>> {
 /// Reverses [`pad`]; `None` unless the input is a whole number of buckets
 /// ending in `0x80 0x00*`.
 pub fn unpad(padded: &[u8]) -> Option<&[u8]> {
-    if padded.is_empty() || padded.len() % PAD_BLOCK != 0 {
+    if padded.is_empty() || !padded.len().is_multiple_of(PAD_BLOCK) {
         return None;
     }
     let last = padded.iter().rposition(|&b| b != 0)?;

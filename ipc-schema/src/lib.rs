@@ -1,0 +1,16 @@
+//! Wire types shared by chatd, chat-ctl, chat-tui and relay-server.
+//!
+//! Shape and size validation lives here; no business logic and no crypto.
+
+pub mod envelope;
+pub mod frame;
+pub mod jsonrpc;
+pub mod methods;
+pub mod relay;
+
+pub use envelope::{CheckedEnvelope, Envelope, Payload, ReceiptKind};
+pub use frame::{FrameDecoder, FrameError, MAX_FRAME, encode_frame};
+pub use jsonrpc::{CallError, ErrorObject, Id, Notification, Request, RequestError, Response};
+pub use methods::{
+    Call, Event, EventEnvelope, Method, MethodResult, PROTOCOL_VERSION, Password, ServerMessage,
+};

@@ -1,0 +1,238 @@
+//! Bodies of the relay's HTTP API v1 (DESIGN §4), shared by relay-server and chatd.
+//!
+//! Request bodies are strict (`deny_unknown_fields`); response bodies accept
+//! extra fields so a newer relay can add some without breaking older daemons.
+//! Bodies that are a single envelope (`PUT`/`GET /v1/messages/{id}`) or a
+//! single card (`GET /v1/directory/{user}`) use [`Envelope`] and
+//! `serde_json::Value` directly.
+#![warn(missing_docs)]
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use zeroize::Zeroize;
+
+use crate::envelope::Envelope;
+use crate::methods::Password;
+
+/// Path prefix of every route of this API version.
+pub const API_PREFIX: &str = "/v1";
+
+/// Longest long-poll `wait` of `GET /v1/messages`, in seconds.
+pub const MAX_WAIT_SECS: u64 = 60;
+
+/// Body of `POST /v1/accounts`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// The username to claim; must match the card's `user`.
+    pub username: String,
+    /// The account password (Argon2id-hashed by the relay).
+    pub password: Password,
+    /// The public contact card, published in the directory.
+    pub card: Value,
+    /// Single-use invite code, for relays with the `invite` policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite: Option<String>,
+}
+
+/// Body of `POST /v1/sessions`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The account's username.
+    pub username: String,
+    /// The account's password.
+    pub password: Password,
+}
+
+/// A relay session token: sent as `Authorization: Bearer …`, never shown in `Debug`.
+///
+/// Zeroized on drop. Read it with [`BearerToken::expose`].
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BearerToken(String);
+
+impl BearerToken {
+    /// Wraps a token.
+    pub fn new(token: impl Into<String>) -> Self {
+        BearerToken(token.into())
+    }
+
+    /// The token itself, for the `Authorization` header.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BearerToken(<redacted>)")
+    }
+}
+
+impl PartialEq for BearerToken {
+    /// Compares without an early exit on the first differing byte.
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+impl Eq for BearerToken {}
+
+impl Drop for BearerToken {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+/// Body of the 201 answer to `POST /v1/sessions`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    /// The session token (256 random bits, encoded by the relay).
+    pub token: BearerToken,
+    /// When the token stops working (ms since the Unix epoch).
+    pub expires_at: u64,
+}
+
+/// Body of `DELETE /v1/accounts/me`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteAccountRequest {
+    /// The account's password, asked again on purpose.
+    pub password: Password,
+}
+
+/// Body of the answer to `GET /v1/directory?prefix=&limit=`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryList {
+    /// Usernames, in ascending order.
+    pub users: Vec<String>,
+    /// Where the next page starts, when there is one.
+    pub next: Option<String>,
+}
+
+/// Body of the 200 answer to `GET /v1/messages`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagesResponse {
+    /// The caller's pending envelopes, oldest first, as they were put.
+    pub messages: Vec<Envelope>,
+}
+
+/// Body of `POST /v1/messages/ack`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AckRequest {
+    /// Ids of the caller's envelopes to delete.
+    pub ids: Vec<String>,
+}
+
+/// Body of every error answer: `{"error":{"code":…,"message":…}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// The inside of an [`ErrorBody`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable snake_case code, one of [`error_code`].
+    pub code: String,
+    /// One human-readable sentence.
+    pub message: String,
+}
+
+impl ErrorBody {
+    /// An error body with a code and a message.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        ErrorBody {
+            error: ErrorDetail {
+                code: code.into(),
+                message: message.into(),
+            },
+        }
+    }
+}
+
+/// Error codes of [`ErrorDetail::code`], with the HTTP status each goes with.
+pub mod error_code {
+    /// 400: the body or query is malformed.
+    pub const BAD_REQUEST: &str = "bad_request";
+    /// 401: no, an expired, or a revoked token.
+    pub const UNAUTHORIZED: &str = "unauthorized";
+    /// 401: unknown user or wrong password (the relay does not say which).
+    pub const INVALID_CREDENTIALS: &str = "invalid_credentials";
+    /// 403: the token's user may not do this (e.g. put an envelope `from` someone else).
+    pub const FORBIDDEN: &str = "forbidden";
+    /// 403: registration is closed on this relay.
+    pub const REGISTRATION_CLOSED: &str = "registration_closed";
+    /// 403: an invite code is required, or the one given is unknown or used.
+    pub const INVALID_INVITE: &str = "invalid_invite";
+    /// 404: no such user, envelope, or route.
+    pub const NOT_FOUND: &str = "not_found";
+    /// 404: the envelope's recipient has no account.
+    pub const UNKNOWN_RECIPIENT: &str = "unknown_recipient";
+    /// 409: the username is taken.
+    pub const USERNAME_TAKEN: &str = "username_taken";
+    /// 409: an envelope with this id but other bytes is already stored.
+    pub const CONFLICT: &str = "conflict";
+    /// 413: the body is over the cap.
+    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+    /// 429: too many requests or failed logins; see `Retry-After`.
+    pub const RATE_LIMITED: &str = "rate_limited";
+    /// 500: a bug or a store failure.
+    pub const INTERNAL: &str = "internal";
+    /// 507: the recipient's mailbox is over its quota.
+    pub const QUOTA_EXCEEDED: &str = "quota_exceeded";
+}
+
+/// Whether a part of the relay works.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    /// Working.
+    Ok,
+    /// Not working; the answer's HTTP status is 503.
+    Error,
+}
+
+/// Body of the answer to `GET /v1/health`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// Overall: `ok` only when every check is `ok`.
+    pub status: HealthStatus,
+    /// The relay's version.
+    pub version: String,
+    /// Whether the store answers a trivial query.
+    pub store: HealthStatus,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let login = LoginRequest {
+            username: "alice".into(),
+            password: Password::new("hunter2"),
+        };
+        assert!(!format!("{login:?}").contains("hunter2"));
+        let session = LoginResponse {
+            token: BearerToken::new("s3cr3t-token"),
+            expires_at: 1,
+        };
+        assert!(!format!("{session:#?}").contains("s3cr3t"));
+        assert_eq!(session.token.expose(), "s3cr3t-token");
+    }
+
+    #[test]
+    fn request_bodies_refuse_unknown_fields() {
+        let text = r#"{"username":"alice","password":"x","admin":true}"#;
+        assert!(serde_json::from_str::<LoginRequest>(text).is_err());
+        assert!(serde_json::from_str::<AckRequest>(r#"{"ids":[],"all":true}"#).is_err());
+    }
+}

@@ -1,0 +1,774 @@
+//! Golden fixtures pin the wire format: for every request, result, event, error
+//! and relay body, the Rust value must serialize to exactly the fixture under
+//! `tests/fixtures/` (same JSON value, and the same compact text, so names and
+//! field order are pinned) and the fixture must parse back to the same value.
+//!
+//! A changed fixture is a protocol change. To rewrite them on purpose, run
+//! `CHAT_BLESS_FIXTURES=1 cargo test -p ipc-schema --test golden`, review the
+//! diff, then run again without the variable (a bless run always fails).
+//!
+//! `serde_json::Value`s inside the samples (cards, the OpenRPC document) are
+//! written with sorted keys, so the test passes with or without serde_json's
+//! `preserve_order` feature.
+
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+use std::path::{Path, PathBuf};
+
+use ipc_schema::envelope::Envelope;
+use ipc_schema::jsonrpc::{ErrorObject, Id, Request, Response, code};
+use ipc_schema::methods::*;
+use ipc_schema::relay::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+const BLESS: &str = "CHAT_BLESS_FIXTURES";
+
+fn fixture_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+/// Strips the whitespace between tokens without reordering or re-encoding anything.
+fn minify(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !c.is_ascii_whitespace() {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Asserts that `value` serializes to exactly the fixture; returns the fixture text.
+fn assert_serializes_to<T: Serialize>(rel: &str, value: &T) -> String {
+    let path = fixture_path(rel);
+    if std::env::var_os(BLESS).is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let pretty = serde_json::to_string_pretty(value).unwrap();
+        std::fs::write(&path, pretty + "\n").unwrap();
+    }
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{rel}: cannot read fixture {}: {e}", path.display()));
+    let fixture: Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{rel}: fixture is not JSON: {e}"));
+    assert_eq!(
+        serde_json::to_value(value).unwrap(),
+        fixture,
+        "{rel}: the value no longer serializes to the fixture"
+    );
+    assert_eq!(
+        serde_json::to_string(value).unwrap(),
+        minify(&text),
+        "{rel}: same JSON value but different text (field order?)"
+    );
+    text
+}
+
+/// The full round trip: serializes to the fixture, and the fixture parses back to `value`.
+fn golden<T: Serialize + DeserializeOwned + PartialEq + Debug>(rel: &str, value: &T) {
+    let text = assert_serializes_to(rel, value);
+    let parsed: T = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{rel}: fixture does not parse: {e}"));
+    assert_eq!(&parsed, value, "{rel}: the fixture parses to another value");
+}
+
+// ---------------------------------------------------------------------------
+// Samples
+
+const ALICE_FP: &str =
+    "3f2a 9c41 07be d5e8 1a6c 44f0 b93d 2e71 8c05 6a1f e4d2 97b3 50c8 2f6e a1d9 7b34";
+const BOB_FP: &str =
+    "c7e1 0d59 a8f3 6b2e 94c0 1f7a 3e85 d26b 5a09 e7c4 82f1 4d3b b06e 19a7 f5c2 6e80";
+const MSG_ID: &str = "4f9c2e1ab3d04c7e8a61f05d2b9e7c13";
+const REPLY_ID: &str = "0b7e4d2c9a1f48e6b3c5d7e9f1a2b4c6";
+const T0: u64 = 1_764_000_000_123;
+
+fn card(user: &str) -> Value {
+    // Keys sorted on purpose, see the module doc.
+    json!({
+        "enc": "MIIBojANBgkqhkiG9w0BAQEFAAOCAY8AMIIBigKCAYEAzQ==",
+        "sig": "MIIBojANBgkqhkiG9w0BAQEFAAOCAY8AMIIBigKCAYEAsg==",
+        "user": user,
+        "v": 1
+    })
+}
+
+fn bob() -> Contact {
+    Contact {
+        user: "bob".into(),
+        fingerprint: BOB_FP.into(),
+        verified: true,
+        added_at: T0 - 86_400_000,
+    }
+}
+
+fn incoming() -> MessageView {
+    MessageView {
+        id: MSG_ID.into(),
+        from: "bob".into(),
+        to: "alice".into(),
+        ts: T0,
+        direction: Direction::In,
+        kind: "text".into(),
+        body: Some("build finished ✅".into()),
+        reply_to: None,
+        state: MessageState::Delivered,
+        failure: None,
+    }
+}
+
+fn outgoing_failed() -> MessageView {
+    MessageView {
+        id: REPLY_ID.into(),
+        from: "alice".into(),
+        to: "bob".into(),
+        ts: T0 + 5_000,
+        direction: Direction::Out,
+        kind: "text".into(),
+        body: Some("thanks!\nsee you".into()),
+        reply_to: Some(MSG_ID.into()),
+        state: MessageState::Failed,
+        failure: Some("bob's mailbox is full (relay: quota_exceeded)".into()),
+    }
+}
+
+fn unsupported() -> MessageView {
+    MessageView {
+        id: "9d3a6f0e2b8c47d1a5e9f3b7c1d2e4f6".into(),
+        from: "bob".into(),
+        to: "alice".into(),
+        ts: T0 + 9_000,
+        direction: Direction::In,
+        kind: "reaction".into(),
+        body: None,
+        reply_to: None,
+        state: MessageState::Read,
+        failure: None,
+    }
+}
+
+/// One method: its fixture name, a request and a result for it.
+struct Case {
+    fixture: &'static str,
+    request: Request,
+    result: MethodResult,
+}
+
+fn case(
+    fixture: &'static str,
+    id: i64,
+    params: impl Into<Method>,
+    result: impl Into<MethodResult>,
+) -> Case {
+    Case {
+        fixture,
+        request: Request::new(Id::Number(id), params),
+        result: result.into(),
+    }
+}
+
+fn method_cases() -> Vec<Case> {
+    vec![
+        Case {
+            fixture: "hello",
+            request: Request::new(
+                Id::from("hello-1"),
+                HelloParams {
+                    protocol: PROTOCOL_VERSION,
+                    client: "chat-ctl/0.1.0".into(),
+                },
+            ),
+            result: HelloResult {
+                protocol: 1,
+                version: "0.1.0".into(),
+                user: Some("alice".into()),
+            }
+            .into(),
+        },
+        case(
+            "status",
+            2,
+            StatusParams {},
+            StatusResult {
+                version: "0.1.0".into(),
+                user: Some("alice".into()),
+                fingerprint: Some(ALICE_FP.into()),
+                relay_url: Some("https://relay.example.org".into()),
+                connection: ConnectionState::Online,
+                unread: 3,
+                outbox_pending: 1,
+                dropped: DroppedCounters {
+                    malformed: 0,
+                    unknown_sender: 2,
+                    bad_signature: 1,
+                    undecryptable: 0,
+                    replay: 4,
+                },
+            },
+        ),
+        case(
+            "account.register",
+            3,
+            AccountRegisterParams {
+                relay_url: "https://relay.example.org".into(),
+                username: "alice".into(),
+                password: Password::new("correct horse battery staple"),
+                invite: Some("inv-7f3k-q9zp".into()),
+                key_bits: Some(3072),
+            },
+            AccountRegisterResult {
+                user: "alice".into(),
+                fingerprint: ALICE_FP.into(),
+                relay_url: "https://relay.example.org".into(),
+            },
+        ),
+        case(
+            "account.login",
+            4,
+            AccountLoginParams {
+                password: Password::new("correct horse battery staple"),
+            },
+            AccountLoginResult {
+                user: "alice".into(),
+                expires_at: T0 + 86_400_000,
+            },
+        ),
+        case(
+            "account.logout",
+            5,
+            AccountLogoutParams {},
+            AccountLogoutResult {},
+        ),
+        case(
+            "account.delete",
+            6,
+            AccountDeleteParams {
+                password: Password::new("correct horse battery staple"),
+            },
+            AccountDeleteResult {},
+        ),
+        case(
+            "identity.show",
+            7,
+            IdentityShowParams {},
+            IdentityShowResult {
+                user: "alice".into(),
+                fingerprint: ALICE_FP.into(),
+                key_bits: 3072,
+            },
+        ),
+        case(
+            "identity.card",
+            8,
+            IdentityCardParams {},
+            IdentityCardResult {
+                card: card("alice"),
+            },
+        ),
+        case(
+            "contact.add",
+            9,
+            ContactAddParams::Card { card: card("bob") },
+            ContactAddResult {
+                contact: Contact {
+                    verified: false,
+                    added_at: T0,
+                    ..bob()
+                },
+            },
+        ),
+        case(
+            "contact.add.directory",
+            10,
+            ContactAddParams::Directory {
+                user: "bob".into(),
+                fingerprint: BOB_FP.into(),
+            },
+            ContactAddResult {
+                contact: Contact {
+                    verified: false,
+                    added_at: T0,
+                    ..bob()
+                },
+            },
+        ),
+        case(
+            "contact.list",
+            11,
+            ContactListParams {},
+            ContactListResult {
+                contacts: vec![
+                    bob(),
+                    Contact {
+                        user: "carol".into(),
+                        fingerprint: ALICE_FP.replace('3', "e"),
+                        verified: false,
+                        added_at: T0,
+                    },
+                ],
+            },
+        ),
+        case(
+            "contact.remove",
+            12,
+            ContactRemoveParams {
+                user: "carol".into(),
+            },
+            ContactRemoveResult {},
+        ),
+        case(
+            "contact.verify",
+            13,
+            ContactVerifyParams {
+                user: "bob".into(),
+                fingerprint: BOB_FP.into(),
+            },
+            ContactVerifyResult { contact: bob() },
+        ),
+        case(
+            "message.send",
+            14,
+            MessageSendParams {
+                to: "bob".into(),
+                body: "thanks!\nsee you".into(),
+                reply_to: Some(MSG_ID.into()),
+            },
+            MessageSendResult {
+                id: REPLY_ID.into(),
+                ts: T0 + 5_000,
+            },
+        ),
+        case(
+            "message.list",
+            15,
+            MessageListParams {
+                peer: "bob".into(),
+                before: Some(MessageCursor::Id("e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6".into())),
+                limit: Some(3),
+            },
+            MessageListResult {
+                messages: vec![incoming(), outgoing_failed(), unsupported()],
+                has_more: true,
+            },
+        ),
+        case(
+            "message.list.newest",
+            16,
+            MessageListParams {
+                peer: "bob".into(),
+                before: Some(MessageCursor::Ts(T0)),
+                limit: None,
+            },
+            MessageListResult {
+                messages: vec![],
+                has_more: false,
+            },
+        ),
+        case(
+            "conversation.list",
+            17,
+            ConversationListParams {},
+            ConversationListResult {
+                conversations: vec![
+                    ConversationView {
+                        peer: "bob".into(),
+                        last_message: Some("thanks!".into()),
+                        last_ts: Some(T0 + 5_000),
+                        unread: 0,
+                        verified: true,
+                    },
+                    ConversationView {
+                        peer: "carol".into(),
+                        last_message: None,
+                        last_ts: None,
+                        unread: 0,
+                        verified: false,
+                    },
+                ],
+            },
+        ),
+        case(
+            "conversation.mark_read",
+            18,
+            ConversationMarkReadParams { peer: "bob".into() },
+            ConversationMarkReadResult { marked: 2 },
+        ),
+        case(
+            "conversation.focus",
+            19,
+            ConversationFocusParams {
+                peer: Some("bob".into()),
+            },
+            ConversationFocusResult {},
+        ),
+        case(
+            "conversation.focus.clear",
+            20,
+            ConversationFocusParams { peer: None },
+            ConversationFocusResult {},
+        ),
+        case(
+            "subscribe",
+            21,
+            SubscribeParams { after: Some(41) },
+            SubscribeResult {
+                subscribed: true,
+                last_seq: 57,
+            },
+        ),
+        case(
+            "daemon.shutdown",
+            22,
+            DaemonShutdownParams {},
+            DaemonShutdownResult {},
+        ),
+        case(
+            "rpc.discover",
+            23,
+            RpcDiscoverParams {},
+            RpcDiscoverResult(json!({
+                "info": {"title": "chatd", "version": "0.1.0"},
+                "methods": [],
+                "openrpc": "1.3.2"
+            })),
+        ),
+    ]
+}
+
+fn event_cases() -> Vec<(&'static str, EventEnvelope)> {
+    let at = |seq: u64, event: Event| EventEnvelope {
+        seq,
+        ts: T0 + seq,
+        event,
+    };
+    vec![
+        (
+            "message.received",
+            at(
+                42,
+                Event::MessageReceived(MessageReceivedEvent {
+                    message: incoming(),
+                }),
+            ),
+        ),
+        (
+            "message.state",
+            at(
+                43,
+                Event::MessageState(MessageStateEvent {
+                    id: REPLY_ID.into(),
+                    peer: "bob".into(),
+                    state: MessageState::Delivered,
+                    failure: None,
+                }),
+            ),
+        ),
+        (
+            "contact.changed",
+            at(
+                44,
+                Event::ContactChanged(ContactChangedEvent {
+                    change: ContactChange::Verified,
+                    contact: bob(),
+                }),
+            ),
+        ),
+        (
+            "connection.changed",
+            at(
+                45,
+                Event::ConnectionChanged(ConnectionChangedEvent {
+                    connection: ConnectionState::Offline,
+                    error: Some("relay unreachable: connection refused".into()),
+                }),
+            ),
+        ),
+    ]
+}
+
+fn error_cases() -> Vec<(&'static str, Response)> {
+    vec![
+        (
+            "parse_error",
+            Response::error(
+                None,
+                ErrorObject::new(
+                    code::PARSE_ERROR,
+                    "parse error: EOF while parsing an object at line 1 column 18",
+                ),
+            ),
+        ),
+        (
+            "method_not_found",
+            Response::error(
+                Some(Id::Number(7)),
+                ErrorObject::new(code::METHOD_NOT_FOUND, "method not found: `message.sned`"),
+            ),
+        ),
+        (
+            "invalid_params",
+            Response::error(
+                Some(Id::Number(8)),
+                ErrorObject::new(
+                    code::INVALID_PARAMS,
+                    "invalid params for `message.send`: missing field `to`",
+                ),
+            ),
+        ),
+        (
+            "protocol_mismatch",
+            Response::error(
+                Some(Id::from("hello-1")),
+                ErrorObject::new(
+                    code::PROTOCOL_MISMATCH,
+                    "chatd speaks IPC protocol 1, the client asked for 2",
+                )
+                .with_data(json!({"supported": [1]})),
+            ),
+        ),
+        (
+            "relay_refused",
+            Response::error(
+                Some(Id::Number(9)),
+                ErrorObject::new(
+                    code::RELAY_REFUSED,
+                    "the relay refused: bob's mailbox is full",
+                )
+                .with_data(json!({
+                    "error": {"code": "quota_exceeded", "message": "bob's mailbox is full"},
+                    "status": 507
+                })),
+            ),
+        ),
+    ]
+}
+
+type RelayCheck = Box<dyn Fn(&str)>;
+
+fn relay_case<T: Serialize + DeserializeOwned + PartialEq + Debug + 'static>(
+    name: &'static str,
+    value: T,
+) -> (&'static str, RelayCheck) {
+    (name, Box::new(move |rel: &str| golden(rel, &value)))
+}
+
+fn relay_cases() -> Vec<(&'static str, RelayCheck)> {
+    let envelope = |id: &str, ts: u64| Envelope {
+        v: 1,
+        id: id.into(),
+        from: "bob".into(),
+        to: "alice".into(),
+        ts,
+        wk: "q83vEjRWeJA=".into(),
+        iv: "AAECAwQFBgcICQoLDA0ODw==".into(),
+        ct: "8J+SrCBoZWxsbywgYWxpY2U=".into(),
+        tag: "3q2+7wABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGho=".into(),
+        sig: "c2lnbmVkIGJ5IGJvYg==".into(),
+    };
+    vec![
+        relay_case(
+            "register_request",
+            RegisterRequest {
+                username: "alice".into(),
+                password: Password::new("correct horse battery staple"),
+                card: card("alice"),
+                invite: Some("inv-7f3k-q9zp".into()),
+            },
+        ),
+        relay_case(
+            "login_request",
+            LoginRequest {
+                username: "alice".into(),
+                password: Password::new("correct horse battery staple"),
+            },
+        ),
+        relay_case(
+            "login_response",
+            LoginResponse {
+                token: BearerToken::new("Yk3v0x9Qm2pT7cJr4uWn8sLd1aEo6hFz5gKi0bNy3Rw"),
+                expires_at: T0 + 86_400_000,
+            },
+        ),
+        relay_case(
+            "delete_account_request",
+            DeleteAccountRequest {
+                password: Password::new("correct horse battery staple"),
+            },
+        ),
+        relay_case(
+            "directory_list",
+            DirectoryList {
+                users: vec!["bob".into(), "bobby".into()],
+                next: Some("bobby".into()),
+            },
+        ),
+        relay_case(
+            "messages_response",
+            MessagesResponse {
+                messages: vec![envelope(MSG_ID, T0), envelope(REPLY_ID, T0 + 1)],
+            },
+        ),
+        relay_case(
+            "ack_request",
+            AckRequest {
+                ids: vec![MSG_ID.into(), REPLY_ID.into()],
+            },
+        ),
+        relay_case(
+            "error_body",
+            ErrorBody::new(error_code::QUOTA_EXCEEDED, "bob's mailbox is full"),
+        ),
+        relay_case(
+            "health",
+            Health {
+                status: HealthStatus::Ok,
+                version: "0.1.0".into(),
+                store: HealthStatus::Ok,
+            },
+        ),
+    ]
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+
+#[test]
+fn every_request_matches_its_fixture() {
+    for c in method_cases() {
+        golden(&format!("requests/{}.json", c.fixture), &c.request);
+    }
+}
+
+#[test]
+fn every_result_matches_its_fixture_and_decodes_by_its_method() {
+    for c in method_cases() {
+        let rel = format!("results/{}.json", c.fixture);
+        assert_eq!(
+            c.result.name(),
+            c.request.method.name(),
+            "{rel}: result for the wrong method"
+        );
+        let response = Response::ok(c.request.id.clone(), c.result.clone());
+        let text = assert_serializes_to(&rel, &response);
+        let parsed: Response = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed.id, Some(c.request.id.clone()), "{rel}");
+        let result = parsed.outcome.expect("a result, not an error");
+        let decoded = c.request.method.decode_result(result).unwrap();
+        assert_eq!(
+            decoded, c.result,
+            "{rel}: the fixture decodes to another value"
+        );
+    }
+}
+
+#[test]
+fn every_event_matches_its_fixture() {
+    for (name, event) in event_cases() {
+        assert_eq!(event.event.name(), name);
+        golden(&format!("events/{name}.json"), &event);
+    }
+}
+
+#[test]
+fn every_error_response_matches_its_fixture() {
+    for (name, response) in error_cases() {
+        golden(&format!("errors/{name}.json"), &response);
+    }
+}
+
+#[test]
+fn every_relay_body_matches_its_fixture() {
+    for (name, check) in relay_cases() {
+        check(&format!("relay/{name}.json"));
+    }
+}
+
+fn fixture_files() -> BTreeSet<String> {
+    let root = fixture_path("");
+    let mut files = BTreeSet::new();
+    for dir in std::fs::read_dir(&root).unwrap() {
+        for file in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+            let file = file.unwrap().path();
+            let rel = file.strip_prefix(&root).unwrap().to_string_lossy();
+            files.insert(rel.replace('\\', "/"));
+        }
+    }
+    files
+}
+
+#[test]
+fn every_method_and_event_has_fixtures_and_every_fixture_is_checked() {
+    if std::env::var_os(BLESS).is_some() {
+        return; // the other tests are still writing; a bless run fails anyway
+    }
+    let methods: BTreeSet<&str> = method_cases()
+        .iter()
+        .map(|c| c.request.method.name())
+        .collect();
+    let all: BTreeSet<&str> = Method::NAMES.iter().copied().collect();
+    assert_eq!(methods, all, "a method has no fixture");
+    let events: BTreeSet<&str> = event_cases().iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        events,
+        Event::NAMES.iter().copied().collect(),
+        "an event has no fixture"
+    );
+
+    let mut expected = BTreeSet::new();
+    for c in method_cases() {
+        expected.insert(format!("requests/{}.json", c.fixture));
+        expected.insert(format!("results/{}.json", c.fixture));
+    }
+    expected.extend(
+        event_cases()
+            .iter()
+            .map(|(n, _)| format!("events/{n}.json")),
+    );
+    expected.extend(
+        error_cases()
+            .iter()
+            .map(|(n, _)| format!("errors/{n}.json")),
+    );
+    expected.extend(relay_cases().iter().map(|(n, _)| format!("relay/{n}.json")));
+
+    assert_eq!(
+        fixture_files(),
+        expected,
+        "fixtures on disk and fixtures checked differ"
+    );
+}
+
+#[test]
+fn fixtures_hold_pretty_json() {
+    for rel in fixture_files() {
+        let text = std::fs::read_to_string(fixture_path(&rel)).unwrap();
+        assert!(
+            text.starts_with("{\n  \"") && text.ends_with("\n}\n"),
+            "{rel}: not pretty-printed JSON with a final newline"
+        );
+    }
+}
+
+#[test]
+fn a_bless_run_never_passes() {
+    assert!(
+        std::env::var_os(BLESS).is_none(),
+        "fixtures rewritten: review `git diff ipc-schema/tests/fixtures`, then rerun without {BLESS}"
+    );
+}
