@@ -25,6 +25,7 @@ pub const MAX_RSA_BYTES: usize = 512;
 /// Envelope v1, field for field as on the wire. Unknown fields are refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Envelope {
     /// Format version; only 1 exists.
     pub v: u32,

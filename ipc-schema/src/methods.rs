@@ -36,6 +36,7 @@ pub const MESSAGE_LIST_MAX_LIMIT: u32 = 500;
 /// Zeroized on drop. There is no `Display`; read it with [`Password::expose`].
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Password(String);
 
 impl Password {

@@ -25,12 +25,14 @@ pub const MAX_WAIT_SECS: u64 = 60;
 /// Body of `POST /v1/accounts`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterRequest {
     /// The username to claim; must match the card's `user`.
     pub username: String,
     /// The account password (Argon2id-hashed by the relay).
     pub password: Password,
     /// The public contact card, published in the directory.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub card: Value,
     /// Single-use invite code, for relays with the `invite` policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -40,6 +42,7 @@ pub struct RegisterRequest {
 /// Body of `POST /v1/sessions`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     /// The account's username.
     pub username: String,
@@ -52,6 +55,7 @@ pub struct LoginRequest {
 /// Zeroized on drop. Read it with [`BearerToken::expose`].
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BearerToken(String);
 
 impl BearerToken {
@@ -90,6 +94,7 @@ impl Drop for BearerToken {
 
 /// Body of the 201 answer to `POST /v1/sessions`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginResponse {
     /// The session token (256 random bits, encoded by the relay).
     pub token: BearerToken,
@@ -100,6 +105,7 @@ pub struct LoginResponse {
 /// Body of `DELETE /v1/accounts/me`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeleteAccountRequest {
     /// The account's password, asked again on purpose.
     pub password: Password,
@@ -107,6 +113,7 @@ pub struct DeleteAccountRequest {
 
 /// Body of the answer to `GET /v1/directory?prefix=&limit=`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirectoryList {
     /// Usernames, in ascending order.
     pub users: Vec<String>,
@@ -116,6 +123,7 @@ pub struct DirectoryList {
 
 /// Body of the 200 answer to `GET /v1/messages`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessagesResponse {
     /// The caller's pending envelopes, oldest first, as they were put.
     pub messages: Vec<Envelope>,
@@ -124,6 +132,7 @@ pub struct MessagesResponse {
 /// Body of `POST /v1/messages/ack`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AckRequest {
     /// Ids of the caller's envelopes to delete.
     pub ids: Vec<String>,
@@ -131,6 +140,7 @@ pub struct AckRequest {
 
 /// Body of every error answer: `{"error":{"code":…,"message":…}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
@@ -138,6 +148,7 @@ pub struct ErrorBody {
 
 /// The inside of an [`ErrorBody`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// Stable snake_case code, one of [`error_code`].
     pub code: String,
@@ -192,6 +203,7 @@ pub mod error_code {
 /// Whether a part of the relay works.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum HealthStatus {
     /// Working.
     Ok,
@@ -201,6 +213,7 @@ pub enum HealthStatus {
 
 /// Body of the answer to `GET /v1/health`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// Overall: `ok` only when every check is `ok`.
     pub status: HealthStatus,

@@ -1,14 +1,171 @@
-//! `relay-server`: Store-and-forward relay for chat envelopes. Not implemented yet; it arrives with its own issue.
+//! `relay-server`: serve the relay, or manage invite codes.
 
-use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
-/// Store-and-forward relay for chat envelopes (not implemented yet: this build only answers --help and --version).
+use clap::{Parser, Subcommand};
+use relay_server::{Config, RegistrationPolicy, TlsFiles};
+
+/// Store-and-forward relay for end-to-end encrypted chat envelopes.
 #[derive(Parser)]
 #[command(version, about)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _ = Cli::parse();
-    eprintln!("relay-server: not implemented yet in this build");
-    std::process::exit(1);
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API. Prints `listening on http://HOST:PORT` once ready.
+    Serve {
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: SocketAddr,
+        /// Directory for relay.db.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Who may create accounts.
+        #[arg(long, value_enum, default_value = "open")]
+        registration: RegistrationPolicy,
+        /// TLS certificate chain (PEM).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// TLS private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Allow plain HTTP on a non-loopback address (behind a TLS proxy only).
+        #[arg(long)]
+        insecure_http: bool,
+    },
+    /// Manage single-use invite codes.
+    Invite {
+        #[command(subcommand)]
+        command: InviteCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum InviteCommand {
+    /// Create invite codes and print them, one per line.
+    Create {
+        /// Directory of the relay's relay.db.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// How many codes.
+        #[arg(long, default_value_t = 1)]
+        count: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RELAY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("relay-server: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(real_main(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("relay-server: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn real_main(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve {
+            listen,
+            data_dir,
+            registration,
+            tls_cert,
+            tls_key,
+            insecure_http,
+        } => {
+            let tls = tls_cert
+                .zip(tls_key)
+                .map(|(cert, key)| TlsFiles { cert, key });
+            if tls.is_none() && !listen.ip().is_loopback() && !insecure_http {
+                return Err(format!(
+                    "refusing plain HTTP on non-loopback address {listen}: give --tls-cert and --tls-key, \
+                     or --insecure-http if a TLS proxy sits in front"
+                ));
+            }
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            let mut config = Config::new(data_dir);
+            config.registration = registration;
+            config.tls = tls;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            let server = tokio::spawn(relay_server::run(config, listener, shutdown_signal()));
+            // `run` opens the store before serving; the socket already accepts
+            // (connections queue) so announcing now is safe.
+            println!("listening on {scheme}://{addr}");
+            server
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("server failed: {e}"))
+        }
+        Command::Invite {
+            command: InviteCommand::Create { data_dir, count },
+        } => {
+            if count == 0 || count > 10_000 {
+                return Err("--count must be 1 to 10000".into());
+            }
+            let codes: Vec<String> = (0..count)
+                .map(|_| relay_server::auth::new_token())
+                .collect();
+            let store = relay_server::store::SqliteStore::open(
+                &data_dir,
+                std::sync::Arc::new(|_: &[String]| {}),
+            )
+            .map_err(|e| format!("cannot open the store in {}: {e}", data_dir.display()))?;
+            use relay_server::store::Store as _;
+            store
+                .create_invites(codes.clone())
+                .await
+                .map_err(|e| e.to_string())?;
+            for code in codes {
+                println!("{code}");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
 }

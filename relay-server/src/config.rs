@@ -1,0 +1,69 @@
+//! Relay settings.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::store::Quota;
+
+/// Who may create an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RegistrationPolicy {
+    /// Anyone.
+    Open,
+    /// Only with a single-use code from `relay-server invite create`.
+    Invite,
+    /// Nobody.
+    Closed,
+}
+
+/// Everything `run` needs besides the listener.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where `relay.db` lives.
+    pub data_dir: PathBuf,
+    /// Registration policy.
+    pub registration: RegistrationPolicy,
+    /// Per-recipient mailbox limits.
+    pub quota: Quota,
+    /// Session token lifetime.
+    pub token_ttl: Duration,
+    /// Failed logins per user and per IP in `login_window` before 429.
+    pub login_failures: usize,
+    /// The window of `login_failures`.
+    pub login_window: Duration,
+    /// Argon2id memory cost in KiB (DESIGN: ≥ 19 MiB).
+    pub argon2_memory_kib: u32,
+    /// Argon2id passes (DESIGN: ≥ 2).
+    pub argon2_iterations: u32,
+    /// TLS certificate and key (PEM), if served over HTTPS.
+    pub tls: Option<TlsFiles>,
+}
+
+/// PEM files for rustls.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// Certificate chain.
+    pub cert: PathBuf,
+    /// Private key.
+    pub key: PathBuf,
+}
+
+impl Config {
+    /// Defaults for a relay storing its data in `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            data_dir: data_dir.into(),
+            registration: RegistrationPolicy::Open,
+            quota: Quota {
+                max_count: 10_000,
+                max_bytes: 1 << 30,
+            },
+            token_ttl: Duration::from_secs(24 * 3600),
+            login_failures: 10,
+            login_window: Duration::from_secs(15 * 60),
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+            tls: None,
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! `GET /v1/directory/{user}` and `GET /v1/directory?prefix=&limit=`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use ipc_schema::envelope::is_valid_username;
+use ipc_schema::relay::{DirectoryList, ErrorBody};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::extract::{ApiPath, ApiQuery};
+use crate::auth::AuthUser;
+use crate::error::AppError;
+use crate::server::AppState;
+
+/// Default and largest page of the listing.
+const DEFAULT_LIMIT: usize = 50;
+const MAX_LIMIT: usize = 200;
+
+/// A user's contact card, exactly as registered.
+#[utoipa::path(get, path = "/v1/directory/{user}", tag = "directory",
+    security(("bearer" = [])),
+    params(("user" = String, Path, description = "username")),
+    responses(
+        (status = 200, description = "the contact card JSON", content_type = "application/json"),
+        (status = 401, description = "bad token", body = ErrorBody),
+        (status = 404, description = "no such user", body = ErrorBody),
+    ))]
+pub async fn card(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    ApiPath(name): ApiPath<String>,
+) -> Result<impl IntoResponse, AppError> {
+    if !is_valid_username(&name) {
+        return Err(AppError::not_found("no such user"));
+    }
+    let account = state
+        .store
+        .account(&name)
+        .await?
+        .ok_or_else(|| AppError::not_found("no such user"))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], account.card))
+}
+
+/// Query of the directory listing.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only usernames starting with this.
+    #[serde(default)]
+    prefix: String,
+    /// Page size (default 50, at most 200).
+    limit: Option<usize>,
+    /// Start after this username (the previous page's `next`).
+    after: Option<String>,
+}
+
+/// Usernames, ascending, a page at a time.
+#[utoipa::path(get, path = "/v1/directory", tag = "directory",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "a page of usernames", body = DirectoryList),
+        (status = 400, description = "invalid prefix or limit", body = ErrorBody),
+        (status = 401, description = "bad token", body = ErrorBody),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<DirectoryList>, AppError> {
+    let valid_prefix = q.prefix.len() <= 32
+        && q.prefix
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"_.-".contains(&c));
+    if !valid_prefix {
+        return Err(AppError::bad_request(
+            "prefix may only hold username characters",
+        ));
+    }
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(AppError::bad_request(format!(
+            "limit must be 1 to {MAX_LIMIT}"
+        )));
+    }
+    let mut users = state
+        .store
+        .list_users(&q.prefix, q.after.as_deref(), limit + 1)
+        .await?;
+    let next = (users.len() > limit).then(|| {
+        users.truncate(limit);
+        users[limit - 1].clone()
+    });
+    Ok(Json(DirectoryList { users, next }))
+}

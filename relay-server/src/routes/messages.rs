@@ -1,0 +1,243 @@
+//! The mailbox: `PUT /v1/messages/{id}`, `GET /v1/messages` (long-poll),
+//! `GET /v1/messages/{id}`, `POST /v1/messages/ack`.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ipc_schema::envelope::{Envelope, ShapeError, is_valid_message_id, is_valid_username};
+use ipc_schema::relay::{AckRequest, ErrorBody, MAX_WAIT_SECS, MessagesResponse, error_code};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use utoipa::IntoParams;
+
+use super::extract::{ApiJson, ApiPath, ApiQuery, Body};
+use crate::auth::AuthUser;
+use crate::error::AppError;
+use crate::server::AppState;
+use crate::store::{FetchFilter, NewEnvelope, PutOutcome};
+
+/// Default and largest number of envelopes per answer.
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 1000;
+/// An answer stops growing past this many bytes of envelopes (at least one is
+/// always returned), so a full mailbox of 6 MiB envelopes cannot make a
+/// multi-gigabyte response.
+const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+/// Most ids per ack.
+const MAX_ACK: usize = 1000;
+
+fn check_id(id: &str) -> Result<(), AppError> {
+    if is_valid_message_id(id) {
+        Ok(())
+    } else {
+        Err(AppError::bad_request(
+            "message id must be 32 lowercase hex digits",
+        ))
+    }
+}
+
+/// Store an envelope for its recipient. Idempotent: the same bytes again are
+/// answered 200; other bytes under the same id 409.
+#[utoipa::path(put, path = "/v1/messages/{id}", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "the envelope's id, 32 lowercase hex digits")),
+    request_body(content = Envelope, description = "envelope v1 JSON, at most 6 MiB"),
+    responses(
+        (status = 201, description = "stored"),
+        (status = 200, description = "already stored (or already delivered) with the same bytes"),
+        (status = 400, description = "not a v1 envelope, or id differs from the path", body = ErrorBody),
+        (status = 401, description = "bad token", body = ErrorBody),
+        (status = 403, description = "`from` is not the token's user", body = ErrorBody),
+        (status = 404, description = "unknown recipient", body = ErrorBody),
+        (status = 409, description = "same id, other bytes", body = ErrorBody),
+        (status = 413, description = "body over 6 MiB", body = ErrorBody),
+        (status = 507, description = "recipient over quota", body = ErrorBody),
+    ))]
+pub async fn put(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+    Body(body): Body,
+) -> Result<StatusCode, AppError> {
+    check_id(&id)?;
+    let env = Envelope::parse(&body).map_err(|e| match e {
+        ShapeError::TooLarge(_) => AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            error_code::PAYLOAD_TOO_LARGE,
+            "envelope is over 6 MiB",
+        ),
+        other => AppError::bad_request(other.to_string()),
+    })?;
+    if env.id != id {
+        return Err(AppError::bad_request("envelope id differs from the path"));
+    }
+    if env.from != user.username {
+        return Err(AppError::forbidden("`from` must be your own username"));
+    }
+    if env.ts > i64::MAX as u64 {
+        return Err(AppError::bad_request("ts out of range"));
+    }
+    let outcome = state
+        .store
+        .put_envelope(
+            NewEnvelope {
+                digest: Sha256::digest(&body).into(),
+                id: env.id,
+                sender: env.from,
+                recipient: env.to,
+                ts: env.ts,
+                body: body.to_vec(),
+            },
+            state.config.quota,
+        )
+        .await?;
+    Ok(match outcome {
+        PutOutcome::Stored => StatusCode::CREATED,
+        PutOutcome::Duplicate => StatusCode::OK,
+    })
+}
+
+/// One of the caller's pending envelopes.
+#[utoipa::path(get, path = "/v1/messages/{id}", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "envelope id")),
+    responses(
+        (status = 200, description = "the envelope as it was put", body = Envelope),
+        (status = 400, description = "malformed id", body = ErrorBody),
+        (status = 401, description = "bad token", body = ErrorBody),
+        (status = 404, description = "no such pending envelope of yours", body = ErrorBody),
+    ))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, AppError> {
+    check_id(&id)?;
+    let body = state
+        .store
+        .get_envelope(&user.username, &id)
+        .await?
+        .ok_or_else(|| AppError::not_found("no such pending envelope"))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// Query of `GET /v1/messages`.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Seconds to wait for mail when there is none (0 to 60; default 0).
+    wait: Option<u64>,
+    /// Most envelopes to return (1 to 1000; default 100).
+    limit: Option<usize>,
+    /// Only from this sender.
+    from: Option<String>,
+    /// Only envelopes whose `ts` is at least this (ms).
+    since: Option<u64>,
+    /// Only envelopes whose `ts` is below this (ms).
+    until: Option<u64>,
+}
+
+/// The caller's pending envelopes, oldest first; waits up to `wait` seconds
+/// for the first one, then 204.
+#[utoipa::path(get, path = "/v1/messages", tag = "messages",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "pending envelopes, as they were put", body = MessagesResponse),
+        (status = 204, description = "none arrived within `wait` seconds"),
+        (status = 400, description = "bad query", body = ErrorBody),
+        (status = 401, description = "bad token", body = ErrorBody),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Response, AppError> {
+    let wait = q.wait.unwrap_or(0);
+    if wait > MAX_WAIT_SECS {
+        return Err(AppError::bad_request(format!(
+            "wait must be 0 to {MAX_WAIT_SECS}"
+        )));
+    }
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(AppError::bad_request(format!(
+            "limit must be 1 to {MAX_LIMIT}"
+        )));
+    }
+    if q.from.as_deref().is_some_and(|f| !is_valid_username(f)) {
+        return Err(AppError::bad_request("from must be a username"));
+    }
+    let filter = FetchFilter {
+        from: q.from,
+        since: q.since,
+        until: q.until,
+        limit,
+        max_bytes: MAX_RESPONSE_BYTES,
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+    let waiting = state.waiters.register(&user.username);
+    let mut shutdown = state.shutdown.clone();
+    loop {
+        // Arm the wake-up before looking, so a commit between the look and
+        // the wait cannot be missed.
+        let notified = waiting.notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let bodies = state.store.fetch(&user.username, filter.clone()).await?;
+        if !bodies.is_empty() {
+            return Ok(messages_response(bodies));
+        }
+        if *shutdown.borrow() {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+        tokio::select! {
+            _ = &mut notified => continue,
+            _ = tokio::time::sleep_until(deadline) => return Ok(StatusCode::NO_CONTENT.into_response()),
+            _ = shutdown.changed() => return Ok(StatusCode::NO_CONTENT.into_response()),
+        }
+    }
+}
+
+/// `{"messages":[…]}` with each envelope's stored bytes spliced in unchanged.
+fn messages_response(bodies: Vec<Vec<u8>>) -> Response {
+    let total: usize = bodies.iter().map(|b| b.len() + 1).sum();
+    let mut out = Vec::with_capacity(total + 16);
+    out.extend_from_slice(b"{\"messages\":[");
+    for (i, body) in bodies.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(body);
+    }
+    out.extend_from_slice(b"]}");
+    ([(header::CONTENT_TYPE, "application/json")], out).into_response()
+}
+
+/// Delete the caller's envelopes with these ids (others' ids are ignored).
+#[utoipa::path(post, path = "/v1/messages/ack", tag = "messages",
+    security(("bearer" = [])),
+    request_body = AckRequest,
+    responses(
+        (status = 204, description = "deleted (unknown ids and other users' ids are ignored)"),
+        (status = 400, description = "malformed body or ids", body = ErrorBody),
+        (status = 401, description = "bad token", body = ErrorBody),
+    ))]
+pub async fn ack(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(req): ApiJson<AckRequest>,
+) -> Result<StatusCode, AppError> {
+    if req.ids.len() > MAX_ACK {
+        return Err(AppError::bad_request(format!(
+            "at most {MAX_ACK} ids per ack"
+        )));
+    }
+    for id in &req.ids {
+        check_id(id)?;
+    }
+    state.store.ack(&user.username, req.ids).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,83 @@
+//! `POST /v1/sessions` (log in) and `DELETE /v1/sessions/current` (log out).
+
+use std::net::IpAddr;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use ipc_schema::Password;
+use ipc_schema::relay::{BearerToken, ErrorBody, LoginRequest, LoginResponse};
+
+use super::extract::{ApiJson, ClientIp};
+use crate::auth::{AuthUser, hash_token, new_token};
+use crate::error::AppError;
+use crate::server::AppState;
+use crate::store::sqlite::now_ms;
+
+/// Throttled, timing-equal password check shared by login and account deletion.
+pub(crate) async fn verify_password(
+    state: &AppState,
+    username: &str,
+    ip: IpAddr,
+    password: Password,
+) -> Result<(), AppError> {
+    state
+        .throttle
+        .check(username, ip)
+        .map_err(AppError::rate_limited)?;
+    let account = state.store.account(username).await?;
+    let passwords = state.passwords.clone();
+    let stored = account.map(|a| a.password_hash);
+    let ok =
+        tokio::task::spawn_blocking(move || passwords.verify(password.expose(), stored.as_deref()))
+            .await
+            .map_err(AppError::internal)?;
+    if !ok {
+        state.throttle.fail(username, ip);
+        return Err(AppError::invalid_credentials());
+    }
+    state.throttle.succeed(username);
+    Ok(())
+}
+
+/// Log in: a new 256-bit token valid for 24 hours.
+#[utoipa::path(post, path = "/v1/sessions", tag = "sessions",
+    request_body = LoginRequest,
+    responses(
+        (status = 201, description = "logged in", body = LoginResponse),
+        (status = 400, description = "malformed body", body = ErrorBody),
+        (status = 401, description = "unknown user or wrong password (indistinguishable)", body = ErrorBody),
+        (status = 429, description = "too many failures for this user or address; see Retry-After", body = ErrorBody),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<(StatusCode, Json<LoginResponse>), AppError> {
+    verify_password(&state, &req.username, ip, req.password).await?;
+    let token = new_token();
+    let expires_at = now_ms() + state.config.token_ttl.as_millis() as u64;
+    state
+        .store
+        .create_session(&hash_token(&token), &req.username, expires_at)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(LoginResponse {
+            token: BearerToken::new(token),
+            expires_at,
+        }),
+    ))
+}
+
+/// Log out: revoke the token used for this request.
+#[utoipa::path(delete, path = "/v1/sessions/current", tag = "sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "token revoked"),
+        (status = 401, description = "bad token", body = ErrorBody),
+    ))]
+pub async fn logout(State(state): State<AppState>, user: AuthUser) -> Result<StatusCode, AppError> {
+    state.store.revoke_session(&user.token_hash).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,145 @@
+//! Wiring: shared state, the router, and `run` (plain HTTP or rustls).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{Passwords, Throttle};
+use crate::config::Config;
+use crate::error::AppError;
+use crate::mailbox::Waiters;
+use crate::routes;
+use crate::store::{SqliteStore, Store, StoreError};
+
+/// Largest request body (DESIGN §4): an envelope is at most 6 MiB of JSON.
+pub const MAX_BODY: usize = ipc_schema::envelope::MAX_ENVELOPE_JSON;
+
+/// State shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// Persistent storage.
+    pub store: Arc<dyn Store>,
+    /// Settings.
+    pub config: Arc<Config>,
+    /// Argon2id hasher.
+    pub passwords: Arc<Passwords>,
+    /// Failed-login throttle.
+    pub throttle: Arc<Throttle>,
+    /// Long-poll wake-ups.
+    pub waiters: Arc<Waiters>,
+    /// Becomes `true` when the relay shuts down, so long-polls return at once.
+    pub shutdown: watch::Receiver<bool>,
+    /// The OpenAPI document, rendered once when the router is built.
+    pub openapi: Arc<OnceLock<String>>,
+}
+
+/// A ready state plus the handle that signals shutdown to long-polls.
+pub struct Relay {
+    /// State for `router`.
+    pub state: AppState,
+    /// Send `true` to end long-polls.
+    pub stop: watch::Sender<bool>,
+}
+
+impl Relay {
+    /// Opens the SQLite store in `config.data_dir` and builds the state.
+    pub fn open(config: Config) -> Result<Relay, StoreError> {
+        let waiters = Arc::new(Waiters::default());
+        let hook = {
+            let waiters = waiters.clone();
+            Arc::new(move |users: &[String]| waiters.wake(users))
+        };
+        let store = SqliteStore::open(&config.data_dir, hook)?;
+        Ok(Relay::with_store(config, Arc::new(store), waiters))
+    }
+
+    /// Builds the state around any store (its commit hook must call `waiters.wake`).
+    pub fn with_store(config: Config, store: Arc<dyn Store>, waiters: Arc<Waiters>) -> Relay {
+        let (stop, shutdown) = watch::channel(false);
+        let state = AppState {
+            store,
+            passwords: Arc::new(Passwords::new(
+                config.argon2_memory_kib,
+                config.argon2_iterations,
+            )),
+            throttle: Arc::new(Throttle::new(config.login_failures, config.login_window)),
+            config: Arc::new(config),
+            waiters,
+            shutdown,
+            openapi: Arc::new(OnceLock::new()),
+        };
+        Relay { state, stop }
+    }
+}
+
+/// The whole application; tests call it with `oneshot`.
+pub fn router(state: AppState) -> Router {
+    let (api_router, api) = routes::api().split_for_parts();
+    let _ = state
+        .openapi
+        .set(serde_json::to_string_pretty(&api).expect("OpenAPI serializes"));
+    api_router
+        .fallback(|| async { AppError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            AppError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this route",
+            )
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves the relay on `listener` until `shutdown` resolves, then stops
+/// accepting, lets in-flight requests finish (long-polls return at once) and
+/// waits for the last store commit.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let tls = config.tls.clone();
+    let relay = Relay::open(config).map_err(std::io::Error::other)?;
+    let app = router(relay.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let stop = relay.stop;
+    let result = match tls {
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    shutdown.await;
+                    let _ = stop.send(true);
+                })
+                .await
+        }
+        Some(files) => {
+            let rustls =
+                axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert, &files.key)
+                    .await?;
+            let handle = axum_server::Handle::new();
+            let h = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                let _ = stop.send(true);
+                h.graceful_shutdown(Some(Duration::from_secs(30)));
+            });
+            axum_server::from_tcp_rustls(listener.into_std()?, rustls)?
+                .handle(handle)
+                .serve(app)
+                .await
+        }
+    };
+    // Dropping the last state closes the store's queue; its writer commits
+    // what it holds and exits before we return.
+    drop(relay.state);
+    result
+}

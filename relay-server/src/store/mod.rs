@@ -1,0 +1,167 @@
+//! Storage behind a trait, so that handlers never see SQL and a PostgreSQL
+//! backend (several relays behind a load balancer) can be added beside SQLite.
+
+mod schema;
+pub mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+
+/// A stored account.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// The username.
+    pub username: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// The card JSON text as registered.
+    pub card: String,
+}
+
+/// A session looked up by token hash.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Whose session it is.
+    pub username: String,
+    /// Expiry, ms since the epoch.
+    pub expires_at: u64,
+}
+
+/// An envelope to store, already checked by the handler.
+#[derive(Debug, Clone)]
+pub struct NewEnvelope {
+    /// Envelope id (32 hex).
+    pub id: String,
+    /// Sender (= the token's user).
+    pub sender: String,
+    /// Recipient.
+    pub recipient: String,
+    /// The envelope's own `ts`.
+    pub ts: u64,
+    /// The exact JSON bytes that were put.
+    pub body: Vec<u8>,
+    /// SHA-256 of `body`, to tell a retry from a conflicting reuse of the id.
+    pub digest: [u8; 32],
+}
+
+/// What a PUT did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// Stored now (201).
+    Stored,
+    /// The same bytes were already stored or already delivered (200).
+    Duplicate,
+}
+
+/// Filters of `GET /v1/messages`.
+#[derive(Debug, Clone, Default)]
+pub struct FetchFilter {
+    /// Only from this sender.
+    pub from: Option<String>,
+    /// Only with envelope `ts` ≥ this.
+    pub since: Option<u64>,
+    /// Only with envelope `ts` < this.
+    pub until: Option<u64>,
+    /// At most this many.
+    pub limit: usize,
+    /// Stop adding envelopes once the bodies reach this many bytes (at least one is returned).
+    pub max_bytes: usize,
+}
+
+/// Per-recipient mailbox limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Quota {
+    /// Most envelopes pending for one recipient.
+    pub max_count: u64,
+    /// Most bytes pending for one recipient.
+    pub max_bytes: u64,
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The username is taken.
+    #[error("username taken")]
+    UsernameTaken,
+    /// The invite code is unknown or used.
+    #[error("invalid invite")]
+    InvalidInvite,
+    /// No such account.
+    #[error("unknown user")]
+    UnknownUser,
+    /// The recipient has no account.
+    #[error("unknown recipient")]
+    UnknownRecipient,
+    /// Same (sender, id), different bytes.
+    #[error("conflicting envelope")]
+    Conflict,
+    /// Recipient over quota.
+    #[error("recipient over quota")]
+    QuotaExceeded,
+    /// SQLite or I/O failure.
+    #[error("storage failure: {0}")]
+    Backend(String),
+    /// The store is shutting down.
+    #[error("store closed")]
+    Closed,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// Result of store calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything the relay persists. Every write returns only after its commit.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates an account; consumes `invite` when given.
+    async fn create_account(
+        &self,
+        username: &str,
+        password_hash: &str,
+        card: &str,
+        invite: Option<&str>,
+    ) -> StoreResult<()>;
+    /// Looks an account up.
+    async fn account(&self, username: &str) -> StoreResult<Option<Account>>;
+    /// Deletes an account with its mailbox, sessions and directory entry.
+    async fn delete_account(&self, username: &str) -> StoreResult<()>;
+    /// Stores a session by the SHA-256 hash of its token.
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        username: &str,
+        expires_at: u64,
+    ) -> StoreResult<()>;
+    /// Looks a session up by token hash.
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<Session>>;
+    /// Revokes one session.
+    async fn revoke_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Usernames starting with `prefix`, after `after`, ascending.
+    async fn list_users(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<String>>;
+    /// Stores an envelope for its recipient (idempotent by (sender, id)).
+    async fn put_envelope(&self, env: NewEnvelope, quota: Quota) -> StoreResult<PutOutcome>;
+    /// The recipient's pending envelopes, oldest first.
+    async fn fetch(&self, recipient: &str, filter: FetchFilter) -> StoreResult<Vec<Vec<u8>>>;
+    /// One pending envelope of the recipient's.
+    async fn get_envelope(&self, recipient: &str, id: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Deletes the recipient's envelopes with these ids; returns how many.
+    async fn ack(&self, recipient: &str, ids: Vec<String>) -> StoreResult<usize>;
+    /// Creates `count` single-use invite codes (stored hashed) and returns them.
+    async fn create_invites(&self, codes: Vec<String>) -> StoreResult<()>;
+    /// A trivial query, for the health check.
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Callback the store calls after each commit with the recipients that got mail.
+pub type CommitHook = std::sync::Arc<dyn Fn(&[String]) + Send + Sync>;
