@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::phc::PasswordHash;
@@ -14,6 +14,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ipc_schema::Password;
 use rand::Rng as _;
 use sha2::{Digest, Sha256};
 
@@ -23,9 +24,42 @@ use crate::store::sqlite::now_ms;
 
 /// Argon2id hashing with the relay's cost parameters, and a dummy hash so
 /// that unknown users cost the same time as wrong passwords.
+///
+/// Hashing runs on a fixed pool of threads, one per core: a flood of logins
+/// queues instead of taking every core, and the 19 MiB each hash allocates is
+/// reused by those few threads instead of being kept by the allocator in an
+/// arena per blocking thread (which made RSS grow by gigabytes).
 pub struct Passwords {
+    hasher: Arc<Hasher>,
+    jobs: Mutex<std::sync::mpsc::Sender<Job>>,
+}
+
+struct Hasher {
     argon2: Argon2<'static>,
     dummy: String,
+}
+
+type Job = Box<dyn FnOnce(&Hasher) + Send>;
+
+impl Hasher {
+    fn hash(&self, password: &str) -> Result<String, AppError> {
+        self.argon2
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(AppError::internal)
+    }
+
+    fn verify(&self, password: &str, stored: Option<&str>) -> bool {
+        let phc = stored.unwrap_or(&self.dummy);
+        let Ok(parsed) = PasswordHash::new(phc) else {
+            return false;
+        };
+        let ok = self
+            .argon2
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
+        ok && stored.is_some()
+    }
 }
 
 impl Passwords {
@@ -37,29 +71,67 @@ impl Passwords {
             .hash_password(b"timing-equalizer for unknown users")
             .expect("hashing works")
             .to_string();
-        Passwords { argon2, dummy }
+        let hasher = Arc::new(Hasher { argon2, dummy });
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        for i in 0..threads {
+            let (rx, hasher) = (rx.clone(), hasher.clone());
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = rx.lock().expect("hash queue").recv();
+                        match job {
+                            Ok(job) => job(&hasher),
+                            Err(_) => return, // Passwords was dropped
+                        }
+                    }
+                })
+                .expect("start hashing thread");
+        }
+        Passwords {
+            hasher,
+            jobs: Mutex::new(tx),
+        }
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Hasher) -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |h| {
+            let _ = reply.send(f(h));
+        });
+        self.jobs
+            .lock()
+            .expect("hash queue")
+            .send(job)
+            .map_err(AppError::internal)?;
+        answer.await.map_err(AppError::internal)
     }
 
     /// A PHC string for `password`, with a fresh random salt.
-    pub fn hash(&self, password: &str) -> Result<String, AppError> {
-        self.argon2
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(AppError::internal)
+    pub async fn hash(&self, password: Password) -> Result<String, AppError> {
+        self.run(move |h| h.hash(password.expose())).await?
     }
 
     /// Checks `password` against `stored`, or against the dummy hash when the
     /// user does not exist, so both cases take one Argon2 run.
-    pub fn verify(&self, password: &str, stored: Option<&str>) -> bool {
-        let phc = stored.unwrap_or(&self.dummy);
-        let Ok(parsed) = PasswordHash::new(phc) else {
-            return false;
-        };
-        let ok = self
-            .argon2
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        ok && stored.is_some()
+    pub async fn verify(
+        &self,
+        password: Password,
+        stored: Option<String>,
+    ) -> Result<bool, AppError> {
+        self.run(move |h| h.verify(password.expose(), stored.as_deref()))
+            .await
+    }
+
+    /// The cost parameters in use, as in a PHC string (`m=…,t=…,p=…`).
+    pub fn params(&self) -> String {
+        let p = self.hasher.argon2.params();
+        format!("m={},t={},p={}", p.m_cost(), p.t_cost(), p.p_cost())
     }
 }
 
@@ -113,10 +185,54 @@ impl FromRequestParts<AppState> for AuthUser {
         if session.expires_at <= now_ms() {
             return Err(AppError::unauthorized("token expired"));
         }
+        state
+            .rate_limiter
+            .take(&token_hash)
+            .map_err(AppError::rate_limited)?;
         Ok(AuthUser {
             username: session.username,
             token_hash,
         })
+    }
+}
+
+/// Token bucket per session token (DESIGN §4: per-token rate limits).
+pub struct RateLimiter {
+    rate: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    /// `rate` requests per second sustained, `burst` at once.
+    pub fn new(rate: f64, burst: f64) -> RateLimiter {
+        RateLimiter {
+            rate,
+            burst,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one request from `key`'s bucket; `Err(seconds)` when empty.
+    pub fn take(&self, key: &str) -> Result<(), u64> {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().expect("rate limiter lock");
+        if buckets.len() >= MAX_KEYS && !buckets.contains_key(key) {
+            // Full buckets carry no state worth keeping.
+            let (rate, burst) = (self.rate, self.burst);
+            buckets.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
+            });
+        }
+        let (tokens, at) = buckets.entry(key.to_owned()).or_insert((self.burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(self.burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - *tokens) / self.rate).ceil().max(1.0) as u64)
+        }
     }
 }
 
@@ -206,6 +322,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn token_buckets_refill_at_their_rate() {
+        let r = RateLimiter::new(10.0, 3.0);
+        for _ in 0..3 {
+            assert!(r.take("a").is_ok());
+        }
+        assert_eq!(r.take("a"), Err(1));
+        assert!(r.take("b").is_ok(), "buckets are per token");
+        std::thread::sleep(Duration::from_millis(150));
+        assert!(r.take("a").is_ok(), "refilled after 100 ms");
+    }
+
+    #[test]
     fn lockout_after_limit_failures_per_user_and_per_ip() {
         let t = Throttle::new(3, Duration::from_secs(60));
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
@@ -221,14 +349,30 @@ mod tests {
         assert!(t.check("bob", other).is_ok());
     }
 
-    #[test]
-    fn passwords_verify_and_unknown_users_never_match() {
+    #[tokio::test]
+    async fn passwords_verify_and_unknown_users_never_match() {
         let p = Passwords::new(1024, 1);
-        let h = p.hash("correct horse").unwrap();
+        let pw = |s: &str| Password::new(s);
+        let h = p.hash(pw("correct horse")).await.unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
-        assert!(p.verify("correct horse", Some(&h)));
-        assert!(!p.verify("wrong", Some(&h)));
-        assert!(!p.verify("timing-equalizer for unknown users", None));
+        assert!(
+            p.verify(pw("correct horse"), Some(h.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(!p.verify(pw("wrong"), Some(h)).await.unwrap());
+        assert!(
+            !p.verify(pw("timing-equalizer for unknown users"), None)
+                .await
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn default_cost_meets_the_design_minimum() {
+        let c = crate::Config::new("/nonexistent");
+        let p = Passwords::new(c.argon2_memory_kib, c.argon2_iterations);
+        assert_eq!(p.params(), "m=19456,t=2,p=1");
     }
 
     #[test]

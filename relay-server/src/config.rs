@@ -35,6 +35,10 @@ pub struct Config {
     pub argon2_memory_kib: u32,
     /// Argon2id passes (DESIGN: ≥ 2).
     pub argon2_iterations: u32,
+    /// Sustained requests per second allowed per session token.
+    pub token_rate: f64,
+    /// Requests a token may make in a burst above `token_rate`.
+    pub token_burst: f64,
     /// TLS certificate and key (PEM), if served over HTTPS.
     pub tls: Option<TlsFiles>,
 }
@@ -63,6 +67,10 @@ impl Config {
             login_window: Duration::from_secs(15 * 60),
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
+            // A daemon needs a few requests per message; these only stop a
+            // runaway or hostile client from monopolizing the relay.
+            token_rate: 1000.0,
+            token_burst: 2000.0,
             tls: None,
         }
     }

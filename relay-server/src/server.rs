@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::{Passwords, Throttle};
+use crate::auth::{Passwords, RateLimiter, Throttle};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::mailbox::Waiters;
@@ -33,6 +33,8 @@ pub struct AppState {
     pub passwords: Arc<Passwords>,
     /// Failed-login throttle.
     pub throttle: Arc<Throttle>,
+    /// Per-token request rate limit.
+    pub rate_limiter: Arc<RateLimiter>,
     /// Long-poll wake-ups.
     pub waiters: Arc<Waiters>,
     /// Becomes `true` when the relay shuts down, so long-polls return at once.
@@ -71,6 +73,7 @@ impl Relay {
                 config.argon2_iterations,
             )),
             throttle: Arc::new(Throttle::new(config.login_failures, config.login_window)),
+            rate_limiter: Arc::new(RateLimiter::new(config.token_rate, config.token_burst)),
             config: Arc::new(config),
             waiters,
             shutdown,

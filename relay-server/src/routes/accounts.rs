@@ -101,11 +101,7 @@ pub async fn register(
         })?),
         RegistrationPolicy::Open => None,
     };
-    let passwords = state.passwords.clone();
-    let password = req.password.clone();
-    let hash = tokio::task::spawn_blocking(move || passwords.hash(password.expose()))
-        .await
-        .map_err(AppError::internal)??;
+    let hash = state.passwords.hash(req.password.clone()).await?;
     state
         .store
         .create_account(&req.username, &hash, &card, invite.as_deref())

@@ -26,12 +26,10 @@ pub(crate) async fn verify_password(
         .check(username, ip)
         .map_err(AppError::rate_limited)?;
     let account = state.store.account(username).await?;
-    let passwords = state.passwords.clone();
-    let stored = account.map(|a| a.password_hash);
-    let ok =
-        tokio::task::spawn_blocking(move || passwords.verify(password.expose(), stored.as_deref()))
-            .await
-            .map_err(AppError::internal)?;
+    let ok = state
+        .passwords
+        .verify(password, account.map(|a| a.password_hash))
+        .await?;
     if !ok {
         state.throttle.fail(username, ip);
         return Err(AppError::invalid_credentials());

@@ -1,7 +1,7 @@
 //! Storage behind a trait, so that handlers never see SQL and a PostgreSQL
 //! backend (several relays behind a load balancer) can be added beside SQLite.
 
-mod schema;
+pub mod schema;
 pub mod sqlite;
 
 pub use sqlite::SqliteStore;

@@ -2,6 +2,7 @@
 //! every write waiting in its queue into one transaction, and a small pool of
 //! reader connections.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -85,7 +86,23 @@ pub struct SqliteStore {
     path: PathBuf,
     /// The writer thread; joined on drop so the last commit is finished.
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// Sessions already looked up, so authenticating a request does not cost
+    /// a database read. Correct because this store is the only writer: every
+    /// revocation goes through it and clears the cache after its commit.
+    sessions: Mutex<SessionCache>,
 }
+
+/// Cached session lookups. `generation` moves on every revocation, so a lookup
+/// that read the database before a revocation committed cannot put its stale
+/// answer back afterwards.
+#[derive(Default)]
+struct SessionCache {
+    map: HashMap<String, Session>,
+    generation: u64,
+}
+
+/// Most cached sessions; past it the cache starts over.
+const SESSION_CACHE: usize = 100_000;
 
 impl SqliteStore {
     /// Opens (creating and migrating if needed) `relay.db` in `data_dir`.
@@ -118,6 +135,7 @@ impl SqliteStore {
             reader_slots: Semaphore::new(READERS),
             path,
             writer: Mutex::new(Some(writer)),
+            sessions: Mutex::new(SessionCache::default()),
         })
     }
 
@@ -156,6 +174,23 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Backend(e.to_string()))?
+    }
+}
+
+impl SqliteStore {
+    async fn session_from_db(&self, token_hash: &str) -> StoreResult<Option<Session>> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |c| {
+            c.prepare_cached("SELECT username, expires_at FROM sessions WHERE token_hash = ?1")?
+                .query_row([token_hash], |r| {
+                    Ok(Session {
+                        username: r.get(0)?,
+                        expires_at: r.get::<_, i64>(1)? as u64,
+                    })
+                })
+                .optional()
+        })
+        .await
     }
 }
 
@@ -201,36 +236,32 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Job>, on_commit: Com
     }
 }
 
-/// Runs every job of the batch in one transaction, each in its own savepoint
-/// so that one refused job does not undo the others.
+/// Runs every job of the batch in one transaction. Each operation checks
+/// everything that can refuse it before it writes anything, so a refused job
+/// leaves nothing behind and needs no savepoint; a storage error fails the
+/// whole batch.
 fn commit_batch(
     conn: &mut Connection,
     batch: &[Job],
     woken: &mut Vec<String>,
 ) -> Result<Vec<StoreResult<WriteOk>>, String> {
     let err = |e: rusqlite::Error| e.to_string();
-    let mut tx = conn
+    let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(err)?;
     let now = now_ms();
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
-        let sp = tx.savepoint().map_err(err)?;
-        let result = apply(&sp, &job.op, now);
-        match result {
+        match apply(&tx, &job.op, now) {
             Ok(ok) => {
-                sp.commit().map_err(err)?;
                 if let (WriteOp::Put(env, _), WriteOk::Put(PutOutcome::Stored)) = (&job.op, &ok) {
                     woken.push(env.recipient.clone());
                 }
                 results.push(Ok(ok));
             }
-            // A storage failure fails the whole batch: nothing is half-committed.
+            // Dropping `tx` rolls the whole batch back: nothing is half-committed.
             Err(StoreError::Backend(e)) => return Err(e),
-            Err(e) => {
-                drop(sp); // rolls the savepoint back
-                results.push(Err(e));
-            }
+            Err(e) => results.push(Err(e)),
         }
     }
     tx.commit().map_err(err)?;
@@ -246,6 +277,15 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
             card,
             invite,
         } => {
+            // Every check before the first write (see `commit_batch`).
+            let taken: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM accounts WHERE username = ?1)",
+                [username],
+                |r| r.get(0),
+            )?;
+            if taken {
+                return Err(StoreError::UsernameTaken);
+            }
             if let Some(code) = invite {
                 let used = conn.execute(
                     "DELETE FROM invites WHERE code_hash = ?1",
@@ -255,14 +295,10 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
                     return Err(StoreError::InvalidInvite);
                 }
             }
-            let inserted = conn.execute(
-                "INSERT INTO accounts (username, password_hash, card, created_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (username) DO NOTHING",
+            conn.execute(
+                "INSERT INTO accounts (username, password_hash, card, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![username, password_hash, card, now],
             )?;
-            if inserted == 0 {
-                return Err(StoreError::UsernameTaken);
-            }
             Ok(WriteOk::Unit)
         }
         WriteOp::DeleteAccount(username) => {
@@ -339,11 +375,21 @@ fn put(conn: &Connection, env: &NewEnvelope, quota: Quota, now: i64) -> StoreRes
             Err(StoreError::Conflict)
         }
     };
-    let pending: Option<Vec<u8>> = conn
-        .prepare_cached("SELECT digest FROM mailbox WHERE sender = ?1 AND id = ?2")?
-        .query_row(params![env.sender, env.id], |r| r.get(0))
+    // Ids are unique per sender, and also among one recipient's pending
+    // envelopes, so that `GET /v1/messages/{id}` and ack name exactly one.
+    let pending: Option<(String, Vec<u8>)> = conn
+        .prepare_cached(
+            "SELECT sender, digest FROM mailbox
+             WHERE (sender = ?1 AND id = ?2) OR (recipient = ?3 AND id = ?2) LIMIT 1",
+        )?
+        .query_row(params![env.sender, env.id, env.recipient], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
-    if let Some(digest) = pending {
+    if let Some((sender, digest)) = pending {
+        if sender != env.sender {
+            return Err(StoreError::Conflict);
+        }
         return same(digest);
     }
     let delivered: Option<Vec<u8>> = conn
@@ -430,8 +476,11 @@ impl Store for SqliteStore {
 
     async fn delete_account(&self, username: &str) -> StoreResult<()> {
         self.write(WriteOp::DeleteAccount(username.to_owned()))
-            .await
-            .map(|_| ())
+            .await?;
+        let mut cache = self.sessions.lock().expect("session cache");
+        cache.generation += 1;
+        cache.map.retain(|_, s| s.username != username);
+        Ok(())
     }
 
     async fn create_session(
@@ -450,24 +499,33 @@ impl Store for SqliteStore {
     }
 
     async fn session(&self, token_hash: &str) -> StoreResult<Option<Session>> {
-        let token_hash = token_hash.to_owned();
-        self.read(move |c| {
-            c.prepare_cached("SELECT username, expires_at FROM sessions WHERE token_hash = ?1")?
-                .query_row([token_hash], |r| {
-                    Ok(Session {
-                        username: r.get(0)?,
-                        expires_at: r.get::<_, i64>(1)? as u64,
-                    })
-                })
-                .optional()
-        })
-        .await
+        let generation = {
+            let cache = self.sessions.lock().expect("session cache");
+            if let Some(s) = cache.map.get(token_hash) {
+                return Ok(Some(s.clone()));
+            }
+            cache.generation
+        };
+        let found = self.session_from_db(token_hash).await?;
+        if let Some(s) = &found {
+            let mut cache = self.sessions.lock().expect("session cache");
+            if cache.generation == generation {
+                if cache.map.len() >= SESSION_CACHE {
+                    cache.map.clear();
+                }
+                cache.map.insert(token_hash.to_owned(), s.clone());
+            }
+        }
+        Ok(found)
     }
 
     async fn revoke_session(&self, token_hash: &str) -> StoreResult<()> {
         self.write(WriteOp::RevokeSession(token_hash.to_owned()))
-            .await
-            .map(|_| ())
+            .await?;
+        let mut cache = self.sessions.lock().expect("session cache");
+        cache.generation += 1;
+        cache.map.remove(token_hash);
+        Ok(())
     }
 
     async fn list_users(
@@ -479,11 +537,11 @@ impl Store for SqliteStore {
         let prefix = prefix.to_owned();
         let after = after.unwrap_or("").to_owned();
         self.read(move |c| {
-            // Usernames are [a-z0-9_.-]: no LIKE wildcards can appear in a
-            // valid prefix, and the handler refuses invalid ones.
+            // A range, not LIKE: `_` is a username character and a LIKE
+            // wildcard. Every username character sorts below '~'.
             c.prepare_cached(
-                "SELECT username FROM accounts WHERE username LIKE ?1 || '%' AND username > ?2
-                 ORDER BY username LIMIT ?3",
+                "SELECT username FROM accounts WHERE username >= ?1 AND username < ?1 || '~'
+                   AND username > ?2 ORDER BY username LIMIT ?3",
             )?
             .query_map(params![prefix, after, limit as i64], |r| r.get(0))?
             .collect()
@@ -499,6 +557,15 @@ impl Store for SqliteStore {
     }
 
     async fn fetch(&self, recipient: &str, filter: FetchFilter) -> StoreResult<Vec<Vec<u8>>> {
+        // Stored `ts` never exceeds i64::MAX (PUT refuses more), so a bound
+        // beyond it either excludes everything (since) or nothing (until).
+        if filter.since.is_some_and(|t| t > i64::MAX as u64) {
+            return Ok(Vec::new());
+        }
+        let filter = FetchFilter {
+            until: filter.until.filter(|&t| t <= i64::MAX as u64),
+            ..filter
+        };
         let recipient = recipient.to_owned();
         self.read(move |c| {
             let mut stmt = c.prepare_cached(

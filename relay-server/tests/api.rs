@@ -1,0 +1,31 @@
+//! relay-server's integration tests: each test starts the relay in-process on
+//! a loopback port with its own data dir (or runs the binary) and talks real
+//! HTTP to it, like chatd and `curl` do.
+
+#[path = "api/helper.rs"]
+mod helper;
+
+#[path = "api/accounts.rs"]
+mod accounts;
+#[path = "api/cli.rs"]
+mod cli;
+#[path = "api/directory.rs"]
+mod directory;
+#[path = "api/durability.rs"]
+mod durability;
+#[path = "api/hostile.rs"]
+mod hostile;
+#[path = "api/idor.rs"]
+mod idor;
+#[path = "api/longpoll.rs"]
+mod longpoll;
+#[path = "api/messages.rs"]
+mod messages;
+#[path = "api/openapi.rs"]
+mod openapi;
+#[path = "api/sessions.rs"]
+mod sessions;
+#[path = "api/shutdown.rs"]
+mod shutdown;
+#[path = "api/tls.rs"]
+mod tls;

@@ -1,0 +1,149 @@
+//! The `relay-server` binary: `serve` and `invite create`.
+
+use std::time::Duration;
+
+use relay_server::RegistrationPolicy;
+
+use crate::helper::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_announces_one_line_serves_and_exits_0_on_sigterm() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let relay = RelayProcess::serve(dir.path(), &[]).await;
+    let port: u16 = relay
+        .announced
+        .strip_prefix("listening on http://127.0.0.1:")
+        .unwrap_or_else(|| panic!("{:?}", relay.announced))
+        .parse()
+        .expect("a port number");
+    assert_ne!(port, 0);
+
+    relay.health().await.assert_status(200);
+    let alice = relay.register("alice").await;
+    let bob = relay.register("bob").await;
+    let hello = alice.seal("bob", "via the binary");
+    alice.put(&hello).await.assert_status(201);
+    bob.fetch("").await.assert_messages(&[&hello]);
+
+    relay.signal("TERM");
+    let (status, rest) = relay.wait(Duration::from_secs(10)).await;
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert!(rest.is_empty(), "only one line on stdout, then {rest:?}");
+    assert!(dir.path().join("relay.db").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_a_waiting_long_poll_and_exits_0() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let relay = RelayProcess::serve(dir.path(), &[]).await;
+    let bob = relay.register("bob").await;
+    let waiting = tokio::spawn(async move { bob.fetch_wait(30).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    relay.signal("TERM");
+    let (reply, _) = timed(Duration::from_secs(3), waiting).await;
+    reply.unwrap().assert_status(204);
+    let (status, _) = relay.wait(Duration::from_secs(5)).await;
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
+#[tokio::test]
+async fn serve_refuses_plain_http_on_a_non_loopback_address() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let output = relay_binary()
+        .args(["serve", "--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        output.stdout.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--tls-cert"), "{stderr}");
+    assert!(stderr.contains("--insecure-http"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one clear line: {stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_insecure_http_accepts_a_non_loopback_address() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let mut child = relay_binary()
+        .args([
+            "serve",
+            "--listen",
+            "0.0.0.0:0",
+            "--insecure-http",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use tokio::io::AsyncBufReadExt as _;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let port = line
+        .strip_prefix("listening on http://0.0.0.0:")
+        .unwrap_or_else(|| panic!("{line:?}"));
+    let reply = send(http_client().get(format!("http://127.0.0.1:{port}/v1/health"))).await;
+    reply.assert_status(200);
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invite_create_prints_single_use_codes() {
+    let dir = std::sync::Arc::new(tempfile::TempDir::new().unwrap());
+    let output = relay_binary()
+        .args(["invite", "create", "--count", "3", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let codes: Vec<&str> = stdout.lines().collect();
+    assert_eq!(codes.len(), 3, "{stdout}");
+    for code in &codes {
+        assert!(code.len() >= 22, "a code with enough entropy: {code}");
+    }
+    assert_eq!(
+        codes.iter().collect::<std::collections::HashSet<_>>().len(),
+        3
+    );
+
+    let relay = Relay::start_in(dir, |c| c.registration = RegistrationPolicy::Invite).await;
+    let mut body = registration("alice");
+    body["invite"] = codes[1].into();
+    relay.try_register(body).await.assert_status(201);
+    relay.log_in("alice").await;
+    let mut again = registration("bob");
+    again["invite"] = codes[1].into();
+    relay
+        .try_register(again)
+        .await
+        .assert_error(403, "invalid_invite");
+    let mut other = registration("bob");
+    other["invite"] = codes[2].into();
+    relay.try_register(other).await.assert_status(201);
+}
+
+#[tokio::test]
+async fn invite_create_refuses_a_zero_count() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let output = relay_binary()
+        .args(["invite", "create", "--count", "0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty());
+}

@@ -1,0 +1,249 @@
+//! `POST /v1/sessions`, `DELETE /v1/sessions/current`, bearer tokens and the
+//! login throttle.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+
+use crate::helper::*;
+
+#[tokio::test]
+async fn unknown_user_and_wrong_password_get_the_same_401() {
+    let relay = Relay::start().await;
+    relay.register("alice").await;
+    let wrong = relay.login("alice", "not the password").await;
+    let unknown = relay.login("nobody", "not the password").await;
+    let invalid_name = relay.login("NOT A NAME", "not the password").await;
+    wrong.assert_error(401, "invalid_credentials");
+    for other in [&unknown, &invalid_name] {
+        assert_eq!(other.status, wrong.status);
+        assert_eq!(other.body, wrong.body, "bodies differ");
+        assert_eq!(
+            other.headers.get("content-type"),
+            wrong.headers.get("content-type")
+        );
+    }
+}
+
+#[tokio::test]
+async fn login_with_a_malformed_body_is_400() {
+    let relay = Relay::start().await;
+    relay.register("alice").await;
+    for body in [
+        "",
+        "{",
+        "null",
+        "{}",
+        r#"{"username":"alice"}"#,
+        r#"{"username":"alice","password":12345678}"#,
+        r#"{"username":["alice"],"password":"x"}"#,
+        r#"{"username":"alice","password":"x","admin":true}"#,
+    ] {
+        send(
+            relay
+                .request(Method::POST, "/v1/sessions")
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await
+        .assert_error(400, "bad_request");
+    }
+}
+
+#[tokio::test]
+async fn logout_revokes_exactly_the_token_used() {
+    let relay = Relay::start().await;
+    let laptop = relay.register("alice").await;
+    let phone = relay.log_in("alice").await;
+    laptop.logout().await.assert_status(204);
+    laptop.fetch("").await.assert_error(401, "unauthorized");
+    laptop.logout().await.assert_error(401, "unauthorized");
+    // The other session is unaffected.
+    phone.fetch("").await.assert_status(204);
+}
+
+#[tokio::test]
+async fn forged_and_malformed_tokens_are_401() {
+    let relay = Relay::start().await;
+    let alice = relay.register("alice").await;
+    let forged = relay.user_with_token("alice", &random_token());
+    forged.fetch("").await.assert_error(401, "unauthorized");
+    forged
+        .card_of("alice")
+        .await
+        .assert_error(401, "unauthorized");
+    forged
+        .put(&alice.seal("alice", "note to self"))
+        .await
+        .assert_error(401, "unauthorized");
+
+    // A valid token altered by one character.
+    let mut bytes = alice.token.clone().into_bytes();
+    bytes[0] = if bytes[0] == b'A' { b'B' } else { b'A' };
+    relay
+        .user_with_token("alice", &String::from_utf8(bytes).unwrap())
+        .fetch("")
+        .await
+        .assert_error(401, "unauthorized");
+
+    let path = "/v1/messages";
+    for header in [
+        String::new(),
+        "Bearer".to_owned(),
+        "Bearer ".to_owned(),
+        format!("Basic {}", alice.token),
+        format!("bearer {}", alice.token),
+        format!("Bearer {}", "A".repeat(200)),
+        format!("Bearer {}x", alice.token),
+    ] {
+        send(
+            relay
+                .request(Method::GET, path)
+                .header("authorization", header),
+        )
+        .await
+        .assert_error(401, "unauthorized");
+    }
+    send(relay.request(Method::GET, path))
+        .await
+        .assert_error(401, "unauthorized");
+    // The real one works.
+    alice.fetch("").await.assert_status(204);
+}
+
+#[tokio::test]
+async fn expired_tokens_are_401() {
+    let relay = Relay::start_with(|c| c.token_ttl = Duration::from_secs(1)).await;
+    relay
+        .try_register(registration("alice"))
+        .await
+        .assert_status(201);
+    let login = relay.login("alice", &password_of("alice")).await;
+    let expires_at = login.json()["expires_at"].as_u64().unwrap();
+    let alice = relay.user_with_token("alice", login.json()["token"].as_str().unwrap());
+    alice.fetch("").await.assert_status(204);
+    let left = expires_at.saturating_sub(now_ms());
+    assert!(left <= 1000, "expires in the configured 1 s");
+    tokio::time::sleep(Duration::from_millis(left + 50)).await;
+    alice.fetch("").await.assert_error(401, "unauthorized");
+    alice
+        .card_of("alice")
+        .await
+        .assert_error(401, "unauthorized");
+    // Logging in again gives a working token.
+    relay
+        .log_in("alice")
+        .await
+        .fetch("")
+        .await
+        .assert_status(204);
+}
+
+#[tokio::test]
+async fn tokens_revoked_by_logout_or_account_deletion_are_401() {
+    let relay = Relay::start().await;
+    let alice = relay.register("alice").await;
+    alice.logout().await.assert_status(204);
+    alice.fetch("").await.assert_error(401, "unauthorized");
+
+    let bob = relay.register("bob").await;
+    let bob_elsewhere = relay.log_in("bob").await;
+    bob.delete_account(&password_of("bob"))
+        .await
+        .assert_status(204);
+    for token in [&bob, &bob_elsewhere] {
+        token.fetch("").await.assert_error(401, "unauthorized");
+        token.logout().await.assert_error(401, "unauthorized");
+    }
+}
+
+/// Ten wrong passwords lock the user out: 429 with `Retry-After`, and even
+/// the right password is refused until that time has passed.
+#[tokio::test]
+async fn ten_wrong_passwords_lock_the_user_out_until_retry_after() {
+    let window = Duration::from_secs(3);
+    let relay = Relay::start_with(|c| c.login_window = window).await;
+    relay.register("alice").await;
+    assert_eq!(relay.config.login_failures, 10);
+    for _ in 0..10 {
+        relay
+            .login("alice", "guess")
+            .await
+            .assert_error(401, "invalid_credentials");
+    }
+    let locked = relay.login("alice", "guess").await;
+    let locked_at = Instant::now();
+    locked.assert_error(429, "rate_limited");
+    let retry_after = locked.retry_after();
+    assert!(
+        (1..=window.as_secs() + 1).contains(&retry_after),
+        "Retry-After {retry_after}"
+    );
+
+    let right = relay.login("alice", &password_of("alice")).await;
+    right.assert_error(429, "rate_limited");
+    assert!(right.retry_after() >= 1);
+    // Half-way through, still refused.
+    tokio::time::sleep(window / 2).await;
+    relay
+        .login("alice", &password_of("alice"))
+        .await
+        .assert_error(429, "rate_limited");
+
+    let until = locked_at + Duration::from_secs(retry_after);
+    tokio::time::sleep_until(until.into()).await;
+    relay
+        .login("alice", &password_of("alice"))
+        .await
+        .assert_status(201);
+}
+
+#[tokio::test]
+async fn failures_under_many_names_lock_out_the_address() {
+    let relay = Relay::start().await;
+    relay.register("alice").await;
+    for i in 0..10 {
+        relay
+            .login(&format!("user{i}"), "guess")
+            .await
+            .assert_error(401, "invalid_credentials");
+    }
+    let locked = relay.login("alice", &password_of("alice")).await;
+    locked.assert_error(429, "rate_limited");
+    assert!(locked.retry_after() >= 1);
+}
+
+#[tokio::test]
+async fn a_successful_login_is_not_throttled_by_earlier_successes() {
+    let relay = Relay::start().await;
+    relay.register("alice").await;
+    for _ in 0..15 {
+        relay
+            .login("alice", &password_of("alice"))
+            .await
+            .assert_status(201);
+    }
+}
+
+/// Each session token has its own request budget (DESIGN §4): past the burst
+/// it gets 429 with `Retry-After`, another user's token is unaffected, and the
+/// budget refills.
+#[tokio::test]
+async fn each_token_is_rate_limited_on_its_own() {
+    let relay = Relay::start_with(|c| {
+        c.token_rate = 5.0;
+        c.token_burst = 5.0;
+    })
+    .await;
+    let alice = relay.register("alice").await;
+    let bob = relay.register("bob").await;
+    for _ in 0..5 {
+        alice.fetch("").await.assert_status(204);
+    }
+    let limited = alice.fetch("").await;
+    limited.assert_error(429, "rate_limited");
+    assert!(limited.retry_after() >= 1);
+    bob.fetch("").await.assert_status(204);
+    tokio::time::sleep(std::time::Duration::from_millis(450)).await;
+    alice.fetch("").await.assert_status(204);
+}
