@@ -1,15 +1,64 @@
-//! `chatd`, the per-user daemon. Only the crypto core exists so far; the
-//! daemon itself (keystore, store, sync, IPC) comes with its own issue.
+//! `chatd`: the per-user chat daemon. Runs in the foreground (systemd style),
+//! logs to stderr, prints `listening on PATH` once the socket accepts.
 
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chatd::run::{KeystoreKind, Options, default_config, default_data_dir};
 use clap::Parser;
 
-/// End-to-end encrypted chat daemon (not implemented yet: this build only answers --help and --version).
+/// End-to-end encrypted chat daemon.
 #[derive(Parser)]
 #[command(version, about)]
-struct Cli {}
+struct Cli {
+    /// Local socket path [default: $XDG_RUNTIME_DIR/chat/chatd.sock].
+    #[arg(long, env = "CHAT_SOCKET")]
+    socket: Option<PathBuf>,
+    /// Data directory [default: $XDG_DATA_HOME/chat].
+    #[arg(long, env = "CHAT_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Config file [default: $XDG_CONFIG_HOME/chat/config.toml].
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Where private keys live: the OS keyring (default) or passphrase-encrypted files.
+    #[arg(long, value_enum)]
+    keystore: Option<KeystoreKind>,
+    /// Passphrase for `--keystore file` (else $CREDENTIALS_DIRECTORY/chatd-passphrase).
+    #[arg(long)]
+    passphrase_file: Option<PathBuf>,
+}
 
-fn main() {
-    let _ = Cli::parse();
-    eprintln!("chatd: the daemon is not implemented yet; this build only ships its crypto library");
-    std::process::exit(1);
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CHATD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let opts = Options {
+        socket: cli
+            .socket
+            .unwrap_or_else(ipc_schema::paths::default_socket_path),
+        data_dir: cli.data_dir.unwrap_or_else(default_data_dir),
+        config: cli.config.unwrap_or_else(default_config),
+        keystore: cli.keystore,
+        passphrase_file: cli.passphrase_file,
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("chatd: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(chatd::run::run(opts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("chatd: {message}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -12,6 +12,7 @@ pub mod card;
 pub mod envelope;
 pub mod error;
 pub mod identity;
+pub mod passphrase;
 pub mod primitives;
 pub mod secret;
 

@@ -1,0 +1,746 @@
+//! The daemon's shared state and its two background loops: the outbox sender
+//! and the relay sync. Data flows one way: IPC handler → store/outbox → relay
+//! client; relay → sync → crypto → store → event bus → frontends/notifier.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use ipc_schema::methods::{ConnectionChangedEvent, ConnectionState, EventEnvelope};
+use ipc_schema::{Password, Payload, ReceiptKind};
+use rand::RngExt as _;
+use tokio::sync::{Notify, broadcast, watch};
+
+use crate::config::Config;
+use crate::crypto::{self, Card, Identity, KeyBits, OpenError, Peers};
+use crate::keystore::{Keystore, KeystoreError, names};
+use crate::relay_client::{RelayClient, RelayError};
+use crate::store::{AccountRow, Incoming, IncomingContent, Store, StoreError, now_ms};
+
+/// How long one long-poll waits at the relay.
+const LONG_POLL_SECS: u64 = 30;
+/// Longest pause between reconnection or resend attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Everything a failed daemon operation can be.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// No account registered, or no session.
+    #[error("{0}")]
+    NotLoggedIn(String),
+    /// Already registered.
+    #[error("an account is already registered here ({0}); delete it first")]
+    AccountExists(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The keystore failed.
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
+    /// The relay failed.
+    #[error(transparent)]
+    Relay(#[from] RelayError),
+    /// Bad input.
+    #[error("{0}")]
+    Invalid(String),
+    /// A card that does not parse or does not match.
+    #[error("invalid card: {0}")]
+    InvalidCard(String),
+    /// Unknown contact.
+    #[error("{0} is not a contact")]
+    UnknownContact(String),
+    /// Something internal broke.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The running daemon.
+pub struct Daemon {
+    /// Local database.
+    pub store: Store,
+    /// Secrets.
+    pub keystore: Arc<dyn Keystore>,
+    /// Settings.
+    pub config: Config,
+    /// The loaded identity, once registered.
+    identity: RwLock<Option<Arc<Identity>>>,
+    /// Relay session token in memory.
+    token: RwLock<Option<String>>,
+    /// Live events for subscribers (persisted first; see `Store`).
+    pub events: broadcast::Sender<EventEnvelope>,
+    /// The relay link's state.
+    connection: Mutex<ConnectionState>,
+    /// Conversations frontends have focused, by connection id.
+    focus: Mutex<HashMap<u64, String>>,
+    /// Wakes the outbox sender.
+    pub outbox_wake: Notify,
+    /// Wakes the sync loop (after login).
+    pub sync_wake: Notify,
+    /// `true` once shutdown was requested.
+    pub shutdown: watch::Sender<bool>,
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, DaemonError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| DaemonError::Internal(e.to_string()))
+}
+
+impl Daemon {
+    /// Loads what exists (account, identity, token) from the store and keystore.
+    pub async fn start(
+        store: Store,
+        keystore: Arc<dyn Keystore>,
+        config: Config,
+    ) -> Result<Arc<Daemon>, DaemonError> {
+        let (events, _) = broadcast::channel(1024);
+        let (shutdown, _) = watch::channel(false);
+        let daemon = Arc::new(Daemon {
+            store,
+            keystore,
+            config,
+            identity: RwLock::new(None),
+            token: RwLock::new(None),
+            events,
+            connection: Mutex::new(ConnectionState::LoggedOut),
+            focus: Mutex::new(HashMap::new()),
+            outbox_wake: Notify::new(),
+            sync_wake: Notify::new(),
+            shutdown,
+        });
+        if let Some(account) = daemon.store.account()? {
+            let identity = daemon.load_identity(&account.user).await?;
+            match identity {
+                Some(id) => *daemon.identity.write().expect("identity lock") = Some(Arc::new(id)),
+                None => {
+                    tracing::warn!(user = %account.user, "account registered but its keys are missing from the keystore")
+                }
+            }
+            let ks = daemon.keystore.clone();
+            let token = blocking(move || ks.get(names::TOKEN)).await??;
+            *daemon.token.write().expect("token lock") =
+                token.map(|t| String::from_utf8_lossy(t.expose_secret()).into_owned());
+        }
+        Ok(daemon)
+    }
+
+    async fn load_identity(&self, user: &str) -> Result<Option<Identity>, DaemonError> {
+        let ks = self.keystore.clone();
+        let (enc, sig) = blocking(move || -> Result<_, KeystoreError> {
+            Ok((ks.get(names::ENC_KEY)?, ks.get(names::SIG_KEY)?))
+        })
+        .await??;
+        match (enc, sig) {
+            (Some(enc), Some(sig)) => {
+                Identity::from_pkcs8(user, enc.expose_secret(), sig.expose_secret())
+                    .map(Some)
+                    .map_err(|e| DaemonError::Internal(format!("stored keys do not load: {e}")))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The identity, or `not_logged_in`.
+    pub fn identity(&self) -> Result<Arc<Identity>, DaemonError> {
+        self.identity
+            .read()
+            .expect("identity lock")
+            .clone()
+            .ok_or_else(|| {
+                DaemonError::NotLoggedIn("no account yet: run `chat-ctl register` first".into())
+            })
+    }
+
+    /// The account row, or `not_logged_in`.
+    pub fn account(&self) -> Result<AccountRow, DaemonError> {
+        self.store.account()?.ok_or_else(|| {
+            DaemonError::NotLoggedIn("no account yet: run `chat-ctl register` first".into())
+        })
+    }
+
+    fn relay(&self) -> Result<RelayClient, DaemonError> {
+        Ok(RelayClient::new(&self.account()?.relay_url)?)
+    }
+
+    fn token(&self) -> Option<String> {
+        self.token.read().expect("token lock").clone()
+    }
+
+    /// The current relay link state.
+    pub fn connection(&self) -> ConnectionState {
+        *self.connection.lock().expect("connection lock")
+    }
+
+    /// Records and announces a relay link change (only when it changes).
+    fn set_connection(&self, state: ConnectionState, error: Option<String>) {
+        {
+            let mut current = self.connection.lock().expect("connection lock");
+            if *current == state {
+                return;
+            }
+            *current = state;
+        }
+        match self.store.connection_event(ConnectionChangedEvent {
+            connection: state,
+            error,
+        }) {
+            Ok(events) => self.publish(events),
+            Err(e) => tracing::error!(error = %e, "could not record a connection change"),
+        }
+    }
+
+    /// Sends committed events to live subscribers.
+    pub fn publish(&self, events: Vec<EventEnvelope>) {
+        for e in events {
+            let _ = self.events.send(e);
+        }
+    }
+
+    /// Remembers which conversation a frontend shows.
+    pub fn set_focus(&self, conn: u64, peer: Option<String>) {
+        let mut focus = self.focus.lock().expect("focus lock");
+        match peer {
+            Some(p) => {
+                focus.insert(conn, p);
+            }
+            None => {
+                focus.remove(&conn);
+            }
+        }
+    }
+
+    fn is_focused(&self, peer: &str) -> bool {
+        self.focus
+            .lock()
+            .expect("focus lock")
+            .values()
+            .any(|p| p == peer)
+    }
+
+    async fn save_session(
+        &self,
+        token: &str,
+        password: Option<&Password>,
+    ) -> Result<(), DaemonError> {
+        let ks = self.keystore.clone();
+        let token_owned = token.to_owned();
+        let password = password.map(|p| p.expose().to_owned());
+        blocking(move || -> Result<(), KeystoreError> {
+            ks.set(names::TOKEN, token_owned.as_bytes())?;
+            if let Some(p) = password {
+                ks.set(names::PASSWORD, p.as_bytes())?;
+            }
+            Ok(())
+        })
+        .await??;
+        *self.token.write().expect("token lock") = Some(token.to_owned());
+        self.sync_wake.notify_one();
+        self.outbox_wake.notify_one();
+        Ok(())
+    }
+
+    /// Creates keys (unless some are already stored), registers on the relay
+    /// and logs in.
+    pub async fn register(
+        &self,
+        relay_url: &str,
+        username: &str,
+        password: &Password,
+        invite: Option<String>,
+        key_bits: Option<u32>,
+    ) -> Result<Arc<Identity>, DaemonError> {
+        if let Some(account) = self.store.account()? {
+            return Err(DaemonError::AccountExists(account.user));
+        }
+        if !ipc_schema::envelope::is_valid_username(username) {
+            return Err(DaemonError::Invalid(
+                "username must match ^[a-z0-9][a-z0-9_.-]{2,31}$".into(),
+            ));
+        }
+        let bits = match key_bits {
+            None => KeyBits::default(),
+            Some(b) => KeyBits::from_bits(b as usize).ok_or_else(|| {
+                DaemonError::Invalid("key bits must be 2048, 3072 or 4096".into())
+            })?,
+        };
+        let identity = match self.load_identity(username).await? {
+            Some(existing) => existing,
+            None => {
+                let user = username.to_owned();
+                let id = blocking(move || Identity::generate(&user, bits, &mut rand::rng()))
+                    .await?
+                    .map_err(|e| DaemonError::Internal(e.to_string()))?;
+                let ks = self.keystore.clone();
+                let (enc, sig) = (id.enc_private_pkcs8(), id.sig_private_pkcs8());
+                blocking(move || -> Result<(), KeystoreError> {
+                    ks.set(names::ENC_KEY, enc.expose_secret())?;
+                    ks.set(names::SIG_KEY, sig.expose_secret())
+                })
+                .await??;
+                id
+            }
+        };
+        let relay = RelayClient::new(relay_url)?;
+        relay
+            .register(username, password, identity.card().to_value(), invite)
+            .await?;
+        let session = relay.login(username, password).await?;
+        self.store.set_account(&AccountRow {
+            user: username.to_owned(),
+            relay_url: relay_url.trim_end_matches('/').to_owned(),
+            key_bits: identity.key_bits() as u32,
+        })?;
+        let identity = Arc::new(identity);
+        *self.identity.write().expect("identity lock") = Some(identity.clone());
+        self.save_session(session.token.expose(), Some(password))
+            .await?;
+        tracing::info!(user = %username, relay = %relay_url, "registered");
+        Ok(identity)
+    }
+
+    /// Logs in again with `password` (kept for automatic renewal).
+    pub async fn login(&self, password: &Password) -> Result<u64, DaemonError> {
+        let account = self.account()?;
+        let session = self.relay()?.login(&account.user, password).await?;
+        self.save_session(session.token.expose(), Some(password))
+            .await?;
+        Ok(session.expires_at)
+    }
+
+    /// Renews the session with the stored password, when the token expired.
+    async fn relogin(&self) -> Result<(), DaemonError> {
+        let ks = self.keystore.clone();
+        let stored = blocking(move || ks.get(names::PASSWORD)).await??;
+        let Some(password) = stored else {
+            return Err(DaemonError::NotLoggedIn(
+                "session expired: run `chat-ctl login`".into(),
+            ));
+        };
+        let password =
+            Password::new(String::from_utf8_lossy(password.expose_secret()).into_owned());
+        self.login(&password).await.map(|_| ())
+    }
+
+    /// Revokes the session and forgets the token and password.
+    pub async fn logout(&self) -> Result<(), DaemonError> {
+        if let Some(token) = self.token()
+            && let Err(e) = self.relay()?.logout(&token).await
+        {
+            tracing::warn!(error = %e, "relay logout failed; forgetting the token anyway");
+        }
+        *self.token.write().expect("token lock") = None;
+        let ks = self.keystore.clone();
+        blocking(move || -> Result<(), KeystoreError> {
+            ks.delete(names::TOKEN)?;
+            ks.delete(names::PASSWORD)
+        })
+        .await??;
+        self.set_connection(ConnectionState::LoggedOut, None);
+        Ok(())
+    }
+
+    /// Deletes the account on the relay, then the local keys and account.
+    pub async fn delete_account(&self, password: &Password) -> Result<(), DaemonError> {
+        let token = self.token().ok_or_else(|| {
+            DaemonError::NotLoggedIn("not logged in: run `chat-ctl login` first".into())
+        })?;
+        self.relay()?.delete_account(&token, password).await?;
+        *self.token.write().expect("token lock") = None;
+        *self.identity.write().expect("identity lock") = None;
+        let ks = self.keystore.clone();
+        blocking(move || -> Result<(), KeystoreError> {
+            for name in names::ALL {
+                ks.delete(name)?;
+            }
+            Ok(())
+        })
+        .await??;
+        self.store.clear_account()?;
+        self.set_connection(ConnectionState::LoggedOut, None);
+        Ok(())
+    }
+
+    /// Fetches `user`'s card from the directory; it must have `fingerprint`.
+    pub async fn directory_card(&self, user: &str, fingerprint: &str) -> Result<Card, DaemonError> {
+        let wanted = crypto::Fingerprint::parse(fingerprint)
+            .ok_or_else(|| DaemonError::Invalid("fingerprint must be 64 hex digits".into()))?;
+        let token = self.token().ok_or_else(|| {
+            DaemonError::NotLoggedIn("not logged in: run `chat-ctl login` first".into())
+        })?;
+        let bytes = match self.relay()?.card(&token, user).await {
+            Err(RelayError::Refused { status: 404, .. }) => {
+                return Err(DaemonError::UnknownContact(format!(
+                    "{user} (not in the relay's directory)"
+                )));
+            }
+            other => other?,
+        };
+        let card = Card::from_json(&bytes).map_err(|e| DaemonError::InvalidCard(e.to_string()))?;
+        if card.user() != user {
+            return Err(DaemonError::InvalidCard(format!(
+                "the directory's card names {}",
+                card.user()
+            )));
+        }
+        if card.fingerprint() != wanted {
+            return Err(DaemonError::Relay(RelayError::Refused {
+                status: 0,
+                code: "fingerprint_mismatch".into(),
+                message: format!(
+                    "{user}'s card in the directory has fingerprint {}, not the one given; not added",
+                    card.fingerprint()
+                ),
+            }));
+        }
+        Ok(card)
+    }
+
+    /// Seals and queues a text; returns (id, ts) once committed locally.
+    pub async fn send(
+        &self,
+        to: &str,
+        body: String,
+        reply_to: Option<String>,
+    ) -> Result<(String, u64), DaemonError> {
+        let me = self.identity()?;
+        let card = self
+            .store
+            .contact_card(to)?
+            .ok_or_else(|| DaemonError::UnknownContact(to.to_owned()))?;
+        let ts = now_ms();
+        let payload = Payload::Text {
+            body: body.clone(),
+            reply_to: reply_to.clone(),
+        };
+        let sealer = me.clone();
+        let env = blocking(move || crypto::seal(&sealer, &card, &payload, ts, &mut rand::rng()))
+            .await?
+            .map_err(|e| DaemonError::Invalid(e.to_string()))?;
+        let json = serde_json::to_string(&env).expect("envelopes serialize");
+        let view = ipc_schema::methods::MessageView {
+            id: env.id.clone(),
+            from: me.user().to_owned(),
+            to: to.to_owned(),
+            ts,
+            direction: ipc_schema::methods::Direction::Out,
+            kind: "text".into(),
+            body: Some(body),
+            reply_to,
+            state: ipc_schema::methods::MessageState::Queued,
+            failure: None,
+        };
+        let events = self.store.queue_message(&view, &json)?;
+        self.publish(events);
+        self.outbox_wake.notify_one();
+        Ok((env.id, ts))
+    }
+
+    /// Seals and queues a receipt for `ids` to `peer`.
+    async fn queue_receipt(
+        &self,
+        peer: &str,
+        ids: Vec<String>,
+        kind: ReceiptKind,
+    ) -> Result<(), DaemonError> {
+        let me = self.identity()?;
+        let Some(card) = self.store.contact_card(peer)? else {
+            return Ok(());
+        };
+        let payload = Payload::Receipt { ids, kind };
+        let env = blocking(move || crypto::seal(&me, &card, &payload, now_ms(), &mut rand::rng()))
+            .await?
+            .map_err(|e| DaemonError::Internal(e.to_string()))?;
+        let json = serde_json::to_string(&env).expect("envelopes serialize");
+        self.store.queue_receipt(&env.id, peer, &json)?;
+        self.outbox_wake.notify_one();
+        Ok(())
+    }
+
+    /// Marks a conversation read; sends read receipts when configured.
+    pub async fn mark_read(&self, peer: &str) -> Result<u64, DaemonError> {
+        let (ids, events) = self.store.mark_read(peer)?;
+        self.publish(events);
+        if self.config.read_receipts && !ids.is_empty() {
+            self.queue_receipt(peer, ids.clone(), ReceiptKind::Read)
+                .await?;
+        }
+        Ok(ids.len() as u64)
+    }
+
+    fn stopping(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Sends due outbox rows until shutdown, with exponential backoff and
+    /// jitter while the relay is away.
+    pub async fn run_outbox(self: Arc<Self>) {
+        let mut stop = self.shutdown.subscribe();
+        loop {
+            if self.stopping() {
+                return;
+            }
+            if let Err(e) = self.send_due().await {
+                tracing::warn!(error = %e, "outbox pass failed");
+            }
+            let wait = match self.store.next_outbox_due() {
+                Ok(Some(at)) => Duration::from_millis(at.saturating_sub(now_ms()).max(50)),
+                _ => Duration::from_secs(3600),
+            };
+            tokio::select! {
+                _ = self.outbox_wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    async fn send_due(&self) -> Result<(), DaemonError> {
+        let Some(token) = self.token() else {
+            return Ok(());
+        };
+        let Ok(relay) = self.relay() else {
+            return Ok(());
+        };
+        for row in self.store.due_outbox(50)? {
+            if self.stopping() {
+                break;
+            }
+            match relay.put(&token, &row.id, &row.envelope).await {
+                Ok(_) => {
+                    let events = self.store.outbox_sent(&row)?;
+                    self.publish(events);
+                }
+                Err(e) if e.is_unauthorized() => {
+                    if let Err(e) = self.relogin().await {
+                        tracing::warn!(error = %e, "session renewal failed");
+                        self.set_connection(ConnectionState::LoggedOut, Some(e.to_string()));
+                    }
+                    return Ok(());
+                }
+                Err(e) if e.is_transient() => {
+                    let attempts = row.attempts + 1;
+                    let next = now_ms() + backoff(attempts).as_millis() as u64;
+                    self.store.outbox_retry(&row.id, attempts, next)?;
+                    tracing::info!(id = %row.id, attempts, error = %e, "relay unavailable; will retry");
+                    return Ok(());
+                }
+                Err(e) => {
+                    tracing::warn!(id = %row.id, error = %e, "relay refused an envelope");
+                    let events = self.store.outbox_failed(&row, &e.to_string())?;
+                    self.publish(events);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The long-poll loop: open each batch, commit it, then ack it.
+    pub async fn run_sync(self: Arc<Self>) {
+        let mut stop = self.shutdown.subscribe();
+        let mut failures = 0u32;
+        loop {
+            if self.stopping() {
+                return;
+            }
+            let (Some(token), Ok(relay), Ok(me)) = (self.token(), self.relay(), self.identity())
+            else {
+                tokio::select! {
+                    _ = self.sync_wake.notified() => continue,
+                    _ = stop.changed() => return,
+                }
+            };
+            if self.connection() == ConnectionState::LoggedOut
+                || self.connection() == ConnectionState::Offline
+            {
+                self.set_connection(ConnectionState::Connecting, None);
+            }
+            let fetched = tokio::select! {
+                r = relay.fetch(&token, LONG_POLL_SECS) => r,
+                _ = stop.changed() => return,
+            };
+            match fetched {
+                Ok(batch) => {
+                    failures = 0;
+                    self.set_connection(ConnectionState::Online, None);
+                    if batch.is_empty() {
+                        continue;
+                    }
+                    if let Err(e) = self.process_batch(&me, &relay, &token, batch).await {
+                        tracing::error!(error = %e, "could not process a batch; retrying");
+                        failures += 1;
+                        self.pause(backoff(failures), &mut stop).await;
+                    }
+                }
+                Err(e) if e.is_unauthorized() => {
+                    if let Err(e) = self.relogin().await {
+                        tracing::warn!(error = %e, "session renewal failed");
+                        *self.token.write().expect("token lock") = None;
+                        self.set_connection(ConnectionState::LoggedOut, Some(e.to_string()));
+                    }
+                }
+                Err(e) => {
+                    failures += 1;
+                    self.set_connection(ConnectionState::Offline, Some(e.to_string()));
+                    self.pause(backoff(failures), &mut stop).await;
+                }
+            }
+        }
+    }
+
+    async fn pause(&self, d: Duration, stop: &mut watch::Receiver<bool>) {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => {}
+            _ = stop.changed() => {}
+        }
+    }
+
+    async fn process_batch(
+        &self,
+        me: &Arc<Identity>,
+        relay: &RelayClient,
+        token: &str,
+        batch: Vec<serde_json::Value>,
+    ) -> Result<(), DaemonError> {
+        let contacts = self.store.contact_cards()?;
+        let mut ids = Vec::with_capacity(batch.len());
+        let mut malformed = 0u64;
+        let raw: Vec<Vec<u8>> = batch
+            .into_iter()
+            .map(|v| {
+                if let Some(id) = v.get("id").and_then(|i| i.as_str()) {
+                    ids.push(id.to_owned());
+                }
+                serde_json::to_vec(&v).unwrap_or_default()
+            })
+            .collect();
+        // Opening costs RSA work: off the async workers.
+        let me2 = me.clone();
+        let store_seen = SeenLookup::new(&self.store, &raw)?;
+        let (incoming, drops) = blocking(move || {
+            let peers = BatchPeers {
+                contacts,
+                seen: store_seen,
+            };
+            let mut incoming = Vec::new();
+            let mut drops = Vec::new();
+            for json in &raw {
+                match crypto::open_json(&me2, json, &peers, &mut rand::rng()) {
+                    Ok(opened) => incoming.push(opened),
+                    Err(e) => {
+                        tracing::info!(reason = e.name(), "dropped an envelope");
+                        drops.push(e);
+                    }
+                }
+            }
+            (incoming, drops)
+        })
+        .await?;
+        for e in &drops {
+            if matches!(e, OpenError::Malformed(_)) {
+                malformed += 1;
+            }
+        }
+        let classes: Vec<_> = drops
+            .iter()
+            .filter(|e| !matches!(e, OpenError::Malformed(_)))
+            .map(|e| e.drop_class())
+            .collect();
+        let incoming: Vec<Incoming> = incoming
+            .into_iter()
+            .map(|o| Incoming {
+                id: o.id,
+                from: o.from,
+                ts: o.ts,
+                content: match o.payload {
+                    Payload::Text { body, reply_to } => IncomingContent::Message {
+                        kind: "text".into(),
+                        body: Some(body),
+                        reply_to,
+                        raw: None,
+                    },
+                    Payload::Receipt { ids, kind } => IncomingContent::Receipt {
+                        ids,
+                        read: kind == ReceiptKind::Read,
+                    },
+                    Payload::Unsupported { kind, raw } => IncomingContent::Message {
+                        kind,
+                        body: None,
+                        reply_to: None,
+                        raw: Some(raw),
+                    },
+                },
+            })
+            .collect();
+        let outcome = self
+            .store
+            .commit_batch(me.user(), &incoming, &classes, malformed)?;
+        self.publish(outcome.events);
+        // Committed: now the relay may forget them. A crash before this ack
+        // redelivers the batch, and the seen table drops the repeats.
+        relay.ack(token, ids).await?;
+        // One delivered receipt per sender per batch, listing all its ids.
+        let mut per_sender: HashMap<String, Vec<String>> = HashMap::new();
+        for (from, id, _) in &outcome.new_texts {
+            per_sender.entry(from.clone()).or_default().push(id.clone());
+        }
+        for (from, ids) in per_sender {
+            if let Err(e) = self.queue_receipt(&from, ids, ReceiptKind::Delivered).await {
+                tracing::warn!(error = %e, "could not queue a delivered receipt");
+            }
+        }
+        for (from, _, body) in outcome.new_texts {
+            if self.is_focused(&from) {
+                continue;
+            }
+            if let Some((summary, text)) =
+                crate::notify::text(self.config.notifications, &from, body.as_deref())
+            {
+                tokio::task::spawn_blocking(move || crate::notify::show(&summary, &text));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Exponential backoff with full jitter: up to 1 s × 2^attempts, at most 60 s.
+fn backoff(attempts: u32) -> Duration {
+    let cap = Duration::from_secs(1u64 << attempts.min(6)).min(MAX_BACKOFF);
+    let ms = rand::rng().random_range(cap.as_millis() as u64 / 2..=cap.as_millis() as u64);
+    Duration::from_millis(ms)
+}
+
+/// Which of a batch's (from, id) pairs were already accepted, looked up once.
+struct SeenLookup(std::collections::HashSet<(String, String)>);
+
+impl SeenLookup {
+    fn new(store: &Store, raw: &[Vec<u8>]) -> Result<SeenLookup, DaemonError> {
+        let mut seen = std::collections::HashSet::new();
+        for json in raw {
+            let v: serde_json::Value = serde_json::from_slice(json).unwrap_or_default();
+            if let (Some(from), Some(id)) = (
+                v.get("from").and_then(|x| x.as_str()),
+                v.get("id").and_then(|x| x.as_str()),
+            ) && store.is_seen(from, id)?
+            {
+                seen.insert((from.to_owned(), id.to_owned()));
+            }
+        }
+        Ok(SeenLookup(seen))
+    }
+}
+
+struct BatchPeers {
+    contacts: HashMap<String, Card>,
+    seen: SeenLookup,
+}
+
+impl Peers for BatchPeers {
+    fn contact(&self, user: &str) -> Option<&Card> {
+        self.contacts.get(user)
+    }
+    fn already_seen(&self, from: &str, id: &str) -> bool {
+        self.seen.0.contains(&(from.to_owned(), id.to_owned()))
+    }
+}

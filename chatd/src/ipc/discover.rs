@@ -1,0 +1,134 @@
+//! `rpc.discover`: an OpenRPC document of the local API.
+
+use ipc_schema::methods::{Event, Method, PROTOCOL_VERSION};
+use serde_json::{Value, json};
+
+/// One line per method, in the order of [`Method::NAMES`].
+const SUMMARIES: &[(&str, &str, &[&str])] = &[
+    (
+        "hello",
+        "Handshake; must be the first call on a connection.",
+        &["protocol", "client"],
+    ),
+    (
+        "status",
+        "Account, relay connection, unread and outbox counts, dropped-envelope counters.",
+        &[],
+    ),
+    (
+        "account.register",
+        "Create keys if none, register on a relay, and log in.",
+        &["relay_url", "username", "password", "invite", "key_bits"],
+    ),
+    (
+        "account.login",
+        "Get a fresh relay session for the registered account.",
+        &["password"],
+    ),
+    (
+        "account.logout",
+        "Revoke the relay session and forget it.",
+        &[],
+    ),
+    (
+        "account.delete",
+        "Delete the account on the relay, then the local keys.",
+        &["password"],
+    ),
+    (
+        "identity.show",
+        "Own username, fingerprint and key size.",
+        &[],
+    ),
+    ("identity.card", "Own contact card, to hand to others.", &[]),
+    (
+        "contact.add",
+        "Pin a contact from a card, or from the relay directory checked against a fingerprint.",
+        &["card", "user", "fingerprint"],
+    ),
+    ("contact.list", "All contacts.", &[]),
+    (
+        "contact.remove",
+        "Forget a contact (history stays).",
+        &["user"],
+    ),
+    (
+        "contact.verify",
+        "Mark a contact verified after comparing fingerprints out of band.",
+        &["user", "fingerprint"],
+    ),
+    (
+        "message.send",
+        "Commit a text locally and queue it; returns its id at once.",
+        &["to", "body", "reply_to"],
+    ),
+    (
+        "message.list",
+        "A page of one conversation, oldest first.",
+        &["peer", "before", "limit"],
+    ),
+    (
+        "conversation.list",
+        "All conversations, most recent first.",
+        &[],
+    ),
+    (
+        "conversation.mark_read",
+        "Mark a conversation read (and send read receipts if enabled).",
+        &["peer"],
+    ),
+    (
+        "conversation.focus",
+        "Tell chatd which conversation this frontend shows (no notifications for it).",
+        &["peer"],
+    ),
+    (
+        "subscribe",
+        "Turn this connection into an event stream, replaying events after `after` first.",
+        &["after"],
+    ),
+    ("daemon.shutdown", "Stop the daemon cleanly.", &[]),
+    ("rpc.discover", "This document.", &[]),
+];
+
+/// The OpenRPC document.
+pub fn document() -> Value {
+    debug_assert_eq!(SUMMARIES.len(), Method::NAMES.len());
+    let methods: Vec<Value> = SUMMARIES
+        .iter()
+        .map(|(name, summary, params)| {
+            json!({
+                "name": name,
+                "summary": summary,
+                "paramStructure": "by-name",
+                "params": params.iter().map(|p| json!({"name": p, "schema": {}})).collect::<Vec<_>>(),
+                "result": {"name": "result", "schema": {"type": "object"}},
+            })
+        })
+        .collect();
+    json!({
+        "openrpc": "1.3.2",
+        "info": {
+            "title": "chatd local API",
+            "version": format!("{PROTOCOL_VERSION}"),
+            "description": "JSON-RPC 2.0, one JSON object per line (NDJSON), over chatd's local socket. See docs/IPC.md.",
+        },
+        "methods": methods,
+        "x-events": Event::NAMES,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_method_is_described_once_in_order() {
+        let names: Vec<&str> = SUMMARIES.iter().map(|s| s.0).collect();
+        assert_eq!(names, Method::NAMES);
+        assert_eq!(
+            document()["methods"].as_array().unwrap().len(),
+            Method::NAMES.len()
+        );
+    }
+}

@@ -1,0 +1,289 @@
+//! The relay's HTTP API v1 (DESIGN §4), as chatd uses it.
+
+use std::time::Duration;
+
+use ipc_schema::Password;
+use ipc_schema::relay::{
+    AckRequest, DeleteAccountRequest, ErrorBody, LoginRequest, LoginResponse, RegisterRequest,
+};
+use reqwest::StatusCode;
+
+/// Why a relay call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// The relay could not be reached (or timed out).
+    #[error("relay unreachable: {0}")]
+    Unreachable(String),
+    /// The relay answered with an error.
+    #[error("relay refused ({status}): {message}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// The error body's code.
+        code: String,
+        /// The error body's message.
+        message: String,
+    },
+    /// The relay answered something that is not the API.
+    #[error("unexpected answer from the relay: {0}")]
+    Protocol(String),
+}
+
+impl RelayError {
+    /// True for 401: the token is missing, expired or revoked.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, RelayError::Refused { status: 401, .. })
+    }
+
+    /// True when retrying later can help (network, 5xx, 429, 507).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            RelayError::Unreachable(_) => true,
+            RelayError::Refused { status, .. } => *status >= 500 || *status == 429,
+            RelayError::Protocol(_) => false,
+        }
+    }
+}
+
+/// What a PUT did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutResult {
+    /// 201.
+    Stored,
+    /// 200: the same envelope was already there (a retry).
+    AlreadyStored,
+}
+
+/// A client for one relay.
+#[derive(Clone)]
+pub struct RelayClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+async fn refused(resp: reqwest::Response) -> RelayError {
+    let status = resp.status().as_u16();
+    match resp.json::<ErrorBody>().await {
+        Ok(body) => RelayError::Refused {
+            status,
+            code: body.error.code,
+            message: body.error.message,
+        },
+        Err(_) => RelayError::Refused {
+            status,
+            code: "unknown".into(),
+            message: format!("HTTP {status}"),
+        },
+    }
+}
+
+fn unreachable(e: reqwest::Error) -> RelayError {
+    RelayError::Unreachable(e.to_string())
+}
+
+impl RelayClient {
+    /// A client for the relay at `base` (e.g. `https://relay.example:8443`).
+    pub fn new(base: &str) -> Result<RelayClient, RelayError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("chatd/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| RelayError::Protocol(e.to_string()))?;
+        Ok(RelayClient {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `POST /v1/accounts`.
+    pub async fn register(
+        &self,
+        username: &str,
+        password: &Password,
+        card: serde_json::Value,
+        invite: Option<String>,
+    ) -> Result<(), RelayError> {
+        let body = RegisterRequest {
+            username: username.to_owned(),
+            password: password.clone(),
+            card,
+            invite,
+        };
+        let resp = self
+            .http
+            .post(self.url("/v1/accounts"))
+            .timeout(Duration::from_secs(30))
+            .json(&body)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if resp.status() == StatusCode::CREATED {
+            Ok(())
+        } else {
+            Err(refused(resp).await)
+        }
+    }
+
+    /// `POST /v1/sessions`.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &Password,
+    ) -> Result<LoginResponse, RelayError> {
+        let body = LoginRequest {
+            username: username.to_owned(),
+            password: password.clone(),
+        };
+        let resp = self
+            .http
+            .post(self.url("/v1/sessions"))
+            .timeout(Duration::from_secs(30))
+            .json(&body)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if resp.status() == StatusCode::CREATED {
+            resp.json()
+                .await
+                .map_err(|e| RelayError::Protocol(e.to_string()))
+        } else {
+            Err(refused(resp).await)
+        }
+    }
+
+    /// `DELETE /v1/sessions/current`.
+    pub async fn logout(&self, token: &str) -> Result<(), RelayError> {
+        let resp = self
+            .http
+            .delete(self.url("/v1/sessions/current"))
+            .timeout(Duration::from_secs(30))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(refused(resp).await)
+        }
+    }
+
+    /// `DELETE /v1/accounts/me`.
+    pub async fn delete_account(&self, token: &str, password: &Password) -> Result<(), RelayError> {
+        let resp = self
+            .http
+            .delete(self.url("/v1/accounts/me"))
+            .timeout(Duration::from_secs(30))
+            .bearer_auth(token)
+            .json(&DeleteAccountRequest {
+                password: password.clone(),
+            })
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(refused(resp).await)
+        }
+    }
+
+    /// `GET /v1/directory/{user}`: the card JSON.
+    pub async fn card(&self, token: &str, user: &str) -> Result<Vec<u8>, RelayError> {
+        let resp = self
+            .http
+            .get(self.url(&format!("/v1/directory/{user}")))
+            .timeout(Duration::from_secs(30))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if resp.status() == StatusCode::OK {
+            Ok(resp.bytes().await.map_err(unreachable)?.to_vec())
+        } else {
+            Err(refused(resp).await)
+        }
+    }
+
+    /// `PUT /v1/messages/{id}` with the envelope's exact JSON.
+    pub async fn put(
+        &self,
+        token: &str,
+        id: &str,
+        envelope_json: &str,
+    ) -> Result<PutResult, RelayError> {
+        let resp = self
+            .http
+            .put(self.url(&format!("/v1/messages/{id}")))
+            .timeout(Duration::from_secs(60))
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(envelope_json.to_owned())
+            .send()
+            .await
+            .map_err(unreachable)?;
+        match resp.status() {
+            StatusCode::CREATED => Ok(PutResult::Stored),
+            StatusCode::OK => Ok(PutResult::AlreadyStored),
+            _ => Err(refused(resp).await),
+        }
+    }
+
+    /// `GET /v1/messages?wait=`: pending envelopes as raw JSON values (each
+    /// is parsed strictly later, one by one, so one bad envelope cannot hide
+    /// the others); empty on 204.
+    pub async fn fetch(
+        &self,
+        token: &str,
+        wait_secs: u64,
+    ) -> Result<Vec<serde_json::Value>, RelayError> {
+        let resp = self
+            .http
+            .get(self.url(&format!("/v1/messages?wait={wait_secs}&limit=200")))
+            .timeout(Duration::from_secs(wait_secs + 30))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        match resp.status() {
+            StatusCode::NO_CONTENT => Ok(Vec::new()),
+            StatusCode::OK => {
+                #[derive(serde::Deserialize)]
+                struct Batch {
+                    messages: Vec<serde_json::Value>,
+                }
+                let batch: Batch = resp
+                    .json()
+                    .await
+                    .map_err(|e| RelayError::Protocol(e.to_string()))?;
+                Ok(batch.messages)
+            }
+            _ => Err(refused(resp).await),
+        }
+    }
+
+    /// `POST /v1/messages/ack`.
+    pub async fn ack(&self, token: &str, ids: Vec<String>) -> Result<(), RelayError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let resp = self
+            .http
+            .post(self.url("/v1/messages/ack"))
+            .timeout(Duration::from_secs(30))
+            .bearer_auth(token)
+            .json(&AckRequest { ids })
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(refused(resp).await)
+        }
+    }
+}

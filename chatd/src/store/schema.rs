@@ -1,0 +1,84 @@
+//! chatd's schema, versioned in the database (`PRAGMA user_version`).
+
+use rusqlite::Connection;
+
+/// Each entry moves the schema from version `i` to `i + 1`. Never edit one
+/// that has shipped; append.
+const MIGRATIONS: &[&str] = &[
+    // 1: account, contacts, messages, outbox, seen ids, counters, events.
+    "CREATE TABLE account (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        user       TEXT NOT NULL,
+        relay_url  TEXT NOT NULL,
+        key_bits   INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE contacts (
+        user        TEXT PRIMARY KEY,
+        card        TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        verified    INTEGER NOT NULL DEFAULT 0,
+        added_at    INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE messages (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        id          TEXT NOT NULL,
+        peer        TEXT NOT NULL,
+        direction   TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        sender      TEXT NOT NULL,
+        recipient   TEXT NOT NULL,
+        ts          INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        kind        TEXT NOT NULL,
+        body        TEXT,
+        reply_to    TEXT,
+        raw         TEXT,
+        state       TEXT NOT NULL,
+        failure     TEXT,
+        UNIQUE (sender, id)
+    );
+    CREATE INDEX messages_by_peer ON messages(peer, seq);
+    CREATE INDEX messages_unread ON messages(peer) WHERE direction = 'in' AND state != 'read';
+    CREATE TABLE outbox (
+        id              TEXT PRIMARY KEY,
+        peer            TEXT NOT NULL,
+        is_receipt      INTEGER NOT NULL,
+        envelope        TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        created_at      INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE seen (
+        sender TEXT NOT NULL,
+        id     TEXT NOT NULL,
+        PRIMARY KEY (sender, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE counters (
+        name  TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE events (
+        seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts     INTEGER NOT NULL,
+        name   TEXT NOT NULL,
+        params TEXT NOT NULL
+    );",
+];
+
+/// Brings the database to the newest schema, one transaction per step.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current as usize > MIGRATIONS.len() {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "database schema version {current} is newer than this chatd ({}); upgrade chatd",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
