@@ -1,14 +1,42 @@
-//! `chat-ctl`: Scriptable command-line client for chatd. Not implemented yet; it arrives with its own issue.
+//! `chat-ctl`: the scriptable command-line client for chatd.
+//!
+//! Every failure prints one line, `chat-ctl: …`, on stderr and exits with a
+//! code from [`exit`]; output for scripts (`--json`) is documented in docs/IPC.md.
+
+use std::process::ExitCode;
 
 use clap::Parser;
 
-/// Scriptable command-line client for chatd (not implemented yet: this build only answers --help and --version).
-#[derive(Parser)]
-#[command(version, about)]
-struct Cli {}
+mod cli;
+mod commands;
+mod exit;
+mod input;
+mod output;
 
-fn main() {
-    let _ = Cli::parse();
-    eprintln!("chat-ctl: not implemented yet in this build");
-    std::process::exit(1);
+use cli::Cli;
+use exit::CtlError;
+
+fn main() -> ExitCode {
+    // clap prints its own usage errors and exits with 2 (0 for --help and --version).
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::from(exit::OK),
+        // Whoever read stdout is gone (`chat-ctl watch | head -1`): nothing to report.
+        Err(e) if e.is_broken_pipe() => ExitCode::from(exit::OK),
+        Err(e) => {
+            eprintln!("chat-ctl: {}", e.line());
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), CtlError> {
+    if commands::run_offline(&cli)? {
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CtlError::Input(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(commands::run(cli))
 }

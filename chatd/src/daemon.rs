@@ -78,6 +78,8 @@ pub struct Daemon {
     pub sync_wake: Notify,
     /// `true` once shutdown was requested.
     pub shutdown: watch::Sender<bool>,
+    /// Crash-test hook from `$CHATD_FAILPOINT` (only `abort-after-commit`).
+    failpoint: Option<String>,
 }
 
 async fn blocking<T: Send + 'static>(
@@ -109,6 +111,7 @@ impl Daemon {
             outbox_wake: Notify::new(),
             sync_wake: Notify::new(),
             shutdown,
+            failpoint: std::env::var("CHATD_FAILPOINT").ok(),
         });
         if let Some(account) = daemon.store.account()? {
             let identity = daemon.load_identity(&account.user).await?;
@@ -676,6 +679,11 @@ impl Daemon {
         let outcome = self
             .store
             .commit_batch(me.user(), &incoming, &classes, malformed)?;
+        if self.failpoint.as_deref() == Some("abort-after-commit") {
+            // Test hook: die like `kill -9` between the commit and the ack.
+            tracing::error!("failpoint abort-after-commit");
+            std::process::abort();
+        }
         self.publish(outcome.events);
         // Committed: now the relay may forget them. A crash before this ack
         // redelivers the batch, and the seen table drops the repeats.

@@ -2,10 +2,13 @@
 //!
 //! Shape and size validation lives here; no business logic and no crypto.
 
+#[cfg(feature = "client")]
+pub mod client;
 pub mod envelope;
 pub mod frame;
 pub mod jsonrpc;
 pub mod methods;
+pub mod paths;
 pub mod relay;
 
 pub use envelope::{CheckedEnvelope, Envelope, Payload, ReceiptKind};

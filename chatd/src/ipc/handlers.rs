@@ -242,5 +242,9 @@ fn contact_verify(d: &Daemon, p: ContactVerifyParams) -> Result<ContactVerifyRes
 fn message_list(d: &Daemon, p: MessageListParams) -> Result<MessageListResult, DaemonError> {
     let limit = p.limit.unwrap_or(50).clamp(1, 500) as usize;
     let (messages, has_more) = d.store.messages(&p.peer, p.before.as_ref(), limit)?;
+    // History outlives a removed contact; a name with neither is a typo.
+    if messages.is_empty() && p.before.is_none() && d.store.contact_card(&p.peer)?.is_none() {
+        return Err(DaemonError::UnknownContact(p.peer));
+    }
     Ok(MessageListResult { messages, has_more })
 }

@@ -1,0 +1,459 @@
+//! The command line, as clap sees it: `chat-ctl [--socket PATH] [--json] COMMAND`.
+//!
+//! Passwords have no flag on purpose: they come from a terminal prompt or,
+//! with `--password-stdin`, from the first line of stdin, never from argv
+//! (where `ps` and shell history would show them).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::builder::PossibleValuesParser;
+use clap::{ArgGroup, Args, Parser, Subcommand};
+
+use crate::output::normalize_fingerprint;
+
+/// Scriptable client for chatd, the end-to-end encrypted chat daemon.
+///
+/// Exit codes: 0 ok, 1 other failure, 2 usage, 3 chatd not reachable,
+/// 4 unknown user or contact, 5 refused by the relay or auth, 6 timeout.
+#[derive(Debug, Parser)]
+#[command(name = "chat-ctl", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// chatd's socket [default: $CHAT_SOCKET, else $XDG_RUNTIME_DIR/chat/chatd.sock, else /tmp/chat-UID/chatd.sock]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Print machine-readable JSON on stdout (shapes in docs/IPC.md)
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the account, the relay connection and counters
+    Status,
+    /// Create keys (if none), register on a relay and log in
+    Register(RegisterArgs),
+    /// Start a new relay session for the registered account
+    Login(PasswordArgs),
+    /// End the relay session
+    Logout,
+    /// Delete the account on the relay (mailbox, sessions, directory entry)
+    DeleteAccount(PasswordArgs),
+    /// Show your username and fingerprint, or your contact card
+    Id(IdArgs),
+    /// Add, list, remove and verify contacts
+    #[command(subcommand)]
+    Contact(ContactCommand),
+    /// Send a text message (from stdin when TEXT is absent or `-`); prints its id
+    Send(SendArgs),
+    /// Show a conversation's history
+    Log(LogArgs),
+    /// Mark a conversation's incoming messages read
+    Read(ReadArgs),
+    /// Print events as they happen, each with its sequence number
+    Watch(WatchArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+}
+
+/// `register`.
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// Base URL of the relay, e.g. https://relay.example.org
+    #[arg(long, value_name = "URL")]
+    pub relay: String,
+    /// The username to claim (3-32 of a-z 0-9 _ . -, starting with a letter or digit)
+    #[arg(long, value_name = "NAME", value_parser = parse_username)]
+    pub user: String,
+    /// Read the password from the first line of stdin instead of prompting
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Invite code, for relays that require one
+    #[arg(long, value_name = "CODE")]
+    pub invite: Option<String>,
+    /// RSA modulus size of the new keys [default: 3072]
+    #[arg(long, value_name = "BITS", value_parser = key_bits_parser())]
+    pub key_bits: Option<u32>,
+}
+
+/// `login` and `delete-account`.
+#[derive(Debug, Args)]
+pub struct PasswordArgs {
+    /// Read the password from the first line of stdin instead of prompting
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// `id`.
+#[derive(Debug, Args)]
+pub struct IdArgs {
+    /// Print your contact card (one line of JSON), e.g. `chat-ctl id --card > alice.card`
+    #[arg(long)]
+    pub card: bool,
+}
+
+/// `contact …`.
+#[derive(Debug, Subcommand)]
+pub enum ContactCommand {
+    /// Add a contact from a card file (`-` for stdin), or USER from the relay
+    /// directory, checked against --fingerprint
+    Add(ContactAddArgs),
+    /// List contacts
+    List,
+    /// Forget a contact (the history is kept)
+    Remove(UserArg),
+    /// Mark a contact verified after comparing fingerprints in person
+    Verify(ContactVerifyArgs),
+}
+
+/// `contact add`.
+#[derive(Debug, Args)]
+pub struct ContactAddArgs {
+    /// A card file, `-` for a card on stdin, or a USER when --fingerprint is given
+    #[arg(value_name = "FILE|-|USER")]
+    pub source: String,
+    /// Look USER up in the relay directory and pin the card only if it has this fingerprint
+    #[arg(long, value_name = "HEX", value_parser = parse_fingerprint)]
+    pub fingerprint: Option<String>,
+}
+
+/// Commands that take just a contact.
+#[derive(Debug, Args)]
+pub struct UserArg {
+    /// The contact's username
+    #[arg(value_name = "USER", value_parser = parse_username)]
+    pub user: String,
+}
+
+/// `contact verify`.
+#[derive(Debug, Args)]
+pub struct ContactVerifyArgs {
+    /// The contact's username
+    #[arg(value_name = "USER", value_parser = parse_username)]
+    pub user: String,
+    /// The fingerprint you compared: 64 hex digits, spaces allowed (quoted or not)
+    #[arg(value_name = "HEX", num_args = 1.., required = true)]
+    pub fingerprint: Vec<String>,
+}
+
+impl ContactVerifyArgs {
+    /// The fingerprint words joined and checked, in grouped form.
+    pub fn fingerprint(&self) -> Result<String, String> {
+        parse_fingerprint(&self.fingerprint.join(" "))
+    }
+}
+
+/// `send`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("waiting").args(["wait", "wait_delivered"]).multiple(true)))]
+pub struct SendArgs {
+    /// The recipient, a contact
+    #[arg(value_name = "USER", value_parser = parse_username)]
+    pub user: String,
+    /// The message; read from stdin when absent or `-`
+    #[arg(value_name = "TEXT")]
+    pub text: Option<String>,
+    /// Wait until the relay accepted the message
+    #[arg(long)]
+    pub wait: bool,
+    /// Wait until the recipient's daemon received the message
+    #[arg(long)]
+    pub wait_delivered: bool,
+    /// Give up waiting after S seconds (exit 6)
+    #[arg(long, value_name = "S", requires = "waiting", value_parser = parse_seconds, default_value = "30")]
+    pub timeout: Duration,
+}
+
+/// Where `send` takes the message text from.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BodySource<'a> {
+    /// The TEXT argument.
+    Arg(&'a str),
+    /// Everything on stdin.
+    Stdin,
+}
+
+/// How long `send` waits, and for what.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitFor {
+    /// The relay stored it (`sent`).
+    Sent,
+    /// The recipient's daemon committed it (`delivered`).
+    Delivered,
+}
+
+impl SendArgs {
+    /// Where the text comes from.
+    pub fn body_source(&self) -> BodySource<'_> {
+        match self.text.as_deref() {
+            None | Some("-") => BodySource::Stdin,
+            Some(text) => BodySource::Arg(text),
+        }
+    }
+
+    /// What to wait for after sending, if anything.
+    pub fn wait_for(&self) -> Option<WaitFor> {
+        if self.wait_delivered {
+            Some(WaitFor::Delivered)
+        } else if self.wait {
+            Some(WaitFor::Sent)
+        } else {
+            None
+        }
+    }
+}
+
+/// `log`.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// The other party of the conversation
+    #[arg(value_name = "USER", value_parser = parse_username)]
+    pub user: String,
+    /// Show the last N messages [default: 50]
+    #[arg(short = 'n', long = "limit", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub limit: Option<u32>,
+}
+
+/// `read`.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// The conversation to mark read
+    #[arg(value_name = "USER", value_parser = parse_username)]
+    pub user: String,
+}
+
+/// `watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// First replay the stored events after sequence number SEQ (0: all of them)
+    #[arg(long, value_name = "SEQ")]
+    pub since: Option<u64>,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write completions for
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+fn key_bits_parser() -> impl clap::builder::TypedValueParser<Value = u32> {
+    use clap::builder::TypedValueParser as _;
+    PossibleValuesParser::new(["2048", "3072", "4096"])
+        .map(|bits| bits.parse::<u32>().expect("one of the possible values"))
+}
+
+/// A username of DESIGN §2.
+fn parse_username(name: &str) -> Result<String, String> {
+    if ipc_schema::envelope::is_valid_username(name) {
+        Ok(name.to_owned())
+    } else {
+        Err(
+            "usernames are 3-32 characters of a-z 0-9 _ . - and start with a letter or digit"
+                .to_owned(),
+        )
+    }
+}
+
+/// 64 hex digits in any spacing or case, returned grouped.
+fn parse_fingerprint(text: &str) -> Result<String, String> {
+    normalize_fingerprint(text)
+        .ok_or_else(|| "a fingerprint is 64 hex digits (spaces and colons allowed)".to_owned())
+}
+
+/// A positive number of seconds, fractions allowed.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 86_400.0 * 365.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| "expected a positive number of seconds".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use clap::error::ErrorKind;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("chat-ctl").chain(args.iter().copied()))
+    }
+
+    fn send_args(args: &[&str]) -> SendArgs {
+        match parse(args).unwrap().command {
+            Command::Send(a) => a,
+            other => panic!("not send: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn send_reads_stdin_without_text_or_with_a_dash() {
+        assert_eq!(send_args(&["send", "bob"]).body_source(), BodySource::Stdin);
+        assert_eq!(
+            send_args(&["send", "bob", "-"]).body_source(),
+            BodySource::Stdin
+        );
+        assert_eq!(
+            send_args(&["send", "bob", "build done"]).body_source(),
+            BodySource::Arg("build done")
+        );
+    }
+
+    #[test]
+    fn send_waits_only_when_asked_and_times_out_after_30_s_by_default() {
+        let a = send_args(&["send", "bob", "hi"]);
+        assert_eq!(a.wait_for(), None);
+        let a = send_args(&["send", "bob", "hi", "--wait"]);
+        assert_eq!(a.wait_for(), Some(WaitFor::Sent));
+        assert_eq!(a.timeout, Duration::from_secs(30));
+        let a = send_args(&["send", "--wait-delivered", "--timeout", "2.5", "bob", "hi"]);
+        assert_eq!(a.wait_for(), Some(WaitFor::Delivered));
+        assert_eq!(a.timeout, Duration::from_millis(2500));
+        let err = parse(&["send", "bob", "hi", "--timeout", "5"]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MissingRequiredArgument);
+        for bad in ["0", "-1", "soon", "NaN"] {
+            assert!(
+                parse(&["send", "bob", "hi", "--wait", "--timeout", bad]).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn there_is_no_password_flag_anywhere() {
+        for cmd in [
+            &["login"][..],
+            &["delete-account"],
+            &["register", "--relay", "http://r", "--user", "alice"],
+        ] {
+            let mut args = cmd.to_vec();
+            args.extend(["--password", "hunter2"]);
+            let err = parse(&args).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::UnknownArgument, "{args:?}");
+            assert_eq!(err.exit_code(), 2);
+        }
+        let cli = parse(&["login", "--password-stdin"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Login(PasswordArgs {
+                password_stdin: true
+            })
+        ));
+    }
+
+    #[test]
+    fn register_takes_its_flags_and_only_the_three_key_sizes() {
+        let cli = parse(&[
+            "register",
+            "--relay",
+            "https://relay.example.org",
+            "--user",
+            "alice",
+            "--password-stdin",
+            "--invite",
+            "inv-1",
+            "--key-bits",
+            "4096",
+        ])
+        .unwrap();
+        let Command::Register(r) = cli.command else {
+            panic!("not register");
+        };
+        assert_eq!(r.key_bits, Some(4096));
+        assert_eq!(r.invite.as_deref(), Some("inv-1"));
+        assert!(r.password_stdin);
+        let err = parse(&[
+            "register",
+            "--relay",
+            "r",
+            "--user",
+            "alice",
+            "--key-bits",
+            "1024",
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidValue);
+        let err = parse(&["register", "--relay", "r", "--user", "Al"]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ValueValidation);
+    }
+
+    #[test]
+    fn global_flags_go_before_or_after_the_command() {
+        let cli = parse(&["--json", "--socket", "/tmp/s", "status"]).unwrap();
+        assert!(cli.json);
+        assert_eq!(cli.socket, Some(PathBuf::from("/tmp/s")));
+        let cli = parse(&["status", "--json"]).unwrap();
+        assert!(cli.json);
+    }
+
+    #[test]
+    fn fingerprints_are_accepted_in_any_spacing_and_checked() {
+        let fp = "c7e1 0d59 a8f3 6b2e 94c0 1f7a 3e85 d26b 5a09 e7c4 82f1 4d3b b06e 19a7 f5c2 6e80";
+        let mut args = vec!["contact", "verify", "bob"];
+        args.extend(fp.split(' '));
+        let Command::Contact(ContactCommand::Verify(v)) = parse(&args).unwrap().command else {
+            panic!("not verify");
+        };
+        assert_eq!(v.fingerprint().unwrap(), fp);
+        let Command::Contact(ContactCommand::Verify(v)) = parse(&[
+            "contact",
+            "verify",
+            "bob",
+            &fp.replace(' ', "").to_uppercase(),
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("not verify");
+        };
+        assert_eq!(v.fingerprint().unwrap(), fp);
+
+        let Command::Contact(ContactCommand::Add(a)) =
+            parse(&["contact", "add", "bob", "--fingerprint", fp])
+                .unwrap()
+                .command
+        else {
+            panic!("not add");
+        };
+        assert_eq!(a.fingerprint.as_deref(), Some(fp));
+        assert!(parse(&["contact", "add", "bob", "--fingerprint", "abcd"]).is_err());
+        let Command::Contact(ContactCommand::Add(a)) =
+            parse(&["contact", "add", "-"]).unwrap().command
+        else {
+            panic!("not add");
+        };
+        assert_eq!((a.source.as_str(), a.fingerprint), ("-", None));
+    }
+
+    #[test]
+    fn log_watch_and_completions_parse() {
+        let Command::Log(l) = parse(&["log", "bob", "-n", "5"]).unwrap().command else {
+            panic!("not log");
+        };
+        assert_eq!(l.limit, Some(5));
+        assert!(parse(&["log", "bob", "-n", "0"]).is_err());
+        let Command::Watch(w) = parse(&["watch", "--since", "0"]).unwrap().command else {
+            panic!("not watch");
+        };
+        assert_eq!(w.since, Some(0));
+        assert!(parse(&["completions", "bash"]).is_ok());
+        assert!(parse(&["completions", "tcsh"]).is_err());
+    }
+
+    #[test]
+    fn a_missing_command_is_a_usage_error() {
+        let err = parse(&[]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+}

@@ -1,0 +1,93 @@
+//! `chat-ctl contact add | list | remove | verify`.
+
+use ipc_schema::methods::{
+    ContactAddParams, ContactListParams, ContactRemoveParams, ContactVerifyParams,
+};
+
+use super::Ctx;
+use crate::cli::{ContactAddArgs, ContactVerifyArgs, UserArg};
+use crate::exit::CtlError;
+use crate::input::read_card;
+use crate::output::{contact_added_human, contacts_human};
+
+/// Pins a contact from a card, or from the directory checked against a fingerprint.
+pub async fn add(ctx: &Ctx, args: ContactAddArgs) -> Result<(), CtlError> {
+    let params = match args.fingerprint {
+        Some(fingerprint) => {
+            if !ipc_schema::envelope::is_valid_username(&args.source) {
+                return Err(CtlError::Usage(format!(
+                    "`{}` is not a username; with --fingerprint, give the USER to look up",
+                    args.source
+                )));
+            }
+            ContactAddParams::Directory {
+                user: args.source,
+                fingerprint,
+            }
+        }
+        None => ContactAddParams::Card {
+            card: read_card(&args.source)?,
+        },
+    };
+    let contact = ctx.connect().await?.call(params).await?.contact;
+    if ctx.out.json {
+        ctx.out.json(&contact)?;
+    } else {
+        ctx.out.text(&contact_added_human(&contact))?;
+    }
+    Ok(())
+}
+
+/// Lists contacts; `--json`: an array of contacts.
+pub async fn list(ctx: &Ctx) -> Result<(), CtlError> {
+    let contacts = ctx
+        .connect()
+        .await?
+        .call(ContactListParams {})
+        .await?
+        .contacts;
+    if ctx.out.json {
+        ctx.out.json(&contacts)?;
+    } else {
+        ctx.out.text(&contacts_human(&contacts))?;
+    }
+    Ok(())
+}
+
+/// Forgets a contact.
+pub async fn remove(ctx: &Ctx, args: UserArg) -> Result<(), CtlError> {
+    let result = ctx
+        .connect()
+        .await?
+        .call(ContactRemoveParams {
+            user: args.user.clone(),
+        })
+        .await?;
+    if ctx.out.json {
+        ctx.out.json(&result)?;
+    } else {
+        ctx.out
+            .text(&format!("removed {} (the history is kept)", args.user))?;
+    }
+    Ok(())
+}
+
+/// Marks a contact verified if the fingerprint matches the pinned one.
+pub async fn verify(ctx: &Ctx, args: ContactVerifyArgs) -> Result<(), CtlError> {
+    let fingerprint = args.fingerprint().map_err(CtlError::Usage)?;
+    let contact = ctx
+        .connect()
+        .await?
+        .call(ContactVerifyParams {
+            user: args.user,
+            fingerprint,
+        })
+        .await?
+        .contact;
+    if ctx.out.json {
+        ctx.out.json(&contact)?;
+    } else {
+        ctx.out.text(&format!("{} is verified ✓", contact.user))?;
+    }
+    Ok(())
+}

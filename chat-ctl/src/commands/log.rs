@@ -1,0 +1,88 @@
+//! `chat-ctl log USER [-n N]` and `chat-ctl read USER`.
+
+use ipc_schema::client::Client;
+use ipc_schema::methods::{
+    ConversationMarkReadParams, MESSAGE_LIST_MAX_LIMIT, MessageCursor, MessageListParams,
+    MessageView,
+};
+
+use super::Ctx;
+use crate::cli::{LogArgs, ReadArgs};
+use crate::exit::CtlError;
+use crate::output::{log_human, log_json};
+
+/// Prints the last messages of a conversation, oldest first.
+pub async fn log(ctx: &Ctx, args: LogArgs) -> Result<(), CtlError> {
+    let mut client = ctx.connect().await?;
+    let messages = last_messages(&mut client, &args.user, args.limit).await?;
+    if ctx.out.json {
+        ctx.out.text(&log_json(&messages))?;
+    } else {
+        ctx.out
+            .text(&log_human(&args.user, &messages, &ctx.clock))?;
+    }
+    Ok(())
+}
+
+/// The newest `limit` messages (chatd's default page without one), paging
+/// backwards when more than one page is asked for.
+async fn last_messages(
+    client: &mut Client,
+    peer: &str,
+    limit: Option<u32>,
+) -> Result<Vec<MessageView>, CtlError> {
+    let Some(want) = limit else {
+        let page = client
+            .call(MessageListParams {
+                peer: peer.to_owned(),
+                before: None,
+                limit: None,
+            })
+            .await?;
+        return Ok(page.messages);
+    };
+    let mut messages: Vec<MessageView> = Vec::new();
+    let mut before = None;
+    while (messages.len() as u64) < u64::from(want) {
+        let left = want - messages.len() as u32;
+        let page = client
+            .call(MessageListParams {
+                peer: peer.to_owned(),
+                before: before.clone(),
+                limit: Some(left.min(MESSAGE_LIST_MAX_LIMIT)),
+            })
+            .await?;
+        let Some(oldest) = page.messages.first() else {
+            break;
+        };
+        before = Some(MessageCursor::Id(oldest.id.clone()));
+        let mut older = page.messages;
+        older.append(&mut messages);
+        messages = older;
+        if !page.has_more {
+            break;
+        }
+    }
+    Ok(messages)
+}
+
+/// Marks a conversation's incoming messages read.
+pub async fn read(ctx: &Ctx, args: ReadArgs) -> Result<(), CtlError> {
+    let result = ctx
+        .connect()
+        .await?
+        .call(ConversationMarkReadParams {
+            peer: args.user.clone(),
+        })
+        .await?;
+    if ctx.out.json {
+        ctx.out.json(&result)?;
+    } else {
+        ctx.out.text(&match result.marked {
+            0 => format!("nothing unread from {}", args.user),
+            1 => format!("marked 1 message from {} read", args.user),
+            n => format!("marked {n} messages from {} read", args.user),
+        })?;
+    }
+    Ok(())
+}

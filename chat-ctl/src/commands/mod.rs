@@ -1,0 +1,76 @@
+//! One module per command; each talks to chatd through the shared IPC client
+//! and prints through [`Out`].
+
+use std::path::PathBuf;
+
+use ipc_schema::client::{Client, default_socket_path};
+
+use crate::cli::{Cli, Command, ContactCommand};
+use crate::exit::CtlError;
+use crate::output::{Clock, Out};
+
+mod account;
+mod completions;
+mod contact;
+mod identity;
+mod log;
+mod send;
+mod status;
+mod watch;
+
+/// The name chat-ctl gives in `hello`.
+pub const CLIENT_NAME: &str = concat!("chat-ctl/", env!("CARGO_PKG_VERSION"));
+
+/// What every command needs: where chatd is, where output goes, what time it is.
+pub struct Ctx {
+    /// chatd's socket.
+    pub socket: PathBuf,
+    /// stdout, human or JSON.
+    pub out: Out,
+    /// For showing times.
+    pub clock: Clock,
+}
+
+impl Ctx {
+    /// A new connection to chatd, past `hello`.
+    pub async fn connect(&self) -> Result<Client, CtlError> {
+        Ok(Client::connect_as(&self.socket, CLIENT_NAME).await?)
+    }
+}
+
+/// Runs commands that need no daemon; returns `false` for the others.
+pub fn run_offline(cli: &Cli) -> Result<bool, CtlError> {
+    match &cli.command {
+        Command::Completions(args) => {
+            completions::run(args)?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// Runs one command against chatd.
+pub async fn run(cli: Cli) -> Result<(), CtlError> {
+    let ctx = Ctx {
+        socket: cli.socket.unwrap_or_else(default_socket_path),
+        out: Out::new(cli.json),
+        clock: Clock::local(),
+    };
+    match cli.command {
+        Command::Status => status::run(&ctx).await,
+        Command::Register(args) => account::register(&ctx, args).await,
+        Command::Login(args) => account::login(&ctx, args).await,
+        Command::Logout => account::logout(&ctx).await,
+        Command::DeleteAccount(args) => account::delete(&ctx, args).await,
+        Command::Id(args) => identity::run(&ctx, args).await,
+        Command::Contact(ContactCommand::Add(args)) => contact::add(&ctx, args).await,
+        Command::Contact(ContactCommand::List) => contact::list(&ctx).await,
+        Command::Contact(ContactCommand::Remove(args)) => contact::remove(&ctx, args).await,
+        Command::Contact(ContactCommand::Verify(args)) => contact::verify(&ctx, args).await,
+        Command::Send(args) => send::run(&ctx, args).await,
+        Command::Log(args) => log::log(&ctx, args).await,
+        Command::Read(args) => log::read(&ctx, args).await,
+        Command::Watch(args) => watch::run(&ctx, args).await,
+        Command::Completions(args) => completions::run(&args),
+    }
+}

@@ -1,0 +1,391 @@
+//! The real chat-ctl binary against a fake chatd on a temp socket: commands,
+//! `--json` shapes, stdin handling and exit codes, as a script would see them.
+#![cfg(unix)]
+
+mod helper;
+
+use helper::{FakeDaemon, Subscribers, chat_ctl, error, fixture, ok};
+use ipc_schema::jsonrpc::code;
+use serde_json::{Value, json};
+
+const ID: &str = "0b7e4d2c9a1f48e6b3c5d7e9f1a2b4c6";
+const FP: &str = "c7e1 0d59 a8f3 6b2e 94c0 1f7a 3e85 d26b 5a09 e7c4 82f1 4d3b b06e 19a7 f5c2 6e80";
+
+fn state_event(seq: u64, state: &str, failure: Option<&str>) -> Value {
+    json!({"jsonrpc": "2.0", "method": "message.state", "params": {
+        "seq": seq, "ts": 1764000000200u64 + seq, "id": ID, "peer": "bob",
+        "state": state, "failure": failure}})
+}
+
+/// A daemon whose only contact is bob; messages to bob go through, and their
+/// text decides what happens next: "fail" fails, "slow" stays queued.
+fn daemon() -> FakeDaemon {
+    FakeDaemon::start(|req: &Value, subs: &Subscribers| {
+        let params = &req["params"];
+        match req["method"].as_str().unwrap() {
+            "status" => vec![ok(req, fixture("results/status.json")["result"].clone())],
+            "identity.show" => vec![ok(
+                req,
+                fixture("results/identity.show.json")["result"].clone(),
+            )],
+            "identity.card" => vec![ok(
+                req,
+                fixture("results/identity.card.json")["result"].clone(),
+            )],
+            "contact.list" => vec![ok(
+                req,
+                fixture("results/contact.list.json")["result"].clone(),
+            )],
+            "contact.add" if params["user"] == "nobody" => vec![error(
+                req,
+                code::RELAY_REFUSED,
+                "the relay refused: no such user",
+                Some(
+                    json!({"status": 404, "error": {"code": "not_found", "message": "no such user"}}),
+                ),
+            )],
+            "contact.add" => vec![ok(
+                req,
+                fixture("results/contact.add.json")["result"].clone(),
+            )],
+            "account.login" if params["password"] == "right" => {
+                vec![ok(
+                    req,
+                    json!({"user": "alice", "expires_at": 1764086400123u64}),
+                )]
+            }
+            "account.login" => vec![error(
+                req,
+                code::RELAY_REFUSED,
+                "the relay refused: unknown user or wrong password",
+                Some(
+                    json!({"status": 401, "error": {"code": "invalid_credentials", "message": "unknown user or wrong password"}}),
+                ),
+            )],
+            "message.send" if params["to"] == "bob" => {
+                let events: &[(&str, Option<&str>)] = match params["body"].as_str().unwrap() {
+                    "fail" => &[(
+                        "failed",
+                        Some("bob's mailbox is full (relay: quota_exceeded)"),
+                    )],
+                    "slow" => &[],
+                    _ => &[("sent", None), ("delivered", None)],
+                };
+                for (i, (state, failure)) in events.iter().enumerate() {
+                    subs.broadcast(&state_event(60 + i as u64, state, *failure));
+                }
+                vec![ok(req, json!({"id": ID, "ts": 1764000005123u64}))]
+            }
+            "message.send" => vec![error(
+                req,
+                code::UNKNOWN_CONTACT,
+                &format!("{} is not a contact", params["to"].as_str().unwrap()),
+                None,
+            )],
+            "message.list" => vec![ok(
+                req,
+                fixture("results/message.list.json")["result"].clone(),
+            )],
+            "subscribe" if params["after"] == 0 => {
+                let mut frames = vec![ok(req, json!({"subscribed": true, "last_seq": 45}))];
+                for name in [
+                    "message.received",
+                    "message.state",
+                    "contact.changed",
+                    "connection.changed",
+                ] {
+                    frames.push(fixture(&format!("events/{name}.json")));
+                }
+                frames.push(Value::Null);
+                frames
+            }
+            "subscribe" => vec![ok(req, json!({"subscribed": true, "last_seq": 59}))],
+            other => vec![error(
+                req,
+                code::METHOD_NOT_FOUND,
+                &format!("no {other}"),
+                None,
+            )],
+        }
+    })
+}
+
+#[test]
+fn status_json_is_the_status_result() {
+    let d = daemon();
+    let run = chat_ctl(d.socket(), &["status", "--json"], "");
+    let stdout = run.assert_ok();
+    assert_eq!(stdout.lines().count(), 1, "one line of JSON");
+    let status: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(status, fixture("results/status.json")["result"]);
+}
+
+#[test]
+fn status_for_humans_shows_the_grouped_fingerprint() {
+    let d = daemon();
+    let run = chat_ctl(d.socket(), &["status"], "");
+    let stdout = run.assert_ok();
+    assert!(stdout.contains("user         alice\n"), "{stdout}");
+    assert!(
+        stdout.contains("fingerprint  3f2a 9c41 07be d5e8 1a6c 44f0 b93d 2e71\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("relay        https://relay.example.org · online\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn send_prints_the_id_and_sends_the_text() {
+    let d = daemon();
+    let run = chat_ctl(d.socket(), &["send", "bob", "hi"], "");
+    assert_eq!(run.assert_ok(), format!("{ID}\n"));
+    assert_eq!(
+        d.params_of("message.send"),
+        vec![json!({"to": "bob", "body": "hi"})]
+    );
+    assert!(
+        d.params_of("subscribe").is_empty(),
+        "no subscription without --wait"
+    );
+}
+
+#[test]
+fn send_without_text_reads_stdin() {
+    let d = daemon();
+    let run = chat_ctl(d.socket(), &["send", "bob"], "build done\n");
+    run.assert_ok();
+    let run = chat_ctl(d.socket(), &["send", "bob", "-"], "two\nlines\n");
+    run.assert_ok();
+    let bodies: Vec<Value> = d
+        .params_of("message.send")
+        .iter()
+        .map(|p| p["body"].clone())
+        .collect();
+    assert_eq!(bodies, vec![json!("build done"), json!("two\nlines")]);
+}
+
+#[test]
+fn send_json_prints_id_and_ts() {
+    let d = daemon();
+    let run = chat_ctl(d.socket(), &["--json", "send", "bob", "hi"], "");
+    let sent: Value = serde_json::from_str(&run.assert_ok()).unwrap();
+    assert_eq!(sent, json!({"id": ID, "ts": 1764000005123u64}));
+}
+
+#[test]
+fn send_wait_returns_once_the_relay_accepted_it() {
+    let d = daemon();
+    let run = chat_ctl(d.socket(), &["send", "--wait", "bob", "hi"], "");
+    assert_eq!(run.assert_ok(), format!("{ID}\n"));
+    let run = chat_ctl(d.socket(), &["send", "--wait-delivered", "bob", "hi"], "");
+    run.assert_ok();
+    assert_eq!(
+        d.params_of("subscribe").len(),
+        2,
+        "subscribed before sending"
+    );
+}
+
+#[test]
+fn send_wait_reports_a_failed_message_with_exit_5() {
+    let d = daemon();
+    let run = chat_ctl(d.socket(), &["send", "--wait", "bob", "fail"], "");
+    let line = run.assert_failed_with(5);
+    assert!(line.contains("bob's mailbox is full"), "{line}");
+    assert_eq!(
+        run.stdout,
+        format!("{ID}\n"),
+        "the id is printed before waiting"
+    );
+}
+
+#[test]
+fn send_wait_times_out_with_exit_6() {
+    let d = daemon();
+    let run = chat_ctl(
+        d.socket(),
+        &[
+            "send",
+            "--wait-delivered",
+            "--timeout",
+            "0.3",
+            "bob",
+            "slow",
+        ],
+        "",
+    );
+    let line = run.assert_failed_with(6);
+    assert!(line.contains(ID) && line.contains("0.3 s"), "{line}");
+}
+
+#[test]
+fn an_empty_message_is_a_usage_error() {
+    let d = daemon();
+    chat_ctl(d.socket(), &["send", "bob"], "").assert_failed_with(2);
+    assert!(d.params_of("message.send").is_empty());
+}
+
+#[test]
+fn unknown_contacts_and_users_exit_4() {
+    let d = daemon();
+    let line = chat_ctl(d.socket(), &["send", "carol", "hi"], "").assert_failed_with(4);
+    assert_eq!(line, "chat-ctl: carol is not a contact");
+    let run = chat_ctl(
+        d.socket(),
+        &["contact", "add", "nobody", "--fingerprint", FP],
+        "",
+    );
+    run.assert_failed_with(4);
+    assert_eq!(
+        d.params_of("contact.add"),
+        vec![json!({"user": "nobody", "fingerprint": FP})]
+    );
+}
+
+#[test]
+fn contact_add_from_stdin_and_list_as_json() {
+    let d = daemon();
+    let card = r#"{"v":1,"user":"bob","enc":"AA==","sig":"AA=="}"#;
+    let run = chat_ctl(d.socket(), &["--json", "contact", "add", "-"], card);
+    let contact: Value = serde_json::from_str(&run.assert_ok()).unwrap();
+    assert_eq!(contact["user"], "bob");
+    assert_eq!(d.params_of("contact.add")[0]["card"]["user"], "bob");
+
+    let run = chat_ctl(d.socket(), &["--json", "contact", "list"], "");
+    let list: Value = serde_json::from_str(&run.assert_ok()).unwrap();
+    assert_eq!(
+        list,
+        fixture("results/contact.list.json")["result"]["contacts"]
+    );
+}
+
+#[test]
+fn log_json_is_an_array_of_the_documented_shape() {
+    let d = daemon();
+    let run = chat_ctl(d.socket(), &["log", "bob", "-n", "3", "--json"], "");
+    let log: Value = serde_json::from_str(&run.assert_ok()).unwrap();
+    let log = log.as_array().unwrap();
+    assert_eq!(log.len(), 3);
+    for entry in log {
+        let mut keys: Vec<&str> = entry
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["body", "direction", "from", "id", "state", "to", "ts"]
+        );
+    }
+    assert_eq!(
+        log[1],
+        json!({"id": ID, "from": "alice", "to": "bob", "ts": 1764000005123u64,
+               "direction": "out", "body": "thanks!\nsee you", "state": "failed"})
+    );
+    assert_eq!(
+        d.params_of("message.list"),
+        vec![json!({"peer": "bob", "limit": 3})]
+    );
+}
+
+#[test]
+fn log_for_humans_has_times_and_ticks() {
+    let d = daemon();
+    let stdout = chat_ctl(d.socket(), &["log", "bob"], "").assert_ok();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "2025-11-24 16:00  bob  build finished ✅");
+    assert!(
+        lines[2].ends_with("see you  ✗ failed: bob's mailbox is full (relay: quota_exceeded)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn watch_json_since_0_prints_each_replayed_event_on_its_own_line() {
+    let d = daemon();
+    let run = chat_ctl(d.socket(), &["watch", "--json", "--since", "0"], "");
+    let lines = run.lines();
+    assert_eq!(lines.len(), 4, "{run:#?}");
+    for (line, name) in lines.iter().zip([
+        "message.received",
+        "message.state",
+        "contact.changed",
+        "connection.changed",
+    ]) {
+        let got: Value = serde_json::from_str(line).unwrap();
+        let mut want = fixture(&format!("events/{name}.json"))["params"].clone();
+        want["event"] = json!(name);
+        assert_eq!(got, want);
+        assert!(line.starts_with(r#"{"seq":"#), "seq comes first: {line}");
+    }
+    assert_eq!(d.params_of("subscribe"), vec![json!({"after": 0})]);
+    // The daemon hung up after the replay: that is "daemon not reachable".
+    run.assert_failed_with(3);
+}
+
+#[test]
+fn id_card_is_one_line_of_json() {
+    let d = daemon();
+    let run = chat_ctl(d.socket(), &["id", "--card"], "");
+    let stdout = run.assert_ok();
+    assert_eq!(stdout.lines().count(), 1);
+    let card: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        card,
+        fixture("results/identity.card.json")["result"]["card"]
+    );
+    let run = chat_ctl(d.socket(), &["id", "--json"], "");
+    let id: Value = serde_json::from_str(&run.assert_ok()).unwrap();
+    assert_eq!(id["key_bits"], 3072);
+}
+
+#[test]
+fn login_reads_the_password_from_stdin_and_a_refusal_exits_5() {
+    let d = daemon();
+    chat_ctl(d.socket(), &["login", "--password-stdin"], "right\n").assert_ok();
+    let line =
+        chat_ctl(d.socket(), &["login", "--password-stdin"], "wrong\n").assert_failed_with(5);
+    assert!(line.contains("wrong password"), "{line}");
+    let passwords: Vec<Value> = d
+        .params_of("account.login")
+        .iter()
+        .map(|p| p["password"].clone())
+        .collect();
+    assert_eq!(passwords, vec![json!("right"), json!("wrong")]);
+}
+
+#[test]
+fn passwords_are_never_taken_from_argv() {
+    let d = daemon();
+    let run = chat_ctl(d.socket(), &["login", "--password", "hunter2"], "");
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(d.params_of("hello").is_empty(), "nothing was sent");
+}
+
+#[test]
+fn no_daemon_exits_3_with_one_line_naming_the_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("chatd.sock");
+    for args in [
+        &["status"][..],
+        &["send", "bob", "hi"],
+        &["watch", "--json"],
+    ] {
+        let run = chat_ctl(&socket, args, "");
+        let line = run.assert_failed_with(3);
+        assert!(line.contains("chatd is not running"), "{line}");
+        assert!(line.contains(&socket.display().to_string()), "{line}");
+        assert!(run.stdout.is_empty());
+    }
+}
+
+#[test]
+fn completions_need_no_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = chat_ctl(&dir.path().join("none.sock"), &["completions", "bash"], "");
+    assert!(run.assert_ok().contains("chat-ctl"));
+}
