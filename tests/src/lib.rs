@@ -8,11 +8,21 @@
 //! let alice = world.daemon("alice");
 //! alice.ctl(&["status", "--json"]).success();
 //! ```
+//!
+//! Besides `chat-ctl` ([`Daemon::ctl`]), tests reach the parts directly: the
+//! IPC client ([`Daemon::client`], [`Daemon::events_after`]), a running
+//! `chat-ctl watch` ([`Daemon::watch`]), the relay's HTTP API as a user
+//! without a daemon ([`Relay::api`]), and chatd's own command line for
+//! start-up failures ([`Daemon::command`], [`run_to_exit`]).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use ipc_schema::client::Client;
+use ipc_schema::methods::EventEnvelope;
 
 /// A built workspace binary, next to this test binary (target/<profile>/).
 pub fn bin(name: &str) -> PathBuf {
@@ -186,8 +196,11 @@ impl World {
     /// Every `Notify` call the notification server received: (summary, body).
     pub fn notifications(&self) -> Vec<(String, String)> {
         let log = std::fs::read_to_string(self.dir.path().join("notify.log")).unwrap_or_default();
+        // Only complete lines: dbusmock may be writing the last one.
+        let complete = &log[..log.rfind('\n').map_or(0, |i| i + 1)];
         // dbusmock logs: `<time> Notify "app" 0 "icon" "summary" "body" [...] {...} -1`
-        log.lines()
+        complete
+            .lines()
             .filter(|l| l.contains(" Notify "))
             .map(|l| {
                 let quoted: Vec<&str> = l.split('"').collect();
@@ -242,8 +255,18 @@ impl Relay {
 
     /// `kill -9`, then start again on the same address and data dir.
     pub fn kill9_and_restart(&mut self) {
+        self.kill9();
+        self.start_again();
+    }
+
+    /// `kill -9` (the relay stays down until [`Relay::start_again`]).
+    pub fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Starts again on the same address and data dir after [`Relay::kill9`].
+    pub fn start_again(&mut self) {
         let addr = self.url.trim_start_matches("http://").to_owned();
         let mut again = None;
         for _ in 0..100 {
@@ -258,6 +281,15 @@ impl Relay {
         let again = again.expect("relay restarts on its old port");
         // The old child is already reaped; dropping it is harmless.
         drop(std::mem::replace(self, again));
+    }
+
+    /// A plain HTTP client for this relay.
+    pub fn api(&self) -> RelayApi {
+        RelayApi {
+            url: self.url.clone(),
+            http: reqwest::Client::new(),
+            rt: runtime(),
+        }
     }
 }
 
@@ -338,7 +370,10 @@ impl Daemon {
         d
     }
 
-    fn spawn(&mut self) {
+    /// A `chatd` command line exactly like this daemon's (socket, data dir,
+    /// config, arguments, environment), for tests that start a second chatd
+    /// or watch one fail to start.
+    pub fn command(&self) -> Command {
         let mut cmd = Command::new(bin("chatd"));
         cmd.arg("--socket")
             .arg(&self.socket)
@@ -356,15 +391,53 @@ impl Daemon {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().expect("start chatd");
+        cmd
+    }
+
+    fn spawn(&mut self) {
+        let mut child = self.command().spawn().expect("start chatd");
         let at = first_line(&mut child, "listening on ", &format!("chatd {}", self.name));
         assert_eq!(Path::new(&at), self.socket);
         self.child = Some(child);
+        // chatd prints `listening on` before it installs its SIGTERM handler
+        // (see restart::sigterm_right_after_startup_is_a_clean_stop); one
+        // answered call later it has, so `stop` right after `start` is clean.
+        // (A daemon started to crash, e.g. on a failpoint, may be gone already.)
+        if let Err(e) = self.hello() {
+            let child = self.child.as_mut().expect("just started");
+            let gone = wait_exit(child, Duration::from_secs(10)).is_some();
+            assert!(gone, "chatd {} does not answer: {e}", self.name);
+        }
+    }
+
+    /// Says `hello` on a raw connection and waits for the answer.
+    fn hello(&self) -> std::io::Result<()> {
+        let mut stream = std::os::unix::net::UnixStream::connect(&self.socket)?;
+        stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+        stream.write_all(
+            b"{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"hello\",\"params\":{\"protocol\":1,\"client\":\"e2e\"}}\n",
+        )?;
+        let mut answer = String::new();
+        BufReader::new(stream).read_line(&mut answer)?;
+        if answer.contains("\"result\"") {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(format!("hello answered {answer:?}")))
+        }
     }
 
     /// Writes this daemon's config.toml (takes effect at the next start).
     pub fn write_config(&self, toml: &str) {
-        std::fs::write(self.data_dir.with_file_name("config.toml"), toml).unwrap();
+        let path = self.data_dir.with_file_name("config.toml");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, toml).unwrap();
+    }
+
+    /// Whether the process is still running (not stopped, killed or crashed).
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     /// Stops with SIGTERM and waits.
@@ -472,10 +545,315 @@ impl Daemon {
             .success();
     }
 
-    /// `log PEER --json`.
+    /// `log PEER --json` (the last 1,000 messages).
     pub fn log(&self, peer: &str) -> Vec<serde_json::Value> {
-        let v = self.ctl(&["--json", "log", peer, "-n", "1000"]).json();
+        self.log_n(peer, 1000)
+    }
+
+    /// `log PEER -n N --json`.
+    pub fn log_n(&self, peer: &str, n: usize) -> Vec<serde_json::Value> {
+        let v = self
+            .ctl(&["--json", "log", peer, "-n", &n.to_string()])
+            .json();
         v.as_array().expect("log --json is an array").clone()
+    }
+
+    /// The incoming messages of `log PEER --json`.
+    pub fn incoming(&self, peer: &str) -> Vec<serde_json::Value> {
+        self.log(peer)
+            .into_iter()
+            .filter(|m| m["direction"] == "in")
+            .collect()
+    }
+
+    /// `status --json`.
+    pub fn status(&self) -> serde_json::Value {
+        self.ctl(&["--json", "status"]).json()
+    }
+
+    /// An IPC client connected to this daemon (past `hello`).
+    pub async fn client(&self) -> Client {
+        Client::connect_as(&self.socket, "e2e")
+            .await
+            .unwrap_or_else(|e| panic!("connect to chatd {}: {e}", self.name))
+    }
+
+    /// Every stored event with `seq > after`, up to the newest one at the
+    /// time of the call, read through the IPC client (not chat-ctl) and shaped
+    /// like a line of `chat-ctl --json watch`: `{"seq","ts","event",…fields}`.
+    pub fn events_after(&self, after: u64) -> Vec<serde_json::Value> {
+        runtime().block_on(async {
+            let mut stream = self
+                .client()
+                .await
+                .subscribe(Some(after))
+                .await
+                .expect("subscribe");
+            let last = stream.last_seq();
+            let mut out = Vec::new();
+            while out.last().map_or(after, |e: &EventEnvelope| e.seq) < last {
+                let next = tokio::time::timeout(Duration::from_secs(20), stream.next())
+                    .await
+                    .expect("replay within 20 s")
+                    .expect("stream open")
+                    .expect("readable event");
+                out.push(next);
+            }
+            out.iter().map(watch_shape).collect()
+        })
+    }
+
+    /// The newest stored event's `seq` (0 when there is none).
+    pub fn last_seq(&self) -> u64 {
+        runtime().block_on(async {
+            let stream = self
+                .client()
+                .await
+                .subscribe(None)
+                .await
+                .expect("subscribe");
+            stream.last_seq()
+        })
+    }
+
+    /// Starts `chat-ctl --socket <this> --json watch args…`.
+    pub fn watch(&self, args: &[&str]) -> Watch {
+        let mut child = Command::new(bin("chat-ctl"))
+            .arg("--socket")
+            .arg(&self.socket)
+            .args(["--json", "watch"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run chat-ctl watch");
+        let lines = read_lines(child.stdout.take().unwrap());
+        Watch { child, lines }
+    }
+}
+
+/// An event as `chat-ctl --json watch` prints it: the notification's params
+/// with the event name added.
+pub fn watch_shape(e: &EventEnvelope) -> serde_json::Value {
+    let mut v = serde_json::to_value(e).expect("events serialize");
+    let mut params = v["params"].take();
+    params["event"] = v["method"].take();
+    params
+}
+
+/// A current-thread tokio runtime, for the async IPC and HTTP clients.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// Reads `from` line by line on a thread; the channel closes at EOF.
+fn read_lines(from: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// A running `chat-ctl --json watch`, its stdout read line by line.
+pub struct Watch {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Watch {
+    /// The next line printed, parsed as JSON, within `timeout`.
+    pub fn next(&self, timeout: Duration) -> serde_json::Value {
+        let line = self
+            .lines
+            .recv_timeout(timeout)
+            .unwrap_or_else(|e| panic!("no line from chat-ctl watch within {timeout:?}: {e}"));
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+    }
+
+    /// The next line printed, parsed as JSON, if one comes within `timeout`.
+    pub fn try_next(&self, timeout: Duration) -> Option<serde_json::Value> {
+        let line = self.lines.recv_timeout(timeout).ok()?;
+        Some(serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+    }
+
+    /// Reads lines until one satisfies `f`, within `timeout`; returns all read.
+    pub fn until(
+        &self,
+        timeout: Duration,
+        mut f: impl FnMut(&serde_json::Value) -> bool,
+    ) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + timeout;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let v = self.next(left);
+            let done = f(&v);
+            seen.push(v);
+            if done {
+                return seen;
+            }
+        }
+    }
+
+    /// Waits for it to end by itself (within `timeout`): its exit code, the
+    /// lines it printed that were not read yet, and its stderr.
+    pub fn wait(mut self, timeout: Duration) -> Ctl {
+        let status = wait_exit(&mut self.child, timeout)
+            .unwrap_or_else(|| panic!("chat-ctl watch still runs after {timeout:?}"));
+        let mut stderr = String::new();
+        if let Some(mut err) = self.child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut err, &mut stderr);
+        }
+        Ctl {
+            code: status.code().unwrap_or(-1),
+            stdout: self.lines.iter().map(|l| l + "\n").collect(),
+            stderr,
+        }
+    }
+
+    /// `kill -9`, then every line it printed that was not read yet.
+    pub fn kill(mut self) -> Vec<serde_json::Value> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.lines
+            .iter()
+            .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect()
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `cmd` to its end (killing it after `timeout`) and returns what it did.
+pub fn run_to_exit(mut cmd: Command, timeout: Duration) -> Ctl {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let out = read_lines(child.stdout.take().unwrap());
+    let err = read_lines(child.stderr.take().unwrap());
+    let status = wait_exit(&mut child, timeout);
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{cmd:?} still ran after {timeout:?}");
+    }
+    let join = |rx: mpsc::Receiver<String>| rx.iter().map(|l| l + "\n").collect::<String>();
+    Ctl {
+        code: status.unwrap().code().unwrap_or(-1),
+        stdout: join(out),
+        stderr: join(err),
+    }
+}
+
+/// The relay's HTTP API spoken directly, as a client without a daemon would
+/// (a forger, a third user, a test looking into a mailbox).
+pub struct RelayApi {
+    url: String,
+    http: reqwest::Client,
+    rt: tokio::runtime::Runtime,
+}
+
+/// A relay answer: status and body.
+#[derive(Debug)]
+pub struct HttpReply {
+    /// HTTP status.
+    pub status: u16,
+    /// Body text.
+    pub body: String,
+}
+
+impl RelayApi {
+    fn send(&self, req: reqwest::RequestBuilder) -> HttpReply {
+        self.rt.block_on(async {
+            let resp = req.send().await.expect("relay answers");
+            HttpReply {
+                status: resp.status().as_u16(),
+                body: resp.text().await.unwrap_or_default(),
+            }
+        })
+    }
+
+    /// `POST /v1/accounts`.
+    pub fn register(&self, user: &str, password: &str, card: serde_json::Value) -> HttpReply {
+        self.send(
+            self.http
+                .post(format!("{}/v1/accounts", self.url))
+                .json(&serde_json::json!({"username": user, "password": password, "card": card})),
+        )
+    }
+
+    /// `POST /v1/sessions`: the reply (201 with a token, or the refusal).
+    pub fn try_login(&self, user: &str, password: &str) -> HttpReply {
+        self.send(
+            self.http
+                .post(format!("{}/v1/sessions", self.url))
+                .json(&serde_json::json!({"username": user, "password": password})),
+        )
+    }
+
+    /// Logs in; returns the token.
+    pub fn login(&self, user: &str, password: &str) -> String {
+        let reply = self.try_login(user, password);
+        assert_eq!(reply.status, 201, "login as {user}: {reply:?}");
+        let v: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        v["token"].as_str().expect("token").to_owned()
+    }
+
+    /// `PUT /v1/messages/{id}` with the envelope's own id.
+    pub fn put(&self, token: &str, envelope: &serde_json::Value) -> HttpReply {
+        let id = envelope["id"].as_str().expect("envelope id");
+        self.send(
+            self.http
+                .put(format!("{}/v1/messages/{id}", self.url))
+                .bearer_auth(token)
+                .json(envelope),
+        )
+    }
+
+    /// `GET /v1/messages` without waiting: the caller's pending envelopes.
+    pub fn pending(&self, token: &str) -> Vec<serde_json::Value> {
+        let reply = self.send(
+            self.http
+                .get(format!("{}/v1/messages?wait=0", self.url))
+                .bearer_auth(token),
+        );
+        match reply.status {
+            204 => Vec::new(),
+            200 => {
+                let v: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+                v["messages"].as_array().expect("messages").clone()
+            }
+            _ => panic!("GET /v1/messages: {reply:?}"),
+        }
+    }
+
+    /// `POST /v1/messages/ack`.
+    pub fn ack(&self, token: &str, ids: &[&str]) {
+        let reply = self.send(
+            self.http
+                .post(format!("{}/v1/messages/ack", self.url))
+                .bearer_auth(token)
+                .json(&serde_json::json!({ "ids": ids })),
+        );
+        assert_eq!(reply.status, 204, "ack: {reply:?}");
     }
 }
 

@@ -1,0 +1,83 @@
+//! Frame time of `draw` for a 10,000-message conversation at 200×50, against
+//! the bound of drawing the same screen with no conversation open.
+
+use chat_tui::app::{self, Action, AppState};
+use chat_tui::text::TimeZone;
+use chat_tui::ui::{self, theme::Theme, theme::ThemeName};
+use criterion::{Criterion, criterion_group, criterion_main};
+use ipc_schema::methods::{
+    ConversationView, Direction, MessageListResult, MessageState, MessageView,
+};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn state(messages: usize) -> AppState {
+    let mut s = AppState::new("bench", Theme::named(ThemeName::Dark), TimeZone::Fixed(0));
+    app::update(&mut s, Action::Resize(200, 50));
+    app::update(&mut s, Action::DaemonOnline);
+    app::update(
+        &mut s,
+        Action::Conversations(
+            (0..30)
+                .map(|i| ConversationView {
+                    peer: format!("peer{i}"),
+                    last_message: Some("the last thing said 🎉".into()),
+                    last_ts: Some(1_795_615_500_000),
+                    unread: i % 3,
+                    verified: i % 2 == 0,
+                })
+                .collect(),
+        ),
+    );
+    if messages > 0 {
+        app::update(&mut s, Action::OpenSelected);
+        let page = (0..messages)
+            .map(|i| MessageView {
+                id: format!("{i:032x}"),
+                from: if i % 2 == 0 { "alice" } else { "peer0" }.into(),
+                to: if i % 2 == 0 { "peer0" } else { "alice" }.into(),
+                ts: 1_795_615_500_000 + i as u64,
+                direction: if i % 2 == 0 { Direction::Out } else { Direction::In },
+                kind: "text".into(),
+                body: Some(format!(
+                    "message {i}: a line of chat with some width to it, 日本語 and 🎉, long enough to wrap on a narrow pane"
+                )),
+                reply_to: None,
+                state: MessageState::Read,
+                failure: None,
+            })
+            .collect();
+        app::update(
+            &mut s,
+            Action::Messages {
+                peer: "peer0".into(),
+                page: MessageListResult {
+                    messages: page,
+                    has_more: false,
+                },
+                older: false,
+            },
+        );
+    }
+    s
+}
+
+fn bench(c: &mut Criterion) {
+    let mut terminal = Terminal::new(TestBackend::new(200, 50)).unwrap();
+    let empty = state(0);
+    c.bench_function("draw 200x50, no conversation open (bound)", |b| {
+        b.iter(|| {
+            terminal.draw(|f| ui::draw(f, &empty)).unwrap();
+        });
+    });
+    let full = state(10_000);
+    assert_eq!(full.open.as_ref().unwrap().messages.len(), 10_000);
+    c.bench_function("draw 200x50, 10,000-message conversation", |b| {
+        b.iter(|| {
+            terminal.draw(|f| ui::draw(f, &full)).unwrap();
+        });
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,157 @@
+//! What can happen (actions) and what `update` asks the outside world to do (effects).
+
+use ipc_schema::methods::{
+    Contact, ConversationView, EventEnvelope, MessageListResult, StatusResult,
+};
+
+use crate::app::composer::Edit;
+use crate::app::state::Pane;
+
+/// Something that happened: a key, a mouse event, a tick, or an answer from chatd.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Leave the program.
+    Quit,
+    /// Give the keyboard to the next pane (Tab).
+    FocusNext,
+    /// Give the keyboard to the previous pane (Shift+Tab).
+    FocusPrev,
+    /// Give the keyboard to a pane.
+    Focus(Pane),
+    /// Highlight the next list entry.
+    SelectNext,
+    /// Highlight the previous list entry.
+    SelectPrev,
+    /// Highlight the first list entry.
+    SelectFirst,
+    /// Highlight the last list entry.
+    SelectLast,
+    /// Open the highlighted conversation.
+    OpenSelected,
+    /// Scroll the message pane up (towards older) by rows.
+    ScrollUp(usize),
+    /// Scroll the message pane down (towards newer) by rows.
+    ScrollDown(usize),
+    /// Half a page up (Ctrl+U).
+    HalfPageUp,
+    /// Half a page down (Ctrl+D).
+    HalfPageDown,
+    /// A page up; at the top of what is loaded, fetch older history (PageUp).
+    PageUp,
+    /// A page down (PageDown).
+    PageDown,
+    /// To the oldest loaded message (g).
+    ScrollTop,
+    /// To the newest message (G).
+    ScrollBottom,
+    /// Edit the composer.
+    Edit(Edit),
+    /// Send the composer's text (Enter).
+    Submit,
+    /// Show or hide the help overlay.
+    ToggleHelp,
+    /// Close the overlay or search (Esc).
+    CloseOverlay,
+    /// Start a search in the open conversation (/).
+    SearchStart,
+    /// Edit the search query.
+    SearchEdit(Edit),
+    /// Run the search (Enter in the query).
+    SearchSubmit,
+    /// Next older match (n).
+    SearchNext,
+    /// Next newer match (N).
+    SearchPrev,
+    /// Mouse wheel at a cell; `up` is towards older messages.
+    MouseScroll {
+        /// Column.
+        column: u16,
+        /// Row.
+        row: u16,
+        /// Wheel direction.
+        up: bool,
+    },
+    /// Left click at a cell.
+    MouseClick {
+        /// Column.
+        column: u16,
+        /// Row.
+        row: u16,
+    },
+    /// The terminal has a new size.
+    Resize(u16, u16),
+    /// The clock moved (ms since the epoch).
+    Tick(u64),
+    /// Edit the draft in `$EDITOR` (Ctrl+E).
+    OpenEditor,
+    /// The composer's text came back from `$EDITOR`.
+    EditorDone(String),
+    /// chatd answered `hello` and the event subscription is live.
+    DaemonOnline,
+    /// chatd is unreachable; retrying.
+    DaemonOffline(String),
+    /// Answer to `status`.
+    Status(StatusResult),
+    /// Answer to `conversation.list`.
+    Conversations(Vec<ConversationView>),
+    /// Answer to `contact.list`.
+    Contacts(Vec<Contact>),
+    /// Answer to `message.list`.
+    Messages {
+        /// The conversation.
+        peer: String,
+        /// The page.
+        page: MessageListResult,
+        /// Whether this is an older page to put in front.
+        older: bool,
+    },
+    /// A call failed; shown as a notice.
+    CallFailed(String),
+    /// An event from chatd.
+    Event(EventEnvelope),
+}
+
+/// Work for the outside world; `update` never does I/O itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Fetch `status`.
+    LoadStatus,
+    /// Fetch `conversation.list`.
+    LoadConversations,
+    /// Fetch `contact.list`.
+    LoadContacts,
+    /// Fetch the newest page of a conversation.
+    LoadMessages {
+        /// The conversation.
+        peer: String,
+    },
+    /// Fetch the page before `before` (a message id).
+    LoadOlder {
+        /// The conversation.
+        peer: String,
+        /// The oldest loaded message's id.
+        before: String,
+    },
+    /// `message.send`.
+    Send {
+        /// Recipient.
+        to: String,
+        /// Text.
+        body: String,
+    },
+    /// `conversation.mark_read`.
+    MarkRead {
+        /// The conversation.
+        peer: String,
+    },
+    /// `conversation.focus`.
+    Focus {
+        /// The conversation on screen, or none.
+        peer: Option<String>,
+    },
+    /// Open `$EDITOR` on this text; the result comes back as [`Action::EditorDone`].
+    OpenEditor(String),
+}
+
+/// Messages per `message.list` page.
+pub const PAGE_SIZE: u32 = 100;

@@ -1,0 +1,198 @@
+//! Everything the screen shows, in one struct that `update` changes and `draw` reads.
+
+use std::collections::HashMap;
+
+use ipc_schema::methods::{ConnectionState, Contact, ConversationView, MessageView};
+use ratatui::layout::Rect;
+
+use crate::app::composer::Composer;
+use crate::text::TimeZone;
+use crate::ui::theme::Theme;
+
+/// Which pane has the keyboard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pane {
+    /// The conversation list.
+    List,
+    /// The message pane.
+    Messages,
+    /// The composer.
+    Composer,
+}
+
+/// The link between this frontend and chatd.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DaemonLink {
+    /// Not connected yet.
+    Connecting,
+    /// Connected and subscribed.
+    Online,
+    /// chatd is unreachable; the backend retries every second.
+    Offline {
+        /// Why the last attempt failed.
+        reason: String,
+    },
+}
+
+/// A window drawn over the panes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Overlay {
+    /// The key reference.
+    Help,
+}
+
+/// A search in the open conversation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Search {
+    /// What is searched for (case-insensitive).
+    pub query: String,
+    /// Whether the query is still being typed.
+    pub editing: bool,
+    /// Index into the loaded messages of the current match.
+    pub current: Option<usize>,
+}
+
+/// The conversation on the right.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenConversation {
+    /// The other party.
+    pub peer: String,
+    /// The loaded pages, oldest first; never the whole history unless asked for.
+    pub messages: Vec<MessageView>,
+    /// Whether chatd has older messages than the first loaded one.
+    pub has_more: bool,
+    /// Whether a page is being fetched.
+    pub loading: bool,
+    /// How many rows the view is scrolled up from the newest message.
+    pub scroll: usize,
+}
+
+impl OpenConversation {
+    /// A conversation that is being loaded.
+    pub fn new(peer: impl Into<String>) -> Self {
+        OpenConversation {
+            peer: peer.into(),
+            messages: Vec::new(),
+            has_more: false,
+            loading: true,
+            scroll: 0,
+        }
+    }
+}
+
+/// What the status bar shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Status {
+    /// Own username, once known.
+    pub user: Option<String>,
+    /// Own fingerprint, grouped hex.
+    pub fingerprint: Option<String>,
+    /// chatd's link to the relay.
+    pub connection: Option<ConnectionState>,
+    /// Why the relay link went down, when it did.
+    pub connection_error: Option<String>,
+    /// Unread messages over all conversations.
+    pub unread: u64,
+    /// Outgoing messages the relay has not accepted yet.
+    pub outbox_pending: u64,
+}
+
+/// The whole application state.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// Whether chatd is reachable.
+    pub daemon: DaemonLink,
+    /// The socket tried, for the offline screen.
+    pub socket: String,
+    /// Status bar contents.
+    pub status: Status,
+    /// Conversations (most recent first), then contacts without messages.
+    pub conversations: Vec<ConversationView>,
+    /// Pinned contacts, to list the ones without a conversation yet.
+    pub contacts: Vec<Contact>,
+    /// Index of the highlighted list entry.
+    pub selected: usize,
+    /// The conversation on the right, if any.
+    pub open: Option<OpenConversation>,
+    /// Drafts by peer; the open conversation's is the composer.
+    pub drafts: HashMap<String, Composer>,
+    /// Which pane has the keyboard.
+    pub focus: Pane,
+    /// A window over the panes, if any.
+    pub overlay: Option<Overlay>,
+    /// First row of the help overlay shown (it scrolls on small terminals).
+    pub help_scroll: u16,
+    /// The search in the open conversation, if any.
+    pub search: Option<Search>,
+    /// A one-line message for the user (an error, a hint), shown in the status bar.
+    pub notice: Option<String>,
+    /// Terminal size, for layout-dependent keys (half page, mouse).
+    pub viewport: Rect,
+    /// Current time (ms), refreshed by ticks; relative times use it.
+    pub now_ms: u64,
+    /// How times are shown.
+    pub tz: TimeZone,
+    /// Colours.
+    pub theme: Theme,
+    /// Set when the user asked to quit.
+    pub should_quit: bool,
+}
+
+impl AppState {
+    /// The state before chatd answered.
+    pub fn new(socket: impl Into<String>, theme: Theme, tz: TimeZone) -> Self {
+        AppState {
+            daemon: DaemonLink::Connecting,
+            socket: socket.into(),
+            status: Status::default(),
+            conversations: Vec::new(),
+            contacts: Vec::new(),
+            selected: 0,
+            open: None,
+            drafts: HashMap::new(),
+            focus: Pane::List,
+            overlay: None,
+            help_scroll: 0,
+            search: None,
+            notice: None,
+            viewport: Rect::new(0, 0, 80, 24),
+            now_ms: 0,
+            tz,
+            theme,
+            should_quit: false,
+        }
+    }
+
+    /// The open conversation's draft, if a conversation is open.
+    pub fn composer(&self) -> Option<&Composer> {
+        let open = self.open.as_ref()?;
+        Some(self.drafts.get(&open.peer).unwrap_or(&EMPTY))
+    }
+
+    /// The open conversation's draft, created on first use.
+    pub fn composer_mut(&mut self) -> Option<&mut Composer> {
+        let peer = self.open.as_ref()?.peer.clone();
+        Some(self.drafts.entry(peer).or_default())
+    }
+
+    /// The peer of the highlighted list entry.
+    pub fn selected_peer(&self) -> Option<&str> {
+        self.conversations
+            .get(self.selected)
+            .map(|c| c.peer.as_str())
+    }
+
+    /// Whether `peer` is a verified contact.
+    pub fn is_verified(&self, peer: &str) -> bool {
+        self.contacts.iter().any(|c| c.user == peer && c.verified)
+            || self
+                .conversations
+                .iter()
+                .any(|c| c.peer == peer && c.verified)
+    }
+}
+
+static EMPTY: Composer = Composer {
+    text: String::new(),
+    cursor: 0,
+};

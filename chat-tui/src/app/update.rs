@@ -1,0 +1,506 @@
+//! The pure heart of the app: `update(state, action)` changes the state and
+//! returns the effects to run. No I/O, no clock, no terminal.
+
+use ipc_schema::methods::{
+    ConversationView, Direction, Event, MessageReceivedEvent, MessageStateEvent, MessageView,
+};
+
+use crate::app::action::{Action, Effect};
+use crate::app::state::{AppState, DaemonLink, OpenConversation, Overlay, Pane, Search, Status};
+use crate::ui::layout::Areas;
+use crate::ui::messages;
+
+/// Applies `action` to `state`; returns what the backend should do.
+pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    match action {
+        Action::Quit => state.should_quit = true,
+        Action::FocusNext | Action::FocusPrev => {
+            let order = [Pane::List, Pane::Messages, Pane::Composer];
+            let usable = |p: &Pane| *p == Pane::List || state.open.is_some();
+            let i = order.iter().position(|p| *p == state.focus).unwrap_or(0);
+            let step = if action == Action::FocusNext { 1 } else { 2 };
+            let mut next = (i + step) % 3;
+            while !usable(&order[next]) {
+                next = (next + step) % 3;
+            }
+            state.focus = order[next];
+        }
+        Action::Focus(pane) => {
+            if pane == Pane::List || state.open.is_some() {
+                state.focus = pane;
+            }
+        }
+        Action::SelectNext => {
+            if state.selected + 1 < state.conversations.len() {
+                state.selected += 1;
+            }
+        }
+        Action::SelectPrev => state.selected = state.selected.saturating_sub(1),
+        Action::SelectFirst => state.selected = 0,
+        Action::SelectLast => state.selected = state.conversations.len().saturating_sub(1),
+        Action::OpenSelected => {
+            if let Some(peer) = state.selected_peer().map(str::to_owned) {
+                open_conversation(state, &peer, &mut fx);
+                state.focus = Pane::Composer;
+            }
+        }
+        Action::ScrollUp(n) if state.overlay.is_some() => {
+            state.help_scroll = state.help_scroll.saturating_sub(n.min(100) as u16);
+        }
+        Action::ScrollDown(n) if state.overlay.is_some() => {
+            let max = crate::ui::help::max_scroll(state.viewport);
+            state.help_scroll = (state.help_scroll + n.min(100) as u16).min(max);
+        }
+        Action::ScrollUp(n) => scroll_up(state, n, &mut fx),
+        Action::ScrollDown(n) => scroll_down(state, n),
+        Action::HalfPageUp => scroll_up(state, page(state) / 2, &mut fx),
+        Action::HalfPageDown => scroll_down(state, page(state) / 2),
+        Action::PageUp => {
+            let at_top = state
+                .open
+                .as_ref()
+                .is_some_and(|o| o.scroll >= max_scroll(state, o));
+            if at_top {
+                load_older(state, &mut fx);
+            } else {
+                scroll_up(state, page(state).saturating_sub(1), &mut fx);
+            }
+        }
+        Action::PageDown => scroll_down(state, page(state).saturating_sub(1)),
+        Action::ScrollTop => scroll_up(state, usize::MAX, &mut fx),
+        Action::ScrollBottom => scroll_down(state, usize::MAX),
+        Action::Edit(edit) => {
+            if let Some(composer) = state.composer_mut() {
+                composer.apply(edit);
+            }
+        }
+        Action::Submit => submit(state, &mut fx),
+        Action::ToggleHelp => {
+            state.overlay = match state.overlay {
+                Some(Overlay::Help) => None,
+                None => {
+                    state.help_scroll = 0;
+                    Some(Overlay::Help)
+                }
+            }
+        }
+        Action::CloseOverlay => {
+            if state.overlay.is_some() {
+                state.overlay = None;
+            } else if state.search.is_some() {
+                state.search = None;
+            } else if state.focus != Pane::List {
+                state.focus = Pane::List;
+            }
+        }
+        Action::SearchStart => {
+            if state.open.is_some() {
+                state.search = Some(Search {
+                    editing: true,
+                    ..Search::default()
+                });
+            }
+        }
+        Action::SearchEdit(edit) => {
+            if let Some(search) = state.search.as_mut().filter(|s| s.editing) {
+                let mut c = crate::app::Composer::with_text(std::mem::take(&mut search.query));
+                c.apply(edit);
+                search.query = c.text.replace('\n', " ");
+            }
+        }
+        Action::SearchSubmit => {
+            if let Some(search) = state.search.as_mut() {
+                search.editing = false;
+                search.current = None;
+            }
+            search_step(state, true);
+        }
+        Action::SearchNext => search_step(state, true),
+        Action::SearchPrev => search_step(state, false),
+        Action::MouseScroll { column, row, up } => {
+            let areas = Areas::new(state.viewport, state);
+            if areas.list.contains((column, row).into()) {
+                let a = if up {
+                    Action::SelectPrev
+                } else {
+                    Action::SelectNext
+                };
+                return update(state, a);
+            }
+            if up {
+                scroll_up(state, 3, &mut fx);
+            } else {
+                scroll_down(state, 3);
+            }
+        }
+        Action::MouseClick { column, row } => {
+            let areas = Areas::new(state.viewport, state);
+            let pos = (column, row).into();
+            if areas.list.contains(pos) {
+                state.focus = Pane::List;
+                if let Some(i) = crate::ui::list::entry_at(state, areas.list, row) {
+                    state.selected = i;
+                    return update(state, Action::OpenSelected);
+                }
+            } else if areas.messages.contains(pos) && state.open.is_some() {
+                state.focus = Pane::Messages;
+            } else if areas.composer.contains(pos) && state.open.is_some() {
+                state.focus = Pane::Composer;
+            }
+        }
+        Action::Resize(w, h) => state.viewport = ratatui::layout::Rect::new(0, 0, w, h),
+        Action::Tick(now) => state.now_ms = now,
+        Action::OpenEditor => {
+            if let Some(c) = state.composer() {
+                fx.push(Effect::OpenEditor(c.text.clone()));
+            }
+        }
+        Action::EditorDone(text) => {
+            if let Some(c) = state.composer_mut() {
+                *c = crate::app::Composer::with_text(text.trim_end_matches('\n'));
+            }
+        }
+        Action::DaemonOnline => {
+            let was_offline = matches!(state.daemon, DaemonLink::Offline { .. });
+            state.daemon = DaemonLink::Online;
+            if was_offline {
+                state.notice = Some("reconnected to chatd".into());
+            }
+            fx.extend([
+                Effect::LoadStatus,
+                Effect::LoadContacts,
+                Effect::LoadConversations,
+            ]);
+            if let Some(open) = &mut state.open {
+                open.loading = true;
+                let peer = open.peer.clone();
+                fx.extend([
+                    Effect::LoadMessages { peer: peer.clone() },
+                    Effect::Focus {
+                        peer: Some(peer.clone()),
+                    },
+                    Effect::MarkRead { peer },
+                ]);
+            }
+        }
+        Action::DaemonOffline(reason) => {
+            state.daemon = DaemonLink::Offline { reason };
+            if let Some(open) = &mut state.open {
+                open.loading = false;
+            }
+        }
+        Action::Status(s) => {
+            state.status = Status {
+                user: s.user,
+                fingerprint: s.fingerprint,
+                connection: Some(s.connection),
+                connection_error: state.status.connection_error.take(),
+                unread: s.unread,
+                outbox_pending: s.outbox_pending,
+            };
+        }
+        Action::Conversations(list) => set_conversations(state, list),
+        Action::Contacts(contacts) => {
+            state.contacts = contacts;
+            let list: Vec<_> = state
+                .conversations
+                .iter()
+                .filter(|c| c.last_ts.is_some())
+                .cloned()
+                .collect();
+            set_conversations(state, list);
+        }
+        Action::Messages { peer, page, older } => {
+            if let Some(open) = state.open.as_mut().filter(|o| o.peer == peer) {
+                open.loading = false;
+                if older {
+                    open.has_more = page.has_more;
+                    let known: std::collections::HashSet<_> =
+                        open.messages.iter().map(|m| m.id.clone()).collect();
+                    let mut older: Vec<_> = page
+                        .messages
+                        .into_iter()
+                        .filter(|m| !known.contains(&m.id))
+                        .collect();
+                    older.append(&mut open.messages);
+                    open.messages = older;
+                } else {
+                    // Keep messages that arrived by event while the page was on its way.
+                    let newest = page.messages.last().map_or(0, |m| m.ts);
+                    let ids: std::collections::HashSet<_> =
+                        page.messages.iter().map(|m| m.id.clone()).collect();
+                    let late: Vec<_> = open
+                        .messages
+                        .drain(..)
+                        .filter(|m| !ids.contains(&m.id) && m.ts >= newest)
+                        .collect();
+                    open.messages = page.messages;
+                    open.messages.extend(late);
+                    open.has_more = page.has_more;
+                }
+            }
+        }
+        Action::CallFailed(why) => state.notice = Some(why),
+        Action::Event(envelope) => on_event(state, envelope.event, &mut fx),
+    }
+    fx
+}
+
+fn open_conversation(state: &mut AppState, peer: &str, fx: &mut Vec<Effect>) {
+    if state.open.as_ref().is_some_and(|o| o.peer == peer) {
+        return;
+    }
+    state.open = Some(OpenConversation::new(peer));
+    state.search = None;
+    if let Some(c) = state.conversations.iter_mut().find(|c| c.peer == peer) {
+        state.status.unread = state.status.unread.saturating_sub(c.unread);
+        c.unread = 0;
+    }
+    if state.daemon != DaemonLink::Online {
+        return;
+    }
+    fx.extend([
+        Effect::LoadMessages { peer: peer.into() },
+        Effect::Focus {
+            peer: Some(peer.into()),
+        },
+        Effect::MarkRead { peer: peer.into() },
+        Effect::LoadStatus,
+    ]);
+}
+
+fn submit(state: &mut AppState, fx: &mut Vec<Effect>) {
+    let online = state.daemon == DaemonLink::Online;
+    let Some(open) = &state.open else { return };
+    let to = open.peer.clone();
+    let Some(composer) = state.composer_mut() else {
+        return;
+    };
+    if composer.is_blank() {
+        return;
+    }
+    if !online {
+        state.notice = Some("daemon offline — the message stays in the draft".into());
+        return;
+    }
+    let body = composer.take();
+    if let Some(open) = &mut state.open {
+        open.scroll = 0;
+    }
+    fx.push(Effect::Send { to, body });
+}
+
+/// Rows of the message pane's inside.
+fn page(state: &AppState) -> usize {
+    let areas = Areas::new(state.viewport, state);
+    usize::from(areas.messages.height.saturating_sub(2)).max(1)
+}
+
+fn max_scroll(state: &AppState, open: &OpenConversation) -> usize {
+    let areas = Areas::new(state.viewport, state);
+    let width = usize::from(areas.messages.width.saturating_sub(2));
+    let height = page(state);
+    // Count only as far as needed: a long history costs nothing here.
+    let limit = open.scroll.saturating_add(height).saturating_add(1_000);
+    let total = messages::count_rows(state, open, width, limit) + 1;
+    total.saturating_sub(height)
+}
+
+fn scroll_up(state: &mut AppState, n: usize, fx: &mut Vec<Effect>) {
+    let Some(open) = &state.open else { return };
+    let target = open.scroll.saturating_add(n);
+    let max = if n == usize::MAX {
+        let areas = Areas::new(state.viewport, state);
+        let width = usize::from(areas.messages.width.saturating_sub(2));
+        (messages::count_rows(state, open, width, usize::MAX) + 1).saturating_sub(page(state))
+    } else {
+        max_scroll(state, open)
+    };
+    let scroll = target.min(max);
+    let reached_top = target >= max;
+    if let Some(open) = &mut state.open {
+        open.scroll = scroll;
+    }
+    if reached_top && n != usize::MAX {
+        load_older(state, fx);
+    }
+}
+
+fn scroll_down(state: &mut AppState, n: usize) {
+    if let Some(open) = &mut state.open {
+        open.scroll = open.scroll.saturating_sub(n);
+    }
+}
+
+fn load_older(state: &mut AppState, fx: &mut Vec<Effect>) {
+    if state.daemon != DaemonLink::Online {
+        return;
+    }
+    let Some(open) = &mut state.open else { return };
+    if !open.has_more || open.loading {
+        return;
+    }
+    let Some(oldest) = open.messages.first() else {
+        return;
+    };
+    open.loading = true;
+    fx.push(Effect::LoadOlder {
+        peer: open.peer.clone(),
+        before: oldest.id.clone(),
+    });
+}
+
+/// Moves to the next match: older when `older`, else newer; scrolls it into view.
+fn search_step(state: &mut AppState, older: bool) {
+    let (Some(open), Some(search)) = (&state.open, &state.search) else {
+        return;
+    };
+    if search.query.is_empty() {
+        return;
+    }
+    let needle = search.query.to_lowercase();
+    let matches = |m: &MessageView| {
+        m.body
+            .as_deref()
+            .is_some_and(|b| b.to_lowercase().contains(&needle))
+    };
+    let len = open.messages.len();
+    let found = match (search.current, older) {
+        (None, _) => (0..len).rev().find(|&i| matches(&open.messages[i])),
+        (Some(c), true) => (0..c).rev().find(|&i| matches(&open.messages[i])),
+        (Some(c), false) => (c + 1..len).find(|&i| matches(&open.messages[i])),
+    };
+    let Some(i) = found else {
+        state.notice = Some(format!("no more matches for “{}”", search.query));
+        return;
+    };
+    let areas = Areas::new(state.viewport, state);
+    let width = usize::from(areas.messages.width.saturating_sub(2));
+    // Rows below the match's header, so that the header sits near the middle.
+    let below: usize = open.messages[i..]
+        .iter()
+        .map(|m| messages::message_height(state, m, width))
+        .sum();
+    let scroll = below.saturating_sub(page(state) / 2);
+    let max =
+        (messages::count_rows(state, open, width, usize::MAX) + 1).saturating_sub(page(state));
+    if let Some(open) = &mut state.open {
+        open.scroll = scroll.min(max);
+    }
+    if let Some(search) = &mut state.search {
+        search.current = Some(i);
+    }
+    state.notice = None;
+}
+
+fn set_conversations(state: &mut AppState, mut list: Vec<ConversationView>) {
+    let selected = state.selected_peer().map(str::to_owned);
+    for c in &state.contacts {
+        if !list.iter().any(|v| v.peer == c.user) {
+            list.push(ConversationView {
+                peer: c.user.clone(),
+                last_message: None,
+                last_ts: None,
+                unread: 0,
+                verified: c.verified,
+            });
+        }
+    }
+    // What is on screen is read, whatever an older answer says.
+    if let Some(open) = &state.open
+        && let Some(c) = list.iter_mut().find(|c| c.peer == open.peer)
+    {
+        c.unread = 0;
+    }
+    state.conversations = list;
+    state.selected = selected
+        .and_then(|p| state.conversations.iter().position(|c| c.peer == p))
+        .unwrap_or(0)
+        .min(state.conversations.len().saturating_sub(1));
+}
+
+fn on_event(state: &mut AppState, event: Event, fx: &mut Vec<Effect>) {
+    match event {
+        Event::MessageReceived(MessageReceivedEvent { message }) => {
+            let peer = match message.direction {
+                Direction::In => message.from.clone(),
+                Direction::Out => message.to.clone(),
+            };
+            let is_open = state.open.as_ref().is_some_and(|o| o.peer == peer);
+            let incoming = message.direction == Direction::In;
+            // The list line, at once; chatd's own answer follows.
+            let preview = message
+                .body
+                .as_deref()
+                .map(|b| b.lines().next().unwrap_or("").to_owned());
+            let selected = state.selected_peer().map(str::to_owned);
+            let mut line = match state.conversations.iter().position(|c| c.peer == peer) {
+                Some(i) => state.conversations.remove(i),
+                None => ConversationView {
+                    peer: peer.clone(),
+                    last_message: None,
+                    last_ts: None,
+                    unread: 0,
+                    verified: state.is_verified(&peer),
+                },
+            };
+            line.last_message = preview;
+            line.last_ts = Some(message.ts);
+            if incoming && !is_open {
+                line.unread += 1;
+                state.status.unread += 1;
+            }
+            state.conversations.insert(0, line);
+            if let Some(p) = selected {
+                state.selected = state
+                    .conversations
+                    .iter()
+                    .position(|c| c.peer == p)
+                    .unwrap_or(0);
+            }
+            if let Some(open) = state.open.as_mut().filter(|_| is_open) {
+                if !open.messages.iter().rev().any(|m| m.id == message.id) {
+                    if open.scroll > 0 {
+                        // Keep what the reader is looking at in place.
+                        let width = usize::from(
+                            Areas::new(state.viewport, state)
+                                .messages
+                                .width
+                                .saturating_sub(2),
+                        );
+                        let h = messages::message_height(state, &message, width);
+                        if let Some(open) = state.open.as_mut() {
+                            open.scroll += h;
+                            open.messages.push(message);
+                        }
+                    } else {
+                        open.messages.push(message);
+                    }
+                }
+                if incoming {
+                    fx.push(Effect::MarkRead { peer });
+                }
+            }
+            fx.extend([Effect::LoadStatus, Effect::LoadConversations]);
+        }
+        Event::MessageState(MessageStateEvent {
+            id,
+            peer,
+            state: new_state,
+            failure,
+        }) => {
+            if let Some(open) = state.open.as_mut().filter(|o| o.peer == peer)
+                && let Some(m) = open.messages.iter_mut().rev().find(|m| m.id == id)
+            {
+                m.state = new_state;
+                m.failure = failure;
+            }
+        }
+        Event::ConnectionChanged(e) => {
+            state.status.connection = Some(e.connection);
+            state.status.connection_error = e.error;
+        }
+        Event::ContactChanged(_) => fx.extend([Effect::LoadContacts, Effect::LoadConversations]),
+    }
+}

@@ -1,0 +1,605 @@
+//! `update` with the fake daemon, and `draw` with TestBackend + insta snapshots.
+
+use std::time::Duration;
+
+use chat_tui::app::{self, Action, AppState, DaemonLink, Edit, Effect, OpenConversation, Pane};
+use chat_tui::backend::{self, FakeDaemon};
+use chat_tui::text::TimeZone;
+use chat_tui::ui::{self, theme::Theme, theme::ThemeName};
+use ipc_schema::methods::{
+    ConnectionState, Contact, ConversationView, DroppedCounters, Event, EventEnvelope,
+    MessageListResult, MessageReceivedEvent, MessageState, MessageStateEvent, MessageView,
+    StatusResult,
+};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::sync::mpsc;
+
+/// 2026-11-25 14:05 UTC.
+const T0: u64 = 1_795_615_500_000;
+
+fn msg(i: usize, peer: &str, out: bool, body: &str, state: MessageState) -> MessageView {
+    let (from, to) = if out {
+        ("alice", peer)
+    } else {
+        (peer, "alice")
+    };
+    MessageView {
+        id: format!("{i:032x}"),
+        from: from.into(),
+        to: to.into(),
+        ts: T0 + i as u64 * 60_000,
+        direction: if out {
+            ipc_schema::methods::Direction::Out
+        } else {
+            ipc_schema::methods::Direction::In
+        },
+        kind: "text".into(),
+        body: Some(body.into()),
+        reply_to: None,
+        state,
+        failure: (state == MessageState::Failed).then(|| "bob is not a contact any more".into()),
+    }
+}
+
+fn conv(peer: &str, last: &str, minutes: u64, unread: u64, verified: bool) -> ConversationView {
+    ConversationView {
+        peer: peer.into(),
+        last_message: Some(last.into()),
+        last_ts: Some(T0 + minutes * 60_000),
+        unread,
+        verified,
+    }
+}
+
+fn status() -> StatusResult {
+    StatusResult {
+        version: "0.1.0".into(),
+        user: Some("alice".into()),
+        fingerprint: Some(
+            "3f2a 9c41 07be d5e8 1a6c 44f0 b93d 2e71 8c05 6a1f e4d2 97b3 50c8 2f6e a1d9 7b34"
+                .into(),
+        ),
+        relay_url: Some("https://relay.example.org".into()),
+        connection: ConnectionState::Online,
+        unread: 5,
+        outbox_pending: 0,
+        dropped: DroppedCounters::default(),
+    }
+}
+
+/// An online state with three conversations, sized `w`×`h`.
+fn online(w: u16, h: u16) -> AppState {
+    let mut s = AppState::new(
+        "/run/chat/chatd.sock",
+        Theme::named(ThemeName::None),
+        TimeZone::Fixed(0),
+    );
+    s.now_ms = T0 + 3_600_000;
+    app::update(&mut s, Action::Resize(w, h));
+    app::update(&mut s, Action::DaemonOnline);
+    app::update(&mut s, Action::Status(status()));
+    app::update(
+        &mut s,
+        Action::Conversations(vec![
+            conv(
+                "bob",
+                "see you at 🎉 the party tonight, bring snacks",
+                50,
+                3,
+                true,
+            ),
+            conv("carol", "ok", 30, 0, false),
+            conv("echo-bot", "echo: hello", 10, 2, false),
+        ]),
+    );
+    s
+}
+
+fn open_with(s: &mut AppState, peer: &str, messages: Vec<MessageView>, has_more: bool) {
+    let i = s.conversations.iter().position(|c| c.peer == peer).unwrap();
+    s.selected = i;
+    app::update(s, Action::OpenSelected);
+    app::update(
+        s,
+        Action::Messages {
+            peer: peer.into(),
+            page: MessageListResult { messages, has_more },
+            older: false,
+        },
+    );
+}
+
+fn render(s: &AppState) -> String {
+    let mut t = Terminal::new(TestBackend::new(s.viewport.width, s.viewport.height)).unwrap();
+    t.draw(|f| ui::draw(f, s)).unwrap();
+    t.backend().to_string()
+}
+
+fn all_states() -> Vec<MessageView> {
+    vec![
+        msg(1, "bob", false, "hi alice", MessageState::Read),
+        msg(2, "bob", true, "queued one", MessageState::Queued),
+        msg(3, "bob", true, "sent one", MessageState::Sent),
+        msg(4, "bob", true, "delivered one", MessageState::Delivered),
+        msg(5, "bob", true, "read one", MessageState::Read),
+        msg(6, "bob", true, "failed one", MessageState::Failed),
+    ]
+}
+
+#[test]
+fn snapshot_conversation_list_with_unreads_80x24() {
+    let s = online(80, 24);
+    insta::assert_snapshot!(render(&s));
+}
+
+#[test]
+fn snapshot_each_delivery_state_80x24() {
+    let mut s = online(80, 24);
+    open_with(&mut s, "bob", all_states(), false);
+    insta::assert_snapshot!(render(&s));
+}
+
+#[test]
+fn snapshot_long_wrapped_message_with_emoji_80x24() {
+    let mut s = online(80, 24);
+    let long = "Here is a long message with emoji 🎉🎉🎉 and wide characters 日本語のテキスト \
+                that must wrap cleanly without splitting a wide character across two rows: \
+                🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀 end.";
+    open_with(
+        &mut s,
+        "bob",
+        vec![
+            msg(1, "bob", false, long, MessageState::Read),
+            msg(
+                2,
+                "bob",
+                true,
+                "line one\nline two",
+                MessageState::Delivered,
+            ),
+        ],
+        true,
+    );
+    app::update(
+        &mut s,
+        Action::Edit(Edit::InsertStr("a draft\nover two lines".into())),
+    );
+    insta::assert_snapshot!(render(&s));
+}
+
+#[test]
+fn snapshot_help_overlay_80x24() {
+    let mut s = online(80, 24);
+    app::update(&mut s, Action::ToggleHelp);
+    insta::assert_snapshot!(render(&s));
+}
+
+#[test]
+fn snapshot_daemon_offline_80x24() {
+    let mut s = AppState::new(
+        "/run/chat/chatd.sock",
+        Theme::named(ThemeName::None),
+        TimeZone::Fixed(0),
+    );
+    app::update(&mut s, Action::Resize(80, 24));
+    app::update(
+        &mut s,
+        Action::DaemonOffline("chatd is not running (no socket at /run/chat/chatd.sock)".into()),
+    );
+    insta::assert_snapshot!(render(&s));
+}
+
+#[test]
+fn snapshot_open_conversation_200x50() {
+    let mut s = online(200, 50);
+    let mut messages = Vec::new();
+    for i in 0..40 {
+        messages.push(msg(
+            i,
+            "bob",
+            i % 3 == 0,
+            &format!("message number {i} — {}", "lorem ipsum ".repeat(i % 7)),
+            MessageState::Read,
+        ));
+    }
+    open_with(&mut s, "bob", messages, true);
+    insta::assert_snapshot!(render(&s));
+}
+
+#[test]
+fn opening_a_conversation_loads_a_page_focuses_and_marks_read() {
+    let mut s = online(80, 24);
+    s.selected = 0;
+    let fx = app::update(&mut s, Action::OpenSelected);
+    assert_eq!(
+        fx,
+        vec![
+            Effect::LoadMessages { peer: "bob".into() },
+            Effect::Focus {
+                peer: Some("bob".into())
+            },
+            Effect::MarkRead { peer: "bob".into() },
+            Effect::LoadStatus,
+        ]
+    );
+    assert_eq!(s.focus, Pane::Composer);
+    assert_eq!(s.conversations[0].unread, 0);
+    assert_eq!(s.status.unread, 2);
+}
+
+#[test]
+fn enter_sends_and_drafts_are_kept_per_conversation() {
+    let mut s = online(80, 24);
+    open_with(&mut s, "bob", vec![], false);
+    for c in "hi bob".chars() {
+        app::update(&mut s, Action::Edit(Edit::Insert(c)));
+    }
+    // Switch to carol: bob's draft stays.
+    s.selected = 1;
+    app::update(&mut s, Action::OpenSelected);
+    assert_eq!(s.composer().unwrap().text, "");
+    s.selected = 0;
+    app::update(&mut s, Action::OpenSelected);
+    assert_eq!(s.composer().unwrap().text, "hi bob");
+    let fx = app::update(&mut s, Action::Submit);
+    assert_eq!(
+        fx,
+        vec![Effect::Send {
+            to: "bob".into(),
+            body: "hi bob".into()
+        }]
+    );
+    assert_eq!(s.composer().unwrap().text, "");
+    // Blank text is not sent.
+    assert!(app::update(&mut s, Action::Submit).is_empty());
+}
+
+#[test]
+fn offline_submit_keeps_the_draft() {
+    let mut s = online(80, 24);
+    open_with(&mut s, "bob", vec![], false);
+    app::update(&mut s, Action::Edit(Edit::InsertStr("later".into())));
+    app::update(&mut s, Action::DaemonOffline("gone".into()));
+    assert!(app::update(&mut s, Action::Submit).is_empty());
+    assert_eq!(s.composer().unwrap().text, "later");
+    assert!(s.notice.as_deref().unwrap().contains("offline"));
+    // Coming back reloads everything and restores focus on the open conversation.
+    let fx = app::update(&mut s, Action::DaemonOnline);
+    assert!(fx.contains(&Effect::Focus {
+        peer: Some("bob".into())
+    }));
+    assert!(fx.contains(&Effect::LoadConversations));
+}
+
+#[test]
+fn incoming_message_in_the_open_conversation_is_shown_and_marked_read() {
+    let mut s = online(80, 24);
+    open_with(
+        &mut s,
+        "bob",
+        vec![msg(1, "bob", true, "hey", MessageState::Sent)],
+        false,
+    );
+    let event = |seq, event| Action::Event(EventEnvelope { seq, ts: T0, event });
+    let fx = app::update(
+        &mut s,
+        event(
+            1,
+            Event::MessageReceived(MessageReceivedEvent {
+                message: msg(2, "bob", false, "yo", MessageState::Delivered),
+            }),
+        ),
+    );
+    assert!(fx.contains(&Effect::MarkRead { peer: "bob".into() }));
+    assert_eq!(s.open.as_ref().unwrap().messages.len(), 2);
+    assert_eq!(s.conversations[0].unread, 0);
+    // Same message again (replay) is not duplicated.
+    app::update(
+        &mut s,
+        event(
+            2,
+            Event::MessageReceived(MessageReceivedEvent {
+                message: msg(2, "bob", false, "yo", MessageState::Delivered),
+            }),
+        ),
+    );
+    assert_eq!(s.open.as_ref().unwrap().messages.len(), 2);
+    // A tick moves.
+    app::update(
+        &mut s,
+        event(
+            3,
+            Event::MessageState(MessageStateEvent {
+                id: format!("{:032x}", 1),
+                peer: "bob".into(),
+                state: MessageState::Read,
+                failure: None,
+            }),
+        ),
+    );
+    assert_eq!(
+        s.open.as_ref().unwrap().messages[0].state,
+        MessageState::Read
+    );
+    // Elsewhere: unread goes up, carol moves to the top, the selection stays on bob.
+    let fx = app::update(
+        &mut s,
+        event(
+            4,
+            Event::MessageReceived(MessageReceivedEvent {
+                message: msg(9, "carol", false, "psst", MessageState::Delivered),
+            }),
+        ),
+    );
+    assert!(!fx.contains(&Effect::MarkRead {
+        peer: "carol".into()
+    }));
+    assert_eq!(s.conversations[0].peer, "carol");
+    assert_eq!(s.conversations[0].unread, 1);
+    assert_eq!(s.selected_peer(), Some("bob"));
+}
+
+#[test]
+fn page_up_at_the_top_loads_older_by_the_oldest_id_once() {
+    let mut s = online(80, 24);
+    let page: Vec<_> = (100..110)
+        .map(|i| msg(i, "bob", false, "x", MessageState::Read))
+        .collect();
+    open_with(&mut s, "bob", page, true);
+    let mut older = None;
+    for _ in 0..10 {
+        let fx = app::update(&mut s, Action::PageUp);
+        if let Some(e) = fx
+            .into_iter()
+            .find(|e| matches!(e, Effect::LoadOlder { .. }))
+        {
+            older = Some(e);
+            break;
+        }
+    }
+    assert_eq!(
+        older,
+        Some(Effect::LoadOlder {
+            peer: "bob".into(),
+            before: format!("{:032x}", 100)
+        })
+    );
+    // While loading, no second request.
+    assert!(app::update(&mut s, Action::PageUp).is_empty());
+    app::update(
+        &mut s,
+        Action::Messages {
+            peer: "bob".into(),
+            page: MessageListResult {
+                messages: vec![msg(99, "bob", false, "older", MessageState::Read)],
+                has_more: false,
+            },
+            older: true,
+        },
+    );
+    let open = s.open.as_ref().unwrap();
+    assert_eq!(open.messages.len(), 11);
+    assert_eq!(open.messages[0].body.as_deref(), Some("older"));
+    assert!(!open.has_more);
+}
+
+#[test]
+fn scrolling_is_clamped_and_g_goes_home() {
+    let mut s = online(80, 24);
+    let page: Vec<_> = (0..50)
+        .map(|i| msg(i, "bob", false, "x", MessageState::Read))
+        .collect();
+    open_with(&mut s, "bob", page, false);
+    app::update(&mut s, Action::Focus(Pane::Messages));
+    app::update(&mut s, Action::ScrollTop);
+    let top = s.open.as_ref().unwrap().scroll;
+    assert!(top > 0);
+    app::update(&mut s, Action::ScrollUp(5));
+    assert_eq!(s.open.as_ref().unwrap().scroll, top);
+    app::update(&mut s, Action::HalfPageDown);
+    assert!(s.open.as_ref().unwrap().scroll < top);
+    app::update(&mut s, Action::ScrollBottom);
+    assert_eq!(s.open.as_ref().unwrap().scroll, 0);
+    assert!(render(&s).contains("x"));
+}
+
+#[test]
+fn keys_map_by_pane_and_ctrl_c_always_quits() {
+    use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+    let key = |c, m| TermEvent::Key(KeyEvent::new(c, m));
+    let mut s = online(80, 24);
+    assert_eq!(
+        app::keys::map_event(&s, key(KeyCode::Char('q'), KeyModifiers::NONE)),
+        Some(Action::Quit)
+    );
+    assert_eq!(
+        app::keys::map_event(&s, key(KeyCode::Char('j'), KeyModifiers::NONE)),
+        Some(Action::SelectNext)
+    );
+    open_with(&mut s, "bob", vec![], false);
+    assert_eq!(s.focus, Pane::Composer);
+    assert_eq!(
+        app::keys::map_event(&s, key(KeyCode::Char('q'), KeyModifiers::NONE)),
+        Some(Action::Edit(Edit::Insert('q')))
+    );
+    assert_eq!(
+        app::keys::map_event(&s, key(KeyCode::Enter, KeyModifiers::ALT)),
+        Some(Action::Edit(Edit::Newline))
+    );
+    assert_eq!(
+        app::keys::map_event(&s, key(KeyCode::Enter, KeyModifiers::NONE)),
+        Some(Action::Submit)
+    );
+    assert_eq!(
+        app::keys::map_event(&s, key(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+        Some(Action::Quit)
+    );
+    assert_eq!(
+        app::keys::map_event(&s, TermEvent::Paste("a\nb".into())),
+        Some(Action::Edit(Edit::InsertStr("a\nb".into())))
+    );
+    app::update(&mut s, Action::Focus(Pane::Messages));
+    assert_eq!(
+        app::keys::map_event(&s, key(KeyCode::Char('u'), KeyModifiers::CONTROL)),
+        Some(Action::HalfPageUp)
+    );
+    assert_eq!(
+        app::keys::map_event(&s, key(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+        Some(Action::ScrollBottom)
+    );
+    app::update(&mut s, Action::ToggleHelp);
+    assert_eq!(
+        app::keys::map_event(&s, key(KeyCode::Esc, KeyModifiers::NONE)),
+        Some(Action::CloseOverlay)
+    );
+}
+
+#[test]
+fn search_finds_the_newest_match_then_older_ones() {
+    let mut s = online(80, 24);
+    let page: Vec<_> = (0..30)
+        .map(|i| {
+            msg(
+                i,
+                "bob",
+                false,
+                if i % 10 == 5 { "needle here" } else { "hay" },
+                MessageState::Read,
+            )
+        })
+        .collect();
+    open_with(&mut s, "bob", page, false);
+    app::update(&mut s, Action::Focus(Pane::Messages));
+    app::update(&mut s, Action::SearchStart);
+    for c in "NEEDLE".chars() {
+        app::update(&mut s, Action::SearchEdit(Edit::Insert(c)));
+    }
+    app::update(&mut s, Action::SearchSubmit);
+    assert_eq!(s.search.as_ref().unwrap().current, Some(25));
+    app::update(&mut s, Action::SearchNext);
+    assert_eq!(s.search.as_ref().unwrap().current, Some(15));
+    assert!(s.open.as_ref().unwrap().scroll > 0);
+    app::update(&mut s, Action::SearchPrev);
+    assert_eq!(s.search.as_ref().unwrap().current, Some(25));
+}
+
+#[test]
+fn mouse_click_on_the_list_opens_that_conversation() {
+    let mut s = online(80, 24);
+    // Row 1 is the list's first entry (inside the border); carol is entry 1 at rows 3–4.
+    let fx = app::update(&mut s, Action::MouseClick { column: 3, row: 3 });
+    assert_eq!(s.open.as_ref().unwrap().peer, "carol");
+    assert!(fx.contains(&Effect::MarkRead {
+        peer: "carol".into()
+    }));
+}
+
+#[test]
+fn contacts_without_messages_are_listed_after_conversations() {
+    let mut s = online(80, 24);
+    app::update(
+        &mut s,
+        Action::Contacts(vec![Contact {
+            user: "dave".into(),
+            fingerprint: "ab".into(),
+            verified: true,
+            added_at: 0,
+        }]),
+    );
+    let peers: Vec<_> = s.conversations.iter().map(|c| c.peer.as_str()).collect();
+    assert_eq!(peers, ["bob", "carol", "echo-bot", "dave"]);
+    assert!(render(&s).contains("no messages yet"));
+}
+
+#[tokio::test]
+async fn the_worker_reconnects_and_forwards_events_and_answers() {
+    let fake = FakeDaemon::default();
+    fake.0.lock().unwrap().down = true;
+    fake.0.lock().unwrap().status = Some(status());
+    fake.0.lock().unwrap().history.insert(
+        "bob".into(),
+        (0..250)
+            .map(|i| msg(i, "bob", false, "m", MessageState::Read))
+            .collect(),
+    );
+    let (effect_tx, effect_rx) = mpsc::unbounded_channel();
+    let (action_tx, mut action_rx) = mpsc::unbounded_channel();
+    let worker = tokio::spawn(backend::run(
+        fake.clone(),
+        effect_rx,
+        action_tx,
+        Duration::from_millis(20),
+    ));
+    let next = async |rx: &mut mpsc::UnboundedReceiver<Action>| {
+        tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert!(matches!(
+        next(&mut action_rx).await,
+        Action::DaemonOffline(_)
+    ));
+    fake.0.lock().unwrap().down = false;
+    loop {
+        if next(&mut action_rx).await == Action::DaemonOnline {
+            break;
+        }
+    }
+    // Feed the pure loop the way main does.
+    let mut s = AppState::new("x", Theme::named(ThemeName::None), TimeZone::Fixed(0));
+    for e in app::update(&mut s, Action::DaemonOnline) {
+        effect_tx.send(e).unwrap();
+    }
+    assert!(matches!(next(&mut action_rx).await, Action::Status(_)));
+    effect_tx
+        .send(Effect::LoadMessages { peer: "bob".into() })
+        .unwrap();
+    loop {
+        if let Action::Messages { page, .. } = next(&mut action_rx).await {
+            assert_eq!(
+                page.messages.len(),
+                100,
+                "one page, never the whole history"
+            );
+            assert!(page.has_more);
+            break;
+        }
+    }
+    let events = fake.0.lock().unwrap().events.clone().unwrap();
+    events
+        .send(EventEnvelope {
+            seq: 1,
+            ts: 0,
+            event: Event::MessageReceived(MessageReceivedEvent {
+                message: msg(999, "bob", false, "live", MessageState::Delivered),
+            }),
+        })
+        .await
+        .unwrap();
+    loop {
+        if let Action::Event(e) = next(&mut action_rx).await {
+            assert_eq!(e.seq, 1);
+            break;
+        }
+    }
+    // chatd goes away: the event channel closes and the worker reports it.
+    fake.0.lock().unwrap().down = true;
+    fake.0.lock().unwrap().events = None;
+    drop(events);
+    loop {
+        if matches!(next(&mut action_rx).await, Action::DaemonOffline(_)) {
+            break;
+        }
+    }
+    assert_eq!(s.daemon, DaemonLink::Online);
+    let calls = fake.0.lock().unwrap().calls.clone();
+    assert!(
+        calls.contains(&"message.list bob -".to_owned()),
+        "{calls:?}"
+    );
+    drop(effect_tx);
+    worker.await.unwrap();
+    let _ = OpenConversation::new("unused");
+}
