@@ -239,6 +239,9 @@ impl Daemon {
         })
         .await??;
         *self.token.write().expect("token lock") = Some(token.to_owned());
+        if self.connection() == ConnectionState::LoggedOut {
+            self.set_connection(ConnectionState::Connecting, None);
+        }
         self.sync_wake.notify_one();
         self.outbox_wake.notify_one();
         Ok(())
@@ -494,7 +497,7 @@ impl Daemon {
             tokio::select! {
                 _ = self.outbox_wake.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => return,
+                _ = crate::daemon::stopped(&mut stop) => return,
             }
         }
     }
@@ -551,7 +554,7 @@ impl Daemon {
             else {
                 tokio::select! {
                     _ = self.sync_wake.notified() => continue,
-                    _ = stop.changed() => return,
+                    _ = crate::daemon::stopped(&mut stop) => return,
                 }
             };
             if self.connection() == ConnectionState::LoggedOut
@@ -559,9 +562,16 @@ impl Daemon {
             {
                 self.set_connection(ConnectionState::Connecting, None);
             }
+            // Until the link is known to work, ask without waiting, so that
+            // `online` shows at once instead of after a whole long-poll.
+            let wait = if self.connection() == ConnectionState::Online {
+                LONG_POLL_SECS
+            } else {
+                0
+            };
             let fetched = tokio::select! {
-                r = relay.fetch(&token, LONG_POLL_SECS) => r,
-                _ = stop.changed() => return,
+                r = relay.fetch(&token, wait) => r,
+                _ = crate::daemon::stopped(&mut stop) => return,
             };
             match fetched {
                 Ok(batch) => {
@@ -595,7 +605,7 @@ impl Daemon {
     async fn pause(&self, d: Duration, stop: &mut watch::Receiver<bool>) {
         tokio::select! {
             _ = tokio::time::sleep(d) => {}
-            _ = stop.changed() => {}
+            _ = crate::daemon::stopped(stop) => {}
         }
     }
 
@@ -621,23 +631,30 @@ impl Daemon {
         // Opening costs RSA work: off the async workers.
         let me2 = me.clone();
         let store_seen = SeenLookup::new(&self.store, &raw)?;
-        let (incoming, drops) = blocking(move || {
+        let (incoming, drops, replayed) = blocking(move || {
             let peers = BatchPeers {
                 contacts,
                 seen: store_seen,
             };
             let mut incoming = Vec::new();
             let mut drops = Vec::new();
+            let mut replayed = Vec::new();
             for json in &raw {
                 match crypto::open_json(&me2, json, &peers, &mut rand::rng()) {
                     Ok(opened) => incoming.push(opened),
                     Err(e) => {
                         tracing::info!(reason = e.name(), "dropped an envelope");
+                        if e == OpenError::Replay {
+                            // Signed by the contact, so its from/id are genuine.
+                            if let Ok(env) = serde_json::from_slice::<ipc_schema::Envelope>(json) {
+                                replayed.push((env.from, env.id));
+                            }
+                        }
                         drops.push(e);
                     }
                 }
             }
-            (incoming, drops)
+            (incoming, drops, replayed)
         })
         .await?;
         for e in &drops {
@@ -685,19 +702,26 @@ impl Daemon {
             std::process::abort();
         }
         self.publish(outcome.events);
-        // Committed: now the relay may forget them. A crash before this ack
-        // redelivers the batch, and the seen table drops the repeats.
-        relay.ack(token, ids).await?;
-        // One delivered receipt per sender per batch, listing all its ids.
+        // One delivered receipt per sender per batch, listing all its ids,
+        // queued before the ack. Texts that come back as replays (a crash or
+        // a failed ack after their commit) get theirs again: the first may
+        // never have been queued, and receipts are idempotent.
         let mut per_sender: HashMap<String, Vec<String>> = HashMap::new();
         for (from, id, _) in &outcome.new_texts {
             per_sender.entry(from.clone()).or_default().push(id.clone());
+        }
+        let replayed = replayed.into_iter().chain(outcome.replayed_texts);
+        for (from, id) in self.store.incoming_texts_among(replayed)? {
+            per_sender.entry(from).or_default().push(id);
         }
         for (from, ids) in per_sender {
             if let Err(e) = self.queue_receipt(&from, ids, ReceiptKind::Delivered).await {
                 tracing::warn!(error = %e, "could not queue a delivered receipt");
             }
         }
+        // Committed: now the relay may forget them. A crash before this ack
+        // redelivers the batch, and the seen table drops the repeats.
+        relay.ack(token, ids).await?;
         for (from, _, body) in outcome.new_texts {
             if self.is_focused(&from) {
                 continue;
@@ -710,6 +734,12 @@ impl Daemon {
         }
         Ok(())
     }
+}
+
+/// Resolves once shutdown is requested, also when that happened before the
+/// caller subscribed (a SIGTERM right after start).
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopping| *stopping).await;
 }
 
 /// Exponential backoff with full jitter: up to 1 s × 2^attempts, at most 60 s.

@@ -134,6 +134,8 @@ pub async fn run(opts: Options) -> Result<(), String> {
     let daemon = Daemon::start(store, keystore, config)
         .await
         .map_err(|e| e.to_string())?;
+    // Handlers first: a SIGTERM right after `listening on` must be a clean stop.
+    let signals = Signals::new().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let listener = crate::ipc::bind(&opts.socket)
         .map_err(|e| format!("cannot listen on {}: {e}", opts.socket.display()))?;
     println!("listening on {}", opts.socket.display());
@@ -144,7 +146,7 @@ pub async fn run(opts: Options) -> Result<(), String> {
     let server = tokio::spawn(crate::ipc::serve(daemon.clone(), listener));
     let mut stop = daemon.shutdown.subscribe();
     tokio::select! {
-        _ = shutdown_signal() => {}
+        _ = signals.recv() => {}
         _ = stop.changed() => {}
     }
     tracing::info!("shutting down");
@@ -154,23 +156,37 @@ pub async fn run(opts: Options) -> Result<(), String> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// SIGTERM and SIGINT, installed once at start.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            return std::future::pending().await;
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(Signals {})
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    async fn recv(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

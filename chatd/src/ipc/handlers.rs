@@ -137,9 +137,14 @@ pub async fn dispatch(d: &Daemon, conn: u64, method: Method) -> Outcome {
                 .map_err(DaemonError::from),
         ),
         Method::ConversationMarkRead(p) => reply(
-            d.mark_read(&p.peer)
-                .await
-                .map(|marked| ConversationMarkReadResult { marked }),
+            async {
+                if d.store.contact_card(&p.peer)?.is_none() && !d.store.has_history(&p.peer)? {
+                    return Err(DaemonError::UnknownContact(p.peer.clone()));
+                }
+                let marked = d.mark_read(&p.peer).await?;
+                Ok(ConversationMarkReadResult { marked })
+            }
+            .await,
         ),
         Method::ConversationFocus(p) => {
             d.set_focus(conn, p.peer);

@@ -48,7 +48,7 @@ pub async fn serve(daemon: Arc<Daemon>, listener: Listener) {
     loop {
         let conn = tokio::select! {
             c = listener.accept() => c,
-            _ = stop.changed() => return,
+            _ = crate::daemon::stopped(&mut stop) => return,
         };
         let conn = match conn {
             Ok(c) => c,
@@ -211,9 +211,17 @@ impl Connection {
             tokio::select! {
                 event = live.recv() => match event {
                     Ok(event) => {
-                        if event.seq > last {
+                        if event.seq == last + 1 {
                             last = event.seq;
                             self.send(&event).await?;
+                        } else if event.seq > last {
+                            // Events are committed in seq order but published
+                            // after the store lock is released, so they can
+                            // arrive out of order: fill the gap from the log.
+                            for e in self.daemon.store.events_after(last, 10_000).map_err(std::io::Error::other)? {
+                                last = e.seq;
+                                self.send(&e).await?;
+                            }
                         }
                     }
                     // Too slow to keep up: catch up from the log.
@@ -231,7 +239,7 @@ impl Connection {
                         return Ok(());
                     }
                 }
-                _ = stop.changed() => return Ok(()),
+                _ = crate::daemon::stopped(&mut stop) => return Ok(()),
             }
         }
     }

@@ -119,6 +119,10 @@ pub struct BatchOutcome {
     pub events: Vec<EventEnvelope>,
     /// New texts per sender (for receipts and notifications): (sender, id, body).
     pub new_texts: Vec<(String, String, Option<String>)>,
+    /// Texts that were already committed (a redelivery after a crash or a
+    /// failed ack): (sender, id). Their delivered receipt may never have
+    /// gone out, so it is sent again; receipts are idempotent.
+    pub replayed_texts: Vec<(String, String)>,
 }
 
 /// The local database.
@@ -218,10 +222,16 @@ fn push_event(
     Ok(())
 }
 
+/// Fingerprints are stored as 64 hex digits and shown in 16 groups of 4,
+/// like everywhere else.
+fn grouped(hex: String) -> String {
+    crate::crypto::Fingerprint::parse(&hex).map_or(hex, |f| f.grouped())
+}
+
 fn contact_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Contact> {
     Ok(Contact {
         user: r.get(0)?,
-        fingerprint: r.get(1)?,
+        fingerprint: grouped(r.get(1)?),
         verified: r.get(2)?,
         added_at: r.get::<_, i64>(3)? as u64,
     })
@@ -482,33 +492,48 @@ impl Store {
         })
     }
 
-    /// Outbox rows due now, oldest first.
+    /// Outbox rows due now, in the order they were queued. Strictly first in,
+    /// first out: a row that is not due yet holds back everything after it,
+    /// so a conversation never arrives shuffled.
     pub fn due_outbox(&self, limit: usize) -> StoreResult<Vec<OutboxRow>> {
         self.with(|c| {
             let mut stmt = c.prepare(
-                "SELECT id, peer, is_receipt, envelope, attempts FROM outbox
-                 WHERE next_attempt_at <= ?1 ORDER BY created_at, id LIMIT ?2",
+                "SELECT id, peer, is_receipt, envelope, attempts, next_attempt_at FROM outbox
+                 ORDER BY seq LIMIT ?1",
             )?;
-            let rows = stmt
-                .query_map(params![now_ms() as i64, limit as i64], |r| {
-                    Ok(OutboxRow {
-                        id: r.get(0)?,
-                        peer: r.get(1)?,
-                        is_receipt: r.get(2)?,
-                        envelope: r.get(3)?,
-                        attempts: r.get(4)?,
-                    })
+            let now = now_ms() as i64;
+            let rows: Vec<(OutboxRow, i64)> = stmt
+                .query_map(params![limit as i64], |r| {
+                    Ok((
+                        OutboxRow {
+                            id: r.get(0)?,
+                            peer: r.get(1)?,
+                            is_receipt: r.get(2)?,
+                            envelope: r.get(3)?,
+                            attempts: r.get(4)?,
+                        },
+                        r.get(5)?,
+                    ))
                 })?
                 .collect::<Result<_, _>>()?;
-            Ok(rows)
+            Ok(rows
+                .into_iter()
+                .take_while(|(_, due)| *due <= now)
+                .map(|(row, _)| row)
+                .collect())
         })
     }
 
-    /// When the next outbox row becomes due, if any.
+    /// When the head of the outbox becomes due, if there is one.
     pub fn next_outbox_due(&self) -> StoreResult<Option<u64>> {
         self.with(|c| {
-            let at: Option<i64> =
-                c.query_row("SELECT min(next_attempt_at) FROM outbox", [], |r| r.get(0))?;
+            let at: Option<i64> = c
+                .query_row(
+                    "SELECT next_attempt_at FROM outbox ORDER BY seq LIMIT 1",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?;
             Ok(at.map(|t| t as u64))
         })
     }
@@ -577,13 +602,21 @@ impl Store {
         })
     }
 
-    /// Schedules another attempt.
+    /// The relay is away: count an attempt on `id` and hold the whole outbox
+    /// until `next_at`, so that everything still goes out in the order it
+    /// was sent (a per-row backoff would shuffle it).
     pub fn outbox_retry(&self, id: &str, attempts: u32, next_at: u64) -> StoreResult<()> {
         self.with(|c| {
-            c.execute(
-                "UPDATE outbox SET attempts = ?2, next_attempt_at = ?3 WHERE id = ?1",
-                params![id, attempts, next_at as i64],
+            let tx = c.transaction()?;
+            tx.execute(
+                "UPDATE outbox SET attempts = ?2 WHERE id = ?1",
+                params![id, attempts],
             )?;
+            tx.execute(
+                "UPDATE outbox SET next_attempt_at = max(next_attempt_at, ?1)",
+                params![next_at as i64],
+            )?;
+            tx.commit()?;
             Ok(())
         })
     }
@@ -619,6 +652,9 @@ impl Store {
                 )? == 1;
                 if !fresh {
                     bump(&tx, "replay", 1)?;
+                    if matches!(&msg.content, IncomingContent::Message { kind, .. } if kind == "text") {
+                        out.replayed_texts.push((msg.from.clone(), msg.id.clone()));
+                    }
                     continue;
                 }
                 match &msg.content {
@@ -791,6 +827,37 @@ impl Store {
                 [],
                 |r| r.get::<_, i64>(0),
             )? as u64)
+        })
+    }
+
+    /// Of these (sender, id) pairs, the ones stored as incoming texts.
+    pub fn incoming_texts_among(
+        &self,
+        pairs: impl IntoIterator<Item = (String, String)>,
+    ) -> StoreResult<Vec<(String, String)>> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM messages
+                 WHERE direction = 'in' AND kind = 'text' AND sender = ?1 AND id = ?2)",
+            )?;
+            let mut out = Vec::new();
+            for (from, id) in pairs {
+                if stmt.query_row([&from, &id], |r| r.get::<_, bool>(0))? {
+                    out.push((from, id));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// True when any message with `peer` is stored.
+    pub fn has_history(&self, peer: &str) -> StoreResult<bool> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM messages WHERE peer = ?1)",
+                [peer],
+                |r| r.get(0),
+            )?)
         })
     }
 

@@ -40,14 +40,15 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_by_peer ON messages(peer, seq);
     CREATE INDEX messages_unread ON messages(peer) WHERE direction = 'in' AND state != 'read';
     CREATE TABLE outbox (
-        id              TEXT PRIMARY KEY,
+        seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+        id              TEXT NOT NULL UNIQUE,
         peer            TEXT NOT NULL,
         is_receipt      INTEGER NOT NULL,
         envelope        TEXT NOT NULL,
         attempts        INTEGER NOT NULL DEFAULT 0,
         next_attempt_at INTEGER NOT NULL,
         created_at      INTEGER NOT NULL
-    ) WITHOUT ROWID;
+    );
     CREATE TABLE seen (
         sender TEXT NOT NULL,
         id     TEXT NOT NULL,

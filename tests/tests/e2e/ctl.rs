@@ -520,7 +520,6 @@ fn a_stopped_daemon_is_exit_3_and_so_is_losing_it_while_watching() {
 }
 
 #[test]
-#[ignore = "BUG: contact.add/list/verify return the fingerprint as 64 plain hex digits, not grouped like `id` and docs/IPC.md"]
 fn contact_fingerprints_are_grouped_like_everywhere_else() {
     let world = World::start();
     let (alice, bob) = pair(&world, "alice", "bob");
@@ -545,7 +544,6 @@ fn contact_fingerprints_are_grouped_like_everywhere_else() {
 }
 
 #[test]
-#[ignore = "BUG: `chat-ctl read USER` for a user who is neither a contact nor in the history exits 0 (`log USER` exits 4)"]
 fn read_of_an_unknown_user_is_exit_4_like_log() {
     let world = World::start();
     let (alice, _bob) = pair(&world, "alice", "bob");

@@ -132,7 +132,6 @@ fn a_shell_script_pipes_build_done_into_chat_ctl_send_and_bobs_watch_prints_it()
 }
 
 #[test]
-#[ignore = "BUG: live events are published after the store lock is released, so a subscriber can get seq N+1 before N and then skips N"]
 fn a_live_watcher_misses_no_event_while_many_clients_write_at_once() {
     let world = World::start();
     let (alice, bob) = pair(&world, "alice", "bob");
