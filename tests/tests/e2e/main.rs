@@ -9,4 +9,5 @@ mod notify;
 mod offline;
 mod restart;
 mod socket;
+mod tui;
 mod watch;
