@@ -61,6 +61,15 @@ pub struct RelayClient {
     base: String,
 }
 
+/// `Ok(())` for any 2xx, else the relay's error.
+async fn success(resp: reqwest::Response) -> Result<(), RelayError> {
+    if resp.status().is_success() {
+        Ok(())
+    } else {
+        Err(refused(resp).await)
+    }
+}
+
 async fn refused(resp: reqwest::Response) -> RelayError {
     let status = resp.status().as_u16();
     match resp.json::<ErrorBody>().await {
@@ -165,11 +174,7 @@ impl RelayClient {
             .send()
             .await
             .map_err(unreachable)?;
-        if resp.status().is_success() {
-            Ok(())
-        } else {
-            Err(refused(resp).await)
-        }
+        success(resp).await
     }
 
     /// `DELETE /v1/accounts/me`.
@@ -185,11 +190,7 @@ impl RelayClient {
             .send()
             .await
             .map_err(unreachable)?;
-        if resp.status().is_success() {
-            Ok(())
-        } else {
-            Err(refused(resp).await)
-        }
+        success(resp).await
     }
 
     /// `GET /v1/directory/{user}`: the card JSON.
@@ -280,10 +281,6 @@ impl RelayClient {
             .send()
             .await
             .map_err(unreachable)?;
-        if resp.status().is_success() {
-            Ok(())
-        } else {
-            Err(refused(resp).await)
-        }
+        success(resp).await
     }
 }
