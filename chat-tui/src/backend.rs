@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use ipc_schema::client::{Client, ClientError};
 use ipc_schema::methods::{
-    Contact, ContactListParams, ConversationFocusParams, ConversationListParams,
-    ConversationMarkReadParams, ConversationView, EventEnvelope, MessageCursor, MessageListParams,
-    MessageListResult, MessageSendParams, MessageSendResult, StatusParams, StatusResult,
+    Contact, ContactAddParams, ContactListParams, ContactRemoveParams, ContactVerifyParams,
+    ConversationFocusParams, ConversationListParams, ConversationMarkReadParams, ConversationView,
+    EventEnvelope, IdentityCardParams, IdentityShowParams, IdentityShowResult, MessageCursor,
+    MessageListParams, MessageListResult, MessageSendParams, MessageSendResult, StatusParams,
+    StatusResult,
 };
 use tokio::sync::mpsc;
 
@@ -46,6 +48,30 @@ pub trait Daemon: Send + 'static {
         &mut self,
         peer: Option<String>,
     ) -> impl Future<Output = Result<(), ClientError>> + Send;
+    /// `identity.show`.
+    fn identity_show(
+        &mut self,
+    ) -> impl Future<Output = Result<IdentityShowResult, ClientError>> + Send;
+    /// `identity.card`: the card JSON.
+    fn identity_card(
+        &mut self,
+    ) -> impl Future<Output = Result<serde_json::Value, ClientError>> + Send;
+    /// `contact.add`, either form.
+    fn contact_add(
+        &mut self,
+        params: ContactAddParams,
+    ) -> impl Future<Output = Result<Contact, ClientError>> + Send;
+    /// `contact.remove`.
+    fn contact_remove(
+        &mut self,
+        user: String,
+    ) -> impl Future<Output = Result<(), ClientError>> + Send;
+    /// `contact.verify`.
+    fn contact_verify(
+        &mut self,
+        user: String,
+        fingerprint: String,
+    ) -> impl Future<Output = Result<Contact, ClientError>> + Send;
     /// Events from now on; the channel closes when chatd goes away.
     fn subscribe(
         &mut self,
@@ -135,6 +161,30 @@ impl Daemon for IpcDaemon {
     async fn focus(&mut self, peer: Option<String>) -> Result<(), ClientError> {
         self.client.call(ConversationFocusParams { peer }).await?;
         Ok(())
+    }
+    async fn identity_show(&mut self) -> Result<IdentityShowResult, ClientError> {
+        self.client.call(IdentityShowParams {}).await
+    }
+    async fn identity_card(&mut self) -> Result<serde_json::Value, ClientError> {
+        Ok(self.client.call(IdentityCardParams {}).await?.card)
+    }
+    async fn contact_add(&mut self, params: ContactAddParams) -> Result<Contact, ClientError> {
+        Ok(self.client.call(params).await?.contact)
+    }
+    async fn contact_remove(&mut self, user: String) -> Result<(), ClientError> {
+        self.client.call(ContactRemoveParams { user }).await?;
+        Ok(())
+    }
+    async fn contact_verify(
+        &mut self,
+        user: String,
+        fingerprint: String,
+    ) -> Result<Contact, ClientError> {
+        Ok(self
+            .client
+            .call(ContactVerifyParams { user, fingerprint })
+            .await?
+            .contact)
     }
     async fn subscribe(&mut self) -> Result<mpsc::Receiver<EventEnvelope>, ClientError> {
         // Events need a connection of their own: a subscribed one takes no calls.
@@ -263,9 +313,64 @@ pub async fn execute<D: Daemon>(
         }
         // The terminal owner handles this one; it never reaches the worker.
         Effect::OpenEditor(_) => return Ok(()),
+        Effect::AddContactCard { path } => match read_card(&path).await {
+            Err(e) => Action::ContactResult(Err(e)),
+            Ok(card) => contact_answer(
+                daemon.contact_add(ContactAddParams::Card { card }).await,
+                |c| format!("added {} — verify the fingerprint with them (v)", c.user),
+            )?,
+        },
+        Effect::AddContactDirectory { user, fingerprint } => contact_answer(
+            daemon
+                .contact_add(ContactAddParams::Directory { user, fingerprint })
+                .await,
+            |c| format!("added {} from the directory; fingerprint matched", c.user),
+        )?,
+        Effect::VerifyContact { user, fingerprint } => contact_answer(
+            daemon.contact_verify(user.clone(), fingerprint).await,
+            |c| format!("{} is verified ✓", c.user),
+        )?,
+        Effect::LoadIdentity => Action::Identity {
+            show: daemon.identity_show().await?,
+            card: daemon.identity_card().await?.to_string(),
+        },
+        Effect::RemoveContact { user } => {
+            contact_answer(daemon.contact_remove(user.clone()).await, |()| {
+                format!("removed {user}; the history is kept")
+            })?
+        }
     };
     let _ = actions.send(action);
     Ok(())
+}
+
+/// A refused call becomes an error for the contacts view; a lost connection stays an error.
+fn contact_answer<T>(
+    result: Result<T, ClientError>,
+    ok: impl FnOnce(T) -> String,
+) -> Result<Action, ClientError> {
+    match result {
+        Ok(t) => Ok(Action::ContactResult(Ok(ok(t)))),
+        Err(e) if !is_connection_error(&e) => Ok(Action::ContactResult(Err(match e.rpc_name() {
+            Some("fingerprint_mismatch") => {
+                format!("fingerprint mismatch — not verified, do not trust this key ({e})")
+            }
+            _ => e.to_string(),
+        }))),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads a card file (`~/` is the home directory) as JSON.
+pub async fn read_card(path: &str) -> Result<serde_json::Value, String> {
+    let expanded = match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
+    };
+    let text = tokio::fs::read_to_string(&expanded)
+        .await
+        .map_err(|e| format!("cannot read {path}: {e}"))?;
+    serde_json::from_str(text.trim()).map_err(|e| format!("{path} is not a contact card: {e}"))
 }
 
 /// What the fake saw and what it answers with, shared with the test.
@@ -283,6 +388,10 @@ pub struct FakeState {
     pub calls: Vec<String>,
     /// Where subscribed events come from; set by `subscribe`.
     pub events: Option<mpsc::Sender<EventEnvelope>>,
+    /// `identity.show` answer.
+    pub identity: Option<IdentityShowResult>,
+    /// `identity.card` answer.
+    pub card: Option<serde_json::Value>,
     /// Whether connecting fails (chatd "down").
     pub down: bool,
 }
@@ -382,6 +491,80 @@ impl Daemon for FakeDaemon {
         });
         Ok(())
     }
+    async fn identity_show(&mut self) -> Result<IdentityShowResult, ClientError> {
+        self.check()?;
+        self.with(|s| {
+            s.calls.push("identity.show".into());
+            s.identity.clone().ok_or(ClientError::Disconnected)
+        })
+    }
+    async fn identity_card(&mut self) -> Result<serde_json::Value, ClientError> {
+        self.check()?;
+        self.with(|s| {
+            s.calls.push("identity.card".into());
+            s.card.clone().ok_or(ClientError::Disconnected)
+        })
+    }
+    async fn contact_add(&mut self, params: ContactAddParams) -> Result<Contact, ClientError> {
+        self.check()?;
+        self.with(|s| {
+            let (user, fingerprint) = match params {
+                ContactAddParams::Card { card } => {
+                    s.calls.push(format!("contact.add card {card}"));
+                    let user = card["user"].as_str().unwrap_or("?").to_owned();
+                    (user, "0000 ".repeat(16).trim_end().to_owned())
+                }
+                ContactAddParams::Directory { user, fingerprint } => {
+                    s.calls.push(format!("contact.add {user} {fingerprint}"));
+                    (user, fingerprint)
+                }
+            };
+            let contact = Contact {
+                user,
+                fingerprint,
+                verified: false,
+                added_at: 0,
+            };
+            s.contacts.push(contact.clone());
+            Ok(contact)
+        })
+    }
+    async fn contact_remove(&mut self, user: String) -> Result<(), ClientError> {
+        self.check()?;
+        self.with(|s| {
+            s.calls.push(format!("contact.remove {user}"));
+            s.contacts.retain(|c| c.user != user);
+        });
+        Ok(())
+    }
+    async fn contact_verify(
+        &mut self,
+        user: String,
+        fingerprint: String,
+    ) -> Result<Contact, ClientError> {
+        self.check()?;
+        self.with(|s| {
+            s.calls.push(format!("contact.verify {user} {fingerprint}"));
+            let c = s
+                .contacts
+                .iter_mut()
+                .find(|c| c.user == user)
+                .ok_or_else(|| {
+                    rpc(
+                        ipc_schema::jsonrpc::code::UNKNOWN_CONTACT,
+                        "unknown contact",
+                    )
+                })?;
+            if c.fingerprint != fingerprint {
+                return Err(rpc(
+                    ipc_schema::jsonrpc::code::FINGERPRINT_MISMATCH,
+                    "fingerprint does not match the pinned card",
+                ));
+            }
+            c.verified = true;
+            Ok(c.clone())
+        })
+    }
     async fn subscribe(&mut self) -> Result<mpsc::Receiver<EventEnvelope>, ClientError> {
         self.check()?;
         let (tx, rx) = mpsc::channel(64);
@@ -390,5 +573,13 @@ impl Daemon for FakeDaemon {
             s.events = Some(tx);
         });
         Ok(rx)
+    }
+}
+
+fn rpc(code: i64, message: &str) -> ClientError {
+    ClientError::Rpc {
+        code,
+        message: message.into(),
+        data: None,
     }
 }

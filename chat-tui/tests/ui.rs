@@ -603,3 +603,411 @@ async fn the_worker_reconnects_and_forwards_events_and_answers() {
     worker.await.unwrap();
     let _ = OpenConversation::new("unused");
 }
+
+const BOB_FP: &str =
+    "c7e1 0d59 a8f3 6b2e 94c0 1f7a 3e85 d26b 5a09 e7c4 82f1 4d3b b06e 19a7 f5c2 6e80";
+const CAROL_FP: &str =
+    "ef2a 9c41 07be d5e8 1a6c 44f0 b9ed 2e71 8c05 6a1f e4d2 97be 50c8 2f6e a1d9 7be4";
+
+fn contact_list() -> Vec<Contact> {
+    vec![
+        Contact {
+            user: "bob".into(),
+            fingerprint: BOB_FP.into(),
+            verified: true,
+            added_at: 0,
+        },
+        Contact {
+            user: "carol".into(),
+            fingerprint: CAROL_FP.into(),
+            verified: false,
+            added_at: 0,
+        },
+    ]
+}
+
+fn with_contacts(w: u16, h: u16) -> AppState {
+    let mut s = online(w, h);
+    app::update(&mut s, Action::Contacts(contact_list()));
+    let fx = app::update(&mut s, Action::ShowContacts);
+    assert_eq!(fx, vec![Effect::LoadContacts]);
+    s
+}
+
+fn type_prompt(s: &mut AppState, text: &str) {
+    app::update(s, Action::PromptEdit(Edit::InsertStr(text.into())));
+}
+
+#[test]
+fn snapshot_contacts_view_80x24() {
+    let mut s = with_contacts(80, 24);
+    app::update(&mut s, Action::SelectNext);
+    insta::assert_snapshot!(render(&s));
+}
+
+#[test]
+fn snapshot_contacts_remove_confirmation_80x24() {
+    let mut s = with_contacts(80, 24);
+    app::update(&mut s, Action::SelectNext);
+    app::update(&mut s, Action::ContactRemove);
+    insta::assert_snapshot!(render(&s));
+}
+
+#[test]
+fn snapshot_contacts_verify_mismatch_80x24() {
+    let mut s = with_contacts(80, 24);
+    app::update(&mut s, Action::SelectLast);
+    app::update(&mut s, Action::ContactVerify);
+    type_prompt(&mut s, BOB_FP);
+    app::update(&mut s, Action::PromptSubmit);
+    app::update(
+        &mut s,
+        Action::ContactResult(Err("fingerprint mismatch — not verified".into())),
+    );
+    insta::assert_snapshot!(render(&s));
+}
+
+#[test]
+fn contacts_keys_open_the_view_and_its_prompts() {
+    use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+    let key = |c| TermEvent::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    let mut s = online(80, 24);
+    assert_eq!(
+        app::keys::map_event(&s, key('c')),
+        Some(Action::ShowContacts)
+    );
+    app::update(&mut s, Action::Contacts(contact_list()));
+    app::update(&mut s, Action::ShowContacts);
+    assert_eq!(
+        app::keys::map_event(&s, key('d')),
+        Some(Action::ContactRemove)
+    );
+    app::update(&mut s, Action::ContactRemove);
+    // In the confirmation only y and n mean something.
+    assert_eq!(app::keys::map_event(&s, key('q')), None);
+    assert_eq!(
+        app::keys::map_event(&s, key('y')),
+        Some(Action::PromptSubmit)
+    );
+    assert_eq!(
+        app::keys::map_event(&s, key('n')),
+        Some(Action::CloseOverlay)
+    );
+    app::update(&mut s, Action::CloseOverlay);
+    assert!(matches!(s.overlay, Some(app::Overlay::Contacts(ref v)) if v.prompt.is_none()));
+    app::update(&mut s, Action::ContactAdd);
+    // Typed letters go to the prompt, pastes too.
+    assert_eq!(
+        app::keys::map_event(&s, key('d')),
+        Some(Action::PromptEdit(Edit::Insert('d')))
+    );
+    assert_eq!(
+        app::keys::map_event(&s, TermEvent::Paste("x".into())),
+        Some(Action::PromptEdit(Edit::InsertStr("x".into())))
+    );
+    // Esc closes the prompt, then the view.
+    app::update(&mut s, Action::CloseOverlay);
+    app::update(&mut s, Action::CloseOverlay);
+    assert_eq!(s.overlay, None);
+    assert!(app::keys::HELP.iter().any(|(k, _)| *k == "c"));
+}
+
+#[test]
+fn remove_asks_first_then_calls_and_reloads() {
+    let mut s = with_contacts(80, 24);
+    app::update(&mut s, Action::SelectNext);
+    assert!(app::update(&mut s, Action::ContactRemove).is_empty());
+    let fx = app::update(&mut s, Action::PromptSubmit);
+    assert_eq!(
+        fx,
+        vec![Effect::RemoveContact {
+            user: "carol".into()
+        }]
+    );
+    let fx = app::update(&mut s, Action::ContactResult(Ok("removed carol".into())));
+    assert_eq!(fx, vec![Effect::LoadContacts, Effect::LoadConversations]);
+    let Some(app::Overlay::Contacts(v)) = &s.overlay else {
+        panic!()
+    };
+    assert_eq!(v.prompt, None);
+    // The list shrinks: the highlight stays on it.
+    app::update(&mut s, Action::Contacts(contact_list()[..1].to_vec()));
+    let Some(app::Overlay::Contacts(v)) = &s.overlay else {
+        panic!()
+    };
+    assert_eq!(v.selected, 0);
+}
+
+#[test]
+fn verify_checks_the_input_locally_then_sends_it_grouped() {
+    let mut s = with_contacts(80, 24);
+    app::update(&mut s, Action::ContactVerify);
+    type_prompt(&mut s, "c7e1 0d59");
+    assert!(app::update(&mut s, Action::PromptSubmit).is_empty());
+    let Some(app::Overlay::Contacts(v)) = &s.overlay else {
+        panic!()
+    };
+    assert!(matches!(&v.message, Some(Err(e)) if e.contains("64 hex digits")));
+    app::update(&mut s, Action::PromptEdit(Edit::DeleteToLineStart));
+    type_prompt(&mut s, &BOB_FP.replace(' ', "").to_uppercase());
+    let fx = app::update(&mut s, Action::PromptSubmit);
+    assert_eq!(
+        fx,
+        vec![Effect::VerifyContact {
+            user: "bob".into(),
+            fingerprint: BOB_FP.into()
+        }]
+    );
+    // A second Enter while chatd thinks does nothing.
+    assert!(app::update(&mut s, Action::PromptSubmit).is_empty());
+    // A mismatch keeps the prompt open with the error.
+    app::update(&mut s, Action::ContactResult(Err("mismatch".into())));
+    let Some(app::Overlay::Contacts(v)) = &s.overlay else {
+        panic!()
+    };
+    assert!(v.prompt.is_some());
+    assert_eq!(v.message, Some(Err("mismatch".into())));
+}
+
+#[test]
+fn add_takes_a_path_or_a_directory_lookup() {
+    let mut s = with_contacts(80, 24);
+    app::update(&mut s, Action::ContactAdd);
+    type_prompt(&mut s, "~/bob.card");
+    assert_eq!(
+        app::update(&mut s, Action::PromptSubmit),
+        vec![Effect::AddContactCard {
+            path: "~/bob.card".into()
+        }]
+    );
+    app::update(&mut s, Action::CloseOverlay);
+    app::update(&mut s, Action::ContactAdd);
+    type_prompt(&mut s, &format!("dave {}", BOB_FP.replace(' ', "")));
+    assert_eq!(
+        app::update(&mut s, Action::PromptSubmit),
+        vec![Effect::AddContactDirectory {
+            user: "dave".into(),
+            fingerprint: BOB_FP.into()
+        }]
+    );
+}
+
+#[tokio::test]
+async fn contact_effects_run_against_the_daemon() {
+    let mut fake = FakeDaemon::default();
+    fake.0.lock().unwrap().contacts = contact_list();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    // Mismatch: chatd's refusal comes back as an error for the view.
+    backend::execute(
+        &mut fake,
+        Effect::VerifyContact {
+            user: "carol".into(),
+            fingerprint: BOB_FP.into(),
+        },
+        &tx,
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(rx.recv().await, Some(Action::ContactResult(Err(e))) if e.contains("mismatch"))
+    );
+    backend::execute(
+        &mut fake,
+        Effect::VerifyContact {
+            user: "carol".into(),
+            fingerprint: CAROL_FP.into(),
+        },
+        &tx,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        rx.recv().await,
+        Some(Action::ContactResult(Ok(_)))
+    ));
+    assert!(fake.0.lock().unwrap().contacts[1].verified);
+    // A card file is read by the worker and sent as {card}.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dave.card");
+    std::fs::write(&path, r#"{"v":1,"user":"dave","enc":"e","sig":"s"}"#).unwrap();
+    backend::execute(
+        &mut fake,
+        Effect::AddContactCard {
+            path: path.display().to_string(),
+        },
+        &tx,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(rx.recv().await, Some(Action::ContactResult(Ok(m))) if m.contains("dave")));
+    // A missing file is an error for the view, not a call.
+    backend::execute(
+        &mut fake,
+        Effect::AddContactCard {
+            path: "/nonexistent/x.card".into(),
+        },
+        &tx,
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(rx.recv().await, Some(Action::ContactResult(Err(e))) if e.contains("cannot read"))
+    );
+    backend::execute(&mut fake, Effect::RemoveContact { user: "bob".into() }, &tx)
+        .await
+        .unwrap();
+    assert!(matches!(
+        rx.recv().await,
+        Some(Action::ContactResult(Ok(_)))
+    ));
+    let calls = fake.0.lock().unwrap().calls.clone();
+    assert_eq!(calls.len(), 4, "{calls:?}");
+    assert!(calls[2].starts_with("contact.add card"));
+    assert_eq!(calls[3], "contact.remove bob");
+}
+
+fn identity_action(card: &str) -> Action {
+    Action::Identity {
+        show: ipc_schema::methods::IdentityShowResult {
+            user: "alice".into(),
+            fingerprint: status().fingerprint.unwrap(),
+            key_bits: 3072,
+        },
+        card: card.into(),
+    }
+}
+
+#[test]
+fn snapshot_identity_with_qr_80x40() {
+    let mut s = online(80, 40);
+    assert_eq!(
+        app::update(&mut s, Action::ShowIdentity),
+        vec![Effect::LoadIdentity]
+    );
+    assert!(render(&s).contains("loading…"));
+    app::update(
+        &mut s,
+        identity_action(r#"{"enc":"MIIB","sig":"MIIC","user":"alice","v":1}"#),
+    );
+    insta::assert_snapshot!(render(&s));
+}
+
+#[test]
+fn identity_says_when_the_terminal_is_too_small_for_the_qr_code() {
+    let mut s = online(80, 24);
+    app::update(&mut s, Action::ShowIdentity);
+    let card = format!(
+        r#"{{"enc":"{}","sig":"{}","user":"alice","v":1}}"#,
+        "A".repeat(564),
+        "B".repeat(564)
+    );
+    app::update(&mut s, identity_action(&card));
+    let screen = render(&s);
+    assert!(screen.contains("too small"), "{screen}");
+    assert!(!screen.contains('▀'));
+    assert!(screen.contains("3f2a 9c41"));
+    // Large enough, it draws.
+    app::update(&mut s, Action::Resize(200, 90));
+    assert!(render(&s).contains('▀'));
+    use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+    assert_eq!(
+        app::keys::map_event(
+            &s,
+            TermEvent::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE))
+        ),
+        Some(Action::CloseOverlay)
+    );
+    app::update(&mut s, Action::CloseOverlay);
+    assert_eq!(s.overlay, None);
+}
+
+#[tokio::test]
+async fn load_identity_asks_for_show_and_card() {
+    let mut fake = FakeDaemon::default();
+    fake.0.lock().unwrap().identity = Some(ipc_schema::methods::IdentityShowResult {
+        user: "alice".into(),
+        fingerprint: BOB_FP.into(),
+        key_bits: 3072,
+    });
+    fake.0.lock().unwrap().card = Some(serde_json::json!({"v":1,"user":"alice"}));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    backend::execute(&mut fake, Effect::LoadIdentity, &tx)
+        .await
+        .unwrap();
+    let Some(Action::Identity { show, card }) = rx.recv().await else {
+        panic!()
+    };
+    assert_eq!(show.key_bits, 3072);
+    assert_eq!(card, r#"{"user":"alice","v":1}"#);
+}
+
+#[test]
+fn snapshot_picker_filtering_80x24() {
+    let mut s = online(80, 24);
+    app::update(&mut s, Action::Contacts(contact_list()));
+    app::update(
+        &mut s,
+        Action::Contacts(vec![Contact {
+            user: "bobby-tables".into(),
+            fingerprint: BOB_FP.into(),
+            verified: false,
+            added_at: 0,
+        }]),
+    );
+    app::update(&mut s, Action::OpenPicker);
+    type_prompt(&mut s, "bo");
+    insta::assert_snapshot!(render(&s));
+}
+
+#[test]
+fn picker_filters_by_subsequence_and_enter_opens() {
+    use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+    let key = |c, m| TermEvent::Key(KeyEvent::new(c, m));
+    let mut s = online(80, 24);
+    open_with(&mut s, "bob", vec![], false);
+    // Ctrl+P works even while writing.
+    assert_eq!(
+        app::keys::map_event(&s, key(KeyCode::Char('p'), KeyModifiers::CONTROL)),
+        Some(Action::OpenPicker)
+    );
+    app::update(&mut s, Action::OpenPicker);
+    assert_eq!(
+        app::keys::map_event(&s, key(KeyCode::Char('q'), KeyModifiers::NONE)),
+        Some(Action::PromptEdit(Edit::Insert('q')))
+    );
+    assert_eq!(
+        app::keys::map_event(&s, key(KeyCode::Down, KeyModifiers::NONE)),
+        Some(Action::SelectNext)
+    );
+    // "eb" is a subsequence of echo-bot only.
+    type_prompt(&mut s, "eb");
+    let Some(app::Overlay::Picker(p)) = &s.overlay else {
+        panic!()
+    };
+    let hits = app::picker::matches(&s, &p.query.text);
+    assert_eq!(hits, vec![2]);
+    // "o": prefix none, contiguous in all three; earlier position first (bob, echo-bot at 3, carol at 1).
+    app::update(&mut s, Action::PromptEdit(Edit::DeleteToLineStart));
+    type_prompt(&mut s, "o");
+    let order: Vec<_> = app::picker::matches(&s, "o")
+        .into_iter()
+        .map(|i| s.conversations[i].peer.clone())
+        .collect();
+    assert_eq!(order, ["bob", "carol", "echo-bot"]);
+    app::update(&mut s, Action::SelectNext);
+    app::update(&mut s, Action::SelectNext);
+    app::update(&mut s, Action::SelectNext);
+    let fx = app::update(&mut s, Action::PromptSubmit);
+    assert_eq!(s.overlay, None);
+    assert_eq!(s.open.as_ref().unwrap().peer, "echo-bot");
+    assert!(fx.contains(&Effect::LoadMessages {
+        peer: "echo-bot".into()
+    }));
+    // No match: Enter keeps the picker; Esc closes it.
+    app::update(&mut s, Action::OpenPicker);
+    type_prompt(&mut s, "zzz");
+    assert!(app::update(&mut s, Action::PromptSubmit).is_empty());
+    assert!(s.overlay.is_some());
+    app::update(&mut s, Action::CloseOverlay);
+    assert_eq!(s.overlay, None);
+}

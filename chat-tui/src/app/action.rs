@@ -1,7 +1,7 @@
 //! What can happen (actions) and what `update` asks the outside world to do (effects).
 
 use ipc_schema::methods::{
-    Contact, ConversationView, EventEnvelope, MessageListResult, StatusResult,
+    Contact, ConversationView, EventEnvelope, IdentityShowResult, MessageListResult, StatusResult,
 };
 
 use crate::app::composer::Edit;
@@ -109,6 +109,31 @@ pub enum Action {
     CallFailed(String),
     /// An event from chatd.
     Event(EventEnvelope),
+    /// Open the contacts view.
+    ShowContacts,
+    /// In the contacts view: ask for a card path or `USER FINGERPRINT` (a).
+    ContactAdd,
+    /// In the contacts view: verify the highlighted contact (v).
+    ContactVerify,
+    /// In the contacts view: forget the highlighted contact, after y/n (d).
+    ContactRemove,
+    /// Edit the open prompt's text.
+    PromptEdit(Edit),
+    /// Answer the open prompt (Enter, or y in a confirmation).
+    PromptSubmit,
+    /// chatd's answer to add / verify / remove: what happened, or why not.
+    ContactResult(Result<String, String>),
+    /// Open the own identity view.
+    ShowIdentity,
+    /// Open the fuzzy conversation picker (Ctrl+P).
+    OpenPicker,
+    /// Answers to `identity.show` and `identity.card` (the card as JSON text).
+    Identity {
+        /// `identity.show`.
+        show: IdentityShowResult,
+        /// The card, one line of JSON.
+        card: String,
+    },
 }
 
 /// Work for the outside world; `update` never does I/O itself.
@@ -151,6 +176,32 @@ pub enum Effect {
     },
     /// Open `$EDITOR` on this text; the result comes back as [`Action::EditorDone`].
     OpenEditor(String),
+    /// Read the card file at `path` (`~/` is the home directory) and `contact.add {card}` it.
+    AddContactCard {
+        /// The file, as typed.
+        path: String,
+    },
+    /// `contact.add {user, fingerprint}`: from the relay directory, checked.
+    AddContactDirectory {
+        /// Username.
+        user: String,
+        /// Grouped fingerprint the card must have.
+        fingerprint: String,
+    },
+    /// `contact.verify`.
+    VerifyContact {
+        /// The contact.
+        user: String,
+        /// Grouped fingerprint the user compared.
+        fingerprint: String,
+    },
+    /// `identity.show` and `identity.card`.
+    LoadIdentity,
+    /// `contact.remove`.
+    RemoveContact {
+        /// The contact.
+        user: String,
+    },
 }
 
 /// Messages per `message.list` page.

@@ -6,7 +6,7 @@ use crossterm::event::{
 
 use crate::app::action::Action;
 use crate::app::composer::Edit;
-use crate::app::state::{AppState, Overlay, Pane};
+use crate::app::state::{AppState, ContactPrompt, Overlay, Pane};
 
 /// Every key, for the help overlay; a row with no key is a heading.
 pub const HELP: &[(&str, &str)] = &[
@@ -15,7 +15,13 @@ pub const HELP: &[(&str, &str)] = &[
     ("?", "this help (j/k scroll it, Esc closes)"),
     ("Esc", "close help or search, back to the list"),
     ("q", "quit (not while writing)"),
+    ("c", "contacts (not while writing)"),
+    ("I", "own identity: fingerprint and QR code of your card"),
     ("Ctrl+C", "quit, always"),
+    (
+        "Ctrl+P",
+        "fuzzy conversation picker: type, ↑ ↓, Enter opens",
+    ),
     (
         "PageUp / PageDown",
         "scroll messages; PageUp at the top loads older",
@@ -45,12 +51,20 @@ pub const HELP: &[(&str, &str)] = &[
     ("Ctrl+U", "delete to the start of the line"),
     ("Ctrl+E", "edit the draft in $EDITOR"),
     ("paste", "inserted as is, newlines kept"),
+    ("", "Contacts"),
+    ("j k / ↓ ↑", "next / previous contact"),
+    ("a", "add: a card file path, or USER FINGERPRINT"),
+    ("v", "verify: type the fingerprint you got out of band"),
+    ("d", "remove (asks y/n)"),
+    ("Esc", "close the prompt, then the view"),
 ];
 
 /// The action a terminal event means in `state`, if any.
 pub fn map_event(state: &AppState, event: Event) -> Option<Action> {
     match event {
         Event::Key(key) if key.kind != KeyEventKind::Release => map_key(state, key),
+        Event::Paste(text) if has_prompt(state) => Some(Action::PromptEdit(Edit::InsertStr(text))),
+        Event::Paste(_) if state.overlay.is_some() => None,
         Event::Paste(text) => state
             .open
             .as_ref()
@@ -90,6 +104,49 @@ fn map_key(state: &AppState, key: KeyEvent) -> Option<Action> {
             KeyCode::Char('j') | KeyCode::Down => Some(Action::ScrollDown(1)),
             KeyCode::Char('k') | KeyCode::Up => Some(Action::ScrollUp(1)),
             _ => None,
+        };
+    }
+    if matches!(state.overlay, Some(Overlay::Picker(_))) {
+        return match key.code {
+            KeyCode::Up => Some(Action::SelectPrev),
+            KeyCode::Down => Some(Action::SelectNext),
+            KeyCode::Char('p') | KeyCode::Char('k') if ctrl => Some(Action::SelectPrev),
+            KeyCode::Char('n') | KeyCode::Char('j') if ctrl => Some(Action::SelectNext),
+            _ => prompt_key(key),
+        };
+    }
+    if ctrl && key.code == KeyCode::Char('p') {
+        return Some(Action::OpenPicker);
+    }
+    if state.overlay == Some(Overlay::Identity) {
+        return match key.code {
+            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('I') => Some(Action::CloseOverlay),
+            _ => None,
+        };
+    }
+    if let Some(Overlay::Contacts(view)) = &state.overlay {
+        return match &view.prompt {
+            Some(ContactPrompt::Remove { .. }) => match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => Some(Action::PromptSubmit),
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                    Some(Action::CloseOverlay)
+                }
+                _ => None,
+            },
+            Some(_) => prompt_key(key),
+            None => match key.code {
+                KeyCode::Char('j') | KeyCode::Down => Some(Action::SelectNext),
+                KeyCode::Char('k') | KeyCode::Up => Some(Action::SelectPrev),
+                KeyCode::Char('g') | KeyCode::Home => Some(Action::SelectFirst),
+                KeyCode::Char('G') | KeyCode::End => Some(Action::SelectLast),
+                KeyCode::Char('a') => Some(Action::ContactAdd),
+                KeyCode::Char('v') => Some(Action::ContactVerify),
+                KeyCode::Char('d') | KeyCode::Delete => Some(Action::ContactRemove),
+                KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('c') => {
+                    Some(Action::CloseOverlay)
+                }
+                _ => None,
+            },
         };
     }
     if state.search.as_ref().is_some_and(|s| s.editing) {
@@ -167,7 +224,45 @@ fn common(key: KeyEvent) -> Option<Action> {
     match key.code {
         KeyCode::Char('q') => Some(Action::Quit),
         KeyCode::Char('?') => Some(Action::ToggleHelp),
+        KeyCode::Char('c') => Some(Action::ShowContacts),
+        KeyCode::Char('I') => Some(Action::ShowIdentity),
         KeyCode::Esc => Some(Action::CloseOverlay),
         _ => None,
     }
+}
+
+/// Whether a one-line prompt (add, verify) takes typed text.
+fn has_prompt(state: &AppState) -> bool {
+    match &state.overlay {
+        Some(Overlay::Picker(_)) => true,
+        Some(Overlay::Contacts(v)) => {
+            matches!(
+                v.prompt,
+                Some(ContactPrompt::Add(_) | ContactPrompt::Verify { .. })
+            )
+        }
+        _ => false,
+    }
+}
+
+/// Keys in a one-line prompt.
+fn prompt_key(key: KeyEvent) -> Option<Action> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let edit = match key.code {
+        KeyCode::Esc => return Some(Action::CloseOverlay),
+        KeyCode::Enter => return Some(Action::PromptSubmit),
+        KeyCode::Char('w') if ctrl => Edit::DeleteWord,
+        KeyCode::Char('u') if ctrl => Edit::DeleteToLineStart,
+        KeyCode::Char('a') if ctrl => Edit::Home,
+        KeyCode::Char('e') if ctrl => Edit::End,
+        KeyCode::Char(c) if !ctrl => Edit::Insert(c),
+        KeyCode::Backspace => Edit::Backspace,
+        KeyCode::Delete => Edit::Delete,
+        KeyCode::Left => Edit::Left,
+        KeyCode::Right => Edit::Right,
+        KeyCode::Home => Edit::Home,
+        KeyCode::End => Edit::End,
+        _ => return None,
+    };
+    Some(Action::PromptEdit(edit))
 }

@@ -2,11 +2,15 @@
 
 pub mod action;
 pub mod composer;
+pub mod contacts;
 pub mod keys;
+pub mod picker;
 pub mod state;
 pub mod update;
 
 pub use action::{Action, Effect};
 pub use composer::{Composer, Edit};
-pub use state::{AppState, DaemonLink, OpenConversation, Overlay, Pane};
+pub use state::{
+    AppState, ContactPrompt, ContactsView, DaemonLink, OpenConversation, Overlay, Pane, Picker,
+};
 pub use update::update;

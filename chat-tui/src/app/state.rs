@@ -2,11 +2,14 @@
 
 use std::collections::HashMap;
 
-use ipc_schema::methods::{ConnectionState, Contact, ConversationView, MessageView};
+use ipc_schema::methods::{
+    ConnectionState, Contact, ConversationView, IdentityShowResult, MessageView,
+};
 use ratatui::layout::Rect;
 
 use crate::app::composer::Composer;
 use crate::text::TimeZone;
+use crate::ui::qr::Qr;
 use crate::ui::theme::Theme;
 
 /// Which pane has the keyboard.
@@ -39,6 +42,64 @@ pub enum DaemonLink {
 pub enum Overlay {
     /// The key reference.
     Help,
+    /// The contacts view.
+    Contacts(ContactsView),
+    /// Own identity: fingerprint and a QR code of the card.
+    Identity,
+    /// The fuzzy conversation picker.
+    Picker(Picker),
+}
+
+/// The fuzzy conversation picker's query and highlight.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Picker {
+    /// What is typed.
+    pub query: Composer,
+    /// Index into the matches, best first.
+    pub selected: usize,
+}
+
+/// Own identity, as chatd reports it, with the card's QR code ready to draw.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// `identity.show`.
+    pub show: IdentityShowResult,
+    /// The card as one line of JSON.
+    pub card: String,
+    /// The card's QR code, or why there is none.
+    pub qr: Result<Qr, String>,
+}
+
+/// The contacts view: a list, and at most one prompt over it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContactsView {
+    /// Index of the highlighted contact.
+    pub selected: usize,
+    /// The prompt being answered, if any.
+    pub prompt: Option<ContactPrompt>,
+    /// A call is on its way; its answer clears the prompt or shows the error.
+    pub busy: bool,
+    /// chatd's last answer to add / verify / remove, or a local input error.
+    pub message: Option<Result<String, String>>,
+}
+
+/// A question the contacts view asks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContactPrompt {
+    /// `a`: a card file path, or `USER FINGERPRINT…`.
+    Add(Composer),
+    /// `v`: the fingerprint the user got out of band, for `user`.
+    Verify {
+        /// The contact.
+        user: String,
+        /// What was typed or pasted.
+        input: Composer,
+    },
+    /// `d`: y/n before forgetting `user`.
+    Remove {
+        /// The contact.
+        user: String,
+    },
 }
 
 /// A search in the open conversation.
@@ -134,6 +195,8 @@ pub struct AppState {
     pub tz: TimeZone,
     /// Colours.
     pub theme: Theme,
+    /// Own identity, once loaded for the identity view.
+    pub identity: Option<Identity>,
     /// Set when the user asked to quit.
     pub should_quit: bool,
 }
@@ -159,6 +222,7 @@ impl AppState {
             now_ms: 0,
             tz,
             theme,
+            identity: None,
             should_quit: false,
         }
     }

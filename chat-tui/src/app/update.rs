@@ -7,6 +7,7 @@ use ipc_schema::methods::{
 
 use crate::app::action::{Action, Effect};
 use crate::app::state::{AppState, DaemonLink, OpenConversation, Overlay, Pane, Search, Status};
+use crate::app::{contacts, picker};
 use crate::ui::layout::Areas;
 use crate::ui::messages;
 
@@ -31,6 +32,12 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 state.focus = pane;
             }
         }
+        Action::SelectNext if picker::is_open(state) => picker::select(state, 1),
+        Action::SelectPrev if picker::is_open(state) => picker::select(state, -1),
+        Action::SelectNext if is_contacts(state) => contacts::select(state, 1),
+        Action::SelectPrev if is_contacts(state) => contacts::select(state, -1),
+        Action::SelectFirst if is_contacts(state) => contacts::select(state, i64::MIN),
+        Action::SelectLast if is_contacts(state) => contacts::select(state, i64::MAX),
         Action::SelectNext => {
             if state.selected + 1 < state.conversations.len() {
                 state.selected += 1;
@@ -45,10 +52,10 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 state.focus = Pane::Composer;
             }
         }
-        Action::ScrollUp(n) if state.overlay.is_some() => {
+        Action::ScrollUp(n) if state.overlay == Some(Overlay::Help) => {
             state.help_scroll = state.help_scroll.saturating_sub(n.min(100) as u16);
         }
-        Action::ScrollDown(n) if state.overlay.is_some() => {
+        Action::ScrollDown(n) if state.overlay == Some(Overlay::Help) => {
             let max = crate::ui::help::max_scroll(state.viewport);
             state.help_scroll = (state.help_scroll + n.min(100) as u16).min(max);
         }
@@ -77,16 +84,18 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::Submit => submit(state, &mut fx),
         Action::ToggleHelp => {
-            state.overlay = match state.overlay {
+            state.overlay = match state.overlay.take() {
                 Some(Overlay::Help) => None,
                 None => {
                     state.help_scroll = 0;
                     Some(Overlay::Help)
                 }
+                other => other,
             }
         }
         Action::CloseOverlay => {
-            if state.overlay.is_some() {
+            if contacts::close(state) {
+            } else if state.overlay.is_some() {
                 state.overlay = None;
             } else if state.search.is_some() {
                 state.search = None;
@@ -118,6 +127,10 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::SearchNext => search_step(state, true),
         Action::SearchPrev => search_step(state, false),
+        Action::MouseScroll { up, .. } if is_contacts(state) => {
+            contacts::select(state, if up { -1 } else { 1 });
+        }
+        Action::MouseClick { .. } if is_contacts(state) => {}
         Action::MouseScroll { column, row, up } => {
             let areas = Areas::new(state.viewport, state);
             if areas.list.contains((column, row).into()) {
@@ -201,8 +214,9 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             };
         }
         Action::Conversations(list) => set_conversations(state, list),
-        Action::Contacts(contacts) => {
-            state.contacts = contacts;
+        Action::Contacts(list) => {
+            state.contacts = list;
+            contacts::clamp(state);
             let list: Vec<_> = state
                 .conversations
                 .iter()
@@ -243,6 +257,31 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::CallFailed(why) => state.notice = Some(why),
         Action::Event(envelope) => on_event(state, envelope.event, &mut fx),
+        Action::ShowContacts => contacts::show(state, &mut fx),
+        Action::ContactAdd => contacts::prompt(state, contacts::add_prompt),
+        Action::ContactVerify => contacts::prompt(state, contacts::verify_prompt),
+        Action::ContactRemove => contacts::prompt(state, contacts::remove_prompt),
+        Action::PromptEdit(edit) if picker::is_open(state) => picker::edit(state, edit),
+        Action::PromptSubmit if picker::is_open(state) => {
+            if let Some(i) = picker::submit(state) {
+                state.selected = i;
+                return update(state, Action::OpenSelected);
+            }
+        }
+        Action::PromptEdit(edit) => contacts::edit(state, edit),
+        Action::PromptSubmit => contacts::submit(state, &mut fx),
+        Action::OpenPicker => picker::open(state),
+        Action::ContactResult(result) => contacts::result(state, result, &mut fx),
+        Action::ShowIdentity => {
+            state.overlay = Some(Overlay::Identity);
+            if state.daemon == DaemonLink::Online {
+                fx.push(Effect::LoadIdentity);
+            }
+        }
+        Action::Identity { show, card } => {
+            let qr = crate::ui::qr::Qr::encode(card.as_bytes());
+            state.identity = Some(crate::app::state::Identity { show, card, qr });
+        }
     }
     fx
 }
@@ -503,4 +542,8 @@ fn on_event(state: &mut AppState, event: Event, fx: &mut Vec<Effect>) {
         }
         Event::ContactChanged(_) => fx.extend([Effect::LoadContacts, Effect::LoadConversations]),
     }
+}
+
+fn is_contacts(state: &AppState) -> bool {
+    matches!(state.overlay, Some(Overlay::Contacts(_)))
 }

@@ -1,14 +1,19 @@
 //! Pure drawing: `draw(frame, &state)` paints the whole screen, for any backend.
 
 pub mod composer;
+pub mod contacts;
 pub mod help;
+pub mod identity;
 pub mod layout;
 pub mod list;
 pub mod messages;
+pub mod picker;
+pub mod qr;
 pub mod status;
 pub mod theme;
 
 use ratatui::Frame;
+use ratatui::layout::Rect;
 
 use crate::app::{AppState, Overlay};
 use layout::Areas;
@@ -20,7 +25,23 @@ pub fn draw(frame: &mut Frame, state: &AppState) {
     messages::draw(frame, state, areas.messages);
     composer::draw(frame, state, areas.composer);
     status::draw(frame, state, areas.status);
-    if let Some(Overlay::Help) = state.overlay {
-        help::draw(frame, state, frame.area());
+    match &state.overlay {
+        Some(Overlay::Help) => help::draw(frame, state, frame.area()),
+        Some(Overlay::Contacts(view)) => {
+            let main = Rect {
+                height: areas.status.y.saturating_sub(frame.area().y),
+                ..frame.area()
+            };
+            contacts::draw(frame, state, view, main);
+        }
+        Some(Overlay::Identity) => {
+            let main = Rect {
+                height: areas.status.y.saturating_sub(frame.area().y),
+                ..frame.area()
+            };
+            identity::draw(frame, state, main);
+        }
+        Some(Overlay::Picker(p)) => picker::draw(frame, state, p, frame.area()),
+        None => {}
     }
 }

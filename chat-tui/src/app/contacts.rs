@@ -1,0 +1,294 @@
+//! The contacts view's logic: fingerprint handling, parsing the add prompt, and
+//! the `update` arms for its actions (still pure: effects only).
+
+use crate::app::action::Effect;
+use crate::app::composer::{Composer, Edit};
+use crate::app::state::{AppState, ContactPrompt, ContactsView, DaemonLink, Overlay};
+
+/// Hex digits in a fingerprint.
+pub const FINGERPRINT_HEX: usize = 64;
+
+/// The hex digits of `text`, lowercased; spaces, colons and dashes are ignored.
+/// `None` if anything else is in it.
+pub fn fingerprint_digits(text: &str) -> Option<String> {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_hexdigit() {
+            out.push(c.to_ascii_lowercase());
+        } else if !(c.is_whitespace() || c == ':' || c == '-') {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// `text` as 16 groups of 4 hex digits, the form chatd shows, if it is a fingerprint.
+pub fn normalize_fingerprint(text: &str) -> Result<String, String> {
+    let digits = fingerprint_digits(text)
+        .ok_or_else(|| "a fingerprint is hex digits only (0-9, a-f)".to_owned())?;
+    if digits.len() != FINGERPRINT_HEX {
+        return Err(format!(
+            "a fingerprint is {FINGERPRINT_HEX} hex digits (16 groups of 4); got {}",
+            digits.len()
+        ));
+    }
+    Ok(groups(&digits).join(" "))
+}
+
+/// Groups of 4 hex digits of a fingerprint, whatever its spacing.
+pub fn fingerprint_groups(fp: &str) -> Vec<String> {
+    let digits: String = fp.chars().filter(char::is_ascii_hexdigit).collect();
+    groups(&digits)
+}
+
+fn groups(digits: &str) -> Vec<String> {
+    digits
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect()
+}
+
+/// A fingerprint in rows of whole groups, as many groups per row as fit in
+/// `width` (16, 8 or 4).
+pub fn fingerprint_rows(fp: &str, width: usize) -> Vec<String> {
+    let g = fingerprint_groups(fp);
+    let per_row = [16, 8, 4]
+        .into_iter()
+        .find(|n| n * 5 - 1 <= width)
+        .unwrap_or(4);
+    g.chunks(per_row).map(|c| c.join(" ")).collect()
+}
+
+/// What the add prompt's text asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AddRequest {
+    /// A card file to read.
+    Card(String),
+    /// A directory lookup checked against a fingerprint.
+    Directory {
+        /// Username.
+        user: String,
+        /// Grouped fingerprint.
+        fingerprint: String,
+    },
+}
+
+/// Parses the add prompt: a path (anything with a `/`, starting with `~` or `.`,
+/// or a single word) is a card file; `USER` followed by a fingerprint (spaced
+/// any way) is the directory form.
+pub fn parse_add(text: &str) -> Result<AddRequest, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("type a card file path, or USER FINGERPRINT".into());
+    }
+    let mut words = text.split_whitespace();
+    let first = words.next().unwrap_or_default();
+    let rest: Vec<&str> = words.collect();
+    let looks_like_path = text.contains('/') || text.starts_with(['~', '.']) || rest.is_empty();
+    if looks_like_path {
+        return Ok(AddRequest::Card(text.to_owned()));
+    }
+    let fingerprint =
+        normalize_fingerprint(&rest.join(" ")).map_err(|e| format!("USER FINGERPRINT: {e}"))?;
+    Ok(AddRequest::Directory {
+        user: first.to_owned(),
+        fingerprint,
+    })
+}
+
+/// The contacts view, if it is open.
+fn view(state: &mut AppState) -> Option<&mut ContactsView> {
+    match &mut state.overlay {
+        Some(Overlay::Contacts(v)) => Some(v),
+        _ => None,
+    }
+}
+
+/// Opens the contacts view and refreshes the list.
+pub fn show(state: &mut AppState, fx: &mut Vec<Effect>) {
+    state.overlay = Some(Overlay::Contacts(ContactsView::default()));
+    if state.daemon == DaemonLink::Online {
+        fx.push(Effect::LoadContacts);
+    }
+}
+
+/// Moves the highlight by `delta` (clamped); `i64::MIN`/`MAX` go to the ends.
+pub fn select(state: &mut AppState, delta: i64) {
+    let len = state.contacts.len();
+    if let Some(v) = view(state).filter(|v| v.prompt.is_none()) {
+        let last = len.saturating_sub(1) as i64;
+        v.selected = (v.selected as i64).saturating_add(delta).clamp(0, last) as usize;
+    }
+}
+
+fn selected_user(state: &AppState) -> Option<(String, String)> {
+    let Some(Overlay::Contacts(v)) = &state.overlay else {
+        return None;
+    };
+    state
+        .contacts
+        .get(v.selected)
+        .map(|c| (c.user.clone(), c.fingerprint.clone()))
+}
+
+/// Opens a prompt (a, v, d) unless one is open.
+pub fn prompt(state: &mut AppState, kind: fn(String) -> Option<ContactPrompt>) {
+    let user = selected_user(state).map(|(u, _)| u).unwrap_or_default();
+    if let Some(v) = view(state).filter(|v| v.prompt.is_none()) {
+        v.prompt = kind(user);
+        v.message = None;
+    }
+}
+
+/// The prompt constructors for [`prompt`].
+pub fn add_prompt(_: String) -> Option<ContactPrompt> {
+    Some(ContactPrompt::Add(Composer::default()))
+}
+
+/// See [`add_prompt`]; needs a highlighted contact.
+pub fn verify_prompt(user: String) -> Option<ContactPrompt> {
+    (!user.is_empty()).then(|| ContactPrompt::Verify {
+        user,
+        input: Composer::default(),
+    })
+}
+
+/// See [`add_prompt`]; needs a highlighted contact.
+pub fn remove_prompt(user: String) -> Option<ContactPrompt> {
+    (!user.is_empty()).then_some(ContactPrompt::Remove { user })
+}
+
+/// Edits the prompt's text; one line only (pasted newlines become spaces).
+pub fn edit(state: &mut AppState, edit: Edit) {
+    let Some(v) = view(state) else { return };
+    let input = match &mut v.prompt {
+        Some(ContactPrompt::Add(c)) | Some(ContactPrompt::Verify { input: c, .. }) => c,
+        _ => return,
+    };
+    let edit = match edit {
+        Edit::Newline => return,
+        Edit::InsertStr(s) => Edit::InsertStr(s.replace(['\r', '\n'], " ")),
+        e => e,
+    };
+    input.apply(edit);
+}
+
+/// Answers the prompt: checks the input and asks chatd.
+pub fn submit(state: &mut AppState, fx: &mut Vec<Effect>) {
+    let online = state.daemon == DaemonLink::Online;
+    let Some(v) = view(state) else { return };
+    if v.busy {
+        return;
+    }
+    let effect = match &v.prompt {
+        None => return,
+        Some(ContactPrompt::Add(input)) => match parse_add(&input.text) {
+            Ok(AddRequest::Card(path)) => Ok(Effect::AddContactCard { path }),
+            Ok(AddRequest::Directory { user, fingerprint }) => {
+                Ok(Effect::AddContactDirectory { user, fingerprint })
+            }
+            Err(e) => Err(e),
+        },
+        Some(ContactPrompt::Verify { user, input }) => {
+            normalize_fingerprint(&input.text).map(|fingerprint| Effect::VerifyContact {
+                user: user.clone(),
+                fingerprint,
+            })
+        }
+        Some(ContactPrompt::Remove { user }) => Ok(Effect::RemoveContact { user: user.clone() }),
+    };
+    match effect {
+        Err(e) => v.message = Some(Err(e)),
+        Ok(_) if !online => v.message = Some(Err("daemon offline — try again later".into())),
+        Ok(effect) => {
+            v.busy = true;
+            v.message = None;
+            fx.push(effect);
+        }
+    }
+}
+
+/// chatd answered add / verify / remove.
+pub fn result(state: &mut AppState, result: Result<String, String>, fx: &mut Vec<Effect>) {
+    let ok = result.is_ok();
+    match view(state) {
+        Some(v) => {
+            v.busy = false;
+            if ok {
+                v.prompt = None;
+            }
+            v.message = Some(result);
+        }
+        None => state.notice = Some(result.unwrap_or_else(|e| e)),
+    }
+    if ok {
+        fx.extend([Effect::LoadContacts, Effect::LoadConversations]);
+    }
+}
+
+/// Esc: closes the prompt, else the view. Returns whether it did anything.
+pub fn close(state: &mut AppState) -> bool {
+    let Some(v) = view(state) else { return false };
+    if v.prompt.is_some() {
+        v.prompt = None;
+        v.busy = false;
+        v.message = None;
+    } else {
+        state.overlay = None;
+    }
+    true
+}
+
+/// Keeps the highlight on the list after it changed.
+pub fn clamp(state: &mut AppState) {
+    let len = state.contacts.len();
+    if let Some(v) = view(state) {
+        v.selected = v.selected.min(len.saturating_sub(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FP: &str =
+        "c7e1 0d59 a8f3 6b2e 94c0 1f7a 3e85 d26b 5a09 e7c4 82f1 4d3b b06e 19a7 f5c2 6e80";
+
+    #[test]
+    fn fingerprints_are_normalized_from_any_spacing() {
+        let squashed: String = FP.split_whitespace().collect::<String>().to_uppercase();
+        assert_eq!(normalize_fingerprint(&squashed).unwrap(), FP);
+        assert_eq!(normalize_fingerprint(&FP.replace(' ', ":")).unwrap(), FP);
+        assert!(
+            normalize_fingerprint("c7e1 0d59")
+                .unwrap_err()
+                .contains("got 8")
+        );
+        assert!(normalize_fingerprint("zz").is_err());
+        assert_eq!(fingerprint_rows(FP, 80), vec![FP.to_owned()]);
+        assert_eq!(fingerprint_rows(FP, 50).len(), 2);
+        assert_eq!(fingerprint_rows(FP, 20).len(), 4);
+    }
+
+    #[test]
+    fn the_add_prompt_tells_paths_from_directory_lookups() {
+        assert_eq!(
+            parse_add(" ~/bob.card ").unwrap(),
+            AddRequest::Card("~/bob.card".into())
+        );
+        assert_eq!(
+            parse_add("bob.card").unwrap(),
+            AddRequest::Card("bob.card".into())
+        );
+        assert_eq!(
+            parse_add(&format!("bob {FP}")).unwrap(),
+            AddRequest::Directory {
+                user: "bob".into(),
+                fingerprint: FP.into()
+            }
+        );
+        assert!(parse_add("bob c7e1").unwrap_err().contains("FINGERPRINT"));
+        assert!(parse_add("  ").is_err());
+    }
+}
