@@ -58,6 +58,13 @@ fn main() {
             std::process::exit(2);
         }
     };
+    let keys = match config.key_map() {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("chat-tui: {e}");
+            std::process::exit(2);
+        }
+    };
     let log = init_logging();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = cli
@@ -85,7 +92,7 @@ fn main() {
         }
     };
     install_panic_hook();
-    let result = runtime.block_on(run(socket, Theme::named(theme)));
+    let result = runtime.block_on(run(socket, Theme::named(theme), keys));
     restore_terminal();
     if let Err(e) = result {
         eprintln!("chat-tui: {e}");
@@ -170,10 +177,11 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-async fn run(socket: PathBuf, theme: Theme) -> io::Result<()> {
+async fn run(socket: PathBuf, theme: Theme, keys: app::keymap::KeyMap) -> io::Result<()> {
     let mut terminal = setup_terminal()?;
     let size = terminal.size()?;
     let mut state = AppState::new(socket.display().to_string(), theme, TimeZone::Local);
+    state.keys = keys;
     state.viewport = ratatui::layout::Rect::new(0, 0, size.width, size.height);
     state.now_ms = now_ms();
 

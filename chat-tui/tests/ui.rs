@@ -709,7 +709,7 @@ fn contacts_keys_open_the_view_and_its_prompts() {
     app::update(&mut s, Action::CloseOverlay);
     app::update(&mut s, Action::CloseOverlay);
     assert_eq!(s.overlay, None);
-    assert!(app::keys::HELP.iter().any(|(k, _)| *k == "c"));
+    assert!(app::keys::help_rows(&s.keys).iter().any(|(k, _)| k == "c"));
 }
 
 #[test]
@@ -1010,4 +1010,91 @@ fn picker_filters_by_subsequence_and_enter_opens() {
     assert!(s.overlay.is_some());
     app::update(&mut s, Action::CloseOverlay);
     assert_eq!(s.overlay, None);
+}
+
+fn rebound(pairs: &[(&str, &str)]) -> app::keymap::KeyMap {
+    app::keymap::KeyMap::from_config(
+        &pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_rebound_key_takes_effect_and_the_old_one_is_free() {
+    use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+    let key = |c, m| TermEvent::Key(KeyEvent::new(c, m));
+    let mut s = online(80, 24);
+    s.keys = rebound(&[("help", "f1"), ("quit", "ctrl+q"), ("down", "alt+down")]);
+    assert_eq!(
+        app::keys::map_event(&s, key(KeyCode::F(1), KeyModifiers::NONE)),
+        Some(Action::ToggleHelp)
+    );
+    assert_eq!(
+        app::keys::map_event(&s, key(KeyCode::Char('?'), KeyModifiers::NONE)),
+        None
+    );
+    assert_eq!(
+        app::keys::map_event(&s, key(KeyCode::Char('q'), KeyModifiers::CONTROL)),
+        Some(Action::Quit)
+    );
+    assert_eq!(
+        app::keys::map_event(&s, key(KeyCode::Char('q'), KeyModifiers::NONE)),
+        None
+    );
+    assert_eq!(
+        app::keys::map_event(&s, key(KeyCode::Down, KeyModifiers::ALT)),
+        Some(Action::SelectNext)
+    );
+    // The arrow keys stay, whatever the vim keys are bound to.
+    assert_eq!(
+        app::keys::map_event(&s, key(KeyCode::Down, KeyModifiers::NONE)),
+        Some(Action::SelectNext)
+    );
+    app::update(&mut s, Action::ToggleHelp);
+    assert_eq!(
+        app::keys::map_event(&s, key(KeyCode::F(1), KeyModifiers::NONE)),
+        Some(Action::CloseOverlay)
+    );
+}
+
+#[test]
+fn help_overlay_shows_the_configured_keys() {
+    let mut s = online(80, 24);
+    s.keys = rebound(&[("help", "f1"), ("quit", "ctrl+q"), ("picker", "alt+enter")]);
+    app::update(&mut s, Action::ToggleHelp);
+    let screen = render(&s);
+    let row = |what: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no {what:?} row in\n{screen}"))
+            .to_owned()
+    };
+    assert!(row("this help").contains("  F1  "), "{screen}");
+    assert!(
+        row("quit (not while writing)").contains("Ctrl+Q"),
+        "{screen}"
+    );
+    assert!(
+        row("fuzzy conversation picker").contains("Alt+Enter"),
+        "{screen}"
+    );
+    assert!(
+        !row("fuzzy conversation picker").contains("Ctrl+P"),
+        "{screen}"
+    );
+    // The defaults render as before.
+    let rows = app::keys::help_rows(&app::keymap::KeyMap::default());
+    assert!(rows.contains(&(
+        "Ctrl+P".into(),
+        "fuzzy conversation picker: type, ↑ ↓, Enter opens".into()
+    )));
+    assert!(rows.contains(&("Tab / Shift+Tab".into(), "next / previous pane".into())));
+    assert!(
+        rows.iter()
+            .all(|(k, w)| !k.contains('{') && !w.contains('{'))
+    );
 }

@@ -6,41 +6,50 @@ use crossterm::event::{
 
 use crate::app::action::Action;
 use crate::app::composer::Edit;
+use crate::app::keymap::{Bound, KeyMap};
 use crate::app::state::{AppState, ContactPrompt, Overlay, Pane};
 
-/// Every key, for the help overlay; a row with no key is a heading.
+/// Every key, for the help overlay; a row with no key is a heading. `{name}`
+/// stands for the key bound to `name` in `[keys]` (see [`help_rows`]).
 pub const HELP: &[(&str, &str)] = &[
     ("", "Everywhere"),
-    ("Tab / Shift+Tab", "next / previous pane"),
-    ("?", "this help (j/k scroll it, Esc closes)"),
+    ("{next_pane} / {prev_pane}", "next / previous pane"),
+    ("{help}", "this help (j/k scroll it, Esc closes)"),
     ("Esc", "close help or search, back to the list"),
-    ("q", "quit (not while writing)"),
-    ("c", "contacts (not while writing)"),
-    ("I", "own identity: fingerprint and QR code of your card"),
+    ("{quit}", "quit (not while writing)"),
+    ("{contacts}", "contacts (not while writing)"),
+    (
+        "{identity}",
+        "own identity: fingerprint and QR code of your card",
+    ),
     ("Ctrl+C", "quit, always"),
     (
-        "Ctrl+P",
+        "{picker}",
         "fuzzy conversation picker: type, ↑ ↓, Enter opens",
     ),
     (
-        "PageUp / PageDown",
-        "scroll messages; PageUp at the top loads older",
+        "{older} / {newer}",
+        "scroll messages; {older} at the top loads older",
     ),
     (
         "mouse wheel / click",
         "scroll / select a conversation or pane",
     ),
     ("", "Conversation list"),
-    ("j k / ↓ ↑", "next / previous conversation"),
-    ("g G / Home End", "first / last conversation"),
-    ("Enter / l / →", "open the conversation"),
-    ("i", "write in the open conversation"),
+    ("{down} {up} / ↓ ↑", "next / previous conversation"),
+    ("{top} {bottom} / Home End", "first / last conversation"),
+    ("Enter / {open} / →", "open the conversation"),
+    ("{write}", "write in the open conversation"),
     ("", "Messages"),
-    ("j k / ↓ ↑", "scroll one row"),
-    ("Ctrl+D / Ctrl+U", "half a page down / up"),
-    ("g / G", "oldest loaded / newest message"),
-    ("/", "search; Enter runs it, n older, N newer"),
-    ("i / Enter", "write"),
+    ("{down} {up} / ↓ ↑", "scroll one row"),
+    ("{half_page_down} / {half_page_up}", "half a page down / up"),
+    ("{top} / {bottom}", "oldest loaded / newest message"),
+    (
+        "{search}",
+        "search; Enter runs it, {search_next} older, {search_prev} newer",
+    ),
+    ("{write} / Enter", "write"),
+    ("{list} / ←", "back to the conversation list"),
     ("", "Composer"),
     ("Enter", "send"),
     ("Alt+Enter / Shift+Enter / Ctrl+J", "new line"),
@@ -49,20 +58,48 @@ pub const HELP: &[(&str, &str)] = &[
     ("Backspace / Delete", "delete a character"),
     ("Ctrl+W", "delete the previous word"),
     ("Ctrl+U", "delete to the start of the line"),
-    ("Ctrl+E", "edit the draft in $EDITOR"),
+    ("{editor}", "edit the draft in $EDITOR"),
     ("paste", "inserted as is, newlines kept"),
     ("", "Contacts"),
-    ("j k / ↓ ↑", "next / previous contact"),
-    ("a", "add: a card file path, or USER FINGERPRINT"),
-    ("v", "verify: type the fingerprint you got out of band"),
-    ("d", "remove (asks y/n)"),
+    ("{down} {up} / ↓ ↑", "next / previous contact"),
+    (
+        "{contact_add}",
+        "add: a card file path, or USER FINGERPRINT",
+    ),
+    (
+        "{contact_verify}",
+        "verify: type the fingerprint you got out of band",
+    ),
+    ("{contact_remove}", "remove (asks y/n)"),
     ("Esc", "close the prompt, then the view"),
 ];
+
+/// The help rows with the configured keys filled in.
+pub fn help_rows(keys: &KeyMap) -> Vec<(String, String)> {
+    let fill = |text: &str| {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            let Some(close) = rest[open..].find('}').map(|c| open + c) else {
+                break;
+            };
+            out.push_str(&rest[..open]);
+            match keys.by_name(&rest[open + 1..close]) {
+                Some(key) => out.push_str(&key.to_string()),
+                None => out.push_str(&rest[open..=close]),
+            }
+            rest = &rest[close + 1..];
+        }
+        out.push_str(rest);
+        out
+    };
+    HELP.iter().map(|(k, what)| (fill(k), fill(what))).collect()
+}
 
 /// The action a terminal event means in `state`, if any.
 pub fn map_event(state: &AppState, event: Event) -> Option<Action> {
     match event {
-        Event::Key(key) if key.kind != KeyEventKind::Release => map_key(state, key),
+        Event::Key(key) if key.kind != KeyEventKind::Release => map_key(state, &state.keys, key),
         Event::Paste(text) if has_prompt(state) => Some(Action::PromptEdit(Edit::InsertStr(text))),
         Event::Paste(_) if state.overlay.is_some() => None,
         Event::Paste(text) => state
@@ -91,7 +128,8 @@ pub fn map_event(state: &AppState, event: Event) -> Option<Action> {
     }
 }
 
-fn map_key(state: &AppState, key: KeyEvent) -> Option<Action> {
+fn map_key(state: &AppState, keys: &KeyMap, key: KeyEvent) -> Option<Action> {
+    let is = |b: Bound| keys.is(b, &key);
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     let alt = key.modifiers.contains(KeyModifiers::ALT);
     let shift = key.modifiers.contains(KeyModifiers::SHIFT);
@@ -100,7 +138,8 @@ fn map_key(state: &AppState, key: KeyEvent) -> Option<Action> {
     }
     if state.overlay == Some(Overlay::Help) {
         return match key.code {
-            KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') => Some(Action::CloseOverlay),
+            _ if is(Bound::Help) || is(Bound::Quit) => Some(Action::CloseOverlay),
+            KeyCode::Esc => Some(Action::CloseOverlay),
             KeyCode::Char('j') | KeyCode::Down => Some(Action::ScrollDown(1)),
             KeyCode::Char('k') | KeyCode::Up => Some(Action::ScrollUp(1)),
             _ => None,
@@ -115,12 +154,13 @@ fn map_key(state: &AppState, key: KeyEvent) -> Option<Action> {
             _ => prompt_key(key),
         };
     }
-    if ctrl && key.code == KeyCode::Char('p') {
+    if is(Bound::Picker) {
         return Some(Action::OpenPicker);
     }
     if state.overlay == Some(Overlay::Identity) {
         return match key.code {
-            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('I') => Some(Action::CloseOverlay),
+            _ if is(Bound::Identity) || is(Bound::Quit) => Some(Action::CloseOverlay),
+            KeyCode::Esc => Some(Action::CloseOverlay),
             _ => None,
         };
     }
@@ -135,16 +175,20 @@ fn map_key(state: &AppState, key: KeyEvent) -> Option<Action> {
             },
             Some(_) => prompt_key(key),
             None => match key.code {
-                KeyCode::Char('j') | KeyCode::Down => Some(Action::SelectNext),
-                KeyCode::Char('k') | KeyCode::Up => Some(Action::SelectPrev),
-                KeyCode::Char('g') | KeyCode::Home => Some(Action::SelectFirst),
-                KeyCode::Char('G') | KeyCode::End => Some(Action::SelectLast),
-                KeyCode::Char('a') => Some(Action::ContactAdd),
-                KeyCode::Char('v') => Some(Action::ContactVerify),
-                KeyCode::Char('d') | KeyCode::Delete => Some(Action::ContactRemove),
-                KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('c') => {
-                    Some(Action::CloseOverlay)
-                }
+                _ if is(Bound::Down) => Some(Action::SelectNext),
+                _ if is(Bound::Up) => Some(Action::SelectPrev),
+                _ if is(Bound::Top) => Some(Action::SelectFirst),
+                _ if is(Bound::Bottom) => Some(Action::SelectLast),
+                _ if is(Bound::ContactAdd) => Some(Action::ContactAdd),
+                _ if is(Bound::ContactVerify) => Some(Action::ContactVerify),
+                _ if is(Bound::ContactRemove) => Some(Action::ContactRemove),
+                _ if is(Bound::Quit) || is(Bound::Contacts) => Some(Action::CloseOverlay),
+                KeyCode::Down => Some(Action::SelectNext),
+                KeyCode::Up => Some(Action::SelectPrev),
+                KeyCode::Home => Some(Action::SelectFirst),
+                KeyCode::End => Some(Action::SelectLast),
+                KeyCode::Delete => Some(Action::ContactRemove),
+                KeyCode::Esc => Some(Action::CloseOverlay),
                 _ => None,
             },
         };
@@ -159,15 +203,21 @@ fn map_key(state: &AppState, key: KeyEvent) -> Option<Action> {
             _ => None,
         };
     }
-    match key.code {
-        KeyCode::Tab => return Some(Action::FocusNext),
-        KeyCode::BackTab => return Some(Action::FocusPrev),
-        KeyCode::PageUp => return Some(Action::PageUp),
-        KeyCode::PageDown => return Some(Action::PageDown),
-        _ => {}
+    for (bound, action) in [
+        (Bound::NextPane, Action::FocusNext),
+        (Bound::PrevPane, Action::FocusPrev),
+        (Bound::Older, Action::PageUp),
+        (Bound::Newer, Action::PageDown),
+    ] {
+        if is(bound) {
+            return Some(action);
+        }
     }
     match state.focus {
         Pane::Composer => {
+            if is(Bound::Editor) {
+                return Some(Action::OpenEditor);
+            }
             let edit = match key.code {
                 KeyCode::Enter if alt || shift => Edit::Newline,
                 KeyCode::Enter => return Some(Action::Submit),
@@ -175,7 +225,6 @@ fn map_key(state: &AppState, key: KeyEvent) -> Option<Action> {
                 KeyCode::Char('w') if ctrl => Edit::DeleteWord,
                 KeyCode::Char('u') if ctrl => Edit::DeleteToLineStart,
                 KeyCode::Char('a') if ctrl => Edit::Home,
-                KeyCode::Char('e') if ctrl => return Some(Action::OpenEditor),
                 KeyCode::Char('h') if ctrl => Edit::Backspace,
                 KeyCode::Backspace if alt || ctrl => Edit::DeleteWord,
                 KeyCode::Char(c) if !ctrl => Edit::Insert(c),
@@ -195,37 +244,50 @@ fn map_key(state: &AppState, key: KeyEvent) -> Option<Action> {
             Some(Action::Edit(edit))
         }
         Pane::List => match key.code {
-            KeyCode::Char('j') | KeyCode::Down => Some(Action::SelectNext),
-            KeyCode::Char('k') | KeyCode::Up => Some(Action::SelectPrev),
-            KeyCode::Char('g') | KeyCode::Home => Some(Action::SelectFirst),
-            KeyCode::Char('G') | KeyCode::End => Some(Action::SelectLast),
-            KeyCode::Enter | KeyCode::Char('l') | KeyCode::Right => Some(Action::OpenSelected),
-            KeyCode::Char('i') => Some(Action::Focus(Pane::Composer)),
-            _ => common(key),
+            _ if is(Bound::Down) => Some(Action::SelectNext),
+            _ if is(Bound::Up) => Some(Action::SelectPrev),
+            _ if is(Bound::Top) => Some(Action::SelectFirst),
+            _ if is(Bound::Bottom) => Some(Action::SelectLast),
+            _ if is(Bound::Open) => Some(Action::OpenSelected),
+            _ if is(Bound::Write) => Some(Action::Focus(Pane::Composer)),
+            KeyCode::Down => Some(Action::SelectNext),
+            KeyCode::Up => Some(Action::SelectPrev),
+            KeyCode::Home => Some(Action::SelectFirst),
+            KeyCode::End => Some(Action::SelectLast),
+            KeyCode::Enter | KeyCode::Right => Some(Action::OpenSelected),
+            _ => common(keys, key),
         },
         Pane::Messages => match key.code {
-            KeyCode::Char('j') | KeyCode::Down => Some(Action::ScrollDown(1)),
-            KeyCode::Char('k') | KeyCode::Up => Some(Action::ScrollUp(1)),
-            KeyCode::Char('d') if ctrl => Some(Action::HalfPageDown),
-            KeyCode::Char('u') if ctrl => Some(Action::HalfPageUp),
-            KeyCode::Char('g') | KeyCode::Home => Some(Action::ScrollTop),
-            KeyCode::Char('G') | KeyCode::End => Some(Action::ScrollBottom),
-            KeyCode::Char('/') => Some(Action::SearchStart),
-            KeyCode::Char('n') => Some(Action::SearchNext),
-            KeyCode::Char('N') => Some(Action::SearchPrev),
-            KeyCode::Char('i') | KeyCode::Enter => Some(Action::Focus(Pane::Composer)),
-            KeyCode::Char('h') | KeyCode::Left => Some(Action::Focus(Pane::List)),
-            _ => common(key),
+            _ if is(Bound::Down) => Some(Action::ScrollDown(1)),
+            _ if is(Bound::Up) => Some(Action::ScrollUp(1)),
+            _ if is(Bound::HalfPageDown) => Some(Action::HalfPageDown),
+            _ if is(Bound::HalfPageUp) => Some(Action::HalfPageUp),
+            _ if is(Bound::Top) => Some(Action::ScrollTop),
+            _ if is(Bound::Bottom) => Some(Action::ScrollBottom),
+            _ if is(Bound::Search) => Some(Action::SearchStart),
+            _ if is(Bound::SearchNext) => Some(Action::SearchNext),
+            _ if is(Bound::SearchPrev) => Some(Action::SearchPrev),
+            _ if is(Bound::Write) => Some(Action::Focus(Pane::Composer)),
+            _ if is(Bound::ToList) => Some(Action::Focus(Pane::List)),
+            KeyCode::Down => Some(Action::ScrollDown(1)),
+            KeyCode::Up => Some(Action::ScrollUp(1)),
+            KeyCode::Home => Some(Action::ScrollTop),
+            KeyCode::End => Some(Action::ScrollBottom),
+            KeyCode::Enter => Some(Action::Focus(Pane::Composer)),
+            KeyCode::Left => Some(Action::Focus(Pane::List)),
+            _ => common(keys, key),
         },
     }
 }
 
-fn common(key: KeyEvent) -> Option<Action> {
+/// Keys of the list and message panes (not the composer).
+fn common(keys: &KeyMap, key: KeyEvent) -> Option<Action> {
+    let is = |b: Bound| keys.is(b, &key);
     match key.code {
-        KeyCode::Char('q') => Some(Action::Quit),
-        KeyCode::Char('?') => Some(Action::ToggleHelp),
-        KeyCode::Char('c') => Some(Action::ShowContacts),
-        KeyCode::Char('I') => Some(Action::ShowIdentity),
+        _ if is(Bound::Quit) => Some(Action::Quit),
+        _ if is(Bound::Help) => Some(Action::ToggleHelp),
+        _ if is(Bound::Contacts) => Some(Action::ShowContacts),
+        _ if is(Bound::Identity) => Some(Action::ShowIdentity),
         KeyCode::Esc => Some(Action::CloseOverlay),
         _ => None,
     }

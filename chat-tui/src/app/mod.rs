@@ -3,6 +3,7 @@
 pub mod action;
 pub mod composer;
 pub mod contacts;
+pub mod keymap;
 pub mod keys;
 pub mod picker;
 pub mod state;

@@ -195,6 +195,8 @@ pub struct AppState {
     pub tz: TimeZone,
     /// Colours.
     pub theme: Theme,
+    /// The configurable keys, built once at startup from the config file.
+    pub keys: crate::app::keymap::KeyMap,
     /// Own identity, once loaded for the identity view.
     pub identity: Option<Identity>,
     /// Set when the user asked to quit.
@@ -222,6 +224,7 @@ impl AppState {
             now_ms: 0,
             tz,
             theme,
+            keys: crate::app::keymap::KeyMap::default(),
             identity: None,
             should_quit: false,
         }

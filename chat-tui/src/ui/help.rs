@@ -1,4 +1,5 @@
-//! The help overlay (`?`): every key, from the same table the key map documents.
+//! The help overlay (`?`): every key, from the same table the key map documents,
+//! with the keys configured in `[keys]` filled in.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
@@ -7,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use crate::app::AppState;
-use crate::app::keys::HELP;
+use crate::app::keys::{HELP, help_rows};
 
 /// The largest useful `help_scroll` for a terminal of `area`.
 pub fn max_scroll(area: Rect) -> u16 {
@@ -17,17 +18,18 @@ pub fn max_scroll(area: Rect) -> u16 {
 /// Draws the help window centred over `area`.
 pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
     let t = &state.theme;
-    let key_w = HELP.iter().map(|(k, _)| k.len()).max().unwrap_or(0) as u16;
-    let lines: Vec<Line> = HELP
-        .iter()
+    let rows = help_rows(&state.keys);
+    let key_w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0) as u16;
+    let lines: Vec<Line> = rows
+        .into_iter()
         .skip(usize::from(state.help_scroll))
         .map(|(keys, what)| {
             if keys.is_empty() {
-                Line::styled(*what, Style::new().add_modifier(Modifier::BOLD))
+                Line::styled(what, Style::new().add_modifier(Modifier::BOLD))
             } else {
                 Line::from(vec![
                     Span::styled(format!("  {keys:<w$}  ", w = key_w as usize), t.unread),
-                    Span::raw(*what),
+                    Span::raw(what),
                 ])
             }
         })
