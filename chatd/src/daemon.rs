@@ -619,18 +619,22 @@ impl Daemon {
         let contacts = self.store.contact_cards()?;
         let mut ids = Vec::with_capacity(batch.len());
         let mut malformed = 0u64;
-        let raw: Vec<Vec<u8>> = batch
-            .into_iter()
-            .map(|v| {
-                if let Some(id) = v.get("id").and_then(|i| i.as_str()) {
-                    ids.push(id.to_owned());
-                }
-                serde_json::to_vec(&v).unwrap_or_default()
-            })
-            .collect();
+        // Each envelope's (from, id) is read once here: for the ack, the seen
+        // lookup and naming replays. The strict parse happens when opening.
+        let mut raw = Vec::with_capacity(batch.len());
+        let mut keys = Vec::with_capacity(batch.len());
+        for v in batch {
+            let field = |name: &str| v.get(name).and_then(|x| x.as_str()).map(str::to_owned);
+            let (from, id) = (field("from"), field("id"));
+            if let Some(id) = &id {
+                ids.push(id.clone());
+            }
+            keys.push(from.zip(id));
+            raw.push(serde_json::to_vec(&v).unwrap_or_default());
+        }
         // Opening costs RSA work: off the async workers.
         let me2 = me.clone();
-        let store_seen = SeenLookup::new(&self.store, &raw)?;
+        let store_seen = SeenLookup::new(&self.store, keys.iter().flatten())?;
         let (incoming, drops, replayed) = blocking(move || {
             let peers = BatchPeers {
                 contacts,
@@ -639,16 +643,17 @@ impl Daemon {
             let mut incoming = Vec::new();
             let mut drops = Vec::new();
             let mut replayed = Vec::new();
-            for json in &raw {
+            for (json, key) in raw.iter().zip(keys) {
                 match crypto::open_json(&me2, json, &peers, &mut rand::rng()) {
                     Ok(opened) => incoming.push(opened),
                     Err(e) => {
                         tracing::info!(reason = e.name(), "dropped an envelope");
-                        if e == OpenError::Replay {
-                            // Signed by the contact, so its from/id are genuine.
-                            if let Ok(env) = serde_json::from_slice::<ipc_schema::Envelope>(json) {
-                                replayed.push((env.from, env.id));
-                            }
+                        // A replay passed the signature check, so its
+                        // from/id are genuine.
+                        if e == OpenError::Replay
+                            && let Some(key) = key
+                        {
+                            replayed.push(key);
                         }
                         drops.push(e);
                     }
@@ -753,16 +758,14 @@ fn backoff(attempts: u32) -> Duration {
 struct SeenLookup(std::collections::HashSet<(String, String)>);
 
 impl SeenLookup {
-    fn new(store: &Store, raw: &[Vec<u8>]) -> Result<SeenLookup, DaemonError> {
+    fn new<'a>(
+        store: &Store,
+        keys: impl Iterator<Item = &'a (String, String)>,
+    ) -> Result<SeenLookup, DaemonError> {
         let mut seen = std::collections::HashSet::new();
-        for json in raw {
-            let v: serde_json::Value = serde_json::from_slice(json).unwrap_or_default();
-            if let (Some(from), Some(id)) = (
-                v.get("from").and_then(|x| x.as_str()),
-                v.get("id").and_then(|x| x.as_str()),
-            ) && store.is_seen(from, id)?
-            {
-                seen.insert((from.to_owned(), id.to_owned()));
+        for (from, id) in keys {
+            if store.is_seen(from, id)? {
+                seen.insert((from.clone(), id.clone()));
             }
         }
         Ok(SeenLookup(seen))

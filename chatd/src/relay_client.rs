@@ -6,7 +6,7 @@ use ipc_schema::Password;
 use ipc_schema::relay::{
     AckRequest, DeleteAccountRequest, ErrorBody, LoginRequest, LoginResponse, RegisterRequest,
 };
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 
 /// Why a relay call failed.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +61,11 @@ pub struct RelayClient {
     base: String,
 }
 
+/// Sends a request; a transport failure means the relay is unreachable.
+async fn send(req: reqwest::RequestBuilder) -> Result<reqwest::Response, RelayError> {
+    req.send().await.map_err(unreachable)
+}
+
 /// `Ok(())` for any 2xx, else the relay's error.
 async fn success(resp: reqwest::Response) -> Result<(), RelayError> {
     if resp.status().is_success() {
@@ -108,6 +113,13 @@ impl RelayClient {
         format!("{}{path}", self.base)
     }
 
+    /// A request to `url` that gives up after `secs` seconds.
+    fn at(&self, method: Method, url: String, secs: u64) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, url)
+            .timeout(Duration::from_secs(secs))
+    }
+
     /// `POST /v1/accounts`.
     pub async fn register(
         &self,
@@ -122,14 +134,11 @@ impl RelayClient {
             card,
             invite,
         };
-        let resp = self
-            .http
-            .post(self.url("/v1/accounts"))
-            .timeout(Duration::from_secs(30))
-            .json(&body)
-            .send()
-            .await
-            .map_err(unreachable)?;
+        let resp = send(
+            self.at(Method::POST, self.url("/v1/accounts"), 30)
+                .json(&body),
+        )
+        .await?;
         if resp.status() == StatusCode::CREATED {
             Ok(())
         } else {
@@ -147,14 +156,11 @@ impl RelayClient {
             username: username.to_owned(),
             password: password.clone(),
         };
-        let resp = self
-            .http
-            .post(self.url("/v1/sessions"))
-            .timeout(Duration::from_secs(30))
-            .json(&body)
-            .send()
-            .await
-            .map_err(unreachable)?;
+        let resp = send(
+            self.at(Method::POST, self.url("/v1/sessions"), 30)
+                .json(&body),
+        )
+        .await?;
         if resp.status() == StatusCode::CREATED {
             resp.json()
                 .await
@@ -166,43 +172,35 @@ impl RelayClient {
 
     /// `DELETE /v1/sessions/current`.
     pub async fn logout(&self, token: &str) -> Result<(), RelayError> {
-        let resp = self
-            .http
-            .delete(self.url("/v1/sessions/current"))
-            .timeout(Duration::from_secs(30))
-            .bearer_auth(token)
-            .send()
-            .await
-            .map_err(unreachable)?;
+        let resp = send(
+            self.at(Method::DELETE, self.url("/v1/sessions/current"), 30)
+                .bearer_auth(token),
+        )
+        .await?;
         success(resp).await
     }
 
     /// `DELETE /v1/accounts/me`.
     pub async fn delete_account(&self, token: &str, password: &Password) -> Result<(), RelayError> {
-        let resp = self
-            .http
-            .delete(self.url("/v1/accounts/me"))
-            .timeout(Duration::from_secs(30))
-            .bearer_auth(token)
-            .json(&DeleteAccountRequest {
-                password: password.clone(),
-            })
-            .send()
-            .await
-            .map_err(unreachable)?;
+        let body = DeleteAccountRequest {
+            password: password.clone(),
+        };
+        let resp = send(
+            self.at(Method::DELETE, self.url("/v1/accounts/me"), 30)
+                .bearer_auth(token)
+                .json(&body),
+        )
+        .await?;
         success(resp).await
     }
 
     /// `GET /v1/directory/{user}`: the card JSON.
     pub async fn card(&self, token: &str, user: &str) -> Result<Vec<u8>, RelayError> {
-        let resp = self
-            .http
-            .get(self.url(&format!("/v1/directory/{user}")))
-            .timeout(Duration::from_secs(30))
-            .bearer_auth(token)
-            .send()
-            .await
-            .map_err(unreachable)?;
+        let resp = send(
+            self.at(Method::GET, self.url(&format!("/v1/directory/{user}")), 30)
+                .bearer_auth(token),
+        )
+        .await?;
         if resp.status() == StatusCode::OK {
             Ok(resp.bytes().await.map_err(unreachable)?.to_vec())
         } else {
@@ -217,16 +215,13 @@ impl RelayClient {
         id: &str,
         envelope_json: &str,
     ) -> Result<PutResult, RelayError> {
-        let resp = self
-            .http
-            .put(self.url(&format!("/v1/messages/{id}")))
-            .timeout(Duration::from_secs(60))
-            .bearer_auth(token)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(envelope_json.to_owned())
-            .send()
-            .await
-            .map_err(unreachable)?;
+        let resp = send(
+            self.at(Method::PUT, self.url(&format!("/v1/messages/{id}")), 60)
+                .bearer_auth(token)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(envelope_json.to_owned()),
+        )
+        .await?;
         match resp.status() {
             StatusCode::CREATED => Ok(PutResult::Stored),
             StatusCode::OK => Ok(PutResult::AlreadyStored),
@@ -242,14 +237,15 @@ impl RelayClient {
         token: &str,
         wait_secs: u64,
     ) -> Result<Vec<serde_json::Value>, RelayError> {
-        let resp = self
-            .http
-            .get(self.url(&format!("/v1/messages?wait={wait_secs}&limit=200")))
-            .timeout(Duration::from_secs(wait_secs + 30))
-            .bearer_auth(token)
-            .send()
-            .await
-            .map_err(unreachable)?;
+        let resp = send(
+            self.at(
+                Method::GET,
+                self.url(&format!("/v1/messages?wait={wait_secs}&limit=200")),
+                wait_secs + 30,
+            )
+            .bearer_auth(token),
+        )
+        .await?;
         match resp.status() {
             StatusCode::NO_CONTENT => Ok(Vec::new()),
             StatusCode::OK => {
@@ -272,15 +268,12 @@ impl RelayClient {
         if ids.is_empty() {
             return Ok(());
         }
-        let resp = self
-            .http
-            .post(self.url("/v1/messages/ack"))
-            .timeout(Duration::from_secs(30))
-            .bearer_auth(token)
-            .json(&AckRequest { ids })
-            .send()
-            .await
-            .map_err(unreachable)?;
+        let resp = send(
+            self.at(Method::POST, self.url("/v1/messages/ack"), 30)
+                .bearer_auth(token)
+                .json(&AckRequest { ids }),
+        )
+        .await?;
         success(resp).await
     }
 }

@@ -47,16 +47,6 @@ impl Waiters {
             }
         }
     }
-
-    /// Users with waiting requests (for tests and metrics).
-    pub fn len(&self) -> usize {
-        self.map.lock().expect("waiters lock").len()
-    }
-
-    /// True when nobody waits.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 impl Drop for Waiting<'_> {
