@@ -632,36 +632,38 @@ impl Daemon {
             keys.push(from.zip(id));
             raw.push(serde_json::to_vec(&v).unwrap_or_default());
         }
-        // Opening costs RSA work: off the async workers.
-        let me2 = me.clone();
-        let store_seen = SeenLookup::new(&self.store, keys.iter().flatten())?;
-        let (incoming, drops, replayed) = blocking(move || {
-            let peers = BatchPeers {
-                contacts,
-                seen: store_seen,
-            };
-            let mut incoming = Vec::new();
-            let mut drops = Vec::new();
-            let mut replayed = Vec::new();
-            for (json, key) in raw.iter().zip(keys) {
-                match crypto::open_json(&me2, json, &peers, &mut rand::rng()) {
-                    Ok(opened) => incoming.push(opened),
-                    Err(e) => {
-                        tracing::info!(reason = e.name(), "dropped an envelope");
-                        // A replay passed the signature check, so its
-                        // from/id are genuine.
-                        if e == OpenError::Replay
-                            && let Some(key) = key
-                        {
-                            replayed.push(key);
-                        }
-                        drops.push(e);
-                    }
-                }
+        // Opening costs RSA work: off the async workers, and split over the
+        // cores (each envelope opens independently of the others).
+        let peers = Arc::new(BatchPeers {
+            contacts,
+            seen: SeenLookup::new(&self.store, keys.iter().flatten())?,
+        });
+        let items: Vec<_> = raw.into_iter().zip(keys).collect();
+        let lanes = open_lanes(items.len());
+        let per_lane = items.len().div_ceil(lanes).max(1);
+        let mut chunks = Vec::with_capacity(lanes);
+        let mut rest = items.into_iter();
+        loop {
+            let chunk: Vec<_> = rest.by_ref().take(per_lane).collect();
+            if chunk.is_empty() {
+                break;
             }
-            (incoming, drops, replayed)
-        })
-        .await?;
+            let (me, peers) = (me.clone(), peers.clone());
+            chunks.push(tokio::task::spawn_blocking(move || {
+                open_chunk(&me, &peers, chunk)
+            }));
+        }
+        let mut incoming = Vec::new();
+        let mut drops = Vec::new();
+        let mut replayed = Vec::new();
+        for chunk in chunks {
+            let (i, d, r) = chunk
+                .await
+                .map_err(|e| DaemonError::Internal(e.to_string()))?;
+            incoming.extend(i);
+            drops.extend(d);
+            replayed.extend(r);
+        }
         for e in &drops {
             if matches!(e, OpenError::Malformed(_)) {
                 malformed += 1;
@@ -727,15 +729,14 @@ impl Daemon {
         // Committed: now the relay may forget them. A crash before this ack
         // redelivers the batch, and the seen table drops the repeats.
         relay.ack(token, ids).await?;
-        for (from, _, body) in outcome.new_texts {
-            if self.is_focused(&from) {
-                continue;
-            }
-            if let Some((summary, text)) =
-                crate::notify::text(self.config.notifications, &from, body.as_deref())
-            {
-                tokio::task::spawn_blocking(move || crate::notify::show(&summary, &text));
-            }
+        let unseen: Vec<_> = outcome
+            .new_texts
+            .into_iter()
+            .filter(|(from, _, _)| !self.is_focused(from))
+            .map(|(from, _, body)| (from, body))
+            .collect();
+        for (summary, text) in crate::notify::batch(self.config.notifications, &unseen) {
+            tokio::task::spawn_blocking(move || crate::notify::show(&summary, &text));
         }
         Ok(())
     }
@@ -752,6 +753,42 @@ fn backoff(attempts: u32) -> Duration {
     let cap = Duration::from_secs(1u64 << attempts.min(6)).min(MAX_BACKOFF);
     let ms = rand::rng().random_range(cap.as_millis() as u64 / 2..=cap.as_millis() as u64);
     Duration::from_millis(ms)
+}
+
+/// How many blocking threads open one batch: one per core, but never fewer
+/// than 8 envelopes a thread (spawning costs more than a tiny chunk saves).
+fn open_lanes(batch: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.min(batch.div_ceil(8)).max(1)
+}
+
+/// An envelope of a batch: its JSON and, when readable, its (from, id).
+type BatchItem = (Vec<u8>, Option<(String, String)>);
+
+/// What opening a chunk of a batch gave: opened envelopes, drop reasons, and
+/// the (from, id) of replays (genuine: they passed the signature check).
+type Opened3 = (Vec<crypto::Opened>, Vec<OpenError>, Vec<(String, String)>);
+
+/// Opens a chunk of a batch in order (runs on a blocking thread).
+fn open_chunk(me: &Identity, peers: &BatchPeers, chunk: Vec<BatchItem>) -> Opened3 {
+    let mut incoming = Vec::new();
+    let mut drops = Vec::new();
+    let mut replayed = Vec::new();
+    for (json, key) in chunk {
+        match crypto::open_json(me, &json, peers, &mut rand::rng()) {
+            Ok(opened) => incoming.push(opened),
+            Err(e) => {
+                tracing::info!(reason = e.name(), "dropped an envelope");
+                if e == OpenError::Replay
+                    && let Some(key) = key
+                {
+                    replayed.push(key);
+                }
+                drops.push(e);
+            }
+        }
+    }
+    (incoming, drops, replayed)
 }
 
 /// Which of a batch's (from, id) pairs were already accepted, looked up once.

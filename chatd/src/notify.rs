@@ -22,6 +22,37 @@ pub fn text(mode: NotifyMode, sender: &str, body: Option<&str>) -> Option<(Strin
     }
 }
 
+/// The notifications for one batch of new texts `(sender, body)`, in order of
+/// each sender's first message: one per sender, so a backlog of thousands
+/// raises one notification per conversation, not thousands. Several texts
+/// from one sender read "N new messages from …" (preview: the newest text).
+pub fn batch(mode: NotifyMode, texts: &[(String, Option<String>)]) -> Vec<(String, String)> {
+    let mut order: Vec<&str> = Vec::new();
+    let mut per_sender: std::collections::HashMap<&str, (usize, Option<&str>)> =
+        std::collections::HashMap::new();
+    for (sender, body) in texts {
+        let entry = per_sender.entry(sender).or_insert_with(|| {
+            order.push(sender);
+            (0, None)
+        });
+        entry.0 += 1;
+        entry.1 = body.as_deref();
+    }
+    order
+        .into_iter()
+        .filter_map(|sender| {
+            let (count, newest) = per_sender[sender];
+            let (summary, body) = text(mode, sender, newest)?;
+            let summary = if count > 1 {
+                format!("{count} new messages from {sender}")
+            } else {
+                summary
+            };
+            Some((summary, body))
+        })
+        .collect()
+}
+
 /// Shows a notification; blocking (call from `spawn_blocking`).
 pub fn show(summary: &str, body: &str) {
     let result = notify_rust::Notification::new()
@@ -46,5 +77,32 @@ mod tests {
         assert!(text(NotifyMode::Off, "alice", Some("x")).is_none());
         let (_, b) = text(NotifyMode::Preview, "alice", Some(&"é".repeat(200))).unwrap();
         assert_eq!(b.chars().count(), PREVIEW_CHARS + 1);
+    }
+
+    #[test]
+    fn a_batch_raises_one_notification_per_sender() {
+        let t = |s: &str, b: &str| (s.to_owned(), Some(b.to_owned()));
+        let texts = [
+            t("bob", "one"),
+            t("carol", "hi"),
+            t("bob", "two"),
+            t("bob", "three"),
+        ];
+        assert_eq!(
+            batch(NotifyMode::Preview, &texts),
+            [
+                ("3 new messages from bob".to_owned(), "three".to_owned()),
+                ("New message from carol".to_owned(), "hi".to_owned()),
+            ]
+        );
+        assert_eq!(
+            batch(NotifyMode::Sender, &texts),
+            [
+                ("3 new messages from bob".to_owned(), String::new()),
+                ("New message from carol".to_owned(), String::new()),
+            ]
+        );
+        assert!(batch(NotifyMode::Off, &texts).is_empty());
+        assert!(batch(NotifyMode::Sender, &[]).is_empty());
     }
 }
