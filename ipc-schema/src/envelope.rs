@@ -28,24 +28,67 @@ pub const MAX_RSA_BYTES: usize = 512;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Envelope {
     /// Format version; only 1 exists.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1))]
     pub v: u32,
     /// 32 lowercase hex digits (128 random bits), unique per sender.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{32}$"))]
     pub id: String,
     /// Sender's username.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9][a-z0-9_.-]{2,31}$"))]
     pub from: String,
     /// Recipient's username.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9][a-z0-9_.-]{2,31}$"))]
     pub to: String,
     /// Sender's clock when sealing, milliseconds since the Unix epoch.
     pub ts: u64,
-    /// RSA-OAEP-wrapped `enc_key || mac_key`, base64.
+    /// RSA-OAEP-wrapped `enc_key || mac_key`, base64 of 256, 384 or 512 bytes.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 344,
+            max_length = 684,
+            pattern = "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+        )
+    )]
     pub wk: String,
     /// AES-CBC IV, base64 of 16 bytes.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 24,
+            max_length = 24,
+            pattern = "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+        )
+    )]
     pub iv: String,
-    /// AES-256-CBC ciphertext of the padded payload, base64.
+    /// AES-256-CBC ciphertext of the padded payload, base64 of a whole number of 16-byte blocks.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 24,
+            pattern = "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+        )
+    )]
     pub ct: String,
     /// HMAC-SHA256 tag, base64 of 32 bytes.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 44,
+            max_length = 44,
+            pattern = "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+        )
+    )]
     pub tag: String,
-    /// RSA-PSS signature by the sender's signing key, base64.
+    /// RSA-PSS signature by the sender's signing key, base64 of 256, 384 or 512 bytes.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 344,
+            max_length = 684,
+            pattern = "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+        )
+    )]
     pub sig: String,
 }
 

@@ -28,10 +28,15 @@ pub const MAX_WAIT_SECS: u64 = 60;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterRequest {
     /// The username to claim; must match the card's `user`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9][a-z0-9_.-]{2,31}$"))]
     pub username: String,
-    /// The account password (Argon2id-hashed by the relay).
+    /// The account password (Argon2id-hashed by the relay): at least 8
+    /// characters, at most 1024 bytes of UTF-8.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 8, max_length = 1024))]
     pub password: Password,
-    /// The public contact card, published in the directory.
+    /// The public contact card, published in the directory:
+    /// `{"v":1,"user":…,"enc":…,"sig":…}` with `user` the username and `enc`,
+    /// `sig` base64 SPKI DER of 2048 to 4096-bit RSA keys.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub card: Value,
     /// Single-use invite code, for relays with the `invite` policy.
@@ -134,7 +139,8 @@ pub struct MessagesResponse {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AckRequest {
-    /// Ids of the caller's envelopes to delete.
+    /// Ids of the caller's envelopes to delete (32 lowercase hex digits each; at most 1000).
+    #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
     pub ids: Vec<String>,
 }
 

@@ -21,11 +21,13 @@ const MAX_LIMIT: usize = 200;
 /// A user's contact card, exactly as registered.
 #[utoipa::path(get, path = "/v1/directory/{user}", tag = "directory",
     security(("bearer" = [])),
-    params(("user" = String, Path, description = "username")),
+    params(("user" = String, Path, description = "username (any other name is 404)")),
     responses(
         (status = 200, description = "the contact card JSON", content_type = "application/json"),
+        (status = 400, description = "path segment is not UTF-8 once percent-decoded", body = ErrorBody),
         (status = 401, description = "bad token", body = ErrorBody),
         (status = 404, description = "no such user", body = ErrorBody),
+        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
     ))]
 pub async fn card(
     State(state): State<AppState>,
@@ -45,12 +47,15 @@ pub async fn card(
 
 /// Query of the directory listing.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only usernames starting with this.
     #[serde(default)]
+    #[param(pattern = "^[a-z0-9_.-]{0,32}$")]
     prefix: String,
     /// Page size (default 50, at most 200).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<usize>,
     /// Start after this username (the previous page's `next`).
     after: Option<String>,
@@ -62,8 +67,9 @@ pub struct ListQuery {
     params(ListQuery),
     responses(
         (status = 200, description = "a page of usernames", body = DirectoryList),
-        (status = 400, description = "invalid prefix or limit", body = ErrorBody),
+        (status = 400, description = "invalid prefix or limit, or an unknown parameter", body = ErrorBody),
         (status = 401, description = "bad token", body = ErrorBody),
+        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
     ))]
 pub async fn list(
     State(state): State<AppState>,

@@ -42,7 +42,7 @@ fn check_id(id: &str) -> Result<(), AppError> {
 /// answered 200; other bytes under the same id 409.
 #[utoipa::path(put, path = "/v1/messages/{id}", tag = "messages",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "the envelope's id, 32 lowercase hex digits")),
+    params(("id" = String, Path, pattern = "^[0-9a-f]{32}$", description = "the envelope's id, 32 lowercase hex digits")),
     request_body(content = Envelope, description = "envelope v1 JSON, at most 6 MiB"),
     responses(
         (status = 201, description = "stored"),
@@ -53,6 +53,7 @@ fn check_id(id: &str) -> Result<(), AppError> {
         (status = 404, description = "unknown recipient", body = ErrorBody),
         (status = 409, description = "same id, other bytes", body = ErrorBody),
         (status = 413, description = "body over 6 MiB", body = ErrorBody),
+        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
         (status = 507, description = "recipient over quota", body = ErrorBody),
     ))]
 pub async fn put(
@@ -102,12 +103,13 @@ pub async fn put(
 /// One of the caller's pending envelopes.
 #[utoipa::path(get, path = "/v1/messages/{id}", tag = "messages",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "envelope id")),
+    params(("id" = String, Path, pattern = "^[0-9a-f]{32}$", description = "envelope id, 32 lowercase hex digits")),
     responses(
         (status = 200, description = "the envelope as it was put", body = Envelope),
         (status = 400, description = "malformed id", body = ErrorBody),
         (status = 401, description = "bad token", body = ErrorBody),
         (status = 404, description = "no such pending envelope of yours", body = ErrorBody),
+        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
     ))]
 pub async fn get_one(
     State(state): State<AppState>,
@@ -125,17 +127,23 @@ pub async fn get_one(
 
 /// Query of `GET /v1/messages`.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Seconds to wait for mail when there is none (0 to 60; default 0).
+    #[param(minimum = 0, maximum = 60)]
     wait: Option<u64>,
     /// Most envelopes to return (1 to 1000; default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
     /// Only from this sender.
+    #[param(pattern = "^[a-z0-9][a-z0-9_.-]{2,31}$")]
     from: Option<String>,
-    /// Only envelopes whose `ts` is at least this (ms).
+    /// Only envelopes whose `ts` is at least this (ms; any 64-bit unsigned value).
+    #[param(format = "uint64", minimum = 0, maximum = 18446744073709551615u64)]
     since: Option<u64>,
-    /// Only envelopes whose `ts` is below this (ms).
+    /// Only envelopes whose `ts` is below this (ms; any 64-bit unsigned value).
+    #[param(format = "uint64", minimum = 0, maximum = 18446744073709551615u64)]
     until: Option<u64>,
 }
 
@@ -149,6 +157,7 @@ pub struct ListQuery {
         (status = 204, description = "none arrived within `wait` seconds"),
         (status = 400, description = "bad query", body = ErrorBody),
         (status = 401, description = "bad token", body = ErrorBody),
+        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -224,6 +233,8 @@ fn messages_response(bodies: Vec<Vec<u8>>) -> Response {
         (status = 204, description = "deleted (unknown ids and other users' ids are ignored)"),
         (status = 400, description = "malformed body or ids", body = ErrorBody),
         (status = 401, description = "bad token", body = ErrorBody),
+        (status = 413, description = "body over 6 MiB", body = ErrorBody),
+        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
     ))]
 pub async fn ack(
     State(state): State<AppState>,

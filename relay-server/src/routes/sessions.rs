@@ -45,6 +45,7 @@ pub(crate) async fn verify_password(
         (status = 201, description = "logged in", body = LoginResponse),
         (status = 400, description = "malformed body", body = ErrorBody),
         (status = 401, description = "unknown user or wrong password (indistinguishable)", body = ErrorBody),
+        (status = 413, description = "body over 6 MiB", body = ErrorBody),
         (status = 429, description = "too many failures for this user or address; see Retry-After", body = ErrorBody),
     ))]
 pub async fn login(
@@ -74,6 +75,7 @@ pub async fn login(
     responses(
         (status = 204, description = "token revoked"),
         (status = 401, description = "bad token", body = ErrorBody),
+        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
     ))]
 pub async fn logout(State(state): State<AppState>, user: AuthUser) -> Result<StatusCode, AppError> {
     state.store.revoke_session(&user.token_hash).await?;
