@@ -27,5 +27,7 @@ mod openapi;
 mod sessions;
 #[path = "api/shutdown.rs"]
 mod shutdown;
+#[path = "api/threats.rs"]
+mod threats;
 #[path = "api/tls.rs"]
 mod tls;

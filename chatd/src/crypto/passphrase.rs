@@ -27,7 +27,9 @@ pub enum PassphraseError {
     Encrypt,
 }
 
-/// Encrypts `plaintext` under `passphrase` (scrypt log2 N = 15, r = 8, p = 1).
+/// Encrypts `plaintext` under `passphrase` (scrypt log2 N = 14, r = 8, p = 1,
+/// 16-byte salt: the `pkcs5` defaults, which OpenSSL 3 also reads; pinned by
+/// `chatd/tests/threats.rs`).
 pub fn encrypt<R: CryptoRng>(
     passphrase: &[u8],
     plaintext: &[u8],

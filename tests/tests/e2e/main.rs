@@ -9,5 +9,6 @@ mod notify;
 mod offline;
 mod restart;
 mod socket;
+mod threats;
 mod tui;
 mod watch;

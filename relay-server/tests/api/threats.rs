@@ -1,0 +1,170 @@
+//! What a stolen relay disk (or a curious relay operator) finds in the store
+//! (docs/SECURITY.md): hashes of tokens and passwords, never the secrets;
+//! sealed envelopes, never plaintext; and exactly the metadata the security
+//! notes list, no more.
+
+use sha2::{Digest, Sha256};
+
+use crate::helper::*;
+
+/// Every byte of the relay's data dir (database, WAL and shared memory).
+fn everything_on_disk(relay: &Relay) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(relay.data_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            all.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    assert!(all.len() > 4096, "the store is on disk");
+    all
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn columns(db: &rusqlite::Connection, table: &str) -> Vec<String> {
+    let mut stmt = db
+        .prepare(&format!(
+            "SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
+        ))
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn read_only(relay: &Relay) -> rusqlite::Connection {
+    rusqlite::Connection::open_with_flags(
+        relay.db_path(),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_store_keeps_hashes_of_tokens_and_passwords_never_the_secrets() {
+    let relay = Relay::start().await;
+    let alice = relay.register("alice").await;
+    let second = relay.log_in("alice").await;
+    // Use both tokens, so they have been through every code path once.
+    assert_eq!(alice.pending_ids().await, Vec::<String>::new());
+    assert_eq!(second.pending_ids().await, Vec::<String>::new());
+
+    let disk = everything_on_disk(&relay);
+    let password = password_of("alice");
+    assert!(
+        !contains(&disk, password.as_bytes()),
+        "the password is on disk"
+    );
+    for token in [&alice.token, &second.token] {
+        assert!(!contains(&disk, token.as_bytes()), "a token is on disk");
+    }
+
+    let db = read_only(&relay);
+    let mut hashes: Vec<String> = db
+        .prepare("SELECT token_hash FROM sessions WHERE username = 'alice' ORDER BY token_hash")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    hashes.sort();
+    let mut expected: Vec<String> = [&alice.token, &second.token]
+        .iter()
+        .map(|t| {
+            Sha256::digest(t.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(hashes, expected, "sessions hold SHA-256 of the tokens");
+
+    let phc: String = db
+        .query_row(
+            "SELECT password_hash FROM accounts WHERE username = 'alice'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(phc.starts_with("$argon2id$v=19$"), "{phc}");
+}
+
+#[tokio::test]
+async fn the_store_holds_sealed_envelopes_and_only_the_documented_metadata() {
+    let relay = Relay::start().await;
+    let users = relay.register_all(&["alice", "bob"]).await;
+    let (alice, bob) = (&users[0], &users[1]);
+    let secret = "the launch code is 0000, tell nobody";
+    let mail = alice.seal_at("bob", secret, 1_764_000_000_123);
+    alice.put(&mail).await.assert_status(201);
+
+    // Pending: the envelope as put, filed under who, to whom, when.
+    let disk = everything_on_disk(&relay);
+    assert!(!contains(&disk, secret.as_bytes()), "plaintext on disk");
+    assert!(!contains(&disk, b"launch code"), "plaintext on disk");
+    let db = read_only(&relay);
+    assert_eq!(
+        columns(&db, "mailbox"),
+        [
+            "seq",
+            "recipient",
+            "sender",
+            "id",
+            "ts",
+            "body",
+            "digest",
+            "received_at"
+        ]
+    );
+    let (recipient, sender, ts, body): (String, String, i64, Vec<u8>) = db
+        .query_row(
+            "SELECT recipient, sender, ts, body FROM mailbox WHERE id = ?1",
+            [&mail.id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!((recipient.as_str(), sender.as_str()), ("bob", "alice"));
+    assert_eq!(ts, 1_764_000_000_123);
+    assert_eq!(body, mail.json.as_bytes(), "stored exactly as put");
+
+    // Acknowledged: the envelope is gone, but (sender, id, digest, time of
+    // the ack) stay for 30 days so that a late retry is answered 200.
+    bob.ack(&[&mail.id]).await.assert_status(204);
+    let count: i64 = db
+        .query_row("SELECT count(*) FROM mailbox", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 0);
+    assert_eq!(
+        columns(&db, "delivered"),
+        ["sender", "id", "digest", "acked_at"]
+    );
+    let kept: (String, String) = db
+        .query_row("SELECT sender, id FROM delivered", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(kept, ("alice".to_owned(), mail.id.clone()));
+    drop(db);
+    let disk = everything_on_disk(&relay);
+    assert!(!contains(&disk, secret.as_bytes()), "plaintext on disk");
+
+    // No other table appeared that could hold more.
+    let db = read_only(&relay);
+    let mut tables: Vec<String> = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    tables.retain(|t| t != "sqlite_sequence");
+    assert_eq!(
+        tables,
+        ["accounts", "delivered", "invites", "mailbox", "sessions"]
+    );
+}
