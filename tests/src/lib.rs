@@ -24,10 +24,14 @@ use std::time::{Duration, Instant};
 use ipc_schema::client::Client;
 use ipc_schema::methods::EventEnvelope;
 
-/// A built workspace binary, next to this test binary (target/<profile>/).
+/// A built workspace binary, next to this test binary (target/<profile>/;
+/// test binaries live one level down, in target/<profile>/deps/).
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let mut dir = exe.parent().expect("target dir");
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir = dir.parent().expect("target dir");
+    }
     let path = dir.join(name);
     assert!(
         path.exists(),
@@ -94,6 +98,34 @@ pub fn eventually<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Optio
     }
 }
 
+/// Prepares the relay's data dir before the relay first starts.
+pub type PrepareDir = Box<dyn FnOnce(&Path)>;
+
+/// Ways to set a world up other than [`World::start`]'s defaults.
+#[derive(Default)]
+pub struct Setup {
+    /// Called with the relay's (not yet existing) data dir before the relay
+    /// first starts, e.g. to mount a small file system there.
+    pub relay_dir: Option<PrepareDir>,
+    /// When set, the relay and every daemon append their stderr to
+    /// `relay.log` and `chatd-NAME.log` here (across restarts), the relay at
+    /// its production log level (`info`); otherwise stderr is inherited.
+    pub log_dir: Option<PathBuf>,
+}
+
+/// Where a child's stderr goes: appended to `log`, or inherited.
+fn stderr_to(log: Option<&Path>) -> Stdio {
+    match log {
+        Some(path) => std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
+            .into(),
+        None => Stdio::inherit(),
+    }
+}
+
 /// One test's world: a temp dir, a private D-Bus session with an unlocked
 /// gnome-keyring and a notification server, and a relay.
 pub struct World {
@@ -101,6 +133,8 @@ pub struct World {
     pub dir: tempfile::TempDir,
     /// `DBUS_SESSION_BUS_ADDRESS` of the private bus.
     pub bus: String,
+    /// Where processes write their stderr, if not inherited.
+    pub log_dir: Option<PathBuf>,
     bus_daemon: Child,
     keyring: Child,
     notifier: Child,
@@ -111,6 +145,12 @@ pub struct World {
 impl World {
     /// Starts the bus, keyring, notification server and relay.
     pub fn start() -> World {
+        World::start_with(Setup::default())
+    }
+
+    /// [`World::start`] with a relay data dir prepared by `setup` and stderr
+    /// logs in files.
+    pub fn start_with(setup: Setup) -> World {
         let dir = tempfile::tempdir().expect("tempdir");
         let home = dir.path().join("home");
         std::fs::create_dir_all(home.join(".local/share")).unwrap();
@@ -167,10 +207,16 @@ impl World {
                 .expect("gdbus");
             assert!(ok.success(), "{name} did not appear on the test bus");
         }
-        let relay = Relay::start(&dir.path().join("relay"), None);
+        let relay_dir = dir.path().join("relay");
+        if let Some(prepare) = setup.relay_dir {
+            prepare(&relay_dir);
+        }
+        let relay_log = setup.log_dir.as_ref().map(|d| d.join("relay.log"));
+        let relay = Relay::start_logged(&relay_dir, None, relay_log.as_deref());
         World {
             dir,
             bus,
+            log_dir: setup.log_dir,
             bus_daemon,
             keyring,
             notifier,
@@ -227,11 +273,18 @@ pub struct Relay {
     /// Base URL.
     pub url: String,
     data_dir: PathBuf,
+    log: Option<PathBuf>,
 }
 
 impl Relay {
     /// Starts a relay on `listen` (or a free port).
     pub fn start(data_dir: &Path, listen: Option<&str>) -> Relay {
+        Relay::start_logged(data_dir, listen, None)
+    }
+
+    /// Starts a relay on `listen` (or a free port) that appends its stderr
+    /// to `log` at level `info` (inherited at `warn` without one).
+    pub fn start_logged(data_dir: &Path, listen: Option<&str>, log: Option<&Path>) -> Relay {
         let mut child = Command::new(bin("relay-server"))
             .args([
                 "serve",
@@ -240,9 +293,9 @@ impl Relay {
                 "--data-dir",
             ])
             .arg(data_dir)
-            .env("RELAY_LOG", "warn")
+            .env("RELAY_LOG", if log.is_some() { "info" } else { "warn" })
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr_to(log))
             .spawn()
             .expect("start relay-server");
         let url = first_line(&mut child, "listening on ", "relay-server");
@@ -250,7 +303,19 @@ impl Relay {
             child,
             url,
             data_dir: data_dir.to_owned(),
+            log: log.map(Path::to_owned),
         }
+    }
+
+    /// Its data dir (where `relay.db` lives).
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Whether the process is still running (it may exit by itself, e.g.
+    /// when it cannot open its store).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// `kill -9`, then start again on the same address and data dir.
@@ -270,7 +335,9 @@ impl Relay {
         let addr = self.url.trim_start_matches("http://").to_owned();
         let mut again = None;
         for _ in 0..100 {
-            match std::panic::catch_unwind(|| Relay::start(&self.data_dir, Some(&addr))) {
+            let log = self.log.as_deref();
+            match std::panic::catch_unwind(|| Relay::start_logged(&self.data_dir, Some(&addr), log))
+            {
                 Ok(r) => {
                     again = Some(r);
                     break;
@@ -313,6 +380,7 @@ pub struct Daemon {
     env: Vec<(String, String)>,
     bus: String,
     home: PathBuf,
+    log: Option<PathBuf>,
 }
 
 /// What a `chat-ctl` run did.
@@ -365,6 +433,10 @@ impl Daemon {
                 .collect(),
             bus: world.bus.clone(),
             home: world.home(),
+            log: world
+                .log_dir
+                .as_ref()
+                .map(|d| d.join(format!("chatd-{name}.log"))),
         };
         d.spawn();
         d
@@ -387,7 +459,7 @@ impl Daemon {
             .env("XDG_DATA_HOME", self.home.join(".local/share"))
             .env("CHATD_LOG", "info")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(stderr_to(self.log.as_deref()));
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -431,6 +503,11 @@ impl Daemon {
         let path = self.data_dir.with_file_name("config.toml");
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, toml).unwrap();
+    }
+
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
     }
 
     /// Whether the process is still running (not stopped, killed or crashed).
@@ -518,6 +595,12 @@ impl Daemon {
     /// Registers `self.name` on `relay` with 2048-bit keys (fast) and the
     /// password `<name>-password`.
     pub fn register(&self, relay: &Relay) {
+        self.register_bits(relay, 2048);
+    }
+
+    /// Like [`Daemon::register`] with `bits`-bit keys (2048, 3072 or 4096).
+    pub fn register_bits(&self, relay: &Relay, bits: u32) {
+        let bits = bits.to_string();
         self.ctl_in(
             &[
                 "register",
@@ -527,7 +610,7 @@ impl Daemon {
                 &self.name,
                 "--password-stdin",
                 "--key-bits",
-                "2048",
+                &bits,
             ],
             &format!("{}-password\n", self.name),
         )
