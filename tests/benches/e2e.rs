@@ -1,0 +1,531 @@
+//! End-to-end benchmarks through the real parts: a relay process with its
+//! SQLite file on loopback, two chatd processes (3072-bit keys, keys in a
+//! real gnome-keyring on a private D-Bus session), driven through the IPC
+//! client and `chat-ctl`. Every figure comes with a bound measured in the
+//! same run, in this process, on the same machine.
+//!
+//! ```text
+//! cargo build --release -p chatd -p chat-ctl -p relay-server --bins
+//! cargo bench -p e2e --bench e2e -- [latency|throughput|backlog|footprint|all] [--messages N]
+//! ```
+//!
+//! `scripts/bench` does both and prints the table kept in docs/BENCHMARKS.md.
+//!
+//! - **latency**: messages sent one at a time; from `message.send` returning
+//!   to bob's `message.received`. Bound: one seal + one open.
+//! - **throughput**: alice's frontend keeps the outbox full (as many sends in
+//!   flight as there are cores); messages/s from the first send to bob's last
+//!   `message.received`. Bound: bob's open rate on all cores. Because alice
+//!   seals on the same cores, the machine bound is also given: messages/s if
+//!   both cores did nothing but one seal and one open per message.
+//! - **backlog**: the messages wait on the relay while bob's daemon is down;
+//!   from its start until all are committed and acknowledged (the relay's
+//!   queue is empty). Bound: bob's open rate on all cores.
+//! - **footprint**: chatd RSS idle and after the backlog, `chat-ctl send` wall
+//!   time (process start included) against a bound of `chat-ctl --version`
+//!   plus one seal, and the relay's RSS with 10,000 idle long-polls
+//!   (relay-bench).
+
+use std::collections::HashMap;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use chatd::crypto::{Card, Identity, KeyBits, Peers, open, seal};
+use e2e::{Daemon, World, bin};
+use ipc_schema::Payload;
+use ipc_schema::client::Client;
+use ipc_schema::envelope::Envelope;
+use ipc_schema::methods::{Event, MessageSendParams, MessageState};
+
+const BITS: u32 = 3072;
+
+fn main() {
+    let mut what = "all".to_owned();
+    let mut messages: Option<usize> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--messages" => {
+                messages = Some(
+                    args.next()
+                        .and_then(|v| v.parse().ok())
+                        .expect("--messages N"),
+                )
+            }
+            "--bench" => {}
+            "latency" | "throughput" | "backlog" | "footprint" | "all" => what = a,
+            other => {
+                eprintln!(
+                    "usage: e2e [latency|throughput|backlog|footprint|all] [--messages N] (got {other:?})"
+                );
+                std::process::exit(2);
+            }
+        }
+    }
+    let all = what == "all";
+    let mut table = Table::default();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("e2e bench: {BITS}-bit keys, {cores} cores");
+    let bounds = Bounds::measure(cores);
+    table.row(
+        "bound: seal + open, one message",
+        format!(
+            "seal {:.2} ms + open {:.2} ms = {:.2} ms",
+            ms(bounds.seal),
+            ms(bounds.open),
+            ms(bounds.seal + bounds.open)
+        ),
+        "",
+    );
+    table.row(
+        "bound: bob's open rate, all cores",
+        format!("{:.0} msg/s on {cores} cores", bounds.open_rate),
+        "",
+    );
+    table.row(
+        "bound: seal+open on the same cores",
+        format!("{:.0} msg/s", bounds.machine_rate),
+        "",
+    );
+
+    if all || what == "latency" {
+        latency(messages.unwrap_or(1000), &bounds, &mut table);
+    }
+    if all || what == "throughput" {
+        throughput(messages.unwrap_or(10_000), &bounds, &mut table);
+    }
+    if all || what == "backlog" || what == "footprint" {
+        backlog_and_footprint(messages.unwrap_or(10_000), &bounds, &mut table);
+    }
+    table.print();
+}
+
+/// The rows printed at the end.
+#[derive(Default)]
+struct Table(Vec<(String, String, String)>);
+
+impl Table {
+    fn row(&mut self, what: &str, figure: String, versus: impl Into<String>) {
+        let versus = versus.into();
+        println!("  {what}: {figure} {versus}");
+        self.0.push((what.to_owned(), figure, versus));
+    }
+
+    fn print(&self) {
+        println!();
+        println!("| measure | figure | against the bound / goal |");
+        println!("|---|---|---|");
+        for (a, b, c) in &self.0 {
+            println!("| {a} | {b} | {c} |");
+        }
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The `q`-quantile of sorted durations.
+fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+struct Contacts(HashMap<String, Card>);
+
+impl Peers for Contacts {
+    fn contact(&self, user: &str) -> Option<&Card> {
+        self.0.get(user)
+    }
+    fn already_seen(&self, _: &str, _: &str) -> bool {
+        false
+    }
+}
+
+/// What the crypto costs on this machine, now.
+struct Bounds {
+    /// Median time of one seal of a short text.
+    seal: Duration,
+    /// Median time of one open of it.
+    open: Duration,
+    /// Opens per second with one thread per core.
+    open_rate: f64,
+    /// Messages per second if all cores only sealed and opened.
+    machine_rate: f64,
+}
+
+impl Bounds {
+    fn measure(cores: usize) -> Bounds {
+        let mut rng = rand::rng();
+        let alice = Identity::generate("alice", KeyBits::B3072, &mut rng).expect("keys");
+        let bob = Identity::generate("bob", KeyBits::B3072, &mut rng).expect("keys");
+        let contacts = Contacts(HashMap::from([("alice".to_owned(), alice.card().clone())]));
+        let payload = Payload::text("bench 000123 the quick brown fox".to_owned());
+        let mut seals = Vec::new();
+        let mut envs: Vec<Envelope> = Vec::new();
+        for _ in 0..60 {
+            let t = Instant::now();
+            envs.push(seal(&alice, bob.card(), &payload, 1, &mut rand::rng()).expect("seal"));
+            seals.push(t.elapsed());
+        }
+        let mut opens = Vec::new();
+        for env in &envs {
+            let t = Instant::now();
+            open(&bob, env, &contacts, &mut rand::rng()).expect("open");
+            opens.push(t.elapsed());
+        }
+        seals.sort();
+        opens.sort();
+        let (seal_t, open_t) = (quantile(&seals, 0.5), quantile(&opens, 0.5));
+        // Bob's open rate on every core at once, for about two seconds.
+        let run = Duration::from_secs(2);
+        let start = Instant::now();
+        let opened: usize = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..cores)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut n = 0;
+                        while start.elapsed() < run {
+                            open(&bob, &envs[n % envs.len()], &contacts, &mut rand::rng())
+                                .expect("open");
+                            n += 1;
+                        }
+                        n
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().expect("worker")).sum()
+        });
+        let open_rate = opened as f64 / start.elapsed().as_secs_f64();
+        let machine_rate = cores as f64 / (seal_t + open_t).as_secs_f64();
+        Bounds {
+            seal: seal_t,
+            open: open_t,
+            open_rate,
+            machine_rate,
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// A world with alice and bob registered (3072-bit) and each other's contacts.
+fn two_users() -> (World, Daemon, Daemon) {
+    let world = World::start();
+    let alice = world.daemon("alice");
+    let bob = world.daemon("bob");
+    alice.register_bits(&world.relay, BITS);
+    bob.register_bits(&world.relay, BITS);
+    alice.add_contact(&bob);
+    bob.add_contact(&alice);
+    (world, alice, bob)
+}
+
+async fn send(client: &mut Client, to: &str, body: String) -> String {
+    client
+        .call(MessageSendParams {
+            to: to.to_owned(),
+            body,
+            reply_to: None,
+        })
+        .await
+        .expect("message.send")
+        .id
+}
+
+fn latency(n: usize, bounds: &Bounds, table: &mut Table) {
+    println!("latency: {n} messages, one at a time");
+    let (_world, alice, bob) = two_users();
+    let rt = runtime();
+    let samples = rt.block_on(async {
+        let mut a = alice.client().await;
+        let mut events = bob.client().await.subscribe(None).await.expect("subscribe");
+        let mut samples = Vec::with_capacity(n);
+        // 20 unmeasured messages first: connections, caches, SQLite pages.
+        for i in 0..n + 20 {
+            let id = send(&mut a, "bob", format!("latency {i:05} the quick brown fox")).await;
+            let sent = Instant::now();
+            loop {
+                let e = tokio::time::timeout(Duration::from_secs(30), events.next())
+                    .await
+                    .expect("bob receives within 30 s")
+                    .expect("event stream open")
+                    .expect("readable event");
+                if let Event::MessageReceived(m) = e.event
+                    && m.message.id == id
+                {
+                    break;
+                }
+            }
+            if i >= 20 {
+                samples.push(sent.elapsed());
+            }
+        }
+        samples
+    });
+    let mut sorted = samples.clone();
+    sorted.sort();
+    let (p50, p99, max) = (
+        quantile(&sorted, 0.5),
+        quantile(&sorted, 0.99),
+        *sorted.last().unwrap(),
+    );
+    let bound = bounds.seal + bounds.open;
+    table.row(
+        "delivery latency p50 / p99 / max",
+        format!("{:.2} / {:.2} / {:.2} ms", ms(p50), ms(p99), ms(max)),
+        format!(
+            "bound {:.2} ms; p50 = bound + {:.2} ms (goal + 5), p99 = bound + {:.2} ms (goal + 25)",
+            ms(bound),
+            ms(p50) - ms(bound),
+            ms(p99) - ms(bound)
+        ),
+    );
+}
+
+/// Sends `n` messages from `alice` with `lanes` sends in flight; returns when
+/// every send has returned.
+async fn flood(alice: &Daemon, n: usize, lanes: usize, tag: &str) {
+    let mut tasks = Vec::new();
+    for lane in 0..lanes {
+        let mut client = alice.client().await;
+        let tag = tag.to_owned();
+        tasks.push(tokio::spawn(async move {
+            for i in (lane..n).step_by(lanes) {
+                send(
+                    &mut client,
+                    "bob",
+                    format!("{tag} {i:05} the quick brown fox"),
+                )
+                .await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("sender");
+    }
+}
+
+/// Waits for `n` `message.received` events on `events`.
+async fn received(events: &mut ipc_schema::client::EventStream, n: usize) {
+    let mut got = 0;
+    while got < n {
+        let e = tokio::time::timeout(Duration::from_secs(120), events.next())
+            .await
+            .expect("progress within 120 s")
+            .expect("event stream open")
+            .expect("readable event");
+        if matches!(e.event, Event::MessageReceived(_)) {
+            got += 1;
+        }
+    }
+}
+
+fn throughput(n: usize, bounds: &Bounds, table: &mut Table) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("throughput: {n} messages, {cores} sends in flight");
+    let (_world, alice, bob) = two_users();
+    let rt = runtime();
+    let (all_sent, all_received) = rt.block_on(async {
+        let mut events = bob.client().await.subscribe(None).await.expect("subscribe");
+        let start = Instant::now();
+        let sending = flood(&alice, n, cores, "throughput");
+        let receiving = received(&mut events, n);
+        let (sent_at, received_at) = tokio::join!(
+            async {
+                sending.await;
+                start.elapsed()
+            },
+            async {
+                receiving.await;
+                start.elapsed()
+            }
+        );
+        (sent_at, received_at)
+    });
+    let rate = n as f64 / all_received.as_secs_f64();
+    table.row(
+        "throughput, end to end",
+        format!(
+            "{rate:.0} msg/s ({n} in {:.1} s; all sends returned at {:.1} s)",
+            all_received.as_secs_f64(),
+            all_sent.as_secs_f64()
+        ),
+        format!(
+            "{:.2} of bob's open rate (goal 0.80); {:.2} of the seal+open machine bound",
+            rate / bounds.open_rate,
+            rate / bounds.machine_rate
+        ),
+    );
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("VmRSS")
+}
+
+fn backlog_and_footprint(n: usize, bounds: &Bounds, table: &mut Table) {
+    println!("backlog: {n} messages waiting on the relay");
+    let (world, alice, mut bob) = two_users();
+    // Idle: registered, contacts added, nothing happening.
+    std::thread::sleep(Duration::from_secs(3));
+    let idle = rss_kib(bob.pid().expect("running"));
+    table.row(
+        "chatd RSS, idle",
+        format!("{:.1} MB", idle as f64 / 1024.0),
+        "goal ≤ 15 MB",
+    );
+    ctl_send_time(&alice, bounds, table);
+
+    bob.stop();
+    let rt = runtime();
+    rt.block_on(async {
+        let mut events = alice
+            .client()
+            .await
+            .subscribe(None)
+            .await
+            .expect("subscribe");
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let waiting = async {
+            let mut sent = 0;
+            while sent < n {
+                let e = tokio::time::timeout(Duration::from_secs(120), events.next())
+                    .await
+                    .expect("progress within 120 s")
+                    .expect("event stream open")
+                    .expect("readable event");
+                if let Event::MessageState(s) = e.event
+                    && s.state == MessageState::Sent
+                {
+                    sent += 1;
+                }
+            }
+        };
+        tokio::join!(flood(&alice, n, cores, "backlog"), waiting);
+    });
+    let api = world.relay.api();
+    let token = api.login("bob", "bob-password");
+    let start = Instant::now();
+    bob.start_again(&[]);
+    let committed = rt.block_on(async {
+        let mut events = bob
+            .client()
+            .await
+            .subscribe(Some(0))
+            .await
+            .expect("subscribe");
+        received(&mut events, n).await;
+        start.elapsed()
+    });
+    let acked = loop {
+        if api.pending(&token).is_empty() {
+            break start.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let rate = n as f64 / acked.as_secs_f64();
+    table.row(
+        "offline backlog, start to all acked",
+        format!(
+            "{:.1} s = {rate:.0} msg/s (all committed at {:.1} s)",
+            acked.as_secs_f64(),
+            committed.as_secs_f64()
+        ),
+        format!(
+            "{:.2} of bob's open rate (goal 0.80)",
+            rate / bounds.open_rate
+        ),
+    );
+    let after = rss_kib(bob.pid().expect("running"));
+    table.row(
+        "chatd RSS, after the backlog",
+        format!("{:.1} MB", after as f64 / 1024.0),
+        format!("idle {:.1} MB", idle as f64 / 1024.0),
+    );
+    relay_idle_polls(table);
+}
+
+/// `chat-ctl send` wall time, process start included, against `chat-ctl
+/// --version` (start and exit only) plus one seal.
+fn ctl_send_time(alice: &Daemon, bounds: &Bounds, table: &mut Table) {
+    let run = |args: &[&str]| {
+        let t = Instant::now();
+        let out = Command::new(bin("chat-ctl"))
+            .arg("--socket")
+            .arg(&alice.socket)
+            .args(args)
+            .output()
+            .expect("chat-ctl");
+        assert!(out.status.success(), "chat-ctl {args:?}: {out:?}");
+        t.elapsed()
+    };
+    let mut sends = Vec::new();
+    let mut starts = Vec::new();
+    for i in 0..50 {
+        starts.push(run(&["--version"]));
+        sends.push(run(&["send", "bob", &format!("from a script {i}")]));
+    }
+    sends.sort();
+    starts.sort();
+    let (send50, send90) = (quantile(&sends, 0.5), quantile(&sends, 0.9));
+    let bound = quantile(&starts, 0.5) + bounds.seal;
+    table.row(
+        "chat-ctl send wall time p50 / p90",
+        format!("{:.2} / {:.2} ms", ms(send50), ms(send90)),
+        format!(
+            "bound (start + seal) {:.2} ms, ratio {:.2}; goal ≤ 10 ms",
+            ms(bound),
+            send50.as_secs_f64() / bound.as_secs_f64()
+        ),
+    );
+}
+
+/// The relay's RSS with 10,000 idle long-polls, measured by relay-bench.
+fn relay_idle_polls(table: &mut Table) {
+    let out = Command::new(bin("relay-bench"))
+        .args(["--senders", "16", "--seconds", "3", "--idle", "10000"])
+        .output()
+        .expect("relay-bench (cargo build --release -p relay-server --bins)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.starts_with("idle long-polls"));
+    match line {
+        Some(line) if out.status.success() => {
+            let held = line
+                .rsplit("KiB with them held")
+                .nth(1)
+                .and_then(|s| s.rsplit(' ').find(|w| !w.is_empty()))
+                .and_then(|v| v.parse::<f64>().ok());
+            let before = line
+                .split(" KiB before polls")
+                .next()
+                .and_then(|s| s.rsplit(' ').next())
+                .and_then(|v| v.parse::<f64>().ok());
+            table.row(
+                "relay RSS, 10,000 idle long-polls",
+                held.map_or("?".into(), |k| format!("{:.1} MB", k / 1024.0)),
+                before.map_or(String::new(), |b| {
+                    format!("{:.1} MB before the polls; goal ≤ 200 MB", b / 1024.0)
+                }),
+            );
+        }
+        _ => table.row(
+            "relay RSS, 10,000 idle long-polls",
+            "not measured".into(),
+            format!(
+                "relay-bench failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        ),
+    }
+}
