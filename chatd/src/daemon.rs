@@ -74,6 +74,8 @@ pub struct Daemon {
     focus: Mutex<HashMap<u64, String>>,
     /// Wakes the outbox sender.
     pub outbox_wake: Notify,
+    /// Wakes the receipt sealer (delivered receipts owed).
+    pub receipt_wake: Notify,
     /// Wakes the sync loop (after login).
     pub sync_wake: Notify,
     /// `true` once shutdown was requested.
@@ -109,6 +111,7 @@ impl Daemon {
             connection: Mutex::new(ConnectionState::LoggedOut),
             focus: Mutex::new(HashMap::new()),
             outbox_wake: Notify::new(),
+            receipt_wake: Notify::new(),
             sync_wake: Notify::new(),
             shutdown,
             failpoint: std::env::var("CHATD_FAILPOINT").ok(),
@@ -542,6 +545,67 @@ impl Daemon {
         Ok(())
     }
 
+    /// Seals the delivered receipts owed (committed with their batches), at
+    /// most one receipt per sender per pass, and queues them; runs at start
+    /// too, so receipts owed before a crash still go out.
+    pub async fn run_receipts(self: Arc<Self>) {
+        let mut stop = self.shutdown.subscribe();
+        loop {
+            if self.stopping() {
+                return;
+            }
+            let retry = match self.seal_due_receipts().await {
+                Ok(()) => Duration::from_secs(3600),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not queue delivered receipts; retrying");
+                    Duration::from_secs(5)
+                }
+            };
+            tokio::select! {
+                _ = self.receipt_wake.notified() => {}
+                _ = tokio::time::sleep(retry) => {}
+                _ = crate::daemon::stopped(&mut stop) => return,
+            }
+        }
+    }
+
+    async fn seal_due_receipts(&self) -> Result<(), DaemonError> {
+        /// Ids per receipt envelope (about 18 KB of JSON).
+        const IDS_PER_RECEIPT: usize = 500;
+        loop {
+            let due = self.store.receipts_due(4 * IDS_PER_RECEIPT)?;
+            if due.is_empty() || self.stopping() {
+                return Ok(());
+            }
+            let me = self.identity()?;
+            for (peer, ids) in due {
+                let Some(card) = self.store.contact_card(&peer)? else {
+                    self.store.forget_due_receipts(&peer, &ids)?;
+                    continue;
+                };
+                for ids in ids.chunks(IDS_PER_RECEIPT) {
+                    let (me, card, ids) = (me.clone(), card.clone(), ids.to_vec());
+                    let (env, ids) = blocking(move || {
+                        let payload = Payload::Receipt {
+                            ids,
+                            kind: ReceiptKind::Delivered,
+                        };
+                        let env = crypto::seal(&me, &card, &payload, now_ms(), &mut rand::rng());
+                        let Payload::Receipt { ids, .. } = payload else {
+                            unreachable!("built above")
+                        };
+                        (env, ids)
+                    })
+                    .await?;
+                    let env = env.map_err(|e| DaemonError::Internal(e.to_string()))?;
+                    let json = serde_json::to_string(&env).expect("envelopes serialize");
+                    self.store.queue_due_receipt(&env.id, &peer, &json, &ids)?;
+                    self.outbox_wake.notify_one();
+                }
+            }
+        }
+    }
+
     /// The long-poll loop: open each batch, commit it, then ack it.
     pub async fn run_sync(self: Arc<Self>) {
         let mut stop = self.shutdown.subscribe();
@@ -700,32 +764,18 @@ impl Daemon {
                 },
             })
             .collect();
-        let outcome = self
-            .store
-            .commit_batch(me.user(), &incoming, &classes, malformed)?;
+        let outcome =
+            self.store
+                .commit_batch(me.user(), &incoming, &replayed, &classes, malformed)?;
         if self.failpoint.as_deref() == Some("abort-after-commit") {
             // Test hook: die like `kill -9` between the commit and the ack.
             tracing::error!("failpoint abort-after-commit");
             std::process::abort();
         }
         self.publish(outcome.events);
-        // One delivered receipt per sender per batch, listing all its ids,
-        // queued before the ack. Texts that come back as replays (a crash or
-        // a failed ack after their commit) get theirs again: the first may
-        // never have been queued, and receipts are idempotent.
-        let mut per_sender: HashMap<String, Vec<String>> = HashMap::new();
-        for (from, id, _) in &outcome.new_texts {
-            per_sender.entry(from.clone()).or_default().push(id.clone());
-        }
-        let replayed = replayed.into_iter().chain(outcome.replayed_texts);
-        for (from, id) in self.store.incoming_texts_among(replayed)? {
-            per_sender.entry(from).or_default().push(id);
-        }
-        for (from, ids) in per_sender {
-            if let Err(e) = self.queue_receipt(&from, ids, ReceiptKind::Delivered).await {
-                tracing::warn!(error = %e, "could not queue a delivered receipt");
-            }
-        }
+        // The receipts owed were committed with the batch; they are sealed
+        // off this loop, so the next batch is fetched without waiting.
+        self.receipt_wake.notify_one();
         // Committed: now the relay may forget them. A crash before this ack
         // redelivers the batch, and the seen table drops the repeats.
         relay.ack(token, ids).await?;

@@ -143,6 +143,7 @@ pub async fn run(opts: Options) -> Result<(), String> {
 
     let sync = tokio::spawn(daemon.clone().run_sync());
     let outbox = tokio::spawn(daemon.clone().run_outbox());
+    let receipts = tokio::spawn(daemon.clone().run_receipts());
     let server = tokio::spawn(crate::ipc::serve(daemon.clone(), listener));
     let mut stop = daemon.shutdown.subscribe();
     tokio::select! {
@@ -151,7 +152,7 @@ pub async fn run(opts: Options) -> Result<(), String> {
     }
     tracing::info!("shutting down");
     let _ = daemon.shutdown.send(true);
-    let _ = tokio::join!(sync, outbox, server);
+    let _ = tokio::join!(sync, outbox, receipts, server);
     let _ = std::fs::remove_file(&opts.socket);
     Ok(())
 }

@@ -117,12 +117,8 @@ pub struct OutboxRow {
 pub struct BatchOutcome {
     /// Events to broadcast.
     pub events: Vec<EventEnvelope>,
-    /// New texts per sender (for receipts and notifications): (sender, id, body).
+    /// New texts (for notifications): (sender, id, body).
     pub new_texts: Vec<(String, String, Option<String>)>,
-    /// Texts that were already committed (a redelivery after a crash or a
-    /// failed ack): (sender, id). Their delivered receipt may never have
-    /// gone out, so it is sent again; receipts are idempotent.
-    pub replayed_texts: Vec<(String, String)>,
 }
 
 /// The local database.
@@ -634,10 +630,17 @@ impl Store {
 
     /// Commits one synced batch in one transaction: opened messages (marked
     /// seen), receipts applied to our messages, and drop counters.
+    ///
+    /// Every new text owes its sender a delivered receipt, recorded in
+    /// `receipts_due` in the same transaction (sealed later, off the sync
+    /// loop). So do `replayed` texts, envelopes already committed that came
+    /// back (a crash or a failed ack after their commit): receipts are
+    /// idempotent, and the sender may never have had theirs.
     pub fn commit_batch(
         &self,
         me: &str,
         incoming: &[Incoming],
+        replayed: &[(String, String)],
         drops: &[DropClass],
         malformed: u64,
     ) -> StoreResult<BatchOutcome> {
@@ -645,6 +648,17 @@ impl Store {
             let tx = c.transaction()?;
             let mut out = BatchOutcome::default();
             let now = now_ms() as i64;
+            let owe_again = |tx: &Transaction<'_>, from: &str, id: &str| {
+                tx.execute(
+                    "INSERT OR IGNORE INTO receipts_due (sender, id)
+                     SELECT sender, id FROM messages
+                     WHERE direction = 'in' AND kind = 'text' AND sender = ?1 AND id = ?2",
+                    params![from, id],
+                )
+            };
+            for (from, id) in replayed {
+                owe_again(&tx, from, id)?;
+            }
             for msg in incoming {
                 let fresh = tx.execute(
                     "INSERT OR IGNORE INTO seen (sender, id) VALUES (?1, ?2)",
@@ -652,9 +666,7 @@ impl Store {
                 )? == 1;
                 if !fresh {
                     bump(&tx, "replay", 1)?;
-                    if matches!(&msg.content, IncomingContent::Message { kind, .. } if kind == "text") {
-                        out.replayed_texts.push((msg.from.clone(), msg.id.clone()));
-                    }
+                    owe_again(&tx, &msg.from, &msg.id)?;
                     continue;
                 }
                 match &msg.content {
@@ -678,6 +690,10 @@ impl Store {
                         };
                         push_event(&tx, &mut out.events, Event::MessageReceived(MessageReceivedEvent { message: view }))?;
                         if kind == "text" {
+                            tx.execute(
+                                "INSERT OR IGNORE INTO receipts_due (sender, id) VALUES (?1, ?2)",
+                                params![msg.from, msg.id],
+                            )?;
                             out.new_texts.push((msg.from.clone(), msg.id.clone(), body.clone()));
                         }
                     }
@@ -830,23 +846,57 @@ impl Store {
         })
     }
 
-    /// Of these (sender, id) pairs, the ones stored as incoming texts.
-    pub fn incoming_texts_among(
-        &self,
-        pairs: impl IntoIterator<Item = (String, String)>,
-    ) -> StoreResult<Vec<(String, String)>> {
+    /// Delivered receipts owed, up to `limit` ids, grouped by sender.
+    pub fn receipts_due(&self, limit: usize) -> StoreResult<Vec<(String, Vec<String>)>> {
         self.with(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM messages
-                 WHERE direction = 'in' AND kind = 'text' AND sender = ?1 AND id = ?2)",
+                "SELECT sender, id FROM receipts_due ORDER BY sender, id LIMIT ?1",
             )?;
-            let mut out = Vec::new();
-            for (from, id) in pairs {
-                if stmt.query_row([&from, &id], |r| r.get::<_, bool>(0))? {
-                    out.push((from, id));
+            let rows = stmt.query_map([limit as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            let mut out: Vec<(String, Vec<String>)> = Vec::new();
+            for row in rows {
+                let (sender, id) = row?;
+                match out.last_mut() {
+                    Some((last, ids)) if *last == sender => ids.push(id),
+                    _ => out.push((sender, vec![id])),
                 }
             }
             Ok(out)
+        })
+    }
+
+    /// Queues the sealed receipt `envelope_json` (id `id`) to `peer` and, in
+    /// the same transaction, settles the receipts it carries (`ids`).
+    pub fn queue_due_receipt(
+        &self,
+        id: &str,
+        peer: &str,
+        envelope_json: &str,
+        ids: &[String],
+    ) -> StoreResult<()> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let now = now_ms() as i64;
+            tx.execute(
+                "INSERT OR IGNORE INTO outbox (id, peer, is_receipt, envelope, next_attempt_at, created_at) VALUES (?1, ?2, 1, ?3, ?4, ?4)",
+                params![id, peer, envelope_json, now],
+            )?;
+            settle_receipts(&tx, peer, ids)?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// Forgets receipts owed to `peer` that cannot be sent (no longer a
+    /// contact).
+    pub fn forget_due_receipts(&self, peer: &str, ids: &[String]) -> StoreResult<()> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            settle_receipts(&tx, peer, ids)?;
+            tx.commit()?;
+            Ok(())
         })
     }
 
@@ -939,10 +989,91 @@ impl Store {
     }
 }
 
+fn settle_receipts(tx: &Transaction<'_>, peer: &str, ids: &[String]) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached("DELETE FROM receipts_due WHERE sender = ?1 AND id = ?2")?;
+    for id in ids {
+        stmt.execute(params![peer, id])?;
+    }
+    Ok(())
+}
+
 fn bump(tx: &Transaction<'_>, name: &str, by: u64) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO counters (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = value + ?2",
         params![name, by as i64],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(from: &str, id: &str) -> Incoming {
+        Incoming {
+            id: id.to_owned(),
+            from: from.to_owned(),
+            ts: 1,
+            content: IncomingContent::Message {
+                kind: "text".into(),
+                body: Some(format!("body of {id}")),
+                reply_to: None,
+                raw: None,
+            },
+        }
+    }
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn receipts_owed_are_committed_with_the_batch_and_settled_with_the_queued_receipt() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("chatd.db")).unwrap();
+        let batch = [text("bob", "b1"), text("carol", "c1"), text("bob", "b2")];
+        store.commit_batch("me", &batch, &[], &[], 0).unwrap();
+        assert_eq!(
+            store.receipts_due(100).unwrap(),
+            [
+                ("bob".to_owned(), ids(&["b1", "b2"])),
+                ("carol".to_owned(), ids(&["c1"]))
+            ]
+        );
+        // The limit counts ids, not senders.
+        assert_eq!(
+            store.receipts_due(1).unwrap(),
+            [("bob".to_owned(), ids(&["b1"]))]
+        );
+
+        store
+            .queue_due_receipt("r1", "bob", "{}", &ids(&["b1", "b2"]))
+            .unwrap();
+        let queued = store.due_outbox(10).unwrap();
+        assert_eq!(queued.len(), 1);
+        assert_eq!((queued[0].id.as_str(), queued[0].peer.as_str()), ("r1", "bob"));
+        store.forget_due_receipts("carol", &ids(&["c1"])).unwrap();
+        assert!(store.receipts_due(100).unwrap().is_empty());
+
+        // The same text again (redelivered after a crash before the ack), by
+        // the commit's seen check or the open's replay check: owed again.
+        store
+            .commit_batch("me", &[text("bob", "b1")], &[], &[], 0)
+            .unwrap();
+        store
+            .commit_batch("me", &[], &[("bob".into(), "b2".into())], &[], 0)
+            .unwrap();
+        assert_eq!(
+            store.receipts_due(100).unwrap(),
+            [("bob".to_owned(), ids(&["b1", "b2"]))]
+        );
+        // A replayed id that is no stored text owes nothing.
+        store
+            .forget_due_receipts("bob", &ids(&["b1", "b2"]))
+            .unwrap();
+        store
+            .commit_batch("me", &[], &[("bob".into(), "nope".into())], &[], 0)
+            .unwrap();
+        assert!(store.receipts_due(100).unwrap().is_empty());
+    }
 }

@@ -64,6 +64,13 @@ const MIGRATIONS: &[&str] = &[
         name   TEXT NOT NULL,
         params TEXT NOT NULL
     );",
+    // 2: delivered receipts owed, committed with the texts they answer, so
+    // a batch can be acknowledged before its receipts are sealed.
+    "CREATE TABLE receipts_due (
+        sender TEXT NOT NULL,
+        id     TEXT NOT NULL,
+        PRIMARY KEY (sender, id)
+    ) WITHOUT ROWID;",
 ];
 
 /// Brings the database to the newest schema, one transaction per step.
