@@ -327,11 +327,61 @@ async fn received(events: &mut ipc_schema::client::EventStream, n: usize) {
     }
 }
 
+/// CPU time (user + system) a process has used so far.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) closing with ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    // utime and stime are fields 14 and 15 of stat(5); `rest` starts at 3.
+    let total = ticks(11) + ticks(12);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Duration::from_millis(total * 1000 / hz)
+}
+
+/// Where the CPU went during a run: per process, in ms per message.
+struct CpuShare(Vec<(&'static str, u32, Duration)>);
+
+impl CpuShare {
+    fn start(procs: &[(&'static str, u32)]) -> CpuShare {
+        CpuShare(
+            procs
+                .iter()
+                .map(|&(name, pid)| (name, pid, cpu_time(pid)))
+                .collect(),
+        )
+    }
+
+    fn report(&self, n: usize, elapsed: Duration) -> String {
+        let mut parts = Vec::new();
+        let mut total = Duration::ZERO;
+        for (name, pid, before) in &self.0 {
+            let used = cpu_time(*pid).saturating_sub(*before);
+            total += used;
+            parts.push(format!("{name} {:.2}", ms(used) / n as f64));
+        }
+        format!(
+            "CPU ms per message: {} (cores busy {:.2})",
+            parts.join(", "),
+            total.as_secs_f64() / elapsed.as_secs_f64()
+        )
+    }
+}
+
 fn throughput(n: usize, bounds: &Bounds, table: &mut Table) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("throughput: {n} messages, {cores} sends in flight");
-    let (_world, alice, bob) = two_users();
+    let (world, alice, bob) = two_users();
     let rt = runtime();
+    let cpu = CpuShare::start(&[
+        ("alice", alice.pid().expect("running")),
+        ("bob", bob.pid().expect("running")),
+        ("relay", world.relay.pid()),
+        ("bench", std::process::id()),
+    ]);
     let (all_sent, all_received) = rt.block_on(async {
         let mut events = bob.client().await.subscribe(None).await.expect("subscribe");
         let start = Instant::now();
@@ -361,6 +411,15 @@ fn throughput(n: usize, bounds: &Bounds, table: &mut Table) {
             "{:.2} of bob's open rate (goal 0.80); {:.2} of the seal+open machine bound",
             rate / bounds.open_rate,
             rate / bounds.machine_rate
+        ),
+    );
+    table.row(
+        "throughput, where the CPU went",
+        cpu.report(n, all_received),
+        format!(
+            "bound: seal {:.2} + open {:.2} ms",
+            ms(bounds.seal),
+            ms(bounds.open)
         ),
     );
 }

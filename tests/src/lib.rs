@@ -307,6 +307,11 @@ impl Relay {
         }
     }
 
+    /// The relay process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Its data dir (where `relay.db` lives).
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
