@@ -74,6 +74,8 @@ pub struct Daemon {
     focus: Mutex<HashMap<u64, String>>,
     /// Wakes the outbox sender.
     pub outbox_wake: Notify,
+    /// The relay client and the URL it was made for (see [`Daemon::relay`]).
+    relay_client: Mutex<Option<(String, RelayClient)>>,
     /// Wakes the receipt sealer (delivered receipts owed).
     pub receipt_wake: Notify,
     /// Wakes the sync loop (after login).
@@ -111,6 +113,7 @@ impl Daemon {
             connection: Mutex::new(ConnectionState::LoggedOut),
             focus: Mutex::new(HashMap::new()),
             outbox_wake: Notify::new(),
+            relay_client: Mutex::new(None),
             receipt_wake: Notify::new(),
             sync_wake: Notify::new(),
             shutdown,
@@ -166,8 +169,20 @@ impl Daemon {
         })
     }
 
+    /// The client for the account's relay: one per relay URL for the
+    /// daemon's life, so connections are kept alive and the TLS roots are
+    /// loaded once, not on every outbox pass and long-poll.
     fn relay(&self) -> Result<RelayClient, DaemonError> {
-        Ok(RelayClient::new(&self.account()?.relay_url)?)
+        let url = self.account()?.relay_url;
+        let mut cached = self.relay_client.lock().expect("relay client lock");
+        if let Some((at, client)) = cached.as_ref()
+            && *at == url
+        {
+            return Ok(client.clone());
+        }
+        let client = RelayClient::new(&url)?;
+        *cached = Some((url, client.clone()));
+        Ok(client)
     }
 
     fn token(&self) -> Option<String> {
@@ -817,7 +832,7 @@ fn backoff(attempts: u32) -> Duration {
 }
 
 /// Shortest time between two passes of the receipt sealer.
-const RECEIPT_GATHER: Duration = Duration::from_millis(50);
+const RECEIPT_GATHER: Duration = Duration::from_millis(100);
 
 /// How many blocking threads open one batch: one per core (an open costs
 /// milliseconds of RSA, a blocking task microseconds to start).
