@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::crypto::{self, Card, Identity, KeyBits, OpenError, Peers};
 use crate::keystore::{Keystore, KeystoreError, names};
 use crate::relay_client::{RelayClient, RelayError};
-use crate::store::{AccountRow, Incoming, IncomingContent, Store, StoreError, now_ms};
+use crate::store::{AccountRow, Incoming, IncomingContent, OutboxRow, Store, StoreError, now_ms};
 
 /// How long one long-poll waits at the relay.
 const LONG_POLL_SECS: u64 = 30;
@@ -434,17 +434,17 @@ impl Daemon {
             .contact_card(to)?
             .ok_or_else(|| DaemonError::UnknownContact(to.to_owned()))?;
         let ts = now_ms();
-        let payload = Payload::Text {
+        // Refused now what sealing would refuse later; the RSA work happens
+        // in the outbox, so this answers after one commit.
+        crypto::sealable(&Payload::Text {
             body: body.clone(),
             reply_to: reply_to.clone(),
-        };
-        let sealer = me.clone();
-        let env = blocking(move || crypto::seal(&sealer, &card, &payload, ts, &mut rand::rng()))
-            .await?
-            .map_err(|e| DaemonError::Invalid(e.to_string()))?;
-        let json = serde_json::to_string(&env).expect("envelopes serialize");
+        })
+        .map_err(|e| DaemonError::Invalid(e.to_string()))?;
+        drop(card);
+        let id = crypto::to_hex(&rand::random::<[u8; 16]>());
         let view = ipc_schema::methods::MessageView {
-            id: env.id.clone(),
+            id: id.clone(),
             from: me.user().to_owned(),
             to: to.to_owned(),
             ts,
@@ -455,10 +455,10 @@ impl Daemon {
             state: ipc_schema::methods::MessageState::Queued,
             failure: None,
         };
-        let events = self.store.queue_message(&view, &json)?;
+        let events = self.store.queue_message(&view, None)?;
         self.publish(events);
         self.outbox_wake.notify_one();
-        Ok((env.id, ts))
+        Ok((id, ts))
     }
 
     /// Seals and queues a receipt for `ids` to `peer`.
@@ -527,11 +527,13 @@ impl Daemon {
         let Ok(relay) = self.relay() else {
             return Ok(());
         };
-        for row in self.store.due_outbox(50)? {
+        let rows = self.store.due_outbox(50)?;
+        for row in self.seal_queued(rows).await? {
             if self.stopping() {
                 break;
             }
-            match relay.put(&token, &row.id, &row.envelope).await {
+            let envelope = row.envelope.as_deref().expect("sealed by seal_queued");
+            match relay.put(&token, &row.id, envelope).await {
                 Ok(_) => {
                     let events = self.store.outbox_sent(&row)?;
                     self.publish(events);
@@ -558,6 +560,89 @@ impl Daemon {
             }
         }
         Ok(())
+    }
+
+    /// Seals the messages among `rows` queued without an envelope, one
+    /// blocking task per core, and stores the envelopes (in one commit,
+    /// before any is sent: a resend must carry the same bytes). Returns the
+    /// rows ready to send, in order; a message that can no longer be sealed
+    /// (its recipient was removed from the contacts) fails.
+    async fn seal_queued(&self, rows: Vec<OutboxRow>) -> Result<Vec<OutboxRow>, DaemonError> {
+        if rows.iter().all(|r| r.envelope.is_some()) {
+            return Ok(rows);
+        }
+        let me = self.identity()?;
+        let cards = self.store.contact_cards()?;
+        let mut jobs = Vec::new();
+        let mut failed: HashMap<String, &'static str> = HashMap::new();
+        for row in rows.iter().filter(|r| r.envelope.is_none()) {
+            let (Some(card), Some(id), Some(text)) = (
+                cards.get(&row.peer),
+                id_bytes(&row.id),
+                self.store.unsealed_message(&row.id)?,
+            ) else {
+                failed.insert(row.id.clone(), "recipient is no longer a contact");
+                continue;
+            };
+            let payload = Payload::Text {
+                body: text.body,
+                reply_to: text.reply_to,
+            };
+            jobs.push((row.id.clone(), card.clone(), payload, id, text.ts));
+        }
+        let lanes = open_lanes(jobs.len());
+        let per_lane = jobs.len().div_ceil(lanes).max(1);
+        let mut tasks = Vec::new();
+        let mut rest = jobs.into_iter();
+        loop {
+            let chunk: Vec<_> = rest.by_ref().take(per_lane).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let me = me.clone();
+            tasks.push(tokio::task::spawn_blocking(move || {
+                chunk
+                    .into_iter()
+                    .map(|(row_id, card, payload, id, ts)| {
+                        let env = crypto::seal_as(&me, &card, &payload, id, ts, &mut rand::rng());
+                        (row_id, env)
+                    })
+                    .collect::<Vec<_>>()
+            }));
+        }
+        let mut sealed = Vec::new();
+        for task in tasks {
+            for (row_id, env) in task
+                .await
+                .map_err(|e| DaemonError::Internal(e.to_string()))?
+            {
+                match env {
+                    Ok(env) => sealed.push((
+                        row_id,
+                        serde_json::to_string(&env).expect("envelopes serialize"),
+                    )),
+                    Err(e) => {
+                        tracing::warn!(id = %row_id, error = %e, "could not seal a queued message");
+                        failed.insert(row_id, "could not be sealed");
+                    }
+                }
+            }
+        }
+        self.store.outbox_sealed(&sealed)?;
+        let mut sealed: HashMap<String, String> = sealed.into_iter().collect();
+        let mut ready = Vec::with_capacity(rows.len());
+        for mut row in rows {
+            if let Some(reason) = failed.get(row.id.as_str()) {
+                let events = self.store.outbox_failed(&row, reason)?;
+                self.publish(events);
+                continue;
+            }
+            if row.envelope.is_none() {
+                row.envelope = sealed.remove(&row.id);
+            }
+            ready.push(row);
+        }
+        Ok(ready)
     }
 
     /// Seals the delivered receipts owed (committed with their batches), at
@@ -829,6 +914,18 @@ fn backoff(attempts: u32) -> Duration {
     let cap = Duration::from_secs(1u64 << attempts.min(6)).min(MAX_BACKOFF);
     let ms = rand::rng().random_range(cap.as_millis() as u64 / 2..=cap.as_millis() as u64);
     Duration::from_millis(ms)
+}
+
+/// A message id (32 hex digits) as bytes.
+fn id_bytes(hex: &str) -> Option<[u8; 16]> {
+    if hex.len() != 32 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
 }
 
 /// Shortest time between two passes of the receipt sealer.

@@ -108,6 +108,31 @@ pub fn seal<R: CryptoRng + ?Sized>(
     seal_bytes(sender, recipient, &json, ts, rng)
 }
 
+/// Like [`seal`], with the envelope id chosen by the caller: chatd gives a
+/// message its id when the message is queued, and seals it when it is sent.
+/// Randomness is drawn as by [`seal`], without the id.
+pub fn seal_as<R: CryptoRng + ?Sized>(
+    sender: &Identity,
+    recipient: &Card,
+    payload: &Payload,
+    id: [u8; 16],
+    ts: u64,
+    rng: &mut R,
+) -> Result<Envelope, SealError> {
+    let json = Zeroizing::new(sealable(payload)?);
+    seal_padded_as(sender, recipient, &pad(&json), id, ts, rng)
+}
+
+/// The payload's JSON if it fits in an envelope, else why not: what sealing
+/// it would refuse, checked without any key.
+pub fn sealable(payload: &Payload) -> Result<Vec<u8>, SealError> {
+    let json = payload.to_json()?;
+    if json.len() >= MAX_PADDED_PAYLOAD {
+        return Err(SealError::TooLarge(json.len()));
+    }
+    Ok(json)
+}
+
 /// Seals already-encoded payload bytes. Exposed for tests that need to seal
 /// content [`Payload`] would refuse to produce.
 pub fn seal_bytes<R: CryptoRng + ?Sized>(
@@ -135,6 +160,17 @@ pub fn seal_padded<R: CryptoRng + ?Sized>(
 ) -> Result<Envelope, SealError> {
     let mut id = [0u8; 16];
     rng.fill_bytes(&mut id);
+    seal_padded_as(sender, recipient, padded, id, ts, rng)
+}
+
+fn seal_padded_as<R: CryptoRng + ?Sized>(
+    sender: &Identity,
+    recipient: &Card,
+    padded: &[u8],
+    id: [u8; 16],
+    ts: u64,
+    rng: &mut R,
+) -> Result<Envelope, SealError> {
     let mut keys = Zeroizing::new([0u8; 64]);
     rng.fill_bytes(&mut keys[..]);
     let mut iv = [0u8; 16];

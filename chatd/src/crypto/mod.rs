@@ -17,7 +17,7 @@ pub mod primitives;
 pub mod secret;
 
 pub use card::{Card, Fingerprint};
-pub use envelope::{Opened, Peers, open, open_json, seal};
+pub use envelope::{Opened, Peers, open, open_json, seal, seal_as, sealable};
 pub use error::{CardError, DropClass, KeyError, OpenError, SealError};
 pub use identity::{Identity, KeyBits};
 pub use secret::SecretBytes;

@@ -107,9 +107,20 @@ pub struct OutboxRow {
     /// Receipts have no message row.
     pub is_receipt: bool,
     /// Envelope JSON as it will be PUT.
-    pub envelope: String,
+    pub envelope: Option<String>,
     /// Attempts so far.
     pub attempts: u32,
+}
+
+/// A queued outgoing text, as sealing it needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsealedText {
+    /// Its timestamp (ms), signed into the envelope.
+    pub ts: u64,
+    /// The text.
+    pub body: String,
+    /// Reply target.
+    pub reply_to: Option<String>,
 }
 
 /// What [`Store::commit_batch`] did.
@@ -446,10 +457,13 @@ impl Store {
 
     /// Commits an outgoing message (state `queued`) and its sealed envelope to
     /// the outbox, in one transaction.
+    ///
+    /// `envelope_json` may be `None`: the outbox seals it before sending,
+    /// from the stored message ([`Store::unsealed_message`]).
     pub fn queue_message(
         &self,
         view: &MessageView,
-        envelope_json: &str,
+        envelope_json: Option<&str>,
     ) -> StoreResult<Vec<EventEnvelope>> {
         self.with(|c| {
             let tx = c.transaction()?;
@@ -542,6 +556,43 @@ impl Store {
                 [],
                 |r| r.get::<_, i64>(0),
             )? as u64)
+        })
+    }
+
+    /// What sealing a queued outgoing message needs.
+    pub fn unsealed_message(&self, id: &str) -> StoreResult<Option<UnsealedText>> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT ts, body, reply_to FROM messages WHERE direction = 'out' AND id = ?1",
+                [id],
+                |r| {
+                    Ok(UnsealedText {
+                        ts: r.get::<_, i64>(0)? as u64,
+                        body: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                        reply_to: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+    }
+
+    /// Stores sealed envelopes `(id, json)` of outbox rows, in one commit.
+    /// A row keeps the first envelope it gets: once sent, its bytes must
+    /// never change (the relay refuses another envelope under the same id).
+    pub fn outbox_sealed(&self, sealed: &[(String, String)]) -> StoreResult<()> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "UPDATE outbox SET envelope = ?2 WHERE id = ?1 AND envelope IS NULL",
+                )?;
+                for (id, json) in sealed {
+                    stmt.execute(params![id, json])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
         })
     }
 
@@ -1028,6 +1079,53 @@ mod tests {
     }
 
     #[test]
+    fn a_queued_message_is_sealed_once_and_keeps_its_first_envelope() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("chatd.db")).unwrap();
+        let view = MessageView {
+            id: "0123456789abcdef0123456789abcdef".into(),
+            from: "me".into(),
+            to: "bob".into(),
+            ts: 42,
+            direction: Direction::Out,
+            kind: "text".into(),
+            body: Some("hello".into()),
+            reply_to: Some("ffffffffffffffffffffffffffffffff".into()),
+            state: MessageState::Queued,
+            failure: None,
+        };
+        store.queue_message(&view, None).unwrap();
+        let row = &store.due_outbox(10).unwrap()[0];
+        assert_eq!(row.envelope, None);
+        assert_eq!(
+            store.unsealed_message(&view.id).unwrap(),
+            Some(UnsealedText {
+                ts: 42,
+                body: "hello".into(),
+                reply_to: view.reply_to.clone(),
+            })
+        );
+        store
+            .outbox_sealed(&[(view.id.clone(), "first".into())])
+            .unwrap();
+        store
+            .outbox_sealed(&[(view.id.clone(), "second".into())])
+            .unwrap();
+        assert_eq!(
+            store.due_outbox(10).unwrap()[0].envelope.as_deref(),
+            Some("first")
+        );
+        // A receipt always carries its envelope.
+        let err = store.with(|c| {
+            Ok(c.execute(
+                "INSERT INTO outbox (id, peer, is_receipt, envelope, next_attempt_at, created_at) VALUES ('r', 'bob', 1, NULL, 0, 0)",
+                [],
+            )?)
+        });
+        assert!(err.is_err());
+    }
+
+    #[test]
     fn receipts_owed_are_committed_with_the_batch_and_settled_with_the_queued_receipt() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("chatd.db")).unwrap();
@@ -1051,7 +1149,10 @@ mod tests {
             .unwrap();
         let queued = store.due_outbox(10).unwrap();
         assert_eq!(queued.len(), 1);
-        assert_eq!((queued[0].id.as_str(), queued[0].peer.as_str()), ("r1", "bob"));
+        assert_eq!(
+            (queued[0].id.as_str(), queued[0].peer.as_str()),
+            ("r1", "bob")
+        );
         store.forget_due_receipts("carol", &ids(&["c1"])).unwrap();
         assert!(store.receipts_due(100).unwrap().is_empty());
 

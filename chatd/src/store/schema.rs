@@ -71,6 +71,23 @@ const MIGRATIONS: &[&str] = &[
         id     TEXT NOT NULL,
         PRIMARY KEY (sender, id)
     ) WITHOUT ROWID;",
+    // 3: a queued message's envelope may be sealed later, when it is sent
+    // (NULL until then): `message.send` answers after one commit, without
+    // waiting for an RSA signature. SQLite cannot drop NOT NULL in place.
+    "CREATE TABLE outbox_v3 (
+        seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+        id              TEXT NOT NULL UNIQUE,
+        peer            TEXT NOT NULL,
+        is_receipt      INTEGER NOT NULL,
+        envelope        TEXT CHECK (envelope IS NOT NULL OR is_receipt = 0),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        created_at      INTEGER NOT NULL
+    );
+    INSERT INTO outbox_v3 (seq, id, peer, is_receipt, envelope, attempts, next_attempt_at, created_at)
+        SELECT seq, id, peer, is_receipt, envelope, attempts, next_attempt_at, created_at FROM outbox;
+    DROP TABLE outbox;
+    ALTER TABLE outbox_v3 RENAME TO outbox;",
 ];
 
 /// Brings the database to the newest schema, one transaction per step.
