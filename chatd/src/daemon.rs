@@ -590,41 +590,21 @@ impl Daemon {
             };
             jobs.push((row.id.clone(), card.clone(), payload, id, text.ts));
         }
-        let lanes = open_lanes(jobs.len());
-        let per_lane = jobs.len().div_ceil(lanes).max(1);
-        let mut tasks = Vec::new();
-        let mut rest = jobs.into_iter();
-        loop {
-            let chunk: Vec<_> = rest.by_ref().take(per_lane).collect();
-            if chunk.is_empty() {
-                break;
-            }
-            let me = me.clone();
-            tasks.push(tokio::task::spawn_blocking(move || {
-                chunk
-                    .into_iter()
-                    .map(|(row_id, card, payload, id, ts)| {
-                        let env = crypto::seal_as(&me, &card, &payload, id, ts, &mut rand::rng());
-                        (row_id, env)
-                    })
-                    .collect::<Vec<_>>()
-            }));
-        }
+        let results = on_all_cores(jobs, move |(row_id, card, payload, id, ts)| {
+            let env = crypto::seal_as(&me, &card, &payload, id, ts, &mut rand::rng());
+            (row_id, env)
+        })
+        .await?;
         let mut sealed = Vec::new();
-        for task in tasks {
-            for (row_id, env) in task
-                .await
-                .map_err(|e| DaemonError::Internal(e.to_string()))?
-            {
-                match env {
-                    Ok(env) => sealed.push((
-                        row_id,
-                        serde_json::to_string(&env).expect("envelopes serialize"),
-                    )),
-                    Err(e) => {
-                        tracing::warn!(id = %row_id, error = %e, "could not seal a queued message");
-                        failed.insert(row_id, "could not be sealed");
-                    }
+        for (row_id, env) in results {
+            match env {
+                Ok(env) => sealed.push((
+                    row_id,
+                    serde_json::to_string(&env).expect("envelopes serialize"),
+                )),
+                Err(e) => {
+                    tracing::warn!(id = %row_id, error = %e, "could not seal a queued message");
+                    failed.insert(row_id, "could not be sealed");
                 }
             }
         }
@@ -814,30 +794,32 @@ impl Daemon {
             seen: SeenLookup::new(&self.store, keys.iter().flatten())?,
         });
         let items: Vec<_> = raw.into_iter().zip(keys).collect();
-        let lanes = open_lanes(items.len());
-        let per_lane = items.len().div_ceil(lanes).max(1);
-        let mut chunks = Vec::with_capacity(lanes);
-        let mut rest = items.into_iter();
-        loop {
-            let chunk: Vec<_> = rest.by_ref().take(per_lane).collect();
-            if chunk.is_empty() {
-                break;
-            }
-            let (me, peers) = (me.clone(), peers.clone());
-            chunks.push(tokio::task::spawn_blocking(move || {
-                open_chunk(&me, &peers, chunk)
-            }));
-        }
+        let me2 = me.clone();
+        let opened = on_all_cores(items, move |(json, key)| {
+            (
+                crypto::open_json(&me2, &json, &*peers, &mut rand::rng()),
+                key,
+            )
+        })
+        .await?;
         let mut incoming = Vec::new();
         let mut drops = Vec::new();
         let mut replayed = Vec::new();
-        for chunk in chunks {
-            let (i, d, r) = chunk
-                .await
-                .map_err(|e| DaemonError::Internal(e.to_string()))?;
-            incoming.extend(i);
-            drops.extend(d);
-            replayed.extend(r);
+        for (result, key) in opened {
+            match result {
+                Ok(opened) => incoming.push(opened),
+                Err(e) => {
+                    tracing::info!(reason = e.name(), "dropped an envelope");
+                    // A replay passed the signature check, so its from/id
+                    // are genuine.
+                    if e == OpenError::Replay
+                        && let Some(key) = key
+                    {
+                        replayed.push(key);
+                    }
+                    drops.push(e);
+                }
+            }
         }
         for e in &drops {
             if matches!(e, OpenError::Malformed(_)) {
@@ -938,33 +920,47 @@ fn open_lanes(batch: usize) -> usize {
     cores.min(batch).max(1)
 }
 
-/// An envelope of a batch: its JSON and, when readable, its (from, id).
-type BatchItem = (Vec<u8>, Option<(String, String)>);
-
-/// What opening a chunk of a batch gave: opened envelopes, drop reasons, and
-/// the (from, id) of replays (genuine: they passed the signature check).
-type Opened3 = (Vec<crypto::Opened>, Vec<OpenError>, Vec<(String, String)>);
-
-/// Opens a chunk of a batch in order (runs on a blocking thread).
-fn open_chunk(me: &Identity, peers: &BatchPeers, chunk: Vec<BatchItem>) -> Opened3 {
-    let mut incoming = Vec::new();
-    let mut drops = Vec::new();
-    let mut replayed = Vec::new();
-    for (json, key) in chunk {
-        match crypto::open_json(me, &json, peers, &mut rand::rng()) {
-            Ok(opened) => incoming.push(opened),
-            Err(e) => {
-                tracing::info!(reason = e.name(), "dropped an envelope");
-                if e == OpenError::Replay
-                    && let Some(key) = key
-                {
-                    replayed.push(key);
-                }
-                drops.push(e);
+/// Runs `f` over `items` on one blocking thread per core, each thread
+/// taking the next item when it is free (an item costs milliseconds of RSA;
+/// a core busy elsewhere simply takes fewer). Results keep the items' order.
+async fn on_all_cores<T, R>(
+    items: Vec<T>,
+    f: impl Fn(T) -> R + Send + Sync + 'static,
+) -> Result<Vec<R>, DaemonError>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+{
+    let n = items.len();
+    let queue = Arc::new(Mutex::new(items.into_iter().enumerate()));
+    let f = Arc::new(f);
+    let mut lanes = Vec::new();
+    for _ in 0..open_lanes(n) {
+        let (queue, f) = (queue.clone(), f.clone());
+        lanes.push(tokio::task::spawn_blocking(move || {
+            let mut done = Vec::new();
+            loop {
+                let next = queue.lock().expect("work queue lock").next();
+                let Some((i, item)) = next else {
+                    return done;
+                };
+                done.push((i, f(item)));
             }
+        }));
+    }
+    let mut out: Vec<Option<R>> = (0..n).map(|_| None).collect();
+    for lane in lanes {
+        let done = lane
+            .await
+            .map_err(|e| DaemonError::Internal(e.to_string()))?;
+        for (i, r) in done {
+            out[i] = Some(r);
         }
     }
-    (incoming, drops, replayed)
+    Ok(out
+        .into_iter()
+        .map(|r| r.expect("every item ran"))
+        .collect())
 }
 
 /// Which of a batch's (from, id) pairs were already accepted, looked up once.

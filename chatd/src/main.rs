@@ -28,7 +28,20 @@ struct Cli {
     passphrase_file: Option<PathBuf>,
 }
 
+/// A per-user daemon should stay small while idle. glibc gives each thread
+/// that allocates its own arena (up to eight per core) and keeps what RSA
+/// key generation and big batches freed in them; two arenas per daemon keep
+/// idle RSS down (measured in docs/BENCHMARKS.md, "chatd RSS, idle").
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning; called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
