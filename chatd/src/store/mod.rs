@@ -1126,6 +1126,33 @@ mod tests {
     }
 
     #[test]
+    fn lookups_of_one_message_never_scan_the_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("chatd.db")).unwrap();
+        let queries = [
+            "SELECT ts, body, reply_to FROM messages WHERE direction = 'out' AND id = 'x'",
+            "SELECT state FROM messages WHERE direction = 'out' AND id = 'x'",
+            "UPDATE messages SET state = 'sent' WHERE direction = 'out' AND id = 'x'",
+            "SELECT state FROM messages WHERE direction = 'out' AND recipient = 'b' AND id = 'x'",
+            "SELECT EXISTS (SELECT 1 FROM receipts_due WHERE sender = 'b' AND id = 'x')",
+        ];
+        for q in queries {
+            let plan: Vec<String> = store
+                .with(|c| {
+                    let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {q}"))?;
+                    let rows = stmt.query_map([], |r| r.get::<_, String>(3))?;
+                    Ok(rows.collect::<Result<_, _>>()?)
+                })
+                .unwrap();
+            assert!(
+                plan.iter()
+                    .all(|step| !step.starts_with("SCAN") || step == "SCAN CONSTANT ROW"),
+                "{q}: {plan:?}"
+            );
+        }
+    }
+
+    #[test]
     fn receipts_owed_are_committed_with_the_batch_and_settled_with_the_queued_receipt() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("chatd.db")).unwrap();
