@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use chatd::crypto::{Card, Identity, KeyBits, Peers, open, seal};
 use e2e::{Daemon, World, bin};
 use ipc_schema::Payload;
-use ipc_schema::client::Client;
+use ipc_schema::client::{Client, EventStream};
 use ipc_schema::envelope::Envelope;
 use ipc_schema::methods::{Event, MessageSendParams, MessageState};
 
@@ -253,12 +253,7 @@ fn latency(n: usize, bounds: &Bounds, table: &mut Table) {
             let id = send(&mut a, "bob", format!("latency {i:05} the quick brown fox")).await;
             let sent = Instant::now();
             loop {
-                let e = tokio::time::timeout(Duration::from_secs(30), events.next())
-                    .await
-                    .expect("bob receives within 30 s")
-                    .expect("event stream open")
-                    .expect("readable event");
-                if let Event::MessageReceived(m) = e.event
+                if let Event::MessageReceived(m) = next_event(&mut events, 30).await
                     && m.message.id == id
                 {
                     break;
@@ -313,16 +308,21 @@ async fn flood(alice: &Daemon, n: usize, lanes: usize, tag: &str) {
     }
 }
 
+/// The next event on `events`, which must come within `secs` seconds.
+async fn next_event(events: &mut EventStream, secs: u64) -> Event {
+    tokio::time::timeout(Duration::from_secs(secs), events.next())
+        .await
+        .unwrap_or_else(|_| panic!("an event within {secs} s"))
+        .expect("event stream open")
+        .expect("readable event")
+        .event
+}
+
 /// Waits for `n` `message.received` events on `events`.
-async fn received(events: &mut ipc_schema::client::EventStream, n: usize) {
+async fn received(events: &mut EventStream, n: usize) {
     let mut got = 0;
     while got < n {
-        let e = tokio::time::timeout(Duration::from_secs(120), events.next())
-            .await
-            .expect("progress within 120 s")
-            .expect("event stream open")
-            .expect("readable event");
-        if matches!(e.event, Event::MessageReceived(_)) {
+        if matches!(next_event(events, 120).await, Event::MessageReceived(_)) {
             got += 1;
         }
     }
@@ -471,12 +471,7 @@ fn backlog_and_footprint(n: usize, bounds: &Bounds, table: &mut Table) {
         let waiting = async {
             let mut sent = 0;
             while sent < n {
-                let e = tokio::time::timeout(Duration::from_secs(120), events.next())
-                    .await
-                    .expect("progress within 120 s")
-                    .expect("event stream open")
-                    .expect("readable event");
-                if let Event::MessageState(s) = e.event
+                if let Event::MessageState(s) = next_event(&mut events, 120).await
                     && s.state == MessageState::Sent
                 {
                     sent += 1;

@@ -605,12 +605,18 @@ impl Daemon {
 
     /// Like [`Daemon::register`] with `bits`-bit keys (2048, 3072 or 4096).
     pub fn register_bits(&self, relay: &Relay, bits: u32) {
+        self.register_at(&relay.url, bits);
+    }
+
+    /// Registers `self.name` on the relay at `url` with `bits`-bit keys and
+    /// the password `<name>-password`.
+    pub fn register_at(&self, url: &str, bits: u32) {
         let bits = bits.to_string();
         self.ctl_in(
             &[
                 "register",
                 "--relay",
-                &relay.url,
+                url,
                 "--user",
                 &self.name,
                 "--password-stdin",

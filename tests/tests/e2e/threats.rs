@@ -140,20 +140,7 @@ fn chatd_logging_to(d: &Daemon, log: &Path, level: &str) -> Proc {
 
 /// Registers `d` as its own name on the relay at `url`, 2048-bit keys.
 fn register_at(d: &Daemon, url: &str) {
-    d.ctl_in(
-        &[
-            "register",
-            "--relay",
-            url,
-            "--user",
-            &d.name,
-            "--password-stdin",
-            "--key-bits",
-            "2048",
-        ],
-        &format!("{}-password\n", d.name),
-    )
-    .success();
+    d.register_at(url, 2048);
 }
 
 /// A contact book of exactly one card.
