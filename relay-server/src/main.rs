@@ -77,8 +77,20 @@ fn fix_large_allocations() {
     }
 }
 
+/// Everything the relay creates (its data dir, the SQLite file and its WAL)
+/// is for its own user only, whatever umask it was started with; the
+/// systemd unit's `UMask=0077` says the same for the service.
+fn private_files() {
+    #[cfg(unix)]
+    // SAFETY: umask(2) only sets the process's file mode creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
 fn main() -> ExitCode {
     fix_large_allocations();
+    private_files();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

@@ -147,3 +147,26 @@ async fn invite_create_refuses_a_zero_count() {
     assert!(!output.status.success());
     assert!(output.stdout.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_dir_and_database_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let parent = tempfile::TempDir::new().unwrap();
+    let dir = parent.path().join("relay-data");
+    // The usual login umask (022) would make them world-readable.
+    // SAFETY: umask(2) on this test process; the relay child inherits it.
+    let before = unsafe { libc::umask(0o022) };
+    let relay = RelayProcess::serve(&dir, &[]).await;
+    unsafe { libc::umask(before) };
+    let alice = relay.register("alice").await;
+    let hello = alice.seal("alice", "to myself");
+    alice.put(&hello).await.assert_status(201);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "data dir");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path) & 0o077, 0, "{} is private", path.display());
+    }
+    assert!(dir.join("relay.db").exists());
+    relay.signal("TERM");
+}

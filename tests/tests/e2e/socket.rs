@@ -45,6 +45,12 @@ fn the_socket_is_0600_in_a_0700_directory() {
     alice.restart();
     assert_eq!(mode(&alice.socket), 0o600);
     assert_eq!(mode(alice.socket.parent().unwrap()), 0o700);
+    // A directory that already exists, opened wide, is made private again.
+    alice.stop();
+    let dir = alice.socket.parent().unwrap().to_owned();
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    alice.start_again(&[]);
+    assert_eq!(mode(&dir), 0o700);
 }
 
 #[test]
