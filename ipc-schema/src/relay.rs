@@ -202,6 +202,8 @@ pub mod error_code {
     pub const RATE_LIMITED: &str = "rate_limited";
     /// 500: a bug or a store failure.
     pub const INTERNAL: &str = "internal";
+    /// 503: the relay's disk is full; nothing was stored, retry after `Retry-After`.
+    pub const STORAGE_FULL: &str = "storage_full";
     /// 507: the recipient's mailbox is over its quota.
     pub const QUOTA_EXCEEDED: &str = "quota_exceeded";
 }

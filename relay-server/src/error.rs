@@ -80,6 +80,10 @@ impl AppError {
     }
 }
 
+/// `Retry-After` when the relay's disk is full: long enough for an operator
+/// (or a mailbox drained by its owner) to free space.
+const STORAGE_FULL_RETRY_SECS: u64 = 30;
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -114,6 +118,14 @@ impl From<StoreError> for AppError {
                 code::INTERNAL,
                 "relay is shutting down",
             ),
+            StoreError::StorageFull => AppError {
+                retry_after: Some(STORAGE_FULL_RETRY_SECS),
+                ..AppError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    code::STORAGE_FULL,
+                    "the relay's storage is full; nothing was stored, try again later",
+                )
+            },
             StoreError::Backend(detail) => AppError::internal(detail),
         }
     }
@@ -129,5 +141,51 @@ impl IntoResponse for AppError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_a_503_with_retry_after_not_an_internal_error() {
+        // SQLite reports a full disk and a full page budget alike (SQLITE_FULL).
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (x BLOB); PRAGMA max_page_count = 2;")
+            .unwrap();
+        let full = conn
+            .execute("INSERT INTO t VALUES (zeroblob(100000))", [])
+            .unwrap_err();
+        let e = StoreError::from(full);
+        assert!(matches!(e, StoreError::StorageFull), "{e:?}");
+        assert!(matches!(e.again(), StoreError::StorageFull));
+
+        let response = AppError::from(e).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers()[header::RETRY_AFTER],
+            STORAGE_FULL_RETRY_SECS.to_string()
+        );
+        let body = body_text(response);
+        assert!(body.contains(code::STORAGE_FULL), "{body}");
+
+        // Any other storage failure stays a 500.
+        let other = StoreError::from(rusqlite::Error::InvalidQuery);
+        assert!(matches!(other, StoreError::Backend(_)));
+        assert_eq!(
+            AppError::from(other).into_response().status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    fn body_text(response: Response) -> String {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let bytes = rt
+            .block_on(axum::body::to_bytes(response.into_body(), 1 << 16))
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
     }
 }

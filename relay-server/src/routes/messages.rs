@@ -55,6 +55,7 @@ fn check_id(id: &str) -> Result<(), AppError> {
         (status = 413, description = "body over 6 MiB", body = ErrorBody),
         (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
         (status = 507, description = "recipient over quota", body = ErrorBody),
+        (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody),
     ))]
 pub async fn put(
     State(state): State<AppState>,
@@ -235,6 +236,7 @@ fn messages_response(bodies: Vec<Vec<u8>>) -> Response {
         (status = 401, description = "bad token", body = ErrorBody),
         (status = 413, description = "body over 6 MiB", body = ErrorBody),
         (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
+        (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody),
     ))]
 pub async fn ack(
     State(state): State<AppState>,

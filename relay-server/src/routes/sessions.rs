@@ -47,6 +47,7 @@ pub(crate) async fn verify_password(
         (status = 401, description = "unknown user or wrong password (indistinguishable)", body = ErrorBody),
         (status = 413, description = "body over 6 MiB", body = ErrorBody),
         (status = 429, description = "too many failures for this user or address; see Retry-After", body = ErrorBody),
+        (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody),
     ))]
 pub async fn login(
     State(state): State<AppState>,

@@ -99,6 +99,9 @@ pub enum StoreError {
     /// Recipient over quota.
     #[error("recipient over quota")]
     QuotaExceeded,
+    /// The disk (or SQLite's page limit) is full: nothing was written.
+    #[error("storage full")]
+    StorageFull,
     /// SQLite or I/O failure.
     #[error("storage failure: {0}")]
     Backend(String),
@@ -109,7 +112,21 @@ pub enum StoreError {
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::Backend(e.to_string())
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::StorageFull,
+            _ => StoreError::Backend(e.to_string()),
+        }
+    }
+}
+
+impl StoreError {
+    /// The same failure again, for each job of a batch that failed as a
+    /// whole (only storage failures fail a whole batch).
+    pub fn again(&self) -> StoreError {
+        match self {
+            StoreError::StorageFull => StoreError::StorageFull,
+            other => StoreError::Backend(other.to_string()),
+        }
     }
 }
 

@@ -229,7 +229,7 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Job>, on_commit: Com
             Err(e) => {
                 tracing::error!(error = %e, jobs = batch.len(), "store commit failed");
                 for job in batch.drain(..) {
-                    let _ = job.reply.send(Err(StoreError::Backend(e.clone())));
+                    let _ = job.reply.send(Err(e.again()));
                 }
             }
         }
@@ -244,8 +244,8 @@ fn commit_batch(
     conn: &mut Connection,
     batch: &[Job],
     woken: &mut Vec<String>,
-) -> Result<Vec<StoreResult<WriteOk>>, String> {
-    let err = |e: rusqlite::Error| e.to_string();
+) -> Result<Vec<StoreResult<WriteOk>>, StoreError> {
+    let err = StoreError::from;
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(err)?;
@@ -260,7 +260,7 @@ fn commit_batch(
                 results.push(Ok(ok));
             }
             // Dropping `tx` rolls the whole batch back: nothing is half-committed.
-            Err(StoreError::Backend(e)) => return Err(e),
+            Err(e @ (StoreError::Backend(_) | StoreError::StorageFull)) => return Err(e),
             Err(e) => results.push(Err(e)),
         }
     }
