@@ -143,14 +143,14 @@ async fn real_main(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
-            let server = tokio::spawn(relay_server::run(config, listener, shutdown_signal()));
-            // `run` opens the store before serving; the socket already accepts
-            // (connections queue) so announcing now is safe.
-            println!("listening on {scheme}://{addr}");
-            server
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| format!("server failed: {e}"))
+            // Announced once the store is open (a relay that cannot open it
+            // exits with one line on stderr and never says it is listening);
+            // the socket already accepts, connections queue until then.
+            relay_server::server::run_announced(config, listener, shutdown_signal(), || {
+                println!("listening on {scheme}://{addr}");
+            })
+            .await
+            .map_err(|e| format!("server failed: {e}"))
         }
         Command::Invite {
             command: InviteCommand::Create { data_dir, count },

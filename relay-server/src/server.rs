@@ -111,8 +111,20 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    run_announced(config, listener, shutdown, || {}).await
+}
+
+/// [`run`], calling `ready` once the store is open, just before serving: a
+/// relay that cannot open its store fails without having said it is ready.
+pub async fn run_announced(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    ready: impl FnOnce(),
+) -> std::io::Result<()> {
     let tls = config.tls.clone();
     let relay = Relay::open(config).map_err(std::io::Error::other)?;
+    ready();
     let app = router(relay.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let stop = relay.stop;
     let result = match tls {

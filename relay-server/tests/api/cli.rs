@@ -170,3 +170,26 @@ async fn the_data_dir_and_database_are_private_whatever_the_umask() {
     assert!(dir.join("relay.db").exists());
     relay.signal("TERM");
 }
+
+#[tokio::test]
+async fn a_store_that_cannot_open_fails_before_announcing_anything() {
+    let parent = tempfile::TempDir::new().unwrap();
+    let not_a_dir = parent.path().join("relay-data");
+    std::fs::write(&not_a_dir, "a file where the data dir should be").unwrap();
+    let out = relay_binary()
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&not_a_dir)
+        .env("RELAY_LOG", "off")
+        .output()
+        .await
+        .expect("relay-server runs");
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        out.stdout.is_empty(),
+        "announced: {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
