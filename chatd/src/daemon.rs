@@ -501,16 +501,28 @@ impl Daemon {
     /// jitter while the relay is away.
     pub async fn run_outbox(self: Arc<Self>) {
         let mut stop = self.shutdown.subscribe();
+        let mut failures = 0u32;
         loop {
             if self.stopping() {
                 return;
             }
-            if let Err(e) = self.send_due().await {
-                tracing::warn!(error = %e, "outbox pass failed");
-            }
-            let wait = match self.store.next_outbox_due() {
+            let passed = self.send_due().await;
+            let due = match self.store.next_outbox_due() {
                 Ok(Some(at)) => Duration::from_millis(at.saturating_sub(now_ms()).max(50)),
                 _ => Duration::from_secs(3600),
+            };
+            // A pass that failed outside the relay (no identity, the store)
+            // is retried with backoff, not every 50 ms.
+            let wait = match passed {
+                Ok(()) => {
+                    failures = 0;
+                    due
+                }
+                Err(e) => {
+                    failures += 1;
+                    tracing::warn!(error = %e, "outbox pass failed");
+                    due.max(backoff(failures))
+                }
             };
             tokio::select! {
                 _ = self.outbox_wake.notified() => {}
@@ -590,14 +602,15 @@ impl Daemon {
             };
             jobs.push((row.id.clone(), card.clone(), payload, id, text.ts));
         }
-        let results = on_all_cores(jobs, move |(row_id, card, payload, id, ts)| {
-            let env = crypto::seal_as(&me, &card, &payload, id, ts, &mut rand::rng());
-            (row_id, env)
+        let row_ids: Vec<String> = jobs.iter().map(|j| j.0.clone()).collect();
+        let results = on_all_cores(jobs, move |(_, card, payload, id, ts)| {
+            crypto::seal_as(&me, &card, &payload, id, ts, &mut rand::rng())
         })
         .await?;
         let mut sealed = Vec::new();
-        for (row_id, env) in results {
-            match env {
+        for (row_id, env) in row_ids.into_iter().zip(results) {
+            // A panic while sealing fails that message only.
+            match env.unwrap_or(Err(crypto::SealError::Sign)) {
                 Ok(env) => sealed.push((
                     row_id,
                     serde_json::to_string(&env).expect("envelopes serialize"),
@@ -793,20 +806,17 @@ impl Daemon {
             contacts,
             seen: SeenLookup::new(&self.store, keys.iter().flatten())?,
         });
-        let items: Vec<_> = raw.into_iter().zip(keys).collect();
         let me2 = me.clone();
-        let opened = on_all_cores(items, move |(json, key)| {
-            (
-                crypto::open_json(&me2, &json, &*peers, &mut rand::rng()),
-                key,
-            )
+        let opened = on_all_cores(raw, move |json| {
+            crypto::open_json(&me2, &json, &*peers, &mut rand::rng())
         })
         .await?;
         let mut incoming = Vec::new();
         let mut drops = Vec::new();
         let mut replayed = Vec::new();
-        for (result, key) in opened {
-            match result {
+        for (result, key) in opened.into_iter().zip(keys) {
+            // A panic while opening counts as undecryptable.
+            match result.unwrap_or(Err(OpenError::Decrypt)) {
                 Ok(opened) => incoming.push(opened),
                 Err(e) => {
                     tracing::info!(reason = e.name(), "dropped an envelope");
@@ -922,11 +932,13 @@ fn open_lanes(batch: usize) -> usize {
 
 /// Runs `f` over `items` on one blocking thread per core, each thread
 /// taking the next item when it is free (an item costs milliseconds of RSA;
-/// a core busy elsewhere simply takes fewer). Results keep the items' order.
+/// a core busy elsewhere simply takes fewer). Results keep the items' order;
+/// an item whose `f` panicked gives `None`, so one bad item (a bug in
+/// parsing or RSA) fails only itself, never a whole batch forever.
 async fn on_all_cores<T, R>(
     items: Vec<T>,
     f: impl Fn(T) -> R + Send + Sync + 'static,
-) -> Result<Vec<R>, DaemonError>
+) -> Result<Vec<Option<R>>, DaemonError>
 where
     T: Send + 'static,
     R: Send + 'static,
@@ -944,7 +956,11 @@ where
                 let Some((i, item)) = next else {
                     return done;
                 };
-                done.push((i, f(item)));
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item)));
+                if result.is_err() {
+                    tracing::error!("a cryptographic operation panicked; its item is dropped");
+                }
+                done.push((i, result.ok()));
             }
         }));
     }
@@ -954,13 +970,10 @@ where
             .await
             .map_err(|e| DaemonError::Internal(e.to_string()))?;
         for (i, r) in done {
-            out[i] = Some(r);
+            out[i] = r;
         }
     }
-    Ok(out
-        .into_iter()
-        .map(|r| r.expect("every item ran"))
-        .collect())
+    Ok(out)
 }
 
 /// Which of a batch's (from, id) pairs were already accepted, looked up once.
@@ -992,5 +1005,42 @@ impl Peers for BatchPeers {
     }
     fn already_seen(&self, from: &str, id: &str) -> bool {
         self.seen.0.contains(&(from.to_owned(), id.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn work_on_all_cores_keeps_order_and_a_panic_fails_only_its_item() {
+        let out = on_all_cores((0..40u32).collect(), |i| {
+            if i == 7 {
+                panic!("a bug in one item");
+            }
+            i * 2
+        })
+        .await
+        .unwrap();
+        assert_eq!(out.len(), 40);
+        for (i, r) in out.iter().enumerate() {
+            let expected = (i != 7).then_some(i as u32 * 2);
+            assert_eq!(*r, expected, "item {i}");
+        }
+        assert!(
+            on_all_cores(Vec::<u32>::new(), |i| i)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn message_ids_round_trip_through_bytes() {
+        let id = crate::crypto::to_hex(&[0xab; 16]);
+        assert_eq!(id_bytes(&id), Some([0xab; 16]));
+        assert_eq!(id_bytes("not hex"), None);
+        assert_eq!(id_bytes(&"g".repeat(32)), None);
+        assert_eq!(id_bytes(&"é".repeat(16)), None);
     }
 }

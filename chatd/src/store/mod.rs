@@ -302,7 +302,7 @@ impl Store {
         self.with(|c| {
             c.execute_batch(
                 "BEGIN IMMEDIATE;
-                 DELETE FROM account; DELETE FROM outbox;
+                 DELETE FROM account; DELETE FROM outbox; DELETE FROM receipts_due;
                  COMMIT;",
             )?;
             Ok(())
