@@ -100,7 +100,8 @@ pub enum StoreError {
     #[error("recipient over quota")]
     QuotaExceeded,
     /// The disk (or SQLite's page limit) is full: nothing was written.
-    #[error("storage full")]
+    /// (scripts/chaos finds "disk is full" in the relay's log.)
+    #[error("storage full (database or disk is full)")]
     StorageFull,
     /// SQLite or I/O failure.
     #[error("storage failure: {0}")]
