@@ -363,6 +363,17 @@ impl Store {
         })
     }
 
+    /// True when `user` is a contact (no card parsing).
+    pub fn is_contact(&self, user: &str) -> StoreResult<bool> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM contacts WHERE user = ?1)",
+                [user],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
     /// The pinned cards, for opening envelopes.
     pub fn contact_cards(&self) -> StoreResult<HashMap<String, Card>> {
         self.with(|c| {
