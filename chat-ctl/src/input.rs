@@ -2,7 +2,7 @@
 
 use std::io::{self, BufRead, IsTerminal, Read};
 
-use ipc_schema::methods::Password;
+use ipc_schema::Secret;
 use serde_json::Value;
 
 use crate::exit::CtlError;
@@ -21,7 +21,7 @@ pub enum PasswordFrom<'a> {
 }
 
 /// Reads a password from stdin or the terminal; never from argv.
-pub fn read_password(from: PasswordFrom<'_>) -> Result<Password, CtlError> {
+pub fn read_password(from: PasswordFrom<'_>) -> Result<Secret, CtlError> {
     match from {
         PasswordFrom::Stdin => password_from_reader(io::stdin().lock()),
         PasswordFrom::Prompt { prompt, confirm } => {
@@ -30,12 +30,12 @@ pub fn read_password(from: PasswordFrom<'_>) -> Result<Password, CtlError> {
                     "cannot ask for the password on a terminal ({e}); use --password-stdin"
                 ))
             };
-            let first = Password::new(rpassword::prompt_password(prompt).map_err(no_tty)?);
+            let first = Secret::new(rpassword::prompt_password(prompt).map_err(no_tty)?);
             if first.expose().is_empty() {
                 return Err(CtlError::Usage("the password is empty".to_owned()));
             }
             if confirm {
-                let again = Password::new(
+                let again = Secret::new(
                     rpassword::prompt_password("Repeat the password: ").map_err(no_tty)?,
                 );
                 if again != first {
@@ -48,7 +48,7 @@ pub fn read_password(from: PasswordFrom<'_>) -> Result<Password, CtlError> {
 }
 
 /// The first line of `reader` without its line ending.
-fn password_from_reader(mut reader: impl BufRead) -> Result<Password, CtlError> {
+fn password_from_reader(mut reader: impl BufRead) -> Result<Secret, CtlError> {
     let mut line = String::new();
     reader
         .read_line(&mut line)
@@ -56,7 +56,7 @@ fn password_from_reader(mut reader: impl BufRead) -> Result<Password, CtlError> 
     // Trim in place so that no copy of the password is left behind.
     let keep = line.trim_end_matches(['\n', '\r']).len();
     line.truncate(keep);
-    let password = Password::new(line);
+    let password = Secret::new(line);
     if password.expose().is_empty() {
         return Err(CtlError::Usage(
             "no password on stdin (--password-stdin reads its first line)".to_owned(),

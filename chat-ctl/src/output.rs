@@ -573,6 +573,8 @@ mod tests {
             reply_to: None,
             state,
             failure: None,
+            seq: 1,
+            truncated: false,
         }
     }
 

@@ -45,6 +45,8 @@ fn state(messages: usize) -> AppState {
                 reply_to: None,
                 state: MessageState::Read,
                 failure: None,
+                seq: i as u64 + 1,
+                truncated: false,
             })
             .collect();
         app::update(

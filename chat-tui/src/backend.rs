@@ -10,9 +10,8 @@ use ipc_schema::client::{Client, ClientError};
 use ipc_schema::methods::{
     Contact, ContactAddParams, ContactListParams, ContactRemoveParams, ContactVerifyParams,
     ConversationFocusParams, ConversationListParams, ConversationMarkReadParams, ConversationView,
-    EventEnvelope, IdentityCardParams, IdentityShowParams, IdentityShowResult, MessageCursor,
-    MessageListParams, MessageListResult, MessageSendParams, MessageSendResult, StatusParams,
-    StatusResult,
+    EventEnvelope, IdentityCardParams, IdentityShowParams, IdentityShowResult, MessageListParams,
+    MessageListResult, MessageSendParams, MessageSendResult, StatusParams, StatusResult,
 };
 use tokio::sync::mpsc;
 
@@ -32,7 +31,7 @@ pub trait Daemon: Send + 'static {
     fn messages(
         &mut self,
         peer: String,
-        before: Option<String>,
+        before: Option<u64>,
         limit: u32,
     ) -> impl Future<Output = Result<MessageListResult, ClientError>> + Send;
     /// `message.send`.
@@ -131,13 +130,13 @@ impl Daemon for IpcDaemon {
     async fn messages(
         &mut self,
         peer: String,
-        before: Option<String>,
+        before: Option<u64>,
         limit: u32,
     ) -> Result<MessageListResult, ClientError> {
         self.client
             .call(MessageListParams {
                 peer,
-                before: before.map(MessageCursor::Id),
+                before,
                 limit: Some(limit),
             })
             .await
@@ -447,18 +446,18 @@ impl Daemon for FakeDaemon {
     async fn messages(
         &mut self,
         peer: String,
-        before: Option<String>,
+        before: Option<u64>,
         limit: u32,
     ) -> Result<MessageListResult, ClientError> {
         self.check()?;
         Ok(self.with(|s| {
             s.calls.push(format!(
                 "message.list {peer} {}",
-                before.as_deref().unwrap_or("-")
+                before.map_or("-".to_owned(), |b| b.to_string())
             ));
             let all = s.history.get(&peer).cloned().unwrap_or_default();
-            let end = match &before {
-                Some(id) => all.iter().position(|m| &m.id == id).unwrap_or(0),
+            let end = match before {
+                Some(seq) => all.iter().take_while(|m| m.seq < seq).count(),
                 None => all.len(),
             };
             let start = end.saturating_sub(limit as usize);

@@ -39,6 +39,8 @@ fn msg(i: usize, peer: &str, out: bool, body: &str, state: MessageState) -> Mess
         reply_to: None,
         state,
         failure: (state == MessageState::Failed).then(|| "bob is not a contact any more".into()),
+        seq: i as u64,
+        truncated: false,
     }
 }
 
@@ -362,7 +364,7 @@ fn page_up_at_the_top_loads_older_by_the_oldest_id_once() {
         older,
         Some(Effect::LoadOlder {
             peer: "bob".into(),
-            before: format!("{:032x}", 100)
+            before: 100
         })
     );
     // While loading, no second request.

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use ipc_schema::methods::{ConnectionChangedEvent, ConnectionState, EventEnvelope};
-use ipc_schema::{Password, Payload, ReceiptKind};
+use ipc_schema::{Payload, ReceiptKind, Secret};
 use rand::RngExt as _;
 use tokio::sync::{Notify, broadcast, watch};
 
@@ -49,6 +49,9 @@ pub enum DaemonError {
     /// Unknown contact.
     #[error("{0} is not a contact")]
     UnknownContact(String),
+    /// No such message.
+    #[error("{0}")]
+    UnknownMessage(String),
     /// Something internal broke.
     #[error("internal error: {0}")]
     Internal(String),
@@ -243,7 +246,7 @@ impl Daemon {
     async fn save_session(
         &self,
         token: &str,
-        password: Option<&Password>,
+        password: Option<&Secret>,
     ) -> Result<(), DaemonError> {
         let ks = self.keystore.clone();
         let token_owned = token.to_owned();
@@ -271,7 +274,7 @@ impl Daemon {
         &self,
         relay_url: &str,
         username: &str,
-        password: &Password,
+        password: &Secret,
         invite: Option<String>,
         key_bits: Option<u32>,
     ) -> Result<Arc<Identity>, DaemonError> {
@@ -325,7 +328,7 @@ impl Daemon {
     }
 
     /// Logs in again with `password` (kept for automatic renewal).
-    pub async fn login(&self, password: &Password) -> Result<u64, DaemonError> {
+    pub async fn login(&self, password: &Secret) -> Result<u64, DaemonError> {
         let account = self.account()?;
         let session = self.relay()?.login(&account.user, password).await?;
         self.save_session(session.token.expose(), Some(password))
@@ -342,8 +345,7 @@ impl Daemon {
                 "session expired: run `chat-ctl login`".into(),
             ));
         };
-        let password =
-            Password::new(String::from_utf8_lossy(password.expose_secret()).into_owned());
+        let password = Secret::new(String::from_utf8_lossy(password.expose_secret()).into_owned());
         self.login(&password).await.map(|_| ())
     }
 
@@ -366,7 +368,7 @@ impl Daemon {
     }
 
     /// Deletes the account on the relay, then the local keys and account.
-    pub async fn delete_account(&self, password: &Password) -> Result<(), DaemonError> {
+    pub async fn delete_account(&self, password: &Secret) -> Result<(), DaemonError> {
         let token = self.token().ok_or_else(|| {
             DaemonError::NotLoggedIn("not logged in: run `chat-ctl login` first".into())
         })?;
@@ -452,6 +454,8 @@ impl Daemon {
             reply_to,
             state: ipc_schema::methods::MessageState::Queued,
             failure: None,
+            seq: 0,
+            truncated: false,
         };
         let events = self.store.queue_message(&view, None)?;
         self.publish(events);

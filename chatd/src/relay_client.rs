@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use ipc_schema::Password;
+use ipc_schema::Secret;
 use ipc_schema::relay::{
     AckRequest, DeleteAccountRequest, ErrorBody, LoginRequest, LoginResponse, RegisterRequest,
 };
@@ -124,7 +124,7 @@ impl RelayClient {
     pub async fn register(
         &self,
         username: &str,
-        password: &Password,
+        password: &Secret,
         card: serde_json::Value,
         invite: Option<String>,
     ) -> Result<(), RelayError> {
@@ -150,7 +150,7 @@ impl RelayClient {
     pub async fn login(
         &self,
         username: &str,
-        password: &Password,
+        password: &Secret,
     ) -> Result<LoginResponse, RelayError> {
         let body = LoginRequest {
             username: username.to_owned(),
@@ -181,7 +181,7 @@ impl RelayClient {
     }
 
     /// `DELETE /v1/accounts/me`.
-    pub async fn delete_account(&self, token: &str, password: &Password) -> Result<(), RelayError> {
+    pub async fn delete_account(&self, token: &str, password: &Secret) -> Result<(), RelayError> {
         let body = DeleteAccountRequest {
             password: password.clone(),
         };

@@ -209,7 +209,7 @@ async fn register(state: &AppState) {
     card["user"] = USER.into();
     let hash = state
         .passwords
-        .hash(ipc_schema::Password::new(PASSWORD))
+        .hash(ipc_schema::Secret::new(PASSWORD))
         .await
         .expect("hashing works");
     state

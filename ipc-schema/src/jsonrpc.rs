@@ -154,6 +154,12 @@ pub mod code {
     pub const FRAME_TOO_LARGE: i64 = -32031;
     /// The daemon is shutting down and takes no new calls.
     pub const SHUTTING_DOWN: i64 = -32032;
+    /// `subscribe {after}` asked for events older than the daemon keeps;
+    /// `data.oldest_seq` is the oldest one still available.
+    pub const EVENTS_EXPIRED: i64 = -32033;
+    /// The relay's TLS certificate was refused; `data.reason` says why
+    /// (`expired`, `wrong_host`, `unknown_ca`, `pin_mismatch`, `other`).
+    pub const RELAY_TLS: i64 = -32022;
 
     /// Every code above with its snake_case name.
     pub const ALL: &[(i64, &str)] = &[
@@ -175,6 +181,8 @@ pub mod code {
         (TIMEOUT, "timeout"),
         (FRAME_TOO_LARGE, "frame_too_large"),
         (SHUTTING_DOWN, "shutting_down"),
+        (EVENTS_EXPIRED, "events_expired"),
+        (RELAY_TLS, "relay_tls"),
     ];
 
     /// The snake_case name of a code defined here, for logs and `--json` output.

@@ -5,15 +5,20 @@
 #[cfg(feature = "client")]
 pub mod client;
 pub mod envelope;
+pub mod fingerprint;
 pub mod frame;
 pub mod jsonrpc;
 pub mod methods;
 pub mod paths;
 pub mod relay;
+pub mod secret;
+pub mod text;
+pub mod time;
 
 pub use envelope::{CheckedEnvelope, Envelope, Payload, ReceiptKind};
 pub use frame::{FrameDecoder, FrameError, MAX_FRAME, encode_frame};
 pub use jsonrpc::{CallError, ErrorObject, Id, Notification, Request, RequestError, Response};
 pub use methods::{
-    Call, Event, EventEnvelope, Method, MethodResult, PROTOCOL_VERSION, Password, ServerMessage,
+    Call, Event, EventEnvelope, Method, MethodResult, PROTOCOL_VERSION, ServerMessage,
 };
+pub use secret::Secret;

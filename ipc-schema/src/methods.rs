@@ -15,13 +15,13 @@
 
 use std::fmt;
 
-use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
+use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use zeroize::Zeroize;
 
 use crate::jsonrpc::{JsonRpc2, Notification, Response};
+pub use crate::secret::Secret;
 
 /// The IPC protocol version this crate speaks; `hello` must name it.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -31,46 +31,57 @@ pub const MESSAGE_LIST_DEFAULT_LIMIT: u32 = 50;
 /// The largest `limit` `message.list` accepts.
 pub const MESSAGE_LIST_MAX_LIMIT: u32 = 500;
 
-/// A password on its way to chatd: it travels in params, but `Debug` never shows it.
-///
-/// Zeroized on drop. There is no `Display`; read it with [`Password::expose`].
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Password(String);
+/// Declares a fieldless enum that travels as a snake_case string, with
+/// `as_str`, `FromStr` and `Display` from the same table, so the names exist
+/// once (the store, `--json` and the frontends all use these).
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $( $(#[$vdoc:meta])* $variant:ident = $wire:literal, )* }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $( $(#[$vdoc])* #[serde(rename = $wire)] $variant, )*
+        }
 
-impl Password {
-    /// Wraps a password.
-    pub fn new(password: impl Into<String>) -> Self {
-        Password(password.into())
-    }
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
 
-    /// The password itself, for the one place that hashes or sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
+            /// The name on the wire and in the store.
+            pub fn as_str(self) -> &'static str {
+                match self { $( $name::$variant => $wire, )* }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownName;
+
+            fn from_str(s: &str) -> Result<Self, UnknownName> {
+                match s {
+                    $( $wire => Ok($name::$variant), )*
+                    other => Err(UnknownName {
+                        kind: stringify!($name),
+                        name: other.to_owned(),
+                    }),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
 }
 
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Password(<redacted>)")
-    }
-}
-
-impl PartialEq for Password {
-    /// Compares without an early exit on the first differing byte.
-    fn eq(&self, other: &Self) -> bool {
-        let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-    }
-}
-
-impl Eq for Password {}
-
-impl Drop for Password {
-    fn drop(&mut self) {
-        self.0.zeroize();
-    }
+/// A string that names no value of a [`wire_enum!`] type.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} `{name}`")]
+pub struct UnknownName {
+    /// The type's name.
+    pub kind: &'static str,
+    /// What was given.
+    pub name: String,
 }
 
 /// A params type that knows its method name and the result type it gets back.
@@ -174,6 +185,8 @@ methods! {
     MessageSend = "message.send" (MessageSendParams) -> MessageSendResult;
     /// A page of one conversation's history.
     MessageList = "message.list" (MessageListParams) -> MessageListResult;
+    /// One message with its whole body.
+    MessageGet = "message.get" (MessageGetParams) -> MessageGetResult;
     /// All conversations, most recent first.
     ConversationList = "conversation.list" (ConversationListParams) -> ConversationListResult;
     /// Mark a conversation's incoming messages read.
@@ -191,18 +204,58 @@ methods! {
 // ---------------------------------------------------------------------------
 // Shared views
 
-/// The daemon's link to its relay.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConnectionState {
-    /// Logged in and the last relay request succeeded.
-    Online,
-    /// Logged in, but the relay cannot be reached; chatd retries with backoff.
-    Offline,
-    /// Logged in and (re)connecting.
-    Connecting,
-    /// No account, or no valid session: nothing is sent or received.
-    LoggedOut,
+wire_enum! {
+    /// The daemon's link to its relay.
+    pub enum ConnectionState {
+        /// Logged in and the last relay request succeeded.
+        Online = "online",
+        /// Logged in, but the relay cannot be reached; chatd retries with backoff.
+        Offline = "offline",
+        /// Logged in and (re)connecting.
+        Connecting = "connecting",
+        /// No account, or no valid session: nothing is sent or received.
+        LoggedOut = "logged_out",
+    }
+}
+
+wire_enum! {
+    /// Why chatd dropped an envelope instead of showing it.
+    pub enum DropReason {
+        /// Refused by the shape checks.
+        Malformed = "malformed",
+        /// From someone who is not a contact.
+        UnknownSender = "unknown_sender",
+        /// The signature did not verify (or anything else before decryption).
+        BadSignature = "bad_signature",
+        /// Signed correctly, but could not be opened.
+        Undecryptable = "undecryptable",
+        /// Seen before.
+        Replay = "replay",
+    }
+}
+
+impl DroppedCounters {
+    /// The counter for `reason`.
+    pub fn get_mut(&mut self, reason: DropReason) -> &mut u64 {
+        match reason {
+            DropReason::Malformed => &mut self.malformed,
+            DropReason::UnknownSender => &mut self.unknown_sender,
+            DropReason::BadSignature => &mut self.bad_signature,
+            DropReason::Undecryptable => &mut self.undecryptable,
+            DropReason::Replay => &mut self.replay,
+        }
+    }
+
+    /// The counter for `reason`.
+    pub fn get(&self, reason: DropReason) -> u64 {
+        let mut copy = *self;
+        *copy.get_mut(reason)
+    }
+
+    /// Every counter with its reason, in [`DropReason::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (DropReason, u64)> + '_ {
+        DropReason::ALL.iter().map(|&r| (r, self.get(r)))
+    }
 }
 
 /// Counters of envelopes chatd dropped instead of showing, by reason.
@@ -233,34 +286,47 @@ pub struct Contact {
     pub added_at: u64,
 }
 
-/// Which way a message went.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Direction {
-    /// Received from the peer.
-    #[serde(rename = "in")]
-    In,
-    /// Sent by us.
-    #[serde(rename = "out")]
-    Out,
+wire_enum! {
+    /// Which way a message went.
+    pub enum Direction {
+        /// Received from the peer.
+        In = "in",
+        /// Sent by us.
+        Out = "out",
+    }
 }
 
-/// Where a message is in its life.
-///
-/// Outgoing: `queued → sent → delivered → read`, or `failed`. Incoming messages
-/// are `delivered` until marked read, then `read`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageState {
-    /// Committed locally, not yet accepted by the relay.
-    Queued,
-    /// Stored by the relay.
-    Sent,
-    /// The recipient's daemon committed it (or, incoming: we did).
-    Delivered,
-    /// The recipient read it (or, incoming: we did).
-    Read,
-    /// Given up on; `failure` says why.
-    Failed,
+wire_enum! {
+    /// Where a message is in its life.
+    ///
+    /// Outgoing: `queued → sent → delivered → read`, or `failed`. Incoming messages
+    /// are `delivered` until marked read, then `read`.
+    pub enum MessageState {
+        /// Committed locally, not yet accepted by the relay.
+        Queued = "queued",
+        /// Stored by the relay.
+        Sent = "sent",
+        /// The recipient's daemon committed it (or, incoming: we did).
+        Delivered = "delivered",
+        /// The recipient read it (or, incoming: we did).
+        Read = "read",
+        /// Given up on; `failure` says why.
+        Failed = "failed",
+    }
+}
+
+impl MessageState {
+    /// Order of outgoing states: a late `delivered` never overwrites `read`,
+    /// and nothing moves a message out of `failed`.
+    pub fn rank(self) -> u8 {
+        match self {
+            MessageState::Queued => 0,
+            MessageState::Sent => 1,
+            MessageState::Delivered => 2,
+            MessageState::Read => 3,
+            MessageState::Failed => 4,
+        }
+    }
 }
 
 /// One message as frontends show it.
@@ -286,7 +352,24 @@ pub struct MessageView {
     pub state: MessageState,
     /// Why it failed, when `state` is `failed`.
     pub failure: Option<String>,
+    /// This daemon's own order of the message: a sequence number given when
+    /// it was received or queued, never the sender's clock. History is
+    /// ordered and paged by it (`message.list` `before`).
+    pub seq: u64,
+    /// True when `body` is cut short: `message.list` sends at most
+    /// [`LIST_BODY_MAX`] bytes of each body; `message.get` returns all of it.
+    #[serde(default)]
+    pub truncated: bool,
 }
+
+/// Longest body `message.list` sends whole; a longer one is cut at a
+/// character boundary and marked `truncated` (a few 4 MiB texts must not
+/// make a page too large to send).
+pub const LIST_BODY_MAX: usize = 64 * 1024;
+
+/// Most body bytes in one `message.list` page: a page stops before the
+/// message that would go past it (one message is always returned).
+pub const LIST_PAGE_BYTES: usize = 1024 * 1024;
 
 /// One line of the conversation list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -301,43 +384,6 @@ pub struct ConversationView {
     pub unread: u64,
     /// Whether the peer is a verified contact.
     pub verified: bool,
-}
-
-/// Where `message.list` starts paging backwards: a timestamp or a message id.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum MessageCursor {
-    /// Messages strictly older than this timestamp (ms); a JSON number.
-    Ts(u64),
-    /// Messages strictly older than this message; a JSON string.
-    Id(String),
-}
-
-impl Serialize for MessageCursor {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            MessageCursor::Ts(ts) => serializer.serialize_u64(*ts),
-            MessageCursor::Id(id) => serializer.serialize_str(id),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for MessageCursor {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct CursorVisitor;
-        impl Visitor<'_> for CursorVisitor {
-            type Value = MessageCursor;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a timestamp in ms or a message id")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<MessageCursor, E> {
-                Ok(MessageCursor::Ts(v))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<MessageCursor, E> {
-                Ok(MessageCursor::Id(v.to_owned()))
-            }
-        }
-        deserializer.deserialize_any(CursorVisitor)
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -405,7 +451,7 @@ pub struct AccountRegisterParams {
     /// The username to claim.
     pub username: String,
     /// The relay account's password.
-    pub password: Password,
+    pub password: Secret,
     /// Invite code, for relays that require one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invite: Option<String>,
@@ -430,7 +476,7 @@ pub struct AccountRegisterResult {
 #[serde(deny_unknown_fields)]
 pub struct AccountLoginParams {
     /// The relay account's password.
-    pub password: Password,
+    pub password: Secret,
 }
 
 /// Result of `account.login`.
@@ -456,7 +502,7 @@ pub struct AccountLogoutResult {}
 #[serde(deny_unknown_fields)]
 pub struct AccountDeleteParams {
     /// The relay account's password, asked again on purpose.
-    pub password: Password,
+    pub password: Secret,
 }
 
 /// Result of `account.delete` (empty).
@@ -631,9 +677,10 @@ pub struct MessageSendResult {
 pub struct MessageListParams {
     /// The other party of the conversation.
     pub peer: String,
-    /// Page backwards from here; the newest messages when absent.
+    /// Page backwards from here: only messages whose `seq` is below this;
+    /// the newest messages when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub before: Option<MessageCursor>,
+    pub before: Option<u64>,
     /// Page size; [`MESSAGE_LIST_DEFAULT_LIMIT`] when absent, at most [`MESSAGE_LIST_MAX_LIMIT`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
@@ -642,10 +689,33 @@ pub struct MessageListParams {
 /// Result of `message.list`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageListResult {
-    /// The page, oldest first.
+    /// The page, oldest first (by `seq`).
     pub messages: Vec<MessageView>,
     /// Whether older messages exist before the first one returned.
     pub has_more: bool,
+}
+
+/// Params of `message.get`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageGetParams {
+    /// The other party of the conversation.
+    pub peer: String,
+    /// The message's id.
+    pub id: String,
+    /// Which way it went. Ids are unique per sender, so a conversation can
+    /// hold one incoming and one outgoing message with the same id (only a
+    /// hostile peer makes that happen); without `direction` chatd answers
+    /// with the incoming one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+}
+
+/// Result of `message.get`: the message with its whole body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageGetResult {
+    /// The message, never truncated.
+    pub message: MessageView,
 }
 
 // ---------------------------------------------------------------------------
@@ -757,16 +827,16 @@ pub struct MessageStateEvent {
     pub failure: Option<String>,
 }
 
-/// What happened to a contact.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ContactChange {
-    /// Newly pinned.
-    Added,
-    /// Forgotten.
-    Removed,
-    /// Marked verified.
-    Verified,
+wire_enum! {
+    /// What happened to a contact.
+    pub enum ContactChange {
+        /// Newly pinned.
+        Added = "added",
+        /// Forgotten.
+        Removed = "removed",
+        /// Marked verified.
+        Verified = "verified",
+    }
 }
 
 /// Payload of `contact.changed`.
@@ -947,12 +1017,10 @@ mod tests {
 
     #[test]
     fn passwords_never_show_in_debug_output() {
-        let p = Password::new("hunter2");
-        assert_eq!(format!("{p:?}"), "Password(<redacted>)");
         let req = Request::new(
             Id::Number(1),
             AccountLoginParams {
-                password: Password::new("hunter2"),
+                password: Secret::new("hunter2"),
             },
         );
         let dbg = format!("{req:?} {req:#?}");
@@ -963,10 +1031,6 @@ mod tests {
             wire.contains(r#""params":{"password":"hunter2"}"#),
             "{wire}"
         );
-        assert_eq!(p.expose(), "hunter2");
-        assert_eq!(p, Password::new("hunter2"));
-        assert_ne!(p, Password::new("hunter3"));
-        assert_ne!(p, Password::new("hunter22"));
     }
 
     #[test]
@@ -1008,13 +1072,25 @@ mod tests {
     }
 
     #[test]
-    fn message_cursor_is_a_number_or_a_string() {
-        let parse = |v: Value| serde_json::from_value::<MessageCursor>(v);
-        assert_eq!(parse(json!(5)).unwrap(), MessageCursor::Ts(5));
-        assert_eq!(parse(json!("ab")).unwrap(), MessageCursor::Id("ab".into()));
-        assert!(parse(json!(-1)).is_err());
-        assert!(parse(json!(1.5)).is_err());
-        assert!(parse(json!(null)).is_err());
+    fn wire_enums_round_trip_through_their_names() {
+        use std::str::FromStr;
+        for s in MessageState::ALL {
+            assert_eq!(MessageState::from_str(s.as_str()), Ok(*s));
+            assert_eq!(serde_json::to_value(s).unwrap(), json!(s.as_str()));
+        }
+        for s in ConnectionState::ALL {
+            assert_eq!(s.as_str().parse::<ConnectionState>(), Ok(*s));
+            assert_eq!(serde_json::to_value(s).unwrap(), json!(s.to_string()));
+        }
+        assert_eq!(ConnectionState::LoggedOut.as_str(), "logged_out");
+        assert_eq!(Direction::In.as_str(), "in");
+        let err = "queud".parse::<MessageState>().unwrap_err();
+        assert_eq!(err.to_string(), "unknown MessageState `queud`");
+        let mut d = DroppedCounters::default();
+        *d.get_mut(DropReason::Replay) += 2;
+        assert_eq!(d.replay, 2);
+        assert_eq!(d.get(DropReason::Replay), 2);
+        assert_eq!(d.iter().count(), DropReason::ALL.len());
     }
 
     #[test]

@@ -7,14 +7,11 @@
 //! `serde_json::Value` directly.
 #![warn(missing_docs)]
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use zeroize::Zeroize;
 
 use crate::envelope::Envelope;
-use crate::methods::Password;
+use crate::secret::Secret;
 
 /// Path prefix of every route of this API version.
 pub const API_PREFIX: &str = "/v1";
@@ -33,7 +30,7 @@ pub struct RegisterRequest {
     /// The account password (Argon2id-hashed by the relay): at least 8
     /// characters, at most 1024 bytes of UTF-8.
     #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 8, max_length = 1024))]
-    pub password: Password,
+    pub password: Secret,
     /// The public contact card, published in the directory:
     /// `{"v":1,"user":…,"enc":…,"sig":…}` with `user` the username and `enc`,
     /// `sig` base64 SPKI DER of 2048 to 4096-bit RSA keys.
@@ -52,49 +49,7 @@ pub struct LoginRequest {
     /// The account's username.
     pub username: String,
     /// The account's password.
-    pub password: Password,
-}
-
-/// A relay session token: sent as `Authorization: Bearer …`, never shown in `Debug`.
-///
-/// Zeroized on drop. Read it with [`BearerToken::expose`].
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct BearerToken(String);
-
-impl BearerToken {
-    /// Wraps a token.
-    pub fn new(token: impl Into<String>) -> Self {
-        BearerToken(token.into())
-    }
-
-    /// The token itself, for the `Authorization` header.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for BearerToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("BearerToken(<redacted>)")
-    }
-}
-
-impl PartialEq for BearerToken {
-    /// Compares without an early exit on the first differing byte.
-    fn eq(&self, other: &Self) -> bool {
-        let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-    }
-}
-
-impl Eq for BearerToken {}
-
-impl Drop for BearerToken {
-    fn drop(&mut self) {
-        self.0.zeroize();
-    }
+    pub password: Secret,
 }
 
 /// Body of the 201 answer to `POST /v1/sessions`.
@@ -102,7 +57,7 @@ impl Drop for BearerToken {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginResponse {
     /// The session token (256 random bits, encoded by the relay).
-    pub token: BearerToken,
+    pub token: Secret,
     /// When the token stops working (ms since the Unix epoch).
     pub expires_at: u64,
 }
@@ -113,7 +68,7 @@ pub struct LoginResponse {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeleteAccountRequest {
     /// The account's password, asked again on purpose.
-    pub password: Password,
+    pub password: Secret,
 }
 
 /// Body of the answer to `GET /v1/directory?prefix=&limit=`.
@@ -239,11 +194,11 @@ mod tests {
     fn secrets_are_redacted_in_debug() {
         let login = LoginRequest {
             username: "alice".into(),
-            password: Password::new("hunter2"),
+            password: Secret::new("hunter2"),
         };
         assert!(!format!("{login:?}").contains("hunter2"));
         let session = LoginResponse {
-            token: BearerToken::new("s3cr3t-token"),
+            token: Secret::new("s3cr3t-token"),
             expires_at: 1,
         };
         assert!(!format!("{session:#?}").contains("s3cr3t"));

@@ -130,6 +130,8 @@ fn incoming() -> MessageView {
         reply_to: None,
         state: MessageState::Delivered,
         failure: None,
+        seq: 41,
+        truncated: false,
     }
 }
 
@@ -145,6 +147,8 @@ fn outgoing_failed() -> MessageView {
         reply_to: Some(MSG_ID.into()),
         state: MessageState::Failed,
         failure: Some("bob's mailbox is full (relay: quota_exceeded)".into()),
+        seq: 42,
+        truncated: false,
     }
 }
 
@@ -160,6 +164,8 @@ fn unsupported() -> MessageView {
         reply_to: None,
         state: MessageState::Read,
         failure: None,
+        seq: 43,
+        truncated: false,
     }
 }
 
@@ -228,7 +234,7 @@ fn method_cases() -> Vec<Case> {
             AccountRegisterParams {
                 relay_url: "https://relay.example.org".into(),
                 username: "alice".into(),
-                password: Password::new("correct horse battery staple"),
+                password: Secret::new("correct horse battery staple"),
                 invite: Some("inv-7f3k-q9zp".into()),
                 key_bits: Some(3072),
             },
@@ -242,7 +248,7 @@ fn method_cases() -> Vec<Case> {
             "account.login",
             4,
             AccountLoginParams {
-                password: Password::new("correct horse battery staple"),
+                password: Secret::new("correct horse battery staple"),
             },
             AccountLoginResult {
                 user: "alice".into(),
@@ -259,7 +265,7 @@ fn method_cases() -> Vec<Case> {
             "account.delete",
             6,
             AccountDeleteParams {
-                password: Password::new("correct horse battery staple"),
+                password: Secret::new("correct horse battery staple"),
             },
             AccountDeleteResult {},
         ),
@@ -359,7 +365,7 @@ fn method_cases() -> Vec<Case> {
             15,
             MessageListParams {
                 peer: "bob".into(),
-                before: Some(MessageCursor::Id("e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6".into())),
+                before: Some(44),
                 limit: Some(3),
             },
             MessageListResult {
@@ -372,12 +378,24 @@ fn method_cases() -> Vec<Case> {
             16,
             MessageListParams {
                 peer: "bob".into(),
-                before: Some(MessageCursor::Ts(T0)),
+                before: None,
                 limit: None,
             },
             MessageListResult {
                 messages: vec![],
                 has_more: false,
+            },
+        ),
+        case(
+            "message.get",
+            16,
+            MessageGetParams {
+                peer: "bob".into(),
+                id: MSG_ID.into(),
+                direction: Some(Direction::In),
+            },
+            MessageGetResult {
+                message: incoming(),
             },
         ),
         case(
@@ -586,7 +604,7 @@ fn relay_cases() -> Vec<(&'static str, RelayCheck)> {
             "register_request",
             RegisterRequest {
                 username: "alice".into(),
-                password: Password::new("correct horse battery staple"),
+                password: Secret::new("correct horse battery staple"),
                 card: card("alice"),
                 invite: Some("inv-7f3k-q9zp".into()),
             },
@@ -595,20 +613,20 @@ fn relay_cases() -> Vec<(&'static str, RelayCheck)> {
             "login_request",
             LoginRequest {
                 username: "alice".into(),
-                password: Password::new("correct horse battery staple"),
+                password: Secret::new("correct horse battery staple"),
             },
         ),
         relay_case(
             "login_response",
             LoginResponse {
-                token: BearerToken::new("Yk3v0x9Qm2pT7cJr4uWn8sLd1aEo6hFz5gKi0bNy3Rw"),
+                token: Secret::new("Yk3v0x9Qm2pT7cJr4uWn8sLd1aEo6hFz5gKi0bNy3Rw"),
                 expires_at: T0 + 86_400_000,
             },
         ),
         relay_case(
             "delete_account_request",
             DeleteAccountRequest {
-                password: Password::new("correct horse battery staple"),
+                password: Secret::new("correct horse battery staple"),
             },
         ),
         relay_case(

@@ -14,7 +14,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ipc_schema::Password;
+use ipc_schema::Secret;
 use rand::Rng as _;
 use sha2::{Digest, Sha256};
 
@@ -113,17 +113,13 @@ impl Passwords {
     }
 
     /// A PHC string for `password`, with a fresh random salt.
-    pub async fn hash(&self, password: Password) -> Result<String, AppError> {
+    pub async fn hash(&self, password: Secret) -> Result<String, AppError> {
         self.run(move |h| h.hash(password.expose())).await?
     }
 
     /// Checks `password` against `stored`, or against the dummy hash when the
     /// user does not exist, so both cases take one Argon2 run.
-    pub async fn verify(
-        &self,
-        password: Password,
-        stored: Option<String>,
-    ) -> Result<bool, AppError> {
+    pub async fn verify(&self, password: Secret, stored: Option<String>) -> Result<bool, AppError> {
         self.run(move |h| h.verify(password.expose(), stored.as_deref()))
             .await
     }
@@ -352,7 +348,7 @@ mod tests {
     #[tokio::test]
     async fn passwords_verify_and_unknown_users_never_match() {
         let p = Passwords::new(1024, 1);
-        let pw = |s: &str| Password::new(s);
+        let pw = |s: &str| Secret::new(s);
         let h = p.hash(pw("correct horse")).await.unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
         assert!(

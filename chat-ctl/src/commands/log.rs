@@ -2,7 +2,7 @@
 
 use ipc_schema::client::Client;
 use ipc_schema::methods::{
-    ConversationMarkReadParams, MESSAGE_LIST_MAX_LIMIT, MessageCursor, MessageListParams,
+    ConversationMarkReadParams, MESSAGE_LIST_MAX_LIMIT, MessageGetParams, MessageListParams,
     MessageView,
 };
 
@@ -14,7 +14,8 @@ use crate::output::{log_human, log_json};
 /// Prints the last messages of a conversation, oldest first.
 pub async fn log(ctx: &Ctx, args: LogArgs) -> Result<(), CtlError> {
     let mut client = ctx.connect().await?;
-    let messages = last_messages(&mut client, &args.user, args.limit).await?;
+    let mut messages = last_messages(&mut client, &args.user, args.limit).await?;
+    whole_bodies(&mut client, &mut messages).await?;
     if ctx.out.json {
         ctx.out.text(&log_json(&messages))?;
     } else {
@@ -48,14 +49,14 @@ async fn last_messages(
         let page = client
             .call(MessageListParams {
                 peer: peer.to_owned(),
-                before: before.clone(),
+                before,
                 limit: Some(left.min(MESSAGE_LIST_MAX_LIMIT)),
             })
             .await?;
         let Some(oldest) = page.messages.first() else {
             break;
         };
-        before = Some(MessageCursor::Id(oldest.id.clone()));
+        before = Some(oldest.seq);
         let mut older = page.messages;
         older.append(&mut messages);
         messages = older;
@@ -64,6 +65,26 @@ async fn last_messages(
         }
     }
     Ok(messages)
+}
+
+/// Replaces the bodies `message.list` cut short (over 64 KiB) with the whole
+/// ones, one `message.get` each: a page stays small, the log stays complete.
+async fn whole_bodies(client: &mut Client, messages: &mut [MessageView]) -> Result<(), CtlError> {
+    for m in messages.iter_mut().filter(|m| m.truncated) {
+        let peer = match m.direction {
+            ipc_schema::methods::Direction::In => m.from.clone(),
+            ipc_schema::methods::Direction::Out => m.to.clone(),
+        };
+        let whole = client
+            .call(MessageGetParams {
+                peer,
+                id: m.id.clone(),
+                direction: Some(m.direction),
+            })
+            .await?;
+        *m = whole.message;
+    }
+    Ok(())
 }
 
 /// Marks a conversation's incoming messages read.

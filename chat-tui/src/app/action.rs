@@ -150,12 +150,12 @@ pub enum Effect {
         /// The conversation.
         peer: String,
     },
-    /// Fetch the page before `before` (a message id).
+    /// Fetch the page before `before` (a local sequence number).
     LoadOlder {
         /// The conversation.
         peer: String,
-        /// The oldest loaded message's id.
-        before: String,
+        /// The oldest loaded message's `seq`.
+        before: u64,
     },
     /// `message.send`.
     Send {

@@ -386,7 +386,7 @@ fn load_older(state: &mut AppState, fx: &mut Vec<Effect>) {
     open.loading = true;
     fx.push(Effect::LoadOlder {
         peer: open.peer.clone(),
-        before: oldest.id.clone(),
+        before: oldest.seq,
     });
 }
 

@@ -64,8 +64,13 @@ const SUMMARIES: &[(&str, &str, &[&str])] = &[
     ),
     (
         "message.list",
-        "A page of one conversation, oldest first.",
+        "A page of one conversation, oldest first by local sequence; long bodies cut and marked truncated.",
         &["peer", "before", "limit"],
+    ),
+    (
+        "message.get",
+        "One message with its whole body.",
+        &["peer", "id", "direction"],
     ),
     (
         "conversation.list",

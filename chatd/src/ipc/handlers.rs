@@ -44,6 +44,7 @@ impl From<DaemonError> for ErrorObject {
                 ErrorObject::new(code::INVALID_CARD, message)
             }
             DaemonError::Invalid(_) => ErrorObject::new(code::INVALID_PARAMS, message),
+            DaemonError::UnknownMessage(_) => ErrorObject::new(code::UNKNOWN_MESSAGE, message),
             DaemonError::Relay(RelayError::Unreachable(_)) => {
                 ErrorObject::new(code::RELAY_UNREACHABLE, message)
             }
@@ -130,6 +131,17 @@ pub async fn dispatch(d: &Daemon, conn: u64, method: Method) -> Outcome {
                 .map(|(id, ts)| MessageSendResult { id, ts }),
         ),
         Method::MessageList(p) => reply(message_list(d, p)),
+        Method::MessageGet(p) => reply(
+            d.store
+                .message(&p.peer, &p.id, p.direction)
+                .map_err(DaemonError::from)
+                .and_then(|m| {
+                    m.ok_or_else(|| {
+                        DaemonError::UnknownMessage(format!("no message {} with {}", p.id, p.peer))
+                    })
+                })
+                .map(|message| MessageGetResult { message }),
+        ),
         Method::ConversationList(_) => reply(
             d.store
                 .conversations()
@@ -246,7 +258,7 @@ fn contact_verify(d: &Daemon, p: ContactVerifyParams) -> Result<ContactVerifyRes
 
 fn message_list(d: &Daemon, p: MessageListParams) -> Result<MessageListResult, DaemonError> {
     let limit = p.limit.unwrap_or(50).clamp(1, 500) as usize;
-    let (messages, has_more) = d.store.messages(&p.peer, p.before.as_ref(), limit)?;
+    let (messages, has_more) = d.store.messages(&p.peer, p.before, limit)?;
     // History outlives a removed contact; a name with neither is a typo.
     if messages.is_empty() && p.before.is_none() && d.store.contact_card(&p.peer)?.is_none() {
         return Err(DaemonError::UnknownContact(p.peer));

@@ -13,9 +13,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use ipc_schema::jsonrpc::Notification;
 use ipc_schema::methods::{
     ConnectionChangedEvent, Contact, ContactChange, ContactChangedEvent, ConversationView,
-    Direction, DroppedCounters, Event, EventEnvelope, MessageCursor, MessageReceivedEvent,
-    MessageState, MessageStateEvent, MessageView,
+    Direction, DroppedCounters, Event, EventEnvelope, MessageReceivedEvent, MessageState,
+    MessageStateEvent, MessageView,
 };
+use ipc_schema::methods::{LIST_BODY_MAX, LIST_PAGE_BYTES};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::crypto::{Card, DropClass};
@@ -169,7 +170,7 @@ fn rank(s: MessageState) -> u8 {
 }
 
 const MESSAGE_COLUMNS: &str =
-    "id, sender, recipient, ts, direction, kind, body, reply_to, state, failure";
+    "id, sender, recipient, ts, direction, kind, body, reply_to, state, failure, seq";
 
 fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageView> {
     Ok(MessageView {
@@ -187,6 +188,8 @@ fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageView> {
         reply_to: r.get(7)?,
         state: parse_state(&r.get::<_, String>(8)?),
         failure: r.get(9)?,
+        seq: r.get::<_, i64>(10)? as u64,
+        truncated: false,
     })
 }
 
@@ -484,6 +487,7 @@ impl Store {
                  VALUES (?1, ?2, 'out', ?3, ?2, ?4, ?5, 'text', ?6, ?7, 'queued')",
                 params![view.id, view.to, view.from, view.ts as i64, now, view.body, view.reply_to],
             )?;
+            let seq = tx.last_insert_rowid() as u64;
             tx.execute(
                 "INSERT INTO outbox (id, peer, is_receipt, envelope, next_attempt_at, created_at) VALUES (?1, ?2, 0, ?3, ?4, ?4)",
                 params![view.id, view.to, envelope_json, now],
@@ -493,7 +497,7 @@ impl Store {
                 &tx,
                 &mut events,
                 Event::MessageReceived(MessageReceivedEvent {
-                    message: view.clone(),
+                    message: MessageView { seq, ..view.clone() },
                 }),
             )?;
             tx.commit()?;
@@ -749,6 +753,8 @@ impl Store {
                             reply_to: reply_to.clone(),
                             state: MessageState::Delivered,
                             failure: None,
+                            seq: tx.last_insert_rowid() as u64,
+                            truncated: false,
                         };
                         push_event(&tx, &mut out.events, Event::MessageReceived(MessageReceivedEvent { message: view }))?;
                         if kind == "text" {
@@ -831,43 +837,73 @@ impl Store {
         })
     }
 
-    /// A page of a conversation, oldest first, ending before `before` (a
-    /// message id or a timestamp); `has_more` says whether older ones exist.
+    /// A page of a conversation, oldest first, of the messages whose local
+    /// sequence is below `before` (the newest when `None`); `has_more` says
+    /// whether older ones exist. Bodies over [`LIST_BODY_MAX`] are cut and
+    /// marked `truncated`, and a page stops before the message that would
+    /// take its bodies past [`LIST_PAGE_BYTES`] (one message always fits).
     pub fn messages(
         &self,
         peer: &str,
-        before: Option<&MessageCursor>,
+        before: Option<u64>,
         limit: usize,
     ) -> StoreResult<(Vec<MessageView>, bool)> {
         self.with(|c| {
-            let (before_seq, before_ts): (i64, i64) = match before {
-                Some(MessageCursor::Id(id)) => (
-                    c.query_row(
-                        "SELECT seq FROM messages WHERE peer = ?1 AND id = ?2",
-                        [peer, id.as_str()],
-                        |r| r.get(0),
-                    )
-                    .optional()?
-                    .unwrap_or(i64::MAX),
-                    i64::MAX,
-                ),
-                Some(MessageCursor::Ts(ts)) => (i64::MAX, (*ts).min(i64::MAX as u64) as i64),
-                None => (i64::MAX, i64::MAX),
-            };
-            let mut stmt = c.prepare(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE peer = ?1 AND seq < ?2 AND ts < ?3
-                 ORDER BY seq DESC LIMIT ?4"
+            let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE peer = ?1 AND seq < ?2
+                 ORDER BY seq DESC LIMIT ?3"
             ))?;
-            let mut rows: Vec<MessageView> = stmt
-                .query_map(
-                    params![peer, before_seq, before_ts, (limit + 1) as i64],
+            let mut rows = stmt.query(params![peer, before, (limit + 1) as i64])?;
+            let mut page = Vec::new();
+            let mut bytes = 0usize;
+            let mut has_more = false;
+            while let Some(row) = rows.next()? {
+                let mut m = message_from_row(row)?;
+                if page.len() == limit {
+                    has_more = true;
+                    break;
+                }
+                if let Some(body) = &m.body
+                    && body.len() > LIST_BODY_MAX
+                {
+                    m.body = Some(ipc_schema::text::cut_at_char(body, LIST_BODY_MAX).to_owned());
+                    m.truncated = true;
+                }
+                let size = m.body.as_ref().map_or(0, String::len);
+                if !page.is_empty() && bytes + size > LIST_PAGE_BYTES {
+                    has_more = true;
+                    break;
+                }
+                bytes += size;
+                page.push(m);
+            }
+            page.reverse();
+            Ok((page, has_more))
+        })
+    }
+
+    /// One message of the conversation with `peer`, whole; the incoming one
+    /// when an incoming and an outgoing message share the id and
+    /// `direction` does not choose.
+    pub fn message(
+        &self,
+        peer: &str,
+        id: &str,
+        direction: Option<Direction>,
+    ) -> StoreResult<Option<MessageView>> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages
+                 WHERE id = ?1 AND peer = ?2 AND (?3 IS NULL OR direction = ?3)
+                 ORDER BY direction = 'in' DESC LIMIT 1"
+            ))?;
+            Ok(stmt
+                .query_row(
+                    params![id, peer, direction.map(Direction::as_str)],
                     message_from_row,
-                )?
-                .collect::<Result<_, _>>()?;
-            let has_more = rows.len() > limit;
-            rows.truncate(limit);
-            rows.reverse();
-            Ok((rows, has_more))
+                )
+                .optional()?)
         })
     }
 
@@ -1104,6 +1140,8 @@ mod tests {
             reply_to: Some("ffffffffffffffffffffffffffffffff".into()),
             state: MessageState::Queued,
             failure: None,
+            seq: 0,
+            truncated: false,
         };
         store.queue_message(&view, None).unwrap();
         let row = &store.due_outbox(10).unwrap()[0];

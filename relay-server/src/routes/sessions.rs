@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use ipc_schema::Password;
-use ipc_schema::relay::{BearerToken, ErrorBody, LoginRequest, LoginResponse};
+use ipc_schema::Secret;
+use ipc_schema::relay::{ErrorBody, LoginRequest, LoginResponse};
 
 use super::extract::{ApiJson, ClientIp};
 use crate::auth::{AuthUser, hash_token, new_token};
@@ -19,7 +19,7 @@ pub(crate) async fn verify_password(
     state: &AppState,
     username: &str,
     ip: IpAddr,
-    password: Password,
+    password: Secret,
 ) -> Result<(), AppError> {
     state
         .throttle
@@ -64,7 +64,7 @@ pub async fn login(
     Ok((
         StatusCode::CREATED,
         Json(LoginResponse {
-            token: BearerToken::new(token),
+            token: Secret::new(token),
             expires_at,
         }),
     ))
