@@ -4,6 +4,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::store::Retention;
+
 /// How new messages are announced on the desktop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -17,6 +19,36 @@ pub enum NotifyMode {
     Preview,
 }
 
+/// `[events]`: how long the event log behind `subscribe {after}` is kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    /// Events older than this many days are pruned (default 30).
+    pub retention_days: u32,
+    /// When set, at most this many events are kept.
+    pub retention_count: Option<u64>,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        let r = Retention::default();
+        EventsConfig {
+            retention_days: r.days,
+            retention_count: r.count,
+        }
+    }
+}
+
+impl EventsConfig {
+    /// As the store takes it.
+    pub fn retention(&self) -> Retention {
+        Retention {
+            days: self.retention_days,
+            count: self.retention_count,
+        }
+    }
+}
+
 /// chatd settings (`$XDG_CONFIG_HOME/chat/config.toml` or `--config`).
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -25,6 +57,8 @@ pub struct Config {
     pub notifications: NotifyMode,
     /// Send `read` receipts when a conversation is marked read (opt-in).
     pub read_receipts: bool,
+    /// Event log retention.
+    pub events: EventsConfig,
 }
 
 impl Config {
@@ -44,11 +78,23 @@ mod tests {
 
     #[test]
     fn parses_and_refuses_unknown_keys() {
-        let c: Config =
-            toml::from_str("notifications = \"preview\"\nread_receipts = true").unwrap();
+        let c: Config = toml::from_str(
+            "notifications = \"preview\"\nread_receipts = true\n[events]\nretention_days = 7\nretention_count = 1000",
+        )
+        .unwrap();
         assert_eq!(c.notifications, NotifyMode::Preview);
         assert!(c.read_receipts);
+        assert_eq!(
+            c.events.retention(),
+            Retention {
+                days: 7,
+                count: Some(1000)
+            }
+        );
         assert!(toml::from_str::<Config>("notify = \"off\"").is_err());
-        assert_eq!(Config::default().notifications, NotifyMode::Sender);
+        assert!(toml::from_str::<Config>("[events]\nkeep = 3").is_err());
+        let d = Config::default();
+        assert_eq!(d.notifications, NotifyMode::Sender);
+        assert_eq!(d.events.retention().days, 30);
     }
 }

@@ -1,4 +1,4 @@
-//! chatd: the per-user daemon of chat (DESIGN §5). It keeps the private keys
+//! chatd: the per-user daemon of chat (docs/ARCHITECTURE.md). It keeps the private keys
 //! in the OS keyring, seals and opens envelopes, syncs with the relay, keeps
 //! history in SQLite, raises desktop notifications, and serves frontends over
 //! a local socket.

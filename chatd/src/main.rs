@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chatd::run::{KeystoreKind, Options, default_config, default_data_dir};
+use chatd::run::{KeystoreChoice, KeystoreKind, Options, default_config, default_data_dir};
 use clap::Parser;
 
 /// End-to-end encrypted chat daemon.
@@ -51,14 +51,16 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
+    let socket = cli
+        .socket
+        .unwrap_or_else(ipc_schema::paths::default_socket_path);
     let opts = Options {
-        socket: cli
-            .socket
-            .unwrap_or_else(ipc_schema::paths::default_socket_path),
         data_dir: cli.data_dir.unwrap_or_else(default_data_dir),
         config: cli.config.unwrap_or_else(default_config),
-        keystore: cli.keystore,
-        passphrase_file: cli.passphrase_file,
+        keystore: match cli.keystore {
+            Some(KeystoreKind::File) => KeystoreChoice::File(cli.passphrase_file),
+            Some(KeystoreKind::Keyring) | None => KeystoreChoice::Keyring,
+        },
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -67,7 +69,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(chatd::run::run(opts)) {
+    match runtime.block_on(chatd::run::main(&socket, opts)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("chatd: {message}");

@@ -1,5 +1,10 @@
 //! Desktop notifications (notify-rust over D-Bus). Failures are logged and
 //! ignored: a missing notification server must never stop message delivery.
+//!
+//! A preview is a peer's text: it is sanitized like everything shown from
+//! peers, and `& < >` are escaped, because notification servers (KDE,
+//! dunst, mako) render a subset of HTML in the body
+//! (`ipc_schema::text::notification_body`).
 
 use crate::config::NotifyMode;
 
@@ -8,16 +13,20 @@ const PREVIEW_CHARS: usize = 120;
 
 /// What a notification says for a new message from `sender`, per `mode`.
 pub fn text(mode: NotifyMode, sender: &str, body: Option<&str>) -> Option<(String, String)> {
+    let sender = ipc_schema::text::notification_body(sender);
     match mode {
         NotifyMode::Off => None,
         NotifyMode::Sender => Some((format!("New message from {sender}"), String::new())),
         NotifyMode::Preview => {
             let body = body.unwrap_or_default();
             let mut preview: String = body.chars().take(PREVIEW_CHARS).collect();
-            if body.chars().count() > PREVIEW_CHARS {
+            if body.chars().nth(PREVIEW_CHARS).is_some() {
                 preview.push('…');
             }
-            Some((format!("New message from {sender}"), preview))
+            Some((
+                format!("New message from {sender}"),
+                ipc_schema::text::notification_body(&preview),
+            ))
         }
     }
 }
@@ -44,7 +53,10 @@ pub fn batch(mode: NotifyMode, texts: &[(String, Option<String>)]) -> Vec<(Strin
             let (count, newest) = per_sender[sender];
             let (summary, body) = text(mode, sender, newest)?;
             let summary = if count > 1 {
-                format!("{count} new messages from {sender}")
+                format!(
+                    "{count} new messages from {}",
+                    ipc_schema::text::notification_body(sender)
+                )
             } else {
                 summary
             };
@@ -77,6 +89,20 @@ mod tests {
         assert!(text(NotifyMode::Off, "alice", Some("x")).is_none());
         let (_, b) = text(NotifyMode::Preview, "alice", Some(&"é".repeat(200))).unwrap();
         assert_eq!(b.chars().count(), PREVIEW_CHARS + 1);
+    }
+
+    #[test]
+    fn previews_are_inert_in_terminals_and_in_markup() {
+        let hostile =
+            "\x1b]52;c;Zm9v\x07<a href=\"https://evil.example\">pay</a> & \u{202e}fdp.exe";
+        let (_, b) = text(NotifyMode::Preview, "alice", Some(hostile)).unwrap();
+        assert_eq!(
+            b,
+            "␛]52;c;Zm9v␇&lt;a href=\"https://evil.example\"&gt;pay&lt;/a&gt; &amp; \u{fffd}fdp.exe"
+        );
+        for bad in ['\x1b', '\x07', '<', '>', '\u{202e}'] {
+            assert!(!b.contains(bad), "{bad:?} in {b}");
+        }
     }
 
     #[test]

@@ -2,15 +2,18 @@
 //! keystore choice, the socket, readiness, and a clean shutdown.
 
 use std::fs::File;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use interprocess::local_socket::tokio::Listener;
+
 use crate::config::Config;
 use crate::daemon::Daemon;
-use crate::keystore::{FileStore, KeyringStore, Keystore, create_private_dir};
+use crate::keystore::{FileStore, KeyringStore, Keystore, MemoryStore, create_private_dir};
 use crate::store::Store;
 
-/// Which keystore to use.
+/// Which keystore to use, as the command line says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum KeystoreKind {
     /// The OS keyring (Secret Service, Keychain, Credential Manager).
@@ -19,19 +22,37 @@ pub enum KeystoreKind {
     File,
 }
 
-/// Everything `run` needs.
+/// Where the daemon keeps its secrets.
+#[derive(Clone)]
+pub enum KeystoreChoice {
+    /// The OS keyring; fails with both remedies named when there is none.
+    Keyring,
+    /// Encrypted files unlocked by the passphrase in this file (`None`:
+    /// `$CREDENTIALS_DIRECTORY/chatd-passphrase`).
+    File(Option<PathBuf>),
+    /// In memory only: tests that run chatd in process.
+    Memory(Arc<MemoryStore>),
+}
+
+impl std::fmt::Debug for KeystoreChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeystoreChoice::Keyring => f.write_str("Keyring"),
+            KeystoreChoice::File(p) => f.debug_tuple("File").field(p).finish(),
+            KeystoreChoice::Memory(_) => f.write_str("Memory"),
+        }
+    }
+}
+
+/// Everything `run` needs besides its listener.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Socket path.
-    pub socket: PathBuf,
-    /// Data directory (database, lock, file keystore).
+    /// Data directory (database, file keystore).
     pub data_dir: PathBuf,
     /// Config file.
     pub config: PathBuf,
-    /// Keystore choice; `None` means the keyring, failing with both remedies named.
-    pub keystore: Option<KeystoreKind>,
-    /// Passphrase file for the file keystore.
-    pub passphrase_file: Option<PathBuf>,
+    /// Keystore.
+    pub keystore: KeystoreChoice,
 }
 
 /// `$XDG_DATA_HOME/chat` (or `~/.local/share/chat`).
@@ -82,10 +103,9 @@ pub fn lock(data_dir: &Path) -> Result<InstanceLock, String> {
 }
 
 fn open_keystore(opts: &Options) -> Result<Arc<dyn Keystore>, String> {
-    match opts.keystore {
-        Some(KeystoreKind::File) => {
-            let pass = opts
-                .passphrase_file
+    match &opts.keystore {
+        KeystoreChoice::File(passphrase_file) => {
+            let pass = passphrase_file
                 .clone()
                 .or_else(|| std::env::var_os("CREDENTIALS_DIRECTORY").map(|d| PathBuf::from(d).join("chatd-passphrase")))
                 .ok_or("--keystore file needs --passphrase-file PATH (or $CREDENTIALS_DIRECTORY/chatd-passphrase)")?;
@@ -93,9 +113,10 @@ fn open_keystore(opts: &Options) -> Result<Arc<dyn Keystore>, String> {
                 FileStore::open(&opts.data_dir, &pass).map_err(|e| e.to_string())?,
             ))
         }
-        Some(KeystoreKind::Keyring) | None => Ok(Arc::new(
+        KeystoreChoice::Keyring => Ok(Arc::new(
             KeyringStore::open(&opts.data_dir).map_err(|e| e.to_string())?,
         )),
+        KeystoreChoice::Memory(store) => Ok(store.clone()),
     }
 }
 
@@ -117,11 +138,49 @@ fn notify_ready() {
     }
 }
 
-/// Runs the daemon until SIGTERM/SIGINT or `daemon.shutdown`.
-pub async fn run(opts: Options) -> Result<(), String> {
+/// The `chatd` binary: takes the single-instance lock, listens on
+/// `socket`, runs until SIGTERM/SIGINT or `daemon.shutdown`, and removes
+/// the socket.
+pub async fn main(socket: &Path, opts: Options) -> Result<(), String> {
     create_private_dir(&opts.data_dir)
         .map_err(|e| format!("cannot create {}: {e}", opts.data_dir.display()))?;
+    // Locked before the socket is touched: a second chatd must not replace
+    // the first one's socket.
     let _lock = lock(&opts.data_dir)?;
+    // Handlers first: a SIGTERM right after `listening on` must be a clean stop.
+    let signals = Signals::new().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let listener = crate::ipc::bind(socket)
+        .map_err(|e| format!("cannot listen on {}: {e}", socket.display()))?;
+    let result = run_announced(listener, opts, signals.recv(), || {
+        println!("listening on {}", socket.display());
+        notify_ready();
+    })
+    .await;
+    let _ = std::fs::remove_file(socket);
+    result
+}
+
+/// Runs a daemon on `listener` until `shutdown` resolves or a client calls
+/// `daemon.shutdown`. Tests run chatd in process with this (and an
+/// in-memory keystore), against a relay on a loopback port.
+pub async fn run(
+    listener: Listener,
+    opts: Options,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), String> {
+    run_announced(listener, opts, shutdown, || {}).await
+}
+
+/// [`run`], calling `ready` once the keystore and store are open and the
+/// daemon accepts clients; a daemon that cannot start never calls it.
+pub async fn run_announced(
+    listener: Listener,
+    opts: Options,
+    shutdown: impl Future<Output = ()>,
+    ready: impl FnOnce(),
+) -> Result<(), String> {
+    create_private_dir(&opts.data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", opts.data_dir.display()))?;
     let config = Config::load(&opts.config)?;
     let keystore = {
         let opts = opts.clone();
@@ -134,26 +193,19 @@ pub async fn run(opts: Options) -> Result<(), String> {
     let daemon = Daemon::start(store, keystore, config)
         .await
         .map_err(|e| e.to_string())?;
-    // Handlers first: a SIGTERM right after `listening on` must be a clean stop.
-    let signals = Signals::new().map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    let listener = crate::ipc::bind(&opts.socket)
-        .map_err(|e| format!("cannot listen on {}: {e}", opts.socket.display()))?;
-    println!("listening on {}", opts.socket.display());
-    notify_ready();
-
-    let sync = tokio::spawn(daemon.clone().run_sync());
-    let outbox = tokio::spawn(daemon.clone().run_outbox());
-    let receipts = tokio::spawn(daemon.clone().run_receipts());
-    let server = tokio::spawn(crate::ipc::serve(daemon.clone(), listener));
+    let mut tasks = daemon.spawn_tasks();
+    tasks.push(tokio::spawn(crate::ipc::serve(daemon.clone(), listener)));
+    ready();
     let mut stop = daemon.shutdown.subscribe();
     tokio::select! {
-        _ = signals.recv() => {}
-        _ = stop.changed() => {}
+        _ = shutdown => {}
+        _ = crate::daemon::stopped(&mut stop) => {}
     }
     tracing::info!("shutting down");
     let _ = daemon.shutdown.send(true);
-    let _ = tokio::join!(sync, outbox, receipts, server);
-    let _ = std::fs::remove_file(&opts.socket);
+    for task in tasks {
+        let _ = task.await;
+    }
     Ok(())
 }
 

@@ -158,12 +158,12 @@ fn the_file_keystore_writes_scrypt_encrypted_pkcs8_never_the_key() {
     let password = std::fs::read(dir.path().join("keys/relay_password.p8")).unwrap();
     assert!(!password.windows(8).any(|w| w == b"password"));
 
-    // Standard EncryptedPrivateKeyInfo: PBES2, scrypt (N = 2^14, r = 8,
+    // Standard EncryptedPrivateKeyInfo: PBES2, scrypt (N = 2^17, r = 8,
     // p = 1, 16-byte salt), AES-256-CBC.
     let info = pkcs8::EncryptedPrivateKeyInfoRef::from_der(&file).unwrap();
     let pbes2 = info.encryption_algorithm.pbes2().expect("PBES2");
     let scrypt = pbes2.kdf.scrypt().expect("scrypt");
-    assert_eq!(scrypt.cost_parameter, 1 << 14);
+    assert_eq!(scrypt.cost_parameter, 1 << 17);
     assert_eq!(scrypt.block_size, 8);
     assert_eq!(scrypt.parallelization, 1);
     assert_eq!(scrypt.salt.as_bytes().len(), 16);
@@ -186,6 +186,42 @@ fn the_file_keystore_writes_scrypt_encrypted_pkcs8_never_the_key() {
         assert_eq!(mode(&path), 0o600);
         assert_eq!(mode(&dir.path().join("keys")), 0o700);
     }
+}
+
+/// The KDF cost of a file keystore file (scrypt N).
+fn scrypt_cost(path: &std::path::Path) -> u64 {
+    let file = std::fs::read(path).unwrap();
+    let info = pkcs8::EncryptedPrivateKeyInfoRef::from_der(&file).unwrap();
+    let pbes2 = info.encryption_algorithm.pbes2().expect("PBES2");
+    pbes2.kdf.scrypt().expect("scrypt").cost_parameter
+}
+
+#[test]
+fn files_an_older_chatd_wrote_with_a_weaker_kdf_are_rewritten_on_unlock() {
+    use chatd::crypto::passphrase;
+    let dir = tempfile::tempdir().unwrap();
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, "correct horse battery staple").unwrap();
+    let store = FileStore::open(dir.path(), &pass).unwrap();
+    // What chatd wrote before: scrypt N = 2^14.
+    let old = passphrase::encrypt_with(
+        b"correct horse battery staple",
+        b"bob relay password",
+        14,
+        &mut rand::rng(),
+    )
+    .unwrap();
+    let path = dir.path().join("keys/relay_password.p8");
+    std::fs::write(&path, &old).unwrap();
+    assert_eq!(scrypt_cost(&path), 1 << 14);
+
+    let secret = store.get(names::PASSWORD).unwrap().unwrap();
+    assert_eq!(secret.expose_secret(), b"bob relay password");
+    assert_eq!(scrypt_cost(&path), 1 << 17, "migrated on the first unlock");
+    assert_eq!(
+        store.get(names::PASSWORD).unwrap().unwrap().expose_secret(),
+        b"bob relay password"
+    );
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Contact cards, SPKI codecs and fingerprints (DESIGN §2).
+//! Contact cards, SPKI codecs and fingerprints (docs/PROTOCOL.md §2–§3).
 
 use std::fmt;
 
@@ -71,28 +71,13 @@ impl Fingerprint {
 
     /// 16 groups of 4 lowercase hex digits separated by spaces, for people to compare.
     pub fn grouped(&self) -> String {
-        let hex = self.to_hex();
-        let groups: Vec<&str> = (0..16).map(|i| &hex[i * 4..i * 4 + 4]).collect();
-        groups.join(" ")
+        ipc_schema::fingerprint::grouped(&self.0)
     }
 
-    /// Parses what a person typed: 64 hex digits, any case, spaces, colons
-    /// and dashes ignored.
+    /// Parses what a person typed (`ipc_schema::fingerprint::parse`: 64 hex
+    /// digits, any case, spaces, tabs, colons and dashes ignored).
     pub fn parse(text: &str) -> Option<Fingerprint> {
-        let digits: Vec<u8> = text
-            .bytes()
-            .filter(|c| !matches!(c, b' ' | b':' | b'-' | b'\t'))
-            .collect();
-        if digits.len() != 64 {
-            return None;
-        }
-        let mut out = [0u8; 32];
-        for (i, pair) in digits.chunks(2).enumerate() {
-            let hi = (pair[0] as char).to_digit(16)?;
-            let lo = (pair[1] as char).to_digit(16)?;
-            out[i] = (hi * 16 + lo) as u8;
-        }
-        Some(Fingerprint(out))
+        ipc_schema::fingerprint::parse(text).map(Fingerprint)
     }
 }
 

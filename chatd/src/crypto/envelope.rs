@@ -1,4 +1,4 @@
-//! Sealing and opening envelope v1 (DESIGN §3; byte layout in docs/PROTOCOL.md).
+//! Sealing and opening envelope v1 (byte layout and check order in docs/PROTOCOL.md §6).
 
 use ipc_schema::envelope::{
     CheckedEnvelope, Envelope, MAX_PADDED_PAYLOAD, Payload, ShapeError, is_valid_username,
@@ -254,9 +254,9 @@ pub fn open_json<R: CryptoRng + ?Sized>(
     open_checked(me, &checked, peers, rng)
 }
 
-/// Opens a parsed envelope, in exactly the order of DESIGN §3, stopping at the
-/// first failure. No private-key operation happens before the signature of a
-/// known contact has verified.
+/// Opens an envelope, in exactly the order of docs/PROTOCOL.md §6.3,
+/// stopping at the first failure. No private-key operation happens before
+/// the signature of a known contact has verified.
 pub fn open<R: CryptoRng + ?Sized>(
     me: &Identity,
     env: &Envelope,
@@ -267,7 +267,20 @@ pub fn open<R: CryptoRng + ?Sized>(
     open_checked(me, &checked, peers, rng)
 }
 
-fn shape_error(e: ShapeError) -> OpenError {
+/// Opens an envelope already parsed strictly (`Envelope::parse`): the sync
+/// loop parses each envelope once and reads its `from` and `id` from the
+/// result.
+pub fn open_parsed<R: CryptoRng + ?Sized>(
+    me: &Identity,
+    env: &CheckedEnvelope,
+    peers: &impl Peers,
+    rng: &mut R,
+) -> Result<Opened, OpenError> {
+    open_checked(me, env, peers, rng)
+}
+
+/// The open failure for an envelope that did not parse.
+pub fn shape_error(e: ShapeError) -> OpenError {
     match e {
         ShapeError::Version(_) => OpenError::UnsupportedVersion,
         other => OpenError::Malformed(other),

@@ -2,6 +2,7 @@
 //! nothing here is ever sent to a peer or the relay (no error oracle).
 
 use ipc_schema::envelope::{PayloadError, ShapeError};
+use ipc_schema::methods::DropReason;
 
 /// Why a key could not be generated, decoded or used.
 #[derive(Debug, thiserror::Error)]
@@ -71,7 +72,7 @@ pub enum SealError {
     Sign,
 }
 
-/// Why opening an envelope failed, one variant per step of DESIGN §3, in order.
+/// Why opening an envelope failed, one variant per step of docs/PROTOCOL.md §6.3, in order.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum OpenError {
     /// Strict parsing refused it (size caps, shape, field forms).
@@ -112,19 +113,6 @@ pub enum OpenError {
     Payload(PayloadError),
 }
 
-/// Which dropped-envelope counter an open failure goes to (DESIGN §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DropClass {
-    /// Sender not a contact.
-    UnknownSender,
-    /// Shape or signature failure: anything that fails before decryption.
-    BadSignature,
-    /// Anything that fails after a good signature (unwrap, MAC, padding, payload).
-    Undecryptable,
-    /// Already seen.
-    Replay,
-}
-
 impl OpenError {
     /// Stable snake_case name, used in test vectors and logs.
     pub fn name(&self) -> &'static str {
@@ -144,21 +132,23 @@ impl OpenError {
         }
     }
 
-    /// The counter this failure is recorded under.
-    pub fn drop_class(&self) -> DropClass {
+    /// The counter this failure is recorded under (docs/IPC.md, `status`):
+    /// shape failures are `malformed`; anything before decryption is
+    /// `bad_signature`; anything after a good signature is `undecryptable`.
+    pub fn drop_reason(&self) -> DropReason {
         match self {
-            OpenError::UnknownSender => DropClass::UnknownSender,
-            OpenError::Replay => DropClass::Replay,
-            OpenError::Malformed(_)
-            | OpenError::UnsupportedVersion
-            | OpenError::WrongRecipient
-            | OpenError::BadSignature => DropClass::BadSignature,
+            OpenError::Malformed(_) => DropReason::Malformed,
+            OpenError::UnknownSender => DropReason::UnknownSender,
+            OpenError::Replay => DropReason::Replay,
+            OpenError::UnsupportedVersion | OpenError::WrongRecipient | OpenError::BadSignature => {
+                DropReason::BadSignature
+            }
             OpenError::KeyUnwrap
             | OpenError::KeyLength
             | OpenError::BadMac
             | OpenError::Decrypt
             | OpenError::Padding
-            | OpenError::Payload(_) => DropClass::Undecryptable,
+            | OpenError::Payload(_) => DropReason::Undecryptable,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! All of chat's cryptography, and the only place it lives (DESIGN §1–§3).
+//! All of chat's cryptography, and the only place it lives (docs/PROTOCOL.md).
 //!
 //! - [`primitives`]: thin, fixed-parameter wrappers over RustCrypto (RSA-OAEP,
 //!   RSA-PSS, HMAC-SHA256, AES-256-CBC) that everything else goes through and
@@ -17,8 +17,10 @@ pub mod primitives;
 pub mod secret;
 
 pub use card::{Card, Fingerprint};
-pub use envelope::{Opened, Peers, open, open_json, seal, seal_as, sealable};
-pub use error::{CardError, DropClass, KeyError, OpenError, SealError};
+pub use envelope::{
+    Opened, Peers, open, open_json, open_parsed, seal, seal_as, sealable, shape_error,
+};
+pub use error::{CardError, KeyError, OpenError, SealError};
 pub use identity::{Identity, KeyBits};
 pub use secret::SecretBytes;
 
@@ -29,13 +31,4 @@ pub(crate) fn put_lp(out: &mut Vec<u8>, x: &[u8]) {
     out.extend_from_slice(x);
 }
 
-/// Lowercase hex, used for ids and fingerprints.
-pub(crate) fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    s
-}
+pub(crate) use ipc_schema::fingerprint::to_hex;

@@ -1,7 +1,9 @@
-//! Local JSON-RPC over NDJSON (DESIGN §6): the socket server and the handlers.
+//! Local JSON-RPC over NDJSON (docs/IPC.md): the socket server, its
+//! directory check, and the handlers.
 
 pub mod discover;
 pub mod handlers;
 pub mod server;
+pub mod socket_dir;
 
 pub use server::{bind, serve};

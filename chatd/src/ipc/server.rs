@@ -1,6 +1,8 @@
-//! The local socket: 0700 directory, 0600 socket, peer uid checked, 16 MiB
-//! frames, hello first; a client that breaks the framing is dropped and
-//! nobody else notices.
+//! The local socket: a private directory (0700, ours, not a symlink:
+//! `socket_dir.rs`), 0600 socket, peer uid checked, 16 MiB frames, hello
+//! first; a client that breaks the framing is dropped and nobody else
+//! notices. An answer too large for a frame is an error answer, never a
+//! hang-up (docs/IPC.md §2).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,7 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use interprocess::local_socket::tokio::{Listener, Stream};
 use interprocess::local_socket::traits::tokio::Listener as _;
 use interprocess::local_socket::{GenericFilePath, ListenerOptions, ToFsName};
-use ipc_schema::jsonrpc::{ErrorObject, Request, Response, code};
+use ipc_schema::jsonrpc::{ErrorObject, Id, Request, Response, code};
+use ipc_schema::methods::EventEnvelope;
 use ipc_schema::methods::Method;
 use ipc_schema::{FrameDecoder, FrameError, encode_frame};
 use serde::Serialize;
@@ -17,13 +20,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::broadcast;
 
 use super::handlers::{self, Outcome};
-use crate::daemon::Daemon;
-use crate::keystore::create_private_dir;
+use crate::daemon::{Daemon, DaemonError};
 
-/// Creates the socket's private directory and listens on `path` (mode 0600).
+/// Makes sure the socket's directory is private (creating it if needed)
+/// and listens on `path` (mode 0600).
 pub fn bind(path: &Path) -> std::io::Result<Listener> {
     if let Some(dir) = path.parent() {
-        create_private_dir(dir)?;
+        super::socket_dir::ensure_private(dir)?;
     }
     let name = path.to_fs_name::<GenericFilePath>()?;
     let mut options = ListenerOptions::new().name(name).try_overwrite(true);
@@ -109,6 +112,22 @@ impl Connection {
         (&self.stream).write_all(&frame).await
     }
 
+    /// Sends the answer to request `id`; one too large for a frame becomes
+    /// a `frame_too_large` error answer, so the client hears why.
+    async fn answer<T: Serialize>(&self, id: Id, response: &Response<T>) -> std::io::Result<()> {
+        match encode_frame(response) {
+            Ok(frame) => (&self.stream).write_all(&frame).await,
+            Err(e) => {
+                tracing::warn!(client = self.id, error = %e, "an answer is too large to send");
+                let err = ErrorObject::new(
+                    code::FRAME_TOO_LARGE,
+                    format!("the answer is too large to send ({e}); ask for less"),
+                );
+                self.send(&Response::<()>::error(Some(id), err)).await
+            }
+        }
+    }
+
     async fn run(mut self) -> std::io::Result<()> {
         let mut decoder = FrameDecoder::new();
         let mut buf = vec![0u8; 64 * 1024];
@@ -164,7 +183,7 @@ impl Connection {
                 if matches!(result, ipc_schema::methods::MethodResult::Hello(_)) {
                     self.hello = true;
                 }
-                self.send(&Response::ok(id, result)).await?;
+                self.answer(id.clone(), &Response::ok(id, result)).await?;
                 Ok(None)
             }
             Outcome::Subscribe { result, after } => {
@@ -183,19 +202,30 @@ impl Connection {
         }
     }
 
+    /// Stored events after `after`; when they were pruned meanwhile (a
+    /// subscriber that fell behind the retention), the stream ends with an
+    /// `events_expired` notice instead of a silent gap.
+    async fn stored_after(&self, after: u64, limit: usize) -> std::io::Result<Vec<EventEnvelope>> {
+        match self.daemon.events_after(after, limit) {
+            Ok(page) => Ok(page),
+            Err(e @ DaemonError::EventsExpired(_)) => {
+                let err = ErrorObject::from(e);
+                let _ = self.send(&Response::<()>::error(None, err)).await;
+                Err(std::io::Error::other("events expired under a subscriber"))
+            }
+            Err(e) => Err(std::io::Error::other(e.to_string())),
+        }
+    }
+
     /// Replays every stored event after `after`, then streams live ones,
     /// skipping any the replay already sent. Ends when the client leaves.
     async fn stream_events(self, after: u64) -> std::io::Result<()> {
         // Subscribe to live events before reading the log, so nothing falls
         // between the two.
-        let mut live = self.daemon.events.subscribe();
+        let mut live = self.daemon.live_events();
         let mut last = after;
         loop {
-            let page = self
-                .daemon
-                .store
-                .events_after(last, 500)
-                .map_err(std::io::Error::other)?;
+            let page = self.stored_after(last, 500).await?;
             if page.is_empty() {
                 break;
             }
@@ -210,25 +240,24 @@ impl Connection {
         loop {
             tokio::select! {
                 event = live.recv() => match event {
-                    Ok(event) => {
-                        if event.seq == last + 1 {
-                            last = event.seq;
-                            self.send(&event).await?;
-                        } else if event.seq > last {
-                            // Events are committed in seq order but published
-                            // after the store lock is released, so they can
-                            // arrive out of order: fill the gap from the log.
-                            for e in self.daemon.store.events_after(last, 10_000).map_err(std::io::Error::other)? {
-                                last = e.seq;
-                                self.send(&e).await?;
-                            }
+                    Ok(event) if event.seq == last + 1 => {
+                        last = event.seq;
+                        self.send(&event).await?;
+                    }
+                    // Events are committed in seq order but published after
+                    // the store lock is released, so they can arrive out of
+                    // order; and a slow client may lag: fill from the log.
+                    Ok(event) if event.seq > last => {
+                        for e in self.stored_after(last, 10_000).await? {
+                            last = e.seq;
+                            self.send(&e).await?;
                         }
                     }
-                    // Too slow to keep up: catch up from the log.
+                    Ok(_) => {}
                     Err(broadcast::error::RecvError::Lagged(_)) => {
-                        for event in self.daemon.store.events_after(last, 10_000).map_err(std::io::Error::other)? {
-                            last = event.seq;
-                            self.send(&event).await?;
+                        for e in self.stored_after(last, 10_000).await? {
+                            last = e.seq;
+                            self.send(&e).await?;
                         }
                     }
                     Err(broadcast::error::RecvError::Closed) => return Ok(()),

@@ -92,6 +92,47 @@ const MIGRATIONS: &[&str] = &[
     // answer, receipts); without this each lookup scanned the whole history
     // (found by the throughput bench: alice's CPU per message grew with it).
     "CREATE INDEX messages_by_id ON messages(id);",
+    // 5: one outgoing pipeline (docs/ARCHITECTURE.md). Texts, delivered and
+    // read receipts all enter the outbox unsealed (`envelope` NULL; a
+    // receipt's ids in `payload` as a JSON array) and one sealer seals them;
+    // each recipient's items go out in order, and a recipient that cannot
+    // take mail (507) holds back only its own items, whose head row carries
+    // the backoff. The receipts owed (table `receipts_due`) become unsealed
+    // receipt rows. `meta` remembers up to where events were pruned.
+    "CREATE TABLE outbox_v5 (
+        seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+        id              TEXT NOT NULL UNIQUE,
+        peer            TEXT NOT NULL,
+        kind            TEXT NOT NULL CHECK (kind IN ('text', 'delivered', 'read')),
+        payload         TEXT,
+        envelope        TEXT,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        created_at      INTEGER NOT NULL,
+        CHECK (kind = 'text' OR envelope IS NOT NULL OR payload IS NOT NULL)
+    );
+    INSERT INTO outbox_v5 (seq, id, peer, kind, payload, envelope, attempts, next_attempt_at, created_at)
+        SELECT seq, id, peer, CASE WHEN is_receipt THEN 'delivered' ELSE 'text' END, NULL,
+               envelope, attempts, created_at, created_at
+        FROM outbox;
+    DROP TABLE outbox;
+    ALTER TABLE outbox_v5 RENAME TO outbox;
+    CREATE INDEX outbox_by_peer ON outbox(peer, seq);
+    INSERT INTO outbox (id, peer, kind, payload, next_attempt_at, created_at)
+        SELECT lower(hex(randomblob(16))), sender, 'delivered', json_group_array(id), 0, 0
+        FROM receipts_due GROUP BY sender;
+    DROP TABLE receipts_due;
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX events_by_ts ON events(ts);",
+    // 6: how chatd trusts its relay (docs/SECURITY.md §2.1): plain HTTP
+    // allowed off loopback only when chosen, an extra CA (PEM), or a pin of
+    // the certificate's SubjectPublicKeyInfo (SHA-256, hex).
+    "ALTER TABLE account ADD COLUMN insecure_http INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE account ADD COLUMN relay_ca TEXT;
+    ALTER TABLE account ADD COLUMN relay_pin TEXT;",
 ];
 
 /// Brings the database to the newest schema, one transaction per step.

@@ -92,7 +92,12 @@ fn keys_come_back_from_the_keyring_after_a_restart_and_history_is_intact() {
 fn file_keystore_survives_a_restart_and_a_wrong_passphrase_stops_chatd_with_one_line() {
     let world = World::start();
     let pass = world.dir.path().join("alice-passphrase");
-    std::fs::write(&pass, "correct horse battery staple\n").unwrap();
+    // As a careful user keeps it: chatd warns about one others can read.
+    let write_pass = |text: &str| {
+        std::fs::write(&pass, text).unwrap();
+        std::fs::set_permissions(&pass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    };
+    write_pass("correct horse battery staple\n");
     let pass_arg = pass.to_str().unwrap();
     let mut alice = world.daemon_with(
         "alice",
@@ -118,7 +123,7 @@ fn file_keystore_survives_a_restart_and_a_wrong_passphrase_stops_chatd_with_one_
 
     // A wrong passphrase: chatd does not start, and says why in one line.
     alice.stop();
-    std::fs::write(&pass, "wrong passphrase\n").unwrap();
+    write_pass("wrong passphrase\n");
     let mut cmd = alice.command();
     cmd.env("CHATD_LOG", "warn");
     let run = run_to_exit(cmd, Duration::from_secs(30));
@@ -131,7 +136,7 @@ fn file_keystore_survives_a_restart_and_a_wrong_passphrase_stops_chatd_with_one_
     );
 
     // The right passphrase again: everything is back.
-    std::fs::write(&pass, "correct horse battery staple\n").unwrap();
+    write_pass("correct horse battery staple\n");
     alice.start_again(&[]);
     assert_eq!(alice.log("bob").len(), 4);
     chat(&alice, &bob, "after the wrong passphrase");

@@ -8,7 +8,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use e2e::{Daemon, World};
+use e2e::{Daemon, World, run_to_exit};
 
 fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -45,12 +45,47 @@ fn the_socket_is_0600_in_a_0700_directory() {
     alice.restart();
     assert_eq!(mode(&alice.socket), 0o600);
     assert_eq!(mode(alice.socket.parent().unwrap()), 0o700);
-    // A directory that already exists, opened wide, is made private again.
+}
+
+#[test]
+fn chatd_refuses_a_socket_directory_that_is_open_foreign_or_a_symlink() {
+    use std::os::unix::fs::PermissionsExt;
+    let world = World::start();
+    let mut alice = world.daemon("alice");
     alice.stop();
     let dir = alice.socket.parent().unwrap().to_owned();
-    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let refused = |why: &str| {
+        let run = run_to_exit(alice.command(), Duration::from_secs(30));
+        assert_ne!(run.code, 0, "{run:?}");
+        assert!(run.stdout.is_empty(), "never listened: {run:?}");
+        let line = run.fails_with(run.code).trim().to_owned();
+        assert!(line.starts_with("chatd: cannot listen on"), "{line}");
+        assert!(line.contains(why), "{why}: {line}");
+    };
+    // Opened wide (someone else could have put a socket in it).
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    refused("not 0700");
+    assert_eq!(mode(&dir), 0o755, "refused, not quietly changed");
+    // A symlink to a private directory (of the attacker's choosing).
+    std::fs::remove_dir_all(&dir).unwrap();
+    let elsewhere = world.dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &dir).unwrap();
+    refused("symbolic link");
+    // Another user's directory: only root can make one to test with.
+    std::fs::remove_file(&dir).unwrap();
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
+        refused("belongs to uid 65534");
+        std::os::unix::fs::chown(&dir, Some(0), Some(0)).unwrap();
+    }
+    // Ours and private again: chatd starts.
     alice.start_again(&[]);
-    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&alice.socket), 0o600);
 }
 
 #[test]

@@ -66,6 +66,7 @@ fn file_secret(d: &Daemon, name: &str, pass: &str) -> Vec<u8> {
     let der = std::fs::read(d.data_dir.join(format!("keys/{name}.p8"))).unwrap();
     passphrase::decrypt(pass.as_bytes(), &der)
         .unwrap_or_else(|e| panic!("{name}: {e}"))
+        .secret
         .expose_secret()
         .to_vec()
 }

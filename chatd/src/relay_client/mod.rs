@@ -1,4 +1,4 @@
-//! The relay's HTTP API v1 (DESIGN §4), as chatd uses it.
+//! The relay's HTTP API v1 (docs/RELAY.md, `/v1/openapi.json`), as chatd uses it.
 
 use std::time::Duration;
 
@@ -6,7 +6,12 @@ use ipc_schema::Secret;
 use ipc_schema::relay::{
     AckRequest, DeleteAccountRequest, ErrorBody, LoginRequest, LoginResponse, RegisterRequest,
 };
+mod url;
+
+pub use url::{UrlError, check_url, is_loopback_host};
+
 use reqwest::{Method, StatusCode};
+use serde_json::value::RawValue;
 
 /// Why a relay call failed.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +28,8 @@ pub enum RelayError {
         code: String,
         /// The error body's message.
         message: String,
+        /// `Retry-After` in seconds, when the relay sent one (429, 503).
+        retry_after: Option<u64>,
     },
     /// The relay answered something that is not the API.
     #[error("unexpected answer from the relay: {0}")]
@@ -35,12 +42,28 @@ impl RelayError {
         matches!(self, RelayError::Refused { status: 401, .. })
     }
 
+    /// True for 429: this client is asked to slow down.
+    pub fn is_rate_limited(&self) -> bool {
+        matches!(self, RelayError::Refused { status: 429, .. })
+    }
+
     /// True when retrying later can help (network, 5xx, 429, 507).
     pub fn is_transient(&self) -> bool {
         match self {
             RelayError::Unreachable(_) => true,
             RelayError::Refused { status, .. } => *status >= 500 || *status == 429,
             RelayError::Protocol(_) => false,
+        }
+    }
+
+    /// The relay's `Retry-After`, if it sent one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            RelayError::Refused {
+                retry_after: Some(s),
+                ..
+            } => Some(Duration::from_secs(*s)),
+            _ => None,
         }
     }
 }
@@ -77,16 +100,23 @@ async fn success(resp: reqwest::Response) -> Result<(), RelayError> {
 
 async fn refused(resp: reqwest::Response) -> RelayError {
     let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok());
     match resp.json::<ErrorBody>().await {
         Ok(body) => RelayError::Refused {
             status,
             code: body.error.code,
             message: body.error.message,
+            retry_after,
         },
         Err(_) => RelayError::Refused {
             status,
             code: "unknown".into(),
             message: format!("HTTP {status}"),
+            retry_after,
         },
     }
 }
@@ -96,8 +126,10 @@ fn unreachable(e: reqwest::Error) -> RelayError {
 }
 
 impl RelayClient {
-    /// A client for the relay at `base` (e.g. `https://relay.example:8443`).
-    pub fn new(base: &str) -> Result<RelayClient, RelayError> {
+    /// A client for the relay at `base` (e.g. `https://relay.example:8443`),
+    /// checking its certificate as `trust` says.
+    pub fn new(base: &str, trust: &crate::store::RelayTrust) -> Result<RelayClient, RelayError> {
+        let _ = trust;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("chatd/", env!("CARGO_PKG_VERSION")))
@@ -171,23 +203,27 @@ impl RelayClient {
     }
 
     /// `DELETE /v1/sessions/current`.
-    pub async fn logout(&self, token: &str) -> Result<(), RelayError> {
+    pub async fn logout(&self, token: &Secret) -> Result<(), RelayError> {
         let resp = send(
             self.at(Method::DELETE, self.url("/v1/sessions/current"), 30)
-                .bearer_auth(token),
+                .bearer_auth(token.expose()),
         )
         .await?;
         success(resp).await
     }
 
     /// `DELETE /v1/accounts/me`.
-    pub async fn delete_account(&self, token: &str, password: &Secret) -> Result<(), RelayError> {
+    pub async fn delete_account(
+        &self,
+        token: &Secret,
+        password: &Secret,
+    ) -> Result<(), RelayError> {
         let body = DeleteAccountRequest {
             password: password.clone(),
         };
         let resp = send(
             self.at(Method::DELETE, self.url("/v1/accounts/me"), 30)
-                .bearer_auth(token)
+                .bearer_auth(token.expose())
                 .json(&body),
         )
         .await?;
@@ -195,10 +231,10 @@ impl RelayClient {
     }
 
     /// `GET /v1/directory/{user}`: the card JSON.
-    pub async fn card(&self, token: &str, user: &str) -> Result<Vec<u8>, RelayError> {
+    pub async fn card(&self, token: &Secret, user: &str) -> Result<Vec<u8>, RelayError> {
         let resp = send(
             self.at(Method::GET, self.url(&format!("/v1/directory/{user}")), 30)
-                .bearer_auth(token),
+                .bearer_auth(token.expose()),
         )
         .await?;
         if resp.status() == StatusCode::OK {
@@ -211,13 +247,13 @@ impl RelayClient {
     /// `PUT /v1/messages/{id}` with the envelope's exact JSON.
     pub async fn put(
         &self,
-        token: &str,
+        token: &Secret,
         id: &str,
         envelope_json: &str,
     ) -> Result<PutResult, RelayError> {
         let resp = send(
             self.at(Method::PUT, self.url(&format!("/v1/messages/{id}")), 60)
-                .bearer_auth(token)
+                .bearer_auth(token.expose())
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(envelope_json.to_owned()),
         )
@@ -229,21 +265,21 @@ impl RelayClient {
         }
     }
 
-    /// `GET /v1/messages?wait=`: pending envelopes as raw JSON values (each
-    /// is parsed strictly later, one by one, so one bad envelope cannot hide
+    /// `GET /v1/messages?wait=`: pending envelopes as raw JSON text, each
+    /// parsed strictly later, once, on its own (one bad envelope cannot hide
     /// the others); empty on 204.
     pub async fn fetch(
         &self,
-        token: &str,
+        token: &Secret,
         wait_secs: u64,
-    ) -> Result<Vec<serde_json::Value>, RelayError> {
+    ) -> Result<Vec<Box<RawValue>>, RelayError> {
         let resp = send(
             self.at(
                 Method::GET,
                 self.url(&format!("/v1/messages?wait={wait_secs}&limit=200")),
                 wait_secs + 30,
             )
-            .bearer_auth(token),
+            .bearer_auth(token.expose()),
         )
         .await?;
         match resp.status() {
@@ -251,7 +287,7 @@ impl RelayClient {
             StatusCode::OK => {
                 #[derive(serde::Deserialize)]
                 struct Batch {
-                    messages: Vec<serde_json::Value>,
+                    messages: Vec<Box<RawValue>>,
                 }
                 let batch: Batch = resp
                     .json()
@@ -264,13 +300,13 @@ impl RelayClient {
     }
 
     /// `POST /v1/messages/ack`.
-    pub async fn ack(&self, token: &str, ids: Vec<String>) -> Result<(), RelayError> {
+    pub async fn ack(&self, token: &Secret, ids: Vec<String>) -> Result<(), RelayError> {
         if ids.is_empty() {
             return Ok(());
         }
         let resp = send(
             self.at(Method::POST, self.url("/v1/messages/ack"), 30)
-                .bearer_auth(token)
+                .bearer_auth(token.expose())
                 .json(&AckRequest { ids }),
         )
         .await?;

@@ -1,0 +1,257 @@
+//! The account: registration, sessions (login, automatic renewal, logout)
+//! and deletion. The relay password is kept in the keystore so chatd can
+//! renew the 24-hour session by itself.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ipc_schema::Secret;
+use ipc_schema::methods::ConnectionState;
+
+use super::{Daemon, DaemonError, blocking};
+use crate::crypto::{Identity, KeyBits};
+use crate::keystore::{KeystoreError, names};
+use crate::relay_client::{RelayClient, RelayError};
+use crate::store::{AccountRow, RelayTrust};
+
+/// What `account.register` needs.
+#[derive(Debug)]
+pub struct Registration {
+    /// The relay's base URL.
+    pub relay_url: String,
+    /// The username to claim.
+    pub username: String,
+    /// The relay password.
+    pub password: Secret,
+    /// An invite code, for invite-only relays.
+    pub invite: Option<String>,
+    /// RSA modulus size for new keys (default 3072).
+    pub key_bits: Option<u32>,
+    /// How the relay's certificate is checked.
+    pub trust: RelayTrust,
+}
+
+/// How an automatic session renewal went.
+pub(super) enum Renewal {
+    /// A fresh token is in place.
+    Renewed,
+    /// Not now (the relay is away or throttles logins): try again after this.
+    Later(Duration, String),
+    /// It cannot work without the user (no stored password, or it was
+    /// refused): the account is logged out, and `status` says why.
+    LoggedOut,
+}
+
+/// How long to wait after a throttled or failed renewal when the relay
+/// gives no `Retry-After`.
+const RENEWAL_RETRY: Duration = Duration::from_secs(15);
+
+impl Daemon {
+    async fn save_session(
+        &self,
+        token: Secret,
+        password: Option<&Secret>,
+    ) -> Result<(), DaemonError> {
+        let ks = self.keystore.clone();
+        let stored_token = token.clone();
+        let password = password.cloned();
+        blocking(move || -> Result<(), KeystoreError> {
+            ks.set(names::TOKEN, stored_token.expose().as_bytes())?;
+            if let Some(p) = password {
+                ks.set(names::PASSWORD, p.expose().as_bytes())?;
+            }
+            Ok(())
+        })
+        .await??;
+        self.set_token(Some(token));
+        if self.connection() == ConnectionState::LoggedOut {
+            self.set_connection(ConnectionState::Connecting, None);
+        }
+        self.sync_wake.notify_one();
+        self.outbox_wake.notify_one();
+        Ok(())
+    }
+
+    /// Creates keys (unless some are already stored), registers on the relay
+    /// and logs in.
+    pub async fn register(&self, r: Registration) -> Result<Arc<Identity>, DaemonError> {
+        if let Some(account) = self.store.account()? {
+            return Err(DaemonError::AccountExists(account.user));
+        }
+        if !ipc_schema::envelope::is_valid_username(&r.username) {
+            return Err(DaemonError::Invalid(
+                "username must match ^[a-z0-9][a-z0-9_.-]{2,31}$".into(),
+            ));
+        }
+        let relay_url = crate::relay_client::check_url(&r.relay_url, r.trust.insecure_http)
+            .map_err(|e| DaemonError::Invalid(e.to_string()))?;
+        let bits = match r.key_bits {
+            None => KeyBits::default(),
+            Some(b) => KeyBits::from_bits(b as usize).ok_or_else(|| {
+                DaemonError::Invalid("key bits must be 2048, 3072 or 4096".into())
+            })?,
+        };
+        // Everything that can be refused locally is refused before keys are
+        // made or the relay is asked.
+        let relay = RelayClient::new(&relay_url, &r.trust)?;
+        let identity = match self.load_identity(&r.username).await? {
+            Some(existing) => existing,
+            None => {
+                let user = r.username.clone();
+                let id = blocking(move || Identity::generate(&user, bits, &mut rand::rng()))
+                    .await?
+                    .map_err(|e| DaemonError::Internal(e.to_string()))?;
+                let ks = self.keystore.clone();
+                let (enc, sig) = (id.enc_private_pkcs8(), id.sig_private_pkcs8());
+                blocking(move || -> Result<(), KeystoreError> {
+                    ks.set(names::ENC_KEY, enc.expose_secret())?;
+                    ks.set(names::SIG_KEY, sig.expose_secret())
+                })
+                .await??;
+                id
+            }
+        };
+        relay
+            .register(
+                &r.username,
+                &r.password,
+                identity.card().to_value(),
+                r.invite,
+            )
+            .await?;
+        let session = relay.login(&r.username, &r.password).await?;
+        self.store.set_account(&AccountRow {
+            user: r.username.clone(),
+            relay_url: relay_url.clone(),
+            key_bits: identity.key_bits() as u32,
+            trust: r.trust,
+        })?;
+        let identity = Arc::new(identity);
+        *self.identity.write().expect("identity lock") = Some(identity.clone());
+        self.save_session(session.token, Some(&r.password)).await?;
+        tracing::info!(user = %r.username, relay = %relay_url, "registered");
+        Ok(identity)
+    }
+
+    /// Logs in again with `password` (kept for automatic renewal).
+    pub async fn login(&self, password: &Secret) -> Result<u64, DaemonError> {
+        let account = self.account()?;
+        let session = self.relay()?.login(&account.user, password).await?;
+        let expires_at = session.expires_at;
+        self.save_session(session.token, Some(password)).await?;
+        Ok(expires_at)
+    }
+
+    /// Renews the session with the stored password after `failed` was
+    /// refused (401). A throttled or unreachable relay means "later", never
+    /// "logged out": a stranger's wrong guesses must not log the owner out
+    /// (docs/SECURITY.md §2.3).
+    pub(super) async fn renew_session(&self, failed: &Secret) -> Renewal {
+        let _one_at_a_time = self.renewing.lock().await;
+        if self.token().is_some_and(|t| t != *failed) {
+            return Renewal::Renewed; // another task renewed it meanwhile
+        }
+        let ks = self.keystore.clone();
+        let stored = match blocking(move || ks.get(names::PASSWORD)).await {
+            Ok(Ok(stored)) => stored,
+            Ok(Err(e)) => return Renewal::Later(RENEWAL_RETRY, e.to_string()),
+            Err(e) => return Renewal::Later(RENEWAL_RETRY, e.to_string()),
+        };
+        let Some(password) = stored else {
+            return self.logged_out("session expired: run `chat-ctl login`".into());
+        };
+        let password = Secret::new(String::from_utf8_lossy(password.expose_secret()));
+        match self.login(&password).await {
+            Ok(_) => Renewal::Renewed,
+            Err(DaemonError::Relay(e @ RelayError::Refused { status: 401, .. })) => self
+                .logged_out(format!(
+                    "session renewal refused ({e}): run `chat-ctl login`"
+                )),
+            Err(DaemonError::Relay(e)) if e.is_transient() || e.is_rate_limited() => {
+                let wait = e.retry_after().unwrap_or(RENEWAL_RETRY);
+                tracing::warn!(error = %e, ?wait, "session renewal must wait");
+                Renewal::Later(wait, e.to_string())
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "session renewal failed");
+                Renewal::Later(RENEWAL_RETRY, e.to_string())
+            }
+        }
+    }
+
+    fn logged_out(&self, why: String) -> Renewal {
+        self.set_token(None);
+        self.set_connection(ConnectionState::LoggedOut, Some(why));
+        Renewal::LoggedOut
+    }
+
+    /// Revokes the session and forgets the token and password.
+    pub async fn logout(&self) -> Result<(), DaemonError> {
+        if let Some(token) = self.token()
+            && let Err(e) = self.relay()?.logout(&token).await
+        {
+            tracing::warn!(error = %e, "relay logout failed; forgetting the token anyway");
+        }
+        self.set_token(None);
+        let ks = self.keystore.clone();
+        blocking(move || -> Result<(), KeystoreError> {
+            ks.delete(names::TOKEN)?;
+            ks.delete(names::PASSWORD)
+        })
+        .await??;
+        self.set_connection(ConnectionState::LoggedOut, None);
+        Ok(())
+    }
+
+    /// Deletes the account on the relay, then the local keys and account.
+    pub async fn delete_account(&self, password: &Secret) -> Result<(), DaemonError> {
+        let token = self.token().ok_or_else(|| {
+            DaemonError::NotLoggedIn("not logged in: run `chat-ctl login` first".into())
+        })?;
+        self.relay()?.delete_account(&token, password).await?;
+        self.set_token(None);
+        *self.identity.write().expect("identity lock") = None;
+        let ks = self.keystore.clone();
+        blocking(move || -> Result<(), KeystoreError> {
+            for name in names::ALL {
+                ks.delete(name)?;
+            }
+            Ok(())
+        })
+        .await??;
+        self.store.clear_account()?;
+        self.set_connection(ConnectionState::LoggedOut, None);
+        Ok(())
+    }
+
+    /// What `status` shows: account, relay link, counters.
+    pub fn status(&self) -> Result<ipc_schema::methods::StatusResult, DaemonError> {
+        let account = self.store.account()?;
+        Ok(ipc_schema::methods::StatusResult {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            user: account.as_ref().map(|a| a.user.clone()),
+            fingerprint: self
+                .identity()
+                .ok()
+                .map(|i| i.card().fingerprint().grouped()),
+            relay_url: account.map(|a| a.relay_url),
+            connection: self.connection(),
+            unread: self.store.unread_total()?,
+            outbox_pending: self.store.outbox_len()?,
+            dropped: self.store.dropped()?,
+        })
+    }
+
+    /// Changes how the relay's certificate is checked (`chat-ctl relay
+    /// trust`); the next request uses it.
+    pub fn set_relay_trust(&self, trust: RelayTrust) -> Result<AccountRow, DaemonError> {
+        let account = self.account()?;
+        crate::relay_client::check_url(&account.relay_url, trust.insecure_http)
+            .map_err(|e| DaemonError::Invalid(e.to_string()))?;
+        RelayClient::new(&account.relay_url, &trust)?;
+        self.store.set_relay_trust(&trust)?;
+        self.sync_wake.notify_one();
+        self.outbox_wake.notify_one();
+        self.account()
+    }
+}

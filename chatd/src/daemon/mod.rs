@@ -1,0 +1,354 @@
+//! The running daemon: shared state, and one module per feature
+//! (docs/ARCHITECTURE.md). Data flows one way: IPC handler → daemon →
+//! store (which returns the events it committed) → outbox → relay client;
+//! relay → sync → crypto → store → event bus → frontends and notifier.
+
+mod account;
+mod contacts;
+mod events;
+mod messages;
+mod outbox;
+mod parallel;
+mod receipts;
+mod sync;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use ipc_schema::Secret;
+use ipc_schema::methods::{ConnectionChangedEvent, ConnectionState, EventEnvelope};
+use rand::RngExt as _;
+use tokio::sync::{Notify, broadcast, watch};
+
+use crate::config::Config;
+use crate::crypto::Identity;
+use crate::keystore::{Keystore, KeystoreError, names};
+use crate::relay_client::{RelayClient, RelayError};
+use crate::store::{AccountRow, Committed, EventBus, Store, StoreError};
+
+pub use account::Registration;
+pub use contacts::CardSource;
+pub use events::EventsExpired;
+
+/// Longest pause between reconnection or resend attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Everything a failed daemon operation can be.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// No account registered, or no session.
+    #[error("{0}")]
+    NotLoggedIn(String),
+    /// Already registered.
+    #[error("an account is already registered here ({0}); delete it first")]
+    AccountExists(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The keystore failed.
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
+    /// The relay failed.
+    #[error(transparent)]
+    Relay(#[from] RelayError),
+    /// Bad input.
+    #[error("{0}")]
+    Invalid(String),
+    /// A card that does not parse or does not match.
+    #[error("invalid card: {0}")]
+    InvalidCard(String),
+    /// The directory's card for a user has another fingerprint than the
+    /// one given.
+    #[error("{0}")]
+    FingerprintMismatch(String),
+    /// Unknown contact.
+    #[error("{0} is not a contact")]
+    UnknownContact(String),
+    /// No such message.
+    #[error("{0}")]
+    UnknownMessage(String),
+    /// `subscribe {after}` asked for pruned events.
+    #[error(
+        "events up to {} are no longer kept (retention); the oldest available is {}",
+        .0.oldest_seq.saturating_sub(1),
+        .0.oldest_seq
+    )]
+    EventsExpired(EventsExpired),
+    /// Something internal broke.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The running daemon.
+pub struct Daemon {
+    /// Local database.
+    store: Store,
+    /// Secrets.
+    keystore: Arc<dyn Keystore>,
+    /// Settings.
+    config: Config,
+    /// The loaded identity, once registered.
+    identity: RwLock<Option<Arc<Identity>>>,
+    /// Relay session token in memory (zeroized when replaced or dropped).
+    token: RwLock<Option<Secret>>,
+    /// Live events for subscribers (committed first; see `store`).
+    events: EventBus,
+    /// The relay link's state.
+    connection: Mutex<ConnectionState>,
+    /// Conversations frontends have focused, by connection id.
+    focus: Mutex<HashMap<u64, String>>,
+    /// The relay client and the account settings it was made for.
+    relay_client: Mutex<Option<(String, crate::store::RelayTrust, RelayClient)>>,
+    /// Wakes the outbox.
+    outbox_wake: Notify,
+    /// Wakes the sync loop (after login).
+    sync_wake: Notify,
+    /// One automatic session renewal at a time (sync and outbox both ask).
+    renewing: tokio::sync::Mutex<()>,
+    /// `true` once shutdown was requested.
+    pub shutdown: watch::Sender<bool>,
+    /// Crash-test hook from `$CHATD_FAILPOINT` (only `abort-after-commit`).
+    failpoint: Option<String>,
+}
+
+/// Runs blocking work (RSA, the keystore) off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, DaemonError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| DaemonError::Internal(e.to_string()))
+}
+
+fn not_registered() -> DaemonError {
+    DaemonError::NotLoggedIn("no account yet: run `chat-ctl register` first".into())
+}
+
+impl Daemon {
+    /// Loads what exists (account, identity, token) from the store and keystore.
+    pub async fn start(
+        store: Store,
+        keystore: Arc<dyn Keystore>,
+        config: Config,
+    ) -> Result<Arc<Daemon>, DaemonError> {
+        let (shutdown, _) = watch::channel(false);
+        let daemon = Arc::new(Daemon {
+            store,
+            keystore,
+            config,
+            identity: RwLock::new(None),
+            token: RwLock::new(None),
+            events: EventBus::default(),
+            connection: Mutex::new(ConnectionState::LoggedOut),
+            focus: Mutex::new(HashMap::new()),
+            relay_client: Mutex::new(None),
+            outbox_wake: Notify::new(),
+            sync_wake: Notify::new(),
+            renewing: tokio::sync::Mutex::new(()),
+            shutdown,
+            failpoint: std::env::var("CHATD_FAILPOINT").ok(),
+        });
+        daemon.load().await?;
+        Ok(daemon)
+    }
+
+    /// Spawns the background tasks (sync, outbox, event retention); they end
+    /// at shutdown.
+    pub fn spawn_tasks(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
+        vec![
+            tokio::spawn(self.clone().run_sync()),
+            tokio::spawn(self.clone().run_outbox()),
+            tokio::spawn(self.clone().run_retention()),
+        ]
+    }
+
+    /// The identity, or `not_logged_in`.
+    pub fn identity(&self) -> Result<Arc<Identity>, DaemonError> {
+        self.identity
+            .read()
+            .expect("identity lock")
+            .clone()
+            .ok_or_else(not_registered)
+    }
+
+    /// The account row, or `not_logged_in`.
+    pub fn account(&self) -> Result<AccountRow, DaemonError> {
+        self.store.account()?.ok_or_else(not_registered)
+    }
+
+    /// The client for the account's relay: one per relay URL and trust
+    /// settings for the daemon's life, so connections are kept alive and
+    /// the TLS roots are loaded once, not on every outbox pass and long-poll.
+    fn relay(&self) -> Result<RelayClient, DaemonError> {
+        let account = self.account()?;
+        let mut cached = self.relay_client.lock().expect("relay client lock");
+        if let Some((url, trust, client)) = cached.as_ref()
+            && *url == account.relay_url
+            && *trust == account.trust
+        {
+            return Ok(client.clone());
+        }
+        let client = RelayClient::new(&account.relay_url, &account.trust)?;
+        *cached = Some((account.relay_url, account.trust, client.clone()));
+        Ok(client)
+    }
+
+    fn token(&self) -> Option<Secret> {
+        self.token.read().expect("token lock").clone()
+    }
+
+    fn set_token(&self, token: Option<Secret>) {
+        *self.token.write().expect("token lock") = token;
+    }
+
+    /// The current relay link state.
+    pub fn connection(&self) -> ConnectionState {
+        *self.connection.lock().expect("connection lock")
+    }
+
+    /// Records and announces a relay link change (only when it changes).
+    fn set_connection(&self, state: ConnectionState, error: Option<String>) {
+        {
+            let mut current = self.connection.lock().expect("connection lock");
+            if *current == state {
+                return;
+            }
+            *current = state;
+        }
+        match self.store.connection_event(ConnectionChangedEvent {
+            connection: state,
+            error,
+        }) {
+            Ok(committed) => self.publish(committed),
+            Err(e) => tracing::error!(error = %e, "could not record a connection change"),
+        }
+    }
+
+    /// Sends what a store write committed to live subscribers and returns
+    /// its result: the one way from a store write to its value.
+    fn publish<T>(&self, committed: Committed<T>) -> T {
+        committed.publish(&self.events)
+    }
+
+    /// A receiver of live events (committed first; see [`Daemon::events_after`]).
+    pub fn live_events(&self) -> broadcast::Receiver<EventEnvelope> {
+        self.events.subscribe()
+    }
+
+    /// Remembers which conversation a frontend shows (no notifications for it).
+    pub fn set_focus(&self, conn: u64, peer: Option<String>) {
+        let mut focus = self.focus.lock().expect("focus lock");
+        match peer {
+            Some(p) => {
+                focus.insert(conn, p);
+            }
+            None => {
+                focus.remove(&conn);
+            }
+        }
+    }
+
+    fn is_focused(&self, peer: &str) -> bool {
+        self.focus
+            .lock()
+            .expect("focus lock")
+            .values()
+            .any(|p| p == peer)
+    }
+
+    fn stopping(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Waits `d`, or less if shutdown is requested.
+    async fn pause(&self, d: Duration) {
+        let mut stop = self.shutdown.subscribe();
+        tokio::select! {
+            _ = tokio::time::sleep(d) => {}
+            _ = stopped(&mut stop) => {}
+        }
+    }
+
+    /// Loads the account's identity and session token at start.
+    async fn load(&self) -> Result<(), DaemonError> {
+        let Some(account) = self.store.account()? else {
+            return Ok(());
+        };
+        match self.load_identity(&account.user).await? {
+            Some(id) => *self.identity.write().expect("identity lock") = Some(Arc::new(id)),
+            None => {
+                tracing::warn!(user = %account.user, "account registered but its keys are missing from the keystore")
+            }
+        }
+        let ks = self.keystore.clone();
+        let token = blocking(move || ks.get(names::TOKEN)).await??;
+        self.set_token(token.map(|t| Secret::new(String::from_utf8_lossy(t.expose_secret()))));
+        Ok(())
+    }
+
+    async fn load_identity(&self, user: &str) -> Result<Option<Identity>, DaemonError> {
+        let ks = self.keystore.clone();
+        let (enc, sig) = blocking(move || -> Result<_, KeystoreError> {
+            Ok((ks.get(names::ENC_KEY)?, ks.get(names::SIG_KEY)?))
+        })
+        .await??;
+        match (enc, sig) {
+            (Some(enc), Some(sig)) => {
+                Identity::from_pkcs8(user, enc.expose_secret(), sig.expose_secret())
+                    .map(Some)
+                    .map_err(|e| DaemonError::Internal(format!("stored keys do not load: {e}")))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Resolves once shutdown is requested, also when that happened before the
+/// caller subscribed (a SIGTERM right after start).
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopping| *stopping).await;
+}
+
+/// Exponential backoff with jitter: between half of and 1 s × 2^attempts,
+/// at most 60 s.
+fn backoff(attempts: u32) -> Duration {
+    let cap = Duration::from_secs(1u64 << attempts.min(6)).min(MAX_BACKOFF);
+    let ms = rand::rng().random_range(cap.as_millis() as u64 / 2..=cap.as_millis() as u64);
+    Duration::from_millis(ms)
+}
+
+/// A message id (32 hex digits) as bytes.
+fn id_bytes(hex: &str) -> Option<[u8; 16]> {
+    if hex.len() != 32 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_round_trip_through_bytes() {
+        let id = crate::crypto::to_hex(&[0xab; 16]);
+        assert_eq!(id_bytes(&id), Some([0xab; 16]));
+        assert_eq!(id_bytes("not hex"), None);
+        assert_eq!(id_bytes(&"g".repeat(32)), None);
+        assert_eq!(id_bytes(&"é".repeat(16)), None);
+    }
+
+    #[test]
+    fn backoff_grows_to_a_minute_and_never_past_it() {
+        for attempts in 0..20 {
+            let cap = Duration::from_secs(1u64 << attempts.min(6)).min(MAX_BACKOFF);
+            let d = backoff(attempts);
+            assert!(d <= cap && d >= cap / 2, "{attempts}: {d:?}");
+        }
+    }
+}

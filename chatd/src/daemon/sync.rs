@@ -1,0 +1,261 @@
+//! The sync loop: long-poll the relay, open each batch, commit it, then
+//! acknowledge it (docs/ARCHITECTURE.md, "The path of one message"). A
+//! crash between the commit and the ack redelivers the batch, and the seen
+//! ids make the repeats harmless: nothing lost, nothing doubled.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use ipc_schema::Secret;
+use ipc_schema::envelope::{Envelope, is_valid_message_id};
+use ipc_schema::methods::{ConnectionState, DropReason};
+use serde_json::value::RawValue;
+
+use super::account::Renewal;
+use super::parallel::on_all_cores;
+use super::{Daemon, DaemonError, backoff, stopped};
+use crate::crypto::{self, Card, Identity, OpenError, Opened, Peers};
+use crate::relay_client::RelayClient;
+
+/// How long one long-poll waits at the relay.
+const LONG_POLL_SECS: u64 = 30;
+
+/// What opening a batch needs to know: pinned cards and the ids seen before.
+struct BatchPeers {
+    contacts: HashMap<String, Card>,
+    seen: HashSet<(String, String)>,
+}
+
+impl Peers for BatchPeers {
+    fn contact(&self, user: &str) -> Option<&Card> {
+        self.contacts.get(user)
+    }
+    fn already_seen(&self, from: &str, id: &str) -> bool {
+        self.seen.contains(&(from.to_owned(), id.to_owned()))
+    }
+}
+
+/// A batch parsed once: each envelope strictly, the duplicates within the
+/// batch set aside before any private-key operation.
+#[derive(Debug, Default)]
+pub(super) struct Parsed {
+    /// Ids to acknowledge once the batch is committed.
+    pub ack: Vec<String>,
+    /// Envelopes to open, each (from, id) once.
+    pub unique: Vec<ipc_schema::CheckedEnvelope>,
+    /// Envelopes dropped without opening.
+    pub drops: Vec<DropReason>,
+}
+
+/// Parses a fetched batch once. A relay that repeats an envelope within one
+/// batch costs no extra RSA: only the first copy is opened, the others are
+/// counted as replays.
+pub(super) fn parse_batch(batch: &[Box<RawValue>]) -> Parsed {
+    let mut parsed = Parsed::default();
+    let mut in_batch = HashSet::new();
+    for raw in batch {
+        match Envelope::parse(raw.get().as_bytes()) {
+            Ok(env) => {
+                parsed.ack.push(env.id.clone());
+                if in_batch.insert((env.from.clone(), env.id.clone())) {
+                    parsed.unique.push(env);
+                } else {
+                    parsed.drops.push(DropReason::Replay);
+                }
+            }
+            Err(e) => {
+                tracing::info!(reason = "malformed", error = %e, "dropped an envelope");
+                // It must still be acknowledged, or it comes back forever.
+                #[derive(serde::Deserialize)]
+                struct IdOnly {
+                    id: String,
+                }
+                if let Ok(IdOnly { id }) = serde_json::from_str(raw.get())
+                    && is_valid_message_id(&id)
+                {
+                    parsed.ack.push(id);
+                }
+                parsed.drops.push(crypto::shape_error(e).drop_reason());
+            }
+        }
+    }
+    parsed
+}
+
+impl Daemon {
+    /// The long-poll loop, until shutdown.
+    pub(super) async fn run_sync(self: Arc<Self>) {
+        let mut stop = self.shutdown.subscribe();
+        let mut failures = 0u32;
+        loop {
+            if self.stopping() {
+                return;
+            }
+            let (Some(token), Ok(relay), Ok(me)) = (self.token(), self.relay(), self.identity())
+            else {
+                tokio::select! {
+                    _ = self.sync_wake.notified() => continue,
+                    _ = stopped(&mut stop) => return,
+                }
+            };
+            if matches!(
+                self.connection(),
+                ConnectionState::LoggedOut | ConnectionState::Offline
+            ) {
+                self.set_connection(ConnectionState::Connecting, None);
+            }
+            // Until the link is known to work, ask without waiting, so that
+            // `online` shows at once instead of after a whole long-poll.
+            let wait = if self.connection() == ConnectionState::Online {
+                LONG_POLL_SECS
+            } else {
+                0
+            };
+            let fetched = tokio::select! {
+                r = relay.fetch(&token, wait) => r,
+                _ = stopped(&mut stop) => return,
+            };
+            match fetched {
+                Ok(batch) => {
+                    failures = 0;
+                    self.set_connection(ConnectionState::Online, None);
+                    if batch.is_empty() {
+                        continue;
+                    }
+                    if let Err(e) = self.process_batch(&me, &relay, &token, batch).await {
+                        tracing::error!(error = %e, "could not process a batch; retrying");
+                        failures += 1;
+                        self.pause(backoff(failures)).await;
+                    }
+                }
+                Err(e) if e.is_unauthorized() => match self.renew_session(&token).await {
+                    Renewal::Renewed | Renewal::LoggedOut => {}
+                    Renewal::Later(wait, why) => {
+                        self.set_connection(ConnectionState::Offline, Some(why));
+                        self.pause(wait).await;
+                    }
+                },
+                Err(e) => {
+                    failures += 1;
+                    self.set_connection(ConnectionState::Offline, Some(e.to_string()));
+                    let wait = e.retry_after().unwrap_or_else(|| backoff(failures));
+                    self.pause(wait).await;
+                }
+            }
+        }
+    }
+
+    /// Opens, commits, then acknowledges one batch.
+    pub(super) async fn process_batch(
+        &self,
+        me: &Arc<Identity>,
+        relay: &RelayClient,
+        token: &Secret,
+        batch: Vec<Box<RawValue>>,
+    ) -> Result<(), DaemonError> {
+        let Parsed {
+            ack,
+            unique,
+            mut drops,
+        } = parse_batch(&batch);
+        drop(batch);
+        let keys: Vec<(String, String)> = unique
+            .iter()
+            .map(|e| (e.from.clone(), e.id.clone()))
+            .collect();
+        let peers = Arc::new(BatchPeers {
+            contacts: self.store.contact_cards()?,
+            seen: self.store.seen(&keys)?,
+        });
+        // Opening costs RSA work: off the async workers, over every core.
+        let me2 = me.clone();
+        let results = on_all_cores(unique, move |env| {
+            crypto::open_parsed(&me2, &env, &*peers, &mut rand::rng())
+        })
+        .await?;
+        let mut opened: Vec<Opened> = Vec::new();
+        let mut replayed = Vec::new();
+        for (result, key) in results.into_iter().zip(keys) {
+            // A panic while opening counts as undecryptable.
+            match result.unwrap_or(Err(OpenError::Decrypt)) {
+                Ok(o) => opened.push(o),
+                Err(e) => {
+                    tracing::info!(reason = e.name(), "dropped an envelope");
+                    // A replay passed the signature check: its from/id are
+                    // genuine, and the sender may still need its receipt.
+                    if e == OpenError::Replay {
+                        replayed.push(key);
+                    }
+                    drops.push(e.drop_reason());
+                }
+            }
+        }
+        let outcome =
+            self.publish(
+                self.store
+                    .commit_batch(me.user(), opened, &replayed, &drops)?,
+            );
+        if self.failpoint.as_deref() == Some("abort-after-commit") {
+            // Test hook: die like `kill -9` between the commit and the ack.
+            tracing::error!("failpoint abort-after-commit");
+            std::process::abort();
+        }
+        if outcome.receipts_owed {
+            self.outbox_wake.notify_one();
+        }
+        // Committed: now the relay may forget them.
+        relay.ack(token, ack).await?;
+        let unseen: Vec<_> = outcome
+            .new_texts
+            .into_iter()
+            .filter(|(from, _)| !self.is_focused(from))
+            .collect();
+        for (summary, text) in crate::notify::batch(self.config.notifications, &unseen) {
+            tokio::task::spawn_blocking(move || crate::notify::show(&summary, &text));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(s: &str) -> Box<RawValue> {
+        RawValue::from_string(s.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn a_batch_is_parsed_once_and_repeats_are_set_aside_before_opening() {
+        let make = |name: &str| {
+            crate::crypto::Identity::generate(name, crate::crypto::KeyBits::B2048, &mut rand::rng())
+                .unwrap()
+        };
+        let (alice, bob) = (make("alice"), make("bob"));
+        let v = crypto::seal(
+            &alice,
+            bob.card(),
+            &ipc_schema::Payload::text("hi"),
+            1,
+            &mut rand::rng(),
+        )
+        .unwrap();
+        let env = serde_json::to_string(&v).unwrap();
+        let batch = vec![raw(&env), raw(&env), raw(&env), raw(r#"{"id":"zz"}"#)];
+        let parsed = parse_batch(&batch);
+        assert_eq!(parsed.unique.len(), 1, "one copy is opened");
+        assert_eq!(
+            parsed.ack,
+            vec![v.id.clone(); 3],
+            "every copy is acknowledged"
+        );
+        assert_eq!(
+            parsed.drops,
+            [
+                DropReason::Replay,
+                DropReason::Replay,
+                DropReason::Malformed
+            ]
+        );
+    }
+}

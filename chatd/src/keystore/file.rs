@@ -1,0 +1,169 @@
+//! Passphrase-encrypted PKCS#8 files in the data dir, for headless
+//! machines, chosen explicitly (`--keystore file`).
+
+use std::path::{Path, PathBuf};
+
+use super::{Keystore, KeystoreError, create_private_dir, write_private_file};
+use crate::crypto::SecretBytes;
+use crate::crypto::passphrase;
+
+/// Encrypted PKCS#8 files in `<data dir>/keys/`, mode 0600.
+pub struct FileStore {
+    dir: PathBuf,
+    passphrase: SecretBytes,
+}
+
+impl FileStore {
+    /// Opens the file keystore with the passphrase read from `passphrase_file`
+    /// (one line; a trailing newline is ignored).
+    pub fn open(data_dir: &Path, passphrase_file: &Path) -> Result<FileStore, KeystoreError> {
+        let io = |error| KeystoreError::Io {
+            path: passphrase_file.to_owned(),
+            error,
+        };
+        warn_if_others_can_read(passphrase_file);
+        let mut text = std::fs::read(passphrase_file).map_err(io)?;
+        while text.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            text.pop();
+        }
+        if text.is_empty() {
+            return Err(KeystoreError::NoPassphrase);
+        }
+        let dir = data_dir.join("keys");
+        create_private_dir(&dir).map_err(|error| KeystoreError::Io {
+            path: dir.clone(),
+            error,
+        })?;
+        Ok(FileStore {
+            dir,
+            passphrase: SecretBytes::new(text),
+        })
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.p8"))
+    }
+}
+
+/// The permission bits of `path` when other users can read or write it.
+fn open_to_others(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// Logs a warning when the passphrase file is open to other users: the
+/// passphrase guards the keys, and a copy anyone can read guards nothing.
+fn warn_if_others_can_read(path: &Path) {
+    if let Some(mode) = open_to_others(path) {
+        tracing::warn!(
+            file = %path.display(),
+            mode = format!("{mode:o}"),
+            "the passphrase file can be read by other users; chmod 600 it"
+        );
+    }
+}
+
+impl Keystore for FileStore {
+    fn get(&self, name: &str) -> Result<Option<SecretBytes>, KeystoreError> {
+        let path = self.path(name);
+        let der = match std::fs::read(&path) {
+            Ok(der) => der,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(KeystoreError::Io { path, error }),
+        };
+        let opened = passphrase::decrypt(self.passphrase.expose_secret(), &der)
+            .map_err(|_| KeystoreError::Decrypt(path.clone()))?;
+        if opened.weak {
+            // Written by an older chatd with a cheaper KDF: rewrite it with
+            // today's parameters now that the passphrase is known good.
+            self.set(name, opened.secret.expose_secret())?;
+            tracing::info!(file = %path.display(), "keystore file re-encrypted with the current KDF");
+        }
+        Ok(Some(opened.secret))
+    }
+
+    fn set(&self, name: &str, value: &[u8]) -> Result<(), KeystoreError> {
+        let path = self.path(name);
+        let der = passphrase::encrypt(self.passphrase.expose_secret(), value, &mut rand::rng())
+            .map_err(|_| KeystoreError::Decrypt(path.clone()))?;
+        write_private_file(&path, &der).map_err(|error| KeystoreError::Io { path, error })
+    }
+
+    fn delete(&self, name: &str) -> Result<(), KeystoreError> {
+        let path = self.path(name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(KeystoreError::Io { path, error }),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("encrypted PKCS#8 files in {}", self.dir.display())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_passphrase_file_others_can_read_is_noticed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let pass = dir.path().join("pass");
+        std::fs::write(&pass, "pw").unwrap();
+        for (mode, open) in [
+            (0o600, false),
+            (0o400, false),
+            (0o644, true),
+            (0o640, true),
+            (0o602, true),
+        ] {
+            std::fs::set_permissions(&pass, std::fs::Permissions::from_mode(mode)).unwrap();
+            assert_eq!(open_to_others(&pass).is_some(), open, "{mode:o}");
+        }
+    }
+    use crate::keystore::names;
+
+    #[test]
+    fn file_store_round_trips_and_refuses_a_wrong_passphrase() {
+        let dir = tempfile::tempdir().unwrap();
+        let pass = dir.path().join("pass");
+        std::fs::write(&pass, "correct horse battery\n").unwrap();
+        let store = FileStore::open(dir.path(), &pass).unwrap();
+        assert!(store.get(names::TOKEN).unwrap().is_none());
+        store.set(names::TOKEN, b"tok").unwrap();
+        assert_eq!(
+            store.get(names::TOKEN).unwrap().unwrap().expose_secret(),
+            b"tok"
+        );
+        std::fs::write(&pass, "wrong").unwrap();
+        let wrong = FileStore::open(dir.path(), &pass).unwrap();
+        assert!(matches!(
+            wrong.get(names::TOKEN),
+            Err(KeystoreError::Decrypt(_))
+        ));
+        store.delete(names::TOKEN).unwrap();
+        assert!(store.get(names::TOKEN).unwrap().is_none());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("keys"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
+    }
+}

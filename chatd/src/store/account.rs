@@ -1,0 +1,103 @@
+//! The one registered account: who we are and how we reach the relay.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Store, StoreResult, now_ms};
+
+/// How chatd trusts the relay's TLS certificate, beyond the system roots
+/// (docs/SECURITY.md §2.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RelayTrust {
+    /// Plain `http://` to a host that is not loopback, chosen explicitly
+    /// (a TLS proxy on this machine forwards it).
+    pub insecure_http: bool,
+    /// An extra CA certificate (PEM) trusted for this relay.
+    pub ca_pem: Option<String>,
+    /// SHA-256 of the relay certificate's SubjectPublicKeyInfo (64 hex):
+    /// only a certificate with this key is accepted.
+    pub pin: Option<String>,
+}
+
+/// The registered account.
+#[derive(Debug, Clone)]
+pub struct AccountRow {
+    /// Username.
+    pub user: String,
+    /// Relay base URL.
+    pub relay_url: String,
+    /// RSA modulus size of the identity.
+    pub key_bits: u32,
+    /// How the relay's certificate is checked.
+    pub trust: RelayTrust,
+}
+
+impl Store {
+    /// The registered account, if any.
+    pub fn account(&self) -> StoreResult<Option<AccountRow>> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT user, relay_url, key_bits, insecure_http, relay_ca, relay_pin
+                 FROM account WHERE id = 1",
+                [],
+                |r| {
+                    Ok(AccountRow {
+                        user: r.get(0)?,
+                        relay_url: r.get(1)?,
+                        key_bits: r.get(2)?,
+                        trust: RelayTrust {
+                            insecure_http: r.get(3)?,
+                            ca_pem: r.get(4)?,
+                            pin: r.get(5)?,
+                        },
+                    })
+                },
+            )
+            .optional()?)
+        })
+    }
+
+    /// Records the account after registration.
+    pub fn set_account(&self, account: &AccountRow) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO account
+                 (id, user, relay_url, key_bits, created_at, insecure_http, relay_ca, relay_pin)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    account.user,
+                    account.relay_url,
+                    account.key_bits,
+                    now_ms() as i64,
+                    account.trust.insecure_http,
+                    account.trust.ca_pem,
+                    account.trust.pin
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Replaces how the relay's certificate is checked (`chat-ctl relay trust`).
+    pub fn set_relay_trust(&self, trust: &RelayTrust) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE account SET insecure_http = ?1, relay_ca = ?2, relay_pin = ?3 WHERE id = 1",
+                params![trust.insecure_http, trust.ca_pem, trust.pin],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Forgets the account and everything queued for it (after account
+    /// deletion); the history stays.
+    pub fn clear_account(&self) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute_batch(
+                "BEGIN IMMEDIATE;
+                 DELETE FROM account; DELETE FROM outbox;
+                 COMMIT;",
+            )?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,166 @@
+//! Incoming envelopes: one synced batch is committed in one transaction
+//! (new messages, receipts applied, delivered receipts owed, drop counters),
+//! and only then acknowledged to the relay (docs/ARCHITECTURE.md, "The path
+//! of one message").
+
+use std::collections::HashSet;
+
+use ipc_schema::methods::{
+    Direction, DropReason, Event, MessageReceivedEvent, MessageState, MessageView,
+};
+use ipc_schema::{Payload, ReceiptKind};
+use rusqlite::{Transaction, params};
+
+use super::events::push_event;
+use super::outbox::{OutgoingKind, set_out_state};
+use super::receipts::owe;
+use super::{Committed, Store, StoreResult, now_ms};
+use crate::crypto::Opened;
+
+/// What [`Store::commit_batch`] did, besides its events.
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    /// New texts, for notifications: (sender, body).
+    pub new_texts: Vec<(String, Option<String>)>,
+    /// Whether receipts were queued (the outbox should wake).
+    pub receipts_owed: bool,
+}
+
+fn bump(tx: &Transaction<'_>, reason: DropReason, by: u64) -> rusqlite::Result<()> {
+    if by == 0 {
+        return Ok(());
+    }
+    tx.execute(
+        "INSERT INTO counters (name, value) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET value = value + ?2",
+        params![reason.as_str(), by as i64],
+    )?;
+    Ok(())
+}
+
+impl Store {
+    /// Which of `keys` (from, id) were accepted before.
+    pub fn seen(&self, keys: &[(String, String)]) -> StoreResult<HashSet<(String, String)>> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM seen WHERE sender = ?1 AND id = ?2)",
+            )?;
+            let mut seen = HashSet::new();
+            for (from, id) in keys {
+                if stmt.query_row(params![from, id], |r| r.get::<_, bool>(0))? {
+                    seen.insert((from.clone(), id.clone()));
+                }
+            }
+            Ok(seen)
+        })
+    }
+
+    /// Commits one synced batch in one transaction: opened messages (marked
+    /// seen), receipts applied to our messages, and the drop counters.
+    ///
+    /// Every new text owes its sender a delivered receipt, queued in the
+    /// same transaction. So do `replayed` texts, envelopes already
+    /// committed that came back (a crash or a failed ack after their
+    /// commit): receipts are idempotent, and the sender may never have had
+    /// theirs.
+    pub fn commit_batch(
+        &self,
+        me: &str,
+        opened: Vec<Opened>,
+        replayed: &[(String, String)],
+        drops: &[DropReason],
+    ) -> StoreResult<Committed<BatchOutcome>> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let mut out = BatchOutcome::default();
+            let mut events = Vec::new();
+            let now = now_ms() as i64;
+            let mut owed: Vec<(String, String)> = Vec::new();
+            for (from, id) in replayed {
+                let is_text: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM messages
+                     WHERE direction = 'in' AND kind = 'text' AND sender = ?1 AND id = ?2)",
+                    params![from, id],
+                    |r| r.get(0),
+                )?;
+                if is_text {
+                    owed.push((from.clone(), id.clone()));
+                }
+            }
+            for msg in opened {
+                let fresh = tx.execute(
+                    "INSERT OR IGNORE INTO seen (sender, id) VALUES (?1, ?2)",
+                    params![msg.from, msg.id],
+                )? == 1;
+                if !fresh {
+                    bump(&tx, DropReason::Replay, 1)?;
+                    owed.push((msg.from.clone(), msg.id.clone()));
+                    continue;
+                }
+                let (kind, body, reply_to, raw) = match msg.payload {
+                    Payload::Receipt { ids, kind } => {
+                        let state = match kind {
+                            ReceiptKind::Read => MessageState::Read,
+                            ReceiptKind::Delivered => MessageState::Delivered,
+                        };
+                        for id in &ids {
+                            set_out_state(&tx, id, &msg.from, state, None, &mut events)?;
+                        }
+                        continue;
+                    }
+                    Payload::Text { body, reply_to } => ("text".to_owned(), Some(body), reply_to, None),
+                    Payload::Unsupported { kind, raw } => (kind, None, None, Some(raw)),
+                };
+                tx.execute(
+                    "INSERT INTO messages (id, peer, direction, sender, recipient, ts, received_at, kind, body, reply_to, raw, state)
+                     VALUES (?1, ?2, 'in', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'delivered')",
+                    params![msg.id, msg.from, me, msg.ts as i64, now, kind, body, reply_to, raw],
+                )?;
+                let view = MessageView {
+                    id: msg.id.clone(),
+                    from: msg.from.clone(),
+                    to: me.to_owned(),
+                    ts: msg.ts,
+                    direction: Direction::In,
+                    kind: kind.clone(),
+                    body: body.clone(),
+                    reply_to,
+                    state: MessageState::Delivered,
+                    failure: None,
+                    seq: tx.last_insert_rowid() as u64,
+                    truncated: false,
+                };
+                push_event(
+                    &tx,
+                    &mut events,
+                    Event::MessageReceived(MessageReceivedEvent { message: view }),
+                )?;
+                if kind == "text" {
+                    owed.push((msg.from.clone(), msg.id));
+                    out.new_texts.push((msg.from, body));
+                }
+            }
+            // Grouped by sender, in order of first appearance.
+            let mut senders: Vec<&str> = Vec::new();
+            for (from, _) in &owed {
+                if !senders.contains(&from.as_str()) {
+                    senders.push(from);
+                }
+            }
+            for sender in senders {
+                let ids: Vec<String> = owed
+                    .iter()
+                    .filter(|(f, _)| f == sender)
+                    .map(|(_, id)| id.clone())
+                    .collect();
+                owe(&tx, sender, OutgoingKind::Delivered, &ids)?;
+                out.receipts_owed = true;
+            }
+            for reason in DropReason::ALL {
+                bump(&tx, *reason, drops.iter().filter(|d| *d == reason).count() as u64)?;
+            }
+            tx.commit()?;
+            Ok(Committed::new(out, events))
+        })
+    }
+}

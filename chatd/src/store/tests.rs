@@ -1,0 +1,396 @@
+//! The store's own tests: SQL behaviour that needs no daemon.
+
+use ipc_schema::Payload;
+use ipc_schema::methods::{Direction, DropReason, MessageState, MessageView};
+
+use super::*;
+use crate::crypto::Opened;
+
+fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("chatd.db")).unwrap();
+    (dir, store)
+}
+
+fn text(from: &str, id: &str, ts: u64) -> Opened {
+    Opened {
+        id: id.to_owned(),
+        from: from.to_owned(),
+        ts,
+        payload: Payload::Text {
+            body: format!("body of {id}"),
+            reply_to: None,
+        },
+    }
+}
+
+fn out(id: &str, to: &str, body: &str) -> MessageView {
+    MessageView {
+        id: id.to_owned(),
+        from: "me".into(),
+        to: to.to_owned(),
+        ts: 42,
+        direction: Direction::Out,
+        kind: "text".into(),
+        body: Some(body.to_owned()),
+        reply_to: None,
+        state: MessageState::Queued,
+        failure: None,
+        seq: 0,
+        truncated: false,
+    }
+}
+
+fn id(n: u32) -> String {
+    format!("{n:032x}")
+}
+
+fn bus() -> EventBus {
+    EventBus::default()
+}
+
+fn ids(queue: &Queue) -> Vec<&str> {
+    queue.items.iter().map(Item::id).collect()
+}
+
+#[test]
+fn a_queued_text_is_sealed_once_and_keeps_its_first_envelope() {
+    let (_d, store) = store();
+    let queued = store.queue_text(&out(&id(1), "bob", "hello")).unwrap();
+    assert_eq!(queued.events().len(), 1);
+    let view = queued.publish(&bus());
+    assert!(view.seq > 0);
+    let q = store.due_queues(now_ms(), 10).unwrap();
+    let Item::Unsealed(u) = &q[0].items[0] else {
+        panic!("queued unsealed")
+    };
+    assert_eq!(
+        u.content,
+        UnsealedContent::Text {
+            ts: 42,
+            body: "hello".into(),
+            reply_to: None
+        }
+    );
+    let stored = store
+        .store_sealed(vec![u.clone().sealed("first".into())])
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(
+        store
+            .store_sealed(vec![u.clone().sealed("second".into())])
+            .unwrap()
+            .is_empty()
+    );
+    let q = store.due_queues(now_ms(), 10).unwrap();
+    let Item::Sealed(s) = &q[0].items[0] else {
+        panic!("sealed")
+    };
+    assert_eq!(s.envelope, "first");
+}
+
+#[test]
+fn one_blocked_recipient_holds_back_only_its_own_queue() {
+    let (_d, store) = store();
+    for (n, to) in [(1, "bob"), (2, "carol"), (3, "bob"), (4, "carol")] {
+        let _ = store
+            .queue_text(&out(&id(n), to, "x"))
+            .unwrap()
+            .publish(&bus());
+    }
+    let q = store.due_queues(now_ms(), 10).unwrap();
+    assert_eq!(q.len(), 2);
+    assert_eq!(
+        (q[0].peer.as_str(), ids(&q[0])),
+        ("bob", vec![id(1).as_str(), &id(3)])
+    );
+    let later = now_ms() + 60_000;
+    store.outbox_back_off(&id(1), 1, later).unwrap();
+    let q = store.due_queues(now_ms(), 10).unwrap();
+    assert_eq!(q.len(), 1, "bob's queue waits, carol's does not");
+    assert_eq!(q[0].peer, "carol");
+    assert_eq!(
+        store.next_outbox_due().unwrap(),
+        Some(0).max(store.next_outbox_due().unwrap())
+    );
+    assert!(store.due_queues(later, 10).unwrap().len() == 2);
+    // A long blocked queue does not push others out of a pass.
+    for n in 10..200 {
+        let _ = store
+            .queue_text(&out(&id(n), "bob", "x"))
+            .unwrap()
+            .publish(&bus());
+    }
+    let _ = store
+        .queue_text(&out(&id(500), "dave", "x"))
+        .unwrap()
+        .publish(&bus());
+    let q = store.due_queues(now_ms(), 5).unwrap();
+    assert_eq!(
+        q.iter().map(|q| q.peer.as_str()).collect::<Vec<_>>(),
+        ["carol", "dave"]
+    );
+}
+
+#[test]
+fn removing_a_contact_fails_its_queued_texts_and_drops_its_receipts() {
+    let (_d, store) = store();
+    let card =
+        crate::crypto::Identity::generate("bob", crate::crypto::KeyBits::B2048, &mut rand::rng())
+            .unwrap()
+            .card()
+            .clone();
+    let _ = store.add_contact(&card).unwrap().publish(&bus());
+    let _ = store
+        .queue_text(&out(&id(1), "bob", "x"))
+        .unwrap()
+        .publish(&bus());
+    let _ = store
+        .commit_batch("me", vec![text("bob", &id(9), 1)], &[], &[])
+        .unwrap()
+        .publish(&bus());
+    assert_eq!(store.due_queues(now_ms(), 10).unwrap()[0].items.len(), 2);
+    let removed = store.remove_contact("bob").unwrap();
+    let names: Vec<&str> = removed.events().iter().map(|e| e.event.name()).collect();
+    assert_eq!(names, ["contact.changed", "message.state"]);
+    removed.publish(&bus());
+    assert!(store.due_queues(now_ms(), 10).unwrap().is_empty());
+    let m = store.message("bob", &id(1), None).unwrap().unwrap();
+    assert_eq!(m.state, MessageState::Failed);
+    assert_eq!(m.failure.as_deref(), Some(contacts::REMOVED));
+}
+
+#[test]
+fn delivered_receipts_gather_in_the_open_receipt_until_it_is_sealed() {
+    let (_d, store) = store();
+    let batch = vec![
+        text("bob", &id(1), 1),
+        text("carol", &id(2), 1),
+        text("bob", &id(3), 1),
+    ];
+    let outcome = store
+        .commit_batch("me", batch, &[], &[])
+        .unwrap()
+        .publish(&bus());
+    assert!(outcome.receipts_owed);
+    assert_eq!(outcome.new_texts.len(), 3);
+    let receipt_ids = |store: &Store, peer: &str| -> Vec<Vec<String>> {
+        store
+            .due_queues(now_ms(), 10)
+            .unwrap()
+            .into_iter()
+            .filter(|q| q.peer == peer)
+            .flat_map(|q| q.items)
+            .filter_map(|i| match i {
+                Item::Unsealed(Unsealed {
+                    content: UnsealedContent::Receipt { ids },
+                    ..
+                }) => Some(ids),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(receipt_ids(&store, "bob"), [vec![id(1), id(3)]]);
+    // More texts join the same receipt; a replay of a stored text is owed again,
+    // once.
+    let _ = store
+        .commit_batch(
+            "me",
+            vec![text("bob", &id(4), 1)],
+            &[("bob".into(), id(1))],
+            &[],
+        )
+        .unwrap()
+        .publish(&bus());
+    assert_eq!(receipt_ids(&store, "bob"), [vec![id(1), id(3), id(4)]]);
+    // A seal made before more ids arrived is not kept.
+    let q = store.due_queues(now_ms(), 10).unwrap();
+    let bob = q.iter().find(|q| q.peer == "bob").unwrap();
+    let Item::Unsealed(u) = bob.items[0].clone() else {
+        panic!()
+    };
+    let _ = store
+        .commit_batch("me", vec![text("bob", &id(5), 1)], &[], &[])
+        .unwrap()
+        .publish(&bus());
+    assert!(
+        store
+            .store_sealed(vec![u.sealed("stale".into())])
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        receipt_ids(&store, "bob"),
+        [vec![id(1), id(3), id(4), id(5)]]
+    );
+    // Once sealed, new ids open a new receipt.
+    let q = store.due_queues(now_ms(), 10).unwrap();
+    let bob = q.iter().find(|q| q.peer == "bob").unwrap();
+    let Item::Unsealed(u) = bob.items[0].clone() else {
+        panic!()
+    };
+    assert_eq!(
+        store
+            .store_sealed(vec![u.sealed("env".into())])
+            .unwrap()
+            .len(),
+        1
+    );
+    let _ = store
+        .commit_batch("me", vec![text("bob", &id(6), 1)], &[], &[])
+        .unwrap()
+        .publish(&bus());
+    assert_eq!(receipt_ids(&store, "bob"), [vec![id(6)]]);
+    // A replayed id that is no stored text owes nothing.
+    let before = store.due_queues(now_ms(), 10).unwrap().len();
+    let _ = store
+        .commit_batch(
+            "me",
+            vec![],
+            &[("dave".into(), id(77))],
+            &[DropReason::Replay],
+        )
+        .unwrap()
+        .publish(&bus());
+    assert_eq!(store.due_queues(now_ms(), 10).unwrap().len(), before);
+    assert_eq!(store.dropped().unwrap().replay, 1);
+}
+
+#[test]
+fn history_pages_by_local_sequence_whatever_the_senders_clock_says() {
+    let (_d, store) = store();
+    // A hostile clock: far in the future, then zero.
+    let batch = vec![
+        text("bob", &id(1), i64::MAX as u64),
+        text("bob", &id(2), 0),
+        text("bob", &id(3), 5),
+    ];
+    let _ = store
+        .commit_batch("me", batch, &[], &[])
+        .unwrap()
+        .publish(&bus());
+    let (page, more) = store.messages("bob", None, 2).unwrap();
+    assert!(more);
+    assert_eq!(
+        page.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+        [id(2), id(3)]
+    );
+    let (older, more) = store.messages("bob", Some(page[0].seq), 10).unwrap();
+    assert!(!more);
+    assert_eq!(
+        older[0].id,
+        id(1),
+        "the future message is listed, not hidden"
+    );
+    assert_eq!(store.conversations().unwrap()[0].peer, "bob");
+}
+
+#[test]
+fn big_bodies_are_cut_in_lists_and_pages_stay_small() {
+    let (_d, store) = store();
+    let big = "é".repeat(2 * 1024 * 1024); // 4 MiB of UTF-8
+    for n in 0..5 {
+        let _ = store
+            .queue_text(&out(&id(n), "bob", &big))
+            .unwrap()
+            .publish(&bus());
+    }
+    let (page, more) = store.messages("bob", None, 500).unwrap();
+    assert!(!more);
+    assert_eq!(page.len(), 5);
+    for m in &page {
+        assert!(m.truncated);
+        assert!(m.body.as_ref().unwrap().len() <= ipc_schema::methods::LIST_BODY_MAX);
+    }
+    // More cut bodies than one page's byte budget holds: the page stops.
+    for n in 5..40 {
+        let _ = store
+            .queue_text(&out(&id(n), "bob", &big))
+            .unwrap()
+            .publish(&bus());
+    }
+    let (page, more) = store.messages("bob", None, 500).unwrap();
+    assert!(more);
+    let bytes: usize = page.iter().map(|m| m.body.as_ref().unwrap().len()).sum();
+    assert!(bytes <= ipc_schema::methods::LIST_PAGE_BYTES, "{bytes}");
+    assert!(page.len() < 40);
+    let whole = store.message("bob", &id(4), None).unwrap().unwrap();
+    assert_eq!(whole.body.as_deref(), Some(big.as_str()));
+    assert!(!whole.truncated);
+    let encoded = serde_json::to_vec(&page).unwrap();
+    assert!(encoded.len() < ipc_schema::MAX_FRAME);
+}
+
+#[test]
+fn pruned_events_are_refused_never_skipped() {
+    let (_d, store) = store();
+    for n in 0..5 {
+        let _ = store
+            .queue_text(&out(&id(n), "bob", "x"))
+            .unwrap()
+            .publish(&bus());
+    }
+    assert_eq!(store.last_event_seq().unwrap(), 5);
+    let keep_two = Retention {
+        days: 30,
+        count: Some(2),
+    };
+    assert_eq!(store.prune_events(keep_two, now_ms()).unwrap(), 3);
+    assert_eq!(store.events_after(3, 100).unwrap().unwrap().len(), 2);
+    let expired = store.events_after(2, 100).unwrap().unwrap_err();
+    assert_eq!(expired.oldest_seq, 4);
+    // By age: everything is older than a day from now + 31 days.
+    let later = now_ms() + 31 * 86_400_000;
+    assert_eq!(store.prune_events(Retention::default(), later).unwrap(), 2);
+    assert_eq!(
+        store.events_after(4, 10).unwrap().unwrap_err().oldest_seq,
+        6
+    );
+    assert!(store.events_after(5, 10).unwrap().unwrap().is_empty());
+    assert_eq!(
+        store.last_event_seq().unwrap(),
+        5,
+        "numbering goes on after a prune"
+    );
+}
+
+#[test]
+fn lookups_of_one_message_never_scan_the_history() {
+    let (_d, store) = store();
+    let queries = [
+        "SELECT state FROM messages WHERE direction = 'out' AND recipient = 'b' AND id = 'x'",
+        "SELECT EXISTS (SELECT 1 FROM seen WHERE sender = 'b' AND id = 'x')",
+        "SELECT id, payload FROM outbox WHERE peer = 'b' AND kind = 'delivered' AND envelope IS NULL ORDER BY seq DESC LIMIT 1",
+        "SELECT o.id FROM outbox o LEFT JOIN messages m ON o.kind = 'text' AND m.direction = 'out' AND m.id = o.id WHERE o.peer = 'b' ORDER BY o.seq LIMIT 5",
+    ];
+    for q in queries {
+        let plan: Vec<String> = store
+            .with(|c| {
+                let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {q}"))?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(3))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .unwrap();
+        assert!(
+            plan.iter()
+                .all(|step| !step.starts_with("SCAN") || step == "SCAN CONSTANT ROW"),
+            "{q}: {plan:?}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_state_in_the_database_is_an_error_not_queued() {
+    let (_d, store) = store();
+    let _ = store
+        .queue_text(&out(&id(1), "bob", "x"))
+        .unwrap()
+        .publish(&bus());
+    store
+        .with(|c| {
+            c.execute("UPDATE messages SET state = 'teleported'", [])?;
+            Ok(())
+        })
+        .unwrap();
+    assert!(store.messages("bob", None, 10).is_err());
+}
