@@ -179,6 +179,21 @@ pub async fn run_announced(
     shutdown: impl Future<Output = ()>,
     ready: impl FnOnce(),
 ) -> Result<(), String> {
+    let running = start(listener, opts).await?;
+    ready();
+    running.until(shutdown).await;
+    Ok(())
+}
+
+/// A daemon serving its socket, with its background tasks.
+pub struct Running {
+    /// The daemon itself (tests look inside, e.g. at its identity).
+    pub daemon: Arc<Daemon>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Opens the keystore and store and starts serving `listener`.
+pub async fn start(listener: Listener, opts: Options) -> Result<Running, String> {
     create_private_dir(&opts.data_dir)
         .map_err(|e| format!("cannot create {}: {e}", opts.data_dir.display()))?;
     let config = Config::load(&opts.config)?;
@@ -195,18 +210,24 @@ pub async fn run_announced(
         .map_err(|e| e.to_string())?;
     let mut tasks = daemon.spawn_tasks();
     tasks.push(tokio::spawn(crate::ipc::serve(daemon.clone(), listener)));
-    ready();
-    let mut stop = daemon.shutdown.subscribe();
-    tokio::select! {
-        _ = shutdown => {}
-        _ = crate::daemon::stopped(&mut stop) => {}
+    Ok(Running { daemon, tasks })
+}
+
+impl Running {
+    /// Serves until `shutdown` resolves or a client calls
+    /// `daemon.shutdown`, then lets in-flight commits finish.
+    pub async fn until(self, shutdown: impl Future<Output = ()>) {
+        let mut stop = self.daemon.shutdown.subscribe();
+        tokio::select! {
+            _ = shutdown => {}
+            _ = crate::daemon::stopped(&mut stop) => {}
+        }
+        tracing::info!("shutting down");
+        let _ = self.daemon.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
     }
-    tracing::info!("shutting down");
-    let _ = daemon.shutdown.send(true);
-    for task in tasks {
-        let _ = task.await;
-    }
-    Ok(())
 }
 
 /// SIGTERM and SIGINT, installed once at start.
