@@ -1039,7 +1039,7 @@ mod tests {
         for name in Method::NAMES.iter().chain(Event::NAMES) {
             assert!(seen.insert(*name), "duplicate name {name}");
         }
-        assert_eq!(Method::NAMES.len(), 20);
+        assert_eq!(Method::NAMES.len(), 21);
         let m = Method::from(StatusParams {});
         assert_eq!(m.name(), "status");
         assert_eq!(
