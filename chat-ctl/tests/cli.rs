@@ -4,7 +4,7 @@
 
 mod helper;
 
-use helper::{FakeDaemon, Subscribers, chat_ctl, error, fixture, ok};
+use helper::{FakeDaemon, Subscribers, chat_ctl, error, fake_chatd, fixture, ok};
 use ipc_schema::jsonrpc::code;
 use serde_json::{Value, json};
 
@@ -20,7 +20,7 @@ fn state_event(seq: u64, state: &str, failure: Option<&str>) -> Value {
 /// A daemon whose only contact is bob; messages to bob go through, and their
 /// text decides what happens next: "fail" fails, "slow" stays queued.
 fn daemon() -> FakeDaemon {
-    FakeDaemon::start(|req: &Value, subs: &Subscribers| {
+    fake_chatd(|req: &Value, subs: &Subscribers| {
         let params = &req["params"];
         match req["method"].as_str().unwrap() {
             "status" => vec![ok(req, fixture("results/status.json")["result"].clone())],

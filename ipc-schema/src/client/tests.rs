@@ -1,51 +1,22 @@
-//! The client against a scripted fake chatd on a temp socket.
+//! The client against the scripted fake chatd of crate::fake.
 
 use std::path::PathBuf;
 
 use super::*;
+use crate::fake::{FakeDaemon, ok};
 use crate::jsonrpc::code;
 use crate::methods::{Event, MessageSendParams, MessageState, MessageStateEvent, StatusParams};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{UnixListener, UnixStream};
 
 /// What the fake daemon answers to one request: the frames to write back;
 /// a JSON `null` among them makes it hang up instead.
 type Script = fn(&Value) -> Vec<Value>;
 
-/// A fake chatd on a temp socket that answers each request with `script`.
-async fn fake_daemon(script: Script) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("chatd.sock");
-    let listener = UnixListener::bind(&path).unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(serve(stream, script));
-        }
-    });
-    (dir, path)
-}
-
-async fn serve(stream: UnixStream, script: Script) {
-    let (read, mut write) = stream.into_split();
-    let mut lines = BufReader::new(read).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        let request: Value = serde_json::from_str(&line).unwrap();
-        for frame in script(&request) {
-            if frame.is_null() {
-                return;
-            }
-            let mut bytes = serde_json::to_vec(&frame).unwrap();
-            bytes.push(b'\n');
-            if write.write_all(&bytes).await.is_err() {
-                return;
-            }
-        }
-    }
-}
-
-fn ok(request: &Value, result: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": request["id"], "result": result})
+/// The shared fake chatd (crate::fake) answering each request with `script`.
+fn fake_daemon(script: Script) -> (FakeDaemon, PathBuf) {
+    let fake = FakeDaemon::start(move |request, _| script(request));
+    let path = fake.socket().to_owned();
+    (fake, path)
 }
 
 fn state_event(seq: u64, state: &str) -> Value {
@@ -107,7 +78,7 @@ fn clients_and_streams_can_move_to_other_tasks() {
 
 #[tokio::test]
 async fn hello_comes_first_and_its_answer_is_kept() {
-    let (_dir, path) = fake_daemon(good).await;
+    let (_fake, path) = fake_daemon(good);
     let client = Client::connect_as(&path, "test/1").await.unwrap();
     assert_eq!(client.hello().version, "9.9.9");
     assert_eq!(client.hello().user.as_deref(), Some("alice"));
@@ -116,7 +87,7 @@ async fn hello_comes_first_and_its_answer_is_kept() {
 
 #[tokio::test]
 async fn calls_are_typed_and_skip_stray_notifications() {
-    let (_dir, path) = fake_daemon(good).await;
+    let (_fake, path) = fake_daemon(good);
     let mut client = Client::connect_as(&path, "test/1").await.unwrap();
     let status = client.call(StatusParams {}).await.unwrap();
     assert_eq!(status.user.as_deref(), Some("alice"));
@@ -133,7 +104,7 @@ async fn calls_are_typed_and_skip_stray_notifications() {
 
 #[tokio::test]
 async fn rpc_errors_keep_code_message_and_data() {
-    let (_dir, path) = fake_daemon(good).await;
+    let (_fake, path) = fake_daemon(good);
     let mut client = Client::connect_as(&path, "test/1").await.unwrap();
     let err = client
         .call(MessageSendParams {
@@ -162,7 +133,7 @@ async fn rpc_errors_keep_code_message_and_data() {
 
 #[tokio::test]
 async fn subscribe_sends_after_and_streams_events_in_order() {
-    let (_dir, path) = fake_daemon(good).await;
+    let (_fake, path) = fake_daemon(good);
     let client = Client::connect_as(&path, "test/1").await.unwrap();
     let mut events = client.subscribe(Some(3)).await.unwrap();
     assert_eq!(events.last_seq(), 5);
@@ -197,7 +168,7 @@ async fn a_bad_event_is_reported_and_the_stream_ends_when_chatd_hangs_up() {
             _ => vec![],
         }
     }
-    let (_dir, path) = fake_daemon(hang_up_after_subscribe).await;
+    let (_fake, path) = fake_daemon(hang_up_after_subscribe);
     let mut events = Client::connect(&path)
         .await
         .unwrap()
@@ -221,7 +192,7 @@ async fn a_protocol_mismatch_is_an_rpc_error_from_connect() {
             "code": code::PROTOCOL_MISMATCH,
             "message": "chatd speaks IPC protocol 2, the client asked for 1"}})]
     }
-    let (_dir, path) = fake_daemon(refuse).await;
+    let (_fake, path) = fake_daemon(refuse);
     let err = Client::connect(&path).await.unwrap_err();
     assert_eq!(err.rpc_code(), Some(code::PROTOCOL_MISMATCH));
 }
@@ -231,14 +202,14 @@ async fn garbage_and_hang_ups_are_protocol_errors_or_disconnects() {
     fn garbage(_: &Value) -> Vec<Value> {
         vec![json!({"hello": "there"})]
     }
-    let (_dir, path) = fake_daemon(garbage).await;
+    let (_fake, path) = fake_daemon(garbage);
     let err = Client::connect(&path).await.unwrap_err();
     assert!(matches!(err, ClientError::Protocol(_)), "{err:?}");
 
     fn hang_up(_: &Value) -> Vec<Value> {
         vec![Value::Null]
     }
-    let (_dir, path) = fake_daemon(hang_up).await;
+    let (_fake, path) = fake_daemon(hang_up);
     let err = Client::connect(&path).await.unwrap_err();
     assert!(matches!(err, ClientError::Disconnected), "{err:?}");
 }
