@@ -5,7 +5,7 @@
 //! | 0 | ok |
 //! | 1 | anything else |
 //! | 2 | usage (clap's, or input that cannot be sent: an empty message) |
-//! | 3 | chatd not reachable (not running, refused, hung up) |
+//! | 3 | chatd not reachable (not running, refused, hung up, or the socket's listener is another user) |
 //! | 4 | unknown user or contact |
 //! | 5 | refused by the relay or auth (also a message that ended `failed`) |
 //! | 6 | timeout |
@@ -99,6 +99,7 @@ pub fn client_exit_code(e: &ClientError) -> u8 {
     match e {
         ClientError::NotRunning { .. }
         | ClientError::Connect { .. }
+        | ClientError::OtherUser { .. }
         | ClientError::Disconnected => NOT_REACHABLE,
         ClientError::Rpc { code, data, .. } => rpc_exit_code(*code, data.as_ref()),
         ClientError::Protocol(_) | ClientError::Io(_) => FAILURE,
@@ -170,6 +171,12 @@ mod tests {
             NOT_REACHABLE
         );
         assert_eq!(rpc(code::SHUTTING_DOWN, None).exit_code(), NOT_REACHABLE);
+        let planted = CtlError::Client(ClientError::OtherUser {
+            path: PathBuf::from("/tmp/chat-1000/chatd.sock"),
+            ours: 1000,
+            theirs: 1001,
+        });
+        assert_eq!(planted.exit_code(), NOT_REACHABLE);
     }
 
     #[test]

@@ -53,6 +53,8 @@ impl Connection {
                 },
             }
         })?;
+        // Before the first byte: see peer.rs for who could be listening instead.
+        super::peer::check_stream(&stream, path)?;
         Ok(Connection {
             stream,
             decoder: FrameDecoder::new(),

@@ -30,6 +30,21 @@ pub enum ClientError {
         #[source]
         source: io::Error,
     },
+    /// The process listening on the socket runs as another user: it may be
+    /// a socket another local user planted, so nothing was sent to it.
+    #[error(
+        "refusing the socket at {}: the process listening there runs as uid {theirs}, \
+         not as this user (uid {ours}); another local user may have put it there",
+        path.display()
+    )]
+    OtherUser {
+        /// The socket that was tried.
+        path: PathBuf,
+        /// This process's effective uid.
+        ours: u32,
+        /// The listening process's effective uid.
+        theirs: u32,
+    },
     /// chatd closed the connection before answering.
     #[error("chatd closed the connection")]
     Disconnected,

@@ -26,6 +26,7 @@ use crate::methods::{Call, HelloParams, HelloResult, PROTOCOL_VERSION, Subscribe
 mod connection;
 mod error;
 mod events;
+mod peer;
 #[cfg(all(test, unix))]
 mod tests;
 
@@ -33,6 +34,7 @@ pub use crate::paths::{SOCKET_ENV, default_socket_path};
 use connection::Connection;
 pub use error::ClientError;
 pub use events::EventStream;
+pub use peer::check_peer;
 
 /// The `client` name sent in `hello` by [`Client::connect`].
 pub const DEFAULT_CLIENT_NAME: &str = concat!("ipc-schema/", env!("CARGO_PKG_VERSION"));
@@ -56,8 +58,10 @@ impl Client {
     /// Connects to the socket at `path` and says `hello` with `client` as the
     /// frontend's name (e.g. `chat-ctl/0.1.0`, for chatd's logs).
     ///
-    /// Fails with [`ClientError::NotRunning`] when no daemon listens there, and
-    /// with [`ClientError::Rpc`] (`protocol_mismatch`) when chatd speaks another protocol.
+    /// Fails with [`ClientError::NotRunning`] when no daemon listens there,
+    /// with [`ClientError::OtherUser`] (before anything is sent) when the
+    /// process listening there runs as another user, and with
+    /// [`ClientError::Rpc`] (`protocol_mismatch`) when chatd speaks another protocol.
     pub async fn connect_as(path: impl AsRef<Path>, client: &str) -> Result<Client, ClientError> {
         let mut conn = Connection::open(path.as_ref()).await?;
         let hello = conn

@@ -3,6 +3,7 @@
 #![cfg(unix)]
 
 mod helper;
+mod socket_owner;
 
 use helper::{FakeDaemon, Subscribers, chat_ctl, error, fake_chatd, fixture, ok};
 use ipc_schema::jsonrpc::code;
