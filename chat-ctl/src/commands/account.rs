@@ -8,7 +8,6 @@ use super::Ctx;
 use crate::cli::{PasswordArgs, RegisterArgs};
 use crate::exit::CtlError;
 use crate::input::{PasswordFrom, read_password};
-use crate::output::fingerprint_lines;
 
 /// Creates keys if needed, registers on the relay and logs in.
 pub async fn register(ctx: &Ctx, args: RegisterArgs) -> Result<(), CtlError> {
@@ -36,7 +35,7 @@ pub async fn register(ctx: &Ctx, args: RegisterArgs) -> Result<(), CtlError> {
         ctx.out.json(&result)?;
     } else {
         let mut text = format!("registered {} on {}\n", result.user, result.relay_url);
-        for line in fingerprint_lines(&result.fingerprint) {
+        for line in ipc_schema::fingerprint::lines(&result.fingerprint) {
             text.push_str(&format!("  {line}\n"));
         }
         text.push_str(&format!(
