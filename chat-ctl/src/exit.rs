@@ -15,6 +15,7 @@ use std::io;
 use ipc_schema::client::ClientError;
 use ipc_schema::jsonrpc::code;
 use ipc_schema::relay::error_code;
+use ipc_schema::text::sanitize;
 use serde_json::Value;
 
 /// Success.
@@ -72,10 +73,13 @@ impl CtlError {
         matches!(self, CtlError::Output(e) if e.kind() == io::ErrorKind::BrokenPipe)
     }
 
-    /// The line for stderr, without the `chat-ctl: ` prefix; always one line.
+    /// The line for stderr, without the `chat-ctl: ` prefix: always one
+    /// line, and sanitized, since relay refusals and failure reasons carry
+    /// text from the relay and from peers (docs/IPC.md §9).
     pub fn line(&self) -> String {
         let text = self.to_string();
-        text.split_whitespace().collect::<Vec<_>>().join(" ")
+        let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        sanitize(&one_line).into_owned()
     }
 }
 

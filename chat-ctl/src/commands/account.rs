@@ -42,7 +42,7 @@ pub async fn register(ctx: &Ctx, args: RegisterArgs) -> Result<(), CtlError> {
             "share your card: chat-ctl id --card > {}.card\n",
             result.user
         ));
-        ctx.out.text(&text)?;
+        ctx.out.human(&text)?;
     }
     Ok(())
 }
@@ -59,7 +59,7 @@ pub async fn login(ctx: &Ctx, args: PasswordArgs) -> Result<(), CtlError> {
     if ctx.out.json {
         ctx.out.json(&result)?;
     } else {
-        ctx.out.text(&format!(
+        ctx.out.human(&format!(
             "logged in as {} (session until {})",
             result.user,
             ctx.clock.full(result.expires_at)
@@ -74,7 +74,7 @@ pub async fn logout(ctx: &Ctx) -> Result<(), CtlError> {
     if ctx.out.json {
         ctx.out.json(&result)?;
     } else {
-        ctx.out.text("logged out")?;
+        ctx.out.human("logged out")?;
     }
     Ok(())
 }
@@ -92,7 +92,7 @@ pub async fn delete(ctx: &Ctx, args: PasswordArgs) -> Result<(), CtlError> {
     if ctx.out.json {
         ctx.out.json(&result)?;
     } else {
-        ctx.out.text(&match user {
+        ctx.out.human(&match user {
             Some(user) => format!("deleted the account {user} from the relay"),
             None => "deleted the account from the relay".to_owned(),
         })?;

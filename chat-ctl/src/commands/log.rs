@@ -17,10 +17,10 @@ pub async fn log(ctx: &Ctx, args: LogArgs) -> Result<(), CtlError> {
     let mut messages = last_messages(&mut client, &args.user, args.limit).await?;
     whole_bodies(&mut client, &mut messages).await?;
     if ctx.out.json {
-        ctx.out.text(&log_json(&messages))?;
+        ctx.out.json_text(&log_json(&messages))?;
     } else {
         ctx.out
-            .text(&log_human(&args.user, &messages, &ctx.clock))?;
+            .human(&log_human(&args.user, &messages, &ctx.clock))?;
     }
     Ok(())
 }
@@ -99,7 +99,7 @@ pub async fn read(ctx: &Ctx, args: ReadArgs) -> Result<(), CtlError> {
     if ctx.out.json {
         ctx.out.json(&result)?;
     } else {
-        ctx.out.text(&match result.marked {
+        ctx.out.human(&match result.marked {
             0 => format!("nothing unread from {}", args.user),
             1 => format!("marked 1 message from {} read", args.user),
             n => format!("marked {n} messages from {} read", args.user),

@@ -9,6 +9,7 @@ use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ipc_schema::methods::MessageState;
+use ipc_schema::text::sanitize;
 use ipc_schema::time::TimeZone;
 use serde::Serialize;
 
@@ -40,8 +41,28 @@ impl Out {
         }
     }
 
-    /// Writes text, adding a final newline if it has none; nothing for empty text.
-    pub fn text(&self, text: &str) -> io::Result<()> {
+    /// Writes text for people, adding a final newline if it has none; nothing
+    /// for empty text. Sanitized here, the one door to the terminal for
+    /// stdout: bodies, kinds, names and reasons come from peers, the relay or
+    /// chatd, and an escape sequence among them could rewrite the clipboard
+    /// or the screen (docs/IPC.md §9).
+    pub fn human(&self, text: &str) -> io::Result<()> {
+        self.write(&sanitize(text))
+    }
+
+    /// Writes `value` as one line of compact JSON.
+    pub fn json<T: Serialize + ?Sized>(&self, value: &T) -> io::Result<()> {
+        self.write(&json_line(value))
+    }
+
+    /// Writes one line of JSON made by [`json_line`], exactly: JSON escaping
+    /// already keeps control characters off the terminal, and scripts must get
+    /// the text as it was sent.
+    pub fn json_text(&self, line: &str) -> io::Result<()> {
+        self.write(line)
+    }
+
+    fn write(&self, text: &str) -> io::Result<()> {
         if text.is_empty() {
             return Ok(());
         }
@@ -51,11 +72,6 @@ impl Out {
             out.write_all(b"\n")?;
         }
         out.flush()
-    }
-
-    /// Writes `value` as one line of compact JSON.
-    pub fn json<T: Serialize + ?Sized>(&self, value: &T) -> io::Result<()> {
-        self.text(&json_line(value))
     }
 }
 

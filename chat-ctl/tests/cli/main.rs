@@ -3,6 +3,7 @@
 #![cfg(unix)]
 
 mod helper;
+mod hostile_text;
 mod socket_owner;
 
 use helper::{FakeDaemon, Subscribers, chat_ctl, error, fake_chatd, fixture, ok};
