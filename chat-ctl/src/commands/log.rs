@@ -2,8 +2,8 @@
 
 use ipc_schema::client::Client;
 use ipc_schema::methods::{
-    ConversationMarkReadParams, MESSAGE_LIST_MAX_LIMIT, MessageGetParams, MessageListParams,
-    MessageView,
+    ConversationMarkReadParams, Direction, MESSAGE_LIST_MAX_LIMIT, MessageGetParams,
+    MessageListParams, MessageView,
 };
 
 use super::Ctx;
@@ -67,13 +67,15 @@ async fn last_messages(
     Ok(messages)
 }
 
-/// Replaces the bodies `message.list` cut short (over 64 KiB) with the whole
-/// ones, one `message.get` each: a page stays small, the log stays complete.
+/// Replaces the bodies `message.list` cut short (over
+/// [`LIST_BODY_MAX`](ipc_schema::methods::LIST_BODY_MAX)) with
+/// the whole ones, one `message.get` each: a page stays far below the frame
+/// cap however big the texts, and the log stays complete.
 async fn whole_bodies(client: &mut Client, messages: &mut [MessageView]) -> Result<(), CtlError> {
     for m in messages.iter_mut().filter(|m| m.truncated) {
         let peer = match m.direction {
-            ipc_schema::methods::Direction::In => m.from.clone(),
-            ipc_schema::methods::Direction::Out => m.to.clone(),
+            Direction::In => m.from.clone(),
+            Direction::Out => m.to.clone(),
         };
         let whole = client
             .call(MessageGetParams {

@@ -2,6 +2,7 @@
 //! `--json` shapes, stdin handling and exit codes, as a script would see them.
 #![cfg(unix)]
 
+mod big_texts;
 mod helper;
 mod hostile_text;
 mod socket_owner;
