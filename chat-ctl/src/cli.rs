@@ -13,7 +13,8 @@ use clap::{ArgGroup, Args, Parser, Subcommand};
 /// Scriptable client for chatd, the end-to-end encrypted chat daemon.
 ///
 /// Exit codes: 0 ok, 1 other failure, 2 usage, 3 chatd not reachable,
-/// 4 unknown user or contact, 5 refused by the relay or auth, 6 timeout.
+/// 4 unknown user or contact, 5 refused by the relay or auth, 6 timeout,
+/// 7 `watch --since` older than chatd keeps.
 #[derive(Debug, Parser)]
 #[command(name = "chat-ctl", version, about, max_term_width = 100)]
 pub struct Cli {
@@ -227,7 +228,8 @@ pub struct ReadArgs {
 /// `watch`.
 #[derive(Debug, Args)]
 pub struct WatchArgs {
-    /// First replay the stored events after sequence number SEQ (0: all of them)
+    /// First replay the stored events after sequence number SEQ (0: all chatd keeps);
+    /// exit 7 if chatd no longer keeps them
     #[arg(long, value_name = "SEQ")]
     pub since: Option<u64>,
 }

@@ -102,6 +102,12 @@ fn daemon() -> FakeDaemon {
                 frames.push(Value::Null);
                 frames
             }
+            "subscribe" if params["after"] == 5 => vec![error(
+                req,
+                code::EVENTS_EXPIRED,
+                "events after 5 are no longer kept",
+                Some(json!({"oldest_seq": 42})),
+            )],
             "subscribe" => vec![ok(req, json!({"subscribed": true, "last_seq": 59}))],
             other => vec![error(
                 req,
@@ -328,6 +334,23 @@ fn watch_json_since_0_prints_each_replayed_event_on_its_own_line() {
     assert_eq!(d.params_of("subscribe"), vec![json!({"after": 0})]);
     // The daemon hung up after the replay: that is "daemon not reachable".
     run.assert_failed_with(3);
+}
+
+#[test]
+fn watch_since_a_seq_chatd_no_longer_keeps_exits_7_naming_the_oldest() {
+    let d = daemon();
+    for json in [&[][..], &["--json"]] {
+        let mut args = json.to_vec();
+        args.extend(["watch", "--since", "5"]);
+        let run = chat_ctl(d.socket(), &args, "");
+        let line = run.assert_failed_with(7);
+        assert_eq!(
+            line,
+            "chat-ctl: chatd no longer keeps the events after 5; the oldest it has is 42: \
+             replay from there with --since 41, or watch without --since"
+        );
+        assert!(run.stdout.is_empty());
+    }
 }
 
 #[test]
