@@ -4,13 +4,14 @@ use std::time::Duration;
 
 use chat_tui::app::{self, Action, AppState, DaemonLink, Edit, Effect, OpenConversation, Pane};
 use chat_tui::backend::{self, FakeDaemon};
-use chat_tui::text::TimeZone;
-use chat_tui::ui::{self, theme::Theme, theme::ThemeName};
+use chat_tui::theme::{Theme, ThemeName};
+use chat_tui::ui;
 use ipc_schema::methods::{
     ConnectionState, Contact, ConversationView, DroppedCounters, Event, EventEnvelope,
     MessageListResult, MessageReceivedEvent, MessageState, MessageStateEvent, MessageView,
     StatusResult,
 };
+use ipc_schema::time::TimeZone;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio::sync::mpsc;

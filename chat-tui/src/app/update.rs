@@ -6,10 +6,11 @@ use ipc_schema::methods::{
 };
 
 use crate::app::action::{Action, Effect};
+use crate::app::keys::HELP;
 use crate::app::state::{AppState, DaemonLink, OpenConversation, Overlay, Pane, Search, Status};
 use crate::app::{contacts, picker};
-use crate::ui::layout::Areas;
-use crate::ui::messages;
+use crate::layout::{self, MessageRows};
+use crate::qr::Qr;
 
 /// Applies `action` to `state`; returns what the backend should do.
 pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
@@ -56,7 +57,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             state.help_scroll = state.help_scroll.saturating_sub(n.min(100) as u16);
         }
         Action::ScrollDown(n) if state.overlay == Some(Overlay::Help) => {
-            let max = crate::ui::help::max_scroll(state.viewport);
+            let max = layout::help_max_scroll(state.viewport, HELP.len());
             state.help_scroll = (state.help_scroll + n.min(100) as u16).min(max);
         }
         Action::ScrollUp(n) => scroll_up(state, n, &mut fx),
@@ -132,7 +133,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::MouseClick { .. } if is_contacts(state) => {}
         Action::MouseScroll { column, row, up } => {
-            let areas = Areas::new(state.viewport, state);
+            let areas = state.areas();
             if areas.list.contains((column, row).into()) {
                 let a = if up {
                     Action::SelectPrev
@@ -148,11 +149,12 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             }
         }
         Action::MouseClick { column, row } => {
-            let areas = Areas::new(state.viewport, state);
+            let areas = state.areas();
             let pos = (column, row).into();
             if areas.list.contains(pos) {
                 state.focus = Pane::List;
-                if let Some(i) = crate::ui::list::entry_at(state, areas.list, row) {
+                let len = state.conversations.len();
+                if let Some(i) = layout::list_entry_at(areas.list, state.selected, len, row) {
                     state.selected = i;
                     return update(state, Action::OpenSelected);
                 }
@@ -279,7 +281,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             }
         }
         Action::Identity { show, card } => {
-            let qr = crate::ui::qr::Qr::encode(card.as_bytes());
+            let qr = Qr::encode(card.as_bytes());
             state.identity = Some(crate::app::state::Identity { show, card, qr });
         }
     }
@@ -332,17 +334,15 @@ fn submit(state: &mut AppState, fx: &mut Vec<Effect>) {
 
 /// Rows of the message pane's inside.
 fn page(state: &AppState) -> usize {
-    let areas = Areas::new(state.viewport, state);
-    usize::from(areas.messages.height.saturating_sub(2)).max(1)
+    state.areas().message_page()
 }
 
 fn max_scroll(state: &AppState, open: &OpenConversation) -> usize {
-    let areas = Areas::new(state.viewport, state);
-    let width = usize::from(areas.messages.width.saturating_sub(2));
+    let width = state.areas().message_width();
     let height = page(state);
     // Count only as far as needed: a long history costs nothing here.
     let limit = open.scroll.saturating_add(height).saturating_add(1_000);
-    let total = messages::count_rows(state, open, width, limit) + 1;
+    let total = layout::count_rows(&open.messages, width, limit) + 1;
     total.saturating_sub(height)
 }
 
@@ -350,9 +350,8 @@ fn scroll_up(state: &mut AppState, n: usize, fx: &mut Vec<Effect>) {
     let Some(open) = &state.open else { return };
     let target = open.scroll.saturating_add(n);
     let max = if n == usize::MAX {
-        let areas = Areas::new(state.viewport, state);
-        let width = usize::from(areas.messages.width.saturating_sub(2));
-        (messages::count_rows(state, open, width, usize::MAX) + 1).saturating_sub(page(state))
+        let width = state.areas().message_width();
+        (layout::count_rows(&open.messages, width, usize::MAX) + 1).saturating_sub(page(state))
     } else {
         max_scroll(state, open)
     };
@@ -414,16 +413,15 @@ fn search_step(state: &mut AppState, older: bool) {
         state.notice = Some(format!("no more matches for “{}”", search.query));
         return;
     };
-    let areas = Areas::new(state.viewport, state);
-    let width = usize::from(areas.messages.width.saturating_sub(2));
+    let width = state.areas().message_width();
     // Rows below the match's header, so that the header sits near the middle.
     let below: usize = open.messages[i..]
         .iter()
-        .map(|m| messages::message_height(state, m, width))
+        .map(|m| MessageRows::new(m, width).height())
         .sum();
     let scroll = below.saturating_sub(page(state) / 2);
     let max =
-        (messages::count_rows(state, open, width, usize::MAX) + 1).saturating_sub(page(state));
+        (layout::count_rows(&open.messages, width, usize::MAX) + 1).saturating_sub(page(state));
     if let Some(open) = &mut state.open {
         open.scroll = scroll.min(max);
     }
@@ -502,13 +500,8 @@ fn on_event(state: &mut AppState, event: Event, fx: &mut Vec<Effect>) {
                 if !open.messages.iter().rev().any(|m| m.id == message.id) {
                     if open.scroll > 0 {
                         // Keep what the reader is looking at in place.
-                        let width = usize::from(
-                            Areas::new(state.viewport, state)
-                                .messages
-                                .width
-                                .saturating_sub(2),
-                        );
-                        let h = messages::message_height(state, &message, width);
+                        let width = state.areas().message_width();
+                        let h = MessageRows::new(&message, width).height();
                         if let Some(open) = state.open.as_mut() {
                             open.scroll += h;
                             open.messages.push(message);
