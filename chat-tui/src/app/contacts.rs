@@ -3,7 +3,7 @@
 
 use ipc_schema::fingerprint;
 
-use crate::app::action::Effect;
+use crate::app::action::{ContactDone, ContactFailed, Effect};
 use crate::app::composer::{Composer, Edit};
 use crate::app::state::{AppState, ContactPrompt, ContactsView, DaemonLink, Overlay};
 
@@ -165,9 +165,44 @@ pub fn submit(state: &mut AppState, fx: &mut Vec<Effect>) {
     }
 }
 
+/// What the contacts view says about chatd's answer.
+pub fn describe(result: &Result<ContactDone, ContactFailed>) -> Result<String, String> {
+    match result {
+        Ok(ContactDone::Added {
+            user,
+            from_directory: false,
+        }) => Ok(format!(
+            "added {user} — verify the fingerprint with them (v)"
+        )),
+        Ok(ContactDone::Added {
+            user,
+            from_directory: true,
+        }) => Ok(format!(
+            "added {user} from the directory; fingerprint matched"
+        )),
+        Ok(ContactDone::Verified { user }) => Ok(format!("{user} is verified ✓")),
+        Ok(ContactDone::Removed { user }) => Ok(format!("removed {user}; the history is kept")),
+        Err(ContactFailed::CardUnreadable { path, why }) => {
+            Err(format!("cannot read {path}: {why}"))
+        }
+        Err(ContactFailed::NotACard { path, why }) => {
+            Err(format!("{path} is not a contact card: {why}"))
+        }
+        Err(ContactFailed::FingerprintMismatch(why)) => Err(format!(
+            "fingerprint mismatch — not verified, do not trust this key ({why})"
+        )),
+        Err(ContactFailed::Refused(why)) => Err(why.clone()),
+    }
+}
+
 /// chatd answered add / verify / remove.
-pub fn result(state: &mut AppState, result: Result<String, String>, fx: &mut Vec<Effect>) {
+pub fn result(
+    state: &mut AppState,
+    result: Result<ContactDone, ContactFailed>,
+    fx: &mut Vec<Effect>,
+) {
     let ok = result.is_ok();
+    let result = describe(&result);
     match view(state) {
         Some(v) => {
             v.busy = false;

@@ -9,7 +9,7 @@ pub mod picker;
 pub mod state;
 pub mod update;
 
-pub use action::{Action, Effect};
+pub use action::{Action, ContactDone, ContactFailed, Effect};
 pub use composer::{Composer, Edit};
 pub use state::{
     AppState, ContactPrompt, ContactsView, DaemonLink, OpenConversation, Overlay, Pane, Picker,

@@ -258,6 +258,9 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             }
         }
         Action::CallFailed(why) => state.notice = Some(why),
+        Action::SendFailed { to, error } => {
+            state.notice = Some(format!("not sent to {to}: {error}"))
+        }
         Action::Event(envelope) => on_event(state, envelope.event, &mut fx),
         Action::ShowContacts => contacts::show(state, &mut fx),
         Action::ContactAdd => contacts::prompt(state, contacts::add_prompt),
