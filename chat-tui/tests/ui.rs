@@ -6,9 +6,9 @@ use chat_tui::app::{self, Action, AppState, ContactDone, ContactFailed, Edit, Ef
 use chat_tui::theme::{Theme, ThemeName};
 use chat_tui::ui;
 use ipc_schema::methods::{
-    ConnectionState, Contact, ConversationView, DroppedCounters, Event, EventEnvelope,
-    MessageListResult, MessageReceivedEvent, MessageState, MessageStateEvent, MessageView,
-    StatusResult,
+    ConnectionState, Contact, ContactChange, ContactChangedEvent, ConversationView,
+    DroppedCounters, Event, EventEnvelope, MessageListResult, MessageReceivedEvent, MessageState,
+    MessageStateEvent, MessageView, StatusResult,
 };
 use ipc_schema::time::TimeZone;
 use ratatui::Terminal;
@@ -341,6 +341,89 @@ fn incoming_message_in_the_open_conversation_is_shown_and_marked_read() {
     assert_eq!(s.selected_peer(), Some("bob"));
 }
 
+fn received(seq: u64, message: MessageView) -> Action {
+    Action::Event(EventEnvelope {
+        seq,
+        ts: T0,
+        event: Event::MessageReceived(MessageReceivedEvent { message }),
+    })
+}
+
+#[test]
+fn messages_update_the_list_and_unread_counts_in_place_without_a_reload() {
+    let mut s = online(80, 24);
+    open_with(&mut s, "bob", vec![], false);
+    let unread = s.status.unread;
+    let big = format!("first line {}\nsecond line", "x".repeat(1024 * 1024));
+    let fx = app::update(
+        &mut s,
+        received(1, msg(10, "carol", false, &big, MessageState::Delivered)),
+    );
+    assert_eq!(fx, vec![], "no LoadStatus, no LoadConversations");
+    let carol = &s.conversations[0];
+    assert_eq!((carol.peer.as_str(), carol.unread), ("carol", 1));
+    let preview = carol.last_message.as_deref().unwrap();
+    assert!(preview.starts_with("first line xxx"), "{preview}");
+    assert!(preview.len() <= 256, "a short preview, not the 1 MiB body");
+    assert_eq!(s.status.unread, unread + 1);
+    assert_eq!(s.selected_peer(), Some("bob"), "the highlight stays");
+
+    // Someone new, and a message another frontend sent: no unread for that one.
+    app::update(
+        &mut s,
+        received(2, msg(11, "dave", false, "hello", MessageState::Delivered)),
+    );
+    let fx = app::update(
+        &mut s,
+        received(3, msg(12, "echo-bot", true, "ping", MessageState::Queued)),
+    );
+    assert_eq!(fx, vec![]);
+    let peers: Vec<_> = s.conversations.iter().map(|c| c.peer.as_str()).collect();
+    assert_eq!(peers, ["echo-bot", "dave", "carol", "bob"]);
+    assert_eq!(
+        s.conversations[0].unread, 2,
+        "unchanged by an outgoing message"
+    );
+    assert_eq!(s.conversations[1].unread, 1);
+    assert_eq!(s.status.unread, unread + 2);
+}
+
+#[test]
+fn contact_changes_update_the_lists_in_place() {
+    let mut s = with_contacts(80, 24);
+    let changed = |seq, change, contact| {
+        Action::Event(EventEnvelope {
+            seq,
+            ts: T0,
+            event: Event::ContactChanged(ContactChangedEvent { change, contact }),
+        })
+    };
+    let dave = Contact {
+        user: "dave".into(),
+        fingerprint: BOB_FP.into(),
+        verified: false,
+        added_at: 0,
+    };
+    assert_eq!(
+        app::update(&mut s, changed(1, ContactChange::Added, dave.clone())),
+        vec![]
+    );
+    let users: Vec<_> = s.contacts.iter().map(|c| c.user.as_str()).collect();
+    assert_eq!(users, ["bob", "carol", "dave"]);
+    assert_eq!(s.conversations.last().unwrap().peer, "dave");
+    let mut carol = contact_list()[1].clone();
+    carol.verified = true;
+    assert_eq!(
+        app::update(&mut s, changed(2, ContactChange::Verified, carol)),
+        vec![]
+    );
+    assert!(s.is_verified("carol"));
+    let carol_line = s.conversations.iter().find(|c| c.peer == "carol").unwrap();
+    assert!(carol_line.verified);
+    app::update(&mut s, changed(3, ContactChange::Removed, dave));
+    assert!(!s.conversations.iter().any(|c| c.peer == "dave"));
+}
+
 #[test]
 fn page_up_at_the_top_loads_older_by_the_oldest_id_once() {
     let mut s = online(80, 24);
@@ -624,7 +707,7 @@ fn contacts_keys_open_the_view_and_its_prompts() {
 }
 
 #[test]
-fn remove_asks_first_then_calls_and_reloads() {
+fn remove_asks_first_then_calls_and_the_event_updates_the_lists() {
     let mut s = with_contacts(80, 24);
     app::update(&mut s, Action::SelectNext);
     assert!(app::update(&mut s, Action::ContactRemove).is_empty());
@@ -639,13 +722,25 @@ fn remove_asks_first_then_calls_and_reloads() {
         user: "carol".into(),
     };
     let fx = app::update(&mut s, Action::ContactResult(Ok(removed)));
-    assert_eq!(fx, vec![Effect::LoadContacts, Effect::LoadConversations]);
+    assert_eq!(fx, vec![], "no reload: chatd's contact.changed follows");
     let Some(app::Overlay::Contacts(v)) = &s.overlay else {
         panic!()
     };
     assert_eq!(v.prompt, None);
-    // The list shrinks: the highlight stays on it.
-    app::update(&mut s, Action::Contacts(contact_list()[..1].to_vec()));
+    // The event: the list shrinks, the highlight stays on it.
+    let carol = contact_list()[1].clone();
+    app::update(
+        &mut s,
+        Action::Event(EventEnvelope {
+            seq: 9,
+            ts: T0,
+            event: Event::ContactChanged(ContactChangedEvent {
+                change: ContactChange::Removed,
+                contact: carol,
+            }),
+        }),
+    );
+    assert_eq!(s.contacts, contact_list()[..1].to_vec());
     let Some(app::Overlay::Contacts(v)) = &s.overlay else {
         panic!()
     };

@@ -195,12 +195,9 @@ pub fn describe(result: &Result<ContactDone, ContactFailed>) -> Result<String, S
     }
 }
 
-/// chatd answered add / verify / remove.
-pub fn result(
-    state: &mut AppState,
-    result: Result<ContactDone, ContactFailed>,
-    fx: &mut Vec<Effect>,
-) {
+/// chatd answered add / verify / remove. The lists themselves follow the
+/// `contact.changed` event chatd sends for the same change.
+pub fn result(state: &mut AppState, result: Result<ContactDone, ContactFailed>) {
     let ok = result.is_ok();
     let result = describe(&result);
     match view(state) {
@@ -212,9 +209,6 @@ pub fn result(
             v.message = Some(result);
         }
         None => state.notice = Some(result.unwrap_or_else(|e| e)),
-    }
-    if ok {
-        fx.extend([Effect::LoadContacts, Effect::LoadConversations]);
     }
 }
 

@@ -5,6 +5,7 @@ pub mod composer;
 pub mod contacts;
 pub mod keymap;
 pub mod keys;
+pub mod lists;
 pub mod picker;
 pub mod state;
 pub mod update;

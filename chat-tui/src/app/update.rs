@@ -2,13 +2,13 @@
 //! returns the effects to run. No I/O, no clock, no terminal.
 
 use ipc_schema::methods::{
-    ConversationView, Direction, Event, MessageReceivedEvent, MessageStateEvent, MessageView,
+    ContactChangedEvent, Direction, Event, MessageReceivedEvent, MessageStateEvent, MessageView,
 };
 
 use crate::app::action::{Action, Effect};
 use crate::app::keys::HELP;
 use crate::app::state::{AppState, DaemonLink, OpenConversation, Overlay, Pane, Search, Status};
-use crate::app::{contacts, picker};
+use crate::app::{contacts, lists, picker};
 use crate::layout::{self, MessageRows};
 use crate::qr::Qr;
 
@@ -215,18 +215,8 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 outbox_pending: s.outbox_pending,
             };
         }
-        Action::Conversations(list) => set_conversations(state, list),
-        Action::Contacts(list) => {
-            state.contacts = list;
-            contacts::clamp(state);
-            let list: Vec<_> = state
-                .conversations
-                .iter()
-                .filter(|c| c.last_ts.is_some())
-                .cloned()
-                .collect();
-            set_conversations(state, list);
-        }
+        Action::Conversations(list) => lists::set_conversations(state, list),
+        Action::Contacts(list) => lists::set_contacts(state, list),
         Action::Messages { peer, page, older } => {
             if let Some(open) = state.open.as_mut().filter(|o| o.peer == peer) {
                 open.loading = false;
@@ -276,7 +266,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::PromptEdit(edit) => contacts::edit(state, edit),
         Action::PromptSubmit => contacts::submit(state, &mut fx),
         Action::OpenPicker => picker::open(state),
-        Action::ContactResult(result) => contacts::result(state, result, &mut fx),
+        Action::ContactResult(result) => contacts::result(state, result),
         Action::ShowIdentity => {
             state.overlay = Some(Overlay::Identity);
             if state.daemon == DaemonLink::Online {
@@ -434,90 +424,19 @@ fn search_step(state: &mut AppState, older: bool) {
     state.notice = None;
 }
 
-fn set_conversations(state: &mut AppState, mut list: Vec<ConversationView>) {
-    let selected = state.selected_peer().map(str::to_owned);
-    for c in &state.contacts {
-        if !list.iter().any(|v| v.peer == c.user) {
-            list.push(ConversationView {
-                peer: c.user.clone(),
-                last_message: None,
-                last_ts: None,
-                unread: 0,
-                verified: c.verified,
-            });
-        }
-    }
-    // What is on screen is read, whatever an older answer says.
-    if let Some(open) = &state.open
-        && let Some(c) = list.iter_mut().find(|c| c.peer == open.peer)
-    {
-        c.unread = 0;
-    }
-    state.conversations = list;
-    state.selected = selected
-        .and_then(|p| state.conversations.iter().position(|c| c.peer == p))
-        .unwrap_or(0)
-        .min(state.conversations.len().saturating_sub(1));
-}
-
 fn on_event(state: &mut AppState, event: Event, fx: &mut Vec<Effect>) {
     match event {
         Event::MessageReceived(MessageReceivedEvent { message }) => {
-            let peer = match message.direction {
-                Direction::In => message.from.clone(),
-                Direction::Out => message.to.clone(),
-            };
-            let is_open = state.open.as_ref().is_some_and(|o| o.peer == peer);
+            let peer = lists::peer_of(&message).to_owned();
+            let on_screen = state.open.as_ref().is_some_and(|o| o.peer == peer);
+            lists::message_arrived(state, &message, on_screen);
             let incoming = message.direction == Direction::In;
-            // The list line, at once; chatd's own answer follows.
-            let preview = message
-                .body
-                .as_deref()
-                .map(|b| b.lines().next().unwrap_or("").to_owned());
-            let selected = state.selected_peer().map(str::to_owned);
-            let mut line = match state.conversations.iter().position(|c| c.peer == peer) {
-                Some(i) => state.conversations.remove(i),
-                None => ConversationView {
-                    peer: peer.clone(),
-                    last_message: None,
-                    last_ts: None,
-                    unread: 0,
-                    verified: state.is_verified(&peer),
-                },
-            };
-            line.last_message = preview;
-            line.last_ts = Some(message.ts);
-            if incoming && !is_open {
-                line.unread += 1;
-                state.status.unread += 1;
-            }
-            state.conversations.insert(0, line);
-            if let Some(p) = selected {
-                state.selected = state
-                    .conversations
-                    .iter()
-                    .position(|c| c.peer == p)
-                    .unwrap_or(0);
-            }
-            if let Some(open) = state.open.as_mut().filter(|_| is_open) {
-                if !open.messages.iter().rev().any(|m| m.id == message.id) {
-                    if open.scroll > 0 {
-                        // Keep what the reader is looking at in place.
-                        let width = state.areas().message_width();
-                        let h = MessageRows::new(&message, width).height();
-                        if let Some(open) = state.open.as_mut() {
-                            open.scroll += h;
-                            open.messages.push(message);
-                        }
-                    } else {
-                        open.messages.push(message);
-                    }
-                }
+            if on_screen {
+                show_message(state, message);
                 if incoming {
                     fx.push(Effect::MarkRead { peer });
                 }
             }
-            fx.extend([Effect::LoadStatus, Effect::LoadConversations]);
         }
         Event::MessageState(MessageStateEvent {
             id,
@@ -536,8 +455,26 @@ fn on_event(state: &mut AppState, event: Event, fx: &mut Vec<Effect>) {
             state.status.connection = Some(e.connection);
             state.status.connection_error = e.error;
         }
-        Event::ContactChanged(_) => fx.extend([Effect::LoadContacts, Effect::LoadConversations]),
+        Event::ContactChanged(ContactChangedEvent { change, contact }) => {
+            lists::contact_changed(state, change, contact);
+        }
     }
+}
+
+/// Appends `message` to the open conversation, once; when the reader has
+/// scrolled up, what they look at stays in place.
+fn show_message(state: &mut AppState, message: MessageView) {
+    let width = state.areas().message_width();
+    let Some(open) = state.open.as_mut() else {
+        return;
+    };
+    if open.messages.iter().rev().any(|m| m.id == message.id) {
+        return;
+    }
+    if open.scroll > 0 {
+        open.scroll += MessageRows::new(&message, width).height();
+    }
+    open.messages.push(message);
 }
 
 fn is_contacts(state: &AppState) -> bool {
