@@ -10,12 +10,11 @@ use std::time::Duration;
 use clap::builder::PossibleValuesParser;
 use clap::{ArgGroup, Args, Parser, Subcommand};
 
-use crate::output::normalize_fingerprint;
-
 /// Scriptable client for chatd, the end-to-end encrypted chat daemon.
 ///
 /// Exit codes: 0 ok, 1 other failure, 2 usage, 3 chatd not reachable,
-/// 4 unknown user or contact, 5 refused by the relay or auth, 6 timeout.
+/// 4 unknown user or contact, 5 refused by the relay or auth, 6 timeout,
+/// 7 `watch --since` older than chatd keeps.
 #[derive(Debug, Parser)]
 #[command(name = "chat-ctl", version, about, max_term_width = 100)]
 pub struct Cli {
@@ -229,7 +228,8 @@ pub struct ReadArgs {
 /// `watch`.
 #[derive(Debug, Args)]
 pub struct WatchArgs {
-    /// First replay the stored events after sequence number SEQ (0: all of them)
+    /// First replay the stored events after sequence number SEQ (0: all chatd keeps);
+    /// exit 7 if chatd no longer keeps them
     #[arg(long, value_name = "SEQ")]
     pub since: Option<u64>,
 }
@@ -248,7 +248,7 @@ fn key_bits_parser() -> impl clap::builder::TypedValueParser<Value = u32> {
         .map(|bits| bits.parse::<u32>().expect("one of the possible values"))
 }
 
-/// A username of DESIGN §2.
+/// A username as docs/PROTOCOL.md defines it (the conventions at its top).
 fn parse_username(name: &str) -> Result<String, String> {
     if ipc_schema::envelope::is_valid_username(name) {
         Ok(name.to_owned())
@@ -262,7 +262,7 @@ fn parse_username(name: &str) -> Result<String, String> {
 
 /// 64 hex digits in any spacing or case, returned grouped.
 fn parse_fingerprint(text: &str) -> Result<String, String> {
-    normalize_fingerprint(text)
+    ipc_schema::fingerprint::normalize(text)
         .ok_or_else(|| "a fingerprint is 64 hex digits (spaces and colons allowed)".to_owned())
 }
 

@@ -5,16 +5,18 @@
 //! | 0 | ok |
 //! | 1 | anything else |
 //! | 2 | usage (clap's, or input that cannot be sent: an empty message) |
-//! | 3 | chatd not reachable (not running, refused, hung up) |
+//! | 3 | chatd not reachable (not running, refused, hung up, or the socket's listener is another user) |
 //! | 4 | unknown user or contact |
 //! | 5 | refused by the relay or auth (also a message that ended `failed`) |
 //! | 6 | timeout |
+//! | 7 | `watch --since` asked for events chatd no longer keeps |
 
 use std::io;
 
 use ipc_schema::client::ClientError;
 use ipc_schema::jsonrpc::code;
 use ipc_schema::relay::error_code;
+use ipc_schema::text::sanitize;
 use serde_json::Value;
 
 /// Success.
@@ -31,6 +33,8 @@ pub const UNKNOWN: u8 = 4;
 pub const REFUSED: u8 = 5;
 /// Gave up waiting.
 pub const TIMEOUT: u8 = 6;
+/// The events asked for are gone: chatd's retention pruned them.
+pub const EXPIRED: u8 = 7;
 
 /// Why a chat-ctl command failed; its `Display` is the one line shown on stderr.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +54,15 @@ pub enum CtlError {
     /// `send --wait` gave up.
     #[error("{0}")]
     Timeout(String),
+    /// `watch --since SEQ` asked for events older than chatd keeps; `oldest`
+    /// is the oldest seq it still has, when chatd said.
+    #[error("{}", expired_message(*since, *oldest))]
+    EventsExpired {
+        /// The `--since` given.
+        since: u64,
+        /// chatd's `data.oldest_seq`.
+        oldest: Option<u64>,
+    },
     /// Writing to stdout failed (other than a closed pipe, which ends quietly).
     #[error("cannot write to stdout: {0}")]
     Output(io::Error),
@@ -64,6 +77,7 @@ impl CtlError {
             CtlError::Input(_) | CtlError::Output(_) => FAILURE,
             CtlError::MessageFailed(_) => REFUSED,
             CtlError::Timeout(_) => TIMEOUT,
+            CtlError::EventsExpired { .. } => EXPIRED,
         }
     }
 
@@ -72,16 +86,33 @@ impl CtlError {
         matches!(self, CtlError::Output(e) if e.kind() == io::ErrorKind::BrokenPipe)
     }
 
-    /// The line for stderr, without the `chat-ctl: ` prefix; always one line.
+    /// The line for stderr, without the `chat-ctl: ` prefix: always one
+    /// line, and sanitized, since relay refusals and failure reasons carry
+    /// text from the relay and from peers (docs/IPC.md §9).
     pub fn line(&self) -> String {
         let text = self.to_string();
-        text.split_whitespace().collect::<Vec<_>>().join(" ")
+        let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        sanitize(&one_line).into_owned()
     }
 }
 
 impl From<io::Error> for CtlError {
     fn from(e: io::Error) -> Self {
         CtlError::Output(e)
+    }
+}
+
+fn expired_message(since: u64, oldest: Option<u64>) -> String {
+    match oldest {
+        Some(oldest) => format!(
+            "chatd no longer keeps the events after {since}; the oldest it has is {oldest}: \
+             replay from there with --since {}, or watch without --since",
+            oldest.saturating_sub(1)
+        ),
+        None => format!(
+            "chatd no longer keeps the events after {since}; \
+             watch with a later --since, or without it"
+        ),
     }
 }
 
@@ -99,6 +130,7 @@ pub fn client_exit_code(e: &ClientError) -> u8 {
     match e {
         ClientError::NotRunning { .. }
         | ClientError::Connect { .. }
+        | ClientError::OtherUser { .. }
         | ClientError::Disconnected => NOT_REACHABLE,
         ClientError::Rpc { code, data, .. } => rpc_exit_code(*code, data.as_ref()),
         ClientError::Protocol(_) | ClientError::Io(_) => FAILURE,
@@ -117,6 +149,7 @@ pub fn rpc_exit_code(rpc_code: i64, data: Option<&Value>) -> u8 {
         code::RELAY_REFUSED if relay_says_not_found(data) => UNKNOWN,
         code::RELAY_REFUSED | code::NOT_LOGGED_IN | code::FINGERPRINT_MISMATCH => REFUSED,
         code::TIMEOUT => TIMEOUT,
+        code::EVENTS_EXPIRED => EXPIRED,
         code::SHUTTING_DOWN => NOT_REACHABLE,
         _ => FAILURE,
     }
@@ -170,6 +203,12 @@ mod tests {
             NOT_REACHABLE
         );
         assert_eq!(rpc(code::SHUTTING_DOWN, None).exit_code(), NOT_REACHABLE);
+        let planted = CtlError::Client(ClientError::OtherUser {
+            path: PathBuf::from("/tmp/chat-1000/chatd.sock"),
+            ours: 1000,
+            theirs: 1001,
+        });
+        assert_eq!(planted.exit_code(), NOT_REACHABLE);
     }
 
     #[test]
@@ -226,6 +265,26 @@ mod tests {
         );
         assert_eq!(CtlError::Input("x".into()).exit_code(), FAILURE);
         assert_eq!(CtlError::Usage("x".into()).exit_code(), USAGE);
+    }
+
+    #[test]
+    fn expired_events_are_7_and_name_the_oldest_seq() {
+        let e = CtlError::EventsExpired {
+            since: 41,
+            oldest: Some(57),
+        };
+        assert_eq!(e.exit_code(), EXPIRED);
+        assert_eq!(
+            e.line(),
+            "chatd no longer keeps the events after 41; the oldest it has is 57: \
+             replay from there with --since 56, or watch without --since"
+        );
+        let e = CtlError::EventsExpired {
+            since: 41,
+            oldest: None,
+        };
+        assert!(e.line().contains("after 41"), "{}", e.line());
+        assert_eq!(rpc(code::EVENTS_EXPIRED, None).exit_code(), EXPIRED);
     }
 
     #[test]

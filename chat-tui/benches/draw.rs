@@ -2,12 +2,13 @@
 //! the bound of drawing the same screen with no conversation open.
 
 use chat_tui::app::{self, Action, AppState};
-use chat_tui::text::TimeZone;
-use chat_tui::ui::{self, theme::Theme, theme::ThemeName};
+use chat_tui::theme::{Theme, ThemeName};
+use chat_tui::ui;
 use criterion::{Criterion, criterion_group, criterion_main};
 use ipc_schema::methods::{
     ConversationView, Direction, MessageListResult, MessageState, MessageView,
 };
+use ipc_schema::time::TimeZone;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 

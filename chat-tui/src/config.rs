@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::app::keymap::KeyMap;
-use crate::ui::theme::ThemeName;
+use crate::theme::ThemeName;
 
 /// What the config file may set.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]

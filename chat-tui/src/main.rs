@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chat_tui::app::{self, Action, AppState, Effect};
 use chat_tui::backend::{self, IpcConnector};
-use chat_tui::text::TimeZone;
-use chat_tui::ui::{self, theme::Theme, theme::ThemeName};
+use chat_tui::theme::{Theme, ThemeName};
+use chat_tui::ui;
 use clap::Parser;
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
@@ -22,6 +22,7 @@ use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use futures_util::StreamExt;
+use ipc_schema::time::TimeZone;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{SignalKind, signal};

@@ -1,5 +1,7 @@
-//! Text helpers shared by `update` and `draw`: wrapping by display width and local times.
+//! Text helpers shared by the layout and `draw`: wrapping by display width
+//! and chat-tui's time formats.
 
+use ipc_schema::time::TimeZone;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Replaces control characters (except newlines) so a peer cannot drive the terminal.
@@ -84,104 +86,18 @@ pub fn truncate(text: &str, width: usize) -> String {
     out
 }
 
-/// How times are shown: the machine's local zone, or a fixed offset (tests).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TimeZone {
-    /// The local zone, with its daylight-saving rules (via `localtime_r`).
-    Local,
-    /// A fixed offset from UTC in seconds.
-    Fixed(i32),
-}
-
-/// A point in civil time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Civil {
-    /// Year.
-    pub year: i64,
-    /// Month, 1–12.
-    pub month: u32,
-    /// Day of the month, 1–31.
-    pub day: u32,
-    /// Hour, 0–23.
-    pub hour: u32,
-    /// Minute, 0–59.
-    pub minute: u32,
-}
-
-impl TimeZone {
-    fn offset_secs(self, secs: i64) -> i64 {
-        match self {
-            TimeZone::Fixed(off) => i64::from(off),
-            TimeZone::Local => local_offset(secs),
-        }
+/// A conversation's time in the list: `HH:MM` on the day of `now_ms`, `MM-DD`
+/// earlier that year, else the year (chat-tui's own choice; the conversion
+/// is ipc-schema's).
+pub fn list_time(tz: TimeZone, ts_ms: u64, now_ms: u64) -> String {
+    let (c, n) = (tz.civil(ts_ms), tz.civil(now_ms));
+    if c.date() == n.date() {
+        c.hh_mm()
+    } else if c.year == n.year {
+        format!("{:02}-{:02}", c.month, c.day)
+    } else {
+        format!("{}", c.year)
     }
-
-    /// The civil time of `ts_ms` (ms since the epoch) in this zone.
-    pub fn civil(self, ts_ms: u64) -> Civil {
-        let secs = (ts_ms / 1000) as i64;
-        let t = secs + self.offset_secs(secs);
-        let days = t.div_euclid(86_400);
-        let rem = t.rem_euclid(86_400);
-        let (year, month, day) = civil_from_days(days);
-        Civil {
-            year,
-            month,
-            day,
-            hour: (rem / 3600) as u32,
-            minute: (rem % 3600 / 60) as u32,
-        }
-    }
-
-    /// `HH:MM` of `ts_ms`.
-    pub fn hh_mm(self, ts_ms: u64) -> String {
-        let c = self.civil(ts_ms);
-        format!("{:02}:{:02}", c.hour, c.minute)
-    }
-
-    /// `HH:MM` when `ts_ms` is on the same day as `now_ms`, else `MM-DD`.
-    pub fn short(self, ts_ms: u64, now_ms: u64) -> String {
-        let (c, n) = (self.civil(ts_ms), self.civil(now_ms));
-        if (c.year, c.month, c.day) == (n.year, n.month, n.day) {
-            format!("{:02}:{:02}", c.hour, c.minute)
-        } else if c.year == n.year {
-            format!("{:02}-{:02}", c.month, c.day)
-        } else {
-            format!("{}", c.year)
-        }
-    }
-}
-
-#[cfg(unix)]
-fn local_offset(secs: i64) -> i64 {
-    let t = secs as libc::time_t;
-    // SAFETY: `localtime_r` only writes into the `tm` we own.
-    unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&t, &mut tm).is_null() {
-            0
-        } else {
-            tm.tm_gmtoff
-        }
-    }
-}
-
-#[cfg(not(unix))]
-fn local_offset(_secs: i64) -> i64 {
-    0
-}
-
-/// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 #[cfg(test)]
@@ -213,13 +129,14 @@ mod tests {
     }
 
     #[test]
-    fn civil_times_in_a_fixed_zone() {
+    fn list_times_are_the_time_today_the_day_this_year_else_the_year() {
         // 2026-11-25 14:05:00 UTC
         let ts = 1_795_615_500_000;
-        assert_eq!(TimeZone::Fixed(0).hh_mm(ts), "14:05");
-        assert_eq!(TimeZone::Fixed(3600).hh_mm(ts), "15:05");
-        assert_eq!(TimeZone::Fixed(0).short(ts, ts + 60_000), "14:05");
-        assert_eq!(TimeZone::Fixed(0).short(ts, ts + 86_400_000), "11-25");
+        let utc = TimeZone::Fixed(0);
+        assert_eq!(list_time(utc, ts, ts + 60_000), "14:05");
+        assert_eq!(list_time(TimeZone::Fixed(3600), ts, ts + 60_000), "15:05");
+        assert_eq!(list_time(utc, ts, ts + 86_400_000), "11-25");
+        assert_eq!(list_time(utc, ts, ts + 400 * 86_400_000), "2026");
     }
 
     #[test]

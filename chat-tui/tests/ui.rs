@@ -1,19 +1,18 @@
-//! `update` with the fake daemon, and `draw` with TestBackend + insta snapshots.
+//! `update` as a pure function, and `draw` with TestBackend + insta snapshots.
+//! (The worker's tests, against the in-memory fake chatd, are in
+//! src/backend/worker.rs.)
 
-use std::time::Duration;
-
-use chat_tui::app::{self, Action, AppState, DaemonLink, Edit, Effect, OpenConversation, Pane};
-use chat_tui::backend::{self, FakeDaemon};
-use chat_tui::text::TimeZone;
-use chat_tui::ui::{self, theme::Theme, theme::ThemeName};
+use chat_tui::app::{self, Action, AppState, ContactDone, ContactFailed, Edit, Effect, Pane};
+use chat_tui::theme::{Theme, ThemeName};
+use chat_tui::ui;
 use ipc_schema::methods::{
-    ConnectionState, Contact, ConversationView, DroppedCounters, Event, EventEnvelope,
-    MessageListResult, MessageReceivedEvent, MessageState, MessageStateEvent, MessageView,
-    StatusResult,
+    ConnectionState, Contact, ContactChange, ContactChangedEvent, ConversationView,
+    DroppedCounters, Event, EventEnvelope, MessageListResult, MessageReceivedEvent, MessageState,
+    MessageStateEvent, MessageView, StatusResult,
 };
+use ipc_schema::time::TimeZone;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use tokio::sync::mpsc;
 
 /// 2026-11-25 14:05 UTC.
 const T0: u64 = 1_795_615_500_000;
@@ -342,6 +341,89 @@ fn incoming_message_in_the_open_conversation_is_shown_and_marked_read() {
     assert_eq!(s.selected_peer(), Some("bob"));
 }
 
+fn received(seq: u64, message: MessageView) -> Action {
+    Action::Event(EventEnvelope {
+        seq,
+        ts: T0,
+        event: Event::MessageReceived(MessageReceivedEvent { message }),
+    })
+}
+
+#[test]
+fn messages_update_the_list_and_unread_counts_in_place_without_a_reload() {
+    let mut s = online(80, 24);
+    open_with(&mut s, "bob", vec![], false);
+    let unread = s.status.unread;
+    let big = format!("first line {}\nsecond line", "x".repeat(1024 * 1024));
+    let fx = app::update(
+        &mut s,
+        received(1, msg(10, "carol", false, &big, MessageState::Delivered)),
+    );
+    assert_eq!(fx, vec![], "no LoadStatus, no LoadConversations");
+    let carol = &s.conversations[0];
+    assert_eq!((carol.peer.as_str(), carol.unread), ("carol", 1));
+    let preview = carol.last_message.as_deref().unwrap();
+    assert!(preview.starts_with("first line xxx"), "{preview}");
+    assert!(preview.len() <= 256, "a short preview, not the 1 MiB body");
+    assert_eq!(s.status.unread, unread + 1);
+    assert_eq!(s.selected_peer(), Some("bob"), "the highlight stays");
+
+    // Someone new, and a message another frontend sent: no unread for that one.
+    app::update(
+        &mut s,
+        received(2, msg(11, "dave", false, "hello", MessageState::Delivered)),
+    );
+    let fx = app::update(
+        &mut s,
+        received(3, msg(12, "echo-bot", true, "ping", MessageState::Queued)),
+    );
+    assert_eq!(fx, vec![]);
+    let peers: Vec<_> = s.conversations.iter().map(|c| c.peer.as_str()).collect();
+    assert_eq!(peers, ["echo-bot", "dave", "carol", "bob"]);
+    assert_eq!(
+        s.conversations[0].unread, 2,
+        "unchanged by an outgoing message"
+    );
+    assert_eq!(s.conversations[1].unread, 1);
+    assert_eq!(s.status.unread, unread + 2);
+}
+
+#[test]
+fn contact_changes_update_the_lists_in_place() {
+    let mut s = with_contacts(80, 24);
+    let changed = |seq, change, contact| {
+        Action::Event(EventEnvelope {
+            seq,
+            ts: T0,
+            event: Event::ContactChanged(ContactChangedEvent { change, contact }),
+        })
+    };
+    let dave = Contact {
+        user: "dave".into(),
+        fingerprint: BOB_FP.into(),
+        verified: false,
+        added_at: 0,
+    };
+    assert_eq!(
+        app::update(&mut s, changed(1, ContactChange::Added, dave.clone())),
+        vec![]
+    );
+    let users: Vec<_> = s.contacts.iter().map(|c| c.user.as_str()).collect();
+    assert_eq!(users, ["bob", "carol", "dave"]);
+    assert_eq!(s.conversations.last().unwrap().peer, "dave");
+    let mut carol = contact_list()[1].clone();
+    carol.verified = true;
+    assert_eq!(
+        app::update(&mut s, changed(2, ContactChange::Verified, carol)),
+        vec![]
+    );
+    assert!(s.is_verified("carol"));
+    let carol_line = s.conversations.iter().find(|c| c.peer == "carol").unwrap();
+    assert!(carol_line.verified);
+    app::update(&mut s, changed(3, ContactChange::Removed, dave));
+    assert!(!s.conversations.iter().any(|c| c.peer == "dave"));
+}
+
 #[test]
 fn page_up_at_the_top_loads_older_by_the_oldest_id_once() {
     let mut s = online(80, 24);
@@ -514,98 +596,6 @@ fn contacts_without_messages_are_listed_after_conversations() {
     assert!(render(&s).contains("no messages yet"));
 }
 
-#[tokio::test]
-async fn the_worker_reconnects_and_forwards_events_and_answers() {
-    let fake = FakeDaemon::default();
-    fake.0.lock().unwrap().down = true;
-    fake.0.lock().unwrap().status = Some(status());
-    fake.0.lock().unwrap().history.insert(
-        "bob".into(),
-        (0..250)
-            .map(|i| msg(i, "bob", false, "m", MessageState::Read))
-            .collect(),
-    );
-    let (effect_tx, effect_rx) = mpsc::unbounded_channel();
-    let (action_tx, mut action_rx) = mpsc::unbounded_channel();
-    let worker = tokio::spawn(backend::run(
-        fake.clone(),
-        effect_rx,
-        action_tx,
-        Duration::from_millis(20),
-    ));
-    let next = async |rx: &mut mpsc::UnboundedReceiver<Action>| {
-        tokio::time::timeout(Duration::from_secs(5), rx.recv())
-            .await
-            .unwrap()
-            .unwrap()
-    };
-    assert!(matches!(
-        next(&mut action_rx).await,
-        Action::DaemonOffline(_)
-    ));
-    fake.0.lock().unwrap().down = false;
-    loop {
-        if next(&mut action_rx).await == Action::DaemonOnline {
-            break;
-        }
-    }
-    // Feed the pure loop the way main does.
-    let mut s = AppState::new("x", Theme::named(ThemeName::None), TimeZone::Fixed(0));
-    for e in app::update(&mut s, Action::DaemonOnline) {
-        effect_tx.send(e).unwrap();
-    }
-    assert!(matches!(next(&mut action_rx).await, Action::Status(_)));
-    effect_tx
-        .send(Effect::LoadMessages { peer: "bob".into() })
-        .unwrap();
-    loop {
-        if let Action::Messages { page, .. } = next(&mut action_rx).await {
-            assert_eq!(
-                page.messages.len(),
-                100,
-                "one page, never the whole history"
-            );
-            assert!(page.has_more);
-            break;
-        }
-    }
-    let events = fake.0.lock().unwrap().events.clone().unwrap();
-    events
-        .send(EventEnvelope {
-            seq: 1,
-            ts: 0,
-            event: Event::MessageReceived(MessageReceivedEvent {
-                message: msg(999, "bob", false, "live", MessageState::Delivered),
-            }),
-        })
-        .await
-        .unwrap();
-    loop {
-        if let Action::Event(e) = next(&mut action_rx).await {
-            assert_eq!(e.seq, 1);
-            break;
-        }
-    }
-    // chatd goes away: the event channel closes and the worker reports it.
-    fake.0.lock().unwrap().down = true;
-    fake.0.lock().unwrap().events = None;
-    drop(events);
-    loop {
-        if matches!(next(&mut action_rx).await, Action::DaemonOffline(_)) {
-            break;
-        }
-    }
-    assert_eq!(s.daemon, DaemonLink::Online);
-    let calls = fake.0.lock().unwrap().calls.clone();
-    assert!(
-        calls.contains(&"message.list bob -".to_owned()),
-        "{calls:?}"
-    );
-    drop(effect_tx);
-    worker.await.unwrap();
-    let _ = OpenConversation::new("unused");
-}
-
 const BOB_FP: &str =
     "c7e1 0d59 a8f3 6b2e 94c0 1f7a 3e85 d26b 5a09 e7c4 82f1 4d3b b06e 19a7 f5c2 6e80";
 const CAROL_FP: &str =
@@ -664,7 +654,9 @@ fn snapshot_contacts_verify_mismatch_80x24() {
     app::update(&mut s, Action::PromptSubmit);
     app::update(
         &mut s,
-        Action::ContactResult(Err("fingerprint mismatch — not verified".into())),
+        Action::ContactResult(Err(ContactFailed::FingerprintMismatch(
+            "fingerprint does not match the pinned card".into(),
+        ))),
     );
     insta::assert_snapshot!(render(&s));
 }
@@ -715,7 +707,7 @@ fn contacts_keys_open_the_view_and_its_prompts() {
 }
 
 #[test]
-fn remove_asks_first_then_calls_and_reloads() {
+fn remove_asks_first_then_calls_and_the_event_updates_the_lists() {
     let mut s = with_contacts(80, 24);
     app::update(&mut s, Action::SelectNext);
     assert!(app::update(&mut s, Action::ContactRemove).is_empty());
@@ -726,14 +718,29 @@ fn remove_asks_first_then_calls_and_reloads() {
             user: "carol".into()
         }]
     );
-    let fx = app::update(&mut s, Action::ContactResult(Ok("removed carol".into())));
-    assert_eq!(fx, vec![Effect::LoadContacts, Effect::LoadConversations]);
+    let removed = ContactDone::Removed {
+        user: "carol".into(),
+    };
+    let fx = app::update(&mut s, Action::ContactResult(Ok(removed)));
+    assert_eq!(fx, vec![], "no reload: chatd's contact.changed follows");
     let Some(app::Overlay::Contacts(v)) = &s.overlay else {
         panic!()
     };
     assert_eq!(v.prompt, None);
-    // The list shrinks: the highlight stays on it.
-    app::update(&mut s, Action::Contacts(contact_list()[..1].to_vec()));
+    // The event: the list shrinks, the highlight stays on it.
+    let carol = contact_list()[1].clone();
+    app::update(
+        &mut s,
+        Action::Event(EventEnvelope {
+            seq: 9,
+            ts: T0,
+            event: Event::ContactChanged(ContactChangedEvent {
+                change: ContactChange::Removed,
+                contact: carol,
+            }),
+        }),
+    );
+    assert_eq!(s.contacts, contact_list()[..1].to_vec());
     let Some(app::Overlay::Contacts(v)) = &s.overlay else {
         panic!()
     };
@@ -763,7 +770,8 @@ fn verify_checks_the_input_locally_then_sends_it_grouped() {
     // A second Enter while chatd thinks does nothing.
     assert!(app::update(&mut s, Action::PromptSubmit).is_empty());
     // A mismatch keeps the prompt open with the error.
-    app::update(&mut s, Action::ContactResult(Err("mismatch".into())));
+    let refused = ContactFailed::Refused("mismatch".into());
+    app::update(&mut s, Action::ContactResult(Err(refused)));
     let Some(app::Overlay::Contacts(v)) = &s.overlay else {
         panic!()
     };
@@ -792,80 +800,6 @@ fn add_takes_a_path_or_a_directory_lookup() {
             fingerprint: BOB_FP.into()
         }]
     );
-}
-
-#[tokio::test]
-async fn contact_effects_run_against_the_daemon() {
-    let mut fake = FakeDaemon::default();
-    fake.0.lock().unwrap().contacts = contact_list();
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    // Mismatch: chatd's refusal comes back as an error for the view.
-    backend::execute(
-        &mut fake,
-        Effect::VerifyContact {
-            user: "carol".into(),
-            fingerprint: BOB_FP.into(),
-        },
-        &tx,
-    )
-    .await
-    .unwrap();
-    assert!(
-        matches!(rx.recv().await, Some(Action::ContactResult(Err(e))) if e.contains("mismatch"))
-    );
-    backend::execute(
-        &mut fake,
-        Effect::VerifyContact {
-            user: "carol".into(),
-            fingerprint: CAROL_FP.into(),
-        },
-        &tx,
-    )
-    .await
-    .unwrap();
-    assert!(matches!(
-        rx.recv().await,
-        Some(Action::ContactResult(Ok(_)))
-    ));
-    assert!(fake.0.lock().unwrap().contacts[1].verified);
-    // A card file is read by the worker and sent as {card}.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("dave.card");
-    std::fs::write(&path, r#"{"v":1,"user":"dave","enc":"e","sig":"s"}"#).unwrap();
-    backend::execute(
-        &mut fake,
-        Effect::AddContactCard {
-            path: path.display().to_string(),
-        },
-        &tx,
-    )
-    .await
-    .unwrap();
-    assert!(matches!(rx.recv().await, Some(Action::ContactResult(Ok(m))) if m.contains("dave")));
-    // A missing file is an error for the view, not a call.
-    backend::execute(
-        &mut fake,
-        Effect::AddContactCard {
-            path: "/nonexistent/x.card".into(),
-        },
-        &tx,
-    )
-    .await
-    .unwrap();
-    assert!(
-        matches!(rx.recv().await, Some(Action::ContactResult(Err(e))) if e.contains("cannot read"))
-    );
-    backend::execute(&mut fake, Effect::RemoveContact { user: "bob".into() }, &tx)
-        .await
-        .unwrap();
-    assert!(matches!(
-        rx.recv().await,
-        Some(Action::ContactResult(Ok(_)))
-    ));
-    let calls = fake.0.lock().unwrap().calls.clone();
-    assert_eq!(calls.len(), 4, "{calls:?}");
-    assert!(calls[2].starts_with("contact.add card"));
-    assert_eq!(calls[3], "contact.remove bob");
 }
 
 fn identity_action(card: &str) -> Action {
@@ -921,26 +855,6 @@ fn identity_says_when_the_terminal_is_too_small_for_the_qr_code() {
     );
     app::update(&mut s, Action::CloseOverlay);
     assert_eq!(s.overlay, None);
-}
-
-#[tokio::test]
-async fn load_identity_asks_for_show_and_card() {
-    let mut fake = FakeDaemon::default();
-    fake.0.lock().unwrap().identity = Some(ipc_schema::methods::IdentityShowResult {
-        user: "alice".into(),
-        fingerprint: BOB_FP.into(),
-        key_bits: 3072,
-    });
-    fake.0.lock().unwrap().card = Some(serde_json::json!({"v":1,"user":"alice"}));
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    backend::execute(&mut fake, Effect::LoadIdentity, &tx)
-        .await
-        .unwrap();
-    let Some(Action::Identity { show, card }) = rx.recv().await else {
-        panic!()
-    };
-    assert_eq!(show.key_bits, 3072);
-    assert_eq!(card, r#"{"user":"alice","v":1}"#);
 }
 
 #[test]

@@ -5,6 +5,8 @@
 #[cfg(feature = "client")]
 pub mod client;
 pub mod envelope;
+#[cfg(all(unix, any(test, feature = "test-fake")))]
+pub mod fake;
 pub mod fingerprint;
 pub mod frame;
 pub mod jsonrpc;

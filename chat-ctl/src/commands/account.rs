@@ -8,7 +8,6 @@ use super::Ctx;
 use crate::cli::{PasswordArgs, RegisterArgs};
 use crate::exit::CtlError;
 use crate::input::{PasswordFrom, read_password};
-use crate::output::fingerprint_lines;
 
 /// Creates keys if needed, registers on the relay and logs in.
 pub async fn register(ctx: &Ctx, args: RegisterArgs) -> Result<(), CtlError> {
@@ -36,14 +35,14 @@ pub async fn register(ctx: &Ctx, args: RegisterArgs) -> Result<(), CtlError> {
         ctx.out.json(&result)?;
     } else {
         let mut text = format!("registered {} on {}\n", result.user, result.relay_url);
-        for line in fingerprint_lines(&result.fingerprint) {
+        for line in ipc_schema::fingerprint::lines(&result.fingerprint) {
             text.push_str(&format!("  {line}\n"));
         }
         text.push_str(&format!(
             "share your card: chat-ctl id --card > {}.card\n",
             result.user
         ));
-        ctx.out.text(&text)?;
+        ctx.out.human(&text)?;
     }
     Ok(())
 }
@@ -60,7 +59,7 @@ pub async fn login(ctx: &Ctx, args: PasswordArgs) -> Result<(), CtlError> {
     if ctx.out.json {
         ctx.out.json(&result)?;
     } else {
-        ctx.out.text(&format!(
+        ctx.out.human(&format!(
             "logged in as {} (session until {})",
             result.user,
             ctx.clock.full(result.expires_at)
@@ -75,7 +74,7 @@ pub async fn logout(ctx: &Ctx) -> Result<(), CtlError> {
     if ctx.out.json {
         ctx.out.json(&result)?;
     } else {
-        ctx.out.text("logged out")?;
+        ctx.out.human("logged out")?;
     }
     Ok(())
 }
@@ -93,7 +92,7 @@ pub async fn delete(ctx: &Ctx, args: PasswordArgs) -> Result<(), CtlError> {
     if ctx.out.json {
         ctx.out.json(&result)?;
     } else {
-        ctx.out.text(&match user {
+        ctx.out.human(&match user {
             Some(user) => format!("deleted the account {user} from the relay"),
             None => "deleted the account from the relay".to_owned(),
         })?;

@@ -33,7 +33,7 @@ pub async fn add(ctx: &Ctx, args: ContactAddArgs) -> Result<(), CtlError> {
     if ctx.out.json {
         ctx.out.json(&contact)?;
     } else {
-        ctx.out.text(&contact_added_human(&contact))?;
+        ctx.out.human(&contact_added_human(&contact))?;
     }
     Ok(())
 }
@@ -49,7 +49,7 @@ pub async fn list(ctx: &Ctx) -> Result<(), CtlError> {
     if ctx.out.json {
         ctx.out.json(&contacts)?;
     } else {
-        ctx.out.text(&contacts_human(&contacts))?;
+        ctx.out.human(&contacts_human(&contacts))?;
     }
     Ok(())
 }
@@ -67,7 +67,7 @@ pub async fn remove(ctx: &Ctx, args: UserArg) -> Result<(), CtlError> {
         ctx.out.json(&result)?;
     } else {
         ctx.out
-            .text(&format!("removed {} (the history is kept)", args.user))?;
+            .human(&format!("removed {} (the history is kept)", args.user))?;
     }
     Ok(())
 }
@@ -87,7 +87,7 @@ pub async fn verify(ctx: &Ctx, args: ContactVerifyArgs) -> Result<(), CtlError> 
     if ctx.out.json {
         ctx.out.json(&contact)?;
     } else {
-        ctx.out.text(&format!("{} is verified ✓", contact.user))?;
+        ctx.out.human(&format!("{} is verified ✓", contact.user))?;
     }
     Ok(())
 }

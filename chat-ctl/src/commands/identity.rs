@@ -19,7 +19,7 @@ pub async fn run(ctx: &Ctx, args: IdArgs) -> Result<(), CtlError> {
         if ctx.out.json {
             ctx.out.json(&id)?;
         } else {
-            ctx.out.text(&identity_human(&id))?;
+            ctx.out.human(&identity_human(&id))?;
         }
     }
     Ok(())

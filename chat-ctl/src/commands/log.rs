@@ -2,8 +2,8 @@
 
 use ipc_schema::client::Client;
 use ipc_schema::methods::{
-    ConversationMarkReadParams, MESSAGE_LIST_MAX_LIMIT, MessageGetParams, MessageListParams,
-    MessageView,
+    ConversationMarkReadParams, Direction, MESSAGE_LIST_MAX_LIMIT, MessageGetParams,
+    MessageListParams, MessageView,
 };
 
 use super::Ctx;
@@ -17,10 +17,10 @@ pub async fn log(ctx: &Ctx, args: LogArgs) -> Result<(), CtlError> {
     let mut messages = last_messages(&mut client, &args.user, args.limit).await?;
     whole_bodies(&mut client, &mut messages).await?;
     if ctx.out.json {
-        ctx.out.text(&log_json(&messages))?;
+        ctx.out.json_text(&log_json(&messages))?;
     } else {
         ctx.out
-            .text(&log_human(&args.user, &messages, &ctx.clock))?;
+            .human(&log_human(&args.user, &messages, &ctx.clock))?;
     }
     Ok(())
 }
@@ -67,13 +67,15 @@ async fn last_messages(
     Ok(messages)
 }
 
-/// Replaces the bodies `message.list` cut short (over 64 KiB) with the whole
-/// ones, one `message.get` each: a page stays small, the log stays complete.
+/// Replaces the bodies `message.list` cut short (over
+/// [`LIST_BODY_MAX`](ipc_schema::methods::LIST_BODY_MAX)) with
+/// the whole ones, one `message.get` each: a page stays far below the frame
+/// cap however big the texts, and the log stays complete.
 async fn whole_bodies(client: &mut Client, messages: &mut [MessageView]) -> Result<(), CtlError> {
     for m in messages.iter_mut().filter(|m| m.truncated) {
         let peer = match m.direction {
-            ipc_schema::methods::Direction::In => m.from.clone(),
-            ipc_schema::methods::Direction::Out => m.to.clone(),
+            Direction::In => m.from.clone(),
+            Direction::Out => m.to.clone(),
         };
         let whole = client
             .call(MessageGetParams {
@@ -99,7 +101,7 @@ pub async fn read(ctx: &Ctx, args: ReadArgs) -> Result<(), CtlError> {
     if ctx.out.json {
         ctx.out.json(&result)?;
     } else {
-        ctx.out.text(&match result.marked {
+        ctx.out.human(&match result.marked {
             0 => format!("nothing unread from {}", args.user),
             1 => format!("marked 1 message from {} read", args.user),
             n => format!("marked {n} messages from {} read", args.user),

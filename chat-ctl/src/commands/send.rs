@@ -34,7 +34,7 @@ pub async fn run(ctx: &Ctx, args: SendArgs) -> Result<(), CtlError> {
     if ctx.out.json {
         ctx.out.json(&sent)?;
     } else {
-        ctx.out.text(&sent.id)?;
+        ctx.out.human(&sent.id)?;
     }
     if let (Some(target), Some(events)) = (args.wait_for(), events.as_mut()) {
         let deadline = Instant::now() + args.timeout;

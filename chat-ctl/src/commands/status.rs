@@ -12,7 +12,7 @@ pub async fn run(ctx: &Ctx) -> Result<(), CtlError> {
     if ctx.out.json {
         ctx.out.json(&status)?;
     } else {
-        ctx.out.text(&status_human(&status))?;
+        ctx.out.human(&status_human(&status))?;
     }
     Ok(())
 }

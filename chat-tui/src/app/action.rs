@@ -105,8 +105,15 @@ pub enum Action {
         /// Whether this is an older page to put in front.
         older: bool,
     },
-    /// A call failed; shown as a notice.
+    /// A call was refused (chatd's error text); shown as a notice.
     CallFailed(String),
+    /// chatd refused to queue a message; the text went back to no draft.
+    SendFailed {
+        /// The recipient.
+        to: String,
+        /// chatd's error text.
+        error: String,
+    },
     /// An event from chatd.
     Event(EventEnvelope),
     /// Open the contacts view.
@@ -122,7 +129,7 @@ pub enum Action {
     /// Answer the open prompt (Enter, or y in a confirmation).
     PromptSubmit,
     /// chatd's answer to add / verify / remove: what happened, or why not.
-    ContactResult(Result<String, String>),
+    ContactResult(Result<ContactDone, ContactFailed>),
     /// Open the own identity view.
     ShowIdentity,
     /// Open the fuzzy conversation picker (Ctrl+P).
@@ -134,6 +141,52 @@ pub enum Action {
         /// The card, one line of JSON.
         card: String,
     },
+}
+
+/// What chatd did for the contacts view.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContactDone {
+    /// Pinned a new contact.
+    Added {
+        /// Who.
+        user: String,
+        /// From the relay directory, checked against a fingerprint (else from a card file).
+        from_directory: bool,
+    },
+    /// Marked a contact verified.
+    Verified {
+        /// Who.
+        user: String,
+    },
+    /// Forgot a contact.
+    Removed {
+        /// Who.
+        user: String,
+    },
+}
+
+/// Why a contacts-view request did not go through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContactFailed {
+    /// The card file could not be read.
+    CardUnreadable {
+        /// The file, as typed.
+        path: String,
+        /// The system's reason.
+        why: String,
+    },
+    /// The card file is not JSON.
+    NotACard {
+        /// The file, as typed.
+        path: String,
+        /// The parser's reason.
+        why: String,
+    },
+    /// The fingerprint does not match the pinned or the directory's card:
+    /// nothing was verified or pinned (chatd's error text).
+    FingerprintMismatch(String),
+    /// chatd refused for another reason (its error text).
+    Refused(String),
 }
 
 /// Work for the outside world; `update` never does I/O itself.

@@ -1,63 +1,19 @@
 //! The contacts view's logic: fingerprint handling, parsing the add prompt, and
 //! the `update` arms for its actions (still pure: effects only).
 
-use crate::app::action::Effect;
+use ipc_schema::fingerprint;
+
+use crate::app::action::{ContactDone, ContactFailed, Effect};
 use crate::app::composer::{Composer, Edit};
 use crate::app::state::{AppState, ContactPrompt, ContactsView, DaemonLink, Overlay};
 
-/// Hex digits in a fingerprint.
-pub const FINGERPRINT_HEX: usize = 64;
-
-/// The hex digits of `text`, lowercased; spaces, colons and dashes are ignored.
-/// `None` if anything else is in it.
-pub fn fingerprint_digits(text: &str) -> Option<String> {
-    let mut out = String::new();
-    for c in text.chars() {
-        if c.is_ascii_hexdigit() {
-            out.push(c.to_ascii_lowercase());
-        } else if !(c.is_whitespace() || c == ':' || c == '-') {
-            return None;
-        }
-    }
-    Some(out)
-}
-
-/// `text` as 16 groups of 4 hex digits, the form chatd shows, if it is a fingerprint.
+/// `text` as 16 groups of 4 hex digits, the form chatd shows, if it is a
+/// fingerprint in any spacing or case (`ipc_schema::fingerprint`); else why not.
 pub fn normalize_fingerprint(text: &str) -> Result<String, String> {
-    let digits = fingerprint_digits(text)
-        .ok_or_else(|| "a fingerprint is hex digits only (0-9, a-f)".to_owned())?;
-    if digits.len() != FINGERPRINT_HEX {
-        return Err(format!(
-            "a fingerprint is {FINGERPRINT_HEX} hex digits (16 groups of 4); got {}",
-            digits.len()
-        ));
-    }
-    Ok(groups(&digits).join(" "))
-}
-
-/// Groups of 4 hex digits of a fingerprint, whatever its spacing.
-pub fn fingerprint_groups(fp: &str) -> Vec<String> {
-    let digits: String = fp.chars().filter(char::is_ascii_hexdigit).collect();
-    groups(&digits)
-}
-
-fn groups(digits: &str) -> Vec<String> {
-    digits
-        .as_bytes()
-        .chunks(4)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect()
-}
-
-/// A fingerprint in rows of whole groups, as many groups per row as fit in
-/// `width` (16, 8 or 4).
-pub fn fingerprint_rows(fp: &str, width: usize) -> Vec<String> {
-    let g = fingerprint_groups(fp);
-    let per_row = [16, 8, 4]
-        .into_iter()
-        .find(|n| n * 5 - 1 <= width)
-        .unwrap_or(4);
-    g.chunks(per_row).map(|c| c.join(" ")).collect()
+    fingerprint::normalize(text).ok_or_else(|| {
+        let digits = text.chars().filter(char::is_ascii_hexdigit).count();
+        format!("a fingerprint is 64 hex digits (16 groups of 4); this has {digits}")
+    })
 }
 
 /// What the add prompt's text asks for.
@@ -209,9 +165,41 @@ pub fn submit(state: &mut AppState, fx: &mut Vec<Effect>) {
     }
 }
 
-/// chatd answered add / verify / remove.
-pub fn result(state: &mut AppState, result: Result<String, String>, fx: &mut Vec<Effect>) {
+/// What the contacts view says about chatd's answer.
+pub fn describe(result: &Result<ContactDone, ContactFailed>) -> Result<String, String> {
+    match result {
+        Ok(ContactDone::Added {
+            user,
+            from_directory: false,
+        }) => Ok(format!(
+            "added {user} — verify the fingerprint with them (v)"
+        )),
+        Ok(ContactDone::Added {
+            user,
+            from_directory: true,
+        }) => Ok(format!(
+            "added {user} from the directory; fingerprint matched"
+        )),
+        Ok(ContactDone::Verified { user }) => Ok(format!("{user} is verified ✓")),
+        Ok(ContactDone::Removed { user }) => Ok(format!("removed {user}; the history is kept")),
+        Err(ContactFailed::CardUnreadable { path, why }) => {
+            Err(format!("cannot read {path}: {why}"))
+        }
+        Err(ContactFailed::NotACard { path, why }) => {
+            Err(format!("{path} is not a contact card: {why}"))
+        }
+        Err(ContactFailed::FingerprintMismatch(why)) => Err(format!(
+            "fingerprint mismatch — not verified, do not trust this key ({why})"
+        )),
+        Err(ContactFailed::Refused(why)) => Err(why.clone()),
+    }
+}
+
+/// chatd answered add / verify / remove. The lists themselves follow the
+/// `contact.changed` event chatd sends for the same change.
+pub fn result(state: &mut AppState, result: Result<ContactDone, ContactFailed>) {
     let ok = result.is_ok();
+    let result = describe(&result);
     match view(state) {
         Some(v) => {
             v.busy = false;
@@ -221,9 +209,6 @@ pub fn result(state: &mut AppState, result: Result<String, String>, fx: &mut Vec
             v.message = Some(result);
         }
         None => state.notice = Some(result.unwrap_or_else(|e| e)),
-    }
-    if ok {
-        fx.extend([Effect::LoadContacts, Effect::LoadConversations]);
     }
 }
 
@@ -263,12 +248,9 @@ mod tests {
         assert!(
             normalize_fingerprint("c7e1 0d59")
                 .unwrap_err()
-                .contains("got 8")
+                .contains("this has 8")
         );
         assert!(normalize_fingerprint("zz").is_err());
-        assert_eq!(fingerprint_rows(FP, 80), vec![FP.to_owned()]);
-        assert_eq!(fingerprint_rows(FP, 50).len(), 2);
-        assert_eq!(fingerprint_rows(FP, 20).len(), 4);
     }
 
     #[test]

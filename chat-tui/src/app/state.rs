@@ -8,9 +8,10 @@ use ipc_schema::methods::{
 use ratatui::layout::Rect;
 
 use crate::app::composer::Composer;
-use crate::text::TimeZone;
-use crate::ui::qr::Qr;
-use crate::ui::theme::Theme;
+use crate::layout::Areas;
+use crate::qr::Qr;
+use crate::theme::Theme;
+use ipc_schema::time::TimeZone;
 
 /// Which pane has the keyboard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -234,6 +235,16 @@ impl AppState {
     pub fn composer(&self) -> Option<&Composer> {
         let open = self.open.as_ref()?;
         Some(self.drafts.get(&open.peer).unwrap_or(&EMPTY))
+    }
+
+    /// The open conversation's draft as text and cursor, for the layout.
+    pub fn draft(&self) -> Option<(&str, usize)> {
+        self.composer().map(|c| (c.text.as_str(), c.cursor))
+    }
+
+    /// The screen's regions at the current terminal size.
+    pub fn areas(&self) -> Areas {
+        Areas::new(self.viewport, self.draft())
     }
 
     /// The open conversation's draft, created on first use.

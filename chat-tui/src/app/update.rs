@@ -2,14 +2,15 @@
 //! returns the effects to run. No I/O, no clock, no terminal.
 
 use ipc_schema::methods::{
-    ConversationView, Direction, Event, MessageReceivedEvent, MessageStateEvent, MessageView,
+    ContactChangedEvent, Direction, Event, MessageReceivedEvent, MessageStateEvent, MessageView,
 };
 
 use crate::app::action::{Action, Effect};
+use crate::app::keys::HELP;
 use crate::app::state::{AppState, DaemonLink, OpenConversation, Overlay, Pane, Search, Status};
-use crate::app::{contacts, picker};
-use crate::ui::layout::Areas;
-use crate::ui::messages;
+use crate::app::{contacts, lists, picker};
+use crate::layout::{self, MessageRows};
+use crate::qr::Qr;
 
 /// Applies `action` to `state`; returns what the backend should do.
 pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
@@ -56,7 +57,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             state.help_scroll = state.help_scroll.saturating_sub(n.min(100) as u16);
         }
         Action::ScrollDown(n) if state.overlay == Some(Overlay::Help) => {
-            let max = crate::ui::help::max_scroll(state.viewport);
+            let max = layout::help_max_scroll(state.viewport, HELP.len());
             state.help_scroll = (state.help_scroll + n.min(100) as u16).min(max);
         }
         Action::ScrollUp(n) => scroll_up(state, n, &mut fx),
@@ -132,7 +133,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::MouseClick { .. } if is_contacts(state) => {}
         Action::MouseScroll { column, row, up } => {
-            let areas = Areas::new(state.viewport, state);
+            let areas = state.areas();
             if areas.list.contains((column, row).into()) {
                 let a = if up {
                     Action::SelectPrev
@@ -148,11 +149,12 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             }
         }
         Action::MouseClick { column, row } => {
-            let areas = Areas::new(state.viewport, state);
+            let areas = state.areas();
             let pos = (column, row).into();
             if areas.list.contains(pos) {
                 state.focus = Pane::List;
-                if let Some(i) = crate::ui::list::entry_at(state, areas.list, row) {
+                let len = state.conversations.len();
+                if let Some(i) = layout::list_entry_at(areas.list, state.selected, len, row) {
                     state.selected = i;
                     return update(state, Action::OpenSelected);
                 }
@@ -213,18 +215,8 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 outbox_pending: s.outbox_pending,
             };
         }
-        Action::Conversations(list) => set_conversations(state, list),
-        Action::Contacts(list) => {
-            state.contacts = list;
-            contacts::clamp(state);
-            let list: Vec<_> = state
-                .conversations
-                .iter()
-                .filter(|c| c.last_ts.is_some())
-                .cloned()
-                .collect();
-            set_conversations(state, list);
-        }
+        Action::Conversations(list) => lists::set_conversations(state, list),
+        Action::Contacts(list) => lists::set_contacts(state, list),
         Action::Messages { peer, page, older } => {
             if let Some(open) = state.open.as_mut().filter(|o| o.peer == peer) {
                 open.loading = false;
@@ -256,6 +248,9 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             }
         }
         Action::CallFailed(why) => state.notice = Some(why),
+        Action::SendFailed { to, error } => {
+            state.notice = Some(format!("not sent to {to}: {error}"))
+        }
         Action::Event(envelope) => on_event(state, envelope.event, &mut fx),
         Action::ShowContacts => contacts::show(state, &mut fx),
         Action::ContactAdd => contacts::prompt(state, contacts::add_prompt),
@@ -271,7 +266,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::PromptEdit(edit) => contacts::edit(state, edit),
         Action::PromptSubmit => contacts::submit(state, &mut fx),
         Action::OpenPicker => picker::open(state),
-        Action::ContactResult(result) => contacts::result(state, result, &mut fx),
+        Action::ContactResult(result) => contacts::result(state, result),
         Action::ShowIdentity => {
             state.overlay = Some(Overlay::Identity);
             if state.daemon == DaemonLink::Online {
@@ -279,7 +274,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             }
         }
         Action::Identity { show, card } => {
-            let qr = crate::ui::qr::Qr::encode(card.as_bytes());
+            let qr = Qr::encode(card.as_bytes());
             state.identity = Some(crate::app::state::Identity { show, card, qr });
         }
     }
@@ -332,17 +327,15 @@ fn submit(state: &mut AppState, fx: &mut Vec<Effect>) {
 
 /// Rows of the message pane's inside.
 fn page(state: &AppState) -> usize {
-    let areas = Areas::new(state.viewport, state);
-    usize::from(areas.messages.height.saturating_sub(2)).max(1)
+    state.areas().message_page()
 }
 
 fn max_scroll(state: &AppState, open: &OpenConversation) -> usize {
-    let areas = Areas::new(state.viewport, state);
-    let width = usize::from(areas.messages.width.saturating_sub(2));
+    let width = state.areas().message_width();
     let height = page(state);
     // Count only as far as needed: a long history costs nothing here.
     let limit = open.scroll.saturating_add(height).saturating_add(1_000);
-    let total = messages::count_rows(state, open, width, limit) + 1;
+    let total = layout::count_rows(&open.messages, width, limit) + 1;
     total.saturating_sub(height)
 }
 
@@ -350,9 +343,8 @@ fn scroll_up(state: &mut AppState, n: usize, fx: &mut Vec<Effect>) {
     let Some(open) = &state.open else { return };
     let target = open.scroll.saturating_add(n);
     let max = if n == usize::MAX {
-        let areas = Areas::new(state.viewport, state);
-        let width = usize::from(areas.messages.width.saturating_sub(2));
-        (messages::count_rows(state, open, width, usize::MAX) + 1).saturating_sub(page(state))
+        let width = state.areas().message_width();
+        (layout::count_rows(&open.messages, width, usize::MAX) + 1).saturating_sub(page(state))
     } else {
         max_scroll(state, open)
     };
@@ -414,16 +406,15 @@ fn search_step(state: &mut AppState, older: bool) {
         state.notice = Some(format!("no more matches for “{}”", search.query));
         return;
     };
-    let areas = Areas::new(state.viewport, state);
-    let width = usize::from(areas.messages.width.saturating_sub(2));
+    let width = state.areas().message_width();
     // Rows below the match's header, so that the header sits near the middle.
     let below: usize = open.messages[i..]
         .iter()
-        .map(|m| messages::message_height(state, m, width))
+        .map(|m| MessageRows::new(m, width).height())
         .sum();
     let scroll = below.saturating_sub(page(state) / 2);
     let max =
-        (messages::count_rows(state, open, width, usize::MAX) + 1).saturating_sub(page(state));
+        (layout::count_rows(&open.messages, width, usize::MAX) + 1).saturating_sub(page(state));
     if let Some(open) = &mut state.open {
         open.scroll = scroll.min(max);
     }
@@ -433,95 +424,19 @@ fn search_step(state: &mut AppState, older: bool) {
     state.notice = None;
 }
 
-fn set_conversations(state: &mut AppState, mut list: Vec<ConversationView>) {
-    let selected = state.selected_peer().map(str::to_owned);
-    for c in &state.contacts {
-        if !list.iter().any(|v| v.peer == c.user) {
-            list.push(ConversationView {
-                peer: c.user.clone(),
-                last_message: None,
-                last_ts: None,
-                unread: 0,
-                verified: c.verified,
-            });
-        }
-    }
-    // What is on screen is read, whatever an older answer says.
-    if let Some(open) = &state.open
-        && let Some(c) = list.iter_mut().find(|c| c.peer == open.peer)
-    {
-        c.unread = 0;
-    }
-    state.conversations = list;
-    state.selected = selected
-        .and_then(|p| state.conversations.iter().position(|c| c.peer == p))
-        .unwrap_or(0)
-        .min(state.conversations.len().saturating_sub(1));
-}
-
 fn on_event(state: &mut AppState, event: Event, fx: &mut Vec<Effect>) {
     match event {
         Event::MessageReceived(MessageReceivedEvent { message }) => {
-            let peer = match message.direction {
-                Direction::In => message.from.clone(),
-                Direction::Out => message.to.clone(),
-            };
-            let is_open = state.open.as_ref().is_some_and(|o| o.peer == peer);
+            let peer = lists::peer_of(&message).to_owned();
+            let on_screen = state.open.as_ref().is_some_and(|o| o.peer == peer);
+            lists::message_arrived(state, &message, on_screen);
             let incoming = message.direction == Direction::In;
-            // The list line, at once; chatd's own answer follows.
-            let preview = message
-                .body
-                .as_deref()
-                .map(|b| b.lines().next().unwrap_or("").to_owned());
-            let selected = state.selected_peer().map(str::to_owned);
-            let mut line = match state.conversations.iter().position(|c| c.peer == peer) {
-                Some(i) => state.conversations.remove(i),
-                None => ConversationView {
-                    peer: peer.clone(),
-                    last_message: None,
-                    last_ts: None,
-                    unread: 0,
-                    verified: state.is_verified(&peer),
-                },
-            };
-            line.last_message = preview;
-            line.last_ts = Some(message.ts);
-            if incoming && !is_open {
-                line.unread += 1;
-                state.status.unread += 1;
-            }
-            state.conversations.insert(0, line);
-            if let Some(p) = selected {
-                state.selected = state
-                    .conversations
-                    .iter()
-                    .position(|c| c.peer == p)
-                    .unwrap_or(0);
-            }
-            if let Some(open) = state.open.as_mut().filter(|_| is_open) {
-                if !open.messages.iter().rev().any(|m| m.id == message.id) {
-                    if open.scroll > 0 {
-                        // Keep what the reader is looking at in place.
-                        let width = usize::from(
-                            Areas::new(state.viewport, state)
-                                .messages
-                                .width
-                                .saturating_sub(2),
-                        );
-                        let h = messages::message_height(state, &message, width);
-                        if let Some(open) = state.open.as_mut() {
-                            open.scroll += h;
-                            open.messages.push(message);
-                        }
-                    } else {
-                        open.messages.push(message);
-                    }
-                }
+            if on_screen {
+                show_message(state, message);
                 if incoming {
                     fx.push(Effect::MarkRead { peer });
                 }
             }
-            fx.extend([Effect::LoadStatus, Effect::LoadConversations]);
         }
         Event::MessageState(MessageStateEvent {
             id,
@@ -540,8 +455,26 @@ fn on_event(state: &mut AppState, event: Event, fx: &mut Vec<Effect>) {
             state.status.connection = Some(e.connection);
             state.status.connection_error = e.error;
         }
-        Event::ContactChanged(_) => fx.extend([Effect::LoadContacts, Effect::LoadConversations]),
+        Event::ContactChanged(ContactChangedEvent { change, contact }) => {
+            lists::contact_changed(state, change, contact);
+        }
     }
+}
+
+/// Appends `message` to the open conversation, once; when the reader has
+/// scrolled up, what they look at stays in place.
+fn show_message(state: &mut AppState, message: MessageView) {
+    let width = state.areas().message_width();
+    let Some(open) = state.open.as_mut() else {
+        return;
+    };
+    if open.messages.iter().rev().any(|m| m.id == message.id) {
+        return;
+    }
+    if open.scroll > 0 {
+        open.scroll += MessageRows::new(&message, width).height();
+    }
+    open.messages.push(message);
 }
 
 fn is_contacts(state: &AppState) -> bool {

@@ -8,9 +8,22 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
-use crate::app::contacts::fingerprint_rows;
 use crate::app::{AppState, Composer, ContactPrompt, ContactsView};
 use crate::text::{sanitize, truncate};
+
+/// A fingerprint in rows of whole groups, as many groups per row as fit in
+/// `width` (16, 8 or 4); anything that is not a fingerprint, as it is.
+pub fn fingerprint_rows(fp: &str, width: usize) -> Vec<String> {
+    let Some(grouped) = ipc_schema::fingerprint::normalize(fp) else {
+        return vec![fp.to_owned()];
+    };
+    let groups: Vec<&str> = grouped.split(' ').collect();
+    let per_row = [16, 8, 4]
+        .into_iter()
+        .find(|n| n * 5 - 1 <= width)
+        .unwrap_or(4);
+    groups.chunks(per_row).map(|c| c.join(" ")).collect()
+}
 
 /// Draws the view over `area` (everything but the status bar).
 pub fn draw(frame: &mut Frame, state: &AppState, view: &ContactsView, area: Rect) {
@@ -199,4 +212,18 @@ fn skip_cols(text: &str, cols: usize) -> String {
             skip
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_wrap_by_whole_groups() {
+        let fp = "c7e1 0d59 a8f3 6b2e 94c0 1f7a 3e85 d26b 5a09 e7c4 82f1 4d3b b06e 19a7 f5c2 6e80";
+        assert_eq!(fingerprint_rows(fp, 80), vec![fp.to_owned()]);
+        assert_eq!(fingerprint_rows(&fp.replace(' ', ""), 50).len(), 2);
+        assert_eq!(fingerprint_rows(fp, 20).len(), 4);
+        assert_eq!(fingerprint_rows("odd", 20), vec!["odd".to_owned()]);
+    }
 }

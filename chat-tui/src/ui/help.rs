@@ -9,11 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 
 use crate::app::AppState;
 use crate::app::keys::{HELP, help_rows};
-
-/// The largest useful `help_scroll` for a terminal of `area`.
-pub fn max_scroll(area: Rect) -> u16 {
-    (HELP.len() as u16 + 2).saturating_sub(area.height)
-}
+use crate::layout::help_max_scroll;
 
 /// Draws the help window centred over `area`.
 pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
@@ -36,7 +32,7 @@ pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
         .collect();
     let width = (key_w + 48).min(area.width);
     let height = (HELP.len() as u16 + 2).min(area.height);
-    let title = if max_scroll(area) > 0 {
+    let title = if help_max_scroll(area, HELP.len()) > 0 {
         " Keys — j/k scroll, Esc closes "
     } else {
         " Keys — Esc closes "

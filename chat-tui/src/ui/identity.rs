@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use crate::app::AppState;
-use crate::app::contacts::fingerprint_rows;
 use crate::text::sanitize;
+use crate::ui::contacts::fingerprint_rows;
 
 /// Draws the view over `area`.
 pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {

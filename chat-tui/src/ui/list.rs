@@ -8,25 +8,8 @@ use ratatui::widgets::{Block, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
 use crate::app::{AppState, Pane};
-use crate::text::{sanitize, truncate};
-
-const ROWS_PER_ENTRY: u16 = 2;
-
-/// The first entry shown, so that the selected one is visible.
-fn offset(state: &AppState, inner_height: u16) -> usize {
-    let visible = usize::from((inner_height / ROWS_PER_ENTRY).max(1));
-    state.selected.saturating_sub(visible - 1)
-}
-
-/// The list entry under screen row `row`, if any.
-pub fn entry_at(state: &AppState, area: Rect, row: u16) -> Option<usize> {
-    let inner = Block::bordered().inner(area);
-    if row < inner.y || row >= inner.bottom() {
-        return None;
-    }
-    let i = offset(state, inner.height) + usize::from((row - inner.y) / ROWS_PER_ENTRY);
-    (i < state.conversations.len()).then_some(i)
-}
+use crate::layout::{LIST_ROWS_PER_ENTRY, list_offset};
+use crate::text::{list_time, sanitize, truncate};
 
 /// Draws the list into `area`.
 pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
@@ -52,8 +35,8 @@ pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
         return;
     }
     let width = usize::from(inner.width);
-    let first = offset(state, inner.height);
-    let visible = usize::from(inner.height / ROWS_PER_ENTRY);
+    let first = list_offset(state.selected, inner.height);
+    let visible = usize::from(inner.height / LIST_ROWS_PER_ENTRY);
     let mut lines = Vec::with_capacity(visible * 2);
     for (i, c) in state
         .conversations
@@ -66,7 +49,7 @@ pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
         let base = if selected { t.selected } else { Style::new() };
         let time = c
             .last_ts
-            .map(|ts| state.tz.short(ts, state.now_ms))
+            .map(|ts| list_time(state.tz, ts, state.now_ms))
             .unwrap_or_default();
         let mark = if c.verified { " ✓" } else { "" };
         let name_w = width.saturating_sub(time.width() + mark.width() + 1);

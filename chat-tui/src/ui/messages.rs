@@ -1,5 +1,6 @@
-//! The message pane, laid out from the bottom up: only the messages that show
-//! are wrapped, so a conversation of any length costs the same per frame.
+//! The message pane, drawn from the bottom up: only the messages that show
+//! are laid out ([`crate::layout::MessageRows`]), so a conversation of any
+//! length costs the same per frame.
 
 use ipc_schema::methods::{Direction, MessageState, MessageView};
 use ratatui::Frame;
@@ -8,11 +9,9 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use crate::app::{AppState, DaemonLink, OpenConversation, Pane};
-use crate::text::{sanitize, truncate, wrap};
-
-/// Columns the body is indented by under its header.
-const INDENT: usize = 2;
+use crate::app::{AppState, DaemonLink, Pane};
+use crate::layout::{BodyKind, INDENT, MessageRows};
+use crate::text::{sanitize, truncate};
 
 /// The delivery mark of an outgoing message.
 pub fn tick(state: MessageState) -> &'static str {
@@ -24,8 +23,8 @@ pub fn tick(state: MessageState) -> &'static str {
     }
 }
 
-/// The rows of one message at `width` columns: a header, the wrapped body, and
-/// the failure reason if any. `index` is its place among the loaded messages.
+/// The rows of one message at `width` columns, styled: a header, then the
+/// rows of [`MessageRows`]. `index` is its place among the loaded messages.
 pub fn message_lines(
     state: &AppState,
     m: &MessageView,
@@ -44,7 +43,7 @@ pub fn message_lines(
             truncate(&m.from, width.saturating_sub(12)),
             if outgoing { t.me } else { t.peer },
         ),
-        Span::styled(format!(" {}", state.tz.hh_mm(m.ts)), t.dim),
+        Span::styled(format!(" {}", state.tz.civil(m.ts).hh_mm()), t.dim),
     ];
     if outgoing {
         let style = match m.state {
@@ -58,54 +57,27 @@ pub fn message_lines(
     if current_match {
         header = header.style(t.highlight);
     }
-    let body_w = width.saturating_sub(INDENT).max(1);
+    let rows = MessageRows::new(m, width);
     let pad = " ".repeat(INDENT.min(width.saturating_sub(1)));
-    let mut lines = vec![header];
-    match (m.kind.as_str(), &m.body) {
-        ("text", Some(body)) => {
-            for row in wrap(&sanitize(body), body_w) {
-                lines.push(Line::from(vec![Span::raw(pad.clone()), Span::raw(row)]));
-            }
-        }
-        (kind, _) => lines.push(Line::from(vec![
+    let body_style = match rows.kind {
+        BodyKind::Text => Style::new(),
+        BodyKind::Unsupported => t.dim.add_modifier(Modifier::ITALIC),
+    };
+    let mut lines = Vec::with_capacity(rows.height());
+    lines.push(header);
+    for row in rows.body {
+        lines.push(Line::from(vec![
             Span::raw(pad.clone()),
-            Span::styled(
-                truncate(
-                    &format!("[unsupported message type “{}”]", sanitize(kind)),
-                    body_w,
-                ),
-                t.dim.add_modifier(Modifier::ITALIC),
-            ),
-        ])),
+            Span::styled(row, body_style),
+        ]));
     }
-    if m.state == MessageState::Failed {
-        let reason = m.failure.as_deref().unwrap_or("unknown reason");
-        for row in wrap(&sanitize(reason), body_w) {
-            lines.push(Line::from(vec![
-                Span::raw(pad.clone()),
-                Span::styled(row, t.error),
-            ]));
-        }
+    for row in rows.failure {
+        lines.push(Line::from(vec![
+            Span::raw(pad.clone()),
+            Span::styled(row, t.error),
+        ]));
     }
     lines
-}
-
-/// Rows one message takes at `width`.
-pub fn message_height(state: &AppState, m: &MessageView, width: usize) -> usize {
-    message_lines(state, m, None, width).len()
-}
-
-/// Rows of the loaded messages at `width`, counting from the newest and
-/// stopping once `limit` is reached.
-pub fn count_rows(state: &AppState, open: &OpenConversation, width: usize, limit: usize) -> usize {
-    let mut total = 0;
-    for m in open.messages.iter().rev() {
-        total += message_height(state, m, width);
-        if total >= limit {
-            break;
-        }
-    }
-    total
 }
 
 /// Draws the message pane into `area`.

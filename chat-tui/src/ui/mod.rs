@@ -4,23 +4,20 @@ pub mod composer;
 pub mod contacts;
 pub mod help;
 pub mod identity;
-pub mod layout;
 pub mod list;
 pub mod messages;
 pub mod picker;
-pub mod qr;
 pub mod status;
-pub mod theme;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use crate::app::{AppState, Overlay};
-use layout::Areas;
+use crate::layout::Areas;
 
 /// Paints `state` into `frame`.
 pub fn draw(frame: &mut Frame, state: &AppState) {
-    let areas = Areas::new(frame.area(), state);
+    let areas = Areas::new(frame.area(), state.draft());
     list::draw(frame, state, areas.list);
     messages::draw(frame, state, areas.messages);
     composer::draw(frame, state, areas.composer);

@@ -2,9 +2,12 @@
 //! `--json` shapes, stdin handling and exit codes, as a script would see them.
 #![cfg(unix)]
 
+mod big_texts;
 mod helper;
+mod hostile_text;
+mod socket_owner;
 
-use helper::{FakeDaemon, Subscribers, chat_ctl, error, fixture, ok};
+use helper::{FakeDaemon, Subscribers, chat_ctl, error, fake_chatd, fixture, ok};
 use ipc_schema::jsonrpc::code;
 use serde_json::{Value, json};
 
@@ -20,7 +23,7 @@ fn state_event(seq: u64, state: &str, failure: Option<&str>) -> Value {
 /// A daemon whose only contact is bob; messages to bob go through, and their
 /// text decides what happens next: "fail" fails, "slow" stays queued.
 fn daemon() -> FakeDaemon {
-    FakeDaemon::start(|req: &Value, subs: &Subscribers| {
+    fake_chatd(|req: &Value, subs: &Subscribers| {
         let params = &req["params"];
         match req["method"].as_str().unwrap() {
             "status" => vec![ok(req, fixture("results/status.json")["result"].clone())],
@@ -99,6 +102,12 @@ fn daemon() -> FakeDaemon {
                 frames.push(Value::Null);
                 frames
             }
+            "subscribe" if params["after"] == 5 => vec![error(
+                req,
+                code::EVENTS_EXPIRED,
+                "events after 5 are no longer kept",
+                Some(json!({"oldest_seq": 42})),
+            )],
             "subscribe" => vec![ok(req, json!({"subscribed": true, "last_seq": 59}))],
             other => vec![error(
                 req,
@@ -325,6 +334,23 @@ fn watch_json_since_0_prints_each_replayed_event_on_its_own_line() {
     assert_eq!(d.params_of("subscribe"), vec![json!({"after": 0})]);
     // The daemon hung up after the replay: that is "daemon not reachable".
     run.assert_failed_with(3);
+}
+
+#[test]
+fn watch_since_a_seq_chatd_no_longer_keeps_exits_7_naming_the_oldest() {
+    let d = daemon();
+    for json in [&[][..], &["--json"]] {
+        let mut args = json.to_vec();
+        args.extend(["watch", "--since", "5"]);
+        let run = chat_ctl(d.socket(), &args, "");
+        let line = run.assert_failed_with(7);
+        assert_eq!(
+            line,
+            "chat-ctl: chatd no longer keeps the events after 5; the oldest it has is 42: \
+             replay from there with --since 41, or watch without --since"
+        );
+        assert!(run.stdout.is_empty());
+    }
 }
 
 #[test]

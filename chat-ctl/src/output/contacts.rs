@@ -1,0 +1,94 @@
+//! `chat-ctl contact list` and `contact add`.
+
+use std::fmt::Write as _;
+
+use ipc_schema::fingerprint;
+use ipc_schema::methods::Contact;
+
+fn verified_label(verified: bool) -> &'static str {
+    if verified {
+        "✓ verified"
+    } else {
+        "unverified"
+    }
+}
+
+/// A fingerprint grouped on one line (as chatd sends it, normalized).
+fn one_line(fp: &str) -> String {
+    fingerprint::normalize(fp).unwrap_or_else(|| fp.to_owned())
+}
+
+/// `contact list` for humans: name, verified or not, fingerprint.
+pub fn contacts_human(contacts: &[Contact]) -> String {
+    if contacts.is_empty() {
+        return "no contacts yet (chat-ctl contact add FILE)".to_owned();
+    }
+    let w = contacts
+        .iter()
+        .map(|c| c.user.chars().count())
+        .max()
+        .unwrap_or(0);
+    contacts
+        .iter()
+        .map(|c| {
+            format!(
+                "{:<w$}  {:<10}  {}\n",
+                c.user,
+                verified_label(c.verified),
+                one_line(&c.fingerprint)
+            )
+        })
+        .collect()
+}
+
+/// What `contact add` says: the new contact, its fingerprint, and how to verify it.
+pub fn contact_added_human(c: &Contact) -> String {
+    let mut out = format!("added {} ({})\n", c.user, verified_label(c.verified));
+    for line in fingerprint::lines(&c.fingerprint) {
+        let _ = writeln!(out, "  {line}");
+    }
+    if !c.verified {
+        let _ = writeln!(
+            out,
+            "compare it with {} in person, then: chat-ctl contact verify {} '{}'",
+            c.user,
+            c.user,
+            one_line(&c.fingerprint)
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::samples::{FP, T0};
+    use super::*;
+
+    #[test]
+    fn contacts_show_grouped_fingerprints() {
+        let contacts = vec![
+            Contact {
+                user: "bob".into(),
+                fingerprint: FP.into(),
+                verified: true,
+                added_at: T0,
+            },
+            Contact {
+                user: "carol".into(),
+                fingerprint: FP.replace(' ', ""),
+                verified: false,
+                added_at: T0,
+            },
+        ];
+        assert_eq!(
+            contacts_human(&contacts),
+            format!("bob    ✓ verified  {FP}\ncarol  unverified  {FP}\n")
+        );
+        let added = contact_added_human(&contacts[1]);
+        assert!(
+            added.starts_with("added carol (unverified)\n  c7e1"),
+            "{added}"
+        );
+        assert!(added.contains(&format!("chat-ctl contact verify carol '{FP}'")));
+    }
+}

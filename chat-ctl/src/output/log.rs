@@ -1,0 +1,162 @@
+//! `chat-ctl log`: a conversation's history, for people and as JSON.
+
+use std::fmt::Write as _;
+
+use ipc_schema::methods::{Direction, MessageState, MessageView};
+use serde::Serialize;
+
+use super::{Clock, json_line, ticks};
+
+/// What a message shows as text: its body, or a note for payloads chat-ctl cannot show.
+pub(super) fn message_text(m: &MessageView) -> String {
+    match &m.body {
+        Some(body) => body.clone(),
+        None => format!("[unsupported message type: {}]", m.kind),
+    }
+}
+
+/// One entry of `log --json`: `{id, from, to, ts, direction, body, state}`.
+#[derive(Debug, Serialize)]
+pub struct LogEntry<'a> {
+    /// Envelope id.
+    pub id: &'a str,
+    /// Sender.
+    pub from: &'a str,
+    /// Recipient.
+    pub to: &'a str,
+    /// Sender's timestamp (ms).
+    pub ts: u64,
+    /// `in` or `out`.
+    pub direction: Direction,
+    /// The text; `null` for payloads that are not text.
+    pub body: Option<&'a str>,
+    /// `queued`, `sent`, `delivered`, `read` or `failed`.
+    pub state: MessageState,
+}
+
+impl<'a> From<&'a MessageView> for LogEntry<'a> {
+    fn from(m: &'a MessageView) -> Self {
+        LogEntry {
+            id: &m.id,
+            from: &m.from,
+            to: &m.to,
+            ts: m.ts,
+            direction: m.direction,
+            body: m.body.as_deref(),
+            state: m.state,
+        }
+    }
+}
+
+/// `log --json`: the messages, oldest first, as one JSON array.
+pub fn log_json(messages: &[MessageView]) -> String {
+    json_line(&messages.iter().map(LogEntry::from).collect::<Vec<_>>())
+}
+
+/// `log` for humans: time, sender (`you` for outgoing), text, and ticks on outgoing messages.
+///
+/// ```text
+/// 14:03  bob  build finished ✅
+/// 14:04  you  thanks!
+///             see you  ✓✓
+/// ```
+pub fn log_human(peer: &str, messages: &[MessageView], clock: &Clock) -> String {
+    if messages.is_empty() {
+        return format!("no messages with {peer} yet");
+    }
+    let rows: Vec<(String, &str, &MessageView)> = messages
+        .iter()
+        .map(|m| {
+            let who = match m.direction {
+                Direction::Out => "you",
+                Direction::In => m.from.as_str(),
+            };
+            (clock.short(m.ts), who, m)
+        })
+        .collect();
+    let time_w = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
+    let who_w = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
+    let indent = " ".repeat(time_w + 2 + who_w + 2);
+    let mut out = String::new();
+    for (time, who, m) in rows {
+        let text = message_text(m);
+        let lines: Vec<&str> = text.split('\n').collect();
+        let last = lines.len() - 1;
+        for (i, line) in lines.iter().enumerate() {
+            if i == 0 {
+                let _ = write!(out, "{time:<time_w$}  {who:<who_w$}  {line}");
+            } else {
+                let _ = write!(out, "{indent}{line}");
+            }
+            if i == last && m.direction == Direction::Out {
+                let _ = write!(out, "  {}", ticks(m.state, m.failure.as_deref()));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::samples::{T0, message};
+    use super::*;
+    use serde_json::{Value, json};
+
+    #[test]
+    fn log_json_has_exactly_the_documented_fields() {
+        let mut out = message(
+            "ab",
+            Direction::Out,
+            Some("thanks!\nsee you"),
+            MessageState::Failed,
+        );
+        out.failure = Some("quota".into());
+        let messages = vec![
+            message("aa", Direction::In, Some("hi"), MessageState::Delivered),
+            out,
+        ];
+        let text = log_json(&messages);
+        assert!(!text.contains('\n'));
+        assert!(text.starts_with(r#"[{"id":"aa","from":"bob","to":"alice","ts":1764000000123,"direction":"in","body":"hi","state":"delivered"}"#), "{text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            v[1],
+            json!({"id": "ab", "from": "alice", "to": "bob", "ts": T0, "direction": "out",
+                   "body": "thanks!\nsee you", "state": "failed"})
+        );
+        assert_eq!(log_json(&[]), "[]");
+    }
+
+    #[test]
+    fn log_human_aligns_columns_and_ticks_outgoing_messages() {
+        let clock = Clock::utc_at(T0);
+        let mut failed = message("ac", Direction::Out, Some("again"), MessageState::Failed);
+        failed.failure = Some("bob's mailbox is full".into());
+        let messages = vec![
+            message(
+                "aa",
+                Direction::In,
+                Some("build finished ✅"),
+                MessageState::Delivered,
+            ),
+            message(
+                "ab",
+                Direction::Out,
+                Some("thanks!\nsee you"),
+                MessageState::Delivered,
+            ),
+            failed,
+            message("ad", Direction::In, None, MessageState::Read),
+        ];
+        assert_eq!(
+            log_human("bob", &messages, &clock),
+            "16:00  bob  build finished ✅\n\
+             16:00  you  thanks!\n\
+             \x20           see you  ✓✓\n\
+             16:00  you  again  ✗ failed: bob's mailbox is full\n\
+             16:00  bob  [unsupported message type: reaction]\n"
+        );
+        assert_eq!(log_human("bob", &[], &clock), "no messages with bob yet");
+    }
+}

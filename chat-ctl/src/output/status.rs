@@ -1,0 +1,129 @@
+//! `chat-ctl status` and `chat-ctl id`.
+
+use ipc_schema::fingerprint;
+use ipc_schema::methods::{ConnectionState, IdentityShowResult, StatusResult};
+
+/// The relay link as people read it; the wire names are in `--json`.
+pub(super) fn connection_name(c: ConnectionState) -> &'static str {
+    match c {
+        ConnectionState::Online => "online",
+        ConnectionState::Offline => "offline (retrying)",
+        ConnectionState::Connecting => "connecting",
+        ConnectionState::LoggedOut => "logged out",
+    }
+}
+
+/// `status` for humans: one aligned `label  value` per line.
+pub fn status_human(s: &StatusResult) -> String {
+    let mut rows: Vec<(&str, String)> = Vec::new();
+    match &s.user {
+        Some(user) => rows.push(("user", user.clone())),
+        None => rows.push(("user", "none yet (chat-ctl register)".to_owned())),
+    }
+    if let Some(fp) = &s.fingerprint {
+        for (i, line) in fingerprint::lines(fp).into_iter().enumerate() {
+            rows.push((if i == 0 { "fingerprint" } else { "" }, line));
+        }
+    }
+    let link = connection_name(s.connection);
+    match &s.relay_url {
+        Some(url) => rows.push(("relay", format!("{url} · {link}"))),
+        None => rows.push(("relay", link.to_owned())),
+    }
+    rows.push(("unread", s.unread.to_string()));
+    rows.push(("outbox", format!("{} pending", s.outbox_pending)));
+    let dropped: Vec<String> = s
+        .dropped
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(reason, n)| format!("{n} {}", reason.as_str().replace('_', " ")))
+        .collect();
+    rows.push((
+        "dropped",
+        if dropped.is_empty() {
+            "none".to_owned()
+        } else {
+            dropped.join(" · ")
+        },
+    ));
+    rows.push(("chatd", s.version.clone()));
+    aligned(&rows)
+}
+
+fn aligned(rows: &[(&str, String)]) -> String {
+    let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    rows.iter()
+        .map(|(k, v)| format!("{k:<w$}  {v}\n"))
+        .collect()
+}
+
+/// `id` for humans: the user and key size, then the fingerprint on two lines.
+pub fn identity_human(id: &IdentityShowResult) -> String {
+    let mut out = format!("{}  (RSA-{})\n", id.user, id.key_bits);
+    for line in fingerprint::lines(&id.fingerprint) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::samples::FP;
+    use super::*;
+    use ipc_schema::methods::DroppedCounters;
+
+    fn status(user: Option<&str>) -> StatusResult {
+        StatusResult {
+            version: "0.1.0".into(),
+            user: user.map(Into::into),
+            fingerprint: user.map(|_| FP.into()),
+            relay_url: user.map(|_| "https://relay.example.org".into()),
+            connection: ConnectionState::Online,
+            unread: 3,
+            outbox_pending: 1,
+            dropped: DroppedCounters {
+                unknown_sender: 2,
+                replay: 4,
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn status_human_is_an_aligned_table() {
+        assert_eq!(
+            status_human(&status(Some("alice"))),
+            "user         alice\n\
+             fingerprint  c7e1 0d59 a8f3 6b2e 94c0 1f7a 3e85 d26b\n\
+             \x20            5a09 e7c4 82f1 4d3b b06e 19a7 f5c2 6e80\n\
+             relay        https://relay.example.org · online\n\
+             unread       3\n\
+             outbox       1 pending\n\
+             dropped      2 unknown sender · 4 replay\n\
+             chatd        0.1.0\n"
+        );
+        let mut s = status(None);
+        s.connection = ConnectionState::LoggedOut;
+        s.dropped = DroppedCounters::default();
+        let text = status_human(&s);
+        assert!(
+            text.starts_with("user     none yet (chat-ctl register)\nrelay    logged out\n"),
+            "{text}"
+        );
+        assert!(text.contains("dropped  none\n"));
+    }
+
+    #[test]
+    fn identity_shows_the_fingerprint_on_two_lines() {
+        let id = IdentityShowResult {
+            user: "alice".into(),
+            fingerprint: FP.into(),
+            key_bits: 3072,
+        };
+        assert_eq!(
+            identity_human(&id),
+            "alice  (RSA-3072)\nc7e1 0d59 a8f3 6b2e 94c0 1f7a 3e85 d26b\n5a09 e7c4 82f1 4d3b b06e 19a7 f5c2 6e80\n"
+        );
+    }
+}

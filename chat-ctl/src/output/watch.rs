@@ -1,0 +1,167 @@
+//! `chat-ctl watch`: one event per line, for people and as JSON.
+
+use ipc_schema::methods::{Direction, Event, EventEnvelope, MessageState};
+use serde::Serialize;
+
+use super::log::message_text;
+use super::status::connection_name;
+use super::{Clock, json_line, ticks};
+
+/// One line of `watch --json`: the notification's params with the event name
+/// added, `{"seq":…,"ts":…,"event":"message.received",…fields}`.
+pub fn event_json(env: &EventEnvelope) -> String {
+    #[derive(Serialize)]
+    struct Line<'a, E> {
+        seq: u64,
+        ts: u64,
+        event: &'static str,
+        #[serde(flatten)]
+        fields: &'a E,
+    }
+    fn line<E: Serialize>(env: &EventEnvelope, fields: &E) -> String {
+        json_line(&Line {
+            seq: env.seq,
+            ts: env.ts,
+            event: env.event.name(),
+            fields,
+        })
+    }
+    match &env.event {
+        Event::MessageReceived(e) => line(env, e),
+        Event::MessageState(e) => line(env, e),
+        Event::ContactChanged(e) => line(env, e),
+        Event::ConnectionChanged(e) => line(env, e),
+    }
+}
+
+/// One event for humans, prefixed with its sequence number and time:
+///
+/// ```text
+/// #42 14:03  bob → you: build finished ✅
+/// #43 14:04  you → bob: thanks!
+/// #44 14:04  to bob 0b7e4d2c: delivered ✓✓
+/// #45 14:05  contact bob verified
+/// #46 14:05  relay offline (retrying): connection refused
+/// ```
+pub fn event_human(env: &EventEnvelope, clock: &Clock) -> String {
+    let head = format!("#{} {}  ", env.seq, clock.short(env.ts));
+    let body = match &env.event {
+        Event::MessageReceived(e) => {
+            let m = &e.message;
+            let (from, to) = match m.direction {
+                Direction::In => (m.from.as_str(), "you"),
+                Direction::Out => ("you", m.to.as_str()),
+            };
+            let indent = " ".repeat(head.chars().count() + 2);
+            let text = message_text(m).replace('\n', &format!("\n{indent}"));
+            format!("{from} → {to}: {text}")
+        }
+        Event::MessageState(e) => {
+            let short_id: String = e.id.chars().take(8).collect();
+            let what = match e.state {
+                MessageState::Failed => ticks(e.state, e.failure.as_deref()),
+                state => format!("{state} {}", ticks(state, None)),
+            };
+            format!("to {} {short_id}: {what}", e.peer)
+        }
+        Event::ContactChanged(e) => format!("contact {} {}", e.contact.user, e.change),
+        Event::ConnectionChanged(e) => match &e.error {
+            Some(why) => format!("relay {}: {why}", connection_name(e.connection)),
+            None => format!("relay {}", connection_name(e.connection)),
+        },
+    };
+    head + &body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::samples::{FP, T0, message};
+    use super::*;
+    use ipc_schema::methods::{
+        ConnectionChangedEvent, ConnectionState, Contact, ContactChange, ContactChangedEvent,
+        MessageReceivedEvent, MessageStateEvent,
+    };
+    use serde_json::Value;
+
+    fn env(seq: u64, event: Event) -> EventEnvelope {
+        EventEnvelope { seq, ts: T0, event }
+    }
+
+    #[test]
+    fn watch_json_is_the_params_with_the_event_name_first_fields_in_order() {
+        let e = env(
+            43,
+            Event::MessageState(MessageStateEvent {
+                id: "0b7e".into(),
+                peer: "bob".into(),
+                state: MessageState::Delivered,
+                failure: None,
+            }),
+        );
+        assert_eq!(
+            event_json(&e),
+            r#"{"seq":43,"ts":1764000000123,"event":"message.state","id":"0b7e","peer":"bob","state":"delivered","failure":null}"#
+        );
+        let e = env(
+            42,
+            Event::MessageReceived(MessageReceivedEvent {
+                message: message("aa", Direction::In, Some("hi"), MessageState::Delivered),
+            }),
+        );
+        let v: Value = serde_json::from_str(&event_json(&e)).unwrap();
+        assert_eq!(v["event"], "message.received");
+        assert_eq!(v["message"]["body"], "hi");
+        assert_eq!(v["seq"], 42);
+    }
+
+    #[test]
+    fn watch_human_names_every_event() {
+        let clock = Clock::utc_at(T0);
+        let got = |event| event_human(&env(7, event), &clock);
+        assert_eq!(
+            got(Event::MessageReceived(MessageReceivedEvent {
+                message: message(
+                    "aa",
+                    Direction::In,
+                    Some("two\nlines"),
+                    MessageState::Delivered
+                ),
+            })),
+            "#7 16:00  bob → you: two\n            lines"
+        );
+        assert_eq!(
+            got(Event::MessageReceived(MessageReceivedEvent {
+                message: message("aa", Direction::Out, Some("hi"), MessageState::Queued),
+            })),
+            "#7 16:00  you → bob: hi"
+        );
+        assert_eq!(
+            got(Event::MessageState(MessageStateEvent {
+                id: "0b7e4d2c9a1f48e6b3c5d7e9f1a2b4c6".into(),
+                peer: "bob".into(),
+                state: MessageState::Delivered,
+                failure: None,
+            })),
+            "#7 16:00  to bob 0b7e4d2c: delivered ✓✓"
+        );
+        assert_eq!(
+            got(Event::ContactChanged(ContactChangedEvent {
+                change: ContactChange::Verified,
+                contact: Contact {
+                    user: "bob".into(),
+                    fingerprint: FP.into(),
+                    verified: true,
+                    added_at: T0
+                },
+            })),
+            "#7 16:00  contact bob verified"
+        );
+        assert_eq!(
+            got(Event::ConnectionChanged(ConnectionChangedEvent {
+                connection: ConnectionState::Offline,
+                error: Some("connection refused".into()),
+            })),
+            "#7 16:00  relay offline (retrying): connection refused"
+        );
+    }
+}

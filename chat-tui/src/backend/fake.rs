@@ -1,0 +1,220 @@
+//! An in-memory chatd for the worker's and the app's tests (test-only).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use ipc_schema::client::ClientError;
+use ipc_schema::jsonrpc::code;
+use ipc_schema::methods::{
+    Contact, ContactAddParams, ConversationView, EventEnvelope, IdentityShowResult,
+    MessageListResult, MessageSendResult, MessageView, StatusResult,
+};
+use tokio::sync::mpsc;
+
+use super::{Connector, Daemon};
+
+/// What the fake saw and what it answers with, shared with the test.
+#[derive(Debug, Default)]
+pub struct FakeState {
+    /// Status answer.
+    pub status: Option<StatusResult>,
+    /// Conversation list answer.
+    pub conversations: Vec<ConversationView>,
+    /// Contact list answer.
+    pub contacts: Vec<Contact>,
+    /// Full histories by peer, oldest first; pages are cut from them.
+    pub history: HashMap<String, Vec<MessageView>>,
+    /// Every call made, as `method arg…`, in order.
+    pub calls: Vec<String>,
+    /// Where subscribed events come from; set by `subscribe`.
+    pub events: Option<mpsc::Sender<EventEnvelope>>,
+    /// `identity.show` answer.
+    pub identity: Option<IdentityShowResult>,
+    /// `identity.card` answer.
+    pub card: Option<serde_json::Value>,
+    /// Whether connecting fails (chatd "down").
+    pub down: bool,
+}
+
+/// An in-memory chatd for tests.
+#[derive(Clone, Debug, Default)]
+pub struct FakeDaemon(pub Arc<Mutex<FakeState>>);
+
+impl FakeDaemon {
+    fn with<T>(&self, f: impl FnOnce(&mut FakeState) -> T) -> T {
+        f(&mut self.0.lock().expect("fake poisoned"))
+    }
+
+    fn check(&self) -> Result<(), ClientError> {
+        if self.with(|s| s.down) {
+            Err(ClientError::Disconnected)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Connector for FakeDaemon {
+    type Daemon = FakeDaemon;
+    async fn connect(&self) -> Result<FakeDaemon, ClientError> {
+        self.check()?;
+        Ok(self.clone())
+    }
+}
+
+impl Daemon for FakeDaemon {
+    async fn status(&mut self) -> Result<StatusResult, ClientError> {
+        self.check()?;
+        self.with(|s| {
+            s.calls.push("status".into());
+            s.status.clone().ok_or(ClientError::Disconnected)
+        })
+    }
+    async fn conversations(&mut self) -> Result<Vec<ConversationView>, ClientError> {
+        self.check()?;
+        Ok(self.with(|s| {
+            s.calls.push("conversation.list".into());
+            s.conversations.clone()
+        }))
+    }
+    async fn contacts(&mut self) -> Result<Vec<Contact>, ClientError> {
+        self.check()?;
+        Ok(self.with(|s| {
+            s.calls.push("contact.list".into());
+            s.contacts.clone()
+        }))
+    }
+    async fn messages(
+        &mut self,
+        peer: String,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<MessageListResult, ClientError> {
+        self.check()?;
+        Ok(self.with(|s| {
+            s.calls.push(format!(
+                "message.list {peer} {}",
+                before.map_or("-".to_owned(), |b| b.to_string())
+            ));
+            let all = s.history.get(&peer).cloned().unwrap_or_default();
+            let end = match before {
+                Some(seq) => all.iter().take_while(|m| m.seq < seq).count(),
+                None => all.len(),
+            };
+            let start = end.saturating_sub(limit as usize);
+            MessageListResult {
+                messages: all[start..end].to_vec(),
+                has_more: start > 0,
+            }
+        }))
+    }
+    async fn send(&mut self, to: String, body: String) -> Result<MessageSendResult, ClientError> {
+        self.check()?;
+        self.with(|s| s.calls.push(format!("message.send {to} {body}")));
+        Ok(MessageSendResult {
+            id: "0".repeat(32),
+            ts: 0,
+        })
+    }
+    async fn mark_read(&mut self, peer: String) -> Result<u64, ClientError> {
+        self.check()?;
+        self.with(|s| s.calls.push(format!("conversation.mark_read {peer}")));
+        Ok(0)
+    }
+    async fn focus(&mut self, peer: Option<String>) -> Result<(), ClientError> {
+        self.check()?;
+        self.with(|s| {
+            s.calls.push(format!(
+                "conversation.focus {}",
+                peer.as_deref().unwrap_or("-")
+            ))
+        });
+        Ok(())
+    }
+    async fn identity_show(&mut self) -> Result<IdentityShowResult, ClientError> {
+        self.check()?;
+        self.with(|s| {
+            s.calls.push("identity.show".into());
+            s.identity.clone().ok_or(ClientError::Disconnected)
+        })
+    }
+    async fn identity_card(&mut self) -> Result<serde_json::Value, ClientError> {
+        self.check()?;
+        self.with(|s| {
+            s.calls.push("identity.card".into());
+            s.card.clone().ok_or(ClientError::Disconnected)
+        })
+    }
+    async fn contact_add(&mut self, params: ContactAddParams) -> Result<Contact, ClientError> {
+        self.check()?;
+        self.with(|s| {
+            let (user, fingerprint) = match params {
+                ContactAddParams::Card { card } => {
+                    s.calls.push(format!("contact.add card {card}"));
+                    let user = card["user"].as_str().unwrap_or("?").to_owned();
+                    (user, "0000 ".repeat(16).trim_end().to_owned())
+                }
+                ContactAddParams::Directory { user, fingerprint } => {
+                    s.calls.push(format!("contact.add {user} {fingerprint}"));
+                    (user, fingerprint)
+                }
+            };
+            let contact = Contact {
+                user,
+                fingerprint,
+                verified: false,
+                added_at: 0,
+            };
+            s.contacts.push(contact.clone());
+            Ok(contact)
+        })
+    }
+    async fn contact_remove(&mut self, user: String) -> Result<(), ClientError> {
+        self.check()?;
+        self.with(|s| {
+            s.calls.push(format!("contact.remove {user}"));
+            s.contacts.retain(|c| c.user != user);
+        });
+        Ok(())
+    }
+    async fn contact_verify(
+        &mut self,
+        user: String,
+        fingerprint: String,
+    ) -> Result<Contact, ClientError> {
+        self.check()?;
+        self.with(|s| {
+            s.calls.push(format!("contact.verify {user} {fingerprint}"));
+            let c = s
+                .contacts
+                .iter_mut()
+                .find(|c| c.user == user)
+                .ok_or_else(|| rpc(code::UNKNOWN_CONTACT, "unknown contact"))?;
+            if c.fingerprint != fingerprint {
+                return Err(rpc(
+                    code::FINGERPRINT_MISMATCH,
+                    "fingerprint does not match the pinned card",
+                ));
+            }
+            c.verified = true;
+            Ok(c.clone())
+        })
+    }
+    async fn subscribe(&mut self) -> Result<mpsc::Receiver<EventEnvelope>, ClientError> {
+        self.check()?;
+        let (tx, rx) = mpsc::channel(64);
+        self.with(|s| {
+            s.calls.push("subscribe".into());
+            s.events = Some(tx);
+        });
+        Ok(rx)
+    }
+}
+
+fn rpc(code: i64, message: &str) -> ClientError {
+    ClientError::Rpc {
+        code,
+        message: message.into(),
+        data: None,
+    }
+}

@@ -1,0 +1,137 @@
+//! The real chatd, over `ipc_schema::client`.
+
+use std::path::PathBuf;
+
+use ipc_schema::client::{Client, ClientError};
+use ipc_schema::methods::{
+    Contact, ContactAddParams, ContactListParams, ContactRemoveParams, ContactVerifyParams,
+    ConversationFocusParams, ConversationListParams, ConversationMarkReadParams, ConversationView,
+    EventEnvelope, IdentityCardParams, IdentityShowParams, IdentityShowResult, MessageListParams,
+    MessageListResult, MessageSendParams, MessageSendResult, StatusParams, StatusResult,
+};
+use tokio::sync::mpsc;
+
+use super::{Connector, Daemon};
+
+/// The real chatd at a socket path.
+#[derive(Clone, Debug)]
+pub struct IpcConnector {
+    /// The socket.
+    pub path: PathBuf,
+}
+
+/// The client name chat-tui sends in `hello`.
+pub const CLIENT_NAME: &str = concat!("chat-tui/", env!("CARGO_PKG_VERSION"));
+
+impl Connector for IpcConnector {
+    type Daemon = IpcDaemon;
+    async fn connect(&self) -> Result<IpcDaemon, ClientError> {
+        let client = Client::connect_as(&self.path, CLIENT_NAME).await?;
+        Ok(IpcDaemon {
+            client,
+            path: self.path.clone(),
+        })
+    }
+}
+
+/// A live connection to chatd.
+#[derive(Debug)]
+pub struct IpcDaemon {
+    client: Client,
+    path: PathBuf,
+}
+
+impl Daemon for IpcDaemon {
+    async fn status(&mut self) -> Result<StatusResult, ClientError> {
+        self.client.call(StatusParams {}).await
+    }
+    async fn conversations(&mut self) -> Result<Vec<ConversationView>, ClientError> {
+        Ok(self
+            .client
+            .call(ConversationListParams {})
+            .await?
+            .conversations)
+    }
+    async fn contacts(&mut self) -> Result<Vec<Contact>, ClientError> {
+        Ok(self.client.call(ContactListParams {}).await?.contacts)
+    }
+    async fn messages(
+        &mut self,
+        peer: String,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<MessageListResult, ClientError> {
+        self.client
+            .call(MessageListParams {
+                peer,
+                before,
+                limit: Some(limit),
+            })
+            .await
+    }
+    async fn send(&mut self, to: String, body: String) -> Result<MessageSendResult, ClientError> {
+        self.client
+            .call(MessageSendParams {
+                to,
+                body,
+                reply_to: None,
+            })
+            .await
+    }
+    async fn mark_read(&mut self, peer: String) -> Result<u64, ClientError> {
+        Ok(self
+            .client
+            .call(ConversationMarkReadParams { peer })
+            .await?
+            .marked)
+    }
+    async fn focus(&mut self, peer: Option<String>) -> Result<(), ClientError> {
+        self.client.call(ConversationFocusParams { peer }).await?;
+        Ok(())
+    }
+    async fn identity_show(&mut self) -> Result<IdentityShowResult, ClientError> {
+        self.client.call(IdentityShowParams {}).await
+    }
+    async fn identity_card(&mut self) -> Result<serde_json::Value, ClientError> {
+        Ok(self.client.call(IdentityCardParams {}).await?.card)
+    }
+    async fn contact_add(&mut self, params: ContactAddParams) -> Result<Contact, ClientError> {
+        Ok(self.client.call(params).await?.contact)
+    }
+    async fn contact_remove(&mut self, user: String) -> Result<(), ClientError> {
+        self.client.call(ContactRemoveParams { user }).await?;
+        Ok(())
+    }
+    async fn contact_verify(
+        &mut self,
+        user: String,
+        fingerprint: String,
+    ) -> Result<Contact, ClientError> {
+        Ok(self
+            .client
+            .call(ContactVerifyParams { user, fingerprint })
+            .await?
+            .contact)
+    }
+    async fn subscribe(&mut self) -> Result<mpsc::Receiver<EventEnvelope>, ClientError> {
+        // Events need a connection of their own: a subscribed one takes no calls.
+        let mut stream = Client::connect_as(&self.path, CLIENT_NAME)
+            .await?
+            .subscribe(None)
+            .await?;
+        let (tx, rx) = mpsc::channel(256);
+        tokio::spawn(async move {
+            while let Some(event) = stream.next().await {
+                match event {
+                    Ok(event) => {
+                        if tx.send(event).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => tracing::warn!("unreadable event: {e}"),
+                }
+            }
+        });
+        Ok(rx)
+    }
+}

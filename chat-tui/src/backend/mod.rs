@@ -1,0 +1,98 @@
+//! chatd behind a trait ([`Daemon`], made by a [`Connector`]): the real one
+//! over `ipc_schema::client` ([`ipc`]), an in-memory fake for tests, and the
+//! [`worker`] that runs effects against it and keeps reconnecting.
+//!
+//! The backend reports what happened as typed [`Action`](crate::app::Action)s;
+//! the words the user reads are the app's.
+
+use std::future::Future;
+
+use ipc_schema::client::ClientError;
+use ipc_schema::methods::{
+    Contact, ContactAddParams, ConversationView, EventEnvelope, IdentityShowResult,
+    MessageListResult, MessageSendResult, StatusResult,
+};
+use tokio::sync::mpsc;
+
+#[cfg(test)]
+mod fake;
+mod ipc;
+#[cfg(test)]
+mod tests;
+mod worker;
+
+pub use ipc::{CLIENT_NAME, IpcConnector, IpcDaemon};
+pub use worker::{execute, run};
+
+/// The calls chat-tui makes; one connection, one call at a time.
+pub trait Daemon: Send + 'static {
+    /// `status`.
+    fn status(&mut self) -> impl Future<Output = Result<StatusResult, ClientError>> + Send;
+    /// `conversation.list`.
+    fn conversations(
+        &mut self,
+    ) -> impl Future<Output = Result<Vec<ConversationView>, ClientError>> + Send;
+    /// `contact.list`.
+    fn contacts(&mut self) -> impl Future<Output = Result<Vec<Contact>, ClientError>> + Send;
+    /// `message.list {peer, before, limit}`.
+    fn messages(
+        &mut self,
+        peer: String,
+        before: Option<u64>,
+        limit: u32,
+    ) -> impl Future<Output = Result<MessageListResult, ClientError>> + Send;
+    /// `message.send`.
+    fn send(
+        &mut self,
+        to: String,
+        body: String,
+    ) -> impl Future<Output = Result<MessageSendResult, ClientError>> + Send;
+    /// `conversation.mark_read`.
+    fn mark_read(&mut self, peer: String) -> impl Future<Output = Result<u64, ClientError>> + Send;
+    /// `conversation.focus`; lasts as long as this connection.
+    fn focus(
+        &mut self,
+        peer: Option<String>,
+    ) -> impl Future<Output = Result<(), ClientError>> + Send;
+    /// `identity.show`.
+    fn identity_show(
+        &mut self,
+    ) -> impl Future<Output = Result<IdentityShowResult, ClientError>> + Send;
+    /// `identity.card`: the card JSON.
+    fn identity_card(
+        &mut self,
+    ) -> impl Future<Output = Result<serde_json::Value, ClientError>> + Send;
+    /// `contact.add`, either form.
+    fn contact_add(
+        &mut self,
+        params: ContactAddParams,
+    ) -> impl Future<Output = Result<Contact, ClientError>> + Send;
+    /// `contact.remove`.
+    fn contact_remove(
+        &mut self,
+        user: String,
+    ) -> impl Future<Output = Result<(), ClientError>> + Send;
+    /// `contact.verify`.
+    fn contact_verify(
+        &mut self,
+        user: String,
+        fingerprint: String,
+    ) -> impl Future<Output = Result<Contact, ClientError>> + Send;
+    /// Events from now on; the channel closes when chatd goes away.
+    fn subscribe(
+        &mut self,
+    ) -> impl Future<Output = Result<mpsc::Receiver<EventEnvelope>, ClientError>> + Send;
+}
+
+/// Makes fresh connections to chatd, for the first start and every reconnect.
+pub trait Connector: Send + Sync + 'static {
+    /// The connection type.
+    type Daemon: Daemon;
+    /// Connects and says hello.
+    fn connect(&self) -> impl Future<Output = Result<Self::Daemon, ClientError>> + Send;
+}
+
+/// Whether an error means the connection is gone (rather than one call refused).
+pub fn is_connection_error(e: &ClientError) -> bool {
+    !matches!(e, ClientError::Rpc { .. })
+}

@@ -1,0 +1,268 @@
+//! The worker against the in-memory fake chatd: reconnecting, forwarding
+//! events, and what each effect turns into.
+
+use std::time::Duration;
+
+use ipc_schema::methods::{
+    ConnectionState, Contact, Direction, DroppedCounters, Event, EventEnvelope,
+    MessageReceivedEvent, MessageState, MessageView, StatusResult,
+};
+use ipc_schema::time::TimeZone;
+use tokio::sync::mpsc;
+
+use super::fake::FakeDaemon;
+use super::{execute, run};
+use crate::app::{self, Action, AppState, ContactDone, ContactFailed, DaemonLink, Effect};
+use crate::theme::{Theme, ThemeName};
+
+const BOB_FP: &str =
+    "c7e1 0d59 a8f3 6b2e 94c0 1f7a 3e85 d26b 5a09 e7c4 82f1 4d3b b06e 19a7 f5c2 6e80";
+const CAROL_FP: &str =
+    "ef2a 9c41 07be d5e8 1a6c 44f0 b9ed 2e71 8c05 6a1f e4d2 97be 50c8 2f6e a1d9 7be4";
+
+fn msg(i: usize, peer: &str, out: bool, body: &str, state: MessageState) -> MessageView {
+    let (from, to, direction) = if out {
+        ("alice", peer, Direction::Out)
+    } else {
+        (peer, "alice", Direction::In)
+    };
+    MessageView {
+        id: format!("{i:032x}"),
+        from: from.into(),
+        to: to.into(),
+        ts: 1_795_615_500_000 + i as u64 * 60_000,
+        direction,
+        kind: "text".into(),
+        body: Some(body.into()),
+        reply_to: None,
+        state,
+        failure: None,
+        seq: i as u64,
+        truncated: false,
+    }
+}
+
+fn status() -> StatusResult {
+    StatusResult {
+        version: "0.1.0".into(),
+        user: Some("alice".into()),
+        fingerprint: Some(BOB_FP.into()),
+        relay_url: Some("https://relay.example.org".into()),
+        connection: ConnectionState::Online,
+        unread: 0,
+        outbox_pending: 0,
+        dropped: DroppedCounters::default(),
+    }
+}
+
+fn contact_list() -> Vec<Contact> {
+    vec![
+        Contact {
+            user: "bob".into(),
+            fingerprint: BOB_FP.into(),
+            verified: true,
+            added_at: 0,
+        },
+        Contact {
+            user: "carol".into(),
+            fingerprint: CAROL_FP.into(),
+            verified: false,
+            added_at: 0,
+        },
+    ]
+}
+
+#[tokio::test]
+async fn the_worker_reconnects_and_forwards_events_and_answers() {
+    let fake = FakeDaemon::default();
+    fake.0.lock().unwrap().down = true;
+    fake.0.lock().unwrap().status = Some(status());
+    fake.0.lock().unwrap().history.insert(
+        "bob".into(),
+        (0..250)
+            .map(|i| msg(i, "bob", false, "m", MessageState::Read))
+            .collect(),
+    );
+    let (effect_tx, effect_rx) = mpsc::unbounded_channel();
+    let (action_tx, mut action_rx) = mpsc::unbounded_channel();
+    let worker = tokio::spawn(run(
+        fake.clone(),
+        effect_rx,
+        action_tx,
+        Duration::from_millis(20),
+    ));
+    let next = async |rx: &mut mpsc::UnboundedReceiver<Action>| {
+        tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert!(matches!(
+        next(&mut action_rx).await,
+        Action::DaemonOffline(_)
+    ));
+    fake.0.lock().unwrap().down = false;
+    loop {
+        if next(&mut action_rx).await == Action::DaemonOnline {
+            break;
+        }
+    }
+    // Feed the pure loop the way main does.
+    let mut s = AppState::new("x", Theme::named(ThemeName::None), TimeZone::Fixed(0));
+    for e in app::update(&mut s, Action::DaemonOnline) {
+        effect_tx.send(e).unwrap();
+    }
+    assert!(matches!(next(&mut action_rx).await, Action::Status(_)));
+    effect_tx
+        .send(Effect::LoadMessages { peer: "bob".into() })
+        .unwrap();
+    loop {
+        if let Action::Messages { page, .. } = next(&mut action_rx).await {
+            assert_eq!(
+                page.messages.len(),
+                100,
+                "one page, never the whole history"
+            );
+            assert!(page.has_more);
+            break;
+        }
+    }
+    let events = fake.0.lock().unwrap().events.clone().unwrap();
+    events
+        .send(EventEnvelope {
+            seq: 1,
+            ts: 0,
+            event: Event::MessageReceived(MessageReceivedEvent {
+                message: msg(999, "bob", false, "live", MessageState::Delivered),
+            }),
+        })
+        .await
+        .unwrap();
+    loop {
+        if let Action::Event(e) = next(&mut action_rx).await {
+            assert_eq!(e.seq, 1);
+            break;
+        }
+    }
+    // chatd goes away: the event channel closes and the worker reports it.
+    fake.0.lock().unwrap().down = true;
+    fake.0.lock().unwrap().events = None;
+    drop(events);
+    loop {
+        if matches!(next(&mut action_rx).await, Action::DaemonOffline(_)) {
+            break;
+        }
+    }
+    assert_eq!(s.daemon, DaemonLink::Online);
+    let calls = fake.0.lock().unwrap().calls.clone();
+    assert!(
+        calls.contains(&"message.list bob -".to_owned()),
+        "{calls:?}"
+    );
+    drop(effect_tx);
+    worker.await.unwrap();
+}
+
+#[tokio::test]
+async fn contact_effects_run_against_the_daemon() {
+    let mut fake = FakeDaemon::default();
+    fake.0.lock().unwrap().contacts = contact_list();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    // Mismatch: chatd's refusal comes back as an error for the view.
+    execute(
+        &mut fake,
+        Effect::VerifyContact {
+            user: "carol".into(),
+            fingerprint: BOB_FP.into(),
+        },
+        &tx,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        rx.recv().await,
+        Some(Action::ContactResult(Err(
+            ContactFailed::FingerprintMismatch(_)
+        )))
+    ));
+    execute(
+        &mut fake,
+        Effect::VerifyContact {
+            user: "carol".into(),
+            fingerprint: CAROL_FP.into(),
+        },
+        &tx,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        rx.recv().await,
+        Some(Action::ContactResult(Ok(_)))
+    ));
+    assert!(fake.0.lock().unwrap().contacts[1].verified);
+    // A card file is read by the worker and sent as {card}.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dave.card");
+    std::fs::write(&path, r#"{"v":1,"user":"dave","enc":"e","sig":"s"}"#).unwrap();
+    execute(
+        &mut fake,
+        Effect::AddContactCard {
+            path: path.display().to_string(),
+        },
+        &tx,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        rx.recv().await,
+        Some(Action::ContactResult(Ok(ContactDone::Added {
+            user: "dave".into(),
+            from_directory: false
+        })))
+    );
+    // A missing file is an error for the view, not a call.
+    execute(
+        &mut fake,
+        Effect::AddContactCard {
+            path: "/nonexistent/x.card".into(),
+        },
+        &tx,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        rx.recv().await,
+        Some(Action::ContactResult(Err(
+            ContactFailed::CardUnreadable { .. }
+        )))
+    ));
+    execute(&mut fake, Effect::RemoveContact { user: "bob".into() }, &tx)
+        .await
+        .unwrap();
+    assert!(matches!(
+        rx.recv().await,
+        Some(Action::ContactResult(Ok(_)))
+    ));
+    let calls = fake.0.lock().unwrap().calls.clone();
+    assert_eq!(calls.len(), 4, "{calls:?}");
+    assert!(calls[2].starts_with("contact.add card"));
+    assert_eq!(calls[3], "contact.remove bob");
+}
+
+#[tokio::test]
+async fn load_identity_asks_for_show_and_card() {
+    let mut fake = FakeDaemon::default();
+    fake.0.lock().unwrap().identity = Some(ipc_schema::methods::IdentityShowResult {
+        user: "alice".into(),
+        fingerprint: BOB_FP.into(),
+        key_bits: 3072,
+    });
+    fake.0.lock().unwrap().card = Some(serde_json::json!({"v":1,"user":"alice"}));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    execute(&mut fake, Effect::LoadIdentity, &tx).await.unwrap();
+    let Some(Action::Identity { show, card }) = rx.recv().await else {
+        panic!()
+    };
+    assert_eq!(show.key_bits, 3072);
+    assert_eq!(card, r#"{"user":"alice","v":1}"#);
+}

@@ -1,0 +1,189 @@
+//! The worker: runs the app's effects against chatd, forwards its events, and
+//! reconnects every `retry` while it is away. Everything comes back to the
+//! app as actions that say what happened, never as wording for the user.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipc_schema::client::ClientError;
+use ipc_schema::methods::ContactAddParams;
+use tokio::sync::mpsc;
+
+use super::{Connector, Daemon, is_connection_error};
+use crate::app::action::{Action, ContactDone, ContactFailed, Effect, PAGE_SIZE};
+
+/// Runs effects against chatd, forwards its events, and reconnects every
+/// `retry` while it is away. Ends when the effect channel closes.
+pub async fn run<C: Connector>(
+    connector: C,
+    mut effects: mpsc::UnboundedReceiver<Effect>,
+    actions: mpsc::UnboundedSender<Action>,
+    retry: Duration,
+) {
+    loop {
+        let connected = async {
+            let mut daemon = connector.connect().await?;
+            let events = daemon.subscribe().await?;
+            Ok::<_, ClientError>((daemon, events))
+        }
+        .await;
+        let (mut daemon, mut events) = match connected {
+            Ok(pair) => pair,
+            Err(e) => {
+                tracing::info!("chatd unreachable: {e}");
+                let _ = actions.send(Action::DaemonOffline(e.to_string()));
+                let sleep = tokio::time::sleep(retry);
+                tokio::pin!(sleep);
+                loop {
+                    tokio::select! {
+                        () = &mut sleep => break,
+                        effect = effects.recv() => match effect {
+                            None => return,
+                            // Nothing to run them against; `update` already kept drafts.
+                            Some(effect) => tracing::debug!("dropped while offline: {effect:?}"),
+                        },
+                    }
+                }
+                continue;
+            }
+        };
+        tracing::info!("connected to chatd");
+        let _ = actions.send(Action::DaemonOnline);
+        let lost = loop {
+            tokio::select! {
+                effect = effects.recv() => {
+                    let Some(effect) = effect else { return };
+                    match execute(&mut daemon, effect, &actions).await {
+                        Ok(()) => {}
+                        Err(e) if is_connection_error(&e) => break e,
+                        Err(e) => { let _ = actions.send(Action::CallFailed(e.to_string())); }
+                    }
+                }
+                event = events.recv() => match event {
+                    Some(event) => { let _ = actions.send(Action::Event(event)); }
+                    None => break ClientError::Disconnected,
+                },
+            }
+        };
+        tracing::info!("lost chatd: {lost}");
+        let _ = actions.send(Action::DaemonOffline(lost.to_string()));
+        tokio::time::sleep(retry).await;
+    }
+}
+
+/// Runs one effect; its answer goes to `actions`. An error is returned only
+/// when the call failed as a whole; refusals the app shows in place (a send,
+/// the contacts view) come back as actions.
+pub async fn execute<D: Daemon>(
+    daemon: &mut D,
+    effect: Effect,
+    actions: &mpsc::UnboundedSender<Action>,
+) -> Result<(), ClientError> {
+    let action = match effect {
+        Effect::LoadStatus => Action::Status(daemon.status().await?),
+        Effect::LoadConversations => Action::Conversations(daemon.conversations().await?),
+        Effect::LoadContacts => Action::Contacts(daemon.contacts().await?),
+        Effect::LoadMessages { peer } => Action::Messages {
+            page: daemon.messages(peer.clone(), None, PAGE_SIZE).await?,
+            peer,
+            older: false,
+        },
+        Effect::LoadOlder { peer, before } => Action::Messages {
+            page: daemon
+                .messages(peer.clone(), Some(before), PAGE_SIZE)
+                .await?,
+            peer,
+            older: true,
+        },
+        Effect::Send { to, body } => match daemon.send(to.clone(), body).await {
+            Ok(_) => return Ok(()),
+            Err(e) if !is_connection_error(&e) => Action::SendFailed {
+                to,
+                error: e.to_string(),
+            },
+            Err(e) => return Err(e),
+        },
+        Effect::MarkRead { peer } => {
+            daemon.mark_read(peer).await?;
+            return Ok(());
+        }
+        Effect::Focus { peer } => {
+            daemon.focus(peer).await?;
+            return Ok(());
+        }
+        // The terminal owner handles this one; it never reaches the worker.
+        Effect::OpenEditor(_) => return Ok(()),
+        Effect::AddContactCard { path } => match read_card(&path).await {
+            Err(failed) => Action::ContactResult(Err(failed)),
+            Ok(card) => contact_answer(
+                daemon.contact_add(ContactAddParams::Card { card }).await,
+                |c| ContactDone::Added {
+                    user: c.user,
+                    from_directory: false,
+                },
+            )?,
+        },
+        Effect::AddContactDirectory { user, fingerprint } => contact_answer(
+            daemon
+                .contact_add(ContactAddParams::Directory { user, fingerprint })
+                .await,
+            |c| ContactDone::Added {
+                user: c.user,
+                from_directory: true,
+            },
+        )?,
+        Effect::VerifyContact { user, fingerprint } => {
+            contact_answer(daemon.contact_verify(user, fingerprint).await, |c| {
+                ContactDone::Verified { user: c.user }
+            })?
+        }
+        Effect::LoadIdentity => Action::Identity {
+            show: daemon.identity_show().await?,
+            card: daemon.identity_card().await?.to_string(),
+        },
+        Effect::RemoveContact { user } => {
+            contact_answer(daemon.contact_remove(user.clone()).await, |()| {
+                ContactDone::Removed { user }
+            })?
+        }
+    };
+    let _ = actions.send(action);
+    Ok(())
+}
+
+/// A refused call becomes a failure for the contacts view; a lost connection stays an error.
+fn contact_answer<T>(
+    result: Result<T, ClientError>,
+    done: impl FnOnce(T) -> ContactDone,
+) -> Result<Action, ClientError> {
+    match result {
+        Ok(t) => Ok(Action::ContactResult(Ok(done(t)))),
+        Err(e) if !is_connection_error(&e) => {
+            let failed = match e.rpc_name() {
+                Some("fingerprint_mismatch") => ContactFailed::FingerprintMismatch(e.to_string()),
+                _ => ContactFailed::Refused(e.to_string()),
+            };
+            Ok(Action::ContactResult(Err(failed)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads a card file (`~/` is the home directory) as JSON.
+pub async fn read_card(path: &str) -> Result<serde_json::Value, ContactFailed> {
+    let expanded = match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
+    };
+    let text =
+        tokio::fs::read_to_string(&expanded)
+            .await
+            .map_err(|e| ContactFailed::CardUnreadable {
+                path: path.to_owned(),
+                why: e.to_string(),
+            })?;
+    serde_json::from_str(text.trim()).map_err(|e| ContactFailed::NotACard {
+        path: path.to_owned(),
+        why: e.to_string(),
+    })
+}

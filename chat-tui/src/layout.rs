@@ -1,0 +1,213 @@
+//! Where everything goes on the screen, in rows and columns: the panes, the
+//! composer's rows, each message's rows, the list entries. `update` (mouse,
+//! paging, scrolling) and `draw` both read it, so they agree on every row;
+//! it knows nothing of either (no app state, no styles).
+
+use ipc_schema::methods::{MessageState, MessageView};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::widgets::Block;
+use unicode_width::UnicodeWidthChar;
+
+use crate::text::{sanitize, truncate, wrap};
+
+/// Columns a message body is indented by under its header.
+pub const INDENT: usize = 2;
+
+/// Rows each conversation takes in the list.
+pub const LIST_ROWS_PER_ENTRY: u16 = 2;
+
+/// The screen's regions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Areas {
+    /// The conversation list (with its border).
+    pub list: Rect,
+    /// The message pane (with its border).
+    pub messages: Rect,
+    /// The composer (with its border).
+    pub composer: Rect,
+    /// The one-line status bar.
+    pub status: Rect,
+}
+
+impl Areas {
+    /// Splits `area`; `draft` is the open conversation's draft and cursor,
+    /// whose rows decide the composer's height.
+    pub fn new(area: Rect, draft: Option<(&str, usize)>) -> Areas {
+        let [main, status] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+        let list_w = (main.width / 4).clamp(22, 34).min(main.width / 2);
+        let [list, right] =
+            Layout::horizontal([Constraint::Length(list_w), Constraint::Min(1)]).areas(main);
+        let rows = match draft {
+            Some((text, cursor)) => composer_rows(text, cursor, right.width.saturating_sub(2))
+                .0
+                .len() as u16,
+            None => 1,
+        };
+        let composer_h = (rows.clamp(1, 6) + 2).min(right.height.saturating_sub(3));
+        let [messages, composer] =
+            Layout::vertical([Constraint::Min(1), Constraint::Length(composer_h)]).areas(right);
+        Areas {
+            list,
+            messages,
+            composer,
+            status,
+        }
+    }
+
+    /// Columns inside the message pane's border.
+    pub fn message_width(&self) -> usize {
+        usize::from(self.messages.width.saturating_sub(2))
+    }
+
+    /// Rows inside the message pane's border (at least 1).
+    pub fn message_page(&self) -> usize {
+        usize::from(self.messages.height.saturating_sub(2)).max(1)
+    }
+}
+
+/// Splits the composer's `text` into rows of at most `width` columns,
+/// wrapped by character so the cursor is easy to place; returns the rows and
+/// the (row, column) of the byte index `cursor`.
+pub fn composer_rows(text: &str, cursor: usize, width: u16) -> (Vec<String>, (usize, usize)) {
+    let width = usize::from(width.max(2));
+    let mut rows = vec![String::new()];
+    let mut col = 0;
+    let mut at = (0, 0);
+    for (i, c) in text.char_indices() {
+        if i == cursor {
+            at = (rows.len() - 1, col);
+        }
+        if c == '\n' {
+            rows.push(String::new());
+            col = 0;
+            continue;
+        }
+        let c = if c.is_control() { '\u{fffd}' } else { c };
+        let w = c.width().unwrap_or(0);
+        if col + w > width {
+            rows.push(String::new());
+            col = 0;
+        }
+        rows.last_mut().expect("never empty").push(c);
+        col += w;
+    }
+    if cursor >= text.len() {
+        // The cursor after the last character needs a cell of its own.
+        if col >= width {
+            rows.push(String::new());
+            col = 0;
+        }
+        at = (rows.len() - 1, col);
+    }
+    (rows, at)
+}
+
+/// What a message's body shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyKind {
+    /// A text, wrapped.
+    Text,
+    /// A note that the payload type cannot be shown.
+    Unsupported,
+}
+
+/// The rows of one message under its one-row header, at some width, as text;
+/// `draw` styles them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageRows {
+    /// The body's rows (already indented by nothing; `draw` adds [`INDENT`]).
+    pub body: Vec<String>,
+    /// Whether `body` is text or the unsupported-type note.
+    pub kind: BodyKind,
+    /// Why it failed, wrapped, when it did.
+    pub failure: Vec<String>,
+}
+
+impl MessageRows {
+    /// Lays out `m` for a pane `width` columns wide.
+    pub fn new(m: &MessageView, width: usize) -> MessageRows {
+        let body_w = width.saturating_sub(INDENT).max(1);
+        let (body, kind) = match (m.kind.as_str(), &m.body) {
+            ("text", Some(body)) => (wrap(&sanitize(body), body_w), BodyKind::Text),
+            (kind, _) => (
+                vec![truncate(
+                    &format!("[unsupported message type “{}”]", sanitize(kind)),
+                    body_w,
+                )],
+                BodyKind::Unsupported,
+            ),
+        };
+        let failure = if m.state == MessageState::Failed {
+            let reason = m.failure.as_deref().unwrap_or("unknown reason");
+            wrap(&sanitize(reason), body_w)
+        } else {
+            Vec::new()
+        };
+        MessageRows {
+            body,
+            kind,
+            failure,
+        }
+    }
+
+    /// Rows the message takes, its header included.
+    pub fn height(&self) -> usize {
+        1 + self.body.len() + self.failure.len()
+    }
+}
+
+/// Rows of `messages` at `width`, counting from the newest and stopping once
+/// `limit` is reached, so a long history costs nothing beyond what is needed.
+pub fn count_rows(messages: &[MessageView], width: usize, limit: usize) -> usize {
+    let mut total = 0;
+    for m in messages.iter().rev() {
+        total += MessageRows::new(m, width).height();
+        if total >= limit {
+            break;
+        }
+    }
+    total
+}
+
+/// The first list entry shown in a list `inner_height` rows tall, so that
+/// entry `selected` is visible.
+pub fn list_offset(selected: usize, inner_height: u16) -> usize {
+    let visible = usize::from((inner_height / LIST_ROWS_PER_ENTRY).max(1));
+    selected.saturating_sub(visible - 1)
+}
+
+/// The entry of a list of `len` drawn in `area` (border included) under
+/// screen row `row`, if any.
+pub fn list_entry_at(area: Rect, selected: usize, len: usize, row: u16) -> Option<usize> {
+    let inner = Block::bordered().inner(area);
+    if row < inner.y || row >= inner.bottom() {
+        return None;
+    }
+    let i =
+        list_offset(selected, inner.height) + usize::from((row - inner.y) / LIST_ROWS_PER_ENTRY);
+    (i < len).then_some(i)
+}
+
+/// The largest useful scroll of a help window of `rows` rows on a terminal of `area`.
+pub fn help_max_scroll(area: Rect, rows: usize) -> u16 {
+    (rows as u16 + 2).saturating_sub(area.height)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_positions_follow_wrapping_and_wide_characters() {
+        assert_eq!(composer_rows("", 0, 10), (vec![String::new()], (0, 0)));
+        let (rows, at) = composer_rows("ab\ncd", 4, 10);
+        assert_eq!((rows, at), (vec!["ab".into(), "cd".into()], (1, 1)));
+        let (rows, at) = composer_rows("日本語", 9, 4);
+        assert_eq!(rows, vec!["日本", "語"]);
+        assert_eq!(at, (1, 2));
+        let (rows, at) = composer_rows("abcd", 4, 4);
+        assert_eq!(rows, vec!["abcd", ""]);
+        assert_eq!(at, (1, 0));
+    }
+}

@@ -1,0 +1,96 @@
+//! `account.*`: register, log in and out, delete.
+
+use serde::{Deserialize, Serialize};
+
+use crate::secret::Secret;
+
+/// Params of `account.register`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountRegisterParams {
+    /// Base URL of the relay, e.g. `https://relay.example.org`.
+    pub relay_url: String,
+    /// The username to claim.
+    pub username: String,
+    /// The relay account's password.
+    pub password: Secret,
+    /// Invite code, for relays that require one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite: Option<String>,
+    /// RSA modulus size for the new keys: 2048, 3072 (default) or 4096.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_bits: Option<u32>,
+}
+
+/// Result of `account.register`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRegisterResult {
+    /// The registered username.
+    pub user: String,
+    /// The new identity's fingerprint.
+    pub fingerprint: String,
+    /// The relay it lives on.
+    pub relay_url: String,
+}
+
+/// Params of `account.login`; user and relay are the registered ones.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountLoginParams {
+    /// The relay account's password.
+    pub password: Secret,
+}
+
+/// Result of `account.login`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountLoginResult {
+    /// The logged-in user.
+    pub user: String,
+    /// When the relay session expires (ms).
+    pub expires_at: u64,
+}
+
+/// Params of `account.logout` (none).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountLogoutParams {}
+
+/// Result of `account.logout` (empty).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountLogoutResult {}
+
+/// Params of `account.delete`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountDeleteParams {
+    /// The relay account's password, asked again on purpose.
+    pub password: Secret,
+}
+
+/// Result of `account.delete` (empty).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountDeleteResult {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jsonrpc::{Id, Request};
+
+    #[test]
+    fn passwords_never_show_in_debug_output() {
+        let req = Request::new(
+            Id::Number(1),
+            AccountLoginParams {
+                password: Secret::new("hunter2"),
+            },
+        );
+        let dbg = format!("{req:?} {req:#?}");
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+        // It still travels: the daemon needs it.
+        let wire = serde_json::to_string(&req).unwrap();
+        assert!(
+            wire.contains(r#""params":{"password":"hunter2"}"#),
+            "{wire}"
+        );
+    }
+}

@@ -1,0 +1,237 @@
+//! The events chatd pushes to subscribers (docs/IPC.md §6), and
+//! [`ServerMessage`], anything chatd writes to a frontend.
+
+use serde::de::{self, Deserializer};
+use serde::ser::{SerializeStruct, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::views::{ConnectionState, Contact, MessageState, MessageView};
+use crate::jsonrpc::{JsonRpc2, Notification, Response};
+
+/// Payload of `message.received`: a new message in the store.
+///
+/// Sent for outgoing messages too (`direction: "out"`), so that every frontend
+/// sees what another one sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageReceivedEvent {
+    /// The message.
+    pub message: MessageView,
+}
+
+/// Payload of `message.state`: a message moved to another state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageStateEvent {
+    /// The message's id.
+    pub id: String,
+    /// The conversation it belongs to.
+    pub peer: String,
+    /// Its new state.
+    pub state: MessageState,
+    /// Why it failed, when `state` is `failed`.
+    pub failure: Option<String>,
+}
+
+wire_enum! {
+    /// What happened to a contact.
+    pub enum ContactChange {
+        /// Newly pinned.
+        Added = "added",
+        /// Forgotten.
+        Removed = "removed",
+        /// Marked verified.
+        Verified = "verified",
+    }
+}
+
+/// Payload of `contact.changed`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactChangedEvent {
+    /// What happened.
+    pub change: ContactChange,
+    /// The contact after the change (as it was, for `removed`).
+    pub contact: Contact,
+}
+
+/// Payload of `connection.changed`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionChangedEvent {
+    /// The new state of the relay link.
+    pub connection: ConnectionState,
+    /// Why the link went down, when it did.
+    pub error: Option<String>,
+}
+
+/// Something that happened in chatd, pushed to subscribers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// `message.received`
+    MessageReceived(MessageReceivedEvent),
+    /// `message.state`
+    MessageState(MessageStateEvent),
+    /// `contact.changed`
+    ContactChanged(ContactChangedEvent),
+    /// `connection.changed`
+    ConnectionChanged(ConnectionChangedEvent),
+}
+
+impl Event {
+    /// Every event name.
+    pub const NAMES: &'static [&'static str] = &[
+        "message.received",
+        "message.state",
+        "contact.changed",
+        "connection.changed",
+    ];
+
+    /// This event's name, which is the notification's `method`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::MessageReceived(_) => "message.received",
+            Event::MessageState(_) => "message.state",
+            Event::ContactChanged(_) => "contact.changed",
+            Event::ConnectionChanged(_) => "connection.changed",
+        }
+    }
+}
+
+/// A persisted event as one notification: the event name is the `method`, and
+/// `params` holds `seq` and `ts` followed by the event's own fields:
+///
+/// `{"jsonrpc":"2.0","method":"message.state","params":{"seq":7,"ts":…,"id":…,…}}`
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventEnvelope {
+    /// Position in chatd's event log, strictly increasing; resume with `subscribe {after: seq}`.
+    pub seq: u64,
+    /// When chatd recorded the event (ms).
+    pub ts: u64,
+    /// What happened.
+    pub event: Event,
+}
+
+#[derive(Serialize)]
+struct EventParams<'a, E> {
+    seq: u64,
+    ts: u64,
+    #[serde(flatten)]
+    event: &'a E,
+}
+
+impl Serialize for EventEnvelope {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        fn out<S: Serializer, E: Serialize>(
+            serializer: S,
+            env: &EventEnvelope,
+            event: &E,
+        ) -> Result<S::Ok, S::Error> {
+            let mut st = serializer.serialize_struct("Notification", 3)?;
+            st.serialize_field("jsonrpc", &JsonRpc2)?;
+            st.serialize_field("method", env.event.name())?;
+            st.serialize_field(
+                "params",
+                &EventParams {
+                    seq: env.seq,
+                    ts: env.ts,
+                    event,
+                },
+            )?;
+            st.end()
+        }
+        match &self.event {
+            Event::MessageReceived(e) => out(serializer, self, e),
+            Event::MessageState(e) => out(serializer, self, e),
+            Event::ContactChanged(e) => out(serializer, self, e),
+            Event::ConnectionChanged(e) => out(serializer, self, e),
+        }
+    }
+}
+
+impl EventEnvelope {
+    /// Reads an event out of a notification; refuses unknown event names.
+    pub fn from_notification(
+        notification: Notification<Map<String, Value>>,
+    ) -> Result<Self, serde_json::Error> {
+        let Notification {
+            method, mut params, ..
+        } = notification;
+        let mut take_u64 = |key: &str| {
+            params.remove(key).and_then(|v| v.as_u64()).ok_or_else(|| {
+                <serde_json::Error as de::Error>::custom(format!(
+                    "event `{method}` needs an integer `{key}`"
+                ))
+            })
+        };
+        let seq = take_u64("seq")?;
+        let ts = take_u64("ts")?;
+        let params = Value::Object(params);
+        let event = match method.as_str() {
+            "message.received" => Event::MessageReceived(serde_json::from_value(params)?),
+            "message.state" => Event::MessageState(serde_json::from_value(params)?),
+            "contact.changed" => Event::ContactChanged(serde_json::from_value(params)?),
+            "connection.changed" => Event::ConnectionChanged(serde_json::from_value(params)?),
+            other => return Err(de::Error::custom(format!("unknown event `{other}`"))),
+        };
+        Ok(EventEnvelope { seq, ts, event })
+    }
+}
+
+impl<'de> Deserialize<'de> for EventEnvelope {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let notification = Notification::<Map<String, Value>>::deserialize(deserializer)?;
+        EventEnvelope::from_notification(notification).map_err(de::Error::custom)
+    }
+}
+
+/// Anything chatd writes to a frontend: a response, an event, or a notification
+/// this version does not know (a frontend should skip it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerMessage {
+    /// The answer to a call.
+    Response(Response),
+    /// An event, on a subscribed connection.
+    Event(EventEnvelope),
+    /// A notification with a method this version does not know.
+    Unknown(Notification),
+}
+
+impl ServerMessage {
+    /// Parses one frame from chatd: objects with an `id` are responses, the rest notifications.
+    pub fn from_slice(frame: &[u8]) -> Result<Self, serde_json::Error> {
+        let value: Value = serde_json::from_slice(frame)?;
+        if value.get("id").is_some() {
+            return serde_json::from_value(value).map(ServerMessage::Response);
+        }
+        let notification: Notification<Map<String, Value>> = serde_json::from_value(value)?;
+        if Event::NAMES.contains(&notification.method.as_str()) {
+            EventEnvelope::from_notification(notification).map(ServerMessage::Event)
+        } else {
+            let Notification { method, params, .. } = notification;
+            Ok(ServerMessage::Unknown(Notification::new(
+                method,
+                Value::Object(params),
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_refuse_missing_seq_and_unknown_names_are_skippable() {
+        let no_seq = br#"{"jsonrpc":"2.0","method":"connection.changed","params":{"ts":1,"connection":"online","error":null}}"#;
+        assert!(ServerMessage::from_slice(no_seq).is_err());
+        let future = br#"{"jsonrpc":"2.0","method":"typing.started","params":{"seq":1}}"#;
+        assert!(matches!(
+            ServerMessage::from_slice(future).unwrap(),
+            ServerMessage::Unknown(n) if n.method == "typing.started"
+        ));
+        assert!(serde_json::from_slice::<EventEnvelope>(future).is_err());
+        let response = br#"{"jsonrpc":"2.0","id":1,"result":{}}"#;
+        assert!(matches!(
+            ServerMessage::from_slice(response).unwrap(),
+            ServerMessage::Response(_)
+        ));
+    }
+}

@@ -1,0 +1,32 @@
+//! `identity.*`: the own identity and card.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Params of `identity.show` (none).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityShowParams {}
+
+/// Result of `identity.show`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityShowResult {
+    /// Own username.
+    pub user: String,
+    /// Own fingerprint, grouped hex.
+    pub fingerprint: String,
+    /// RSA modulus size of both key pairs.
+    pub key_bits: u32,
+}
+
+/// Params of `identity.card` (none).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityCardParams {}
+
+/// Result of `identity.card`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityCardResult {
+    /// The contact card: `{"v":1,"user":…,"enc":…,"sig":…}`.
+    pub card: Value,
+}

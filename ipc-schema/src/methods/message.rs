@@ -1,0 +1,74 @@
+//! `message.*`: send, page through a conversation, fetch one message whole.
+
+use serde::{Deserialize, Serialize};
+
+use super::views::{Direction, MessageView};
+
+/// Params of `message.send`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageSendParams {
+    /// Recipient; must be a contact.
+    pub to: String,
+    /// The text, at most [`crate::envelope::MAX_BODY`] bytes.
+    pub body: String,
+    /// Id of the message this one answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+}
+
+/// Result of `message.send`: the message is committed locally and queued.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageSendResult {
+    /// The new message's id.
+    pub id: String,
+    /// Its timestamp (ms).
+    pub ts: u64,
+}
+
+/// Params of `message.list`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageListParams {
+    /// The other party of the conversation.
+    pub peer: String,
+    /// Page backwards from here: only messages whose `seq` is below this;
+    /// the newest messages when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<u64>,
+    /// Page size; [`MESSAGE_LIST_DEFAULT_LIMIT`](super::MESSAGE_LIST_DEFAULT_LIMIT) when absent, at most [`MESSAGE_LIST_MAX_LIMIT`](super::MESSAGE_LIST_MAX_LIMIT).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// Result of `message.list`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageListResult {
+    /// The page, oldest first (by `seq`).
+    pub messages: Vec<MessageView>,
+    /// Whether older messages exist before the first one returned.
+    pub has_more: bool,
+}
+
+/// Params of `message.get`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageGetParams {
+    /// The other party of the conversation.
+    pub peer: String,
+    /// The message's id.
+    pub id: String,
+    /// Which way it went. Ids are unique per sender, so a conversation can
+    /// hold one incoming and one outgoing message with the same id (only a
+    /// hostile peer makes that happen); without `direction` chatd answers
+    /// with the incoming one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+}
+
+/// Result of `message.get`: the message with its whole body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageGetResult {
+    /// The message, never truncated.
+    pub message: MessageView,
+}

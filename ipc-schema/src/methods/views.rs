@@ -1,0 +1,186 @@
+//! What several results and events share: contacts, messages, conversation
+//! lines, and the wire enums for states and reasons.
+
+use serde::{Deserialize, Serialize};
+
+wire_enum! {
+    /// The daemon's link to its relay.
+    pub enum ConnectionState {
+        /// Logged in and the last relay request succeeded.
+        Online = "online",
+        /// Logged in, but the relay cannot be reached; chatd retries with backoff.
+        Offline = "offline",
+        /// Logged in and (re)connecting.
+        Connecting = "connecting",
+        /// No account, or no valid session: nothing is sent or received.
+        LoggedOut = "logged_out",
+    }
+}
+
+wire_enum! {
+    /// Why chatd dropped an envelope instead of showing it.
+    pub enum DropReason {
+        /// Refused by the shape checks.
+        Malformed = "malformed",
+        /// From someone who is not a contact.
+        UnknownSender = "unknown_sender",
+        /// The signature did not verify (or anything else before decryption).
+        BadSignature = "bad_signature",
+        /// Signed correctly, but could not be opened.
+        Undecryptable = "undecryptable",
+        /// Seen before.
+        Replay = "replay",
+    }
+}
+
+impl DroppedCounters {
+    /// The counter for `reason`.
+    pub fn get_mut(&mut self, reason: DropReason) -> &mut u64 {
+        match reason {
+            DropReason::Malformed => &mut self.malformed,
+            DropReason::UnknownSender => &mut self.unknown_sender,
+            DropReason::BadSignature => &mut self.bad_signature,
+            DropReason::Undecryptable => &mut self.undecryptable,
+            DropReason::Replay => &mut self.replay,
+        }
+    }
+
+    /// The counter for `reason`.
+    pub fn get(&self, reason: DropReason) -> u64 {
+        let mut copy = *self;
+        *copy.get_mut(reason)
+    }
+
+    /// Every counter with its reason, in [`DropReason::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (DropReason, u64)> + '_ {
+        DropReason::ALL.iter().map(|&r| (r, self.get(r)))
+    }
+}
+
+/// Counters of envelopes chatd dropped instead of showing, by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DroppedCounters {
+    /// Refused by the shape checks (bad JSON, sizes, version, or not addressed to us).
+    pub malformed: u64,
+    /// From someone who is not a contact.
+    pub unknown_sender: u64,
+    /// The signature did not verify against the contact's pinned key.
+    pub bad_signature: u64,
+    /// Signed correctly but the key unwrap, MAC, decryption or payload failed.
+    pub undecryptable: u64,
+    /// An (`from`, `id`) pair seen before.
+    pub replay: u64,
+}
+
+/// A pinned contact.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    /// The contact's username.
+    pub user: String,
+    /// Fingerprint of the pinned card, grouped hex.
+    pub fingerprint: String,
+    /// Whether the user confirmed the fingerprint out of band.
+    pub verified: bool,
+    /// When the contact was added (ms).
+    pub added_at: u64,
+}
+
+wire_enum! {
+    /// Which way a message went.
+    pub enum Direction {
+        /// Received from the peer.
+        In = "in",
+        /// Sent by us.
+        Out = "out",
+    }
+}
+
+wire_enum! {
+    /// Where a message is in its life.
+    ///
+    /// Outgoing: `queued → sent → delivered → read`, or `failed`. Incoming messages
+    /// are `delivered` until marked read, then `read`.
+    pub enum MessageState {
+        /// Committed locally, not yet accepted by the relay.
+        Queued = "queued",
+        /// Stored by the relay.
+        Sent = "sent",
+        /// The recipient's daemon committed it (or, incoming: we did).
+        Delivered = "delivered",
+        /// The recipient read it (or, incoming: we did).
+        Read = "read",
+        /// Given up on; `failure` says why.
+        Failed = "failed",
+    }
+}
+
+impl MessageState {
+    /// Order of outgoing states: a late `delivered` never overwrites `read`,
+    /// and nothing moves a message out of `failed`.
+    pub fn rank(self) -> u8 {
+        match self {
+            MessageState::Queued => 0,
+            MessageState::Sent => 1,
+            MessageState::Delivered => 2,
+            MessageState::Read => 3,
+            MessageState::Failed => 4,
+        }
+    }
+}
+
+/// One message as frontends show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageView {
+    /// Envelope id, 32 lowercase hex digits.
+    pub id: String,
+    /// Sender's username.
+    pub from: String,
+    /// Recipient's username.
+    pub to: String,
+    /// Sender's timestamp (ms).
+    pub ts: u64,
+    /// Incoming or outgoing.
+    pub direction: Direction,
+    /// The payload `type`: `"text"`, or an unknown type kept and shown as unsupported.
+    pub kind: String,
+    /// The text for `kind == "text"`; `null` for unsupported payloads.
+    pub body: Option<String>,
+    /// Id of the message this one answers.
+    pub reply_to: Option<String>,
+    /// Delivery state.
+    pub state: MessageState,
+    /// Why it failed, when `state` is `failed`.
+    pub failure: Option<String>,
+    /// This daemon's own order of the message: a sequence number given when
+    /// it was received or queued, never the sender's clock. History is
+    /// ordered and paged by it (`message.list` `before`).
+    pub seq: u64,
+    /// True when `body` is cut short: `message.list` sends at most
+    /// [`LIST_BODY_MAX`] bytes of each body; `message.get` returns all of it.
+    #[serde(default)]
+    pub truncated: bool,
+}
+
+/// Longest body `message.list` sends whole; a longer one is cut at a
+/// character boundary and marked `truncated` (a few 4 MiB texts must not
+/// make a page too large to send).
+pub const LIST_BODY_MAX: usize = 64 * 1024;
+
+/// Most body bytes in one `message.list` page: a page stops before the
+/// message that would go past it (one message is always returned).
+pub const LIST_PAGE_BYTES: usize = 1024 * 1024;
+
+/// One line of the conversation list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationView {
+    /// The other party.
+    pub peer: String,
+    /// Short preview of the last message (first line, shortened by chatd).
+    pub last_message: Option<String>,
+    /// Timestamp of the last message (ms).
+    pub last_ts: Option<u64>,
+    /// Incoming messages not yet marked read.
+    pub unread: u64,
+    /// Whether the peer is a verified contact.
+    pub verified: bool,
+}
