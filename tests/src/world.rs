@@ -69,8 +69,9 @@ impl World {
                 .env("XDG_DATA_HOME", home.join(".local/share"))
                 .env_remove("XDG_RUNTIME_DIR");
         };
-        // Unlocked before any client call (see RECIPES.md): the password on
-        // stdin, without a trailing newline.
+        // Unlocked by `--unlock` before any client call, the password on stdin
+        // without a trailing newline: a locked keyring would ask for a prompt
+        // that nobody is there to answer.
         let mut keyring_cmd = Command::new("gnome-keyring-daemon");
         keyring_cmd
             .args(["--foreground", "--unlock", "--components=secrets"])
