@@ -19,7 +19,6 @@ pub type Incoming = HashMap<&'static str, Vec<serde_json::Value>>;
 /// had.
 pub fn wait(stage: &Stage, sent: &[Sent], limit_secs: u64, report: &mut Report) -> Incoming {
     let drain_start = Instant::now();
-    let api = stage.world.relay.api();
     let mut logs_now;
     loop {
         logs_now = collect_logs(&stage.daemons);
@@ -57,7 +56,6 @@ pub fn wait(stage: &Stage, sent: &[Sent], limit_secs: u64, report: &mut Report) 
         }
         std::thread::sleep(Duration::from_secs(2));
     }
-    drop(api);
     logs_now
 }
 
