@@ -1,0 +1,106 @@
+//! The relay's HTTP API spoken directly, without a daemon.
+
+use crate::runtime;
+
+/// The relay's HTTP API spoken directly, as a client without a daemon would
+/// (a forger, a third user, a test looking into a mailbox).
+pub struct RelayApi {
+    url: String,
+    http: reqwest::Client,
+    rt: tokio::runtime::Runtime,
+}
+
+/// A relay answer: status and body.
+#[derive(Debug)]
+pub struct HttpReply {
+    /// HTTP status.
+    pub status: u16,
+    /// Body text.
+    pub body: String,
+}
+
+impl RelayApi {
+    /// A client for the relay at `url`, with a runtime of its own.
+    pub(crate) fn new(url: &str) -> RelayApi {
+        RelayApi {
+            url: url.to_owned(),
+            http: reqwest::Client::new(),
+            rt: runtime(),
+        }
+    }
+
+    fn send(&self, req: reqwest::RequestBuilder) -> HttpReply {
+        self.rt.block_on(async {
+            let resp = req.send().await.expect("relay answers");
+            HttpReply {
+                status: resp.status().as_u16(),
+                body: resp.text().await.unwrap_or_default(),
+            }
+        })
+    }
+
+    /// `POST /v1/accounts`.
+    pub fn register(&self, user: &str, password: &str, card: serde_json::Value) -> HttpReply {
+        self.send(
+            self.http
+                .post(format!("{}/v1/accounts", self.url))
+                .json(&serde_json::json!({"username": user, "password": password, "card": card})),
+        )
+    }
+
+    /// `POST /v1/sessions`: the reply (201 with a token, or the refusal).
+    pub fn try_login(&self, user: &str, password: &str) -> HttpReply {
+        self.send(
+            self.http
+                .post(format!("{}/v1/sessions", self.url))
+                .json(&serde_json::json!({"username": user, "password": password})),
+        )
+    }
+
+    /// Logs in; returns the token.
+    pub fn login(&self, user: &str, password: &str) -> String {
+        let reply = self.try_login(user, password);
+        assert_eq!(reply.status, 201, "login as {user}: {reply:?}");
+        let v: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        v["token"].as_str().expect("token").to_owned()
+    }
+
+    /// `PUT /v1/messages/{id}` with the envelope's own id.
+    pub fn put(&self, token: &str, envelope: &serde_json::Value) -> HttpReply {
+        let id = envelope["id"].as_str().expect("envelope id");
+        self.send(
+            self.http
+                .put(format!("{}/v1/messages/{id}", self.url))
+                .bearer_auth(token)
+                .json(envelope),
+        )
+    }
+
+    /// `GET /v1/messages` without waiting: the caller's pending envelopes.
+    pub fn pending(&self, token: &str) -> Vec<serde_json::Value> {
+        let reply = self.send(
+            self.http
+                .get(format!("{}/v1/messages?wait=0", self.url))
+                .bearer_auth(token),
+        );
+        match reply.status {
+            204 => Vec::new(),
+            200 => {
+                let v: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+                v["messages"].as_array().expect("messages").clone()
+            }
+            _ => panic!("GET /v1/messages: {reply:?}"),
+        }
+    }
+
+    /// `POST /v1/messages/ack`.
+    pub fn ack(&self, token: &str, ids: &[&str]) {
+        let reply = self.send(
+            self.http
+                .post(format!("{}/v1/messages/ack", self.url))
+                .bearer_auth(token)
+                .json(&serde_json::json!({ "ids": ids })),
+        );
+        assert_eq!(reply.status, 204, "ack: {reply:?}");
+    }
+}
