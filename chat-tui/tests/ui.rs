@@ -66,6 +66,8 @@ fn status() -> StatusResult {
         unread: 5,
         outbox_pending: 0,
         dropped: DroppedCounters::default(),
+        relay_trust: None,
+        proxy: None,
     }
 }
 

@@ -226,6 +226,12 @@ fn method_cases() -> Vec<Case> {
                     undecryptable: 0,
                     replay: 4,
                 },
+                relay_trust: Some(RelayTrustView {
+                    insecure_http: false,
+                    ca: None,
+                    pin: Some("5f1c".repeat(16)),
+                }),
+                proxy: Some("http://proxy.corp:3128".into()),
             },
         ),
         case(
@@ -237,6 +243,9 @@ fn method_cases() -> Vec<Case> {
                 password: Secret::new("correct horse battery staple"),
                 invite: Some("inv-7f3k-q9zp".into()),
                 key_bits: Some(3072),
+                insecure_http: false,
+                relay_ca: None,
+                relay_pin: Some("5f1c".repeat(16)),
             },
             AccountRegisterResult {
                 user: "alice".into(),
@@ -268,6 +277,23 @@ fn method_cases() -> Vec<Case> {
                 password: Secret::new("correct horse battery staple"),
             },
             AccountDeleteResult {},
+        ),
+        case(
+            "relay.trust",
+            24,
+            RelayTrustParams {
+                ca: Some("-----BEGIN CERTIFICATE-----\nMIIB…\n-----END CERTIFICATE-----\n".into()),
+                pin: None,
+                insecure_http: None,
+            },
+            RelayTrustResult {
+                relay_url: "https://relay.example.org".into(),
+                trust: RelayTrustView {
+                    insecure_http: false,
+                    ca: Some(format!("CA certificate sha256 {}", "0e9d".repeat(16))),
+                    pin: None,
+                },
+            },
         ),
         case(
             "identity.show",

@@ -29,6 +29,9 @@ pub async fn register(ctx: &Ctx, args: RegisterArgs) -> Result<(), CtlError> {
             password,
             invite: args.invite,
             key_bits: args.key_bits,
+            insecure_http: false,
+            relay_ca: None,
+            relay_pin: None,
         })
         .await?;
     if ctx.out.json {

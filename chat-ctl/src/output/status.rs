@@ -87,6 +87,8 @@ mod tests {
                 replay: 4,
                 ..Default::default()
             },
+            relay_trust: None,
+            proxy: None,
         }
     }
 

@@ -52,6 +52,8 @@ fn status() -> StatusResult {
         unread: 0,
         outbox_pending: 0,
         dropped: DroppedCounters::default(),
+        relay_trust: None,
+        proxy: None,
     }
 }
 

@@ -42,6 +42,27 @@ pub(super) enum Renewal {
     LoggedOut,
 }
 
+/// `trust` checked and in its stored form: a CA and a pin exclude each
+/// other, a pin is 64 lowercase hex digits, a CA is PEM certificates.
+fn normalized(trust: RelayTrust) -> Result<RelayTrust, DaemonError> {
+    if trust.ca_pem.is_some() && trust.pin.is_some() {
+        return Err(DaemonError::Invalid(
+            "a relay CA and a pin exclude each other; give one".into(),
+        ));
+    }
+    let pin = match &trust.pin {
+        Some(text) => Some(ipc_schema::fingerprint::to_hex(
+            &crate::relay_client::parse_pin(text).ok_or_else(|| {
+                DaemonError::Invalid(
+                    "a pin is the SHA-256 of the relay certificate's key: 64 hex digits".into(),
+                )
+            })?,
+        )),
+        None => None,
+    };
+    Ok(RelayTrust { pin, ..trust })
+}
+
 /// How long to wait after a throttled or failed renewal when the relay
 /// gives no `Retry-After`.
 const RENEWAL_RETRY: Duration = Duration::from_secs(15);
@@ -85,6 +106,7 @@ impl Daemon {
         }
         let relay_url = crate::relay_client::check_url(&r.relay_url, r.trust.insecure_http)
             .map_err(|e| DaemonError::Invalid(e.to_string()))?;
+        let trust = normalized(r.trust)?;
         let bits = match r.key_bits {
             None => KeyBits::default(),
             Some(b) => KeyBits::from_bits(b as usize).ok_or_else(|| {
@@ -93,7 +115,7 @@ impl Daemon {
         };
         // Everything that can be refused locally is refused before keys are
         // made or the relay is asked.
-        let relay = RelayClient::new(&relay_url, &r.trust)?;
+        let relay = RelayClient::new(&relay_url, &trust)?;
         let identity = match self.load_identity(&r.username).await? {
             Some(existing) => existing,
             None => {
@@ -124,7 +146,7 @@ impl Daemon {
             user: r.username.clone(),
             relay_url: relay_url.clone(),
             key_bits: identity.key_bits() as u32,
-            trust: r.trust,
+            trust,
         })?;
         let identity = Arc::new(identity);
         *self.identity.write().expect("identity lock") = Some(identity.clone());
@@ -234,11 +256,17 @@ impl Daemon {
                 .identity()
                 .ok()
                 .map(|i| i.card().fingerprint().grouped()),
-            relay_url: account.map(|a| a.relay_url),
+            relay_url: account.as_ref().map(|a| a.relay_url.clone()),
             connection: self.connection(),
             unread: self.store.unread_total()?,
             outbox_pending: self.store.outbox_len()?,
             dropped: self.store.dropped()?,
+            relay_trust: account.as_ref().map(|a| super::trust_view(&a.trust)),
+            proxy: account
+                .as_ref()
+                .and_then(|a| reqwest::Url::parse(&a.relay_url).ok())
+                .and_then(|u| crate::relay_client::proxy_for(&u))
+                .map(|p| crate::relay_client::shown_proxy(&p)),
         })
     }
 
@@ -246,6 +274,7 @@ impl Daemon {
     /// trust`); the next request uses it.
     pub fn set_relay_trust(&self, trust: RelayTrust) -> Result<AccountRow, DaemonError> {
         let account = self.account()?;
+        let trust = normalized(trust)?;
         crate::relay_client::check_url(&account.relay_url, trust.insecure_http)
             .map_err(|e| DaemonError::Invalid(e.to_string()))?;
         RelayClient::new(&account.relay_url, &trust)?;

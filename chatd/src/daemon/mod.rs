@@ -94,8 +94,8 @@ pub struct Daemon {
     token: RwLock<Option<Secret>>,
     /// Live events for subscribers (committed first; see `store`).
     events: EventBus,
-    /// The relay link's state.
-    connection: Mutex<ConnectionState>,
+    /// The relay link's state, and why when it is not online.
+    connection: Mutex<(ConnectionState, Option<String>)>,
     /// Conversations frontends have focused, by connection id.
     focus: Mutex<HashMap<u64, String>>,
     /// The relay client and the account settings it was made for.
@@ -140,7 +140,7 @@ impl Daemon {
             identity: RwLock::new(None),
             token: RwLock::new(None),
             events: EventBus::default(),
-            connection: Mutex::new(ConnectionState::LoggedOut),
+            connection: Mutex::new((ConnectionState::LoggedOut, None)),
             focus: Mutex::new(HashMap::new()),
             relay_client: Mutex::new(None),
             outbox_wake: Notify::new(),
@@ -182,6 +182,14 @@ impl Daemon {
     /// the TLS roots are loaded once, not on every outbox pass and long-poll.
     fn relay(&self) -> Result<RelayClient, DaemonError> {
         let account = self.account()?;
+        // Also for an account stored before chatd checked URLs.
+        crate::relay_client::check_url(&account.relay_url, account.trust.insecure_http).map_err(
+            |e| {
+                RelayError::Settings(format!(
+                    "{e}; for this account: `chat-ctl relay trust --insecure-http` if a TLS proxy on this machine forwards it, or register again with https://"
+                ))
+            },
+        )?;
         let mut cached = self.relay_client.lock().expect("relay client lock");
         if let Some((url, trust, client)) = cached.as_ref()
             && *url == account.relay_url
@@ -204,17 +212,18 @@ impl Daemon {
 
     /// The current relay link state.
     pub fn connection(&self) -> ConnectionState {
-        *self.connection.lock().expect("connection lock")
+        self.connection.lock().expect("connection lock").0
     }
 
-    /// Records and announces a relay link change (only when it changes).
+    /// Records and announces a relay link change: a new state, or the same
+    /// state for a new reason (the relay's certificate now refused, say).
     fn set_connection(&self, state: ConnectionState, error: Option<String>) {
         {
             let mut current = self.connection.lock().expect("connection lock");
-            if *current == state {
+            if current.0 == state && current.1 == error {
                 return;
             }
-            *current = state;
+            *current = (state, error.clone());
         }
         match self.store.connection_event(ConnectionChangedEvent {
             connection: state,
@@ -301,6 +310,18 @@ impl Daemon {
             }
             _ => Ok(None),
         }
+    }
+}
+
+/// How `status` and `relay.trust` show the trust settings.
+pub fn trust_view(trust: &crate::store::RelayTrust) -> ipc_schema::methods::RelayTrustView {
+    ipc_schema::methods::RelayTrustView {
+        insecure_http: trust.insecure_http,
+        ca: trust
+            .ca_pem
+            .as_deref()
+            .map(crate::relay_client::describe_ca),
+        pin: trust.pin.clone(),
     }
 }
 

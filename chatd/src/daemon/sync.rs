@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use ipc_schema::Secret;
 use ipc_schema::envelope::{Envelope, is_valid_message_id};
@@ -91,8 +92,13 @@ impl Daemon {
             if self.stopping() {
                 return;
             }
-            let (Some(token), Ok(relay), Ok(me)) = (self.token(), self.relay(), self.identity())
-            else {
+            let relay = self.relay();
+            if let (Some(_), Err(e @ DaemonError::Relay(_))) = (self.token(), &relay) {
+                // The account's relay settings cannot work (a plain http://
+                // URL off loopback, say): logged out, with the fix named.
+                self.set_connection(ConnectionState::LoggedOut, Some(e.to_string()));
+            }
+            let (Some(token), Ok(relay), Ok(me)) = (self.token(), relay, self.identity()) else {
                 tokio::select! {
                     _ = self.sync_wake.notified() => continue,
                     _ = stopped(&mut stop) => return,
@@ -125,23 +131,32 @@ impl Daemon {
                     if let Err(e) = self.process_batch(&me, &relay, &token, batch).await {
                         tracing::error!(error = %e, "could not process a batch; retrying");
                         failures += 1;
-                        self.pause(backoff(failures)).await;
+                        self.sync_pause(backoff(failures)).await;
                     }
                 }
                 Err(e) if e.is_unauthorized() => match self.renew_session(&token).await {
                     Renewal::Renewed | Renewal::LoggedOut => {}
                     Renewal::Later(wait, why) => {
                         self.set_connection(ConnectionState::Offline, Some(why));
-                        self.pause(wait).await;
+                        self.sync_pause(wait).await;
                     }
                 },
                 Err(e) => {
                     failures += 1;
                     self.set_connection(ConnectionState::Offline, Some(e.to_string()));
                     let wait = e.retry_after().unwrap_or_else(|| backoff(failures));
-                    self.pause(wait).await;
+                    self.sync_pause(wait).await;
                 }
             }
+        }
+    }
+
+    /// Waits `d` before trying the relay again; a login or new relay
+    /// settings (`relay.trust`) end the wait at once.
+    async fn sync_pause(&self, d: Duration) {
+        tokio::select! {
+            _ = self.pause(d) => {}
+            _ = self.sync_wake.notified() => {}
         }
     }
 

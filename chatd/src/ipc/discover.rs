@@ -18,7 +18,16 @@ const SUMMARIES: &[(&str, &str, &[&str])] = &[
     (
         "account.register",
         "Create keys if none, register on a relay, and log in.",
-        &["relay_url", "username", "password", "invite", "key_bits"],
+        &[
+            "relay_url",
+            "username",
+            "password",
+            "invite",
+            "key_bits",
+            "insecure_http",
+            "relay_ca",
+            "relay_pin",
+        ],
     ),
     (
         "account.login",
@@ -34,6 +43,11 @@ const SUMMARIES: &[(&str, &str, &[&str])] = &[
         "account.delete",
         "Delete the account on the relay, then the local keys.",
         &["password"],
+    ),
+    (
+        "relay.trust",
+        "Change how the relay's certificate is checked: an extra CA (PEM), a pin of its key, or the system's roots.",
+        &["ca", "pin", "insecure_http"],
     ),
     (
         "identity.show",

@@ -6,8 +6,12 @@ use ipc_schema::Secret;
 use ipc_schema::relay::{
     AckRequest, DeleteAccountRequest, ErrorBody, LoginRequest, LoginResponse, RegisterRequest,
 };
+mod proxy;
+mod tls;
 mod url;
 
+pub use proxy::{proxy_for, shown as shown_proxy};
+pub use tls::{TlsReason, cert_facts, describe_ca, parse_pin};
 pub use url::{UrlError, check_url, is_loopback_host};
 
 use reqwest::{Method, StatusCode};
@@ -31,6 +35,17 @@ pub enum RelayError {
         /// `Retry-After` in seconds, when the relay sent one (429, 503).
         retry_after: Option<u64>,
     },
+    /// The relay's TLS certificate was refused.
+    #[error("{message}")]
+    Tls {
+        /// Why, in one word for scripts.
+        reason: TlsReason,
+        /// Why, in one sentence for people, with the fix.
+        message: String,
+    },
+    /// The relay's settings cannot be used (URL, CA file, pin).
+    #[error("{0}")]
+    Settings(String),
     /// The relay answered something that is not the API.
     #[error("unexpected answer from the relay: {0}")]
     Protocol(String),
@@ -50,9 +65,10 @@ impl RelayError {
     /// True when retrying later can help (network, 5xx, 429, 507).
     pub fn is_transient(&self) -> bool {
         match self {
-            RelayError::Unreachable(_) => true,
+            // A certificate gets renewed, a clock gets fixed: try again later.
+            RelayError::Unreachable(_) | RelayError::Tls { .. } => true,
             RelayError::Refused { status, .. } => *status >= 500 || *status == 429,
-            RelayError::Protocol(_) => false,
+            RelayError::Protocol(_) | RelayError::Settings(_) => false,
         }
     }
 
@@ -82,11 +98,7 @@ pub enum PutResult {
 pub struct RelayClient {
     http: reqwest::Client,
     base: String,
-}
-
-/// Sends a request; a transport failure means the relay is unreachable.
-async fn send(req: reqwest::RequestBuilder) -> Result<reqwest::Response, RelayError> {
-    req.send().await.map_err(unreachable)
+    host: String,
 }
 
 /// `Ok(())` for any 2xx, else the relay's error.
@@ -121,24 +133,77 @@ async fn refused(resp: reqwest::Response) -> RelayError {
     }
 }
 
-fn unreachable(e: reqwest::Error) -> RelayError {
-    RelayError::Unreachable(e.to_string())
+/// A transport failure: the TLS verdict in words when TLS refused the
+/// relay, else the whole chain of causes (never just "error sending
+/// request").
+fn transport(e: reqwest::Error, host: &str) -> RelayError {
+    if let Some((reason, message)) = tls::classify(&e, host) {
+        return RelayError::Tls { reason, message };
+    }
+    let mut text = e.to_string();
+    let mut cur = std::error::Error::source(&e);
+    while let Some(cause) = cur {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cur = cause.source();
+    }
+    RelayError::Unreachable(text)
 }
 
 impl RelayClient {
     /// A client for the relay at `base` (e.g. `https://relay.example:8443`),
-    /// checking its certificate as `trust` says.
+    /// checking its certificate as `trust` says, through the proxy the
+    /// environment names (never for a loopback relay).
     pub fn new(base: &str, trust: &crate::store::RelayTrust) -> Result<RelayClient, RelayError> {
-        let _ = trust;
-        let http = reqwest::Client::builder()
+        let parsed = reqwest::Url::parse(base).map_err(|e| RelayError::Settings(e.to_string()))?;
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("chatd/", env!("CARGO_PKG_VERSION")))
+            .no_proxy();
+        if let Some(proxy) = proxy::proxy_for(&parsed) {
+            let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| {
+                RelayError::Settings(format!("proxy {}: {e}", proxy::shown(&proxy)))
+            })?;
+            builder = builder.proxy(proxy);
+        }
+        builder = match (&trust.ca_pem, &trust.pin) {
+            (Some(_), Some(_)) => {
+                return Err(RelayError::Settings(
+                    "a relay CA and a pin exclude each other; give one".into(),
+                ));
+            }
+            (Some(pem), None) => {
+                builder.tls_certs_merge(tls::pem_certificates(pem).map_err(RelayError::Settings)?)
+            }
+            (None, Some(pin)) => {
+                let pin = tls::parse_pin(pin).ok_or_else(|| {
+                    RelayError::Settings(
+                        "a pin is the SHA-256 of the relay's key: 64 hex digits".into(),
+                    )
+                })?;
+                let config =
+                    tls::pinned_config(pin).map_err(|e| RelayError::Settings(e.to_string()))?;
+                builder.tls_backend_preconfigured(config)
+            }
+            (None, None) => builder,
+        };
+        let http = builder
             .build()
-            .map_err(|e| RelayError::Protocol(e.to_string()))?;
+            .map_err(|e| RelayError::Settings(e.to_string()))?;
         Ok(RelayClient {
             http,
             base: base.trim_end_matches('/').to_owned(),
+            host: parsed.host_str().unwrap_or_default().to_owned(),
         })
+    }
+
+    /// Sends a request; a transport failure is the relay being unreachable,
+    /// or its certificate refused.
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, RelayError> {
+        req.send().await.map_err(|e| transport(e, &self.host))
     }
 
     fn url(&self, path: &str) -> String {
@@ -166,11 +231,12 @@ impl RelayClient {
             card,
             invite,
         };
-        let resp = send(
-            self.at(Method::POST, self.url("/v1/accounts"), 30)
-                .json(&body),
-        )
-        .await?;
+        let resp = self
+            .send(
+                self.at(Method::POST, self.url("/v1/accounts"), 30)
+                    .json(&body),
+            )
+            .await?;
         if resp.status() == StatusCode::CREATED {
             Ok(())
         } else {
@@ -188,11 +254,12 @@ impl RelayClient {
             username: username.to_owned(),
             password: password.clone(),
         };
-        let resp = send(
-            self.at(Method::POST, self.url("/v1/sessions"), 30)
-                .json(&body),
-        )
-        .await?;
+        let resp = self
+            .send(
+                self.at(Method::POST, self.url("/v1/sessions"), 30)
+                    .json(&body),
+            )
+            .await?;
         if resp.status() == StatusCode::CREATED {
             resp.json()
                 .await
@@ -204,11 +271,12 @@ impl RelayClient {
 
     /// `DELETE /v1/sessions/current`.
     pub async fn logout(&self, token: &Secret) -> Result<(), RelayError> {
-        let resp = send(
-            self.at(Method::DELETE, self.url("/v1/sessions/current"), 30)
-                .bearer_auth(token.expose()),
-        )
-        .await?;
+        let resp = self
+            .send(
+                self.at(Method::DELETE, self.url("/v1/sessions/current"), 30)
+                    .bearer_auth(token.expose()),
+            )
+            .await?;
         success(resp).await
     }
 
@@ -221,24 +289,30 @@ impl RelayClient {
         let body = DeleteAccountRequest {
             password: password.clone(),
         };
-        let resp = send(
-            self.at(Method::DELETE, self.url("/v1/accounts/me"), 30)
-                .bearer_auth(token.expose())
-                .json(&body),
-        )
-        .await?;
+        let resp = self
+            .send(
+                self.at(Method::DELETE, self.url("/v1/accounts/me"), 30)
+                    .bearer_auth(token.expose())
+                    .json(&body),
+            )
+            .await?;
         success(resp).await
     }
 
     /// `GET /v1/directory/{user}`: the card JSON.
     pub async fn card(&self, token: &Secret, user: &str) -> Result<Vec<u8>, RelayError> {
-        let resp = send(
-            self.at(Method::GET, self.url(&format!("/v1/directory/{user}")), 30)
-                .bearer_auth(token.expose()),
-        )
-        .await?;
+        let resp = self
+            .send(
+                self.at(Method::GET, self.url(&format!("/v1/directory/{user}")), 30)
+                    .bearer_auth(token.expose()),
+            )
+            .await?;
         if resp.status() == StatusCode::OK {
-            Ok(resp.bytes().await.map_err(unreachable)?.to_vec())
+            Ok(resp
+                .bytes()
+                .await
+                .map_err(|e| transport(e, &self.host))?
+                .to_vec())
         } else {
             Err(refused(resp).await)
         }
@@ -251,13 +325,14 @@ impl RelayClient {
         id: &str,
         envelope_json: &str,
     ) -> Result<PutResult, RelayError> {
-        let resp = send(
-            self.at(Method::PUT, self.url(&format!("/v1/messages/{id}")), 60)
-                .bearer_auth(token.expose())
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(envelope_json.to_owned()),
-        )
-        .await?;
+        let resp = self
+            .send(
+                self.at(Method::PUT, self.url(&format!("/v1/messages/{id}")), 60)
+                    .bearer_auth(token.expose())
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(envelope_json.to_owned()),
+            )
+            .await?;
         match resp.status() {
             StatusCode::CREATED => Ok(PutResult::Stored),
             StatusCode::OK => Ok(PutResult::AlreadyStored),
@@ -273,15 +348,16 @@ impl RelayClient {
         token: &Secret,
         wait_secs: u64,
     ) -> Result<Vec<Box<RawValue>>, RelayError> {
-        let resp = send(
-            self.at(
-                Method::GET,
-                self.url(&format!("/v1/messages?wait={wait_secs}&limit=200")),
-                wait_secs + 30,
+        let resp = self
+            .send(
+                self.at(
+                    Method::GET,
+                    self.url(&format!("/v1/messages?wait={wait_secs}&limit=200")),
+                    wait_secs + 30,
+                )
+                .bearer_auth(token.expose()),
             )
-            .bearer_auth(token.expose()),
-        )
-        .await?;
+            .await?;
         match resp.status() {
             StatusCode::NO_CONTENT => Ok(Vec::new()),
             StatusCode::OK => {
@@ -304,12 +380,13 @@ impl RelayClient {
         if ids.is_empty() {
             return Ok(());
         }
-        let resp = send(
-            self.at(Method::POST, self.url("/v1/messages/ack"), 30)
-                .bearer_auth(token.expose())
-                .json(&AckRequest { ids }),
-        )
-        .await?;
+        let resp = self
+            .send(
+                self.at(Method::POST, self.url("/v1/messages/ack"), 30)
+                    .bearer_auth(token.expose())
+                    .json(&AckRequest { ids }),
+            )
+            .await?;
         success(resp).await
     }
 }

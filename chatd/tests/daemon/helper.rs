@@ -57,6 +57,62 @@ impl Relay {
     pub async fn start() -> Relay {
         Relay::with_quota(10_000).await
     }
+
+    /// A relay serving HTTPS with `cert` and `key` (PEM), reached as
+    /// `https://localhost:PORT`.
+    pub async fn with_tls(cert_pem: &str, key_pem: &str) -> Relay {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "https://localhost:{}",
+            listener.local_addr().unwrap().port()
+        );
+        let mut relay = Relay {
+            url,
+            stop: None,
+            task: None,
+            _dir: dir,
+        };
+        relay.serve_tls(listener, cert_pem, key_pem);
+        relay
+    }
+
+    /// Stops this TLS relay and starts it again on the same port and data
+    /// with another certificate (its operator renewed or replaced it).
+    pub async fn restart_tls(&mut self, cert_pem: &str, key_pem: &str) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        let addr = format!("127.0.0.1:{}", self.url.rsplit(':').next().unwrap());
+        let listener = eventually(SOON, "the port free again", || async {
+            tokio::net::TcpListener::bind(&addr).await.ok()
+        })
+        .await;
+        self.serve_tls(listener, cert_pem, key_pem);
+    }
+
+    fn serve_tls(&mut self, listener: tokio::net::TcpListener, cert_pem: &str, key_pem: &str) {
+        let dir = self._dir.path();
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&cert, cert_pem).unwrap();
+        std::fs::write(&key, key_pem).unwrap();
+        let mut config = relay_server::Config::new(dir.join("data"));
+        config.argon2_memory_kib = 1024;
+        config.argon2_iterations = 1;
+        config.tls = Some(relay_server::TlsFiles { cert, key });
+        let (stop, stopped) = oneshot::channel::<()>();
+        self.task = Some(tokio::spawn(async move {
+            relay_server::run(config, listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        }));
+        self.stop = Some(stop);
+    }
 }
 
 impl Drop for Relay {
@@ -151,17 +207,27 @@ impl Chatd {
 
     /// Registers on `relay_url` with 2048-bit keys (fast to make).
     pub async fn register(&self, relay_url: &str) {
-        self.client()
-            .await
-            .call(AccountRegisterParams {
-                relay_url: relay_url.to_owned(),
-                username: self.name.clone(),
-                password: Secret::new(format!("{} relay password", self.name)),
-                invite: None,
-                key_bits: Some(2048),
-            })
-            .await
-            .unwrap();
+        self.try_register(relay_url, |_| {}).await.unwrap();
+    }
+
+    /// Registers with the params `adjust` sets (trust settings, say).
+    pub async fn try_register(
+        &self,
+        relay_url: &str,
+        adjust: impl FnOnce(&mut AccountRegisterParams),
+    ) -> Result<AccountRegisterResult, ipc_schema::client::ClientError> {
+        let mut params = AccountRegisterParams {
+            relay_url: relay_url.to_owned(),
+            username: self.name.clone(),
+            password: Secret::new(format!("{} relay password", self.name)),
+            invite: None,
+            key_bits: Some(2048),
+            insecure_http: false,
+            relay_ca: None,
+            relay_pin: None,
+        };
+        adjust(&mut params);
+        self.client().await.call(params).await
     }
 
     /// Our card.

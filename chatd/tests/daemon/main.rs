@@ -11,3 +11,4 @@ mod history;
 mod outbox;
 mod session;
 mod sync;
+mod tls;

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::views::RelayTrustView;
 use crate::secret::Secret;
 
 /// Params of `account.register`.
@@ -20,6 +21,46 @@ pub struct AccountRegisterParams {
     /// RSA modulus size for the new keys: 2048, 3072 (default) or 4096.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_bits: Option<u32>,
+    /// Allow plain `http://` to a host that is not this machine (a TLS
+    /// proxy on this machine forwards it). Stored with the account.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_http: bool,
+    /// An extra CA certificate (PEM text, not a path: chatd's sandbox may
+    /// not see the caller's files) trusted for this relay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_ca: Option<String>,
+    /// SHA-256 of the relay certificate's SubjectPublicKeyInfo, 64 hex
+    /// digits: only a certificate with that key is accepted (its dates are
+    /// checked, its issuer and names are not). Excludes `relay_ca`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_pin: Option<String>,
+}
+
+/// Params of `relay.trust`: how the relay's certificate is checked from now
+/// on. `ca` and `pin` exclude each other; with neither, only the system's
+/// roots are trusted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayTrustParams {
+    /// An extra CA certificate, PEM text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<String>,
+    /// SHA-256 of the relay certificate's SubjectPublicKeyInfo (64 hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
+    /// Change whether plain `http://` off loopback is allowed; unchanged
+    /// when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insecure_http: Option<bool>,
+}
+
+/// Result of `relay.trust`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayTrustResult {
+    /// The account's relay.
+    pub relay_url: String,
+    /// How its certificate is checked now.
+    pub trust: RelayTrustView,
 }
 
 /// Result of `account.register`.

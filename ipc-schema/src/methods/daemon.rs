@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::views::{ConnectionState, DroppedCounters};
+use super::views::{ConnectionState, DroppedCounters, RelayTrustView};
 
 // ---------------------------------------------------------------------------
 // hello
@@ -57,6 +57,14 @@ pub struct StatusResult {
     pub outbox_pending: u64,
     /// Envelopes dropped since the account was created.
     pub dropped: DroppedCounters,
+    /// How the relay's certificate is checked, if registered.
+    #[serde(default)]
+    pub relay_trust: Option<RelayTrustView>,
+    /// The proxy requests to the relay go through (from `HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`), without credentials;
+    /// `null` when they go direct (always, to a loopback relay).
+    #[serde(default)]
+    pub proxy: Option<String>,
 }
 
 // ---------------------------------------------------------------------------

@@ -188,6 +188,8 @@ methods! {
     AccountLogout = "account.logout" (AccountLogoutParams) -> AccountLogoutResult;
     /// Delete the account on the relay (mailbox, sessions, directory entry).
     AccountDelete = "account.delete" (AccountDeleteParams) -> AccountDeleteResult;
+    /// Change how the relay's certificate is checked.
+    RelayTrust = "relay.trust" (RelayTrustParams) -> RelayTrustResult;
     /// Own username, fingerprint and key size.
     IdentityShow = "identity.show" (IdentityShowParams) -> IdentityShowResult;
     /// Own contact card, to hand to others.
@@ -231,7 +233,7 @@ mod tests {
         for name in Method::NAMES.iter().chain(Event::NAMES) {
             assert!(seen.insert(*name), "duplicate name {name}");
         }
-        assert_eq!(Method::NAMES.len(), 21);
+        assert_eq!(Method::NAMES.len(), 22);
         let m = Method::from(StatusParams {});
         assert_eq!(m.name(), "status");
         assert_eq!(

@@ -184,3 +184,15 @@ pub struct ConversationView {
     /// Whether the peer is a verified contact.
     pub verified: bool,
 }
+
+/// How chatd checks its relay's certificate (`status`, `relay.trust`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayTrustView {
+    /// Plain `http://` to a host that is not this machine is allowed.
+    pub insecure_http: bool,
+    /// The extra CA trusted, as its subject and the SHA-256 of the
+    /// certificate (`null`: the system's roots only).
+    pub ca: Option<String>,
+    /// The pinned SHA-256 of the relay's SubjectPublicKeyInfo, 64 hex.
+    pub pin: Option<String>,
+}

@@ -3,7 +3,7 @@
 use ipc_schema::methods::{
     AccountDeleteParams, AccountDeleteResult, AccountLoginParams, AccountLoginResult,
     AccountLogoutResult, AccountRegisterParams, AccountRegisterResult, IdentityCardResult,
-    IdentityShowResult,
+    IdentityShowResult, RelayTrustParams, RelayTrustResult,
 };
 
 use crate::daemon::{Daemon, DaemonError, Registration};
@@ -20,13 +20,33 @@ pub(super) async fn register(
             password: p.password,
             invite: p.invite,
             key_bits: p.key_bits,
-            trust: RelayTrust::default(),
+            trust: RelayTrust {
+                insecure_http: p.insecure_http,
+                ca_pem: p.relay_ca,
+                pin: p.relay_pin,
+            },
         })
         .await?;
     Ok(AccountRegisterResult {
         user: id.user().to_owned(),
         fingerprint: id.card().fingerprint().grouped(),
         relay_url: d.account()?.relay_url,
+    })
+}
+
+pub(super) fn relay_trust(
+    d: &Daemon,
+    p: RelayTrustParams,
+) -> Result<RelayTrustResult, DaemonError> {
+    let current = d.account()?.trust;
+    let account = d.set_relay_trust(RelayTrust {
+        insecure_http: p.insecure_http.unwrap_or(current.insecure_http),
+        ca_pem: p.ca,
+        pin: p.pin,
+    })?;
+    Ok(RelayTrustResult {
+        relay_url: account.relay_url,
+        trust: crate::daemon::trust_view(&account.trust),
     })
 }
 

@@ -63,6 +63,13 @@ impl From<DaemonError> for ErrorObject {
                 ..
             }) => ErrorObject::new(code::RELAY_REFUSED, message)
                 .with_data(json!({"status": status, "code": relay_code})),
+            DaemonError::Relay(RelayError::Tls { reason, .. }) => {
+                ErrorObject::new(code::RELAY_TLS, message)
+                    .with_data(json!({"reason": reason.as_str()}))
+            }
+            DaemonError::Relay(RelayError::Settings(_)) => {
+                ErrorObject::new(code::INVALID_PARAMS, message)
+            }
             DaemonError::Relay(RelayError::Protocol(_))
             | DaemonError::Store(StoreError::Sql(_) | StoreError::Corrupt(_))
             | DaemonError::Keystore(_)
@@ -90,6 +97,7 @@ pub async fn dispatch(d: &Daemon, conn: u64, method: Method) -> Outcome {
         Method::AccountLogin(p) => reply(account::login(d, p).await),
         Method::AccountLogout(_) => reply(account::logout(d).await),
         Method::AccountDelete(p) => reply(account::delete(d, p).await),
+        Method::RelayTrust(p) => reply(account::relay_trust(d, p)),
         Method::IdentityShow(_) => reply(account::identity_show(d)),
         Method::IdentityCard(_) => reply(account::identity_card(d)),
         Method::ContactAdd(p) => reply(contacts::add(d, p).await),
