@@ -14,16 +14,14 @@
 //! account always exists; the harness also skips it should that ever change,
 //! since generating RSA keys per input would stall the fuzzer.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use chatd::config::Config;
-use chatd::crypto::SecretBytes;
 use chatd::daemon::Daemon;
 use chatd::ipc::handlers::{Outcome, dispatch};
-use chatd::keystore::{Keystore, KeystoreError, names};
-use chatd::store::{AccountRow, Store};
+use chatd::keystore::{Keystore, MemoryStore, names};
+use chatd::store::{AccountRow, EventBus, RelayTrust, Store};
 use ipc_schema::jsonrpc::{Request, Response};
 use ipc_schema::methods::Method;
 use ipc_schema::{FrameDecoder, FrameError, encode_frame};
@@ -98,7 +96,7 @@ fn decode(stream: &[u8], chunk: usize, max: usize) -> (Vec<Vec<u8>>, bool) {
     (frames, false)
 }
 
-/// The framing rules of DESIGN §6 written the obvious way: lines end in `\n`,
+/// The framing rules of docs/IPC.md §2 written the obvious way: lines end in `\n`,
 /// one `\r` before it is dropped, blank lines are skipped, and a line longer
 /// than `max` (complete or not) ends the stream after the frames before it.
 fn model(stream: &[u8], max: usize) -> (Vec<Vec<u8>>, bool) {
@@ -129,9 +127,7 @@ async fn answer(daemon: &Daemon, frame: &[u8]) {
         }
     };
     let Request { id, method, .. } = request;
-    if matches!(method, Method::AccountRegister(_))
-        && daemon.store.account().ok().flatten().is_none()
-    {
+    if matches!(method, Method::AccountRegister(_)) && daemon.account().is_err() {
         return; // would generate RSA keys: see the module doc
     }
     let encoded = match dispatch(daemon, 1, method).await {
@@ -146,32 +142,6 @@ async fn answer(daemon: &Daemon, frame: &[u8]) {
     };
     let bytes = encoded.expect("every answer encodes as a frame");
     assert_eq!(bytes.iter().filter(|b| **b == b'\n').count(), 1);
-}
-
-/// Secrets in memory: the harness needs no keyring and no passphrase.
-#[derive(Default)]
-struct MemoryKeystore(Mutex<HashMap<String, Vec<u8>>>);
-
-impl Keystore for MemoryKeystore {
-    fn get(&self, name: &str) -> Result<Option<SecretBytes>, KeystoreError> {
-        let map = self.0.lock().expect("keystore lock");
-        Ok(map.get(name).cloned().map(SecretBytes::new))
-    }
-
-    fn set(&self, name: &str, value: &[u8]) -> Result<(), KeystoreError> {
-        let mut map = self.0.lock().expect("keystore lock");
-        map.insert(name.to_owned(), value.to_vec());
-        Ok(())
-    }
-
-    fn delete(&self, name: &str) -> Result<(), KeystoreError> {
-        self.0.lock().expect("keystore lock").remove(name);
-        Ok(())
-    }
-
-    fn describe(&self) -> String {
-        "in-memory keystore (fuzzing)".into()
-    }
 }
 
 /// What every input shares.
@@ -194,10 +164,14 @@ impl World {
                 user: "bob".into(),
                 relay_url: self.relay_url.clone(),
                 key_bits: 2048,
+                trust: RelayTrust::default(),
             })
             .expect("account row");
-        store.add_contact(p.alice.card()).expect("contact");
-        let keystore = MemoryKeystore::default();
+        let _ = store
+            .add_contact(p.alice.card())
+            .expect("contact")
+            .publish(&EventBus::default());
+        let keystore = MemoryStore::default();
         keystore.set(names::ENC_KEY, &p.bob.enc_pkcs8).unwrap();
         keystore.set(names::SIG_KEY, &p.bob.sig_pkcs8).unwrap();
         keystore.set(names::TOKEN, b"fuzz-token").unwrap();

@@ -1,4 +1,4 @@
-//! Envelope v1 as it travels between daemons through the relay (DESIGN §3),
+//! Envelope v1 as it travels between daemons through the relay (docs/PROTOCOL.md §6),
 //! and the payloads it carries once opened.
 //!
 //! This module only checks shape and sizes. Everything cryptographic (the
@@ -260,7 +260,7 @@ pub enum ReceiptKind {
     Read,
 }
 
-/// The decrypted content of an envelope (DESIGN §3).
+/// The decrypted content of an envelope (docs/PROTOCOL.md §4).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Payload {
     /// A chat message.

@@ -1,4 +1,4 @@
-//! NDJSON framing for the local socket: one JSON value per line (DESIGN §6).
+//! NDJSON framing for the local socket: one JSON value per line (docs/IPC.md §2).
 //!
 //! [`FrameDecoder`] only cuts lines; it does no I/O and does not parse JSON, so
 //! the caller decides what to answer to bad UTF-8 or bad JSON. A line that

@@ -1,4 +1,4 @@
-//! Where chatd's socket lives when nobody says otherwise (DESIGN §5).
+//! Where chatd's socket lives when nobody says otherwise (docs/IPC.md §1).
 //!
 //! Pure `std`, so chatd (which listens) and every frontend (which connects)
 //! share one rule without pulling in the IPC client.

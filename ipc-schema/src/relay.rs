@@ -1,4 +1,4 @@
-//! Bodies of the relay's HTTP API v1 (DESIGN §4), shared by relay-server and chatd.
+//! Bodies of the relay's HTTP API v1 (docs/RELAY.md), shared by relay-server and chatd.
 //!
 //! Request bodies are strict (`deny_unknown_fields`); response bodies accept
 //! extra fields so a newer relay can add some without breaking older daemons.
