@@ -57,9 +57,15 @@ impl PartialEq for Secret {
 
 impl Eq for Secret {}
 
+impl Zeroize for Secret {
+    fn zeroize(&mut self) {
+        self.0.zeroize();
+    }
+}
+
 impl Drop for Secret {
     fn drop(&mut self) {
-        self.0.zeroize();
+        self.zeroize();
     }
 }
 
@@ -80,5 +86,12 @@ mod tests {
         assert_eq!(s, Secret::new("hunter2"));
         assert_ne!(s, Secret::new("hunter3"));
         assert_ne!(s, Secret::new("hunter22"));
+    }
+
+    #[test]
+    fn zeroize_clears_the_secret_as_drop_does() {
+        let mut token = Secret::new("Yk3v0x9Qm2pT7cJr4uWn8sLd1aEo6hFz5gKi0bNy3Rw");
+        token.zeroize();
+        assert!(token.is_empty(), "zeroize empties the string after overwriting it");
     }
 }
