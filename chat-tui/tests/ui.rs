@@ -2,7 +2,9 @@
 //! (The worker's tests, against the in-memory fake chatd, are in
 //! src/backend/worker.rs.)
 
-use chat_tui::app::{self, Action, AppState, ContactDone, ContactFailed, Edit, Effect, Pane};
+use chat_tui::app::{
+    self, Action, AppState, ContactDone, ContactFailed, DaemonLink, Edit, Effect, Pane,
+};
 use chat_tui::theme::{Theme, ThemeName};
 use chat_tui::ui;
 use ipc_schema::methods::{
@@ -271,6 +273,33 @@ fn offline_submit_keeps_the_draft() {
         peer: Some("bob".into())
     }));
     assert!(fx.contains(&Effect::LoadConversations));
+}
+
+#[test]
+fn a_resumed_connection_reloads_nothing_and_refocuses_the_open_conversation() {
+    let mut s = online(80, 24);
+    open_with(
+        &mut s,
+        "bob",
+        vec![msg(1, "bob", false, "hi", MessageState::Read)],
+        false,
+    );
+    app::update(&mut s, Action::DaemonOffline("gone".into()));
+    let fx = app::update(&mut s, Action::DaemonResumed);
+    assert_eq!(s.daemon, DaemonLink::Online);
+    assert_eq!(
+        fx,
+        vec![
+            Effect::Focus {
+                peer: Some("bob".into())
+            },
+            Effect::MarkRead { peer: "bob".into() },
+        ],
+        "the missed events follow; nothing is loaded again"
+    );
+    // Unlike a fresh connection, after which chatd's events cannot be resumed.
+    let fx = app::update(&mut s, Action::DaemonOnline);
+    assert!(fx.contains(&Effect::LoadConversations) && fx.contains(&Effect::LoadStatus));
 }
 
 #[test]

@@ -199,6 +199,25 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 ]);
             }
         }
+        Action::DaemonResumed => {
+            state.daemon = DaemonLink::Online;
+            state.notice = Some("reconnected to chatd".into());
+            if let Some(open) = &mut state.open {
+                // Focus belongs to a connection, and a conversation opened
+                // while offline was neither marked read nor loaded.
+                let peer = open.peer.clone();
+                open.loading = open.messages.is_empty();
+                if open.loading {
+                    fx.push(Effect::LoadMessages { peer: peer.clone() });
+                }
+                fx.extend([
+                    Effect::Focus {
+                        peer: Some(peer.clone()),
+                    },
+                    Effect::MarkRead { peer },
+                ]);
+            }
+        }
         Action::DaemonOffline(reason) => {
             state.daemon = DaemonLink::Offline { reason };
             if let Some(open) = &mut state.open {
