@@ -8,7 +8,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Block;
 use unicode_width::UnicodeWidthChar;
 
-use crate::text::{sanitize, truncate, wrap};
+use crate::text::{truncate, wrap};
 
 /// Columns a message body is indented by under its header.
 pub const INDENT: usize = 2;
@@ -129,10 +129,10 @@ impl MessageRows {
     pub fn new(m: &MessageView, width: usize) -> MessageRows {
         let body_w = width.saturating_sub(INDENT).max(1);
         let (body, kind) = match (m.kind.as_str(), &m.body) {
-            ("text", Some(body)) => (wrap(&sanitize(body), body_w), BodyKind::Text),
+            ("text", Some(body)) => (wrap(body, body_w), BodyKind::Text),
             (kind, _) => (
                 vec![truncate(
-                    &format!("[unsupported message type “{}”]", sanitize(kind)),
+                    &format!("[unsupported message type “{kind}”]"),
                     body_w,
                 )],
                 BodyKind::Unsupported,
@@ -140,7 +140,7 @@ impl MessageRows {
         };
         let failure = if m.state == MessageState::Failed {
             let reason = m.failure.as_deref().unwrap_or("unknown reason");
-            wrap(&sanitize(reason), body_w)
+            wrap(reason, body_w)
         } else {
             Vec::new()
         };
