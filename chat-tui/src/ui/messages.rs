@@ -71,6 +71,12 @@ pub fn message_lines(
             Span::styled(row, body_style),
         ]));
     }
+    if let Some(cut) = rows.cut {
+        lines.push(Line::from(vec![
+            Span::raw(pad.clone()),
+            Span::styled(cut, t.dim.add_modifier(Modifier::ITALIC)),
+        ]));
+    }
     for row in rows.failure {
         lines.push(Line::from(vec![
             Span::raw(pad.clone()),
