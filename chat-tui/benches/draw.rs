@@ -1,5 +1,6 @@
-//! Frame time of `draw` for a 10,000-message conversation at 200×50, against
-//! the bound of drawing the same screen with no conversation open.
+//! Frame time of `draw` for a 10,000-message conversation at 200×50, also
+//! when its newest texts are long ones cut at 64 KiB, against the bound of
+//! drawing the same screen with no conversation open.
 
 use chat_tui::app::{self, Action, AppState};
 use chat_tui::theme::{Theme, ThemeName};
@@ -13,6 +14,12 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 fn state(messages: usize) -> AppState {
+    state_with(messages, 0)
+}
+
+/// `messages` short ones, of which the newest `cut` are texts cut at 64 KiB
+/// (what chatd's pages and chat-tui's events keep of a 4 MiB text).
+fn state_with(messages: usize, cut: usize) -> AppState {
     let mut s = AppState::new("bench", Theme::named(ThemeName::Dark), TimeZone::Fixed(0));
     app::update(&mut s, Action::Resize(200, 50));
     app::update(&mut s, Action::DaemonOnline);
@@ -49,6 +56,13 @@ fn state(messages: usize) -> AppState {
                 seq: i as u64 + 1,
                 truncated: false,
             })
+            .map(|mut m| {
+                if m.seq as usize > messages - cut {
+                    m.body = Some("lorem ipsum 日本語 🎉 ".repeat(64 * 1024 / 32));
+                    m.truncated = true;
+                }
+                m
+            })
             .collect();
         app::update(
             &mut s,
@@ -80,6 +94,15 @@ fn bench(c: &mut Criterion) {
             terminal.draw(|f| ui::draw(f, &full)).unwrap();
         });
     });
+    let cut = state_with(10_000, 20);
+    c.bench_function(
+        "draw 200x50, 10,000 messages, the newest 20 cut at 64 KiB",
+        |b| {
+            b.iter(|| {
+                terminal.draw(|f| ui::draw(f, &cut)).unwrap();
+            });
+        },
+    );
 }
 
 criterion_group!(benches, bench);

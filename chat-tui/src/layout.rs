@@ -8,7 +8,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Block;
 use unicode_width::UnicodeWidthChar;
 
-use crate::text::{sanitize, truncate, wrap};
+use crate::text::{truncate, wrap};
 
 /// Columns a message body is indented by under its header.
 pub const INDENT: usize = 2;
@@ -112,6 +112,11 @@ pub enum BodyKind {
     Unsupported,
 }
 
+/// Shown under a body that was cut (`MessageView::truncated`): chat-tui
+/// keeps and draws the first 64 KiB of a text, so a few 4 MiB texts cost
+/// no more per frame than any other; `chat-ctl log` fetches them whole.
+pub const CUT_MARKER: &str = "… (cut at 64 KiB; `chat-ctl log` shows it whole)";
+
 /// The rows of one message under its one-row header, at some width, as text;
 /// `draw` styles them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -120,6 +125,8 @@ pub struct MessageRows {
     pub body: Vec<String>,
     /// Whether `body` is text or the unsupported-type note.
     pub kind: BodyKind,
+    /// [`CUT_MARKER`], fitted to the width, when the body was cut.
+    pub cut: Option<String>,
     /// Why it failed, wrapped, when it did.
     pub failure: Vec<String>,
 }
@@ -129,10 +136,10 @@ impl MessageRows {
     pub fn new(m: &MessageView, width: usize) -> MessageRows {
         let body_w = width.saturating_sub(INDENT).max(1);
         let (body, kind) = match (m.kind.as_str(), &m.body) {
-            ("text", Some(body)) => (wrap(&sanitize(body), body_w), BodyKind::Text),
+            ("text", Some(body)) => (wrap(body, body_w), BodyKind::Text),
             (kind, _) => (
                 vec![truncate(
-                    &format!("[unsupported message type “{}”]", sanitize(kind)),
+                    &format!("[unsupported message type “{kind}”]"),
                     body_w,
                 )],
                 BodyKind::Unsupported,
@@ -140,20 +147,22 @@ impl MessageRows {
         };
         let failure = if m.state == MessageState::Failed {
             let reason = m.failure.as_deref().unwrap_or("unknown reason");
-            wrap(&sanitize(reason), body_w)
+            wrap(reason, body_w)
         } else {
             Vec::new()
         };
+        let cut = (m.truncated && kind == BodyKind::Text).then(|| truncate(CUT_MARKER, body_w));
         MessageRows {
             body,
             kind,
+            cut,
             failure,
         }
     }
 
     /// Rows the message takes, its header included.
     pub fn height(&self) -> usize {
-        1 + self.body.len() + self.failure.len()
+        1 + self.body.len() + usize::from(self.cut.is_some()) + self.failure.len()
     }
 }
 

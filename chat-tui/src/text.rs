@@ -1,25 +1,32 @@
-//! Text helpers shared by the layout and `draw`: wrapping by display width
-//! and chat-tui's time formats.
+//! Text helpers shared by the layout and `draw`: making text safe to draw,
+//! wrapping and cutting it by display width, and chat-tui's time formats.
+//!
+//! Names, bodies, previews, failure reasons and error messages come from
+//! peers, the relay or chatd. [`wrap`] and [`truncate`], which lay out
+//! nearly everything drawn, make their input [`drawable`] first; the few
+//! places that draw text otherwise call [`drawable`] themselves.
 
+use std::borrow::Cow;
+
+use ipc_schema::text::sanitize;
 use ipc_schema::time::TimeZone;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-/// Replaces control characters (except newlines) so a peer cannot drive the terminal.
-pub fn sanitize(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\n' => '\n',
-            '\t' => ' ',
-            c if c.is_control() => '\u{fffd}',
-            c => c,
-        })
-        .collect()
+/// `text` as it may be drawn: escape sequences, other controls and bidi
+/// overrides replaced by visible stand-ins (`ipc_schema::text::sanitize`,
+/// docs/IPC.md §9), and tabs as spaces, since a cell holds one column.
+pub fn drawable(text: &str) -> Cow<'_, str> {
+    match sanitize(text) {
+        clean if clean.contains('\t') => Cow::Owned(clean.replace('\t', " ")),
+        clean => clean,
+    }
 }
 
 /// Wraps `text` into rows at most `width` columns wide: at spaces when it can,
 /// inside a word when a word is wider than a row; `\n` starts a new row. A wide
 /// character (CJK, emoji) is never split across rows.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let text = drawable(text);
     let width = width.max(1);
     let mut rows = Vec::new();
     for paragraph in text.split('\n') {
@@ -67,8 +74,9 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 
 /// Cuts `text` to at most `width` columns, ending in `…` when it was cut.
 pub fn truncate(text: &str, width: usize) -> String {
+    let text = drawable(text);
     if text.width() <= width {
-        return text.to_owned();
+        return text.into_owned();
     }
     let mut out = String::new();
     let mut w = 0;
@@ -140,7 +148,10 @@ mod tests {
     }
 
     #[test]
-    fn control_characters_are_replaced() {
-        assert_eq!(sanitize("a\x1b[2Jb\nc\td"), "a\u{fffd}[2Jb\nc d");
+    fn what_is_laid_out_is_drawable() {
+        assert_eq!(drawable("a\x1b[2Jb\nc\td\u{202e}"), "a␛[2Jb\nc d\u{fffd}");
+        assert_eq!(wrap("a\x1b]52;c;x\x07 b", 20), vec!["a␛]52;c;x␇ b"]);
+        assert_eq!(truncate("\u{9b}2J\tx", 10), "\u{fffd}2J x");
+        assert!(matches!(drawable("plain"), Cow::Borrowed(_)));
     }
 }

@@ -86,8 +86,12 @@ pub enum Action {
     OpenEditor,
     /// The composer's text came back from `$EDITOR`.
     EditorDone(String),
-    /// chatd answered `hello` and the event subscription is live.
+    /// chatd answered `hello` and the event subscription is live, from now
+    /// on: everything shown must be loaded afresh.
     DaemonOnline,
+    /// chatd is back and the events missed while it was away follow (the
+    /// subscription resumed after the last one seen): nothing to reload.
+    DaemonResumed,
     /// chatd is unreachable; retrying.
     DaemonOffline(String),
     /// Answer to `status`.

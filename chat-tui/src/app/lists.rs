@@ -8,7 +8,9 @@
 //! cannot be resumed (first connect, events expired), and opening the
 //! conversation (mark read, a fresh `status`) settles the counts.
 
-use ipc_schema::methods::{Contact, ContactChange, ConversationView, Direction, MessageView};
+use ipc_schema::methods::{
+    Contact, ContactChange, ConversationView, Direction, LIST_BODY_MAX, MessageView,
+};
 use ipc_schema::text::cut_at_char;
 
 use crate::app::contacts;
@@ -22,6 +24,21 @@ pub const PREVIEW_MAX: usize = 256;
 pub fn preview(body: &str) -> String {
     let first = body.split('\n').next().unwrap_or_default();
     cut_at_char(first, PREVIEW_MAX).to_owned()
+}
+
+/// `m` with its body cut to [`LIST_BODY_MAX`] (and marked `truncated`) if
+/// it is longer, as `message.list` sends it: events carry whole bodies of
+/// up to 4 MiB, and the message pane lays out each shown body every frame.
+pub fn bounded(mut m: MessageView) -> MessageView {
+    if let Some(body) = &mut m.body
+        && body.len() > LIST_BODY_MAX
+    {
+        let keep = cut_at_char(body, LIST_BODY_MAX).len();
+        body.truncate(keep);
+        body.shrink_to_fit();
+        m.truncated = true;
+    }
+    m
 }
 
 /// The conversation on the other side of `m`.

@@ -2,7 +2,8 @@
 //! returns the effects to run. No I/O, no clock, no terminal.
 
 use ipc_schema::methods::{
-    ContactChangedEvent, Direction, Event, MessageReceivedEvent, MessageStateEvent, MessageView,
+    ContactChangedEvent, Direction, Event, MessageListResult, MessageReceivedEvent,
+    MessageStateEvent, MessageView,
 };
 
 use crate::app::action::{Action, Effect};
@@ -199,6 +200,25 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 ]);
             }
         }
+        Action::DaemonResumed => {
+            state.daemon = DaemonLink::Online;
+            state.notice = Some("reconnected to chatd".into());
+            if let Some(open) = &mut state.open {
+                // Focus belongs to a connection, and a conversation opened
+                // while offline was neither marked read nor loaded.
+                let peer = open.peer.clone();
+                open.loading = open.messages.is_empty();
+                if open.loading {
+                    fx.push(Effect::LoadMessages { peer: peer.clone() });
+                }
+                fx.extend([
+                    Effect::Focus {
+                        peer: Some(peer.clone()),
+                    },
+                    Effect::MarkRead { peer },
+                ]);
+            }
+        }
         Action::DaemonOffline(reason) => {
             state.daemon = DaemonLink::Offline { reason };
             if let Some(open) = &mut state.open {
@@ -220,6 +240,10 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::Messages { peer, page, older } => {
             if let Some(open) = state.open.as_mut().filter(|o| o.peer == peer) {
                 open.loading = false;
+                let page = MessageListResult {
+                    messages: page.messages.into_iter().map(lists::bounded).collect(),
+                    ..page
+                };
                 if older {
                     open.has_more = page.has_more;
                     let known: std::collections::HashSet<_> =
@@ -232,14 +256,15 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                     older.append(&mut open.messages);
                     open.messages = older;
                 } else {
-                    // Keep messages that arrived by event while the page was on its way.
-                    let newest = page.messages.last().map_or(0, |m| m.ts);
+                    // Keep messages that arrived by event while the page was
+                    // on its way: chatd's own order (seq), not the senders' clocks.
+                    let newest = page.messages.last().map_or(0, |m| m.seq);
                     let ids: std::collections::HashSet<_> =
                         page.messages.iter().map(|m| m.id.clone()).collect();
                     let late: Vec<_> = open
                         .messages
                         .drain(..)
-                        .filter(|m| !ids.contains(&m.id) && m.ts >= newest)
+                        .filter(|m| !ids.contains(&m.id) && m.seq > newest)
                         .collect();
                     open.messages = page.messages;
                     open.messages.extend(late);
@@ -432,7 +457,7 @@ fn on_event(state: &mut AppState, event: Event, fx: &mut Vec<Effect>) {
             lists::message_arrived(state, &message, on_screen);
             let incoming = message.direction == Direction::In;
             if on_screen {
-                show_message(state, message);
+                show_message(state, lists::bounded(message));
                 if incoming {
                     fx.push(Effect::MarkRead { peer });
                 }

@@ -11,7 +11,7 @@ use ipc_schema::methods::{
 };
 use tokio::sync::mpsc;
 
-use super::{Connector, Daemon};
+use super::{Connector, Daemon, Subscription};
 
 /// What the fake saw and what it answers with, shared with the test.
 #[derive(Debug, Default)]
@@ -28,6 +28,11 @@ pub struct FakeState {
     pub calls: Vec<String>,
     /// Where subscribed events come from; set by `subscribe`.
     pub events: Option<mpsc::Sender<EventEnvelope>>,
+    /// The newest event's `seq`, as `subscribe` reports it.
+    pub last_seq: u64,
+    /// The oldest event still kept: `subscribe {after}` below `oldest_seq - 1`
+    /// is `events_expired`; 0 keeps everything.
+    pub oldest_seq: u64,
     /// `identity.show` answer.
     pub identity: Option<IdentityShowResult>,
     /// `identity.card` answer.
@@ -200,14 +205,27 @@ impl Daemon for FakeDaemon {
             Ok(c.clone())
         })
     }
-    async fn subscribe(&mut self) -> Result<mpsc::Receiver<EventEnvelope>, ClientError> {
+    async fn subscribe(&mut self, after: Option<u64>) -> Result<Subscription, ClientError> {
         self.check()?;
         let (tx, rx) = mpsc::channel(64);
         self.with(|s| {
-            s.calls.push("subscribe".into());
+            s.calls.push(format!(
+                "subscribe {}",
+                after.map_or("-".to_owned(), |a| a.to_string())
+            ));
+            if after.is_some_and(|a| a.saturating_add(1) < s.oldest_seq) {
+                return Err(ClientError::Rpc {
+                    code: code::EVENTS_EXPIRED,
+                    message: "those events are no longer kept".into(),
+                    data: Some(serde_json::json!({"oldest_seq": s.oldest_seq})),
+                });
+            }
             s.events = Some(tx);
-        });
-        Ok(rx)
+            Ok(Subscription {
+                last_seq: s.last_seq,
+                events: rx,
+            })
+        })
     }
 }
 

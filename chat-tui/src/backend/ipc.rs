@@ -6,12 +6,12 @@ use ipc_schema::client::{Client, ClientError};
 use ipc_schema::methods::{
     Contact, ContactAddParams, ContactListParams, ContactRemoveParams, ContactVerifyParams,
     ConversationFocusParams, ConversationListParams, ConversationMarkReadParams, ConversationView,
-    EventEnvelope, IdentityCardParams, IdentityShowParams, IdentityShowResult, MessageListParams,
+    IdentityCardParams, IdentityShowParams, IdentityShowResult, MessageListParams,
     MessageListResult, MessageSendParams, MessageSendResult, StatusParams, StatusResult,
 };
 use tokio::sync::mpsc;
 
-use super::{Connector, Daemon};
+use super::{Connector, Daemon, Subscription};
 
 /// The real chatd at a socket path.
 #[derive(Clone, Debug)]
@@ -113,25 +113,36 @@ impl Daemon for IpcDaemon {
             .await?
             .contact)
     }
-    async fn subscribe(&mut self) -> Result<mpsc::Receiver<EventEnvelope>, ClientError> {
+    async fn subscribe(&mut self, after: Option<u64>) -> Result<Subscription, ClientError> {
         // Events need a connection of their own: a subscribed one takes no calls.
         let mut stream = Client::connect_as(&self.path, CLIENT_NAME)
             .await?
-            .subscribe(None)
+            .subscribe(after)
             .await?;
+        let last_seq = stream.last_seq();
         let (tx, rx) = mpsc::channel(256);
         tokio::spawn(async move {
-            while let Some(event) = stream.next().await {
+            loop {
+                // The stream is dropped right after `closed` wins, as
+                // EventStream::next asks of a select.
+                let event = tokio::select! {
+                    () = tx.closed() => return,
+                    event = stream.next() => event,
+                };
                 match event {
-                    Ok(event) => {
+                    None => return,
+                    Some(Ok(event)) => {
                         if tx.send(event).await.is_err() {
                             return;
                         }
                     }
-                    Err(e) => tracing::warn!("unreadable event: {e}"),
+                    Some(Err(e)) => tracing::warn!("unreadable event: {e}"),
                 }
             }
         });
-        Ok(rx)
+        Ok(Subscription {
+            last_seq,
+            events: rx,
+        })
     }
 }

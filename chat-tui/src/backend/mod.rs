@@ -78,10 +78,21 @@ pub trait Daemon: Send + 'static {
         user: String,
         fingerprint: String,
     ) -> impl Future<Output = Result<Contact, ClientError>> + Send;
-    /// Events from now on; the channel closes when chatd goes away.
+    /// `subscribe {after}` on a connection of its own: the stored events
+    /// after `after` first, then live ones; only live ones without `after`.
     fn subscribe(
         &mut self,
-    ) -> impl Future<Output = Result<mpsc::Receiver<EventEnvelope>, ClientError>> + Send;
+        after: Option<u64>,
+    ) -> impl Future<Output = Result<Subscription, ClientError>> + Send;
+}
+
+/// chatd's events, as [`Daemon::subscribe`] hands them over.
+#[derive(Debug)]
+pub struct Subscription {
+    /// The newest event's `seq` when the subscription started.
+    pub last_seq: u64,
+    /// The events, in `seq` order; closes when chatd goes away.
+    pub events: mpsc::Receiver<EventEnvelope>,
 }
 
 /// Makes fresh connections to chatd, for the first start and every reconnect.

@@ -268,3 +268,103 @@ async fn load_identity_asks_for_show_and_card() {
     assert_eq!(show.key_bits, 3072);
     assert_eq!(card, r#"{"user":"alice","v":1}"#);
 }
+
+#[tokio::test]
+async fn a_reconnect_resumes_after_the_last_event_and_expired_events_reload_everything() {
+    let fake = FakeDaemon::default();
+    fake.0.lock().unwrap().last_seq = 5;
+    let (effect_tx, effect_rx) = mpsc::unbounded_channel();
+    let (action_tx, mut action_rx) = mpsc::unbounded_channel();
+    let worker = tokio::spawn(run(
+        fake.clone(),
+        effect_rx,
+        action_tx,
+        Duration::from_millis(20),
+    ));
+    let next = async |rx: &mut mpsc::UnboundedReceiver<Action>| {
+        tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    // The first action that is not a failed retry, within 5 s.
+    let back = async |rx: &mut mpsc::UnboundedReceiver<Action>| {
+        let first = async {
+            loop {
+                match rx.recv().await.unwrap() {
+                    Action::DaemonOffline(_) => {}
+                    action => return action,
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), first)
+            .await
+            .expect("chatd is back within 5 s")
+    };
+    // chatd goes away: the event channel closes.
+    let go_away = |fake: &FakeDaemon| {
+        let mut s = fake.0.lock().unwrap();
+        s.down = true;
+        s.events = None;
+    };
+    let come_back = |fake: &FakeDaemon| fake.0.lock().unwrap().down = false;
+
+    assert_eq!(
+        next(&mut action_rx).await,
+        Action::DaemonOnline,
+        "first start"
+    );
+    let events = fake.0.lock().unwrap().events.clone().unwrap();
+    let event = EventEnvelope {
+        seq: 6,
+        ts: 0,
+        event: Event::MessageReceived(MessageReceivedEvent {
+            message: msg(
+                6,
+                "bob",
+                false,
+                "before the restart",
+                MessageState::Delivered,
+            ),
+        }),
+    };
+    events.send(event).await.unwrap();
+    assert!(matches!(next(&mut action_rx).await, Action::Event(e) if e.seq == 6));
+    drop(events);
+    go_away(&fake);
+    assert!(matches!(
+        next(&mut action_rx).await,
+        Action::DaemonOffline(_)
+    ));
+
+    // Back, with events 7 and 8 stored meanwhile: resumed after 6, no reload.
+    fake.0.lock().unwrap().last_seq = 8;
+    come_back(&fake);
+    assert_eq!(back(&mut action_rx).await, Action::DaemonResumed);
+    go_away(&fake);
+    assert!(matches!(
+        next(&mut action_rx).await,
+        Action::DaemonOffline(_)
+    ));
+
+    // Back again, but chatd's retention pruned the events after 6: a fresh
+    // subscription, and the app is told to load everything.
+    fake.0.lock().unwrap().oldest_seq = 20;
+    come_back(&fake);
+    assert_eq!(back(&mut action_rx).await, Action::DaemonOnline);
+    let subscribes: Vec<String> = fake
+        .0
+        .lock()
+        .unwrap()
+        .calls
+        .iter()
+        .filter(|c| c.starts_with("subscribe"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        subscribes,
+        ["subscribe -", "subscribe 6", "subscribe 6", "subscribe -"]
+    );
+    drop(effect_tx);
+    worker.await.unwrap();
+}

@@ -6,29 +6,42 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ipc_schema::client::ClientError;
+use ipc_schema::jsonrpc::code;
 use ipc_schema::methods::ContactAddParams;
 use tokio::sync::mpsc;
 
-use super::{Connector, Daemon, is_connection_error};
+use super::{Connector, Daemon, Subscription, is_connection_error};
 use crate::app::action::{Action, ContactDone, ContactFailed, Effect, PAGE_SIZE};
 
 /// Runs effects against chatd, forwards its events, and reconnects every
 /// `retry` while it is away. Ends when the effect channel closes.
+///
+/// A reconnect resumes the events after the last one forwarded
+/// (docs/IPC.md §6), so the app misses nothing and reloads nothing
+/// ([`Action::DaemonResumed`]); when that cannot be done, the app is told to
+/// load everything afresh ([`Action::DaemonOnline`]).
 pub async fn run<C: Connector>(
     connector: C,
     mut effects: mpsc::UnboundedReceiver<Effect>,
     actions: mpsc::UnboundedSender<Action>,
     retry: Duration,
 ) {
+    // The `seq` of the last event the app has, once there is a subscription.
+    let mut resume: Option<u64> = None;
     loop {
         let connected = async {
             let mut daemon = connector.connect().await?;
-            let events = daemon.subscribe().await?;
-            Ok::<_, ClientError>((daemon, events))
+            let (subscription, resumed) = subscribe(&mut daemon, resume).await?;
+            Ok::<_, ClientError>((daemon, subscription, resumed))
         }
         .await;
-        let (mut daemon, mut events) = match connected {
-            Ok(pair) => pair,
+        let (mut daemon, mut events, resumed) = match connected {
+            Ok((daemon, subscription, resumed)) => {
+                if !resumed {
+                    resume = Some(subscription.last_seq);
+                }
+                (daemon, subscription.events, resumed)
+            }
             Err(e) => {
                 tracing::info!("chatd unreachable: {e}");
                 let _ = actions.send(Action::DaemonOffline(e.to_string()));
@@ -47,8 +60,12 @@ pub async fn run<C: Connector>(
                 continue;
             }
         };
-        tracing::info!("connected to chatd");
-        let _ = actions.send(Action::DaemonOnline);
+        tracing::info!(resumed, "connected to chatd");
+        let _ = actions.send(if resumed {
+            Action::DaemonResumed
+        } else {
+            Action::DaemonOnline
+        });
         let lost = loop {
             tokio::select! {
                 effect = effects.recv() => {
@@ -60,7 +77,10 @@ pub async fn run<C: Connector>(
                     }
                 }
                 event = events.recv() => match event {
-                    Some(event) => { let _ = actions.send(Action::Event(event)); }
+                    Some(event) => {
+                        resume = Some(event.seq);
+                        let _ = actions.send(Action::Event(event));
+                    }
                     None => break ClientError::Disconnected,
                 },
             }
@@ -69,6 +89,28 @@ pub async fn run<C: Connector>(
         let _ = actions.send(Action::DaemonOffline(lost.to_string()));
         tokio::time::sleep(retry).await;
     }
+}
+
+/// Subscribes after `resume`, the last event the app has, and says whether
+/// that worked. A fresh subscription (from now on) when there is nothing to
+/// resume, when chatd no longer keeps those events (`events_expired`), or
+/// when its log is behind them (a daemon with another data dir): then the
+/// app has to load everything again.
+async fn subscribe<D: Daemon>(
+    daemon: &mut D,
+    resume: Option<u64>,
+) -> Result<(Subscription, bool), ClientError> {
+    if let Some(after) = resume {
+        match daemon.subscribe(Some(after)).await {
+            Ok(subscription) if subscription.last_seq >= after => return Ok((subscription, true)),
+            Ok(_) => tracing::info!("chatd's events stop before {after}: loading afresh"),
+            Err(e) if e.rpc_code() == Some(code::EVENTS_EXPIRED) => {
+                tracing::info!("chatd no longer keeps the events after {after}: loading afresh");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((daemon.subscribe(None).await?, false))
 }
 
 /// Runs one effect; its answer goes to `actions`. An error is returned only

@@ -9,13 +9,13 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
 use crate::app::{AppState, Composer, ContactPrompt, ContactsView};
-use crate::text::{sanitize, truncate};
+use crate::text::{drawable, truncate};
 
 /// A fingerprint in rows of whole groups, as many groups per row as fit in
 /// `width` (16, 8 or 4); anything that is not a fingerprint, as it is.
 pub fn fingerprint_rows(fp: &str, width: usize) -> Vec<String> {
     let Some(grouped) = ipc_schema::fingerprint::normalize(fp) else {
-        return vec![fp.to_owned()];
+        return vec![drawable(fp).into_owned()];
     };
     let groups: Vec<&str> = grouped.split(' ').collect();
     let per_row = [16, 8, 4]
@@ -43,7 +43,7 @@ pub fn draw(frame: &mut Frame, state: &AppState, view: &ContactsView, area: Rect
             Err(e) => (e.as_str(), t.error),
         };
         frame.render_widget(
-            Paragraph::new(truncate(&sanitize(text), usize::from(footer.width))).style(style),
+            Paragraph::new(truncate(text, usize::from(footer.width))).style(style),
             footer,
         );
     } else if view.busy {
@@ -85,7 +85,7 @@ fn draw_list(frame: &mut Frame, state: &AppState, view: &ContactsView, area: Rec
         } else {
             ("not verified", t.dim)
         };
-        let name = truncate(&sanitize(&c.user), width.saturating_sub(mark.width() + 3));
+        let name = truncate(&c.user, width.saturating_sub(mark.width() + 3));
         let pad = width.saturating_sub(2 + name.width() + mark.width());
         lines.push(
             Line::from(vec![
@@ -136,7 +136,7 @@ fn draw_prompt(
                 .unwrap_or("");
             lines.push(Line::raw(format!(
                 "Pinned fingerprint of {}:",
-                sanitize(user)
+                drawable(user)
             )));
             for row in fingerprint_rows(pinned, inner_w.saturating_sub(2)) {
                 lines.push(Line::from(vec![
@@ -153,7 +153,7 @@ fn draw_prompt(
         ContactPrompt::Remove { user } => {
             lines.push(Line::raw(format!(
                 "Remove {}? The history is kept.",
-                sanitize(user)
+                drawable(user)
             )));
             lines.push(Line::styled("y remove · n keep", t.unread));
             " Remove contact "
@@ -194,7 +194,7 @@ fn draw_prompt(
             Ok(m) => (m.clone(), t.verified),
             Err(e) => (e.clone(), t.error),
         };
-        lines.push(Line::styled(truncate(&sanitize(&text), inner_w), style));
+        lines.push(Line::styled(truncate(&text, inner_w), style));
     }
     frame.render_widget(Paragraph::new(lines), inner);
     if let Some(pos) = cursor.filter(|p| p.y < inner.bottom()) {

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use crate::app::AppState;
-use crate::text::sanitize;
+use crate::text::drawable;
 use crate::ui::contacts::fingerprint_rows;
 
 /// Draws the view over `area`.
@@ -32,7 +32,7 @@ pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
     let width = usize::from(inner.width);
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let mut lines = vec![Line::from(vec![
-        Span::styled(sanitize(&id.show.user), t.me),
+        Span::styled(drawable(&id.show.user).into_owned(), t.me),
         Span::styled(format!("  RSA-{}", id.show.key_bits), t.dim),
     ])];
     for row in fingerprint_rows(&id.show.fingerprint, width) {
@@ -63,7 +63,7 @@ pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
                     h + header as usize + 3,
                     area.width,
                     area.height,
-                    sanitize(&id.show.user),
+                    drawable(&id.show.user),
                 );
                 frame.render_widget(
                     Paragraph::new(msg).style(t.dim).wrap(Wrap { trim: true }),

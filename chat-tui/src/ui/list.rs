@@ -9,7 +9,7 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::app::{AppState, Pane};
 use crate::layout::{LIST_ROWS_PER_ENTRY, list_offset};
-use crate::text::{list_time, sanitize, truncate};
+use crate::text::{list_time, truncate};
 
 /// Draws the list into `area`.
 pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
@@ -75,7 +75,8 @@ pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
             String::new()
         };
         let preview = match &c.last_message {
-            Some(p) => sanitize(p).replace('\n', " "),
+            // A first line already (app::lists::preview).
+            Some(p) => p.clone(),
             None => "no messages yet".to_owned(),
         };
         let preview = truncate(&preview, width.saturating_sub(badge.width()));

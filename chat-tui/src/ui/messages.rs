@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use crate::app::{AppState, DaemonLink, Pane};
 use crate::layout::{BodyKind, INDENT, MessageRows};
-use crate::text::{sanitize, truncate};
+use crate::text::{drawable, truncate};
 
 /// The delivery mark of an outgoing message.
 pub fn tick(state: MessageState) -> &'static str {
@@ -71,6 +71,12 @@ pub fn message_lines(
             Span::styled(row, body_style),
         ]));
     }
+    if let Some(cut) = rows.cut {
+        lines.push(Line::from(vec![
+            Span::raw(pad.clone()),
+            Span::styled(cut, t.dim.add_modifier(Modifier::ITALIC)),
+        ]));
+    }
     for row in rows.failure {
         lines.push(Line::from(vec![
             Span::raw(pad.clone()),
@@ -96,7 +102,7 @@ pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
         return;
     };
     let mut title = vec![Span::styled(
-        format!(" {}", open.peer),
+        format!(" {}", drawable(&open.peer)),
         Style::new().add_modifier(Modifier::BOLD),
     )];
     if state.is_verified(&open.peer) {
@@ -161,7 +167,7 @@ fn draw_placeholder(frame: &mut Frame, state: &AppState, inner: Rect) {
         DaemonLink::Offline { reason } => vec![
             Line::styled("daemon offline — retrying", t.error),
             Line::raw(""),
-            Line::styled(sanitize(reason), t.dim),
+            Line::styled(drawable(reason).into_owned(), t.dim),
             Line::raw(""),
             Line::raw("Start it with `chatd` (or `chatd --socket PATH`);"),
             Line::raw("this screen reconnects by itself every second."),

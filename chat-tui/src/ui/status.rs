@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthStr;
 
 use crate::app::{AppState, DaemonLink};
-use crate::text::{sanitize, truncate};
+use crate::text::truncate;
 
 /// The first two groups of a grouped fingerprint, e.g. `3f2a 9c41`.
 pub fn short_fingerprint(fp: &str) -> String {
@@ -55,21 +55,20 @@ pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
         }
     }
     let used: usize = spans.iter().map(|s| s.content.width()).sum();
-    let right = match &state.notice {
-        Some(n) => sanitize(n),
-        None => "? help".to_owned(),
+    // A notice first; else why the relay link is down, which the relay's
+    // or the network's words may say.
+    let relay_error = s.connection_error.as_deref().filter(|_| {
+        state.daemon == DaemonLink::Online && s.connection != Some(ConnectionState::Online)
+    });
+    let (right, right_style) = match (&state.notice, relay_error) {
+        (Some(n), _) => (n.as_str(), t.unread),
+        (None, Some(why)) => (why, t.error),
+        (None, None) => ("? help", t.dim),
     };
     let room = usize::from(area.width).saturating_sub(used + 2);
-    let right = truncate(&right, room);
+    let right = truncate(right, room);
     let pad = usize::from(area.width).saturating_sub(used + right.width() + 1);
     spans.push(Span::raw(" ".repeat(pad)));
-    spans.push(Span::styled(
-        right,
-        if state.notice.is_some() {
-            t.unread
-        } else {
-            t.dim
-        },
-    ));
+    spans.push(Span::styled(right, right_style));
     frame.render_widget(Paragraph::new(Line::from(spans)).style(t.status), area);
 }

@@ -6,6 +6,7 @@ mod basics;
 mod crash;
 mod ctl;
 mod forged;
+mod hostile_text;
 mod notify;
 mod offline;
 mod restart;
