@@ -42,6 +42,9 @@ pub enum Command {
     Logout,
     /// Delete the account on the relay (mailbox, sessions, directory entry)
     DeleteAccount(PasswordArgs),
+    /// The link to the relay: how its certificate is checked
+    #[command(subcommand)]
+    Relay(RelayCommand),
     /// Show your username and fingerprint, or your contact card
     Id(IdArgs),
     /// Add, list, remove and verify contacts
@@ -77,6 +80,51 @@ pub struct RegisterArgs {
     /// RSA modulus size of the new keys [default: 3072]
     #[arg(long, value_name = "BITS", value_parser = key_bits_parser())]
     pub key_bits: Option<u32>,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// Allow plain http:// to a relay that is not on this machine (only
+    /// when a TLS proxy on this machine forwards it); stored with the account
+    #[arg(long)]
+    pub insecure_http: bool,
+}
+
+/// How the relay's certificate is checked, for `register` and `relay trust`.
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct TrustArgs {
+    /// Also trust this CA (a PEM file) for the relay's certificate: a
+    /// self-hosted relay with its own CA
+    #[arg(long = "relay-ca", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// Accept only a relay certificate whose public key has this SHA-256
+    /// (64 hex digits; survives a renewal with the same key)
+    #[arg(long = "relay-pin", value_name = "SHA256")]
+    pub pin: Option<String>,
+}
+
+/// `relay trust`: change how the relay's certificate is checked.
+#[derive(Debug, Args)]
+pub struct RelayTrustArgs {
+    /// Trust this CA (a PEM file) for the relay's certificate
+    #[arg(long, value_name = "FILE", group = "how")]
+    pub ca: Option<PathBuf>,
+    /// Accept only a certificate whose public key has this SHA-256
+    #[arg(long, value_name = "SHA256", group = "how")]
+    pub pin: Option<String>,
+    /// Back to the system's root certificates only
+    #[arg(long, group = "how")]
+    pub system: bool,
+    /// Allow (or with =false, stop allowing) plain http:// to a relay off
+    /// this machine
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub insecure_http: Option<bool>,
+}
+
+/// `relay …`.
+#[derive(Debug, Subcommand)]
+pub enum RelayCommand {
+    /// Change how the relay's certificate is checked (after it changed)
+    Trust(RelayTrustArgs),
 }
 
 /// `login` and `delete-account`.

@@ -147,7 +147,10 @@ pub fn rpc_exit_code(rpc_code: i64, data: Option<&Value>) -> u8 {
     match rpc_code {
         code::UNKNOWN_CONTACT | code::UNKNOWN_MESSAGE => UNKNOWN,
         code::RELAY_REFUSED if relay_says_not_found(data) => UNKNOWN,
-        code::RELAY_REFUSED | code::NOT_LOGGED_IN | code::FINGERPRINT_MISMATCH => REFUSED,
+        code::RELAY_REFUSED
+        | code::RELAY_TLS
+        | code::NOT_LOGGED_IN
+        | code::FINGERPRINT_MISMATCH => REFUSED,
         code::TIMEOUT => TIMEOUT,
         code::EVENTS_EXPIRED => EXPIRED,
         code::SHUTTING_DOWN => NOT_REACHABLE,

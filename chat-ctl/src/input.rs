@@ -109,6 +109,29 @@ pub fn check_body(body: &str) -> Result<(), CtlError> {
     Ok(())
 }
 
+/// The PEM text of a CA file given to `--relay-ca` or `relay trust --ca`:
+/// chat-ctl reads it and sends its contents, since chatd (a service with
+/// its own sandbox) may not see the caller's files.
+pub fn read_ca(path: &std::path::Path) -> Result<String, CtlError> {
+    const MAX_PEM: u64 = 1024 * 1024;
+    let too_big = std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_PEM);
+    if too_big {
+        return Err(CtlError::Input(format!(
+            "{} is over 1 MiB: not a CA certificate",
+            path.display()
+        )));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CtlError::Input(format!("cannot read the CA file {}: {e}", path.display())))?;
+    if !text.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(CtlError::Input(format!(
+            "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            path.display()
+        )));
+    }
+    Ok(text)
+}
+
 /// A contact card from a file, or from stdin for `-`.
 pub fn read_card(source: &str) -> Result<Value, CtlError> {
     let (text, name) = if source == "-" {

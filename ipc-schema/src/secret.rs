@@ -92,6 +92,9 @@ mod tests {
     fn zeroize_clears_the_secret_as_drop_does() {
         let mut token = Secret::new("Yk3v0x9Qm2pT7cJr4uWn8sLd1aEo6hFz5gKi0bNy3Rw");
         token.zeroize();
-        assert!(token.is_empty(), "zeroize empties the string after overwriting it");
+        assert!(
+            token.is_empty(),
+            "zeroize empties the string after overwriting it"
+        );
     }
 }

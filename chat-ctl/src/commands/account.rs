@@ -2,16 +2,20 @@
 
 use ipc_schema::methods::{
     AccountDeleteParams, AccountLoginParams, AccountLogoutParams, AccountRegisterParams,
+    RelayTrustParams,
 };
 
 use super::Ctx;
-use crate::cli::{PasswordArgs, RegisterArgs};
+use crate::cli::{PasswordArgs, RegisterArgs, RelayTrustArgs};
 use crate::exit::CtlError;
-use crate::input::{PasswordFrom, read_password};
+use crate::input::{PasswordFrom, read_ca, read_password};
+use crate::output::trust_human;
 
 /// Creates keys if needed, registers on the relay and logs in.
 pub async fn register(ctx: &Ctx, args: RegisterArgs) -> Result<(), CtlError> {
-    // Connect first: no point asking for a password when chatd is not there.
+    // Read what can fail locally first, then connect: no point asking for
+    // a password when chatd is not there.
+    let relay_ca = args.trust.ca.as_deref().map(read_ca).transpose()?;
     let mut client = ctx.connect().await?;
     let prompt = format!("New password for {} on {}: ", args.user, args.relay);
     let password = read_password(if args.password_stdin {
@@ -29,9 +33,9 @@ pub async fn register(ctx: &Ctx, args: RegisterArgs) -> Result<(), CtlError> {
             password,
             invite: args.invite,
             key_bits: args.key_bits,
-            insecure_http: false,
-            relay_ca: None,
-            relay_pin: None,
+            insecure_http: args.insecure_http,
+            relay_ca,
+            relay_pin: args.trust.pin,
         })
         .await?;
     if ctx.out.json {
@@ -112,4 +116,45 @@ fn password_from<'a>(args: &PasswordArgs, prompt: &'a str) -> PasswordFrom<'a> {
             confirm: false,
         }
     }
+}
+
+/// `relay trust`: how chatd checks the relay's certificate from now on.
+pub async fn relay_trust(ctx: &Ctx, args: RelayTrustArgs) -> Result<(), CtlError> {
+    if args.ca.is_none() && args.pin.is_none() && !args.system && args.insecure_http.is_none() {
+        return Err(CtlError::Usage(
+            "say how: --ca FILE, --pin SHA256, --system, or --insecure-http[=false]".into(),
+        ));
+    }
+    let ca = args.ca.as_deref().map(read_ca).transpose()?;
+    let mut client = ctx.connect().await?;
+    let current = client
+        .call(ipc_schema::methods::StatusParams {})
+        .await?
+        .relay_trust
+        .unwrap_or_default();
+    // Only --insecure-http given: keep the CA or pin as they are.
+    let keep = ca.is_none() && args.pin.is_none() && !args.system;
+    let params = if keep && current.ca.is_some() {
+        return Err(CtlError::Usage(
+            "the account trusts a CA: give it again with --ca FILE along with --insecure-http"
+                .into(),
+        ));
+    } else {
+        RelayTrustParams {
+            ca,
+            pin: if keep { current.pin } else { args.pin },
+            insecure_http: args.insecure_http,
+        }
+    };
+    let result = client.call(params).await?;
+    if ctx.out.json {
+        ctx.out.json(&result)?;
+    } else {
+        ctx.out.human(&format!(
+            "{}\n{}",
+            result.relay_url,
+            trust_human(&result.trust)
+        ))?;
+    }
+    Ok(())
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use ipc_schema::client::{Client, default_socket_path};
 
-use crate::cli::{Cli, Command, ContactCommand};
+use crate::cli::{Cli, Command, ContactCommand, RelayCommand};
 use crate::exit::CtlError;
 use crate::output::{Clock, Out};
 
@@ -62,6 +62,7 @@ pub async fn run(cli: Cli) -> Result<(), CtlError> {
         Command::Login(args) => account::login(&ctx, args).await,
         Command::Logout => account::logout(&ctx).await,
         Command::DeleteAccount(args) => account::delete(&ctx, args).await,
+        Command::Relay(RelayCommand::Trust(args)) => account::relay_trust(&ctx, args).await,
         Command::Id(args) => identity::run(&ctx, args).await,
         Command::Contact(ContactCommand::Add(args)) => contact::add(&ctx, args).await,
         Command::Contact(ContactCommand::List) => contact::list(&ctx).await,

@@ -22,7 +22,7 @@ mod watch;
 
 pub use contacts::{contact_added_human, contacts_human};
 pub use log::{log_human, log_json};
-pub use status::{identity_human, status_human};
+pub use status::{identity_human, status_human, trust_human};
 pub use watch::{event_human, event_json};
 
 /// stdout, in human or JSON mode.

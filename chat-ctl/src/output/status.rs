@@ -1,7 +1,7 @@
 //! `chat-ctl status` and `chat-ctl id`.
 
 use ipc_schema::fingerprint;
-use ipc_schema::methods::{ConnectionState, IdentityShowResult, StatusResult};
+use ipc_schema::methods::{ConnectionState, IdentityShowResult, RelayTrustView, StatusResult};
 
 /// The relay link as people read it; the wire names are in `--json`.
 pub(super) fn connection_name(c: ConnectionState) -> &'static str {
@@ -30,6 +30,15 @@ pub fn status_human(s: &StatusResult) -> String {
         Some(url) => rows.push(("relay", format!("{url} · {link}"))),
         None => rows.push(("relay", link.to_owned())),
     }
+    if let Some(trust) = &s.relay_trust {
+        rows.push(("tls", trust_human(trust)));
+    }
+    if s.relay_url.is_some() {
+        rows.push((
+            "proxy",
+            s.proxy.clone().unwrap_or_else(|| "none".to_owned()),
+        ));
+    }
     rows.push(("unread", s.unread.to_string()));
     rows.push(("outbox", format!("{} pending", s.outbox_pending)));
     let dropped: Vec<String> = s
@@ -48,6 +57,20 @@ pub fn status_human(s: &StatusResult) -> String {
     ));
     rows.push(("chatd", s.version.clone()));
     aligned(&rows)
+}
+
+/// How the relay's certificate is checked, in one line.
+pub fn trust_human(t: &RelayTrustView) -> String {
+    let check = match (&t.ca, &t.pin) {
+        (_, Some(pin)) => format!("pinned key sha256 {pin} (dates checked, not names)"),
+        (Some(ca), None) => format!("system roots and the account's {ca}"),
+        (None, None) => "system roots".to_owned(),
+    };
+    if t.insecure_http {
+        format!("{check} · plain http:// allowed (--insecure-http)")
+    } else {
+        check
+    }
 }
 
 fn aligned(rows: &[(&str, String)]) -> String {
@@ -87,8 +110,11 @@ mod tests {
                 replay: 4,
                 ..Default::default()
             },
-            relay_trust: None,
-            proxy: None,
+            relay_trust: user.map(|_| RelayTrustView {
+                pin: Some("5f1c".repeat(16)),
+                ..RelayTrustView::default()
+            }),
+            proxy: user.map(|_| "http://proxy.corp:3128".to_owned()),
         }
     }
 
@@ -100,6 +126,8 @@ mod tests {
              fingerprint  c7e1 0d59 a8f3 6b2e 94c0 1f7a 3e85 d26b\n\
              \x20            5a09 e7c4 82f1 4d3b b06e 19a7 f5c2 6e80\n\
              relay        https://relay.example.org · online\n\
+             tls          pinned key sha256 5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c (dates checked, not names)\n\
+             proxy        http://proxy.corp:3128\n\
              unread       3\n\
              outbox       1 pending\n\
              dropped      2 unknown sender · 4 replay\n\

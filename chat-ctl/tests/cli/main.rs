@@ -5,6 +5,7 @@
 mod big_texts;
 mod helper;
 mod hostile_text;
+mod relay_trust;
 mod socket_owner;
 
 use helper::{FakeDaemon, Subscribers, chat_ctl, error, fake_chatd, fixture, ok};

@@ -56,7 +56,14 @@ fn a_text_on_stdin_never_shows_in_the_process_list_and_one_in_argv_does() {
     let mut child = Command::new(bin("chat-ctl"))
         .arg("--socket")
         .arg(&alice.socket)
-        .args(["send", "bob", "visible in ps", "--wait-delivered", "--timeout", "20"])
+        .args([
+            "send",
+            "bob",
+            "visible in ps",
+            "--wait-delivered",
+            "--timeout",
+            "20",
+        ])
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
