@@ -216,21 +216,25 @@ impl Daemon {
     /// Registers `self.name` on the relay at `url` with `bits`-bit keys and
     /// the password `<name>-password`.
     pub fn register_at(&self, url: &str, bits: u32) {
+        self.try_register_at(url, bits, &[]).success();
+    }
+
+    /// `chat-ctl register` at `url` with `extra` flags (`--relay-ca FILE`,
+    /// say); the run, to check how it ended.
+    pub fn try_register_at(&self, url: &str, bits: u32, extra: &[&str]) -> Ctl {
         let bits = bits.to_string();
-        self.ctl_in(
-            &[
-                "register",
-                "--relay",
-                url,
-                "--user",
-                &self.name,
-                "--password-stdin",
-                "--key-bits",
-                &bits,
-            ],
-            &format!("{}-password\n", self.name),
-        )
-        .success();
+        let mut args = vec![
+            "register",
+            "--relay",
+            url,
+            "--user",
+            &self.name,
+            "--password-stdin",
+            "--key-bits",
+            &bits,
+        ];
+        args.extend_from_slice(extra);
+        self.ctl_in(&args, &format!("{}-password\n", self.name))
     }
 
     /// This daemon's card JSON.

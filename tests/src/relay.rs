@@ -14,6 +14,8 @@ pub struct Relay {
     pub url: String,
     data_dir: PathBuf,
     log: Option<PathBuf>,
+    /// Extra `serve` flags (TLS files, limits), kept for restarts.
+    args: Vec<String>,
 }
 
 impl Relay {
@@ -25,6 +27,17 @@ impl Relay {
     /// Starts a relay on `listen` (or a free port) that appends its stderr
     /// to `log` at level `info` (inherited at `warn` without one).
     pub fn start_logged(data_dir: &Path, listen: Option<&str>, log: Option<&Path>) -> Relay {
+        Relay::start_with(data_dir, listen, log, &[])
+    }
+
+    /// [`Relay::start_logged`] with extra `serve` flags, e.g. `--tls-cert`
+    /// or `--mailbox-max-envelopes`.
+    pub fn start_with(
+        data_dir: &Path,
+        listen: Option<&str>,
+        log: Option<&Path>,
+        args: &[String],
+    ) -> Relay {
         let mut child = Command::new(bin("relay-server"))
             .args([
                 "serve",
@@ -33,6 +46,7 @@ impl Relay {
                 "--data-dir",
             ])
             .arg(data_dir)
+            .args(args)
             .env("RELAY_LOG", if log.is_some() { "info" } else { "warn" })
             .stdout(Stdio::piped())
             .stderr(stderr_to(log))
@@ -44,6 +58,7 @@ impl Relay {
             url,
             data_dir: data_dir.to_owned(),
             log: log.map(Path::to_owned),
+            args: args.to_vec(),
         }
     }
 
@@ -77,12 +92,13 @@ impl Relay {
 
     /// Starts again on the same address and data dir after [`Relay::kill9`].
     pub fn start_again(&mut self) {
-        let addr = self.url.trim_start_matches("http://").to_owned();
+        let addr = self.url.split("://").nth(1).unwrap_or(&self.url).to_owned();
         let mut again = None;
         for _ in 0..100 {
             let log = self.log.as_deref();
-            match std::panic::catch_unwind(|| Relay::start_logged(&self.data_dir, Some(&addr), log))
-            {
+            match std::panic::catch_unwind(|| {
+                Relay::start_with(&self.data_dir, Some(&addr), log, &self.args)
+            }) {
                 Ok(r) => {
                     again = Some(r);
                     break;

@@ -20,6 +20,8 @@ pub struct Setup {
     /// `relay.log` and `chatd-NAME.log` here (across restarts), the relay at
     /// its production log level (`info`); otherwise stderr is inherited.
     pub log_dir: Option<PathBuf>,
+    /// Extra `relay-server serve` flags (TLS files, mailbox limits).
+    pub relay_args: Vec<String>,
 }
 
 /// One test's world: a temp dir, a private D-Bus session with an unlocked
@@ -109,7 +111,7 @@ impl World {
             prepare(&relay_dir);
         }
         let relay_log = setup.log_dir.as_ref().map(|d| d.join("relay.log"));
-        let relay = Relay::start_logged(&relay_dir, None, relay_log.as_deref());
+        let relay = Relay::start_with(&relay_dir, None, relay_log.as_deref(), &setup.relay_args);
         World {
             dir,
             bus,

@@ -130,6 +130,7 @@ fn start_world(logs: &Path, cleanup: &Mutex<Cleanup>) -> (World, Option<Mount>) 
             *mr.lock().unwrap() = Some(tmpfs::mount(dir));
         })),
         log_dir: Some(logs.to_owned()),
+        ..Setup::default()
     });
     let relay_dir = world.relay.data_dir().to_owned();
     let mount = match mount_result.lock().unwrap().take() {
