@@ -5,6 +5,14 @@ use std::time::Duration;
 
 use crate::store::Quota;
 
+/// Default settings, shared by [`Config::new`] and `relay-server serve`'s flags.
+pub mod defaults {
+    /// Most envelopes pending for one recipient.
+    pub const MAILBOX_MAX_ENVELOPES: u64 = 10_000;
+    /// Most bytes of envelopes pending for one recipient (1 GiB).
+    pub const MAILBOX_MAX_BYTES: u64 = 1 << 30;
+}
+
 /// Who may create an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum RegistrationPolicy {
@@ -59,8 +67,8 @@ impl Config {
             data_dir: data_dir.into(),
             registration: RegistrationPolicy::Open,
             quota: Quota {
-                max_count: 10_000,
-                max_bytes: 1 << 30,
+                max_count: defaults::MAILBOX_MAX_ENVELOPES,
+                max_bytes: defaults::MAILBOX_MAX_BYTES,
             },
             token_ttl: Duration::from_secs(24 * 3600),
             login_failures: 10,

@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use relay_server::config::defaults;
+use relay_server::store::Quota;
 use relay_server::{Config, RegistrationPolicy, TlsFiles};
 
 /// Store-and-forward relay for end-to-end encrypted chat envelopes.
@@ -37,6 +39,8 @@ enum Command {
         /// Allow plain HTTP on a non-loopback address (behind a TLS proxy only).
         #[arg(long)]
         insecure_http: bool,
+        #[command(flatten)]
+        limits: Limits,
     },
     /// Manage single-use invite codes.
     Invite {
@@ -56,6 +60,29 @@ enum InviteCommand {
         #[arg(long, default_value_t = 1)]
         count: usize,
     },
+}
+
+/// The relay's limits (docs/RELAY.md, "Limits").
+#[derive(Args)]
+struct Limits {
+    /// Most envelopes pending for one recipient; past it a PUT to them is 507.
+    #[arg(long, value_name = "N", default_value_t = defaults::MAILBOX_MAX_ENVELOPES,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    mailbox_max_envelopes: u64,
+    /// Most bytes of envelopes pending for one recipient; past it a PUT to them is 507.
+    #[arg(long, value_name = "BYTES", default_value_t = defaults::MAILBOX_MAX_BYTES,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    mailbox_max_bytes: u64,
+}
+
+impl Limits {
+    /// Puts the limits into `config`.
+    fn apply(self, config: &mut Config) {
+        config.quota = Quota {
+            max_count: self.mailbox_max_envelopes,
+            max_bytes: self.mailbox_max_bytes,
+        };
+    }
 }
 
 /// Allocator tuning. Keeps glibc from hoarding freed large blocks. After the first 19 MiB
@@ -125,6 +152,7 @@ async fn real_main(cli: Cli) -> Result<(), String> {
             tls_cert,
             tls_key,
             insecure_http,
+            limits,
         } => {
             let tls = tls_cert
                 .zip(tls_key)
@@ -139,6 +167,7 @@ async fn real_main(cli: Cli) -> Result<(), String> {
             let mut config = Config::new(data_dir);
             config.registration = registration;
             config.tls = tls;
+            limits.apply(&mut config);
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

@@ -193,3 +193,48 @@ async fn a_store_that_cannot_open_fails_before_announcing_anything() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_takes_the_mailbox_quotas_from_its_flags() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let relay =
+        RelayProcess::serve(&dir.path().join("count"), &["--mailbox-max-envelopes", "2"]).await;
+    let alice = relay.register("alice").await;
+    relay.register("bob").await;
+    for text in ["one", "two"] {
+        alice.put(&alice.seal("bob", text)).await.assert_status(201);
+    }
+    alice
+        .put(&alice.seal("bob", "three"))
+        .await
+        .assert_error(507, "quota_exceeded");
+
+    // Every envelope is well over 100 bytes.
+    let relay =
+        RelayProcess::serve(&dir.path().join("bytes"), &["--mailbox-max-bytes", "100"]).await;
+    let alice = relay.register("alice").await;
+    relay.register("bob").await;
+    alice
+        .put(&alice.seal("bob", "one"))
+        .await
+        .assert_error(507, "quota_exceeded");
+}
+
+#[tokio::test]
+async fn serve_refuses_a_zero_limit_with_one_line() {
+    let dir = tempfile::TempDir::new().unwrap();
+    for flag in ["--mailbox-max-envelopes", "--mailbox-max-bytes"] {
+        let run = relay_binary()
+            .args(["serve", "--listen", "127.0.0.1:0", flag, "0", "--data-dir"])
+            .arg(dir.path())
+            .output();
+        let output = tokio::time::timeout(Duration::from_secs(10), run)
+            .await
+            .unwrap_or_else(|_| panic!("serve {flag} 0 kept running"))
+            .unwrap();
+        assert!(!output.status.success(), "{flag} 0");
+        assert!(output.stdout.is_empty(), "{flag} 0 announced");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(flag), "{stderr}");
+    }
+}

@@ -6,8 +6,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{CommitHook, NewEnvelope, PutOutcome, Quota, StoreError, StoreResult};
 use super::now_ms;
+use crate::store::{CommitHook, NewEnvelope, PutOutcome, Quota, StoreError, StoreResult};
 
 /// Most writes folded into one transaction.
 const MAX_BATCH: usize = 512;
