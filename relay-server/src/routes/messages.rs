@@ -39,7 +39,8 @@ fn check_id(id: &str) -> Result<(), AppError> {
 }
 
 /// Store an envelope for its recipient. Idempotent: the same bytes again are
-/// answered 200; other bytes under the same id 409.
+/// answered 200; other bytes under the same id 409, and so is an id another
+/// sender used for the same recipient, pending or acknowledged.
 #[utoipa::path(put, path = "/v1/messages/{id}", tag = "messages",
     security(("bearer" = [])),
     params(("id" = String, Path, pattern = "^[0-9a-f]{32}$", description = "the envelope's id, 32 lowercase hex digits")),
@@ -51,7 +52,7 @@ fn check_id(id: &str) -> Result<(), AppError> {
         (status = 401, description = "bad token", body = ErrorBody),
         (status = 403, description = "`from` is not the token's user", body = ErrorBody),
         (status = 404, description = "unknown recipient", body = ErrorBody),
-        (status = 409, description = "same id, other bytes", body = ErrorBody),
+        (status = 409, description = "same id, other bytes; or an id another sender used for this recipient (pending, or acknowledged within the last 30 days)", body = ErrorBody),
         (status = 413, description = "body over 6 MiB", body = ErrorBody),
         (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
         (status = 507, description = "recipient over quota", body = ErrorBody),

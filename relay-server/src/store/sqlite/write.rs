@@ -172,7 +172,8 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
                 "DELETE FROM mailbox WHERE recipient = ?1 AND id = ?2 RETURNING sender, digest, length(body)",
             )?;
             let mut remember = conn.prepare_cached(
-                "INSERT OR REPLACE INTO delivered (sender, id, digest, acked_at) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT OR REPLACE INTO delivered (sender, id, digest, acked_at, recipient)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             let mut bytes = 0i64;
             for id in ids {
@@ -182,7 +183,7 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
                     })?
                     .collect::<rusqlite::Result<_>>()?;
                 for (sender, digest, len) in rows {
-                    remember.execute(params![sender, id, digest, now])?;
+                    remember.execute(params![sender, id, digest, now, recipient])?;
                     deleted += 1;
                     bytes += len;
                 }
@@ -218,6 +219,8 @@ fn put(conn: &Connection, env: &NewEnvelope, quota: Quota, now: i64) -> StoreRes
     };
     // Ids are unique per sender, and also among one recipient's pending
     // envelopes, so that `GET /v1/messages/{id}` and ack name exactly one.
+    // Another sender's id stays refused once acknowledged too (below), so
+    // the answer does not tell when the recipient fetched it.
     let pending: Option<(String, Vec<u8>)> = conn
         .prepare_cached(
             "SELECT sender, digest FROM mailbox
@@ -233,11 +236,21 @@ fn put(conn: &Connection, env: &NewEnvelope, quota: Quota, now: i64) -> StoreRes
         }
         return same(digest);
     }
-    let delivered: Option<Vec<u8>> = conn
-        .prepare_cached("SELECT digest FROM delivered WHERE sender = ?1 AND id = ?2")?
-        .query_row(params![env.sender, env.id], |r| r.get(0))
+    // The sender's own earlier use of the id first: that is a retry.
+    let delivered: Option<(String, Vec<u8>)> = conn
+        .prepare_cached(
+            "SELECT sender, digest FROM delivered
+             WHERE (sender = ?1 AND id = ?2) OR (recipient = ?3 AND id = ?2)
+             ORDER BY sender = ?1 DESC LIMIT 1",
+        )?
+        .query_row(params![env.sender, env.id, env.recipient], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
-    if let Some(digest) = delivered {
+    if let Some((sender, digest)) = delivered {
+        if sender != env.sender {
+            return Err(StoreError::Conflict);
+        }
         return same(digest);
     }
     let usage: Option<(i64, i64)> = conn
