@@ -11,6 +11,9 @@ pub mod defaults {
     pub const MAILBOX_MAX_ENVELOPES: u64 = 10_000;
     /// Most bytes of envelopes pending for one recipient (1 GiB).
     pub const MAILBOX_MAX_BYTES: u64 = 1 << 30;
+    /// Password checks (logins, account deletions, registrations) waiting
+    /// for a hashing thread before more are refused with 429.
+    pub const HASH_QUEUE: usize = 64;
 }
 
 /// Who may create an account.
@@ -39,10 +42,12 @@ pub struct Config {
     pub login_failures: usize,
     /// The window of `login_failures`.
     pub login_window: Duration,
-    /// Argon2id memory cost in KiB (DESIGN: ≥ 19 MiB).
+    /// Argon2id memory cost in KiB (docs/SECURITY.md §7: 19 MiB).
     pub argon2_memory_kib: u32,
-    /// Argon2id passes (DESIGN: ≥ 2).
+    /// Argon2id passes (docs/SECURITY.md §7: 2).
     pub argon2_iterations: u32,
+    /// Password hashing jobs that may wait for a thread; past it, 429.
+    pub hash_queue: usize,
     /// Sustained requests per second allowed per session token.
     pub token_rate: f64,
     /// Requests a token may make in a burst above `token_rate`.
@@ -75,6 +80,7 @@ impl Config {
             login_window: Duration::from_secs(15 * 60),
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
+            hash_queue: defaults::HASH_QUEUE,
             // A daemon needs a few requests per message; these only stop a
             // runaway or hostile client from monopolizing the relay.
             token_rate: 1000.0,

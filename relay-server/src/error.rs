@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ipc_schema::relay::{ErrorBody, error_code as code};
 
+use crate::auth::PasswordError;
 use crate::store::StoreError;
 
 /// A refused request.
@@ -77,6 +78,26 @@ impl AppError {
             code::INTERNAL,
             "internal error",
         )
+    }
+}
+
+/// `Retry-After` when every password hashing slot is taken: the queue
+/// drains in well under a second.
+const HASHING_BUSY_RETRY_SECS: u64 = 1;
+
+impl From<PasswordError> for AppError {
+    fn from(e: PasswordError) -> Self {
+        match e {
+            PasswordError::Busy => AppError {
+                retry_after: Some(HASHING_BUSY_RETRY_SECS),
+                ..AppError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    code::RATE_LIMITED,
+                    "the relay is busy checking passwords; try again in a moment",
+                )
+            },
+            PasswordError::Failed(detail) => AppError::internal(detail),
+        }
     }
 }
 

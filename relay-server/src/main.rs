@@ -73,6 +73,11 @@ struct Limits {
     #[arg(long, value_name = "BYTES", default_value_t = defaults::MAILBOX_MAX_BYTES,
           value_parser = clap::value_parser!(u64).range(1..))]
     mailbox_max_bytes: u64,
+    /// Password checks waiting for a hashing thread; past it logins,
+    /// registrations and account deletions get 429 with Retry-After.
+    #[arg(long, value_name = "N", default_value_t = defaults::HASH_QUEUE,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    hash_queue: usize,
 }
 
 impl Limits {
@@ -82,6 +87,7 @@ impl Limits {
             max_count: self.mailbox_max_envelopes,
             max_bytes: self.mailbox_max_bytes,
         };
+        config.hash_queue = self.hash_queue;
     }
 }
 

@@ -71,6 +71,7 @@ impl Relay {
             passwords: Arc::new(Passwords::new(
                 config.argon2_memory_kib,
                 config.argon2_iterations,
+                config.hash_queue,
             )),
             throttle: Arc::new(Throttle::new(config.login_failures, config.login_window)),
             rate_limiter: Arc::new(RateLimiter::new(config.token_rate, config.token_burst)),

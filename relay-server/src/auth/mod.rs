@@ -10,7 +10,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-pub use passwords::Passwords;
+pub use passwords::{PasswordError, Passwords};
 pub use rate::RateLimiter;
 pub use throttle::Throttle;
 pub use tokens::{hash_token, new_token};

@@ -72,6 +72,7 @@ fn check_password(password: &str) -> Result<(), AppError> {
         (status = 403, description = "registration closed, or invite missing, unknown or used", body = ErrorBody),
         (status = 409, description = "username taken", body = ErrorBody),
         (status = 413, description = "body over 6 MiB", body = ErrorBody),
+        (status = 429, description = "the relay is busy checking passwords; see Retry-After", body = ErrorBody),
         (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody),
     ))]
 pub async fn register(

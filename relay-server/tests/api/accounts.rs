@@ -441,3 +441,35 @@ async fn real_argon2_defaults_hash_with_19_mib_and_two_passes() {
         wrong[1]
     );
 }
+
+/// Password hashing has a bounded queue: a burst of registrations past it is
+/// refused at once with 429 and `Retry-After` instead of queueing without
+/// limit, and what was admitted is registered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrations_past_the_hashing_queue_are_429_with_retry_after() {
+    let relay = Relay::start_with(|c| {
+        c.hash_queue = 1;
+        c.argon2_memory_kib = 8 * 1024;
+        c.argon2_iterations = 4;
+    })
+    .await;
+    let names: Vec<String> = (0..24).map(|i| format!("user{i:02}")).collect();
+    let replies = join_all(names.iter().map(|n| relay.try_register(registration(n)))).await;
+    let mut created = 0;
+    let mut refused = 0;
+    for (name, reply) in names.iter().zip(&replies) {
+        match reply.code() {
+            201 => {
+                created += 1;
+                relay.log_in(name).await;
+            }
+            _ => {
+                reply.assert_error(429, "rate_limited");
+                assert_eq!(reply.retry_after(), 1);
+                refused += 1;
+            }
+        }
+    }
+    assert!(created >= 1, "the queue admits some");
+    assert!(refused >= 1, "and refuses the rest");
+}
