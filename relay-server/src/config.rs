@@ -38,10 +38,16 @@ pub struct Config {
     pub quota: Quota,
     /// Session token lifetime.
     pub token_ttl: Duration,
-    /// Failed logins per user and per IP in `login_window` before 429.
+    /// Failed password checks per (user, address) and per address within
+    /// `login_window` before 429 (docs/RELAY.md, "Logging in").
     pub login_failures: usize,
-    /// The window of `login_failures`.
+    /// How long a failed password check counts.
     pub login_window: Duration,
+    /// The wait before checking the password of a user with one recent
+    /// failure; it doubles with each more, up to `login_delay_max`.
+    pub login_delay: Duration,
+    /// The longest wait before a password check.
+    pub login_delay_max: Duration,
     /// Argon2id memory cost in KiB (docs/SECURITY.md §7: 19 MiB).
     pub argon2_memory_kib: u32,
     /// Argon2id passes (docs/SECURITY.md §7: 2).
@@ -78,6 +84,8 @@ impl Config {
             token_ttl: Duration::from_secs(24 * 3600),
             login_failures: 10,
             login_window: Duration::from_secs(15 * 60),
+            login_delay: Duration::from_millis(250),
+            login_delay_max: Duration::from_secs(4),
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
             hash_queue: defaults::HASH_QUEUE,

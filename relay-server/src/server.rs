@@ -73,7 +73,12 @@ impl Relay {
                 config.argon2_iterations,
                 config.hash_queue,
             )),
-            throttle: Arc::new(Throttle::new(config.login_failures, config.login_window)),
+            throttle: Arc::new(Throttle::new(
+                config.login_failures,
+                config.login_window,
+                config.login_delay,
+                config.login_delay_max,
+            )),
             rate_limiter: Arc::new(RateLimiter::new(config.token_rate, config.token_burst)),
             config: Arc::new(config),
             waiters,

@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 
 pub use passwords::{PasswordError, Passwords};
 pub use rate::RateLimiter;
-pub use throttle::Throttle;
+pub use throttle::{Attempt, Throttle};
 pub use tokens::{hash_token, new_token};
 
 use crate::error::AppError;

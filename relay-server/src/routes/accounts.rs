@@ -121,7 +121,7 @@ pub async fn register(
         (status = 400, description = "malformed body", body = ErrorBody),
         (status = 401, description = "bad token or wrong password", body = ErrorBody),
         (status = 413, description = "body over 6 MiB", body = ErrorBody),
-        (status = 429, description = "too many failed attempts, or over this token's request rate; see Retry-After", body = ErrorBody),
+        (status = 429, description = "too many recent failures (throttled like login), the relay is busy checking passwords, or over this token's request rate; see Retry-After", body = ErrorBody),
     ))]
 pub async fn delete_me(
     State(state): State<AppState>,

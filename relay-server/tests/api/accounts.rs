@@ -473,3 +473,36 @@ async fn registrations_past_the_hashing_queue_are_429_with_retry_after() {
     assert!(created >= 1, "the queue admits some");
     assert!(refused >= 1, "and refuses the rest");
 }
+
+/// Account deletion checks the password through the login throttle: fifty
+/// wrong passwords at once run at most ten checks, and the account stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_wrong_deletions_run_at_most_ten_verifications() {
+    let relay = InProcess::open(|_| {});
+    relay.register("alice").await;
+    let login = relay.login(peer(3), "alice", &password_of("alice")).await;
+    let token = login.json()["token"].as_str().unwrap().to_owned();
+    let before = relay.state.passwords.verifications();
+    let replies = join_all((0..50).map(|_| {
+        relay.call(
+            peer(3),
+            Method::DELETE,
+            "/v1/accounts/me",
+            Some(&token),
+            &[],
+            json!({"password": "a wrong guess"}),
+        )
+    }))
+    .await;
+    let checked = relay.state.passwords.verifications() - before;
+    assert!(checked <= 10, "{checked} passwords were checked");
+    for reply in &replies {
+        if reply.code() != 401 {
+            reply.assert_error(429, "rate_limited");
+        }
+    }
+    relay
+        .login(peer(4), "alice", &password_of("alice"))
+        .await
+        .assert_status(201);
+}
