@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::proxy::Cidr;
 use crate::store::Quota;
 
 /// Default settings, shared by [`Config::new`] and `relay-server serve`'s flags.
@@ -60,6 +61,9 @@ pub struct Config {
     pub token_burst: f64,
     /// TLS certificate and key (PEM), if served over HTTPS.
     pub tls: Option<TlsFiles>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (empty: the
+    /// header is ignored).
+    pub trusted_proxies: Vec<Cidr>,
 }
 
 /// PEM files for rustls.
@@ -94,6 +98,7 @@ impl Config {
             token_rate: 1000.0,
             token_burst: 2000.0,
             tls: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }

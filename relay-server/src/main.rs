@@ -78,6 +78,11 @@ struct Limits {
     #[arg(long, value_name = "N", default_value_t = defaults::HASH_QUEUE,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     hash_queue: usize,
+    /// A reverse proxy's address or block (CIDR, e.g. 10.0.0.0/8); repeat for
+    /// more. Only requests from these use X-Forwarded-For as their client
+    /// address (for the login throttle).
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    trusted_proxies: Vec<relay_server::proxy::Cidr>,
 }
 
 impl Limits {
@@ -88,6 +93,7 @@ impl Limits {
             max_bytes: self.mailbox_max_bytes,
         };
         config.hash_queue = self.hash_queue;
+        config.trusted_proxies = self.trusted_proxies;
     }
 }
 

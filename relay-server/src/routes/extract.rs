@@ -10,6 +10,8 @@ use ipc_schema::relay::error_code;
 use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
+use crate::proxy::client_addr;
+use crate::server::AppState;
 
 /// The raw body, capped at the router's limit (413 beyond it).
 pub struct Body(pub Bytes);
@@ -49,22 +51,39 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// The client's IP address (unspecified when served without connection info,
-/// as in `oneshot` tests).
+/// The client's IP address: the TCP peer, or the client a trusted proxy
+/// names in `X-Forwarded-For` (`Config::trusted_proxies`). Unspecified when
+/// served without connection info, as in `oneshot` tests.
 pub struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        Ok(ClientIp(ip))
+        let forwarded = parts
+            .headers
+            .get_all(X_FORWARDED_FOR)
+            .iter()
+            .map(|v| v.as_bytes());
+        Ok(ClientIp(client_addr(
+            peer,
+            forwarded,
+            &state.config.trusted_proxies,
+        )))
     }
 }
+
+/// The de-facto standard header in which proxies list the addresses a
+/// request came through.
+const X_FORWARDED_FOR: &str = "x-forwarded-for";
 
 /// Query string parsed into `T`, 400 with a JSON error when it does not fit.
 pub struct ApiQuery<T>(pub T);

@@ -238,3 +238,59 @@ async fn serve_refuses_a_zero_limit_with_one_line() {
         assert!(stderr.contains(flag), "{stderr}");
     }
 }
+
+/// `--trusted-proxy` makes the relay take the client address from
+/// `X-Forwarded-For` when the request comes from that proxy (here, the test
+/// itself on 127.0.0.1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_trusts_x_forwarded_for_only_from_a_trusted_proxy() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let relay = RelayProcess::serve(dir.path(), &["--trusted-proxy", "127.0.0.0/8"]).await;
+    relay.register("alice").await;
+    let login = |client: &str, user: &str, password: &str| {
+        send(
+            relay
+                .request(reqwest::Method::POST, "/v1/sessions")
+                .header("x-forwarded-for", client)
+                .json(&serde_json::json!({"username": user, "password": password})),
+        )
+    };
+    // Failures under ten names (so no per-user delay) from one client.
+    for i in 0..10 {
+        login("198.51.100.1", &format!("user{i}"), "a guess")
+            .await
+            .assert_error(401, "invalid_credentials");
+    }
+    login("198.51.100.1", "alice", &password_of("alice"))
+        .await
+        .assert_error(429, "rate_limited");
+    login("198.51.100.2", "alice", &password_of("alice"))
+        .await
+        .assert_status(201);
+}
+
+#[tokio::test]
+async fn serve_refuses_a_malformed_trusted_proxy_with_one_line() {
+    let dir = tempfile::TempDir::new().unwrap();
+    for bad in ["10.0.0.0/33", "proxy.example", "10.0.0.0/"] {
+        let run = relay_binary()
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--trusted-proxy",
+                bad,
+                "--data-dir",
+            ])
+            .arg(dir.path())
+            .output();
+        let output = tokio::time::timeout(Duration::from_secs(10), run)
+            .await
+            .unwrap_or_else(|_| panic!("serve --trusted-proxy {bad} kept running"))
+            .unwrap();
+        assert!(!output.status.success(), "{bad}");
+        assert!(output.stdout.is_empty(), "{bad} announced");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("--trusted-proxy"), "{stderr}");
+    }
+}

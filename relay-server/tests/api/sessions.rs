@@ -335,3 +335,63 @@ async fn each_token_is_rate_limited_on_its_own() {
     tokio::time::sleep(std::time::Duration::from_millis(450)).await;
     alice.fetch("").await.assert_status(204);
 }
+
+/// Behind a trusted proxy each client is throttled on its own address, the
+/// one the proxy appends to `X-Forwarded-For`: one client's failures do not
+/// lock out another client of the same proxy. Anyone else's
+/// `X-Forwarded-For` is ignored, so a client cannot buy fresh budgets by
+/// naming made-up addresses.
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
+    let proxy = peer(1);
+    let relay = InProcess::open(|c| {
+        c.trusted_proxies = vec![format!("{}/32", proxy.ip()).parse().unwrap()];
+    });
+    relay.register("alice").await;
+    let relay = &relay;
+    let via_proxy = |client: &'static str, password: String| {
+        let forwarded = format!("203.0.113.50, {client}");
+        async move {
+            relay
+                .call(
+                    proxy,
+                    Method::POST,
+                    "/v1/sessions",
+                    None,
+                    &[("x-forwarded-for", &forwarded)],
+                    serde_json::json!({"username": "alice", "password": password}),
+                )
+                .await
+        }
+    };
+    for _ in 0..10 {
+        via_proxy("198.51.100.1", "a guess".into())
+            .await
+            .assert_error(401, "invalid_credentials");
+    }
+    via_proxy("198.51.100.1", "a guess".into())
+        .await
+        .assert_error(429, "rate_limited");
+    // The owner, through the same proxy from elsewhere, gets in.
+    via_proxy("198.51.100.2", password_of("alice"))
+        .await
+        .assert_status(201);
+
+    // Not a proxy: its header is ignored, every guess counts against it.
+    let stranger = peer(2);
+    for i in 0..11 {
+        let forwarded = format!("198.51.100.{}", 100 + i);
+        let reply = relay
+            .call(
+                stranger,
+                Method::POST,
+                "/v1/sessions",
+                None,
+                &[("x-forwarded-for", &forwarded)],
+                serde_json::json!({"username": "alice", "password": "a guess"}),
+            )
+            .await;
+        let expected = if i < 10 { 401 } else { 429 };
+        assert_eq!(reply.code(), expected, "guess {i}: {}", reply.text());
+    }
+}
