@@ -19,7 +19,9 @@ use crate::mailbox::Waiters;
 use crate::routes;
 use crate::store::{SqliteStore, Store, StoreError};
 
-/// Largest request body (DESIGN §4): an envelope is at most 6 MiB of JSON.
+/// Largest request body, that of `PUT /v1/messages/{id}`: an envelope is at
+/// most 6 MiB of JSON (docs/PROTOCOL.md). Other routes take far less
+/// (`routes::SMALL_BODY`).
 pub const MAX_BODY: usize = ipc_schema::envelope::MAX_ENVELOPE_JSON;
 
 /// State shared by every handler.

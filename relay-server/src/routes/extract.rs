@@ -13,7 +13,7 @@ use crate::error::AppError;
 use crate::proxy::client_addr;
 use crate::server::AppState;
 
-/// The raw body, capped at the router's limit (413 beyond it).
+/// The raw body, capped at its route's limit (413 beyond it; `routes::api`).
 pub struct Body(pub Bytes);
 
 impl<S: Send + Sync> FromRequest<S> for Body {
@@ -28,7 +28,7 @@ impl<S: Send + Sync> FromRequest<S> for Body {
                     AppError::new(
                         StatusCode::PAYLOAD_TOO_LARGE,
                         error_code::PAYLOAD_TOO_LARGE,
-                        "request body is over the 6 MiB cap",
+                        "request body is larger than this route accepts",
                     )
                 } else {
                     AppError::bad_request(rej.body_text())

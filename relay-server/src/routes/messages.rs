@@ -235,7 +235,7 @@ fn messages_response(bodies: Vec<Vec<u8>>) -> Response {
         (status = 204, description = "deleted (unknown ids and other users' ids are ignored)"),
         (status = 400, description = "malformed body or ids", body = ErrorBody),
         (status = 401, description = "bad token", body = ErrorBody),
-        (status = 413, description = "body over 6 MiB", body = ErrorBody),
+        (status = 413, description = "body over 64 KiB", body = ErrorBody),
         (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
         (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody),
     ))]
