@@ -223,7 +223,12 @@ async fn create_session(state: &AppState, token: &str) {
     let expires = relay_server::store::sqlite::now_ms() + 24 * 3600 * 1000;
     state
         .store
-        .create_session(&hash_token(token), USER, expires)
+        .create_session(
+            &hash_token(token),
+            USER,
+            expires,
+            state.config.max_sessions_per_user,
+        )
         .await
         .expect("session created");
 }

@@ -15,6 +15,9 @@ pub mod defaults {
     /// Password checks (logins, account deletions, registrations) waiting
     /// for a hashing thread before more are refused with 429.
     pub const HASH_QUEUE: usize = 64;
+    /// Sessions (tokens) one account may hold; a login past it revokes the
+    /// oldest.
+    pub const SESSIONS_PER_USER: usize = 32;
 }
 
 /// Who may create an account.
@@ -39,6 +42,8 @@ pub struct Config {
     pub quota: Quota,
     /// Session token lifetime.
     pub token_ttl: Duration,
+    /// Sessions one account may hold; a login past it revokes the oldest.
+    pub max_sessions_per_user: usize,
     /// Failed password checks per (user, address) and per address within
     /// `login_window` before 429 (docs/RELAY.md, "Logging in").
     pub login_failures: usize,
@@ -86,6 +91,7 @@ impl Config {
                 max_bytes: defaults::MAILBOX_MAX_BYTES,
             },
             token_ttl: Duration::from_secs(24 * 3600),
+            max_sessions_per_user: defaults::SESSIONS_PER_USER,
             login_failures: 10,
             login_window: Duration::from_secs(15 * 60),
             login_delay: Duration::from_millis(250),

@@ -78,6 +78,11 @@ struct Limits {
     #[arg(long, value_name = "N", default_value_t = defaults::HASH_QUEUE,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     hash_queue: usize,
+    /// Sessions (tokens) one account may hold; a login past it revokes the
+    /// account's oldest session.
+    #[arg(long, value_name = "N", default_value_t = defaults::SESSIONS_PER_USER,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    max_sessions_per_user: usize,
     /// A reverse proxy's address or block (CIDR, e.g. 10.0.0.0/8); repeat for
     /// more. Only requests from these use X-Forwarded-For as their client
     /// address (for the login throttle).
@@ -93,6 +98,7 @@ impl Limits {
             max_bytes: self.mailbox_max_bytes,
         };
         config.hash_queue = self.hash_queue;
+        config.max_sessions_per_user = self.max_sessions_per_user;
         config.trusted_proxies = self.trusted_proxies;
     }
 }

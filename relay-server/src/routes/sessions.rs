@@ -61,7 +61,8 @@ pub(crate) async fn verify_password(
     }
 }
 
-/// Log in: a new 256-bit token valid for 24 hours. Password checks are
+/// Log in: a new 256-bit token valid for 24 hours. An account holds at most
+/// 32 sessions; past that, this login revokes the oldest. Password checks are
 /// throttled per (user, address) and per address, and a user's recent
 /// failures delay the next check of that user by up to a few seconds.
 #[utoipa::path(post, path = "/v1/sessions", tag = "sessions",
@@ -82,10 +83,18 @@ pub async fn login(
     verify_password(&state, &req.username, ip, req.password).await?;
     let token = new_token();
     let expires_at = now_ms() + state.config.token_ttl.as_millis() as u64;
-    state
+    let revoked = state
         .store
-        .create_session(&hash_token(&token), &req.username, expires_at)
+        .create_session(
+            &hash_token(&token),
+            &req.username,
+            expires_at,
+            state.config.max_sessions_per_user,
+        )
         .await?;
+    if revoked > 0 {
+        tracing::info!(user = %req.username, revoked, "oldest sessions revoked: over the per-account cap");
+    }
     Ok((
         StatusCode::CREATED,
         Json(LoginResponse {

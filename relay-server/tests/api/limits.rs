@@ -98,3 +98,42 @@ async fn an_envelope_keeps_its_6_mib_cap() {
     assert!(big.json.len() > 5 << 20);
     alice.put(&big).await.assert_status(201);
 }
+
+/// An account holds at most `max_sessions_per_user` sessions: a login past
+/// the cap works and revokes the oldest session, not the new one.
+#[tokio::test]
+async fn a_login_past_the_session_cap_revokes_the_oldest_session() {
+    let relay = Relay::start_with(|c| c.max_sessions_per_user = 3).await;
+    let first = relay.register("alice").await;
+    // Used once, so its lookup is cached: revocation must clear that too.
+    first.fetch("").await.assert_status(204);
+    let mut sessions = vec![first];
+    for _ in 0..4 {
+        sessions.push(relay.log_in("alice").await);
+    }
+    for (i, session) in sessions.iter().enumerate() {
+        let reply = session.fetch("").await;
+        if i < 2 {
+            reply.assert_error(401, "unauthorized");
+        } else {
+            reply.assert_status(204);
+        }
+    }
+    let db = rusqlite::Connection::open_with_flags(
+        relay.db_path(),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let count: i64 = db
+        .query_row(
+            "SELECT count(*) FROM sessions WHERE username = 'alice'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(count, 3);
+    // Another account's sessions are its own.
+    let bob = relay.register("bob").await;
+    sessions[4].fetch("").await.assert_status(204);
+    bob.fetch("").await.assert_status(204);
+}

@@ -199,14 +199,25 @@ impl Store for SqliteStore {
         token_hash: &str,
         username: &str,
         expires_at: u64,
-    ) -> StoreResult<()> {
-        self.write(WriteOp::CreateSession {
+        max_per_user: usize,
+    ) -> StoreResult<usize> {
+        let op = WriteOp::CreateSession {
             token_hash: token_hash.to_owned(),
             username: username.to_owned(),
             expires_at,
-        })
-        .await
-        .map(|_| ())
+            max_per_user,
+        };
+        let WriteOk::Revoked(revoked) = self.write(op).await? else {
+            unreachable!("a new session answers with the sessions it revoked")
+        };
+        if !revoked.is_empty() {
+            let mut cache = self.sessions.lock().expect("session cache");
+            cache.generation += 1;
+            for hash in &revoked {
+                cache.map.remove(hash);
+            }
+        }
+        Ok(revoked.len())
     }
 
     async fn session(&self, token_hash: &str) -> StoreResult<Option<Session>> {

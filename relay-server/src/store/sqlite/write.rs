@@ -24,6 +24,7 @@ pub(super) enum WriteOp {
         token_hash: String,
         username: String,
         expires_at: u64,
+        max_per_user: usize,
     },
     RevokeSession(String),
     Put(NewEnvelope, Quota),
@@ -35,6 +36,8 @@ pub(super) enum WriteOk {
     Unit,
     Put(PutOutcome),
     Count(usize),
+    /// Token hashes of the sessions a write revoked.
+    Revoked(Vec<String>),
 }
 
 pub(super) struct Job {
@@ -154,12 +157,25 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
             token_hash,
             username,
             expires_at,
+            max_per_user,
         } => {
             conn.execute(
                 "INSERT INTO sessions (token_hash, username, expires_at) VALUES (?1, ?2, ?3)",
                 params![token_hash, username, *expires_at as i64],
             )?;
-            Ok(WriteOk::Unit)
+            // Past the cap the sessions that expire first (the oldest) go,
+            // never the new one: the newest login always works.
+            let keep_others = max_per_user.saturating_sub(1) as i64;
+            let revoked = conn
+                .prepare_cached(
+                    "DELETE FROM sessions WHERE token_hash IN (
+                       SELECT token_hash FROM sessions WHERE username = ?1 AND token_hash <> ?2
+                       ORDER BY expires_at DESC, token_hash LIMIT -1 OFFSET ?3)
+                     RETURNING token_hash",
+                )?
+                .query_map(params![username, token_hash, keep_others], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(WriteOk::Revoked(revoked))
         }
         WriteOp::RevokeSession(token_hash) => {
             conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
