@@ -18,6 +18,9 @@ pub mod defaults {
     /// Sessions (tokens) one account may hold; a login past it revokes the
     /// oldest.
     pub const SESSIONS_PER_USER: usize = 32;
+    /// Long-polls one session token may have waiting; a new one past it
+    /// answers the oldest with 204.
+    pub const POLLS_PER_TOKEN: usize = 8;
 }
 
 /// Who may create an account.
@@ -44,6 +47,8 @@ pub struct Config {
     pub token_ttl: Duration,
     /// Sessions one account may hold; a login past it revokes the oldest.
     pub max_sessions_per_user: usize,
+    /// Long-polls one token may have waiting; a new one answers the oldest 204.
+    pub max_polls_per_token: usize,
     /// Failed password checks per (user, address) and per address within
     /// `login_window` before 429 (docs/RELAY.md, "Logging in").
     pub login_failures: usize,
@@ -92,6 +97,7 @@ impl Config {
             },
             token_ttl: Duration::from_secs(24 * 3600),
             max_sessions_per_user: defaults::SESSIONS_PER_USER,
+            max_polls_per_token: defaults::POLLS_PER_TOKEN,
             login_failures: 10,
             login_window: Duration::from_secs(15 * 60),
             login_delay: Duration::from_millis(250),

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod mailbox;
+pub mod polls;
 pub mod proxy;
 pub mod routes;
 pub mod server;

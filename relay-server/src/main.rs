@@ -83,6 +83,11 @@ struct Limits {
     #[arg(long, value_name = "N", default_value_t = defaults::SESSIONS_PER_USER,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     max_sessions_per_user: usize,
+    /// Long-polls one session token may have waiting; a new one past it
+    /// answers the token's oldest waiting long-poll with 204.
+    #[arg(long, value_name = "N", default_value_t = defaults::POLLS_PER_TOKEN,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    max_polls_per_token: usize,
     /// A reverse proxy's address or block (CIDR, e.g. 10.0.0.0/8); repeat for
     /// more. Only requests from these use X-Forwarded-For as their client
     /// address (for the login throttle).
@@ -99,6 +104,7 @@ impl Limits {
         };
         config.hash_queue = self.hash_queue;
         config.max_sessions_per_user = self.max_sessions_per_user;
+        config.max_polls_per_token = self.max_polls_per_token;
         config.trusted_proxies = self.trusted_proxies;
     }
 }

@@ -16,6 +16,7 @@ use crate::auth::{Passwords, RateLimiter, Throttle};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::mailbox::Waiters;
+use crate::polls::Polls;
 use crate::routes;
 use crate::store::{SqliteStore, Store, StoreError};
 
@@ -39,6 +40,8 @@ pub struct AppState {
     pub rate_limiter: Arc<RateLimiter>,
     /// Long-poll wake-ups.
     pub waiters: Arc<Waiters>,
+    /// Long-polls waiting per token, to cap them.
+    pub polls: Arc<Polls>,
     /// Becomes `true` when the relay shuts down, so long-polls return at once.
     pub shutdown: watch::Receiver<bool>,
     /// The OpenAPI document, rendered once when the router is built.
@@ -82,6 +85,7 @@ impl Relay {
                 config.login_delay_max,
             )),
             rate_limiter: Arc::new(RateLimiter::new(config.token_rate, config.token_burst)),
+            polls: Arc::new(Polls::new(config.max_polls_per_token)),
             config: Arc::new(config),
             waiters,
             shutdown,

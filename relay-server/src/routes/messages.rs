@@ -150,7 +150,8 @@ pub struct ListQuery {
 }
 
 /// The caller's pending envelopes, oldest first; waits up to `wait` seconds
-/// for the first one, then 204.
+/// for the first one, then 204. A token may have 8 long-polls waiting; a
+/// ninth answers the oldest of them 204 at once.
 #[utoipa::path(get, path = "/v1/messages", tag = "messages",
     security(("bearer" = [])),
     params(ListQuery),
@@ -189,6 +190,8 @@ pub async fn list(
         max_bytes: MAX_RESPONSE_BYTES,
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+    // Only a request that may wait takes a place among the token's polls.
+    let mut poll = (wait > 0).then(|| state.polls.wait(&user.token_hash));
     let waiting = state.waiters.register(&user.username);
     let mut shutdown = state.shutdown.clone();
     loop {
@@ -204,10 +207,20 @@ pub async fn list(
         if *shutdown.borrow() {
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
+        let pushed_out = async {
+            match poll.as_mut() {
+                Some(p) => {
+                    let _ = (&mut p.pushed_out).await;
+                }
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = &mut notified => continue,
             _ = tokio::time::sleep_until(deadline) => return Ok(StatusCode::NO_CONTENT.into_response()),
             _ = shutdown.changed() => return Ok(StatusCode::NO_CONTENT.into_response()),
+            // A newer long-poll of this token took our place.
+            _ = pushed_out => return Ok(StatusCode::NO_CONTENT.into_response()),
         }
     }
 }

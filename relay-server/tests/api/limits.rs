@@ -2,6 +2,8 @@
 //! route, sessions per account, long-polls per token, connections, and the
 //! timeouts that close slow or idle connections.
 
+use std::time::Duration;
+
 use serde_json::json;
 
 use crate::helper::*;
@@ -136,4 +138,43 @@ async fn a_login_past_the_session_cap_revokes_the_oldest_session() {
     let bob = relay.register("bob").await;
     sessions[4].fetch("").await.assert_status(204);
     bob.fetch("").await.assert_status(204);
+}
+
+/// Gives a just-sent long-poll time to reach the relay and start waiting.
+const SETTLE: Duration = Duration::from_millis(200);
+
+/// A token may have `max_polls_per_token` long-polls waiting: the next one
+/// answers the oldest with 204 at once and waits in its place. Other tokens,
+/// even of the same user, are not affected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_poll_past_the_cap_answers_the_tokens_oldest_with_204() {
+    let relay = Relay::start_with(|c| c.max_polls_per_token = 2).await;
+    let alice = relay.register("alice").await;
+    let bob = relay.register("bob").await;
+    let bob_elsewhere = relay.log_in("bob").await;
+    let poll = |user: &User| {
+        let user = user.clone();
+        tokio::spawn(async move { user.fetch_wait(10).await })
+    };
+    let elsewhere = poll(&bob_elsewhere);
+    let first = poll(&bob);
+    tokio::time::sleep(SETTLE).await;
+    let second = poll(&bob);
+    tokio::time::sleep(SETTLE).await;
+    assert!(!first.is_finished() && !second.is_finished());
+
+    let third = poll(&bob);
+    let (reply, _) = timed(Duration::from_secs(2), first).await;
+    reply.unwrap().assert_status(204);
+    tokio::time::sleep(SETTLE).await;
+    assert!(!second.is_finished(), "only the oldest gives way");
+    assert!(!third.is_finished());
+    assert!(!elsewhere.is_finished(), "the cap is per token");
+
+    let hello = alice.seal("bob", "hello");
+    alice.put(&hello).await.assert_status(201);
+    for waiting in [second, third, elsewhere] {
+        let (reply, _) = timed(Duration::from_secs(2), waiting).await;
+        reply.unwrap().assert_messages(&[&hello]);
+    }
 }
