@@ -21,6 +21,15 @@ pub mod defaults {
     /// Long-polls one session token may have waiting; a new one past it
     /// answers the oldest with 204.
     pub const POLLS_PER_TOKEN: usize = 8;
+    /// Connections served at once: room for 10,000 idle long-polls
+    /// (docs/BENCHMARKS.md) and more. Lowered to fit the open-files limit.
+    pub const MAX_CONNECTIONS: usize = 16_384;
+    /// Seconds for a TLS handshake and a request head.
+    pub const HEADER_TIMEOUT_SECS: u64 = 10;
+    /// Seconds a connection may stay open with no request in flight.
+    pub const IDLE_TIMEOUT_SECS: u64 = 60;
+    /// Seconds for a request's body to arrive.
+    pub const BODY_TIMEOUT_SECS: u64 = 60;
 }
 
 /// Who may create an account.
@@ -74,6 +83,15 @@ pub struct Config {
     /// Reverse proxies whose `X-Forwarded-For` names the client (empty: the
     /// header is ignored).
     pub trusted_proxies: Vec<Cidr>,
+    /// Most connections served at once (lowered to fit the open-files limit).
+    pub max_connections: usize,
+    /// Time for a TLS handshake and for each request head, from the
+    /// connection's start or the end of its previous answer.
+    pub header_timeout: Duration,
+    /// Time a connection may stay open with no request in flight.
+    pub idle_timeout: Duration,
+    /// Time for a request's body to arrive once its head has (408 after).
+    pub body_timeout: Duration,
 }
 
 /// PEM files for rustls.
@@ -111,6 +129,10 @@ impl Config {
             token_burst: 2000.0,
             tls: None,
             trusted_proxies: Vec::new(),
+            max_connections: defaults::MAX_CONNECTIONS,
+            header_timeout: Duration::from_secs(defaults::HEADER_TIMEOUT_SECS),
+            idle_timeout: Duration::from_secs(defaults::IDLE_TIMEOUT_SECS),
+            body_timeout: Duration::from_secs(defaults::BODY_TIMEOUT_SECS),
         }
     }
 }

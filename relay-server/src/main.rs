@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use relay_server::config::defaults;
@@ -88,6 +89,25 @@ struct Limits {
     #[arg(long, value_name = "N", default_value_t = defaults::POLLS_PER_TOKEN,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     max_polls_per_token: usize,
+    /// Connections served at once; past it new ones wait to be accepted.
+    /// Lowered, with a warning, to fit the open-files limit.
+    #[arg(long, value_name = "N", default_value_t = defaults::MAX_CONNECTIONS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    max_connections: usize,
+    /// Seconds a client has for the TLS handshake and for each request head
+    /// (from connecting, or from its previous answer); then it is closed.
+    #[arg(long, value_name = "SECS", default_value_t = defaults::HEADER_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+    /// Seconds a connection may stay open with no request in flight (a
+    /// waiting long-poll is in flight).
+    #[arg(long, value_name = "SECS", default_value_t = defaults::IDLE_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+    /// Seconds a request body has to arrive once its head has; then 408.
+    #[arg(long, value_name = "SECS", default_value_t = defaults::BODY_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout: u64,
     /// A reverse proxy's address or block (CIDR, e.g. 10.0.0.0/8); repeat for
     /// more. Only requests from these use X-Forwarded-For as their client
     /// address (for the login throttle).
@@ -106,6 +126,10 @@ impl Limits {
         config.max_sessions_per_user = self.max_sessions_per_user;
         config.max_polls_per_token = self.max_polls_per_token;
         config.trusted_proxies = self.trusted_proxies;
+        config.max_connections = self.max_connections;
+        config.header_timeout = Duration::from_secs(self.header_timeout);
+        config.idle_timeout = Duration::from_secs(self.idle_timeout);
+        config.body_timeout = Duration::from_secs(self.body_timeout);
     }
 }
 
@@ -142,6 +166,9 @@ fn private_files() {
 fn main() -> ExitCode {
     fix_large_allocations();
     private_files();
+    // Every connection is a descriptor; the connection cap is fitted under
+    // whatever limit this leaves (serve::connection_cap).
+    relay_server::serve::raise_open_files_limit();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

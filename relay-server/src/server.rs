@@ -1,13 +1,13 @@
-//! Wiring: shared state, the router, and `run` (plain HTTP or rustls).
+//! Wiring: shared state, the router, and `run` (plain HTTP or rustls, served
+//! by `serve`).
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
+use axum_server::tls_rustls::RustlsConfig;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::trace::TraceLayer;
@@ -18,6 +18,7 @@ use crate::error::AppError;
 use crate::mailbox::Waiters;
 use crate::polls::Polls;
 use crate::routes;
+use crate::serve;
 use crate::store::{SqliteStore, Store, StoreError};
 
 /// Largest request body, that of `PUT /v1/messages/{id}`: an envelope is at
@@ -126,45 +127,34 @@ pub async fn run(
     run_announced(config, listener, shutdown, || {}).await
 }
 
-/// [`run`], calling `ready` once the store is open, just before serving: a
-/// relay that cannot open its store fails without having said it is ready.
+/// [`run`], calling `ready` once the store is open (and the TLS files are
+/// read), just before serving: a relay that cannot open its store fails
+/// without having said it is ready.
 pub async fn run_announced(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
     ready: impl FnOnce(),
 ) -> std::io::Result<()> {
-    let tls = config.tls.clone();
+    let tls = match &config.tls {
+        Some(files) => Some(RustlsConfig::from_pem_file(&files.cert, &files.key).await?),
+        None => None,
+    };
+    let limits = serve::Limits {
+        max_connections: serve::connection_cap(config.max_connections),
+        header_timeout: config.header_timeout,
+        idle_timeout: config.idle_timeout,
+    };
     let relay = Relay::open(config).map_err(std::io::Error::other)?;
     ready();
-    let app = router(relay.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(relay.state.clone());
     let stop = relay.stop;
-    let result = match tls {
-        None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    shutdown.await;
-                    let _ = stop.send(true);
-                })
-                .await
-        }
-        Some(files) => {
-            let rustls =
-                axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert, &files.key)
-                    .await?;
-            let handle = axum_server::Handle::new();
-            let h = handle.clone();
-            tokio::spawn(async move {
-                shutdown.await;
-                let _ = stop.send(true);
-                h.graceful_shutdown(Some(Duration::from_secs(30)));
-            });
-            axum_server::from_tcp_rustls(listener.into_std()?, rustls)?
-                .handle(handle)
-                .serve(app)
-                .await
-        }
+    let shutdown = async move {
+        shutdown.await;
+        // Long-polls answer at once, so their connections can close.
+        let _ = stop.send(true);
     };
+    let result = serve::serve(listener, app, tls, limits, shutdown).await;
     // Dropping the last state closes the store's queue; its writer commits
     // what it holds and exits before we return.
     drop(relay.state);

@@ -71,6 +71,7 @@ fn check_password(password: &str) -> Result<(), AppError> {
         (status = 400, description = "invalid username, password or card", body = ErrorBody),
         (status = 403, description = "registration closed, or invite missing, unknown or used", body = ErrorBody),
         (status = 409, description = "username taken", body = ErrorBody),
+        (status = 408, description = "the body did not arrive within the body timeout (60 s by default)", body = ErrorBody),
         (status = 413, description = "body over 16 KiB", body = ErrorBody),
         (status = 429, description = "the relay is busy checking passwords; see Retry-After", body = ErrorBody),
         (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody),
@@ -120,6 +121,7 @@ pub async fn register(
         (status = 204, description = "account deleted"),
         (status = 400, description = "malformed body", body = ErrorBody),
         (status = 401, description = "bad token or wrong password", body = ErrorBody),
+        (status = 408, description = "the body did not arrive within the body timeout (60 s by default)", body = ErrorBody),
         (status = 413, description = "body over 16 KiB", body = ErrorBody),
         (status = 429, description = "too many recent failures (throttled like login), the relay is busy checking passwords, or over this token's request rate; see Retry-After", body = ErrorBody),
     ))]

@@ -13,37 +13,44 @@ use crate::error::AppError;
 use crate::proxy::client_addr;
 use crate::server::AppState;
 
-/// The raw body, capped at its route's limit (413 beyond it; `routes::api`).
+/// The raw body, capped at its route's limit (413 beyond it; `routes::api`)
+/// and read within `Config::body_timeout` (408 after it), so that a client
+/// trickling a body holds nothing for long.
 pub struct Body(pub Bytes);
 
-impl<S: Send + Sync> FromRequest<S> for Body {
+impl FromRequest<AppState> for Body {
     type Rejection = AppError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Bytes::from_request(req, state)
-            .await
-            .map(Body)
-            .map_err(|rej| {
-                if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        error_code::PAYLOAD_TOO_LARGE,
-                        "request body is larger than this route accepts",
-                    )
-                } else {
-                    AppError::bad_request(rej.body_text())
-                }
-            })
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let read = Bytes::from_request(req, state);
+        let Ok(read) = tokio::time::timeout(state.config.body_timeout, read).await else {
+            return Err(AppError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                error_code::REQUEST_TIMEOUT,
+                "the request body did not arrive in time",
+            ));
+        };
+        read.map(Body).map_err(|rej| {
+            if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    error_code::PAYLOAD_TOO_LARGE,
+                    "request body is larger than this route accepts",
+                )
+            } else {
+                AppError::bad_request(rej.body_text())
+            }
+        })
     }
 }
 
 /// A JSON body parsed strictly into `T`.
 pub struct ApiJson<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = AppError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let Body(bytes) = Body::from_request(req, state).await?;
         serde_json::from_slice(&bytes)
             .map(ApiJson)

@@ -71,6 +71,7 @@ pub(crate) async fn verify_password(
         (status = 201, description = "logged in", body = LoginResponse),
         (status = 400, description = "malformed body", body = ErrorBody),
         (status = 401, description = "unknown user or wrong password (indistinguishable)", body = ErrorBody),
+        (status = 408, description = "the body did not arrive within the body timeout (60 s by default)", body = ErrorBody),
         (status = 413, description = "body over 16 KiB", body = ErrorBody),
         (status = 429, description = "too many recent failures for this user from this address, or from this address under any name, or the relay is busy checking passwords; see Retry-After", body = ErrorBody),
         (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody),
