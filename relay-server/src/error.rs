@@ -101,6 +101,9 @@ impl From<PasswordError> for AppError {
     }
 }
 
+/// `Retry-After` when the relay is shutting down: about a restart.
+const SHUTTING_DOWN_RETRY_SECS: u64 = 5;
+
 /// `Retry-After` when the relay's disk is full: long enough for an operator
 /// (or a mailbox drained by its owner) to free space.
 const STORAGE_FULL_RETRY_SECS: u64 = 30;
@@ -134,11 +137,14 @@ impl From<StoreError> for AppError {
                 code::QUOTA_EXCEEDED,
                 "the recipient's mailbox is full",
             ),
-            StoreError::Closed => AppError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                code::INTERNAL,
-                "relay is shutting down",
-            ),
+            StoreError::Closed => AppError {
+                retry_after: Some(SHUTTING_DOWN_RETRY_SECS),
+                ..AppError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    code::INTERNAL,
+                    "relay is shutting down",
+                )
+            },
             StoreError::StorageFull => AppError {
                 retry_after: Some(STORAGE_FULL_RETRY_SECS),
                 ..AppError::new(
@@ -198,6 +204,32 @@ mod tests {
             AppError::from(other).into_response().status(),
             StatusCode::INTERNAL_SERVER_ERROR
         );
+    }
+
+    /// Every 429 and 503 the relay can answer tells the client when to come
+    /// back.
+    #[test]
+    fn every_429_and_503_carries_retry_after() {
+        let answers = [
+            AppError::rate_limited(0),
+            AppError::from(StoreError::StorageFull),
+            AppError::from(StoreError::Closed),
+            AppError::from(PasswordError::Busy),
+        ];
+        for e in answers {
+            let response = e.into_response();
+            assert!(
+                matches!(response.status().as_u16(), 429 | 503),
+                "{}",
+                response.status()
+            );
+            let secs: u64 = response.headers()[header::RETRY_AFTER]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(secs >= 1);
+        }
     }
 
     fn body_text(response: Response) -> String {

@@ -73,8 +73,8 @@ fn check_password(password: &str) -> Result<(), AppError> {
         (status = 409, description = "username taken", body = ErrorBody),
         (status = 408, description = "the body did not arrive within the body timeout (60 s by default)", body = ErrorBody),
         (status = 413, description = "body over 16 KiB", body = ErrorBody),
-        (status = 429, description = "the relay is busy checking passwords; see Retry-After", body = ErrorBody),
-        (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody),
+        (status = 429, description = "the relay is busy checking passwords; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
+        (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
     ))]
 pub async fn register(
     State(state): State<AppState>,
@@ -123,7 +123,8 @@ pub async fn register(
         (status = 401, description = "bad token or wrong password", body = ErrorBody),
         (status = 408, description = "the body did not arrive within the body timeout (60 s by default)", body = ErrorBody),
         (status = 413, description = "body over 16 KiB", body = ErrorBody),
-        (status = 429, description = "too many recent failures (throttled like login), the relay is busy checking passwords, or over this token's request rate; see Retry-After", body = ErrorBody),
+        (status = 429, description = "too many recent failures (throttled like login), the relay is busy checking passwords, or over this token's request rate; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
+        (status = 503, description = "the relay's disk is full, nothing changed; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
     ))]
 pub async fn delete_me(
     State(state): State<AppState>,

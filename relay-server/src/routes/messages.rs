@@ -55,9 +55,9 @@ fn check_id(id: &str) -> Result<(), AppError> {
         (status = 409, description = "same id, other bytes; or an id another sender used for this recipient (pending, or acknowledged within the last 30 days)", body = ErrorBody),
         (status = 408, description = "the body did not arrive within the body timeout (60 s by default)", body = ErrorBody),
         (status = 413, description = "body over 6 MiB", body = ErrorBody),
-        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
+        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
         (status = 507, description = "recipient over quota", body = ErrorBody),
-        (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody),
+        (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
     ))]
 pub async fn put(
     State(state): State<AppState>,
@@ -112,7 +112,7 @@ pub async fn put(
         (status = 400, description = "malformed id", body = ErrorBody),
         (status = 401, description = "bad token", body = ErrorBody),
         (status = 404, description = "no such pending envelope of yours", body = ErrorBody),
-        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
+        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
     ))]
 pub async fn get_one(
     State(state): State<AppState>,
@@ -161,7 +161,7 @@ pub struct ListQuery {
         (status = 204, description = "none arrived within `wait` seconds"),
         (status = 400, description = "bad query", body = ErrorBody),
         (status = 401, description = "bad token", body = ErrorBody),
-        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
+        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -251,8 +251,8 @@ fn messages_response(bodies: Vec<Vec<u8>>) -> Response {
         (status = 401, description = "bad token", body = ErrorBody),
         (status = 408, description = "the body did not arrive within the body timeout (60 s by default)", body = ErrorBody),
         (status = 413, description = "body over 64 KiB", body = ErrorBody),
-        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
-        (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody),
+        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
+        (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
     ))]
 pub async fn ack(
     State(state): State<AppState>,

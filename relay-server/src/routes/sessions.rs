@@ -73,8 +73,8 @@ pub(crate) async fn verify_password(
         (status = 401, description = "unknown user or wrong password (indistinguishable)", body = ErrorBody),
         (status = 408, description = "the body did not arrive within the body timeout (60 s by default)", body = ErrorBody),
         (status = 413, description = "body over 16 KiB", body = ErrorBody),
-        (status = 429, description = "too many recent failures for this user from this address, or from this address under any name, or the relay is busy checking passwords; see Retry-After", body = ErrorBody),
-        (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody),
+        (status = 429, description = "too many recent failures for this user from this address, or from this address under any name, or the relay is busy checking passwords; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
+        (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
     ))]
 pub async fn login(
     State(state): State<AppState>,
@@ -111,7 +111,8 @@ pub async fn login(
     responses(
         (status = 204, description = "token revoked"),
         (status = 401, description = "bad token", body = ErrorBody),
-        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
+        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
+        (status = 503, description = "the relay's disk is full, nothing changed; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
     ))]
 pub async fn logout(State(state): State<AppState>, user: AuthUser) -> Result<StatusCode, AppError> {
     state.store.revoke_session(&user.token_hash).await?;

@@ -138,3 +138,31 @@ async fn the_router_serves_nothing_undocumented() {
         assert_eq!(reply.text(), NO_SUCH_ROUTE, "GET {path}");
     }
 }
+
+/// Every 429 and 503 the document lists says it comes with `Retry-After`
+/// (the relay always sends it: `relay-server/src/error.rs`).
+#[tokio::test]
+async fn every_429_and_503_documents_retry_after() {
+    let relay = Relay::start().await;
+    let doc = send(relay.request(Method::GET, "/v1/openapi.json"))
+        .await
+        .json();
+    let mut seen = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let Some(responses) = operation["responses"].as_object() else {
+                continue;
+            };
+            for status in ["429", "503"] {
+                if let Some(response) = responses.get(status) {
+                    seen += 1;
+                    assert!(
+                        response["headers"]["Retry-After"].is_object(),
+                        "{method} {path} {status} does not document Retry-After: {response}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(seen >= 12, "only {seen} 429/503 answers documented");
+}
