@@ -20,7 +20,7 @@ const MIN_PASSWORD: usize = 8;
 const MAX_PASSWORD: usize = 1024;
 
 /// The card's shape. The relay checks the shape and the name only: it does no
-/// key parsing or other cryptography (that is chatd's job, DESIGN §1).
+/// key parsing or other cryptography (that is chatd's job; docs/SECURITY.md §2.2).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CardShape {

@@ -371,7 +371,7 @@ async fn deleting_an_account_is_throttled_like_login() {
     alice.fetch("").await.assert_status(204);
 }
 
-/// The only test with the real Argon2id cost: the defaults meet DESIGN §4
+/// The only test with the real Argon2id cost: the defaults meet docs/SECURITY.md §7
 /// (memory ≥ 19 MiB, t ≥ 2), the stored hash uses them, and an unknown user
 /// costs a login as much time as a wrong password.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

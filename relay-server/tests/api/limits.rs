@@ -8,6 +8,30 @@ use serde_json::json;
 
 use crate::helper::*;
 
+/// The defaults are the ones docs/RELAY.md's "Limits" table gives.
+#[test]
+fn the_limits_default_to_the_documented_values() {
+    let c = relay_server::Config::new("/nonexistent");
+    assert_eq!(c.quota.max_count, 10_000);
+    assert_eq!(c.quota.max_bytes, 1 << 30);
+    assert_eq!(relay_server::routes::SMALL_BODY, 16 << 10);
+    assert_eq!(relay_server::routes::ACK_BODY, 64 << 10);
+    assert_eq!(relay_server::server::MAX_BODY, 6 << 20);
+    assert_eq!(c.body_timeout, Duration::from_secs(60));
+    assert_eq!(c.hash_queue, 64);
+    assert_eq!(c.login_failures, 10);
+    assert_eq!(c.login_window, Duration::from_secs(15 * 60));
+    assert_eq!(c.login_delay, Duration::from_millis(250));
+    assert_eq!(c.login_delay_max, Duration::from_secs(4));
+    assert_eq!(c.max_sessions_per_user, 32);
+    assert_eq!(c.max_polls_per_token, 8);
+    assert_eq!((c.token_rate, c.token_burst), (1000.0, 2000.0));
+    assert_eq!(c.max_connections, 16_384);
+    assert_eq!(c.header_timeout, Duration::from_secs(10));
+    assert_eq!(c.idle_timeout, Duration::from_secs(60));
+    assert!(c.trusted_proxies.is_empty());
+}
+
 /// `method path` with `body` over raw HTTP (the relay may answer before it
 /// has read a body that is over the cap).
 async fn raw(relay: &Relay, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> Reply {
