@@ -26,7 +26,7 @@ struct Waiter {
 }
 
 /// A waiting long-poll's place; it leaves the queue when dropped.
-pub struct Poll<'a> {
+pub struct LongPoll<'a> {
     polls: &'a Polls,
     token_hash: String,
     id: u64,
@@ -46,7 +46,7 @@ impl Polls {
 
     /// Starts waiting for `token_hash`, pushing out its oldest long-polls
     /// beyond the cap.
-    pub fn wait(&self, token_hash: &str) -> Poll<'_> {
+    pub fn wait(&self, token_hash: &str) -> LongPoll<'_> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (give_way, pushed_out) = oneshot::channel();
         let mut waiting = self.waiting.lock().expect("polls lock");
@@ -57,7 +57,7 @@ impl Polls {
             }
         }
         queue.push_back(Waiter { id, give_way });
-        Poll {
+        LongPoll {
             polls: self,
             token_hash: token_hash.to_owned(),
             id,
@@ -72,7 +72,7 @@ impl Polls {
     }
 }
 
-impl Drop for Poll<'_> {
+impl Drop for LongPoll<'_> {
     fn drop(&mut self) {
         let mut waiting = self.polls.waiting.lock().expect("polls lock");
         if let Some(queue) = waiting.get_mut(&self.token_hash) {
