@@ -223,7 +223,12 @@ async fn create_session(state: &AppState, token: &str) {
     let expires = relay_server::store::sqlite::now_ms() + 24 * 3600 * 1000;
     state
         .store
-        .create_session(&hash_token(token), USER, expires)
+        .create_session(
+            &hash_token(token),
+            USER,
+            expires,
+            state.config.max_sessions_per_user,
+        )
         .await
         .expect("session created");
 }
@@ -269,6 +274,10 @@ fn relay() -> &'static FuzzRelay {
         config.argon2_iterations = 1;
         config.login_failures = 50;
         config.login_window = Duration::from_secs(60);
+        // The per-user delay before a password check is served by sleeping;
+        // inputs would spend seconds asleep instead of being fuzzed.
+        config.login_delay = Duration::ZERO;
+        config.login_delay_max = Duration::ZERO;
         config.token_rate = 1e9;
         config.token_burst = 1e9;
         let runtime = tokio::runtime::Builder::new_current_thread()

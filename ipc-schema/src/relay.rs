@@ -149,11 +149,15 @@ pub mod error_code {
     pub const UNKNOWN_RECIPIENT: &str = "unknown_recipient";
     /// 409: the username is taken.
     pub const USERNAME_TAKEN: &str = "username_taken";
-    /// 409: an envelope with this id but other bytes is already stored.
+    /// 408: the request's body did not arrive within the relay's time for it.
+    pub const REQUEST_TIMEOUT: &str = "request_timeout";
+    /// 409: an envelope with this id but other bytes is already stored, or
+    /// another sender used the id for the same recipient.
     pub const CONFLICT: &str = "conflict";
     /// 413: the body is over the cap.
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
-    /// 429: too many requests or failed logins; see `Retry-After`.
+    /// 429: too many requests or failed logins, or the relay is busy
+    /// checking passwords; see `Retry-After`.
     pub const RATE_LIMITED: &str = "rate_limited";
     /// 500: a bug or a store failure.
     pub const INTERNAL: &str = "internal";

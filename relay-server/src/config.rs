@@ -3,7 +3,34 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::proxy::Cidr;
 use crate::store::Quota;
+
+/// Default settings, shared by [`Config::new`] and `relay-server serve`'s flags.
+pub mod defaults {
+    /// Most envelopes pending for one recipient.
+    pub const MAILBOX_MAX_ENVELOPES: u64 = 10_000;
+    /// Most bytes of envelopes pending for one recipient (1 GiB).
+    pub const MAILBOX_MAX_BYTES: u64 = 1 << 30;
+    /// Password checks (logins, account deletions, registrations) waiting
+    /// for a hashing thread before more are refused with 429.
+    pub const HASH_QUEUE: usize = 64;
+    /// Sessions (tokens) one account may hold; a login past it revokes the
+    /// oldest.
+    pub const SESSIONS_PER_USER: usize = 32;
+    /// Long-polls one session token may have waiting; a new one past it
+    /// answers the oldest with 204.
+    pub const POLLS_PER_TOKEN: usize = 8;
+    /// Connections served at once: room for 10,000 idle long-polls
+    /// (docs/BENCHMARKS.md) and more. Lowered to fit the open-files limit.
+    pub const MAX_CONNECTIONS: usize = 16_384;
+    /// Seconds for a TLS handshake and a request head.
+    pub const HEADER_TIMEOUT_SECS: u64 = 10;
+    /// Seconds a connection may stay open with no request in flight.
+    pub const IDLE_TIMEOUT_SECS: u64 = 60;
+    /// Seconds for a request's body to arrive.
+    pub const BODY_TIMEOUT_SECS: u64 = 60;
+}
 
 /// Who may create an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -27,20 +54,44 @@ pub struct Config {
     pub quota: Quota,
     /// Session token lifetime.
     pub token_ttl: Duration,
-    /// Failed logins per user and per IP in `login_window` before 429.
+    /// Sessions one account may hold; a login past it revokes the oldest.
+    pub max_sessions_per_user: usize,
+    /// Long-polls one token may have waiting; a new one answers the oldest 204.
+    pub max_polls_per_token: usize,
+    /// Failed password checks per (user, address) and per address within
+    /// `login_window` before 429 (docs/RELAY.md, "Logging in").
     pub login_failures: usize,
-    /// The window of `login_failures`.
+    /// How long a failed password check counts.
     pub login_window: Duration,
-    /// Argon2id memory cost in KiB (DESIGN: ≥ 19 MiB).
+    /// The wait before checking the password of a user with one recent
+    /// failure; it doubles with each more, up to `login_delay_max`.
+    pub login_delay: Duration,
+    /// The longest wait before a password check.
+    pub login_delay_max: Duration,
+    /// Argon2id memory cost in KiB (docs/SECURITY.md §7: 19 MiB).
     pub argon2_memory_kib: u32,
-    /// Argon2id passes (DESIGN: ≥ 2).
+    /// Argon2id passes (docs/SECURITY.md §7: 2).
     pub argon2_iterations: u32,
+    /// Password hashing jobs that may wait for a thread; past it, 429.
+    pub hash_queue: usize,
     /// Sustained requests per second allowed per session token.
     pub token_rate: f64,
     /// Requests a token may make in a burst above `token_rate`.
     pub token_burst: f64,
     /// TLS certificate and key (PEM), if served over HTTPS.
     pub tls: Option<TlsFiles>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (empty: the
+    /// header is ignored).
+    pub trusted_proxies: Vec<Cidr>,
+    /// Most connections served at once (lowered to fit the open-files limit).
+    pub max_connections: usize,
+    /// Time for a TLS handshake and for each request head, from the
+    /// connection's start or the end of its previous answer.
+    pub header_timeout: Duration,
+    /// Time a connection may stay open with no request in flight.
+    pub idle_timeout: Duration,
+    /// Time for a request's body to arrive once its head has (408 after).
+    pub body_timeout: Duration,
 }
 
 /// PEM files for rustls.
@@ -59,19 +110,29 @@ impl Config {
             data_dir: data_dir.into(),
             registration: RegistrationPolicy::Open,
             quota: Quota {
-                max_count: 10_000,
-                max_bytes: 1 << 30,
+                max_count: defaults::MAILBOX_MAX_ENVELOPES,
+                max_bytes: defaults::MAILBOX_MAX_BYTES,
             },
             token_ttl: Duration::from_secs(24 * 3600),
+            max_sessions_per_user: defaults::SESSIONS_PER_USER,
+            max_polls_per_token: defaults::POLLS_PER_TOKEN,
             login_failures: 10,
             login_window: Duration::from_secs(15 * 60),
+            login_delay: Duration::from_millis(250),
+            login_delay_max: Duration::from_secs(4),
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
+            hash_queue: defaults::HASH_QUEUE,
             // A daemon needs a few requests per message; these only stop a
             // runaway or hostile client from monopolizing the relay.
             token_rate: 1000.0,
             token_burst: 2000.0,
             tls: None,
+            trusted_proxies: Vec::new(),
+            max_connections: defaults::MAX_CONNECTIONS,
+            header_timeout: Duration::from_secs(defaults::HEADER_TIMEOUT_SECS),
+            idle_timeout: Duration::from_secs(defaults::IDLE_TIMEOUT_SECS),
+            body_timeout: Duration::from_secs(defaults::BODY_TIMEOUT_SECS),
         }
     }
 }

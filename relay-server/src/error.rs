@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ipc_schema::relay::{ErrorBody, error_code as code};
 
+use crate::auth::PasswordError;
 use crate::store::StoreError;
 
 /// A refused request.
@@ -80,6 +81,29 @@ impl AppError {
     }
 }
 
+/// `Retry-After` when every password hashing slot is taken: the queue
+/// drains in well under a second.
+const HASHING_BUSY_RETRY_SECS: u64 = 1;
+
+impl From<PasswordError> for AppError {
+    fn from(e: PasswordError) -> Self {
+        match e {
+            PasswordError::Busy => AppError {
+                retry_after: Some(HASHING_BUSY_RETRY_SECS),
+                ..AppError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    code::RATE_LIMITED,
+                    "the relay is busy checking passwords; try again in a moment",
+                )
+            },
+            PasswordError::Failed(detail) => AppError::internal(detail),
+        }
+    }
+}
+
+/// `Retry-After` when the relay is shutting down: about a restart.
+const SHUTTING_DOWN_RETRY_SECS: u64 = 5;
+
 /// `Retry-After` when the relay's disk is full: long enough for an operator
 /// (or a mailbox drained by its owner) to free space.
 const STORAGE_FULL_RETRY_SECS: u64 = 30;
@@ -113,11 +137,14 @@ impl From<StoreError> for AppError {
                 code::QUOTA_EXCEEDED,
                 "the recipient's mailbox is full",
             ),
-            StoreError::Closed => AppError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                code::INTERNAL,
-                "relay is shutting down",
-            ),
+            StoreError::Closed => AppError {
+                retry_after: Some(SHUTTING_DOWN_RETRY_SECS),
+                ..AppError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    code::INTERNAL,
+                    "relay is shutting down",
+                )
+            },
             StoreError::StorageFull => AppError {
                 retry_after: Some(STORAGE_FULL_RETRY_SECS),
                 ..AppError::new(
@@ -177,6 +204,32 @@ mod tests {
             AppError::from(other).into_response().status(),
             StatusCode::INTERNAL_SERVER_ERROR
         );
+    }
+
+    /// Every 429 and 503 the relay can answer tells the client when to come
+    /// back.
+    #[test]
+    fn every_429_and_503_carries_retry_after() {
+        let answers = [
+            AppError::rate_limited(0),
+            AppError::from(StoreError::StorageFull),
+            AppError::from(StoreError::Closed),
+            AppError::from(PasswordError::Busy),
+        ];
+        for e in answers {
+            let response = e.into_response();
+            assert!(
+                matches!(response.status().as_u16(), 429 | 503),
+                "{}",
+                response.status()
+            );
+            let secs: u64 = response.headers()[header::RETRY_AFTER]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(secs >= 1);
+        }
     }
 
     fn body_text(response: Response) -> String {

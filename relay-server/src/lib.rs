@@ -1,5 +1,5 @@
 //! chat's relay: a small store-and-forward server for envelopes it cannot read
-//! (DESIGN §4). Accounts with Argon2id passwords and hashed session tokens, a
+//! (docs/RELAY.md). Accounts with Argon2id passwords and hashed session tokens, a
 //! card directory, and per-user mailboxes with long-poll delivery, on SQLite.
 //!
 //! Tests and embedders start it with [`run`] on their own listener, or call
@@ -9,7 +9,10 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod mailbox;
+pub mod polls;
+pub mod proxy;
 pub mod routes;
+pub mod serve;
 pub mod server;
 pub mod store;
 

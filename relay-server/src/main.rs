@@ -3,8 +3,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use relay_server::config::defaults;
+use relay_server::store::Quota;
 use relay_server::{Config, RegistrationPolicy, TlsFiles};
 
 /// Store-and-forward relay for end-to-end encrypted chat envelopes.
@@ -37,6 +40,8 @@ enum Command {
         /// Allow plain HTTP on a non-loopback address (behind a TLS proxy only).
         #[arg(long)]
         insecure_http: bool,
+        #[command(flatten)]
+        limits: Limits,
     },
     /// Manage single-use invite codes.
     Invite {
@@ -56,6 +61,76 @@ enum InviteCommand {
         #[arg(long, default_value_t = 1)]
         count: usize,
     },
+}
+
+/// The relay's limits (docs/RELAY.md, "Limits").
+#[derive(Args)]
+struct Limits {
+    /// Most envelopes pending for one recipient; past it a PUT to them is 507.
+    #[arg(long, value_name = "N", default_value_t = defaults::MAILBOX_MAX_ENVELOPES,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    mailbox_max_envelopes: u64,
+    /// Most bytes of envelopes pending for one recipient; past it a PUT to them is 507.
+    #[arg(long, value_name = "BYTES", default_value_t = defaults::MAILBOX_MAX_BYTES,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    mailbox_max_bytes: u64,
+    /// Password checks waiting for a hashing thread; past it logins,
+    /// registrations and account deletions get 429 with Retry-After.
+    #[arg(long, value_name = "N", default_value_t = defaults::HASH_QUEUE,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    hash_queue: usize,
+    /// Sessions (tokens) one account may hold; a login past it revokes the
+    /// account's oldest session.
+    #[arg(long, value_name = "N", default_value_t = defaults::SESSIONS_PER_USER,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    max_sessions_per_user: usize,
+    /// Long-polls one session token may have waiting; a new one past it
+    /// answers the token's oldest waiting long-poll with 204.
+    #[arg(long, value_name = "N", default_value_t = defaults::POLLS_PER_TOKEN,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    max_polls_per_token: usize,
+    /// Connections served at once; past it new ones wait to be accepted.
+    /// Lowered, with a warning, to fit the open-files limit.
+    #[arg(long, value_name = "N", default_value_t = defaults::MAX_CONNECTIONS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    max_connections: usize,
+    /// Seconds a client has for the TLS handshake and for each request head
+    /// (from connecting, or from its previous answer); then it is closed.
+    #[arg(long, value_name = "SECS", default_value_t = defaults::HEADER_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+    /// Seconds a connection may stay open with no request in flight (a
+    /// waiting long-poll is in flight).
+    #[arg(long, value_name = "SECS", default_value_t = defaults::IDLE_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+    /// Seconds a request body has to arrive once its head has; then 408.
+    #[arg(long, value_name = "SECS", default_value_t = defaults::BODY_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout: u64,
+    /// A reverse proxy's address or block (CIDR, e.g. 10.0.0.0/8); repeat for
+    /// more. Only requests from these use X-Forwarded-For as their client
+    /// address (for the login throttle).
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    trusted_proxies: Vec<relay_server::proxy::Cidr>,
+}
+
+impl Limits {
+    /// Puts the limits into `config`.
+    fn apply(self, config: &mut Config) {
+        config.quota = Quota {
+            max_count: self.mailbox_max_envelopes,
+            max_bytes: self.mailbox_max_bytes,
+        };
+        config.hash_queue = self.hash_queue;
+        config.max_sessions_per_user = self.max_sessions_per_user;
+        config.max_polls_per_token = self.max_polls_per_token;
+        config.trusted_proxies = self.trusted_proxies;
+        config.max_connections = self.max_connections;
+        config.header_timeout = Duration::from_secs(self.header_timeout);
+        config.idle_timeout = Duration::from_secs(self.idle_timeout);
+        config.body_timeout = Duration::from_secs(self.body_timeout);
+    }
 }
 
 /// Allocator tuning. Keeps glibc from hoarding freed large blocks. After the first 19 MiB
@@ -91,6 +166,9 @@ fn private_files() {
 fn main() -> ExitCode {
     fix_large_allocations();
     private_files();
+    // Every connection is a descriptor; the connection cap is fitted under
+    // whatever limit this leaves (serve::connection_cap).
+    relay_server::serve::raise_open_files_limit();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -125,6 +203,7 @@ async fn real_main(cli: Cli) -> Result<(), String> {
             tls_cert,
             tls_key,
             insecure_http,
+            limits,
         } => {
             let tls = tls_cert
                 .zip(tls_key)
@@ -139,6 +218,7 @@ async fn real_main(cli: Cli) -> Result<(), String> {
             let mut config = Config::new(data_dir);
             config.registration = registration;
             config.tls = tls;
+            limits.apply(&mut config);
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

@@ -1,13 +1,13 @@
-//! Wiring: shared state, the router, and `run` (plain HTTP or rustls).
+//! Wiring: shared state, the router, and `run` (plain HTTP or rustls, served
+//! by `serve`).
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
+use axum_server::tls_rustls::RustlsConfig;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::trace::TraceLayer;
@@ -16,10 +16,14 @@ use crate::auth::{Passwords, RateLimiter, Throttle};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::mailbox::Waiters;
+use crate::polls::Polls;
 use crate::routes;
+use crate::serve;
 use crate::store::{SqliteStore, Store, StoreError};
 
-/// Largest request body (DESIGN §4): an envelope is at most 6 MiB of JSON.
+/// Largest request body, that of `PUT /v1/messages/{id}`: an envelope is at
+/// most 6 MiB of JSON (docs/PROTOCOL.md). Other routes take far less
+/// (`routes::SMALL_BODY`).
 pub const MAX_BODY: usize = ipc_schema::envelope::MAX_ENVELOPE_JSON;
 
 /// State shared by every handler.
@@ -37,6 +41,8 @@ pub struct AppState {
     pub rate_limiter: Arc<RateLimiter>,
     /// Long-poll wake-ups.
     pub waiters: Arc<Waiters>,
+    /// Long-polls waiting per token, to cap them.
+    pub polls: Arc<Polls>,
     /// Becomes `true` when the relay shuts down, so long-polls return at once.
     pub shutdown: watch::Receiver<bool>,
     /// The OpenAPI document, rendered once when the router is built.
@@ -71,9 +77,16 @@ impl Relay {
             passwords: Arc::new(Passwords::new(
                 config.argon2_memory_kib,
                 config.argon2_iterations,
+                config.hash_queue,
             )),
-            throttle: Arc::new(Throttle::new(config.login_failures, config.login_window)),
+            throttle: Arc::new(Throttle::new(
+                config.login_failures,
+                config.login_window,
+                config.login_delay,
+                config.login_delay_max,
+            )),
             rate_limiter: Arc::new(RateLimiter::new(config.token_rate, config.token_burst)),
+            polls: Arc::new(Polls::new(config.max_polls_per_token)),
             config: Arc::new(config),
             waiters,
             shutdown,
@@ -114,45 +127,34 @@ pub async fn run(
     run_announced(config, listener, shutdown, || {}).await
 }
 
-/// [`run`], calling `ready` once the store is open, just before serving: a
-/// relay that cannot open its store fails without having said it is ready.
+/// [`run`], calling `ready` once the store is open (and the TLS files are
+/// read), just before serving: a relay that cannot open its store fails
+/// without having said it is ready.
 pub async fn run_announced(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
     ready: impl FnOnce(),
 ) -> std::io::Result<()> {
-    let tls = config.tls.clone();
+    let tls = match &config.tls {
+        Some(files) => Some(RustlsConfig::from_pem_file(&files.cert, &files.key).await?),
+        None => None,
+    };
+    let limits = serve::Limits {
+        max_connections: serve::connection_cap(config.max_connections),
+        header_timeout: config.header_timeout,
+        idle_timeout: config.idle_timeout,
+    };
     let relay = Relay::open(config).map_err(std::io::Error::other)?;
     ready();
-    let app = router(relay.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(relay.state.clone());
     let stop = relay.stop;
-    let result = match tls {
-        None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    shutdown.await;
-                    let _ = stop.send(true);
-                })
-                .await
-        }
-        Some(files) => {
-            let rustls =
-                axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert, &files.key)
-                    .await?;
-            let handle = axum_server::Handle::new();
-            let h = handle.clone();
-            tokio::spawn(async move {
-                shutdown.await;
-                let _ = stop.send(true);
-                h.graceful_shutdown(Some(Duration::from_secs(30)));
-            });
-            axum_server::from_tcp_rustls(listener.into_std()?, rustls)?
-                .handle(handle)
-                .serve(app)
-                .await
-        }
+    let shutdown = async move {
+        shutdown.await;
+        // Long-polls answer at once, so their connections can close.
+        let _ = stop.send(true);
     };
+    let result = serve::serve(listener, app, tls, limits, shutdown).await;
     // Dropping the last state closes the store's queue; its writer commits
     // what it holds and exits before we return.
     drop(relay.state);

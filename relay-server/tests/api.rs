@@ -17,6 +17,8 @@ mod durability;
 mod hostile;
 #[path = "api/idor.rs"]
 mod idor;
+#[path = "api/limits.rs"]
+mod limits;
 #[path = "api/longpoll.rs"]
 mod longpoll;
 #[path = "api/messages.rs"]

@@ -15,7 +15,8 @@
 //!    with the relay's schema and pragmas, in batches of N (the relay's group
 //!    commit size under N concurrent writers), and the relay's rate as a ratio
 //!    of it;
-//! 4. **idle long-polls**: `--idle` long-polls held open, and the relay's RSS.
+//! 4. **idle long-polls**: `--idle` long-polls held open, and the relay's RSS
+//!    (spread over enough tokens for the relay's cap of long-polls per token).
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
@@ -25,6 +26,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use rand::Rng as _;
+use relay_server::config::defaults;
 use serde_json::{Value, json};
 
 struct Args {
@@ -154,27 +156,37 @@ fn envelope(from: &str, to: &str) -> (String, String) {
     (id, env.to_string())
 }
 
+/// Every bench account's password.
+const PASSWORD: &str = "bench password";
+
 /// Registers and logs in `name`; returns its token.
 async fn account(http: &reqwest::Client, url: &str, name: &str) -> String {
     let card = json!({"v": 1, "user": name, "enc": random_b64(294), "sig": random_b64(294)});
-    let password = "bench password";
     let r = http
         .post(format!("{url}/v1/accounts"))
-        .json(&json!({"username": name, "password": password, "card": card}))
+        .json(&json!({"username": name, "password": PASSWORD, "card": card}))
         .send()
         .await
         .expect("register");
     assert!(r.status().is_success(), "register {name}: {}", r.status());
+    login(http, url, name).await
+}
+
+/// A new session of `name`; returns its token.
+async fn login(http: &reqwest::Client, url: &str, name: &str) -> String {
     let r: Value = http
         .post(format!("{url}/v1/sessions"))
-        .json(&json!({"username": name, "password": password}))
+        .json(&json!({"username": name, "password": PASSWORD}))
         .send()
         .await
         .expect("login")
         .json()
         .await
         .expect("login body");
-    r["token"].as_str().expect("token").to_owned()
+    r["token"]
+        .as_str()
+        .unwrap_or_else(|| die(&format!("login {name}: {r}")))
+        .to_owned()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -463,15 +475,38 @@ async fn main() {
 
     if args.idle > 0 {
         let before = rss_kib(pid);
-        let users = 100.min(args.idle);
+        // A token may have only so many long-polls waiting and an account
+        // only so many sessions (the relay's defaults; docs/RELAY.md,
+        // "Limits"), so the polls are spread over enough of both.
+        let tokens_needed = args.idle.div_ceil(defaults::POLLS_PER_TOKEN);
+        let users = 100
+            .min(args.idle)
+            .max(tokens_needed.div_ceil(defaults::SESSIONS_PER_USER));
         let mut tokens = Vec::new();
         for i in 0..users {
             tokens.push(account(&http, &url, &format!("idle{i:03}")).await);
         }
+        let extra: Vec<String> = (users..tokens_needed)
+            .map(|i| format!("idle{:03}", i % users))
+            .collect();
+        // A few logins at a time: each is an Argon2 run at the real cost.
+        for names in extra.chunks(4) {
+            let logins: Vec<_> = names
+                .iter()
+                .map(|name| {
+                    let (http, url, name) = (http.clone(), url.clone(), name.clone());
+                    tokio::spawn(async move { login(&http, &url, &name).await })
+                })
+                .collect();
+            for l in logins {
+                tokens.push(l.await.expect("login task"));
+            }
+        }
         let settled = rss_kib(pid);
         let mut polls = Vec::new();
         for i in 0..args.idle {
-            let (http, url, token) = (http.clone(), url.clone(), tokens[i % users].clone());
+            let token = tokens[i % tokens.len()].clone();
+            let (http, url) = (http.clone(), url.clone());
             polls.push(tokio::spawn(async move {
                 http.get(format!("{url}/v1/messages?wait=60"))
                     .bearer_auth(token)

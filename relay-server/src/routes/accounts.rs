@@ -20,7 +20,7 @@ const MIN_PASSWORD: usize = 8;
 const MAX_PASSWORD: usize = 1024;
 
 /// The card's shape. The relay checks the shape and the name only: it does no
-/// key parsing or other cryptography (that is chatd's job, DESIGN §1).
+/// key parsing or other cryptography (that is chatd's job; docs/SECURITY.md §2.2).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CardShape {
@@ -71,8 +71,10 @@ fn check_password(password: &str) -> Result<(), AppError> {
         (status = 400, description = "invalid username, password or card", body = ErrorBody),
         (status = 403, description = "registration closed, or invite missing, unknown or used", body = ErrorBody),
         (status = 409, description = "username taken", body = ErrorBody),
-        (status = 413, description = "body over 6 MiB", body = ErrorBody),
-        (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody),
+        (status = 408, description = "the body did not arrive within the body timeout (60 s by default)", body = ErrorBody),
+        (status = 413, description = "body over 16 KiB", body = ErrorBody),
+        (status = 429, description = "the relay is busy checking passwords; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
+        (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
     ))]
 pub async fn register(
     State(state): State<AppState>,
@@ -119,8 +121,10 @@ pub async fn register(
         (status = 204, description = "account deleted"),
         (status = 400, description = "malformed body", body = ErrorBody),
         (status = 401, description = "bad token or wrong password", body = ErrorBody),
-        (status = 413, description = "body over 6 MiB", body = ErrorBody),
-        (status = 429, description = "too many failed attempts, or over this token's request rate; see Retry-After", body = ErrorBody),
+        (status = 408, description = "the body did not arrive within the body timeout (60 s by default)", body = ErrorBody),
+        (status = 413, description = "body over 16 KiB", body = ErrorBody),
+        (status = 429, description = "too many recent failures (throttled like login), the relay is busy checking passwords, or over this token's request rate; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
+        (status = 503, description = "the relay's disk is full, nothing changed; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
     ))]
 pub async fn delete_me(
     State(state): State<AppState>,

@@ -27,7 +27,7 @@ const MAX_LIMIT: usize = 200;
         (status = 400, description = "path segment is not UTF-8 once percent-decoded", body = ErrorBody),
         (status = 401, description = "bad token", body = ErrorBody),
         (status = 404, description = "no such user", body = ErrorBody),
-        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
+        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
     ))]
 pub async fn card(
     State(state): State<AppState>,
@@ -69,7 +69,7 @@ pub struct ListQuery {
         (status = 200, description = "a page of usernames", body = DirectoryList),
         (status = 400, description = "invalid prefix or limit, or an unknown parameter", body = ErrorBody),
         (status = 401, description = "bad token", body = ErrorBody),
-        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
+        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
     ))]
 pub async fn list(
     State(state): State<AppState>,

@@ -10,38 +10,47 @@ use ipc_schema::relay::error_code;
 use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
+use crate::proxy::client_addr;
+use crate::server::AppState;
 
-/// The raw body, capped at the router's limit (413 beyond it).
+/// The raw body, capped at its route's limit (413 beyond it; `routes::api`)
+/// and read within `Config::body_timeout` (408 after it), so that a client
+/// trickling a body holds nothing for long.
 pub struct Body(pub Bytes);
 
-impl<S: Send + Sync> FromRequest<S> for Body {
+impl FromRequest<AppState> for Body {
     type Rejection = AppError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Bytes::from_request(req, state)
-            .await
-            .map(Body)
-            .map_err(|rej| {
-                if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        error_code::PAYLOAD_TOO_LARGE,
-                        "request body is over the 6 MiB cap",
-                    )
-                } else {
-                    AppError::bad_request(rej.body_text())
-                }
-            })
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let read = Bytes::from_request(req, state);
+        let Ok(read) = tokio::time::timeout(state.config.body_timeout, read).await else {
+            return Err(AppError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                error_code::REQUEST_TIMEOUT,
+                "the request body did not arrive in time",
+            ));
+        };
+        read.map(Body).map_err(|rej| {
+            if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    error_code::PAYLOAD_TOO_LARGE,
+                    "request body is larger than this route accepts",
+                )
+            } else {
+                AppError::bad_request(rej.body_text())
+            }
+        })
     }
 }
 
 /// A JSON body parsed strictly into `T`.
 pub struct ApiJson<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = AppError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let Body(bytes) = Body::from_request(req, state).await?;
         serde_json::from_slice(&bytes)
             .map(ApiJson)
@@ -49,22 +58,39 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// The client's IP address (unspecified when served without connection info,
-/// as in `oneshot` tests).
+/// The client's IP address: the TCP peer, or the client a trusted proxy
+/// names in `X-Forwarded-For` (`Config::trusted_proxies`). Unspecified when
+/// served without connection info, as in `oneshot` tests.
 pub struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        Ok(ClientIp(ip))
+        let forwarded = parts
+            .headers
+            .get_all(X_FORWARDED_FOR)
+            .iter()
+            .map(|v| v.as_bytes());
+        Ok(ClientIp(client_addr(
+            peer,
+            forwarded,
+            &state.config.trusted_proxies,
+        )))
     }
 }
+
+/// The de-facto standard header in which proxies list the addresses a
+/// request came through.
+const X_FORWARDED_FOR: &str = "x-forwarded-for";
 
 /// Query string parsed into `T`, 400 with a JSON error when it does not fit.
 pub struct ApiQuery<T>(pub T);

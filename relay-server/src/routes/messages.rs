@@ -39,7 +39,8 @@ fn check_id(id: &str) -> Result<(), AppError> {
 }
 
 /// Store an envelope for its recipient. Idempotent: the same bytes again are
-/// answered 200; other bytes under the same id 409.
+/// answered 200; other bytes under the same id 409, and so is an id another
+/// sender used for the same recipient, pending or acknowledged.
 #[utoipa::path(put, path = "/v1/messages/{id}", tag = "messages",
     security(("bearer" = [])),
     params(("id" = String, Path, pattern = "^[0-9a-f]{32}$", description = "the envelope's id, 32 lowercase hex digits")),
@@ -51,11 +52,12 @@ fn check_id(id: &str) -> Result<(), AppError> {
         (status = 401, description = "bad token", body = ErrorBody),
         (status = 403, description = "`from` is not the token's user", body = ErrorBody),
         (status = 404, description = "unknown recipient", body = ErrorBody),
-        (status = 409, description = "same id, other bytes", body = ErrorBody),
+        (status = 409, description = "same id, other bytes; or an id another sender used for this recipient (pending, or acknowledged within the last 30 days)", body = ErrorBody),
+        (status = 408, description = "the body did not arrive within the body timeout (60 s by default)", body = ErrorBody),
         (status = 413, description = "body over 6 MiB", body = ErrorBody),
-        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
+        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
         (status = 507, description = "recipient over quota", body = ErrorBody),
-        (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody),
+        (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
     ))]
 pub async fn put(
     State(state): State<AppState>,
@@ -110,7 +112,7 @@ pub async fn put(
         (status = 400, description = "malformed id", body = ErrorBody),
         (status = 401, description = "bad token", body = ErrorBody),
         (status = 404, description = "no such pending envelope of yours", body = ErrorBody),
-        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
+        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
     ))]
 pub async fn get_one(
     State(state): State<AppState>,
@@ -149,7 +151,8 @@ pub struct ListQuery {
 }
 
 /// The caller's pending envelopes, oldest first; waits up to `wait` seconds
-/// for the first one, then 204.
+/// for the first one, then 204. A token may have 8 long-polls waiting; a
+/// ninth answers the oldest of them 204 at once.
 #[utoipa::path(get, path = "/v1/messages", tag = "messages",
     security(("bearer" = [])),
     params(ListQuery),
@@ -158,7 +161,7 @@ pub struct ListQuery {
         (status = 204, description = "none arrived within `wait` seconds"),
         (status = 400, description = "bad query", body = ErrorBody),
         (status = 401, description = "bad token", body = ErrorBody),
-        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
+        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -188,6 +191,8 @@ pub async fn list(
         max_bytes: MAX_RESPONSE_BYTES,
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+    // Only a request that may wait takes a place among the token's polls.
+    let mut poll = (wait > 0).then(|| state.polls.wait(&user.token_hash));
     let waiting = state.waiters.register(&user.username);
     let mut shutdown = state.shutdown.clone();
     loop {
@@ -203,10 +208,20 @@ pub async fn list(
         if *shutdown.borrow() {
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
+        let pushed_out = async {
+            match poll.as_mut() {
+                Some(p) => {
+                    let _ = (&mut p.pushed_out).await;
+                }
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = &mut notified => continue,
             _ = tokio::time::sleep_until(deadline) => return Ok(StatusCode::NO_CONTENT.into_response()),
             _ = shutdown.changed() => return Ok(StatusCode::NO_CONTENT.into_response()),
+            // A newer long-poll of this token took our place.
+            _ = pushed_out => return Ok(StatusCode::NO_CONTENT.into_response()),
         }
     }
 }
@@ -234,9 +249,10 @@ fn messages_response(bodies: Vec<Vec<u8>>) -> Response {
         (status = 204, description = "deleted (unknown ids and other users' ids are ignored)"),
         (status = 400, description = "malformed body or ids", body = ErrorBody),
         (status = 401, description = "bad token", body = ErrorBody),
-        (status = 413, description = "body over 6 MiB", body = ErrorBody),
-        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
-        (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody),
+        (status = 408, description = "the body did not arrive within the body timeout (60 s by default)", body = ErrorBody),
+        (status = 413, description = "body over 64 KiB", body = ErrorBody),
+        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
+        (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
     ))]
 pub async fn ack(
     State(state): State<AppState>,

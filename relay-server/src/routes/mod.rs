@@ -1,4 +1,4 @@
-//! HTTP API v1 (DESIGN §4), one file per resource. Every route is registered
+//! HTTP API v1 (docs/RELAY.md), one file per resource. Every route is registered
 //! through `utoipa_axum`, so the OpenAPI document and the router are built
 //! from the same list.
 
@@ -9,9 +9,10 @@ pub mod health;
 pub mod messages;
 pub mod sessions;
 
+use axum::extract::DefaultBodyLimit;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt as _};
 use utoipa_axum::routes;
 
 use crate::server::AppState;
@@ -35,18 +36,29 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// Every route, with its OpenAPI description.
+/// Body cap of the routes that carry a small JSON document
+/// (docs/RELAY.md, "Limits"). The largest is a registration: a card (under
+/// 2 KiB from chatd, whose cap is 8 KiB) and a password of at most 1 KiB,
+/// 6 KiB if every byte of it is `\u`-escaped.
+pub const SMALL_BODY: usize = 16 * 1024;
+/// Body cap of an ack: 1,000 ids of 32 hex digits are 35 KiB of JSON.
+pub const ACK_BODY: usize = 64 * 1024;
+
+/// Every route, with its OpenAPI description. Only `PUT /v1/messages/{id}`
+/// takes a large body (an envelope, up to the router's 6 MiB); the others
+/// are capped at a few KiB.
 pub fn api() -> OpenApiRouter<AppState> {
+    let small = || DefaultBodyLimit::max(SMALL_BODY);
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(accounts::register))
-        .routes(routes!(accounts::delete_me))
-        .routes(routes!(sessions::login))
-        .routes(routes!(sessions::logout))
+        .routes(routes!(accounts::register).layer(small()))
+        .routes(routes!(accounts::delete_me).layer(small()))
+        .routes(routes!(sessions::login).layer(small()))
+        .routes(routes!(sessions::logout).layer(small()))
         .routes(routes!(directory::card))
         .routes(routes!(directory::list))
         .routes(routes!(messages::put, messages::get_one))
         .routes(routes!(messages::list))
-        .routes(routes!(messages::ack))
+        .routes(routes!(messages::ack).layer(DefaultBodyLimit::max(ACK_BODY)))
         .routes(routes!(health::health))
         .routes(routes!(health::openapi))
 }

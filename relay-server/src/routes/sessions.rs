@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use ipc_schema::Secret;
+use ipc_schema::envelope::is_valid_username;
 use ipc_schema::relay::{ErrorBody, LoginRequest, LoginResponse};
 
 use super::extract::{ApiJson, ClientIp};
@@ -14,40 +15,66 @@ use crate::error::AppError;
 use crate::server::AppState;
 use crate::store::sqlite::now_ms;
 
-/// Throttled, timing-equal password check shared by login and account deletion.
+/// Throttled, timing-equal password check shared by login and account
+/// deletion (docs/RELAY.md, "Logging in"). The attempt is counted before the
+/// password is checked, and waits the user's delay whatever the password.
 pub(crate) async fn verify_password(
     state: &AppState,
     username: &str,
     ip: IpAddr,
     password: Secret,
 ) -> Result<(), AppError> {
-    state
-        .throttle
-        .check(username, ip)
-        .map_err(AppError::rate_limited)?;
-    let account = state.store.account(username).await?;
-    let ok = state
-        .passwords
-        .verify(password, account.map(|a| a.password_hash))
-        .await?;
-    if !ok {
-        state.throttle.fail(username, ip);
+    // A name that cannot exist never becomes a throttle key, a database read
+    // or a hash; it gets the answer of a wrong password.
+    if !is_valid_username(username) {
         return Err(AppError::invalid_credentials());
     }
-    state.throttle.succeed(username);
-    Ok(())
+    let attempt = state
+        .throttle
+        .begin(username, ip)
+        .map_err(AppError::rate_limited)?;
+    tokio::time::sleep(attempt.delay()).await;
+    let account = match state.store.account(username).await {
+        Ok(account) => account,
+        Err(e) => {
+            attempt.unverified();
+            return Err(e.into());
+        }
+    };
+    match state
+        .passwords
+        .verify(password, account.map(|a| a.password_hash))
+        .await
+    {
+        Ok(true) => {
+            attempt.succeeded();
+            Ok(())
+        }
+        Ok(false) => {
+            attempt.failed();
+            Err(AppError::invalid_credentials())
+        }
+        Err(e) => {
+            attempt.unverified();
+            Err(e.into())
+        }
+    }
 }
 
-/// Log in: a new 256-bit token valid for 24 hours.
+/// Log in: a new 256-bit token valid for 24 hours. An account holds at most
+/// 32 sessions; past that, this login revokes the oldest. Password checks are
+/// throttled per (user, address) and per address, and a user's recent
+/// failures delay the next check of that user by up to a few seconds.
 #[utoipa::path(post, path = "/v1/sessions", tag = "sessions",
     request_body = LoginRequest,
     responses(
         (status = 201, description = "logged in", body = LoginResponse),
         (status = 400, description = "malformed body", body = ErrorBody),
         (status = 401, description = "unknown user or wrong password (indistinguishable)", body = ErrorBody),
-        (status = 413, description = "body over 6 MiB", body = ErrorBody),
-        (status = 429, description = "too many failures for this user or address; see Retry-After", body = ErrorBody),
-        (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody),
+        (status = 408, description = "the body did not arrive within the body timeout (60 s by default)", body = ErrorBody),
+        (status = 413, description = "body over 16 KiB", body = ErrorBody),
+        (status = 429, description = "too many recent failures for this user from this address, or from this address under any name, or the relay is busy checking passwords; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
+        (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
     ))]
 pub async fn login(
     State(state): State<AppState>,
@@ -57,10 +84,18 @@ pub async fn login(
     verify_password(&state, &req.username, ip, req.password).await?;
     let token = new_token();
     let expires_at = now_ms() + state.config.token_ttl.as_millis() as u64;
-    state
+    let revoked = state
         .store
-        .create_session(&hash_token(&token), &req.username, expires_at)
+        .create_session(
+            &hash_token(&token),
+            &req.username,
+            expires_at,
+            state.config.max_sessions_per_user,
+        )
         .await?;
+    if revoked > 0 {
+        tracing::info!(user = %req.username, revoked, "oldest sessions revoked: over the per-account cap");
+    }
     Ok((
         StatusCode::CREATED,
         Json(LoginResponse {
@@ -76,7 +111,8 @@ pub async fn login(
     responses(
         (status = 204, description = "token revoked"),
         (status = 401, description = "bad token", body = ErrorBody),
-        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody),
+        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
+        (status = 503, description = "the relay's disk is full, nothing changed; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
     ))]
 pub async fn logout(State(state): State<AppState>, user: AuthUser) -> Result<StatusCode, AppError> {
     state.store.revoke_session(&user.token_hash).await?;

@@ -149,13 +149,16 @@ pub trait Store: Send + Sync + 'static {
     async fn account(&self, username: &str) -> StoreResult<Option<Account>>;
     /// Deletes an account with its mailbox, sessions and directory entry.
     async fn delete_account(&self, username: &str) -> StoreResult<()>;
-    /// Stores a session by the SHA-256 hash of its token.
+    /// Stores a session by the SHA-256 hash of its token and revokes the
+    /// user's sessions that expire first beyond `max_per_user` (the new one
+    /// always stays); returns how many it revoked.
     async fn create_session(
         &self,
         token_hash: &str,
         username: &str,
         expires_at: u64,
-    ) -> StoreResult<()>;
+        max_per_user: usize,
+    ) -> StoreResult<usize>;
     /// Looks a session up by token hash.
     async fn session(&self, token_hash: &str) -> StoreResult<Option<Session>>;
     /// Revokes one session.

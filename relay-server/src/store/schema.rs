@@ -47,10 +47,21 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (sender, id)
     ) WITHOUT ROWID;
     CREATE INDEX delivered_by_time ON delivered(acked_at);",
+    // 2: acked ids keep their recipient, so that an id another sender used
+    // for the same recipient is refused whether the envelope is still pending
+    // or already acknowledged: no ack-timing oracle (docs/SECURITY.md, §7).
+    // Rows acked before this migration have none and expire as usual.
+    "ALTER TABLE delivered ADD COLUMN recipient TEXT;
+    CREATE INDEX delivered_by_recipient ON delivered(recipient, id);",
 ];
 
 /// Brings the database to the newest schema, one transaction per step.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    migrate_to(conn, MIGRATIONS.len())
+}
+
+/// Brings the database to schema `version` (tests start from old versions).
+fn migrate_to(conn: &mut Connection, version: usize) -> rusqlite::Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current as usize > MIGRATIONS.len() {
         return Err(rusqlite::Error::InvalidParameterName(format!(
@@ -58,11 +69,45 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
             MIGRATIONS.len()
         )));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(version)
+        .skip(current as usize)
+    {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_2_keeps_the_ids_acked_under_version_1() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, 1).unwrap();
+        conn.execute(
+            "INSERT INTO delivered (sender, id, digest, acked_at) VALUES ('alice', 'id1', x'00', 5)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+        let row: (String, Option<String>) = conn
+            .query_row("SELECT sender, recipient FROM delivered", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(row, ("alice".to_owned(), None));
+        // Migrating again changes nothing.
+        migrate(&mut conn).unwrap();
+    }
 }

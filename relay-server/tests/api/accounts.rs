@@ -371,7 +371,7 @@ async fn deleting_an_account_is_throttled_like_login() {
     alice.fetch("").await.assert_status(204);
 }
 
-/// The only test with the real Argon2id cost: the defaults meet DESIGN §4
+/// The only test with the real Argon2id cost: the defaults meet docs/SECURITY.md §7
 /// (memory ≥ 19 MiB, t ≥ 2), the stored hash uses them, and an unknown user
 /// costs a login as much time as a wrong password.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -390,6 +390,10 @@ async fn real_argon2_defaults_hash_with_19_mib_and_two_passes() {
     let relay = Relay::start_with(|c| {
         c.argon2_memory_kib = defaults.argon2_memory_kib;
         c.argon2_iterations = defaults.argon2_iterations;
+        // Only the hashing is compared: alice's failures would add their
+        // per-user delay to her side.
+        c.login_delay = Duration::ZERO;
+        c.login_delay_max = Duration::ZERO;
     })
     .await;
     relay.register("alice").await;
@@ -440,4 +444,69 @@ async fn real_argon2_defaults_hash_with_19_mib_and_two_passes() {
         unknown[1],
         wrong[1]
     );
+}
+
+/// Password hashing has a bounded queue: a burst of registrations past it is
+/// refused at once with 429 and `Retry-After` instead of queueing without
+/// limit, and what was admitted is registered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrations_past_the_hashing_queue_are_429_with_retry_after() {
+    let relay = Relay::start_with(|c| {
+        c.hash_queue = 1;
+        c.argon2_memory_kib = 8 * 1024;
+        c.argon2_iterations = 4;
+    })
+    .await;
+    let names: Vec<String> = (0..24).map(|i| format!("user{i:02}")).collect();
+    let replies = join_all(names.iter().map(|n| relay.try_register(registration(n)))).await;
+    let mut created = 0;
+    let mut refused = 0;
+    for (name, reply) in names.iter().zip(&replies) {
+        match reply.code() {
+            201 => {
+                created += 1;
+                relay.log_in(name).await;
+            }
+            _ => {
+                reply.assert_error(429, "rate_limited");
+                assert_eq!(reply.retry_after(), 1);
+                refused += 1;
+            }
+        }
+    }
+    assert!(created >= 1, "the queue admits some");
+    assert!(refused >= 1, "and refuses the rest");
+}
+
+/// Account deletion checks the password through the login throttle: fifty
+/// wrong passwords at once run at most ten checks, and the account stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_wrong_deletions_run_at_most_ten_verifications() {
+    let relay = InProcess::open(|_| {});
+    relay.register("alice").await;
+    let login = relay.login(peer(3), "alice", &password_of("alice")).await;
+    let token = login.json()["token"].as_str().unwrap().to_owned();
+    let before = relay.state.passwords.verifications();
+    let replies = join_all((0..50).map(|_| {
+        relay.call(
+            peer(3),
+            Method::DELETE,
+            "/v1/accounts/me",
+            Some(&token),
+            &[],
+            json!({"password": "a wrong guess"}),
+        )
+    }))
+    .await;
+    let checked = relay.state.passwords.verifications() - before;
+    assert!(checked <= 10, "{checked} passwords were checked");
+    for reply in &replies {
+        if reply.code() != 401 {
+            reply.assert_error(429, "rate_limited");
+        }
+    }
+    relay
+        .login(peer(4), "alice", &password_of("alice"))
+        .await
+        .assert_status(201);
 }

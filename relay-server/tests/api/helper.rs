@@ -48,11 +48,19 @@ pub fn now_ms() -> u64 {
     relay_server::store::sqlite::now_ms()
 }
 
-/// Defaults of the relay, with a cheap Argon2id so registering is fast.
+/// The first per-user login delay in tests (the real one is 250 ms).
+pub const TEST_LOGIN_DELAY: Duration = Duration::from_millis(5);
+/// The longest per-user login delay in tests (the real one is 4 s).
+pub const TEST_LOGIN_DELAY_MAX: Duration = Duration::from_millis(40);
+
+/// Defaults of the relay, with a cheap Argon2id so registering is fast and
+/// short login delays so that failing on purpose is fast too.
 pub fn test_config(data_dir: &Path) -> Config {
     let mut config = Config::new(data_dir);
     config.argon2_memory_kib = TEST_ARGON2_MEMORY_KIB;
     config.argon2_iterations = TEST_ARGON2_ITERATIONS;
+    config.login_delay = TEST_LOGIN_DELAY;
+    config.login_delay_max = TEST_LOGIN_DELAY_MAX;
     config
 }
 
@@ -593,6 +601,113 @@ pub async fn create_invites(data_dir: &Path, count: usize) -> Vec<String> {
         .expect("invites stored");
     drop(store);
     codes
+}
+
+// --- the router without a socket ----------------------------------------------
+
+/// The relay's router called in-process with `oneshot`, for tests that look
+/// inside its state (how many passwords it checked) or speak from many
+/// client addresses without a proxy.
+pub struct InProcess {
+    /// The relay's state; `state.passwords.verifications()` counts checks.
+    pub state: relay_server::AppState,
+    router: axum::Router,
+    _stop: tokio::sync::watch::Sender<bool>,
+    _dir: TempDir,
+}
+
+impl InProcess {
+    /// A relay with the test defaults changed by `tune`.
+    pub fn open(tune: impl FnOnce(&mut Config)) -> InProcess {
+        let dir = TempDir::new().expect("temp dir");
+        let mut config = test_config(dir.path());
+        tune(&mut config);
+        let relay = relay_server::Relay::open(config).expect("the store opens");
+        InProcess {
+            router: relay_server::router(relay.state.clone()),
+            state: relay.state,
+            _stop: relay.stop,
+            _dir: dir,
+        }
+    }
+
+    /// Sends `method path` with a JSON body (and `token`, if any) as if from
+    /// the TCP peer `from`, with `headers` added.
+    pub async fn call(
+        &self,
+        from: std::net::SocketAddr,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Value,
+    ) -> Reply {
+        use tower::ServiceExt as _;
+        let mut request = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let mut request = request
+            .body(axum::body::Body::from(body.to_string()))
+            .expect("a valid request");
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(from));
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router is infallible");
+        let (parts, body) = response.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .expect("the body reads");
+        Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body: body.to_vec(),
+        }
+    }
+
+    /// Registers `user` with the usual password (201 expected).
+    pub async fn register(&self, user: &str) {
+        self.call(
+            peer(1),
+            Method::POST,
+            "/v1/accounts",
+            None,
+            &[],
+            registration(user),
+        )
+        .await
+        .assert_status(201);
+    }
+
+    /// `POST /v1/sessions` as if from `from`.
+    pub async fn login(&self, from: std::net::SocketAddr, user: &str, password: &str) -> Reply {
+        self.call(
+            from,
+            Method::POST,
+            "/v1/sessions",
+            None,
+            &[],
+            json!({"username": user, "password": password}),
+        )
+        .await
+    }
+}
+
+/// A client address of its own for each `n`: 10.x.y.z port 40000.
+pub fn peer(n: u32) -> std::net::SocketAddr {
+    let ip = std::net::Ipv4Addr::from(0x0a00_0000 | (n & 0x00ff_ffff));
+    std::net::SocketAddr::from((ip, 40000))
 }
 
 // --- users --------------------------------------------------------------------

@@ -178,10 +178,45 @@ async fn an_id_pending_for_a_recipient_cannot_be_reused_by_another_sender() {
         .altered(|e| e.id = from_alice.id.clone());
     bob.put(&from_bob).await.assert_error(409, "conflict");
 
-    // Alice's envelope is untouched; once carol has it and acks it, the id is
-    // free for bob's envelope to her.
+    // Alice's envelope is untouched, and acking it acks only hers.
+    carol.get_message(&from_alice.id).await.assert_status(200);
+    assert_eq!(
+        carol.get_message(&from_alice.id).await.body,
+        from_alice.json.as_bytes()
+    );
     carol.fetch("").await.assert_messages(&[&from_alice]);
     carol.ack(&[&from_alice.id]).await.assert_status(204);
-    bob.put(&from_bob).await.assert_status(201);
-    carol.fetch("").await.assert_messages(&[&from_bob]);
+    assert_eq!(carol.fetch("").await.code(), 204);
+}
+
+/// Another sender's clash on an id is answered the same before and after the
+/// recipient acknowledged the envelope: 409 both times, so bob cannot learn
+/// from the answer when carol fetched alice's message (no ack-timing oracle).
+#[tokio::test]
+async fn a_cross_sender_id_clash_is_409_whether_pending_or_acknowledged() {
+    let relay = Relay::start().await;
+    let users = relay.register_all(&["alice", "bob", "carol"]).await;
+    let (alice, bob, carol) = (&users[0], &users[1], &users[2]);
+    let from_alice = alice.seal("carol", "from alice");
+    alice.put(&from_alice).await.assert_status(201);
+    let from_bob = bob
+        .seal("carol", "from bob")
+        .altered(|e| e.id = from_alice.id.clone());
+
+    let pending = bob.put(&from_bob).await;
+    pending.assert_error(409, "conflict");
+    carol.fetch("").await.assert_messages(&[&from_alice]);
+    carol.ack(&[&from_alice.id]).await.assert_status(204);
+    let acknowledged = bob.put(&from_bob).await;
+    acknowledged.assert_error(409, "conflict");
+    assert_eq!(acknowledged.body, pending.body, "the same answer");
+    assert_eq!(carol.fetch("").await.code(), 204, "nothing was stored");
+
+    // Alice's own retry after delivery is still a 200, and the id stays
+    // free for bob towards anyone else.
+    alice.put(&from_alice).await.assert_status(200);
+    let to_alice = bob
+        .seal("alice", "from bob")
+        .altered(|e| e.id = from_alice.id.clone());
+    bob.put(&to_alice).await.assert_status(201);
 }

@@ -1,4 +1,4 @@
-//! `GET /v1/openapi.json` describes exactly DESIGN §4's routes, and the
+//! `GET /v1/openapi.json` describes exactly the routes of docs/RELAY.md, and the
 //! router serves exactly those.
 
 use std::collections::BTreeSet;
@@ -8,8 +8,8 @@ use serde_json::json;
 
 use crate::helper::*;
 
-/// DESIGN §4's table.
-const DESIGN_ROUTES: [(&str, &str); 12] = [
+/// The API's routes (docs/RELAY.md).
+const ROUTES: [(&str, &str); 12] = [
     ("POST", "/v1/accounts"),
     ("POST", "/v1/sessions"),
     ("DELETE", "/v1/sessions/current"),
@@ -60,8 +60,8 @@ async fn documented_routes(relay: &Relay) -> BTreeSet<(String, String)> {
     routes
 }
 
-fn design_routes() -> BTreeSet<(String, String)> {
-    DESIGN_ROUTES
+fn api_routes() -> BTreeSet<(String, String)> {
+    ROUTES
         .iter()
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect()
@@ -72,10 +72,10 @@ fn concrete(path: &str, id: &str) -> String {
 }
 
 #[tokio::test]
-async fn the_document_lists_exactly_the_design_routes() {
+async fn the_document_lists_exactly_the_api_routes() {
     let relay = Relay::start().await;
     let documented = documented_routes(&relay).await;
-    assert_eq!(documented, design_routes());
+    assert_eq!(documented, api_routes());
 }
 
 #[tokio::test]
@@ -137,4 +137,32 @@ async fn the_router_serves_nothing_undocumented() {
         let reply = send(alice.request(Method::GET, path)).await;
         assert_eq!(reply.text(), NO_SUCH_ROUTE, "GET {path}");
     }
+}
+
+/// Every 429 and 503 the document lists says it comes with `Retry-After`
+/// (the relay always sends it: `relay-server/src/error.rs`).
+#[tokio::test]
+async fn every_429_and_503_documents_retry_after() {
+    let relay = Relay::start().await;
+    let doc = send(relay.request(Method::GET, "/v1/openapi.json"))
+        .await
+        .json();
+    let mut seen = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let Some(responses) = operation["responses"].as_object() else {
+                continue;
+            };
+            for status in ["429", "503"] {
+                if let Some(response) = responses.get(status) {
+                    seen += 1;
+                    assert!(
+                        response["headers"]["Retry-After"].is_object(),
+                        "{method} {path} {status} does not document Retry-After: {response}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(seen >= 12, "only {seen} 429/503 answers documented");
 }

@@ -157,10 +157,11 @@ async fn tokens_revoked_by_logout_or_account_deletion_are_401() {
     }
 }
 
-/// Ten wrong passwords lock the user out: 429 with `Retry-After`, and even
-/// the right password is refused until that time has passed.
+/// Ten wrong passwords from one address lock that address out for that
+/// user: 429 with `Retry-After`, and even the right password from there is
+/// refused until that time has passed.
 #[tokio::test]
-async fn ten_wrong_passwords_lock_the_user_out_until_retry_after() {
+async fn ten_wrong_passwords_from_one_address_lock_it_out_until_retry_after() {
     let window = Duration::from_secs(3);
     let relay = Relay::start_with(|c| c.login_window = window).await;
     relay.register("alice").await;
@@ -198,6 +199,93 @@ async fn ten_wrong_passwords_lock_the_user_out_until_retry_after() {
         .assert_status(201);
 }
 
+/// The throttle counts an attempt before it checks the password: fifty
+/// wrong guesses sent at once from one address run at most ten Argon2
+/// checks, and the rest are refused with 429 without one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_wrong_logins_run_at_most_ten_verifications() {
+    let relay = InProcess::open(|_| {});
+    relay.register("alice").await;
+    let before = relay.state.passwords.verifications();
+    let from = peer(7);
+    let replies = join_all((0..50).map(|_| relay.login(from, "alice", "a wrong guess"))).await;
+    let checked = relay.state.passwords.verifications() - before;
+    assert!(checked <= 10, "{checked} passwords were checked");
+    let wrong = replies.iter().filter(|r| r.code() == 401).count();
+    assert_eq!(wrong as u64, checked, "each check answered 401");
+    for reply in replies.iter().filter(|r| r.code() != 401) {
+        reply.assert_error(429, "rate_limited");
+        assert!(reply.retry_after() >= 1);
+    }
+}
+
+/// Strangers failing for alice from many addresses cannot lock her out:
+/// each address has its own budget, and the user only gets a delay, capped
+/// low. Her right password, sent while a thousand wrong ones from a thousand
+/// addresses are being checked, is let in after at most that delay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_addresses_failing_for_a_user_only_delay_the_owner() {
+    let delay_max = Duration::from_millis(400);
+    let relay = InProcess::open(|c| {
+        c.login_delay = Duration::from_millis(50);
+        c.login_delay_max = delay_max;
+        // Room for every check at once: the queue is not what this tests.
+        c.hash_queue = 2000;
+    });
+    relay.register("alice").await;
+    let strangers = (0..1000).map(|i| relay.login(peer(100 + i), "alice", "a guess"));
+    let owner = async {
+        let started = Instant::now();
+        let reply = relay.login(peer(1), "alice", &password_of("alice")).await;
+        (reply, started.elapsed())
+    };
+    let (replies, (owner, took)) = tokio::join!(join_all(strangers), owner);
+    owner.assert_status(201);
+    assert!(
+        took >= Duration::from_millis(50),
+        "the owner's check waited like any other ({took:?})"
+    );
+    for reply in &replies {
+        reply.assert_error(401, "invalid_credentials");
+    }
+
+    // Now every stranger has failed once: the owner waits the capped delay,
+    // no more, and gets in.
+    let started = Instant::now();
+    relay
+        .login(peer(1), "alice", &password_of("alice"))
+        .await
+        .assert_status(201);
+    let took = started.elapsed();
+    assert!(took >= delay_max, "{took:?}");
+}
+
+/// A name that cannot be a username is answered like a wrong password before
+/// anything else: no password check, no throttle key, no budget spent.
+#[tokio::test]
+async fn invalid_usernames_cost_no_password_check_and_no_throttle_budget() {
+    let relay = InProcess::open(|_| {});
+    relay.register("alice").await;
+    let before = relay.state.passwords.verifications();
+    let long = "u".repeat(8 << 10);
+    for name in [long.as_str(), "ALICE", "al", "alice\u{0}", "", "a/b/c"]
+        .iter()
+        .cycle()
+        .take(60)
+    {
+        relay
+            .login(peer(9), name, "a guess")
+            .await
+            .assert_error(401, "invalid_credentials");
+    }
+    assert_eq!(relay.state.passwords.verifications(), before);
+    // The address has its whole budget left.
+    relay
+        .login(peer(9), "alice", &password_of("alice"))
+        .await
+        .assert_status(201);
+}
+
 #[tokio::test]
 async fn failures_under_many_names_lock_out_the_address() {
     let relay = Relay::start().await;
@@ -225,7 +313,7 @@ async fn a_successful_login_is_not_throttled_by_earlier_successes() {
     }
 }
 
-/// Each session token has its own request budget (DESIGN §4): past the burst
+/// Each session token has its own request budget (docs/RELAY.md, "Limits"): past the burst
 /// it gets 429 with `Retry-After`, another user's token is unaffected, and the
 /// budget refills.
 #[tokio::test]
@@ -246,4 +334,64 @@ async fn each_token_is_rate_limited_on_its_own() {
     bob.fetch("").await.assert_status(204);
     tokio::time::sleep(std::time::Duration::from_millis(450)).await;
     alice.fetch("").await.assert_status(204);
+}
+
+/// Behind a trusted proxy each client is throttled on its own address, the
+/// one the proxy appends to `X-Forwarded-For`: one client's failures do not
+/// lock out another client of the same proxy. Anyone else's
+/// `X-Forwarded-For` is ignored, so a client cannot buy fresh budgets by
+/// naming made-up addresses.
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
+    let proxy = peer(1);
+    let relay = InProcess::open(|c| {
+        c.trusted_proxies = vec![format!("{}/32", proxy.ip()).parse().unwrap()];
+    });
+    relay.register("alice").await;
+    let relay = &relay;
+    let via_proxy = |client: &'static str, password: String| {
+        let forwarded = format!("203.0.113.50, {client}");
+        async move {
+            relay
+                .call(
+                    proxy,
+                    Method::POST,
+                    "/v1/sessions",
+                    None,
+                    &[("x-forwarded-for", &forwarded)],
+                    serde_json::json!({"username": "alice", "password": password}),
+                )
+                .await
+        }
+    };
+    for _ in 0..10 {
+        via_proxy("198.51.100.1", "a guess".into())
+            .await
+            .assert_error(401, "invalid_credentials");
+    }
+    via_proxy("198.51.100.1", "a guess".into())
+        .await
+        .assert_error(429, "rate_limited");
+    // The owner, through the same proxy from elsewhere, gets in.
+    via_proxy("198.51.100.2", password_of("alice"))
+        .await
+        .assert_status(201);
+
+    // Not a proxy: its header is ignored, every guess counts against it.
+    let stranger = peer(2);
+    for i in 0..11 {
+        let forwarded = format!("198.51.100.{}", 100 + i);
+        let reply = relay
+            .call(
+                stranger,
+                Method::POST,
+                "/v1/sessions",
+                None,
+                &[("x-forwarded-for", &forwarded)],
+                serde_json::json!({"username": "alice", "password": "a guess"}),
+            )
+            .await;
+        let expected = if i < 10 { 401 } else { 429 };
+        assert_eq!(reply.code(), expected, "guess {i}: {}", reply.text());
+    }
 }

@@ -133,7 +133,8 @@ async fn the_store_holds_sealed_envelopes_and_only_the_documented_metadata() {
     assert_eq!(body, mail.json.as_bytes(), "stored exactly as put");
 
     // Acknowledged: the envelope is gone, but (sender, id, digest, time of
-    // the ack) stay for 30 days so that a late retry is answered 200.
+    // the ack, recipient) stay for 30 days so that a late retry is answered
+    // 200 and another sender's reuse of the id for bob stays a 409.
     bob.ack(&[&mail.id]).await.assert_status(204);
     let count: i64 = db
         .query_row("SELECT count(*) FROM mailbox", [], |r| r.get(0))
@@ -141,14 +142,17 @@ async fn the_store_holds_sealed_envelopes_and_only_the_documented_metadata() {
     assert_eq!(count, 0);
     assert_eq!(
         columns(&db, "delivered"),
-        ["sender", "id", "digest", "acked_at"]
+        ["sender", "id", "digest", "acked_at", "recipient"]
     );
-    let kept: (String, String) = db
-        .query_row("SELECT sender, id FROM delivered", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+    let kept: (String, String, String) = db
+        .query_row("SELECT sender, id, recipient FROM delivered", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .unwrap();
-    assert_eq!(kept, ("alice".to_owned(), mail.id.clone()));
+    assert_eq!(
+        kept,
+        ("alice".to_owned(), mail.id.clone(), "bob".to_owned())
+    );
     drop(db);
     let disk = everything_on_disk(&relay);
     assert!(!contains(&disk, secret.as_bytes()), "plaintext on disk");

@@ -9,7 +9,7 @@ use crate::helper::*;
 
 /// Writes a fresh self-signed certificate for localhost and 127.0.0.1 into
 /// `dir`; returns the certificate and key paths.
-fn self_signed(dir: &Path) -> TlsFiles {
+pub fn self_signed(dir: &Path) -> TlsFiles {
     let certified =
         rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
             .expect("certificate generates");

@@ -1,0 +1,308 @@
+//! SQLite store: WAL, `synchronous=FULL`, one writer thread that group-commits
+//! every write waiting in its queue into one transaction, and a small pool of
+//! reader connections.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use super::{
+    Account, CommitHook, FetchFilter, NewEnvelope, PutOutcome, Quota, Session, Store, StoreError,
+    StoreResult, schema,
+};
+use write::{Job, WriteOk, WriteOp, writer_loop};
+
+mod read;
+mod write;
+
+pub use write::hash_code;
+
+/// Writes queued before callers wait (back-pressure).
+const QUEUE: usize = 8192;
+/// Reader connections.
+const READERS: usize = 8;
+/// Acked ids are remembered this long, so late retries are answered 200.
+const DELIVERED_KEEP_MS: u64 = 30 * 24 * 3600 * 1000;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Opens a connection with the pragmas every connection needs.
+fn open(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
+/// The SQLite implementation of [`Store`].
+pub struct SqliteStore {
+    /// Queue into the writer thread.
+    writes: mpsc::Sender<Job>,
+    /// Idle reader connections.
+    readers: Arc<Mutex<Vec<Connection>>>,
+    /// Caps concurrent readers (and so open connections).
+    reader_slots: Semaphore,
+    /// Database file, for opening more readers.
+    path: PathBuf,
+    /// The writer thread; joined on drop so the last commit is finished.
+    writer: Mutex<Option<JoinHandle<()>>>,
+    /// Sessions already looked up, so authenticating a request does not cost
+    /// a database read. Correct because this store is the only writer: every
+    /// revocation goes through it and clears the cache after its commit.
+    sessions: Mutex<SessionCache>,
+}
+
+/// Cached session lookups. `generation` moves on every revocation, so a lookup
+/// that read the database before a revocation committed cannot put its stale
+/// answer back afterwards.
+#[derive(Default)]
+struct SessionCache {
+    map: HashMap<String, Session>,
+    generation: u64,
+}
+
+/// Most cached sessions; past it the cache starts over.
+const SESSION_CACHE: usize = 100_000;
+
+impl SqliteStore {
+    /// Opens (creating and migrating if needed) `relay.db` in `data_dir`.
+    /// `on_commit` is called after each commit with the recipients that got mail.
+    pub fn open(data_dir: &Path, on_commit: CommitHook) -> StoreResult<SqliteStore> {
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let path = data_dir.join("relay.db");
+        let mut conn = open(&path, OpenFlags::default())?;
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Backend(format!(
+                "could not enable WAL (got {mode})"
+            )));
+        }
+        schema::migrate(&mut conn)?;
+        let now = now_ms() as i64;
+        conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?;
+        conn.execute(
+            "DELETE FROM delivered WHERE acked_at < ?1",
+            [now - DELIVERED_KEEP_MS as i64],
+        )?;
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let writer = std::thread::Builder::new()
+            .name("relay-store-writer".into())
+            .spawn(move || writer_loop(conn, rx, on_commit))
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(SqliteStore {
+            writes: tx,
+            readers: Arc::new(Mutex::new(Vec::new())),
+            reader_slots: Semaphore::new(READERS),
+            path,
+            writer: Mutex::new(Some(writer)),
+            sessions: Mutex::new(SessionCache::default()),
+        })
+    }
+
+    async fn write(&self, op: WriteOp) -> StoreResult<WriteOk> {
+        let (reply, answer) = oneshot::channel();
+        self.writes
+            .send(Job { op, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let _slot = self
+            .reader_slots
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        let pool = self.readers.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.lock().expect("reader pool").pop();
+            let conn = match conn {
+                Some(c) => c,
+                None => open(
+                    &path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?,
+            };
+            let result = f(&conn);
+            pool.lock().expect("reader pool").push(conn);
+            Ok(result?)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // Close the queue first so the writer finishes its batch and exits.
+        let (closed, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.writes, closed));
+        if let Some(handle) = self.writer.lock().ok().and_then(|mut w| w.take()) {
+            let _ = handle.join();
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_account(
+        &self,
+        username: &str,
+        password_hash: &str,
+        card: &str,
+        invite: Option<&str>,
+    ) -> StoreResult<()> {
+        self.write(WriteOp::CreateAccount {
+            username: username.to_owned(),
+            password_hash: password_hash.to_owned(),
+            card: card.to_owned(),
+            invite: invite.map(str::to_owned),
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn account(&self, username: &str) -> StoreResult<Option<Account>> {
+        let username = username.to_owned();
+        self.read(move |c| read::account(c, &username)).await
+    }
+
+    async fn delete_account(&self, username: &str) -> StoreResult<()> {
+        self.write(WriteOp::DeleteAccount(username.to_owned()))
+            .await?;
+        let mut cache = self.sessions.lock().expect("session cache");
+        cache.generation += 1;
+        cache.map.retain(|_, s| s.username != username);
+        Ok(())
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        username: &str,
+        expires_at: u64,
+        max_per_user: usize,
+    ) -> StoreResult<usize> {
+        let op = WriteOp::CreateSession {
+            token_hash: token_hash.to_owned(),
+            username: username.to_owned(),
+            expires_at,
+            max_per_user,
+        };
+        let WriteOk::Revoked(revoked) = self.write(op).await? else {
+            unreachable!("a new session answers with the sessions it revoked")
+        };
+        if !revoked.is_empty() {
+            let mut cache = self.sessions.lock().expect("session cache");
+            cache.generation += 1;
+            for hash in &revoked {
+                cache.map.remove(hash);
+            }
+        }
+        Ok(revoked.len())
+    }
+
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<Session>> {
+        let generation = {
+            let cache = self.sessions.lock().expect("session cache");
+            if let Some(s) = cache.map.get(token_hash) {
+                return Ok(Some(s.clone()));
+            }
+            cache.generation
+        };
+        let hash = token_hash.to_owned();
+        let found = self.read(move |c| read::session(c, &hash)).await?;
+        if let Some(s) = &found {
+            let mut cache = self.sessions.lock().expect("session cache");
+            if cache.generation == generation {
+                if cache.map.len() >= SESSION_CACHE {
+                    cache.map.clear();
+                }
+                cache.map.insert(token_hash.to_owned(), s.clone());
+            }
+        }
+        Ok(found)
+    }
+
+    async fn revoke_session(&self, token_hash: &str) -> StoreResult<()> {
+        self.write(WriteOp::RevokeSession(token_hash.to_owned()))
+            .await?;
+        let mut cache = self.sessions.lock().expect("session cache");
+        cache.generation += 1;
+        cache.map.remove(token_hash);
+        Ok(())
+    }
+
+    async fn list_users(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<String>> {
+        let prefix = prefix.to_owned();
+        let after = after.unwrap_or("").to_owned();
+        self.read(move |c| read::list_users(c, &prefix, &after, limit))
+            .await
+    }
+
+    async fn put_envelope(&self, env: NewEnvelope, quota: Quota) -> StoreResult<PutOutcome> {
+        match self.write(WriteOp::Put(env, quota)).await? {
+            WriteOk::Put(outcome) => Ok(outcome),
+            _ => unreachable!("put answers with a put outcome"),
+        }
+    }
+
+    async fn fetch(&self, recipient: &str, filter: FetchFilter) -> StoreResult<Vec<Vec<u8>>> {
+        // Stored `ts` never exceeds i64::MAX (PUT refuses more), so a bound
+        // beyond it either excludes everything (since) or nothing (until).
+        if filter.since.is_some_and(|t| t > i64::MAX as u64) {
+            return Ok(Vec::new());
+        }
+        let filter = FetchFilter {
+            until: filter.until.filter(|&t| t <= i64::MAX as u64),
+            ..filter
+        };
+        let recipient = recipient.to_owned();
+        self.read(move |c| read::fetch(c, &recipient, &filter))
+            .await
+    }
+
+    async fn get_envelope(&self, recipient: &str, id: &str) -> StoreResult<Option<Vec<u8>>> {
+        let (recipient, id) = (recipient.to_owned(), id.to_owned());
+        self.read(move |c| read::envelope(c, &recipient, &id)).await
+    }
+
+    async fn ack(&self, recipient: &str, ids: Vec<String>) -> StoreResult<usize> {
+        match self.write(WriteOp::Ack(recipient.to_owned(), ids)).await? {
+            WriteOk::Count(n) => Ok(n),
+            _ => unreachable!("ack answers with a count"),
+        }
+    }
+
+    async fn create_invites(&self, codes: Vec<String>) -> StoreResult<()> {
+        self.write(WriteOp::Invites(codes)).await.map(|_| ())
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.read(|c| c.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())))
+            .await
+    }
+}

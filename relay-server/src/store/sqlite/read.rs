@@ -1,0 +1,95 @@
+//! Queries of the reader connections. Each takes a read-only connection and
+//! runs on a blocking thread (`SqliteStore::read`).
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::store::{Account, FetchFilter, Session};
+
+pub(super) fn account(c: &Connection, username: &str) -> rusqlite::Result<Option<Account>> {
+    c.prepare_cached("SELECT username, password_hash, card FROM accounts WHERE username = ?1")?
+        .query_row([username], |r| {
+            Ok(Account {
+                username: r.get(0)?,
+                password_hash: r.get(1)?,
+                card: r.get(2)?,
+            })
+        })
+        .optional()
+}
+
+pub(super) fn session(c: &Connection, token_hash: &str) -> rusqlite::Result<Option<Session>> {
+    c.prepare_cached("SELECT username, expires_at FROM sessions WHERE token_hash = ?1")?
+        .query_row([token_hash], |r| {
+            Ok(Session {
+                username: r.get(0)?,
+                expires_at: r.get::<_, i64>(1)? as u64,
+            })
+        })
+        .optional()
+}
+
+pub(super) fn list_users(
+    c: &Connection,
+    prefix: &str,
+    after: &str,
+    limit: usize,
+) -> rusqlite::Result<Vec<String>> {
+    // A range, not LIKE: `_` is a username character and a LIKE wildcard.
+    // Every username character sorts below '~'.
+    c.prepare_cached(
+        "SELECT username FROM accounts WHERE username >= ?1 AND username < ?1 || '~'
+           AND username > ?2 ORDER BY username LIMIT ?3",
+    )?
+    .query_map(params![prefix, after, limit as i64], |r| r.get(0))?
+    .collect()
+}
+
+/// The recipient's pending bodies in arrival order, stopping at the filter's
+/// count or byte budget (at least one body is returned when any matches).
+/// `since` and `until` must already fit in an i64 (`SqliteStore::fetch`).
+pub(super) fn fetch(
+    c: &Connection,
+    recipient: &str,
+    filter: &FetchFilter,
+) -> rusqlite::Result<Vec<Vec<u8>>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT body FROM mailbox WHERE recipient = ?1
+           AND (?2 IS NULL OR sender = ?2)
+           AND (?3 IS NULL OR ts >= ?3)
+           AND (?4 IS NULL OR ts < ?4)
+         ORDER BY seq LIMIT ?5",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            recipient,
+            filter.from,
+            filter.since.map(|t| t as i64),
+            filter.until.map(|t| t as i64),
+            filter.limit as i64
+        ],
+        |r| r.get::<_, Vec<u8>>(0),
+    )?;
+    let mut out = Vec::new();
+    let mut total = 0;
+    for body in rows {
+        let body = body?;
+        if !out.is_empty() && total + body.len() > filter.max_bytes {
+            break;
+        }
+        total += body.len();
+        out.push(body);
+    }
+    Ok(out)
+}
+
+pub(super) fn envelope(
+    c: &Connection,
+    recipient: &str,
+    id: &str,
+) -> rusqlite::Result<Option<Vec<u8>>> {
+    c.prepare_cached(
+        "SELECT body FROM mailbox WHERE recipient = ?1 AND id = ?2 ORDER BY seq LIMIT 1",
+    )?
+    .query_row(params![recipient, id], |r| r.get(0))
+    .optional()
+}

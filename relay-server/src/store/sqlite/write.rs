@@ -1,0 +1,308 @@
+//! The writer thread: every write waiting in its queue is applied in one
+//! transaction (group commit), each operation checking everything that can
+//! refuse it before it writes anything.
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
+
+use super::now_ms;
+use crate::store::{CommitHook, NewEnvelope, PutOutcome, Quota, StoreError, StoreResult};
+
+/// Most writes folded into one transaction.
+const MAX_BATCH: usize = 512;
+
+pub(super) enum WriteOp {
+    CreateAccount {
+        username: String,
+        password_hash: String,
+        card: String,
+        invite: Option<String>,
+    },
+    DeleteAccount(String),
+    CreateSession {
+        token_hash: String,
+        username: String,
+        expires_at: u64,
+        max_per_user: usize,
+    },
+    RevokeSession(String),
+    Put(NewEnvelope, Quota),
+    Ack(String, Vec<String>),
+    Invites(Vec<String>),
+}
+
+pub(super) enum WriteOk {
+    Unit,
+    Put(PutOutcome),
+    Count(usize),
+    /// Token hashes of the sessions a write revoked.
+    Revoked(Vec<String>),
+}
+
+pub(super) struct Job {
+    pub(super) op: WriteOp,
+    pub(super) reply: oneshot::Sender<StoreResult<WriteOk>>,
+}
+
+pub(super) fn writer_loop(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Job>,
+    on_commit: CommitHook,
+) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut woken = Vec::new();
+        let results = commit_batch(&mut conn, &batch, &mut woken);
+        match results {
+            Ok(results) => {
+                if !woken.is_empty() {
+                    on_commit(&woken);
+                }
+                for (job, result) in batch.drain(..).zip(results) {
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, jobs = batch.len(), "store commit failed");
+                for job in batch.drain(..) {
+                    let _ = job.reply.send(Err(e.again()));
+                }
+            }
+        }
+    }
+}
+
+/// Runs every job of the batch in one transaction. Each operation checks
+/// everything that can refuse it before it writes anything, so a refused job
+/// leaves nothing behind and needs no savepoint; a storage error fails the
+/// whole batch.
+fn commit_batch(
+    conn: &mut Connection,
+    batch: &[Job],
+    woken: &mut Vec<String>,
+) -> Result<Vec<StoreResult<WriteOk>>, StoreError> {
+    let err = StoreError::from;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(err)?;
+    let now = now_ms();
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        match apply(&tx, &job.op, now) {
+            Ok(ok) => {
+                if let (WriteOp::Put(env, _), WriteOk::Put(PutOutcome::Stored)) = (&job.op, &ok) {
+                    woken.push(env.recipient.clone());
+                }
+                results.push(Ok(ok));
+            }
+            // Dropping `tx` rolls the whole batch back: nothing is half-committed.
+            Err(e @ (StoreError::Backend(_) | StoreError::StorageFull)) => return Err(e),
+            Err(e) => results.push(Err(e)),
+        }
+    }
+    tx.commit().map_err(err)?;
+    Ok(results)
+}
+
+fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
+    let now = now as i64;
+    match op {
+        WriteOp::CreateAccount {
+            username,
+            password_hash,
+            card,
+            invite,
+        } => {
+            // Every check before the first write (see `commit_batch`).
+            let taken: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM accounts WHERE username = ?1)",
+                [username],
+                |r| r.get(0),
+            )?;
+            if taken {
+                return Err(StoreError::UsernameTaken);
+            }
+            if let Some(code) = invite {
+                let used = conn.execute(
+                    "DELETE FROM invites WHERE code_hash = ?1",
+                    [hash_code(code)],
+                )?;
+                if used == 0 {
+                    return Err(StoreError::InvalidInvite);
+                }
+            }
+            conn.execute(
+                "INSERT INTO accounts (username, password_hash, card, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![username, password_hash, card, now],
+            )?;
+            Ok(WriteOk::Unit)
+        }
+        WriteOp::DeleteAccount(username) => {
+            // Sessions and mailbox go with the account (ON DELETE CASCADE).
+            let n = conn.execute("DELETE FROM accounts WHERE username = ?1", [username])?;
+            if n == 0 {
+                return Err(StoreError::UnknownUser);
+            }
+            Ok(WriteOk::Unit)
+        }
+        WriteOp::CreateSession {
+            token_hash,
+            username,
+            expires_at,
+            max_per_user,
+        } => {
+            conn.execute(
+                "INSERT INTO sessions (token_hash, username, expires_at) VALUES (?1, ?2, ?3)",
+                params![token_hash, username, *expires_at as i64],
+            )?;
+            // Past the cap the sessions that expire first (the oldest) go,
+            // never the new one: the newest login always works.
+            let keep_others = max_per_user.saturating_sub(1) as i64;
+            let revoked = conn
+                .prepare_cached(
+                    "DELETE FROM sessions WHERE token_hash IN (
+                       SELECT token_hash FROM sessions WHERE username = ?1 AND token_hash <> ?2
+                       ORDER BY expires_at DESC, token_hash LIMIT -1 OFFSET ?3)
+                     RETURNING token_hash",
+                )?
+                .query_map(params![username, token_hash, keep_others], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(WriteOk::Revoked(revoked))
+        }
+        WriteOp::RevokeSession(token_hash) => {
+            conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+            Ok(WriteOk::Unit)
+        }
+        WriteOp::Put(env, quota) => put(conn, env, *quota, now).map(WriteOk::Put),
+        WriteOp::Ack(recipient, ids) => {
+            let mut deleted = 0;
+            let mut del = conn.prepare_cached(
+                "DELETE FROM mailbox WHERE recipient = ?1 AND id = ?2 RETURNING sender, digest, length(body)",
+            )?;
+            let mut remember = conn.prepare_cached(
+                "INSERT OR REPLACE INTO delivered (sender, id, digest, acked_at, recipient)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let mut bytes = 0i64;
+            for id in ids {
+                let rows: Vec<(String, Vec<u8>, i64)> = del
+                    .query_map(params![recipient, id], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })?
+                    .collect::<rusqlite::Result<_>>()?;
+                for (sender, digest, len) in rows {
+                    remember.execute(params![sender, id, digest, now, recipient])?;
+                    deleted += 1;
+                    bytes += len;
+                }
+            }
+            if deleted > 0 {
+                conn.execute(
+                    "UPDATE accounts SET pending_count = pending_count - ?2, pending_bytes = pending_bytes - ?3
+                     WHERE username = ?1",
+                    params![recipient, deleted as i64, bytes],
+                )?;
+            }
+            Ok(WriteOk::Count(deleted))
+        }
+        WriteOp::Invites(codes) => {
+            for code in codes {
+                conn.execute(
+                    "INSERT INTO invites (code_hash, created_at) VALUES (?1, ?2)",
+                    params![hash_code(code), now],
+                )?;
+            }
+            Ok(WriteOk::Unit)
+        }
+    }
+}
+
+fn put(conn: &Connection, env: &NewEnvelope, quota: Quota, now: i64) -> StoreResult<PutOutcome> {
+    let same = |digest: Vec<u8>| {
+        if digest == env.digest {
+            Ok(PutOutcome::Duplicate)
+        } else {
+            Err(StoreError::Conflict)
+        }
+    };
+    // Ids are unique per sender, and also among one recipient's pending
+    // envelopes, so that `GET /v1/messages/{id}` and ack name exactly one.
+    // Another sender's id stays refused once acknowledged too (below), so
+    // the answer does not tell when the recipient fetched it.
+    let pending: Option<(String, Vec<u8>)> = conn
+        .prepare_cached(
+            "SELECT sender, digest FROM mailbox
+             WHERE (sender = ?1 AND id = ?2) OR (recipient = ?3 AND id = ?2) LIMIT 1",
+        )?
+        .query_row(params![env.sender, env.id, env.recipient], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    if let Some((sender, digest)) = pending {
+        if sender != env.sender {
+            return Err(StoreError::Conflict);
+        }
+        return same(digest);
+    }
+    // The sender's own earlier use of the id first: that is a retry.
+    let delivered: Option<(String, Vec<u8>)> = conn
+        .prepare_cached(
+            "SELECT sender, digest FROM delivered
+             WHERE (sender = ?1 AND id = ?2) OR (recipient = ?3 AND id = ?2)
+             ORDER BY sender = ?1 DESC LIMIT 1",
+        )?
+        .query_row(params![env.sender, env.id, env.recipient], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    if let Some((sender, digest)) = delivered {
+        if sender != env.sender {
+            return Err(StoreError::Conflict);
+        }
+        return same(digest);
+    }
+    let usage: Option<(i64, i64)> = conn
+        .prepare_cached("SELECT pending_count, pending_bytes FROM accounts WHERE username = ?1")?
+        .query_row([&env.recipient], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (count, bytes) = usage.ok_or(StoreError::UnknownRecipient)?;
+    let len = env.body.len() as i64;
+    if count as u64 + 1 > quota.max_count || (bytes + len) as u64 > quota.max_bytes {
+        return Err(StoreError::QuotaExceeded);
+    }
+    conn.prepare_cached(
+        "INSERT INTO mailbox (recipient, sender, id, ts, body, digest, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        env.recipient,
+        env.sender,
+        env.id,
+        env.ts as i64,
+        env.body,
+        &env.digest[..],
+        now
+    ])?;
+    conn.prepare_cached(
+        "UPDATE accounts SET pending_count = pending_count + 1, pending_bytes = pending_bytes + ?2
+         WHERE username = ?1",
+    )?
+    .execute(params![env.recipient, len])?;
+    Ok(PutOutcome::Stored)
+}
+
+/// Invite codes are stored as SHA-256 hex, like tokens.
+pub fn hash_code(code: &str) -> String {
+    Sha256::digest(code.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
