@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Keystore, KeystoreError, create_private_dir, write_private_file};
+use super::{Keystore, KeystoreError, create_private_dir, names, write_private_file};
 use crate::crypto::SecretBytes;
 use crate::crypto::passphrase;
 
@@ -34,16 +34,52 @@ impl FileStore {
             path: dir.clone(),
             error,
         })?;
-        Ok(FileStore {
+        let store = FileStore {
             dir,
             passphrase: SecretBytes::new(text),
-        })
+        };
+        store.check_passphrase()?;
+        Ok(store)
     }
 
     fn path(&self, name: &str) -> PathBuf {
         self.dir.join(format!("{name}.p8"))
     }
+
+    /// Proves the passphrase right before anything is read or written.
+    /// PBES2 has no integrity check of its own: with a wrong passphrase,
+    /// about one decryption in 256 ends in valid padding and returns
+    /// garbage. So the keystore keeps a known text encrypted beside the
+    /// keys and compares it. A keystore from before that file existed is
+    /// checked against its encryption key, which must decode as PKCS#8.
+    fn check_passphrase(&self) -> Result<(), KeystoreError> {
+        let path = self.path(CHECK);
+        match std::fs::read(&path) {
+            Ok(der) => match passphrase::decrypt(self.passphrase.expose_secret(), &der) {
+                Ok(opened) if opened.secret.expose_secret() == CHECK_TEXT => {
+                    if opened.weak {
+                        self.set(CHECK, CHECK_TEXT)?;
+                    }
+                    Ok(())
+                }
+                _ => Err(KeystoreError::Decrypt(path)),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(key) = self.get(names::ENC_KEY)?
+                    && pkcs8::PrivateKeyInfoRef::try_from(key.expose_secret()).is_err()
+                {
+                    return Err(KeystoreError::Decrypt(self.path(names::ENC_KEY)));
+                }
+                self.set(CHECK, CHECK_TEXT)
+            }
+            Err(error) => Err(KeystoreError::Io { path, error }),
+        }
+    }
 }
+
+/// The file that proves a passphrase (see `check_passphrase`), and its text.
+const CHECK: &str = "passphrase_check";
+const CHECK_TEXT: &[u8] = b"chat file keystore v1";
 
 /// The permission bits of `path` when other users can read or write it.
 fn open_to_others(path: &Path) -> Option<u32> {
@@ -134,7 +170,6 @@ mod tests {
             assert_eq!(open_to_others(&pass).is_some(), open, "{mode:o}");
         }
     }
-    use crate::keystore::names;
 
     #[test]
     fn file_store_round_trips_and_refuses_a_wrong_passphrase() {
@@ -148,12 +183,16 @@ mod tests {
             store.get(names::TOKEN).unwrap().unwrap().expose_secret(),
             b"tok"
         );
-        std::fs::write(&pass, "wrong").unwrap();
-        let wrong = FileStore::open(dir.path(), &pass).unwrap();
-        assert!(matches!(
-            wrong.get(names::TOKEN),
-            Err(KeystoreError::Decrypt(_))
-        ));
+        // A wrong passphrase is refused at open, every time (not only when
+        // a decryption happens to fail its padding).
+        for wrong in ["wrong", "correct horse batter", "Correct horse battery"] {
+            std::fs::write(&pass, wrong).unwrap();
+            assert!(matches!(
+                FileStore::open(dir.path(), &pass),
+                Err(KeystoreError::Decrypt(_))
+            ));
+        }
+        std::fs::write(&pass, "correct horse battery\n").unwrap();
         store.delete(names::TOKEN).unwrap();
         assert!(store.get(names::TOKEN).unwrap().is_none());
         #[cfg(unix)]

@@ -84,6 +84,8 @@ fn status_register_login_logout_and_delete_account() {
             "dropped",
             "fingerprint",
             "outbox_pending",
+            "proxy",
+            "relay_trust",
             "relay_url",
             "unread",
             "user",
@@ -91,6 +93,8 @@ fn status_register_login_logout_and_delete_account() {
         ]
     );
     assert_eq!(status["user"], Value::Null);
+    assert_eq!(status["relay_trust"], Value::Null);
+    assert_eq!(status["proxy"], Value::Null);
     assert_eq!(status["fingerprint"], Value::Null);
     assert_eq!(status["relay_url"], Value::Null);
     assert_eq!(status["connection"], "logged_out");
