@@ -20,6 +20,7 @@ mod daemon;
 mod process;
 mod relay;
 mod relay_api;
+mod tmux;
 mod watch;
 mod world;
 
@@ -28,6 +29,7 @@ pub use daemon::Daemon;
 pub use process::{bin, eventually, run_to_exit, signal, wait_exit};
 pub use relay::Relay;
 pub use relay_api::{HttpReply, RelayApi};
+pub use tmux::Tmux;
 pub use watch::{Watch, watch_shape};
 pub use world::{PrepareDir, Setup, World, pair};
 

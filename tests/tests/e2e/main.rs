@@ -3,6 +3,7 @@
 
 mod argv;
 mod basics;
+mod big_texts;
 mod crash;
 mod ctl;
 mod forged;
