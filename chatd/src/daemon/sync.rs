@@ -119,6 +119,9 @@ impl Daemon {
             };
             let fetched = tokio::select! {
                 r = relay.fetch(&token, wait) => r,
+                // A login or new relay settings: ask again with them now,
+                // instead of after a long-poll on the old ones.
+                _ = self.sync_wake.notified() => continue,
                 _ = stopped(&mut stop) => return,
             };
             match fetched {
