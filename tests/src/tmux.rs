@@ -79,4 +79,3 @@ impl Drop for Tmux {
             .status();
     }
 }
-

@@ -77,6 +77,17 @@ impl FileStore {
     }
 }
 
+fn remove(path: &Path) -> Result<(), KeystoreError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(KeystoreError::Io {
+            path: path.to_owned(),
+            error,
+        }),
+    }
+}
+
 /// The file that proves a passphrase (see `check_passphrase`), and its text.
 const CHECK: &str = "passphrase_check";
 const CHECK_TEXT: &[u8] = b"chat file keystore v1";
@@ -135,12 +146,22 @@ impl Keystore for FileStore {
     }
 
     fn delete(&self, name: &str) -> Result<(), KeystoreError> {
-        let path = self.path(name);
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(error) => Err(KeystoreError::Io { path, error }),
+        remove(&self.path(name))?;
+        // The last secret gone (the account deleted): the check goes too,
+        // so a new account may choose a new passphrase.
+        let others = std::fs::read_dir(&self.dir)
+            .map_err(|error| KeystoreError::Io {
+                path: self.dir.clone(),
+                error,
+            })?
+            .filter_map(Result::ok)
+            .any(|e| {
+                e.path().extension().is_some_and(|x| x == "p8") && e.path() != self.path(CHECK)
+            });
+        if !others {
+            remove(&self.path(CHECK))?;
         }
+        Ok(())
     }
 
     fn describe(&self) -> String {

@@ -27,7 +27,10 @@ fn five_4_mib_texts_leave_chat_ctl_log_and_the_tui_working() {
     assert_eq!(bodies, texts.iter().map(String::as_str).collect::<Vec<_>>());
     let human = bob.ctl(&["log", "alice"]).success().to_owned();
     for text in &texts {
-        assert!(human.contains(text.as_str()), "a whole body in the human log");
+        assert!(
+            human.contains(text.as_str()),
+            "a whole body in the human log"
+        );
     }
 
     // The TUI loads the conversation, shows the texts cut, and still works.

@@ -232,7 +232,8 @@ fn a_stolen_chatd_disk_reads_the_history_but_no_keys_tokens_or_passwords() {
         .into_iter()
         .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(keys.len(), 4, "{keys:?}");
+    // Four secrets, and the check that proves the passphrase at open.
+    assert_eq!(keys.len(), 5, "{keys:?}");
     assert!(keys.iter().all(|k| k.ends_with(".p8")), "{keys:?}");
     assert!(
         bob.data_dir.join("keys").read_dir().is_err(),
@@ -312,13 +313,17 @@ fn logout_forgets_the_token_and_password_and_delete_account_forgets_every_secret
     };
     let all = [
         "enc_key.p8",
+        "passphrase_check.p8",
         "relay_password.p8",
         "relay_token.p8",
         "sig_key.p8",
     ];
     assert_eq!(stored(), all);
     alice.ctl(&["logout"]).success();
-    assert_eq!(stored(), ["enc_key.p8", "sig_key.p8"]);
+    assert_eq!(
+        stored(),
+        ["enc_key.p8", "passphrase_check.p8", "sig_key.p8"]
+    );
     alice
         .ctl_in(&["login", "--password-stdin"], "alice-password\n")
         .success();
