@@ -24,7 +24,14 @@ impl RelayApi {
     pub(crate) fn new(url: &str) -> RelayApi {
         RelayApi {
             url: url.to_owned(),
-            http: reqwest::Client::new(),
+            // No idle connections kept: this runtime only runs inside a call,
+            // so a connection the relay closed while idle (its idle timeout)
+            // would not be noticed and the next request would hit a broken
+            // pipe.
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .expect("an HTTP client"),
             rt: runtime(),
         }
     }

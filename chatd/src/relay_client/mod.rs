@@ -161,6 +161,9 @@ impl RelayClient {
         let parsed = reqwest::Url::parse(base).map_err(|e| RelayError::Settings(e.to_string()))?;
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
+            // Drop idle connections before the relay's idle timeout (60 s by
+            // default, docs/RELAY.md) closes them under a request.
+            .pool_idle_timeout(Duration::from_secs(30))
             .user_agent(concat!("chatd/", env!("CARGO_PKG_VERSION")))
             .no_proxy();
         if let Some(proxy) = proxy::proxy_for(&parsed) {

@@ -86,13 +86,13 @@ pub async fn serve(
             stopping: stopping.clone(),
             _slot: slot,
         };
-        let tls = tls.clone();
-        connections.spawn(async move {
-            match tls {
-                None => connection.serve(stream).await,
-                Some(tls) => connection.serve_tls(stream, tls).await,
-            }
-        });
+        // Two kinds of task, each sized for its own future: one future for
+        // both would make every plain connection carry room for a TLS
+        // session (measured: +3.6 KB per idle long-poll, docs/BENCHMARKS.md).
+        match &tls {
+            None => connections.spawn(connection.serve(stream)),
+            Some(tls) => connections.spawn(connection.serve_tls(stream, tls.clone())),
+        };
     }
     drop(listener);
     let _ = stop.send(true);

@@ -141,3 +141,33 @@ fn a_focused_conversation_raises_no_notification() {
     });
     assert_eq!(bobs(), ["not on screen", "after the frontend left"]);
 }
+
+/// docs/SECURITY.md §5: a preview is a contact's text on the desktop. It
+/// reaches the notification server sanitized like every peer text, and
+/// with `& < >` escaped, because notification servers render markup.
+#[test]
+fn a_hostile_preview_reaches_the_notification_server_inert() {
+    let world = World::start();
+    let (alice, mut bob) = pair(&world, "alice", "bob");
+    bob.write_config("notifications = \"preview\"\n");
+    bob.restart();
+    let hostile = "\x1b]52;c;cm0gLXJmIH4=\x07\x1b]8;;https://evil.example\x1b\\pay\x1b]8;;\x1b\\ \x1b[2J<a href=https://evil.example>here</a> \u{202e}txt.exe";
+    deliver(&alice, &bob, hostile);
+    let body = eventually(Duration::from_secs(15), "the preview", || {
+        world
+            .notifications()
+            .into_iter()
+            .find(|(summary, _)| summary == "New message from alice")
+            .map(|(_, body)| body)
+    });
+    for raw in ["\x1b", "\x07", "\u{202e}", "<a href", "</a>"] {
+        assert!(!body.contains(raw), "{raw:?} in {body:?}");
+    }
+    assert!(body.contains("␛]52;c;"), "{body:?}");
+    assert!(
+        body.contains("&lt;a href=https://evil.example&gt;here&lt;/a&gt;"),
+        "{body:?}"
+    );
+    let log = std::fs::read_to_string(world.dir.path().join("notify.log")).unwrap();
+    assert!(!log.contains('\x1b') && !log.contains('\u{202e}'), "{log}");
+}
