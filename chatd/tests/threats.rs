@@ -224,6 +224,40 @@ fn files_an_older_chatd_wrote_with_a_weaker_kdf_are_rewritten_on_unlock() {
     );
 }
 
+/// A keystore from before the passphrase check file, opened with wrong
+/// passphrases: about one in 256 ends in valid padding and "decrypts" to
+/// garbage. That must never be written back over the key (the old file is
+/// weak, and `get` rewrites weak files): the key file stays byte for byte.
+#[test]
+fn wrong_passphrases_never_rewrite_an_old_keystores_key() {
+    use chatd::crypto::passphrase;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    let der = bob_der("enc_private_pkcs8");
+    // Cheap to open (2^10), so enough wrong guesses hit valid padding.
+    let old = passphrase::encrypt_with(b"the right one", &der, 10, &mut rand::rng()).unwrap();
+    std::fs::write(keys.join("enc_key.p8"), &old).unwrap();
+    let pass = dir.path().join("pass");
+    for i in 0..2000 {
+        std::fs::write(&pass, format!("wrong guess {i}")).unwrap();
+        assert!(FileStore::open(dir.path(), &pass).is_err(), "guess {i}");
+        assert!(
+            std::fs::read(keys.join("enc_key.p8")).unwrap() == old,
+            "guess {i} rewrote the key file"
+        );
+    }
+    assert!(!keys.join("passphrase_check.p8").exists());
+    // The right one opens it, upgrades the file and writes the check.
+    std::fs::write(&pass, "the right one").unwrap();
+    let store = FileStore::open(dir.path(), &pass).unwrap();
+    assert_eq!(
+        store.get(names::ENC_KEY).unwrap().unwrap().expose_secret(),
+        der.as_slice()
+    );
+    assert!(keys.join("passphrase_check.p8").exists());
+}
+
 #[test]
 fn envelopes_reveal_the_payload_length_only_to_a_256_byte_bucket() {
     let v = load_vectors();

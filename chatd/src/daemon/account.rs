@@ -207,8 +207,10 @@ impl Daemon {
         Renewal::LoggedOut
     }
 
-    /// Revokes the session and forgets the token and password.
+    /// Revokes the session and forgets the token and password. Waits for a
+    /// session renewal in progress, so it cannot bring them back after.
     pub async fn logout(&self) -> Result<(), DaemonError> {
+        let _no_renewal = self.renewing.lock().await;
         if let Some(token) = self.token()
             && let Err(e) = self.relay()?.logout(&token).await
         {
@@ -227,6 +229,7 @@ impl Daemon {
 
     /// Deletes the account on the relay, then the local keys and account.
     pub async fn delete_account(&self, password: &Secret) -> Result<(), DaemonError> {
+        let _no_renewal = self.renewing.lock().await;
         let token = self.token().ok_or_else(|| {
             DaemonError::NotLoggedIn("not logged in: run `chat-ctl login` first".into())
         })?;
@@ -241,7 +244,7 @@ impl Daemon {
             Ok(())
         })
         .await??;
-        self.store.clear_account()?;
+        self.publish(self.store.clear_account()?);
         self.set_connection(ConnectionState::LoggedOut, None);
         Ok(())
     }

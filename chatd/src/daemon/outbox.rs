@@ -125,11 +125,12 @@ impl Daemon {
                 }
                 let item = match item {
                     Item::Sealed(s) => s,
+                    // Not sealed this pass (a receipt gathering ids, or one
+                    // whose ids grew while it was sealed): it keeps its
+                    // place, and the queue waits for it (at most 100 ms),
+                    // so a backoff always sits on the queue's head.
                     Item::Unsealed(u) => match sealed.remove(&u.id) {
                         Some(s) => s,
-                        // A gathering receipt waits without holding the texts
-                        // after it; anything else unsealed keeps its place.
-                        None if u.kind.is_receipt() => continue,
                         None => break,
                     },
                 };
@@ -240,7 +241,7 @@ impl Daemon {
                 Renewal::LoggedOut => Next::Stop(None),
             });
         }
-        if matches!(e, RelayError::Unreachable(_)) || e.is_rate_limited() {
+        if e.relay_wide() {
             st.relay_failures += 1;
             let wait = e
                 .retry_after()

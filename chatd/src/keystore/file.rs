@@ -65,10 +65,22 @@ impl FileStore {
                 _ => Err(KeystoreError::Decrypt(path)),
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if let Some(key) = self.get(names::ENC_KEY)?
-                    && pkcs8::PrivateKeyInfoRef::try_from(key.expose_secret()).is_err()
-                {
-                    return Err(KeystoreError::Decrypt(self.path(names::ENC_KEY)));
+                // Read the key file as it is, never through `get`: a weak
+                // file would be rewritten under the passphrase before it is
+                // known to be right, and garbage would replace the key.
+                let key = self.path(names::ENC_KEY);
+                match std::fs::read(&key) {
+                    Ok(der) => {
+                        let opened = passphrase::decrypt(self.passphrase.expose_secret(), &der)
+                            .map_err(|_| KeystoreError::Decrypt(key.clone()))?;
+                        if pkcs8::PrivateKeyInfoRef::try_from(opened.secret.expose_secret())
+                            .is_err()
+                        {
+                            return Err(KeystoreError::Decrypt(key));
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(error) => return Err(KeystoreError::Io { path: key, error }),
                 }
                 self.set(CHECK, CHECK_TEXT)
             }

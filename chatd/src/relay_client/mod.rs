@@ -72,17 +72,33 @@ impl RelayError {
         }
     }
 
-    /// The relay's `Retry-After`, if it sent one.
+    /// The relay's `Retry-After`, if it sent one, at most 15 minutes: a
+    /// relay (or whoever sits on a plain link) cannot park chatd for days,
+    /// or overflow its clock.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             RelayError::Refused {
                 retry_after: Some(s),
                 ..
-            } => Some(Duration::from_secs(*s)),
+            } => Some(Duration::from_secs((*s).min(MAX_RETRY_AFTER_SECS))),
             _ => None,
         }
     }
+
+    /// True when the relay as a whole cannot take mail now (unreachable,
+    /// its certificate refused, throttling us, shutting down or out of
+    /// disk): everything waits, not one recipient's queue.
+    pub fn relay_wide(&self) -> bool {
+        match self {
+            RelayError::Unreachable(_) | RelayError::Tls { .. } => true,
+            RelayError::Refused { status, .. } => matches!(status, 429 | 503),
+            RelayError::Protocol(_) | RelayError::Settings(_) => false,
+        }
+    }
 }
+
+/// The longest `Retry-After` chatd obeys.
+const MAX_RETRY_AFTER_SECS: u64 = 15 * 60;
 
 /// What a PUT did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +107,48 @@ pub enum PutResult {
     Stored,
     /// 200: the same envelope was already there (a retry).
     AlreadyStored,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(status: u16, retry_after: Option<u64>) -> RelayError {
+        RelayError::Refused {
+            status,
+            code: "x".into(),
+            message: "x".into(),
+            retry_after,
+        }
+    }
+
+    #[test]
+    fn retry_after_is_obeyed_up_to_fifteen_minutes() {
+        assert_eq!(
+            refused(429, Some(7)).retry_after(),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            refused(503, Some(u64::MAX)).retry_after(),
+            Some(Duration::from_secs(MAX_RETRY_AFTER_SECS))
+        );
+        assert_eq!(refused(429, None).retry_after(), None);
+    }
+
+    #[test]
+    fn the_relay_being_away_is_told_from_one_recipient_being_away() {
+        assert!(RelayError::Unreachable("x".into()).relay_wide());
+        let tls = RelayError::Tls {
+            reason: TlsReason::Expired,
+            message: "x".into(),
+        };
+        assert!(tls.relay_wide());
+        assert!(refused(429, Some(1)).relay_wide());
+        assert!(refused(503, Some(30)).relay_wide());
+        assert!(!refused(507, None).relay_wide(), "one mailbox full");
+        assert!(!refused(500, None).relay_wide());
+        assert!(!refused(404, None).relay_wide());
+    }
 }
 
 /// A client for one relay.
@@ -164,6 +222,9 @@ impl RelayClient {
             // Drop idle connections before the relay's idle timeout (60 s by
             // default, docs/RELAY.md) closes them under a request.
             .pool_idle_timeout(Duration::from_secs(30))
+            // The URL was checked (https:// off loopback); a redirect must
+            // not take the password or a token anywhere else.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("chatd/", env!("CARGO_PKG_VERSION")))
             .no_proxy();
         if let Some(proxy) = proxy::proxy_for(&parsed) {

@@ -2,7 +2,11 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Store, StoreResult, now_ms};
+use super::outbox::end_all_for;
+use super::{Committed, Store, StoreResult, now_ms};
+
+/// Why queued texts fail when the account is deleted.
+const ACCOUNT_DELETED: &str = "the account was deleted before it was sent";
 
 /// How chatd trusts the relay's TLS certificate, beyond the system roots
 /// (docs/SECURITY.md §2.1).
@@ -89,15 +93,21 @@ impl Store {
     }
 
     /// Forgets the account and everything queued for it (after account
-    /// deletion); the history stays.
-    pub fn clear_account(&self) -> StoreResult<()> {
+    /// deletion): queued texts fail, receipts are dropped; the history stays.
+    pub fn clear_account(&self) -> StoreResult<Committed<()>> {
         self.with(|c| {
-            c.execute_batch(
-                "BEGIN IMMEDIATE;
-                 DELETE FROM account; DELETE FROM outbox;
-                 COMMIT;",
-            )?;
-            Ok(())
+            let tx = c.transaction()?;
+            let peers: Vec<String> = tx
+                .prepare("SELECT DISTINCT peer FROM outbox")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut events = Vec::new();
+            for peer in peers {
+                end_all_for(&tx, &peer, ACCOUNT_DELETED, &mut events)?;
+            }
+            tx.execute("DELETE FROM account", [])?;
+            tx.commit()?;
+            Ok(Committed::new((), events))
         })
     }
 }

@@ -333,7 +333,8 @@ impl Store {
                 .collect::<Result<_, _>>()?;
             let mut stmt = c.prepare_cached(
                 "SELECT o.id, o.kind, o.payload, o.envelope, o.attempts, o.created_at,
-                        m.ts, m.body, m.reply_to, m.id IS NOT NULL
+                        m.ts, CASE WHEN o.envelope IS NULL THEN m.body END, m.reply_to,
+                        m.id IS NOT NULL
                  FROM outbox o
                  LEFT JOIN messages m
                    ON o.kind = 'text' AND m.direction = 'out' AND m.id = o.id

@@ -41,7 +41,7 @@ pub(super) fn owe(
         if owed.contains(id) {
             continue;
         }
-        if owed.len() == IDS_PER_RECEIPT {
+        if owed.len() >= IDS_PER_RECEIPT {
             write(tx, peer, kind, row.take(), &owed)?;
             owed.clear();
         }

@@ -119,7 +119,8 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE outbox_v5 RENAME TO outbox;
     CREATE INDEX outbox_by_peer ON outbox(peer, seq);
     INSERT INTO outbox (id, peer, kind, payload, next_attempt_at, created_at)
-        SELECT lower(hex(randomblob(16))), sender, 'delivered', json_group_array(id), 0, 0
+        SELECT lower(hex(randomblob(16))), sender, 'delivered', json_group_array(id), 0,
+               CAST(strftime('%s', 'now') AS INTEGER) * 1000
         FROM receipts_due GROUP BY sender;
     DROP TABLE receipts_due;
     CREATE TABLE meta (

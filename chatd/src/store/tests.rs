@@ -380,6 +380,47 @@ fn lookups_of_one_message_never_scan_the_history() {
 }
 
 #[test]
+fn deleting_the_account_fails_its_queued_texts_with_events() {
+    let (_d, store) = store();
+    let _ = store
+        .queue_text(&out(&id(1), "bob", "x"))
+        .unwrap()
+        .publish(&bus());
+    let cleared = store.clear_account().unwrap();
+    let names: Vec<&str> = cleared.events().iter().map(|e| e.event.name()).collect();
+    assert_eq!(names, ["message.state"]);
+    cleared.publish(&bus());
+    assert_eq!(store.outbox_len().unwrap(), 0);
+    assert_eq!(
+        store.message("bob", &id(1), None).unwrap().unwrap().state,
+        MessageState::Failed
+    );
+}
+
+#[test]
+fn a_receipt_row_never_grows_past_its_cap() {
+    let (_d, store) = store();
+    // An open receipt already over the cap, as migration 5 can make one.
+    let many: Vec<String> = (0..600).map(id).collect();
+    store
+        .with(|c| {
+            c.execute(
+                "INSERT INTO outbox (id, peer, kind, payload, next_attempt_at, created_at)
+                 VALUES ('r', 'bob', 'delivered', ?1, 0, 0)",
+                [serde_json::to_string(&many).unwrap()],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    let _ = store
+        .commit_batch("me", vec![text("bob", &id(9999), 1)], &[], &[])
+        .unwrap()
+        .publish(&bus());
+    let rows = store.due_queues(now_ms(), 10).unwrap()[0].items.len();
+    assert_eq!(rows, 2, "the new id opened a new receipt");
+}
+
+#[test]
 fn an_unknown_state_in_the_database_is_an_error_not_queued() {
     let (_d, store) = store();
     let _ = store

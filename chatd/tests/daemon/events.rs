@@ -37,6 +37,12 @@ async fn asking_for_pruned_events_is_an_error_naming_the_oldest_kept() {
     let oldest = data.as_ref().unwrap()["oldest_seq"].as_u64().unwrap();
     assert!(oldest > 1 && oldest <= last, "{oldest} of {last}");
     assert!(err.to_string().contains(&oldest.to_string()), "{err}");
+    // A place beyond the newest event (a client that kept its seq while
+    // chatd started afresh) is refused the same way, not a silent gap.
+    let Err(ahead) = alice.client().await.subscribe(Some(last + 100)).await else {
+        panic!("a replay from beyond the newest event was accepted");
+    };
+    assert_eq!(ahead.rpc_code(), Some(code::EVENTS_EXPIRED), "{ahead}");
     // From the oldest kept on, the replay works.
     let mut stream = alice
         .client()

@@ -24,6 +24,9 @@ pub struct Script {
     pub logins: Mutex<VecDeque<(u16, Option<u64>)>>,
     /// Tokens answered with 401.
     pub revoked: Mutex<HashSet<String>>,
+    /// When set, `POST /v1/sessions` answers 307 to this URL (which a
+    /// client that follows redirects would send the password to).
+    pub redirect_logins: Mutex<Option<String>>,
     /// Every id acknowledged.
     pub acked: Mutex<Vec<String>>,
     /// Every envelope put.
@@ -68,6 +71,9 @@ fn token_of(headers: &HeaderMap) -> String {
 
 async fn login(State(s): State<Arc<Script>>) -> Response {
     let n = s.login_calls.fetch_add(1, Ordering::SeqCst);
+    if let Some(to) = s.redirect_logins.lock().unwrap().clone() {
+        return (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, to)]).into_response();
+    }
     if let Some((status, retry)) = s.logins.lock().unwrap().pop_front() {
         return error(status, "rate_limited", retry);
     }

@@ -40,6 +40,20 @@ pub(super) fn subscribe(d: &Daemon, p: SubscribeParams) -> Outcome {
         Err(e) => return Outcome::Error(e.into()),
     };
     let after = p.after.unwrap_or(last_seq);
+    // A seq chatd never wrote (its database was recreated under a client
+    // that kept its place): replaying from there would skip every event up
+    // to it, a silent gap.
+    if after > last_seq {
+        return Outcome::Error(
+            ErrorObject::new(
+                code::EVENTS_EXPIRED,
+                format!(
+                    "no events after {after}: this chatd's newest is {last_seq} (its database was started afresh); reload and subscribe without `after`"
+                ),
+            )
+            .with_data(serde_json::json!({"oldest_seq": last_seq + 1})),
+        );
+    }
     // Refused here, before the stream starts, when the replay would have a gap.
     if let Err(e) = d.events_after(after, 0) {
         return Outcome::Error(e.into());
