@@ -122,9 +122,9 @@ pub enum ShapeError {
     #[error("envelope of {0} bytes is over the {MAX_ENVELOPE_JSON}-byte cap")]
     TooLarge(usize),
     /// Not JSON, or not the envelope's fields and types.
-    #[error("envelope is not valid JSON of the v1 shape: {0}")]
+    #[error("envelope is not valid JSON of an envelope's shape: {0}")]
     Json(String),
-    /// `v` is not 1.
+    /// `v` is not the version the members are those of.
     #[error("unsupported envelope version {0}")]
     Version(u32),
     /// A field has the wrong form or size.
@@ -137,7 +137,7 @@ pub enum ShapeError {
     },
 }
 
-fn bad(field: &'static str, why: &'static str) -> ShapeError {
+pub(crate) fn bad(field: &'static str, why: &'static str) -> ShapeError {
     ShapeError::Field { field, why }
 }
 
@@ -169,6 +169,37 @@ fn decode_field(field: &'static str, text: &str, max: usize) -> Result<Vec<u8>, 
         .map_err(|_| bad(field, "not canonical padded base64"))
 }
 
+/// A b64 field of exactly `N` bytes.
+pub(crate) fn fixed<const N: usize>(
+    field: &'static str,
+    text: &str,
+) -> Result<[u8; N], ShapeError> {
+    decode_field(field, text, N)?
+        .try_into()
+        .map_err(|_| bad(field, "not of its fixed size"))
+}
+
+/// A b64 field the size of a 2048, 3072 or 4096-bit RSA block (`wk`, `sig`).
+pub(crate) fn rsa_block(field: &'static str, text: &str) -> Result<Vec<u8>, ShapeError> {
+    let bytes = decode_field(field, text, MAX_RSA_BYTES)?;
+    if !RSA_BLOCK_BYTES.contains(&bytes.len()) {
+        return Err(bad(
+            field,
+            "not the size of a 2048, 3072 or 4096-bit RSA block",
+        ));
+    }
+    Ok(bytes)
+}
+
+/// `ct`: a non-empty whole number of AES blocks, at most [`MAX_CT`] bytes.
+pub(crate) fn ciphertext(text: &str) -> Result<Vec<u8>, ShapeError> {
+    let ct = decode_field("ct", text, MAX_CT)?;
+    if ct.is_empty() || !ct.len().is_multiple_of(16) {
+        return Err(bad("ct", "not a whole number of AES blocks"));
+    }
+    Ok(ct)
+}
+
 impl Envelope {
     /// Parses envelope JSON strictly: size cap first, then the exact v1 shape.
     pub fn parse(json: &[u8]) -> Result<CheckedEnvelope, ShapeError> {
@@ -194,30 +225,11 @@ impl Envelope {
         if !is_valid_username(&self.to) {
             return Err(bad("to", "not a valid username"));
         }
-        let wk = decode_field("wk", &self.wk, MAX_RSA_BYTES)?;
-        if !RSA_BLOCK_BYTES.contains(&wk.len()) {
-            return Err(bad(
-                "wk",
-                "not the size of a 2048, 3072 or 4096-bit RSA block",
-            ));
-        }
-        let iv: [u8; 16] = decode_field("iv", &self.iv, 16)?
-            .try_into()
-            .map_err(|_| bad("iv", "not 16 bytes"))?;
-        let ct = decode_field("ct", &self.ct, MAX_CT)?;
-        if ct.is_empty() || !ct.len().is_multiple_of(16) {
-            return Err(bad("ct", "not a whole number of AES blocks"));
-        }
-        let tag: [u8; 32] = decode_field("tag", &self.tag, 32)?
-            .try_into()
-            .map_err(|_| bad("tag", "not 32 bytes"))?;
-        let sig = decode_field("sig", &self.sig, MAX_RSA_BYTES)?;
-        if !RSA_BLOCK_BYTES.contains(&sig.len()) {
-            return Err(bad(
-                "sig",
-                "not the size of a 2048, 3072 or 4096-bit RSA signature",
-            ));
-        }
+        let wk = rsa_block("wk", &self.wk)?;
+        let iv = fixed::<16>("iv", &self.iv)?;
+        let ct = ciphertext(&self.ct)?;
+        let tag = fixed::<32>("tag", &self.tag)?;
+        let sig = rsa_block("sig", &self.sig)?;
         Ok(CheckedEnvelope {
             id: self.id.clone(),
             from: self.from.clone(),

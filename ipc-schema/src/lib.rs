@@ -5,6 +5,7 @@
 #[cfg(feature = "client")]
 pub mod client;
 pub mod envelope;
+pub mod envelope_v2;
 #[cfg(all(unix, any(test, feature = "test-fake")))]
 pub mod fake;
 pub mod fingerprint;
@@ -18,6 +19,7 @@ pub mod text;
 pub mod time;
 
 pub use envelope::{CheckedEnvelope, Envelope, Payload, ReceiptKind};
+pub use envelope_v2::{CheckedDeliveredV2, CheckedSealedV2, DeliveredV2, Incoming, SealedV2};
 pub use frame::{FrameDecoder, FrameError, MAX_FRAME, encode_frame};
 pub use jsonrpc::{CallError, ErrorObject, Id, Notification, Request, RequestError, Response};
 pub use methods::{

@@ -1,8 +1,10 @@
-//! Sealing and opening envelope v1 (byte layout and check order in docs/PROTOCOL.md §6).
+//! Sealing and opening envelope v1 (byte layout and check order in docs/PROTOCOL.md §6),
+//! and opening either version (v2 in `envelope_v2`).
 
 use ipc_schema::envelope::{
     CheckedEnvelope, Envelope, MAX_PADDED_PAYLOAD, Payload, ShapeError, is_valid_username,
 };
+use ipc_schema::envelope_v2::Incoming;
 use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
@@ -243,15 +245,16 @@ impl SealParts<'_> {
     }
 }
 
-/// Parses envelope JSON strictly (size caps first) and opens it.
+/// Parses envelope JSON of either version strictly (size caps first) and
+/// opens it; a v2 envelope must be in its delivered form (§8.3).
 pub fn open_json<R: CryptoRng + ?Sized>(
     me: &Identity,
     json: &[u8],
     peers: &impl Peers,
     rng: &mut R,
 ) -> Result<Opened, OpenError> {
-    let checked = Envelope::parse(json).map_err(shape_error)?;
-    open_checked(me, &checked, peers, rng)
+    let checked = Incoming::parse(json).map_err(shape_error)?;
+    open_parsed(me, &checked, peers, rng)
 }
 
 /// Opens an envelope, in exactly the order of docs/PROTOCOL.md §6.3,
@@ -267,16 +270,19 @@ pub fn open<R: CryptoRng + ?Sized>(
     open_checked(me, &checked, peers, rng)
 }
 
-/// Opens an envelope already parsed strictly (`Envelope::parse`): the sync
+/// Opens an envelope already parsed strictly (`Incoming::parse`): the sync
 /// loop parses each envelope once and reads its `from` and `id` from the
 /// result.
 pub fn open_parsed<R: CryptoRng + ?Sized>(
     me: &Identity,
-    env: &CheckedEnvelope,
+    env: &Incoming,
     peers: &impl Peers,
     rng: &mut R,
 ) -> Result<Opened, OpenError> {
-    open_checked(me, env, peers, rng)
+    match env {
+        Incoming::V1(env) => open_checked(me, env, peers, rng),
+        Incoming::V2(env) => super::envelope_v2::open_checked_v2(me, env, peers, rng),
+    }
 }
 
 /// The open failure for an envelope that did not parse.
@@ -311,27 +317,69 @@ fn open_checked<R: CryptoRng + ?Sized>(
     if peers.already_seen(&env.from, &env.id) {
         return Err(OpenError::Replay);
     }
-    let keys = me
-        .unwrap_key(&env.wk, rng)
-        .map_err(|_| OpenError::KeyUnwrap)?;
-    let keys = keys.expose_secret();
-    if keys.len() != 64 {
-        return Err(OpenError::KeyLength);
-    }
-    if !primitives::hmac_sha256_verify(&keys[32..], &[&ad, &tail], &env.tag) {
-        return Err(OpenError::BadMac);
-    }
-    let enc_key: &[u8; 32] = keys[..32].try_into().expect("32 bytes");
-    let padded = primitives::aes256_cbc_decrypt(enc_key, &env.iv, &env.ct)
-        .map_err(|_| OpenError::Decrypt)?;
-    let payload = unpad(padded.expose_secret()).ok_or(OpenError::Padding)?;
-    let payload = Payload::from_json(payload).map_err(OpenError::Payload)?;
+    let payload = open_body(
+        me,
+        Body {
+            wk: &env.wk,
+            mac_input: [&ad, &tail],
+            tag: &env.tag,
+            iv: &env.iv,
+            ct: &env.ct,
+        },
+        None,
+        rng,
+    )?;
     Ok(Opened {
         id: env.id.clone(),
         from: env.from.clone(),
         ts: env.ts,
         payload,
     })
+}
+
+/// What the steps after the signature and replay checks work on.
+pub(super) struct Body<'a> {
+    /// This recipient's wrapped key material.
+    pub wk: &'a [u8],
+    /// The MAC input, `ad || lp(iv) || lp(ct)`, in two parts.
+    pub mac_input: [&'a [u8]; 2],
+    /// The tag to check.
+    pub tag: &'a [u8; 32],
+    /// IV.
+    pub iv: &'a [u8; 16],
+    /// Ciphertext.
+    pub ct: &'a [u8],
+}
+
+/// A check of the unwrapped key material before the MAC (v2's key commitment).
+pub(super) type KeyCheck<'a> = &'a dyn Fn(&[u8]) -> Result<(), OpenError>;
+
+/// Unwrap, key length, (key commitment), MAC, decrypt, unpad, parse: the
+/// steps both versions share (§6.3 steps 7 to 12, §8.6 steps 7 to 13).
+pub(super) fn open_body<R: CryptoRng + ?Sized>(
+    me: &Identity,
+    body: Body<'_>,
+    key_check: Option<KeyCheck<'_>>,
+    rng: &mut R,
+) -> Result<Payload, OpenError> {
+    let keys = me
+        .unwrap_key(body.wk, rng)
+        .map_err(|_| OpenError::KeyUnwrap)?;
+    let keys = keys.expose_secret();
+    if keys.len() != 64 {
+        return Err(OpenError::KeyLength);
+    }
+    if let Some(check) = key_check {
+        check(keys)?;
+    }
+    if !primitives::hmac_sha256_verify(&keys[32..], &body.mac_input, body.tag) {
+        return Err(OpenError::BadMac);
+    }
+    let enc_key: &[u8; 32] = keys[..32].try_into().expect("32 bytes");
+    let padded = primitives::aes256_cbc_decrypt(enc_key, body.iv, body.ct)
+        .map_err(|_| OpenError::Decrypt)?;
+    let payload = unpad(padded.expose_secret()).ok_or(OpenError::Padding)?;
+    Payload::from_json(payload).map_err(OpenError::Payload)
 }
 
 #[cfg(test)]

@@ -70,6 +70,12 @@ pub enum SealError {
     /// RSA-PSS signing failed.
     #[error("signing failed")]
     Sign,
+    /// A v2 envelope needs 1 to 1,000 recipients.
+    #[error("{0} recipients; an envelope takes 1 to 1,000")]
+    Recipients(usize),
+    /// A v2 envelope names each recipient once.
+    #[error("a recipient is listed twice")]
+    RepeatedRecipient,
 }
 
 /// Why opening an envelope failed, one variant per step of docs/PROTOCOL.md §6.3, in order.
@@ -78,7 +84,7 @@ pub enum OpenError {
     /// Strict parsing refused it (size caps, shape, field forms).
     #[error("malformed envelope: {0}")]
     Malformed(ShapeError),
-    /// `v` is not 1.
+    /// `v` is not the version of the envelope's members (1 or 2).
     #[error("unsupported envelope version")]
     UnsupportedVersion,
     /// `to` is not this identity.
@@ -99,6 +105,9 @@ pub enum OpenError {
     /// The unwrapped key material is not 64 bytes.
     #[error("unwrapped key material has the wrong length")]
     KeyLength,
+    /// v2: the unwrapped key material is not the one the sender committed to.
+    #[error("key commitment does not match")]
+    KeyCommit,
     /// The HMAC tag does not match.
     #[error("MAC does not match")]
     BadMac,
@@ -125,6 +134,7 @@ impl OpenError {
             OpenError::Replay => "replay",
             OpenError::KeyUnwrap => "key_unwrap",
             OpenError::KeyLength => "key_length",
+            OpenError::KeyCommit => "key_commit",
             OpenError::BadMac => "bad_mac",
             OpenError::Decrypt => "decrypt",
             OpenError::Padding => "padding",
@@ -145,6 +155,7 @@ impl OpenError {
             }
             OpenError::KeyUnwrap
             | OpenError::KeyLength
+            | OpenError::KeyCommit
             | OpenError::BadMac
             | OpenError::Decrypt
             | OpenError::Padding

@@ -5,11 +5,13 @@
 //!   that the Wycheproof suite checks.
 //! - [`identity`]: a user's two key pairs, generation and PKCS#8 codecs.
 //! - [`card`]: the public contact card, SPKI codecs and the fingerprint.
-//! - [`envelope`]: sealing and opening envelope v1.
+//! - [`envelope`]: sealing and opening envelope v1, opening either version.
+//! - [`envelope_v2`]: sealing and opening envelope v2 (several recipients).
 //! - [`secret`]: byte buffers that are redacted in `Debug` and zeroized on drop.
 
 pub mod card;
 pub mod envelope;
+pub mod envelope_v2;
 pub mod error;
 pub mod identity;
 pub mod passphrase;
@@ -20,6 +22,7 @@ pub use card::{Card, Fingerprint};
 pub use envelope::{
     Opened, Peers, open, open_json, open_parsed, seal, seal_as, sealable, shape_error,
 };
+pub use envelope_v2::{seal_v2_as, seal_v2_bytes};
 pub use error::{CardError, KeyError, OpenError, SealError};
 pub use identity::{Identity, KeyBits};
 pub use secret::SecretBytes;

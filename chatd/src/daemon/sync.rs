@@ -7,8 +7,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ipc_schema::Incoming;
 use ipc_schema::Secret;
-use ipc_schema::envelope::{Envelope, is_valid_message_id};
+use ipc_schema::envelope::is_valid_message_id;
 use ipc_schema::methods::{ConnectionState, DropReason};
 use serde_json::value::RawValue;
 
@@ -43,7 +44,7 @@ pub(super) struct Parsed {
     /// Ids to acknowledge once the batch is committed.
     pub ack: Vec<String>,
     /// Envelopes to open, each (from, id) once.
-    pub unique: Vec<ipc_schema::CheckedEnvelope>,
+    pub unique: Vec<ipc_schema::Incoming>,
     /// Envelopes dropped without opening.
     pub drops: Vec<DropReason>,
 }
@@ -55,10 +56,10 @@ pub(super) fn parse_batch(batch: &[Box<RawValue>]) -> Parsed {
     let mut parsed = Parsed::default();
     let mut in_batch = HashSet::new();
     for raw in batch {
-        match Envelope::parse(raw.get().as_bytes()) {
+        match Incoming::parse(raw.get().as_bytes()) {
             Ok(env) => {
-                parsed.ack.push(env.id.clone());
-                if in_batch.insert((env.from.clone(), env.id.clone())) {
+                parsed.ack.push(env.id().to_owned());
+                if in_batch.insert((env.from().to_owned(), env.id().to_owned())) {
                     parsed.unique.push(env);
                 } else {
                     parsed.drops.push(DropReason::Replay);
@@ -179,7 +180,7 @@ impl Daemon {
         drop(batch);
         let keys: Vec<(String, String)> = unique
             .iter()
-            .map(|e| (e.from.clone(), e.id.clone()))
+            .map(|e| (e.from().to_owned(), e.id().to_owned()))
             .collect();
         let peers = Arc::new(BatchPeers {
             contacts: self.store.contact_cards()?,
