@@ -22,6 +22,13 @@ pub fn load_vectors() -> Value {
     serde_json::from_str(&text).expect("vectors file is JSON")
 }
 
+/// The frozen envelope v2 vectors (docs/PROTOCOL.md §8.7), parsed.
+pub fn load_vectors_v2() -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/envelope-v2.json");
+    let text = std::fs::read_to_string(path).expect("v2 vectors file is committed");
+    serde_json::from_str(&text).expect("v2 vectors file is JSON")
+}
+
 /// Rebuilds the private identity `name` from the vectors file's PKCS#8 keys.
 pub fn identity(vectors: &Value, name: &str) -> Identity {
     let key = &vectors["keys"][name];
