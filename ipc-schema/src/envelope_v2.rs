@@ -77,6 +77,7 @@ pub struct SealedV2 {
 /// A recipient's own entry in a delivered envelope, with its proof.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveredEntry {
     /// This recipient's username.
     pub user: String,
@@ -91,6 +92,7 @@ pub struct DeliveredEntry {
 /// Delivered envelope v2, as the relay hands it to one recipient (§8.3).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveredV2 {
     /// Format version: 2.
     pub v: u32,

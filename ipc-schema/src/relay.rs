@@ -85,8 +85,47 @@ pub struct DirectoryList {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessagesResponse {
-    /// The caller's pending envelopes, oldest first, as they were put.
-    pub messages: Vec<Envelope>,
+    /// The caller's pending envelopes, oldest first: v1 as they were put, v2
+    /// in the caller's delivered form (docs/PROTOCOL.md §8.3).
+    pub messages: Vec<PendingEnvelope>,
+}
+
+/// One pending envelope, of either version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum PendingEnvelope {
+    /// Envelope v1, to one recipient.
+    V1(Envelope),
+    /// Envelope v2, this recipient's delivered form.
+    V2(crate::envelope_v2::DeliveredV2),
+}
+
+/// Body of the 2xx answer to a `PUT /v1/messages/{id}` of a sealed v2
+/// envelope: who was stored for, and who was skipped and why. A skipped
+/// recipient does not hold back the others; the sender PUTs the same bytes
+/// again to retry them (those already stored answer as duplicates).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PutV2Response {
+    /// Recipients stored by this request.
+    pub stored: u32,
+    /// Recipients already stored or delivered by an earlier PUT of the same bytes.
+    pub duplicate: u32,
+    /// Recipients not stored, each with why.
+    pub skipped: Vec<SkippedRecipient>,
+}
+
+/// A recipient a v2 PUT did not store for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SkippedRecipient {
+    /// The recipient.
+    pub user: String,
+    /// `unknown_recipient` (no such account) or `quota_exceeded` (mailbox full).
+    pub reason: String,
 }
 
 /// Body of `POST /v1/messages/ack`.

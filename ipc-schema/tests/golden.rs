@@ -665,7 +665,47 @@ fn relay_cases() -> Vec<(&'static str, RelayCheck)> {
         relay_case(
             "messages_response",
             MessagesResponse {
-                messages: vec![envelope(MSG_ID, T0), envelope(REPLY_ID, T0 + 1)],
+                messages: vec![
+                    PendingEnvelope::V1(envelope(MSG_ID, T0)),
+                    PendingEnvelope::V1(envelope(REPLY_ID, T0 + 1)),
+                ],
+            },
+        ),
+        relay_case(
+            "put_v2_response",
+            PutV2Response {
+                stored: 7,
+                duplicate: 1,
+                skipped: vec![SkippedRecipient {
+                    user: "zed".into(),
+                    reason: "unknown_recipient".into(),
+                }],
+            },
+        ),
+        relay_case(
+            "messages_response_v2",
+            MessagesResponse {
+                messages: vec![PendingEnvelope::V2(ipc_schema::DeliveredV2 {
+                    v: 2,
+                    id: MSG_ID.into(),
+                    from: "bob".into(),
+                    ts: T0,
+                    n: 3,
+                    to: ipc_schema::envelope_v2::DeliveredEntry {
+                        user: "alice".into(),
+                        wk: "q83vEjRWeJA=".into(),
+                        i: 0,
+                        path: vec![
+                            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into(),
+                            "3q2+7wABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGho=".into(),
+                        ],
+                    },
+                    kc: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into(),
+                    iv: "AAECAwQFBgcICQoLDA0ODw==".into(),
+                    ct: "8J+SrCBoZWxsbywgYWxpY2U=".into(),
+                    tag: "3q2+7wABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGho=".into(),
+                    sig: "c2lnbmVkIGJ5IGJvYg==".into(),
+                })],
             },
         ),
         relay_case(

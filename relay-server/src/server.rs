@@ -21,10 +21,11 @@ use crate::routes;
 use crate::serve;
 use crate::store::{SqliteStore, Store, StoreError};
 
-/// Largest request body, that of `PUT /v1/messages/{id}`: an envelope is at
-/// most 6 MiB of JSON (docs/PROTOCOL.md). Other routes take far less
+/// Largest request body, that of `PUT /v1/messages/{id}`: a v1 envelope is
+/// at most 6 MiB of JSON, a sealed v2 envelope (up to 1,000 recipients) 7 MiB
+/// (docs/PROTOCOL.md §6, §8.2). Other routes take far less
 /// (`routes::SMALL_BODY`).
-pub const MAX_BODY: usize = ipc_schema::envelope::MAX_ENVELOPE_JSON;
+pub const MAX_BODY: usize = ipc_schema::envelope_v2::MAX_SEALED_V2_JSON;
 
 /// State shared by every handler.
 #[derive(Clone)]

@@ -27,6 +27,8 @@ mod messages;
 mod openapi;
 #[path = "api/sessions.rs"]
 mod sessions;
+#[path = "api/shared.rs"]
+mod shared;
 #[path = "api/shutdown.rs"]
 mod shutdown;
 #[path = "api/threats.rs"]

@@ -3,11 +3,16 @@
 
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ipc_schema::envelope::{Envelope, ShapeError, is_valid_message_id, is_valid_username};
-use ipc_schema::relay::{AckRequest, ErrorBody, MAX_WAIT_SECS, MessagesResponse, error_code};
+use ipc_schema::envelope_v2::SealedV2;
+use ipc_schema::relay::{
+    AckRequest, ErrorBody, MAX_WAIT_SECS, MessagesResponse, PutV2Response, SkippedRecipient,
+    error_code,
+};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
@@ -16,7 +21,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, Body};
 use crate::auth::AuthUser;
 use crate::error::AppError;
 use crate::server::AppState;
-use crate::store::{FetchFilter, NewEnvelope, PutOutcome};
+use crate::store::{FetchFilter, NewEnvelope, NewSharedEnvelope, PutOutcome, Skip};
 
 /// Default and largest number of envelopes per answer.
 const DEFAULT_LIMIT: usize = 100;
@@ -38,25 +43,26 @@ fn check_id(id: &str) -> Result<(), AppError> {
     }
 }
 
-/// Store an envelope for its recipient. Idempotent: the same bytes again are
-/// answered 200; other bytes under the same id 409, and so is an id another
-/// sender used for the same recipient, pending or acknowledged.
+/// Store an envelope for its recipient, or a sealed v2 envelope once for
+/// each of its recipients. Idempotent: the same bytes again are answered
+/// 200; other bytes under the same id 409, and so is an id another sender
+/// used for the same recipient, pending or acknowledged.
 #[utoipa::path(put, path = "/v1/messages/{id}", tag = "messages",
     security(("bearer" = [])),
     params(("id" = String, Path, pattern = "^[0-9a-f]{32}$", description = "the envelope's id, 32 lowercase hex digits")),
-    request_body(content = Envelope, description = "envelope v1 JSON, at most 6 MiB"),
+    request_body(content = PutBody, description = "envelope v1 JSON (at most 6 MiB), or a sealed v2 envelope for 1 to 1,000 recipients (at most 7 MiB)"),
     responses(
-        (status = 201, description = "stored"),
-        (status = 200, description = "already stored (or already delivered) with the same bytes"),
-        (status = 400, description = "not a v1 envelope, or id differs from the path", body = ErrorBody),
+        (status = 201, description = "stored (v2: for at least one recipient; the body says who was skipped)", body = PutV2Response),
+        (status = 200, description = "already stored (or already delivered) with the same bytes (v2: nothing new stored; the body says who was skipped)", body = PutV2Response),
+        (status = 400, description = "not a v1 or sealed v2 envelope, or id differs from the path", body = ErrorBody),
         (status = 401, description = "bad token", body = ErrorBody),
         (status = 403, description = "`from` is not the token's user", body = ErrorBody),
-        (status = 404, description = "unknown recipient", body = ErrorBody),
+        (status = 404, description = "v1: unknown recipient", body = ErrorBody),
         (status = 409, description = "same id, other bytes; or an id another sender used for this recipient (pending, or acknowledged within the last 30 days)", body = ErrorBody),
         (status = 408, description = "the body did not arrive within the body timeout (60 s by default)", body = ErrorBody),
-        (status = 413, description = "body over 6 MiB", body = ErrorBody),
+        (status = 413, description = "body over 6 MiB (v1) or 7 MiB (v2)", body = ErrorBody),
         (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
-        (status = 507, description = "recipient over quota", body = ErrorBody),
+        (status = 507, description = "v1: recipient over quota", body = ErrorBody),
         (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
     ))]
 pub async fn put(
@@ -64,25 +70,74 @@ pub async fn put(
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
     Body(body): Body,
-) -> Result<StatusCode, AppError> {
+) -> Result<Response, AppError> {
     check_id(&id)?;
-    let env = Envelope::parse(&body).map_err(|e| match e {
+    /// Only `v`, to tell the versions apart before the strict parse.
+    #[derive(Deserialize)]
+    struct Version {
+        v: u32,
+    }
+    let version = serde_json::from_slice::<Version>(&body)
+        .map_err(|e| AppError::bad_request(format!("not an envelope: {e}")))?;
+    match version.v {
+        1 => put_v1(state, user, id, body)
+            .await
+            .map(IntoResponse::into_response),
+        2 => put_v2(state, user, id, body).await,
+        v => Err(AppError::bad_request(format!(
+            "unsupported envelope version {v}"
+        ))),
+    }
+}
+
+/// Either version of envelope, for the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub enum PutBody {
+    /// Envelope v1.
+    V1(Envelope),
+    /// Sealed envelope v2.
+    V2(SealedV2),
+}
+
+fn shape_refused(e: ShapeError, cap: &str) -> AppError {
+    match e {
         ShapeError::TooLarge(_) => AppError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             error_code::PAYLOAD_TOO_LARGE,
-            "envelope is over 6 MiB",
+            format!("envelope is over {cap}"),
         ),
         other => AppError::bad_request(other.to_string()),
-    })?;
-    if env.id != id {
+    }
+}
+
+fn check_header(
+    path_id: &str,
+    id: &str,
+    from: &str,
+    ts: u64,
+    user: &AuthUser,
+) -> Result<(), AppError> {
+    if id != path_id {
         return Err(AppError::bad_request("envelope id differs from the path"));
     }
-    if env.from != user.username {
+    if from != user.username {
         return Err(AppError::forbidden("`from` must be your own username"));
     }
-    if env.ts > i64::MAX as u64 {
+    if ts > i64::MAX as u64 {
         return Err(AppError::bad_request("ts out of range"));
     }
+    Ok(())
+}
+
+async fn put_v1(
+    state: AppState,
+    user: AuthUser,
+    id: String,
+    body: axum::body::Bytes,
+) -> Result<StatusCode, AppError> {
+    let env = Envelope::parse(&body).map_err(|e| shape_refused(e, "6 MiB"))?;
+    check_header(&id, &env.id, &env.from, env.ts, &user)?;
     let outcome = state
         .store
         .put_envelope(
@@ -101,6 +156,72 @@ pub async fn put(
         PutOutcome::Stored => StatusCode::CREATED,
         PutOutcome::Duplicate => StatusCode::OK,
     })
+}
+
+/// A sealed v2 envelope: checked, split (docs/PROTOCOL.md §8.4), and stored
+/// as one shared part plus one small entry per recipient.
+async fn put_v2(
+    state: AppState,
+    user: AuthUser,
+    id: String,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let sealed: SealedV2 = serde_json::from_slice(&body)
+        .map_err(|e| AppError::bad_request(ShapeError::Json(e.to_string()).to_string()))?;
+    let checked = sealed.check().map_err(|e| shape_refused(e, "7 MiB"))?;
+    check_header(&id, &sealed.id, &sealed.from, sealed.ts, &user)?;
+    let n = sealed.to.len();
+    let mut common = serde_json::to_vec(&serde_json::json!({
+        "v": 2, "id": sealed.id, "from": sealed.from, "ts": sealed.ts,
+        "kc": sealed.kc, "iv": sealed.iv, "ct": sealed.ct, "tag": sealed.tag, "sig": sealed.sig,
+    }))
+    .expect("JSON of strings and numbers");
+    common.pop(); // the closing brace; each entry brings its own
+    let entries = SealedV2::entries(&checked)
+        .into_iter()
+        .map(|entry| {
+            let rest = serde_json::json!({ "n": n, "to": entry });
+            let mut text = serde_json::to_vec(&rest).expect("JSON of strings and numbers");
+            text.remove(0); // the opening brace: this continues `common`
+            (entry.user, text)
+        })
+        .collect();
+    let outcome = state
+        .store
+        .put_shared_envelope(
+            NewSharedEnvelope {
+                digest: Sha256::digest(&body).into(),
+                id: sealed.id,
+                sender: sealed.from,
+                ts: sealed.ts,
+                common,
+                entries,
+            },
+            state.config.quota,
+        )
+        .await?;
+    let status = if outcome.stored.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let answer = PutV2Response {
+        stored: outcome.stored.len() as u32,
+        duplicate: outcome.duplicate as u32,
+        skipped: outcome
+            .skipped
+            .into_iter()
+            .map(|(user, why)| SkippedRecipient {
+                user,
+                reason: match why {
+                    Skip::UnknownRecipient => error_code::UNKNOWN_RECIPIENT,
+                    Skip::QuotaExceeded => error_code::QUOTA_EXCEEDED,
+                }
+                .to_owned(),
+            })
+            .collect(),
+    };
+    Ok((status, Json(answer)).into_response())
 }
 
 /// One of the caller's pending envelopes.

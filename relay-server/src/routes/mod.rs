@@ -45,7 +45,7 @@ pub const SMALL_BODY: usize = 16 * 1024;
 pub const ACK_BODY: usize = 64 * 1024;
 
 /// Every route, with its OpenAPI description. Only `PUT /v1/messages/{id}`
-/// takes a large body (an envelope, up to the router's 6 MiB); the others
+/// takes a large body (an envelope, up to the router's 7 MiB); the others
 /// are capped at a few KiB.
 pub fn api() -> OpenApiRouter<AppState> {
     let small = || DefaultBodyLimit::max(SMALL_BODY);

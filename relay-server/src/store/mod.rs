@@ -45,6 +45,45 @@ pub struct NewEnvelope {
     pub digest: [u8; 32],
 }
 
+/// A sealed v2 envelope to store once for several recipients, already
+/// checked and split by the handler (docs/PROTOCOL.md §8.4).
+#[derive(Debug, Clone)]
+pub struct NewSharedEnvelope {
+    /// Envelope id (32 hex).
+    pub id: String,
+    /// Sender (= the token's user).
+    pub sender: String,
+    /// The envelope's own `ts`.
+    pub ts: u64,
+    /// SHA-256 of the sealed JSON that was put.
+    pub digest: [u8; 32],
+    /// The members every recipient gets, as the opening of a JSON object:
+    /// `{"v":2,…,"sig":"…"` without the closing brace.
+    pub common: Vec<u8>,
+    /// Each recipient with the rest of its delivered form, `"n":…,"to":{…}}`.
+    pub entries: Vec<(String, Vec<u8>)>,
+}
+
+/// Why a v2 PUT stored nothing for one of its recipients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// No such account.
+    UnknownRecipient,
+    /// The recipient's mailbox is full.
+    QuotaExceeded,
+}
+
+/// What a v2 PUT did, recipient by recipient.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SharedPutOutcome {
+    /// Recipients stored now.
+    pub stored: Vec<String>,
+    /// Recipients already stored or delivered with the same bytes.
+    pub duplicate: usize,
+    /// Recipients not stored, with why.
+    pub skipped: Vec<(String, Skip)>,
+}
+
 /// What a PUT did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PutOutcome {
@@ -172,6 +211,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<String>>;
     /// Stores an envelope for its recipient (idempotent by (sender, id)).
     async fn put_envelope(&self, env: NewEnvelope, quota: Quota) -> StoreResult<PutOutcome>;
+    /// Stores a v2 envelope's body once with one mailbox entry per
+    /// recipient, in one transaction; a missing or full recipient is skipped,
+    /// never blocking the others (idempotent by (sender, id)).
+    async fn put_shared_envelope(
+        &self,
+        env: NewSharedEnvelope,
+        quota: Quota,
+    ) -> StoreResult<SharedPutOutcome>;
     /// The recipient's pending envelopes, oldest first.
     async fn fetch(&self, recipient: &str, filter: FetchFilter) -> StoreResult<Vec<Vec<u8>>>;
     /// One pending envelope of the recipient's.

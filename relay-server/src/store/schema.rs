@@ -53,6 +53,62 @@ const MIGRATIONS: &[&str] = &[
     // Rows acked before this migration have none and expire as usual.
     "ALTER TABLE delivered ADD COLUMN recipient TEXT;
     CREATE INDEX delivered_by_recipient ON delivered(recipient, id);",
+    // 3: envelope v2. A body shared by several recipients is stored once in
+    // `bodies`; each recipient's mailbox row holds only its own entry and
+    // points at it, and the last row to go takes the body with it. (sender,
+    // id) is now unique per recipient, in the mailbox and among acked ids.
+    "CREATE TABLE bodies (
+        body_id INTEGER PRIMARY KEY,
+        sender  TEXT NOT NULL,
+        id      TEXT NOT NULL,
+        digest  BLOB NOT NULL,
+        common  BLOB NOT NULL,
+        UNIQUE (sender, id)
+    );
+    CREATE TABLE mailbox_v3 (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        recipient   TEXT NOT NULL REFERENCES accounts(username) ON DELETE CASCADE,
+        sender      TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        ts          INTEGER NOT NULL,
+        body        BLOB NOT NULL,
+        digest      BLOB NOT NULL,
+        received_at INTEGER NOT NULL,
+        shared      INTEGER REFERENCES bodies(body_id),
+        -- What the recipient downloads and its quota counts: the body, plus
+        -- the shared part for a v2 entry.
+        size        INTEGER NOT NULL,
+        UNIQUE (sender, id, recipient)
+    );
+    INSERT INTO mailbox_v3 (seq, recipient, sender, id, ts, body, digest, received_at, size)
+        SELECT seq, recipient, sender, id, ts, body, digest, received_at, length(body) FROM mailbox;
+    DROP TABLE mailbox;
+    ALTER TABLE mailbox_v3 RENAME TO mailbox;
+    CREATE INDEX mailbox_by_recipient ON mailbox(recipient, seq);
+    CREATE INDEX mailbox_by_recipient_id ON mailbox(recipient, id);
+    CREATE INDEX mailbox_by_shared ON mailbox(shared) WHERE shared IS NOT NULL;
+    -- Acks, account deletion (ON DELETE CASCADE) and anything else that
+    -- removes the last entry of a shared body removes the body.
+    CREATE TRIGGER mailbox_release_body AFTER DELETE ON mailbox
+    WHEN old.shared IS NOT NULL
+    BEGIN
+        DELETE FROM bodies WHERE body_id = old.shared
+            AND NOT EXISTS (SELECT 1 FROM mailbox WHERE shared = old.shared);
+    END;
+    CREATE TABLE delivered_v3 (
+        sender     TEXT NOT NULL,
+        id         TEXT NOT NULL,
+        recipient  TEXT NOT NULL,
+        digest     BLOB NOT NULL,
+        acked_at   INTEGER NOT NULL,
+        PRIMARY KEY (sender, id, recipient)
+    ) WITHOUT ROWID;
+    INSERT INTO delivered_v3 (sender, id, recipient, digest, acked_at)
+        SELECT sender, id, COALESCE(recipient, ''), digest, acked_at FROM delivered;
+    DROP TABLE delivered;
+    ALTER TABLE delivered_v3 RENAME TO delivered;
+    CREATE INDEX delivered_by_time ON delivered(acked_at);
+    CREATE INDEX delivered_by_recipient ON delivered(recipient, id);",
 ];
 
 /// Brings the database to the newest schema, one transaction per step.
@@ -88,7 +144,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn version_2_keeps_the_ids_acked_under_version_1() {
+    fn later_versions_keep_the_ids_acked_under_version_1() {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate_to(&mut conn, 1).unwrap();
         conn.execute(
@@ -106,8 +162,45 @@ mod tests {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .unwrap();
-        assert_eq!(row, ("alice".to_owned(), None));
+        // Version 1 kept no recipient; version 3 writes it as ''.
+        assert_eq!(row, ("alice".to_owned(), Some(String::new())));
         // Migrating again changes nothing.
         migrate(&mut conn).unwrap();
+    }
+
+    #[test]
+    fn version_3_keeps_pending_envelopes_their_order_and_their_sizes() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, 2).unwrap();
+        conn.execute_batch(
+            "INSERT INTO accounts (username, password_hash, card, created_at) VALUES ('bob', 'h', 'c', 1);
+             INSERT INTO mailbox (seq, recipient, sender, id, ts, body, digest, received_at)
+                 VALUES (7, 'bob', 'alice', 'id7', 1, x'7b7d', x'00', 1),
+                        (9, 'bob', 'carol', 'id9', 2, x'7b2020207d', x'00', 2);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(i64, String, i64, Option<i64>)> = conn
+            .prepare("SELECT seq, id, size, shared FROM mailbox ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (7, "id7".to_owned(), 2, None),
+                (9, "id9".to_owned(), 5, None)
+            ]
+        );
+        // New rows still come after the old ones.
+        conn.execute(
+            "INSERT INTO mailbox (recipient, sender, id, ts, body, digest, received_at, size)
+             VALUES ('bob', 'dave', 'idn', 3, x'00', x'00', 3, 1)",
+            [],
+        )
+        .unwrap();
+        assert!(conn.last_insert_rowid() > 9);
     }
 }

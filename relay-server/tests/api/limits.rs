@@ -16,7 +16,7 @@ fn the_limits_default_to_the_documented_values() {
     assert_eq!(c.quota.max_bytes, 1 << 30);
     assert_eq!(relay_server::routes::SMALL_BODY, 16 << 10);
     assert_eq!(relay_server::routes::ACK_BODY, 64 << 10);
-    assert_eq!(relay_server::server::MAX_BODY, 6 << 20);
+    assert_eq!(relay_server::server::MAX_BODY, 7 << 20);
     assert_eq!(c.body_timeout, Duration::from_secs(60));
     assert_eq!(c.hash_queue, 64);
     assert_eq!(c.login_failures, 10);

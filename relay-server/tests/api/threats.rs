@@ -118,7 +118,9 @@ async fn the_store_holds_sealed_envelopes_and_only_the_documented_metadata() {
             "ts",
             "body",
             "digest",
-            "received_at"
+            "received_at",
+            "shared",
+            "size"
         ]
     );
     let (recipient, sender, ts, body): (String, String, i64, Vec<u8>) = db
@@ -142,7 +144,7 @@ async fn the_store_holds_sealed_envelopes_and_only_the_documented_metadata() {
     assert_eq!(count, 0);
     assert_eq!(
         columns(&db, "delivered"),
-        ["sender", "id", "digest", "acked_at", "recipient"]
+        ["sender", "id", "recipient", "digest", "acked_at"]
     );
     let kept: (String, String, String) = db
         .query_row("SELECT sender, id, recipient FROM delivered", [], |r| {
@@ -169,6 +171,13 @@ async fn the_store_holds_sealed_envelopes_and_only_the_documented_metadata() {
     tables.retain(|t| t != "sqlite_sequence");
     assert_eq!(
         tables,
-        ["accounts", "delivered", "invites", "mailbox", "sessions"]
+        [
+            "accounts",
+            "bodies",
+            "delivered",
+            "invites",
+            "mailbox",
+            "sessions"
+        ]
     );
 }

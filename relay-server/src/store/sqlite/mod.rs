@@ -13,8 +13,8 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::{
-    Account, CommitHook, FetchFilter, NewEnvelope, PutOutcome, Quota, Session, Store, StoreError,
-    StoreResult, schema,
+    Account, CommitHook, FetchFilter, NewEnvelope, NewSharedEnvelope, PutOutcome, Quota, Session,
+    SharedPutOutcome, Store, StoreError, StoreResult, schema,
 };
 use write::{Job, WriteOk, WriteOp, writer_loop};
 
@@ -267,6 +267,17 @@ impl Store for SqliteStore {
         match self.write(WriteOp::Put(env, quota)).await? {
             WriteOk::Put(outcome) => Ok(outcome),
             _ => unreachable!("put answers with a put outcome"),
+        }
+    }
+
+    async fn put_shared_envelope(
+        &self,
+        env: NewSharedEnvelope,
+        quota: Quota,
+    ) -> StoreResult<SharedPutOutcome> {
+        match self.write(WriteOp::PutShared(env, quota)).await? {
+            WriteOk::PutShared(outcome) => Ok(outcome),
+            _ => unreachable!("a shared put answers with its outcome"),
         }
     }
 

@@ -53,11 +53,12 @@ pub(super) fn fetch(
     filter: &FetchFilter,
 ) -> rusqlite::Result<Vec<Vec<u8>>> {
     let mut stmt = c.prepare_cached(
-        "SELECT body FROM mailbox WHERE recipient = ?1
-           AND (?2 IS NULL OR sender = ?2)
-           AND (?3 IS NULL OR ts >= ?3)
-           AND (?4 IS NULL OR ts < ?4)
-         ORDER BY seq LIMIT ?5",
+        "SELECT m.body, b.common FROM mailbox m LEFT JOIN bodies b ON b.body_id = m.shared
+         WHERE m.recipient = ?1
+           AND (?2 IS NULL OR m.sender = ?2)
+           AND (?3 IS NULL OR m.ts >= ?3)
+           AND (?4 IS NULL OR m.ts < ?4)
+         ORDER BY m.seq LIMIT ?5",
     )?;
     let rows = stmt.query_map(
         params![
@@ -67,7 +68,7 @@ pub(super) fn fetch(
             filter.until.map(|t| t as i64),
             filter.limit as i64
         ],
-        |r| r.get::<_, Vec<u8>>(0),
+        assemble,
     )?;
     let mut out = Vec::new();
     let mut total = 0;
@@ -88,8 +89,24 @@ pub(super) fn envelope(
     id: &str,
 ) -> rusqlite::Result<Option<Vec<u8>>> {
     c.prepare_cached(
-        "SELECT body FROM mailbox WHERE recipient = ?1 AND id = ?2 ORDER BY seq LIMIT 1",
+        "SELECT m.body, b.common FROM mailbox m LEFT JOIN bodies b ON b.body_id = m.shared
+         WHERE m.recipient = ?1 AND m.id = ?2 ORDER BY m.seq LIMIT 1",
     )?
-    .query_row(params![recipient, id], |r| r.get(0))
+    .query_row(params![recipient, id], assemble)
     .optional()
+}
+
+/// A row's envelope as the recipient gets it: a v1 body as it was put, or a
+/// v2 entry joined to its shared part (`{"v":2,…` + `,` + `"n":…,"to":{…}}`).
+fn assemble(r: &rusqlite::Row<'_>) -> rusqlite::Result<Vec<u8>> {
+    let body: Vec<u8> = r.get(0)?;
+    Ok(match r.get::<_, Option<Vec<u8>>>(1)? {
+        None => body,
+        Some(mut common) => {
+            common.reserve(body.len() + 1);
+            common.push(b',');
+            common.extend_from_slice(&body);
+            common
+        }
+    })
 }

@@ -7,7 +7,10 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
 use super::now_ms;
-use crate::store::{CommitHook, NewEnvelope, PutOutcome, Quota, StoreError, StoreResult};
+use crate::store::{
+    CommitHook, NewEnvelope, NewSharedEnvelope, PutOutcome, Quota, SharedPutOutcome, Skip,
+    StoreError, StoreResult,
+};
 
 /// Most writes folded into one transaction.
 const MAX_BATCH: usize = 512;
@@ -28,6 +31,7 @@ pub(super) enum WriteOp {
     },
     RevokeSession(String),
     Put(NewEnvelope, Quota),
+    PutShared(NewSharedEnvelope, Quota),
     Ack(String, Vec<String>),
     Invites(Vec<String>),
 }
@@ -35,6 +39,7 @@ pub(super) enum WriteOp {
 pub(super) enum WriteOk {
     Unit,
     Put(PutOutcome),
+    PutShared(SharedPutOutcome),
     Count(usize),
     /// Token hashes of the sessions a write revoked.
     Revoked(Vec<String>),
@@ -98,8 +103,14 @@ fn commit_batch(
     for job in batch {
         match apply(&tx, &job.op, now) {
             Ok(ok) => {
-                if let (WriteOp::Put(env, _), WriteOk::Put(PutOutcome::Stored)) = (&job.op, &ok) {
-                    woken.push(env.recipient.clone());
+                match (&job.op, &ok) {
+                    (WriteOp::Put(env, _), WriteOk::Put(PutOutcome::Stored)) => {
+                        woken.push(env.recipient.clone());
+                    }
+                    (WriteOp::PutShared(..), WriteOk::PutShared(out)) => {
+                        woken.extend(out.stored.iter().cloned());
+                    }
+                    _ => {}
                 }
                 results.push(Ok(ok));
             }
@@ -182,10 +193,13 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
             Ok(WriteOk::Unit)
         }
         WriteOp::Put(env, quota) => put(conn, env, *quota, now).map(WriteOk::Put),
+        WriteOp::PutShared(env, quota) => {
+            put_shared(conn, env, *quota, now).map(WriteOk::PutShared)
+        }
         WriteOp::Ack(recipient, ids) => {
             let mut deleted = 0;
             let mut del = conn.prepare_cached(
-                "DELETE FROM mailbox WHERE recipient = ?1 AND id = ?2 RETURNING sender, digest, length(body)",
+                "DELETE FROM mailbox WHERE recipient = ?1 AND id = ?2 RETURNING sender, digest, size",
             )?;
             let mut remember = conn.prepare_cached(
                 "INSERT OR REPLACE INTO delivered (sender, id, digest, acked_at, recipient)
@@ -279,8 +293,8 @@ fn put(conn: &Connection, env: &NewEnvelope, quota: Quota, now: i64) -> StoreRes
         return Err(StoreError::QuotaExceeded);
     }
     conn.prepare_cached(
-        "INSERT INTO mailbox (recipient, sender, id, ts, body, digest, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO mailbox (recipient, sender, id, ts, body, digest, received_at, size)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         env.recipient,
@@ -289,7 +303,8 @@ fn put(conn: &Connection, env: &NewEnvelope, quota: Quota, now: i64) -> StoreRes
         env.ts as i64,
         env.body,
         &env.digest[..],
-        now
+        now,
+        len
     ])?;
     conn.prepare_cached(
         "UPDATE accounts SET pending_count = pending_count + 1, pending_bytes = pending_bytes + ?2
@@ -297,6 +312,134 @@ fn put(conn: &Connection, env: &NewEnvelope, quota: Quota, now: i64) -> StoreRes
     )?
     .execute(params![env.recipient, len])?;
     Ok(PutOutcome::Stored)
+}
+
+/// Where a v2 envelope's recipient stands before the PUT writes anything.
+enum Standing {
+    /// Already pending or delivered with these bytes.
+    Duplicate,
+    /// Not stored, and won't be.
+    Skipped(Skip),
+    /// To store, adding this many bytes to the mailbox.
+    Store(i64),
+}
+
+fn put_shared(
+    conn: &Connection,
+    env: &NewSharedEnvelope,
+    quota: Quota,
+    now: i64,
+) -> StoreResult<SharedPutOutcome> {
+    // Every check first (see `commit_batch`). The sender's own earlier use
+    // of the id must be these very bytes, whichever version it was.
+    let body: Option<(i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT body_id, digest FROM bodies WHERE sender = ?1 AND id = ?2")?
+        .query_row(params![env.sender, env.id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let mut earlier = conn.prepare_cached(
+        "SELECT digest FROM mailbox WHERE sender = ?1 AND id = ?2
+         UNION ALL SELECT digest FROM delivered WHERE sender = ?1 AND id = ?2",
+    )?;
+    let digests = earlier
+        .query_map(params![env.sender, env.id], |r| r.get::<_, Vec<u8>>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if body.as_ref().is_some_and(|(_, d)| d[..] != env.digest[..])
+        || digests.iter().any(|d| d[..] != env.digest[..])
+    {
+        return Err(StoreError::Conflict);
+    }
+    // Another sender's id in a recipient's mailbox, pending or acked, is a
+    // conflict as in v1 (no ack-timing oracle).
+    let mut clash = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM mailbox WHERE recipient = ?1 AND id = ?2 AND sender <> ?3)
+             OR EXISTS (SELECT 1 FROM delivered WHERE recipient = ?1 AND id = ?2 AND sender <> ?3)",
+    )?;
+    let mut mine = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM mailbox WHERE recipient = ?1 AND id = ?2 AND sender = ?3)
+             OR EXISTS (SELECT 1 FROM delivered WHERE recipient = ?1 AND id = ?2 AND sender = ?3)",
+    )?;
+    let mut usage = conn
+        .prepare_cached("SELECT pending_count, pending_bytes FROM accounts WHERE username = ?1")?;
+    let mut plan = Vec::with_capacity(env.entries.len());
+    for (recipient, entry) in &env.entries {
+        let params = params![recipient, env.id, env.sender];
+        if clash.query_row(params, |r| r.get::<_, bool>(0))? {
+            return Err(StoreError::Conflict);
+        }
+        let standing = if mine.query_row(params, |r| r.get::<_, bool>(0))? {
+            Standing::Duplicate
+        } else {
+            let len = (env.common.len() + 1 + entry.len()) as i64;
+            match usage
+                .query_row([recipient], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                })
+                .optional()?
+            {
+                None => Standing::Skipped(Skip::UnknownRecipient),
+                Some((count, bytes))
+                    if count as u64 + 1 > quota.max_count
+                        || (bytes + len) as u64 > quota.max_bytes =>
+                {
+                    Standing::Skipped(Skip::QuotaExceeded)
+                }
+                Some(_) => Standing::Store(len),
+            }
+        };
+        plan.push(standing);
+    }
+    let mut out = SharedPutOutcome::default();
+    let mut body_id = body.map(|(id, _)| id);
+    for ((recipient, entry), standing) in env.entries.iter().zip(plan) {
+        let len = match standing {
+            Standing::Duplicate => {
+                out.duplicate += 1;
+                continue;
+            }
+            Standing::Skipped(why) => {
+                out.skipped.push((recipient.clone(), why));
+                continue;
+            }
+            Standing::Store(len) => len,
+        };
+        let shared = match body_id {
+            Some(id) => id,
+            None => {
+                conn.prepare_cached(
+                    "INSERT INTO bodies (sender, id, digest, common) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![
+                    env.sender,
+                    env.id,
+                    &env.digest[..],
+                    env.common
+                ])?;
+                *body_id.insert(conn.last_insert_rowid())
+            }
+        };
+        conn.prepare_cached(
+            "INSERT INTO mailbox (recipient, sender, id, ts, body, digest, received_at, shared, size)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?
+        .execute(params![
+            recipient,
+            env.sender,
+            env.id,
+            env.ts as i64,
+            entry,
+            &env.digest[..],
+            now,
+            shared,
+            len
+        ])?;
+        conn.prepare_cached(
+            "UPDATE accounts SET pending_count = pending_count + 1, pending_bytes = pending_bytes + ?2
+             WHERE username = ?1",
+        )?
+        .execute(params![recipient, len])?;
+        out.stored.push(recipient.clone());
+    }
+    Ok(out)
 }
 
 /// Invite codes are stored as SHA-256 hex, like tokens.
