@@ -55,6 +55,8 @@ fn state_with(messages: usize, cut: usize) -> AppState {
                 failure: None,
                 seq: i as u64 + 1,
                 truncated: false,
+                group: None,
+                deliveries: Vec::new(),
             })
             .map(|mut m| {
                 if m.seq as usize > messages - cut {

@@ -42,6 +42,8 @@ fn msg(i: usize, peer: &str, out: bool, body: &str, state: MessageState) -> Mess
         failure: (state == MessageState::Failed).then(|| "bob is not a contact any more".into()),
         seq: i as u64,
         truncated: false,
+        group: None,
+        deliveries: Vec::new(),
     }
 }
 
@@ -347,6 +349,7 @@ fn incoming_message_in_the_open_conversation_is_shown_and_marked_read() {
                 peer: "bob".into(),
                 state: MessageState::Read,
                 failure: None,
+                deliveries: Vec::new(),
             }),
         ),
     );

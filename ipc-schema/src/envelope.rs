@@ -289,6 +289,24 @@ pub enum Payload {
         /// Delivered or read.
         kind: ReceiptKind,
     },
+    /// A message to a group (docs/PROTOCOL.md §9.1).
+    GroupText {
+        /// The group's id, 32 lowercase hex digits.
+        group: String,
+        /// The text, at most [`MAX_BODY`] bytes.
+        body: String,
+        /// Id of the message this one answers.
+        reply_to: Option<String>,
+    },
+    /// A group's roster: its first, or a change (docs/PROTOCOL.md §9.2).
+    Roster {
+        /// The group's id.
+        group: String,
+        /// The roster's JSON text, exactly as hashed.
+        roster: String,
+        /// The parent roster's text, for members the change adds.
+        parent_roster: Option<String>,
+    },
     /// A `type` this version does not know; kept as received and shown as unsupported.
     Unsupported {
         /// The payload's `type` field.
@@ -310,7 +328,22 @@ enum KnownPayload {
         ids: Vec<String>,
         kind: ReceiptKind,
     },
+    GroupText {
+        group: String,
+        body: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<String>,
+    },
+    Roster {
+        group: String,
+        roster: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent_roster: Option<String>,
+    },
 }
+
+/// Largest roster text a payload carries (docs/PROTOCOL.md §9.2).
+pub const MAX_ROSTER_TEXT: usize = 1_800_000;
 
 /// Why payload JSON was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -327,6 +360,9 @@ pub enum PayloadError {
     /// A receipt naming an id that is not 32 lowercase hex digits.
     #[error("receipt names an invalid message id")]
     BadId,
+    /// A group id that is not 32 lowercase hex digits, or a roster text over its cap.
+    #[error("invalid group id or roster")]
+    BadGroup,
 }
 
 impl Payload {
@@ -354,6 +390,29 @@ impl Payload {
                 ids: ids.clone(),
                 kind: *kind,
             },
+            Payload::GroupText {
+                group,
+                body,
+                reply_to,
+            } => {
+                if body.len() > MAX_BODY {
+                    return Err(PayloadError::BodyTooLarge(body.len()));
+                }
+                KnownPayload::GroupText {
+                    group: group.clone(),
+                    body: body.clone(),
+                    reply_to: reply_to.clone(),
+                }
+            }
+            Payload::Roster {
+                group,
+                roster,
+                parent_roster,
+            } => KnownPayload::Roster {
+                group: group.clone(),
+                roster: roster.clone(),
+                parent_roster: parent_roster.clone(),
+            },
             Payload::Unsupported { raw, .. } => return Ok(raw.as_bytes().to_vec()),
         };
         Ok(serde_json::to_vec(&known).expect("payload types always serialize"))
@@ -368,7 +427,7 @@ impl Payload {
             .and_then(|t| t.as_str())
             .ok_or(PayloadError::NotAnObject)?
             .to_owned();
-        if kind != "text" && kind != "receipt" {
+        if !["text", "receipt", "group_text", "roster"].contains(&kind.as_str()) {
             let raw = String::from_utf8(bytes.to_vec()).map_err(|_| PayloadError::NotAnObject)?;
             return Ok(Payload::Unsupported { kind, raw });
         }
@@ -389,6 +448,44 @@ impl Payload {
                     return Err(PayloadError::BadId);
                 }
                 Ok(Payload::Receipt { ids, kind })
+            }
+            KnownPayload::GroupText {
+                group,
+                body,
+                reply_to,
+            } => {
+                if !is_valid_message_id(&group) {
+                    return Err(PayloadError::BadGroup);
+                }
+                if body.len() > MAX_BODY {
+                    return Err(PayloadError::BodyTooLarge(body.len()));
+                }
+                if reply_to.as_deref().is_some_and(|r| !is_valid_message_id(r)) {
+                    return Err(PayloadError::BadId);
+                }
+                Ok(Payload::GroupText {
+                    group,
+                    body,
+                    reply_to,
+                })
+            }
+            KnownPayload::Roster {
+                group,
+                roster,
+                parent_roster,
+            } => {
+                let too_long = |t: &str| t.len() > MAX_ROSTER_TEXT;
+                if !is_valid_message_id(&group)
+                    || too_long(&roster)
+                    || parent_roster.as_deref().is_some_and(too_long)
+                {
+                    return Err(PayloadError::BadGroup);
+                }
+                Ok(Payload::Roster {
+                    group,
+                    roster,
+                    parent_roster,
+                })
             }
         }
     }

@@ -132,6 +132,8 @@ fn incoming() -> MessageView {
         failure: None,
         seq: 41,
         truncated: false,
+        group: None,
+        deliveries: Vec::new(),
     }
 }
 
@@ -149,6 +151,8 @@ fn outgoing_failed() -> MessageView {
         failure: Some("bob's mailbox is full (relay: quota_exceeded)".into()),
         seq: 42,
         truncated: false,
+        group: None,
+        deliveries: Vec::new(),
     }
 }
 
@@ -166,6 +170,8 @@ fn unsupported() -> MessageView {
         failure: None,
         seq: 43,
         truncated: false,
+        group: None,
+        deliveries: Vec::new(),
     }
 }
 
@@ -225,6 +231,8 @@ fn method_cases() -> Vec<Case> {
                     bad_signature: 1,
                     undecryptable: 0,
                     replay: 4,
+                    not_a_member: 1,
+                    bad_roster: 0,
                 },
                 relay_trust: Some(RelayTrustView {
                     insecure_http: false,
@@ -374,6 +382,107 @@ fn method_cases() -> Vec<Case> {
             ContactVerifyResult { contact: bob() },
         ),
         case(
+            "group.create",
+            30,
+            GroupCreateParams {
+                name: "ops".into(),
+                members: vec!["bob".into(), "carol".into()],
+            },
+            GroupCreateResult { group: ops(0, 3) },
+        ),
+        case(
+            "group.add",
+            31,
+            GroupAddParams {
+                group: GROUP_ID.into(),
+                users: vec!["dave".into()],
+            },
+            GroupAddResult { group: ops(1, 4) },
+        ),
+        case(
+            "group.remove",
+            32,
+            GroupRemoveParams {
+                group: GROUP_ID.into(),
+                users: vec!["carol".into()],
+            },
+            GroupRemoveResult { group: ops(2, 3) },
+        ),
+        case(
+            "group.admin",
+            33,
+            GroupAdminParams {
+                group: GROUP_ID.into(),
+                user: "bob".into(),
+                revoke: false,
+            },
+            GroupAdminResult { group: ops(3, 3) },
+        ),
+        case(
+            "group.rename",
+            34,
+            GroupRenameParams {
+                group: GROUP_ID.into(),
+                name: "ops-eu".into(),
+            },
+            GroupRenameResult {
+                group: GroupView {
+                    name: "ops-eu".into(),
+                    ..ops(4, 3)
+                },
+            },
+        ),
+        case(
+            "group.leave",
+            35,
+            GroupLeaveParams {
+                group: GROUP_ID.into(),
+            },
+            GroupLeaveResult {
+                group: GroupView {
+                    state: GroupState::Left,
+                    admin: false,
+                    ..ops(5, 2)
+                },
+            },
+        ),
+        case(
+            "group.list",
+            36,
+            GroupListParams {},
+            GroupListResult {
+                groups: vec![ops(3, 3)],
+            },
+        ),
+        case(
+            "group.info",
+            37,
+            GroupInfoParams {
+                group: GROUP_ID.into(),
+            },
+            GroupInfoResult {
+                group: ops(3, 3),
+                members: vec![
+                    GroupMemberView {
+                        user: "alice".into(),
+                        admin: true,
+                        since: 0,
+                        fingerprint: ALICE_FP.into(),
+                        verified: false,
+                        introduced_by: None,
+                    },
+                    GroupMemberView {
+                        user: "dave".into(),
+                        admin: false,
+                        since: 1,
+                        fingerprint: BOB_FP.into(),
+                        verified: false,
+                        introduced_by: Some("alice".into()),
+                    },
+                ],
+            },
+        ),
+        case(
             "message.send",
             14,
             MessageSendParams {
@@ -495,6 +604,20 @@ fn method_cases() -> Vec<Case> {
     ]
 }
 
+const GROUP_ID: &str = "9d2f7c41b0e84a6f8c13d5e7a9b1c3d5";
+
+/// The sample group "ops" at `version` with `members` members, alice admin.
+fn ops(version: u64, members: u32) -> GroupView {
+    GroupView {
+        id: GROUP_ID.into(),
+        name: "ops".into(),
+        version,
+        state: GroupState::Member,
+        admin: true,
+        members,
+    }
+}
+
 fn event_cases() -> Vec<(&'static str, EventEnvelope)> {
     let at = |seq: u64, event: Event| EventEnvelope {
         seq,
@@ -502,6 +625,30 @@ fn event_cases() -> Vec<(&'static str, EventEnvelope)> {
         event,
     };
     vec![
+        (
+            "group.updated",
+            at(
+                50,
+                Event::GroupUpdated(GroupUpdatedEvent {
+                    group: ops(1, 4),
+                    changes: vec!["alice added dave".into()],
+                }),
+            ),
+        ),
+        (
+            "group.removed",
+            at(
+                51,
+                Event::GroupRemoved(GroupRemovedEvent {
+                    group: GroupView {
+                        state: GroupState::Removed,
+                        admin: false,
+                        ..ops(2, 3)
+                    },
+                    by: "alice".into(),
+                }),
+            ),
+        ),
         (
             "message.received",
             at(
@@ -520,6 +667,7 @@ fn event_cases() -> Vec<(&'static str, EventEnvelope)> {
                     peer: "bob".into(),
                     state: MessageState::Delivered,
                     failure: None,
+                    deliveries: Vec::new(),
                 }),
             ),
         ),

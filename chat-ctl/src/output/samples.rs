@@ -34,5 +34,7 @@ pub fn message(
         failure: None,
         seq: 1,
         truncated: false,
+        group: None,
+        deliveries: Vec::new(),
     }
 }

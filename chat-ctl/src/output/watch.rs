@@ -31,6 +31,8 @@ pub fn event_json(env: &EventEnvelope) -> String {
         Event::MessageState(e) => line(env, e),
         Event::ContactChanged(e) => line(env, e),
         Event::ConnectionChanged(e) => line(env, e),
+        Event::GroupUpdated(e) => line(env, e),
+        Event::GroupRemoved(e) => line(env, e),
     }
 }
 
@@ -69,6 +71,11 @@ pub fn event_human(env: &EventEnvelope, clock: &Clock) -> String {
             Some(why) => format!("relay {}: {why}", connection_name(e.connection)),
             None => format!("relay {}", connection_name(e.connection)),
         },
+        Event::GroupUpdated(e) => format!("group {}: {}", e.group.name, e.changes.join("; ")),
+        Event::GroupRemoved(e) => format!(
+            "group {}: you are no longer a member ({})",
+            e.group.name, e.group.state
+        ),
     };
     head + &body
 }
@@ -96,11 +103,12 @@ mod tests {
                 peer: "bob".into(),
                 state: MessageState::Delivered,
                 failure: None,
+                deliveries: Vec::new(),
             }),
         );
         assert_eq!(
             event_json(&e),
-            r#"{"seq":43,"ts":1764000000123,"event":"message.state","id":"0b7e","peer":"bob","state":"delivered","failure":null}"#
+            r#"{"seq":43,"ts":1764000000123,"event":"message.state","id":"0b7e","peer":"bob","state":"delivered","failure":null,"deliveries":[]}"#
         );
         let e = env(
             42,
@@ -141,6 +149,7 @@ mod tests {
                 peer: "bob".into(),
                 state: MessageState::Delivered,
                 failure: None,
+                deliveries: Vec::new(),
             })),
             "#7 16:00  to bob 0b7e4d2c: delivered ✓✓"
         );

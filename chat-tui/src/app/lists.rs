@@ -41,11 +41,13 @@ pub fn bounded(mut m: MessageView) -> MessageView {
     m
 }
 
-/// The conversation on the other side of `m`.
-pub fn peer_of(m: &MessageView) -> &str {
-    match m.direction {
-        Direction::In => &m.from,
-        Direction::Out => &m.to,
+/// The conversation on the other side of `m`: the contact, or `#` and the
+/// group's id for a group message.
+pub fn peer_of(m: &MessageView) -> String {
+    match (&m.group, m.direction) {
+        (Some(group), _) => format!("#{group}"),
+        (None, Direction::In) => m.from.clone(),
+        (None, Direction::Out) => m.to.clone(),
     }
 }
 
@@ -97,6 +99,7 @@ pub fn set_contacts(state: &mut AppState, list: Vec<Contact>) {
 /// new preview, and an incoming message not on screen is one more unread.
 pub fn message_arrived(state: &mut AppState, m: &MessageView, on_screen: bool) {
     let peer = peer_of(m);
+    let peer = peer.as_str();
     let selected = state.selected_peer().map(str::to_owned);
     let mut line = match state.conversations.iter().position(|c| c.peer == peer) {
         Some(i) => state.conversations.remove(i),

@@ -452,7 +452,7 @@ fn search_step(state: &mut AppState, older: bool) {
 fn on_event(state: &mut AppState, event: Event, fx: &mut Vec<Effect>) {
     match event {
         Event::MessageReceived(MessageReceivedEvent { message }) => {
-            let peer = lists::peer_of(&message).to_owned();
+            let peer = lists::peer_of(&message);
             let on_screen = state.open.as_ref().is_some_and(|o| o.peer == peer);
             lists::message_arrived(state, &message, on_screen);
             let incoming = message.direction == Direction::In;
@@ -468,12 +468,16 @@ fn on_event(state: &mut AppState, event: Event, fx: &mut Vec<Effect>) {
             peer,
             state: new_state,
             failure,
+            deliveries,
         }) => {
             if let Some(open) = state.open.as_mut().filter(|o| o.peer == peer)
                 && let Some(m) = open.messages.iter_mut().rev().find(|m| m.id == id)
             {
                 m.state = new_state;
                 m.failure = failure;
+                if !deliveries.is_empty() {
+                    m.deliveries = deliveries;
+                }
             }
         }
         Event::ConnectionChanged(e) => {
@@ -482,6 +486,10 @@ fn on_event(state: &mut AppState, event: Event, fx: &mut Vec<Effect>) {
         }
         Event::ContactChanged(ContactChangedEvent { change, contact }) => {
             lists::contact_changed(state, change, contact);
+        }
+        // A roster changed: the names and the list may have.
+        Event::GroupUpdated(_) | Event::GroupRemoved(_) => {
+            fx.push(Effect::LoadConversations);
         }
     }
 }

@@ -39,6 +39,8 @@ fn msg(i: usize, peer: &str, out: bool, body: &str, state: MessageState) -> Mess
         failure: None,
         seq: i as u64,
         truncated: false,
+        group: None,
+        deliveries: Vec::new(),
     }
 }
 

@@ -18,9 +18,22 @@ impl Daemon {
         reply_to: Option<String>,
     ) -> Result<(String, u64), DaemonError> {
         let me = self.identity()?;
-        if !self.store.is_contact(to)? {
-            return Err(DaemonError::UnknownContact(to.to_owned()));
-        }
+        let to = match ipc_schema::methods::group_peer(to) {
+            Some(id) => {
+                self.store.group_sendable(id)??;
+                crate::store::group_peer(id)
+            }
+            None if to.starts_with('#') => {
+                return Err(super::groups::parse_group(to)
+                    .err()
+                    .unwrap_or_else(|| DaemonError::Invalid(format!("{to} is not a group id"))));
+            }
+            None if !self.store.is_contact(to)? => {
+                return Err(DaemonError::UnknownContact(to.to_owned()));
+            }
+            None => to.to_owned(),
+        };
+        let to = to.as_str();
         let payload = Payload::Text { body, reply_to };
         // Refused now what sealing would refuse later, without any key.
         crypto::sealable(&payload).map_err(|e| DaemonError::Invalid(e.to_string()))?;
@@ -40,6 +53,8 @@ impl Daemon {
             failure: None,
             seq: 0,
             truncated: false,
+            group: ipc_schema::methods::group_peer(to).map(str::to_owned),
+            deliveries: Vec::new(),
         };
         let queued = self.publish(self.store.queue_text(&view)?);
         self.outbox_wake.notify_one();
@@ -53,6 +68,13 @@ impl Daemon {
         before: Option<u64>,
         limit: usize,
     ) -> Result<(Vec<MessageView>, bool), DaemonError> {
+        if peer.starts_with('#') {
+            let id = super::groups::parse_group(peer)?;
+            self.group_info(id)?;
+            return Ok(self
+                .store
+                .messages(&crate::store::group_peer(id), before, limit)?);
+        }
         let page = self.store.messages(peer, before, limit)?;
         // History outlives a removed contact; a name with neither is a typo.
         if page.0.is_empty() && before.is_none() && !self.store.is_contact(peer)? {
@@ -84,7 +106,9 @@ impl Daemon {
         if !self.store.is_contact(peer)? && !self.store.has_history(peer)? {
             return Err(DaemonError::UnknownContact(peer.to_owned()));
         }
-        let receipts = self.config.read_receipts;
+        // Read receipts in groups are not sent (they would tell every
+        // member when each one reads).
+        let receipts = self.config.read_receipts && !peer.starts_with('#');
         let marked = self.publish(self.store.mark_read(peer, receipts)?);
         if receipts && marked > 0 {
             self.outbox_wake.notify_one();

@@ -6,6 +6,7 @@
 mod account;
 mod contacts;
 mod events;
+mod groups;
 mod messages;
 mod outbox;
 mod parallel;
@@ -30,6 +31,7 @@ use crate::store::{AccountRow, Committed, EventBus, Store, StoreError};
 pub use account::Registration;
 pub use contacts::CardSource;
 pub use events::EventsExpired;
+pub use groups::GroupOp;
 
 /// Longest pause between reconnection or resend attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -75,6 +77,9 @@ pub enum DaemonError {
         .0.oldest_seq
     )]
     EventsExpired(EventsExpired),
+    /// A group refused what was asked.
+    #[error(transparent)]
+    Group(#[from] crate::store::GroupError),
     /// Something internal broke.
     #[error("internal error: {0}")]
     Internal(String),

@@ -27,7 +27,9 @@ use super::receipts::{ReceiptGate, give_up};
 use super::{Daemon, DaemonError, backoff, id_bytes, stopped};
 use crate::crypto::{self, Card};
 use crate::relay_client::RelayError;
-use crate::store::{Item, OutgoingKind, Sealed, Unsealed, UnsealedContent, now_ms};
+use crate::store::{
+    Item, OutgoingKind, Sealed, Unsealed, UnsealedContent, conversation_of, now_ms,
+};
 
 /// Items of one queue taken per pass.
 const PER_PEER: usize = 64;
@@ -134,7 +136,17 @@ impl Daemon {
                         None => break,
                     },
                 };
-                let result = relay.put(&token, &item.id, &item.envelope).await;
+                let result = if item.peer.starts_with('#') {
+                    relay
+                        .put_v2(&token, &item.id, &item.envelope)
+                        .await
+                        .map(Put::Many)
+                } else {
+                    relay
+                        .put(&token, &item.id, &item.envelope)
+                        .await
+                        .map(|_| Put::One)
+                };
                 match self.after_put(item, result, &token, st).await? {
                     Next::Item => {}
                     Next::Queue => break,
@@ -177,8 +189,12 @@ impl Daemon {
         let cards = self.store.contact_cards()?;
         let mut jobs = Vec::with_capacity(todo.len());
         for u in todo {
-            match job(&u, &cards) {
-                Ok((card, payload, id, ts)) => jobs.push((u, card, payload, id, ts)),
+            let to = match conversation_of(&u.peer).strip_prefix('#') {
+                None => cards.get(&u.peer).cloned().map(To::One),
+                Some(group) => self.group_targets(&me, group, &u)?.map(To::Many),
+            };
+            match to.ok_or(crate::store::REMOVED).and_then(|to| job(&u, to)) {
+                Ok((to, payload, id, ts)) => jobs.push((u, to, payload, id, ts)),
                 Err(why) => self.give_up_on(&u.id, &u.peer, u.kind, why)?,
             }
         }
@@ -186,17 +202,28 @@ impl Daemon {
             .iter()
             .map(|(u, ..)| (u.id.clone(), u.peer.clone(), u.kind))
             .collect();
-        let results = on_all_cores(jobs, move |(u, card, payload, id, ts)| {
-            let env = crypto::seal_as(&me, &card, &payload, id, ts, &mut rand::rng());
+        let results = on_all_cores(jobs, move |(u, to, payload, id, ts)| {
+            let env = match to {
+                To::One(card) => crypto::seal_as(&me, &card, &payload, id, ts, &mut rand::rng())
+                    .map(|e| (serde_json::to_string(&e), Vec::new())),
+                To::Many(cards) => {
+                    let refs: Vec<&Card> = cards.iter().collect();
+                    crypto::seal_v2_as(&me, &refs, &payload, id, ts, &mut rand::rng()).map(|e| {
+                        let users = e.to.iter().map(|r| r.user.clone()).collect();
+                        (serde_json::to_string(&e), users)
+                    })
+                }
+            };
             (u, env)
         })
         .await?;
         let mut ready = Vec::with_capacity(results.len());
         for ((id, peer, kind), result) in names.into_iter().zip(results) {
             match result {
-                Some((u, Ok(env))) => {
-                    let json = serde_json::to_string(&env).expect("envelopes serialize");
-                    ready.push(u.sealed(json));
+                Some((u, Ok((json, users)))) => {
+                    let mut sealed = u.sealed(json.expect("envelopes serialize"));
+                    sealed.recipients = users;
+                    ready.push(sealed);
                 }
                 // A panic while sealing (a bug) fails that item only.
                 None => self.give_up_on(&id, &peer, kind, "could not be sealed")?,
@@ -220,15 +247,16 @@ impl Daemon {
     async fn after_put(
         &self,
         item: Sealed,
-        result: Result<crate::relay_client::PutResult, RelayError>,
+        result: Result<Put, RelayError>,
         token: &ipc_schema::Secret,
         st: &mut OutboxState,
     ) -> Result<Next, DaemonError> {
         let e = match result {
-            Ok(_) => {
+            Ok(Put::One) => {
                 self.publish(self.store.outbox_sent(&item)?);
                 return Ok(Next::Item);
             }
+            Ok(Put::Many(answer)) => return self.after_group_put(item, answer),
             Err(e) => e,
         };
         if e.is_unauthorized() {
@@ -280,21 +308,112 @@ impl Daemon {
     }
 }
 
-/// What sealing `u` needs besides its identity: the recipient's card, the
+/// Who an item is sealed to: one contact (envelope v1), or a group's
+/// members (envelope v2).
+enum To {
+    One(Card),
+    Many(Vec<Card>),
+}
+
+/// What the relay answered a PUT.
+enum Put {
+    One,
+    Many(ipc_schema::relay::PutV2Response),
+}
+
+impl Daemon {
+    /// The members a group item goes to: a roster's fixed list, or the
+    /// group's current members for a text; `None` when no one can get it
+    /// (this user left, or is alone).
+    fn group_targets(
+        &self,
+        me: &crate::crypto::Identity,
+        group: &str,
+        u: &Unsealed,
+    ) -> Result<Option<Vec<Card>>, DaemonError> {
+        let cards = match &u.content {
+            UnsealedContent::Roster { recipients, .. } => Some(
+                recipients
+                    .iter()
+                    .filter_map(|c| Card::from_json(c.as_bytes()).ok())
+                    .collect(),
+            ),
+            _ => self.store.group_recipients(me.user(), group)?,
+        };
+        Ok(cards.filter(|c: &Vec<Card>| !c.is_empty()))
+    }
+
+    /// What a group PUT's answer means: members stored for are `sent`,
+    /// members without an account `failed`; members whose mailbox is full
+    /// get the same envelope again later, alone (their own queue), so they
+    /// hold back nobody.
+    fn after_group_put(
+        &self,
+        item: Sealed,
+        answer: ipc_schema::relay::PutV2Response,
+    ) -> Result<Next, DaemonError> {
+        let names = |reason: &str| -> Vec<String> {
+            answer
+                .skipped
+                .iter()
+                .filter(|s| s.reason == reason)
+                .map(|s| s.user.clone())
+                .collect()
+        };
+        let unknown = names(ipc_schema::relay::error_code::UNKNOWN_RECIPIENT);
+        let full: Vec<String> = answer
+            .skipped
+            .iter()
+            .filter(|s| !unknown.contains(&s.user))
+            .map(|s| s.user.clone())
+            .collect();
+        let attempts = item.attempts + 1;
+        let retry_at = now_ms() + backoff(attempts).as_millis() as u64;
+        if !full.is_empty() {
+            tracing::info!(id = %item.id, ?full, "group members with full mailboxes get it later");
+        }
+        let recipients = if item.recipients.is_empty() {
+            // Sealed in an earlier run: the envelope names them.
+            serde_json::from_str::<ipc_schema::SealedV2>(&item.envelope)
+                .map(|e| e.to.into_iter().map(|r| r.user).collect())
+                .unwrap_or_default()
+        } else {
+            item.recipients.clone()
+        };
+        self.publish(
+            self.store
+                .outbox_group_put(&item, &recipients, &unknown, &full, retry_at)?,
+        );
+        Ok(Next::Item)
+    }
+}
+
+/// What sealing `u` needs besides its identity: who it goes to, the
 /// payload, the id's bytes and the timestamp; or why it never can be sealed.
-fn job(
-    u: &Unsealed,
-    cards: &HashMap<String, Card>,
-) -> Result<(Card, Payload, [u8; 16], u64), &'static str> {
-    let card = cards.get(&u.peer).cloned().ok_or(crate::store::REMOVED)?;
+fn job(u: &Unsealed, to: To) -> Result<(To, Payload, [u8; 16], u64), &'static str> {
     let id = id_bytes(&u.id).ok_or("has a malformed id")?;
+    let group = conversation_of(&u.peer).strip_prefix('#');
     let (payload, ts) = match &u.content {
-        UnsealedContent::Text { ts, body, reply_to } => (
-            Payload::Text {
-                body: body.clone(),
-                reply_to: reply_to.clone(),
-            },
-            *ts,
+        UnsealedContent::Text { ts, body, reply_to } => match group {
+            None => (
+                Payload::Text {
+                    body: body.clone(),
+                    reply_to: reply_to.clone(),
+                },
+                *ts,
+            ),
+            Some(group) => (
+                Payload::GroupText {
+                    group: group.to_owned(),
+                    body: body.clone(),
+                    reply_to: reply_to.clone(),
+                },
+                *ts,
+            ),
+        },
+        UnsealedContent::Roster { payload, .. } => (
+            Payload::from_json(payload.as_bytes()).map_err(|_| "has a broken roster payload")?,
+            now_ms(),
         ),
         UnsealedContent::Receipt { ids } => (
             Payload::Receipt {
@@ -308,5 +427,5 @@ fn job(
             now_ms(),
         ),
     };
-    Ok((card, payload, id, ts))
+    Ok((to, payload, id, ts))
 }

@@ -183,7 +183,13 @@ impl Daemon {
             .map(|e| (e.from().to_owned(), e.id().to_owned()))
             .collect();
         let peers = Arc::new(BatchPeers {
-            contacts: self.store.contact_cards()?,
+            // Group members' cards open their envelopes; a card the user
+            // pinned wins over one a roster introduced.
+            contacts: {
+                let mut cards = self.store.member_cards()?;
+                cards.extend(self.store.contact_cards()?);
+                cards
+            },
             seen: self.store.seen(&keys)?,
         });
         // Opening costs RSA work: off the async workers, over every core.
@@ -227,7 +233,8 @@ impl Daemon {
         let unseen: Vec<_> = outcome
             .new_texts
             .into_iter()
-            .filter(|(from, _)| !self.is_focused(from))
+            .filter(|(peer, _, _)| !self.is_focused(peer))
+            .map(|(_, who, body)| (who, body))
             .collect();
         for (summary, text) in crate::notify::batch(self.config.notifications, &unseen) {
             tokio::task::spawn_blocking(move || crate::notify::show(&summary, &text));

@@ -68,6 +68,24 @@ impl GroupLog {
         Ok(GroupLog::anchored_at(hash, roster, text, sender))
     }
 
+    /// A log resumed from the store: its first roster was checked when it
+    /// was stored (as a first roster, or as the anchor of a join).
+    pub fn resume(text: &str, sender: &str) -> Result<GroupLog, RosterError> {
+        let roster = Roster::parse(text.as_bytes())?;
+        let hash = RosterHash::of(text.as_bytes());
+        Ok(GroupLog::anchored_at(hash, roster, text, sender))
+    }
+
+    /// The first roster this member knows, with its text.
+    pub fn anchor(&self) -> (RosterHash, &str) {
+        (self.anchor, &self.nodes[&self.anchor].text)
+    }
+
+    /// Who sent a known roster ("" for an anchor nobody sent).
+    pub fn sender(&self, hash: &RosterHash) -> Option<&str> {
+        self.nodes.get(hash).map(|n| n.sender.as_str())
+    }
+
     /// A log for a member added by `change` (from `sender`), anchored on the
     /// change's parent as the adding admin vouches for it: a new member
     /// cannot check what happened before it joined, and trusts the admin

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::crypto::Card;
 
 /// Largest roster JSON text: 1,000 members with 4096-bit cards, with room.
-pub const MAX_ROSTER_TEXT: usize = 1_800_000;
+pub use ipc_schema::envelope::MAX_ROSTER_TEXT;
 /// Longest group name, in bytes of UTF-8.
 pub const MAX_NAME: usize = 64;
 /// Domain separator of a roster's hash.

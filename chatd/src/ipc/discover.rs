@@ -73,7 +73,7 @@ const SUMMARIES: &[(&str, &str, &[&str])] = &[
     ),
     (
         "message.send",
-        "Commit a text locally and queue it; returns its id at once.",
+        "Commit a text locally and queue it (to a contact, or to a group as `#` and its id); returns its id at once.",
         &["to", "body", "reply_to"],
     ),
     (
@@ -85,6 +85,42 @@ const SUMMARIES: &[(&str, &str, &[&str])] = &[
         "message.get",
         "One message with its whole body.",
         &["peer", "id", "direction"],
+    ),
+    (
+        "group.create",
+        "Create a group with contacts; returns it (its id is 32 hex digits).",
+        &["name", "members"],
+    ),
+    (
+        "group.add",
+        "Add contacts to a group (admins only).",
+        &["group", "users"],
+    ),
+    (
+        "group.remove",
+        "Remove members from a group (admins only); they are told.",
+        &["group", "users"],
+    ),
+    (
+        "group.admin",
+        "Make a member an admin, or with `revoke` a member again (admins only).",
+        &["group", "user", "revoke"],
+    ),
+    (
+        "group.rename",
+        "Rename a group (admins only).",
+        &["group", "name"],
+    ),
+    (
+        "group.leave",
+        "Leave a group; its history stays.",
+        &["group"],
+    ),
+    ("group.list", "Every group this user is or was in.", &[]),
+    (
+        "group.info",
+        "A group and its members, with who introduced unverified ones.",
+        &["group"],
     ),
     (
         "conversation.list",

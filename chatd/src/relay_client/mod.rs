@@ -404,6 +404,31 @@ impl RelayClient {
         }
     }
 
+    /// `PUT /v1/messages/{id}` of a sealed v2 envelope: the relay stores it
+    /// for every recipient it can and says whom it skipped and why.
+    pub async fn put_v2(
+        &self,
+        token: &Secret,
+        id: &str,
+        envelope_json: &str,
+    ) -> Result<ipc_schema::relay::PutV2Response, RelayError> {
+        let resp = self
+            .send(
+                self.at(Method::PUT, self.url(&format!("/v1/messages/{id}")), 60)
+                    .bearer_auth(token.expose())
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(envelope_json.to_owned()),
+            )
+            .await?;
+        match resp.status() {
+            StatusCode::CREATED | StatusCode::OK => resp
+                .json()
+                .await
+                .map_err(|e| RelayError::Protocol(format!("answer to a group PUT: {e}"))),
+            _ => Err(refused(resp).await),
+        }
+    }
+
     /// `GET /v1/messages?wait=`: pending envelopes as raw JSON text, each
     /// parsed strictly later, once, on its own (one bad envelope cannot hide
     /// the others); empty on 204.

@@ -37,6 +37,8 @@ fn event_fields(event: &Event) -> String {
         Event::MessageState(e) => serde_json::to_string(e),
         Event::ContactChanged(e) => serde_json::to_string(e),
         Event::ConnectionChanged(e) => serde_json::to_string(e),
+        Event::GroupUpdated(e) => serde_json::to_string(e),
+        Event::GroupRemoved(e) => serde_json::to_string(e),
     }
     .expect("events serialize")
 }

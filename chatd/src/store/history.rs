@@ -61,6 +61,12 @@ impl Store {
                 page.push(m);
             }
             page.reverse();
+            drop(rows);
+            for m in &mut page {
+                if m.group.is_some() && m.direction == Direction::Out {
+                    m.deliveries = super::groups::deliveries(c, &m.id)?;
+                }
+            }
             Ok((page, has_more))
         })
     }
@@ -173,6 +179,7 @@ impl Store {
                         peer: peer.to_owned(),
                         state: MessageState::Read,
                         failure: None,
+                        deliveries: Vec::new(),
                     }),
                 )?;
             }

@@ -12,6 +12,7 @@ use ipc_schema::{Payload, ReceiptKind};
 use rusqlite::{Transaction, params};
 
 use super::events::push_event;
+use super::groups;
 use super::outbox::{OutgoingKind, set_out_state};
 use super::receipts::owe;
 use super::{Committed, Store, StoreResult, now_ms};
@@ -20,13 +21,13 @@ use crate::crypto::Opened;
 /// What [`Store::commit_batch`] did, besides its events.
 #[derive(Debug, Default)]
 pub struct BatchOutcome {
-    /// New texts, for notifications: (sender, body).
-    pub new_texts: Vec<(String, Option<String>)>,
+    /// New texts, for notifications: (conversation, who and where, body).
+    pub new_texts: Vec<(String, String, Option<String>)>,
     /// Whether receipts were queued (the outbox should wake).
     pub receipts_owed: bool,
 }
 
-fn bump(tx: &Transaction<'_>, reason: DropReason, by: u64) -> rusqlite::Result<()> {
+pub(super) fn bump(tx: &Transaction<'_>, reason: DropReason, by: u64) -> rusqlite::Result<()> {
     if by == 0 {
         return Ok(());
     }
@@ -105,7 +106,56 @@ impl Store {
                         };
                         for id in &ids {
                             set_out_state(&tx, id, &msg.from, state, None, &mut events)?;
+                            groups::group_receipt(&tx, id, &msg.from, state, &mut events)?;
                         }
+                        continue;
+                    }
+                    Payload::GroupText {
+                        group,
+                        body,
+                        reply_to,
+                    } => {
+                        let text = groups::GroupText {
+                            group: &group,
+                            from: &msg.from,
+                            id: &msg.id,
+                            ts: msg.ts,
+                            body: &body,
+                            reply_to: reply_to.as_deref(),
+                        };
+                        let filed = groups::file_group_text(&tx, me, &text, &mut events)?;
+                        if filed {
+                            out.receipts_owed = true;
+                            let name: String = tx
+                                .query_row("SELECT name FROM groups WHERE id = ?1", [&group], |r| {
+                                    r.get(0)
+                                })
+                                .unwrap_or_default();
+                            out.new_texts.push((
+                                groups::group_peer(&group),
+                                format!("{} in {name}", msg.from),
+                                Some(body),
+                            ));
+                        } else {
+                            groups::wait_for_roster(&tx, &text)?;
+                        }
+                        continue;
+                    }
+                    Payload::Roster {
+                        group,
+                        roster,
+                        parent_roster,
+                    } => {
+                        groups::receive_roster(
+                            &tx,
+                            me,
+                            &msg.from,
+                            &group,
+                            &roster,
+                            parent_roster.as_deref(),
+                            &mut events,
+                        )?;
+                        out.receipts_owed = true;
                         continue;
                     }
                     Payload::Text { body, reply_to } => ("text".to_owned(), Some(body), reply_to, None),
@@ -129,6 +179,8 @@ impl Store {
                     failure: None,
                     seq: tx.last_insert_rowid() as u64,
                     truncated: false,
+                    group: None,
+                    deliveries: Vec::new(),
                 };
                 push_event(
                     &tx,
@@ -137,7 +189,7 @@ impl Store {
                 )?;
                 if kind == "text" {
                     owed.push((msg.from.clone(), msg.id));
-                    out.new_texts.push((msg.from, body));
+                    out.new_texts.push((msg.from.clone(), msg.from, body));
                 }
             }
             // Grouped by sender, in order of first appearance.
@@ -156,6 +208,7 @@ impl Store {
                 owe(&tx, sender, OutgoingKind::Delivered, &ids)?;
                 out.receipts_owed = true;
             }
+            groups::expire_waiting(&tx)?;
             for reason in DropReason::ALL {
                 bump(&tx, *reason, drops.iter().filter(|d| *d == reason).count() as u64)?;
             }

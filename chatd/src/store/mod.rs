@@ -9,6 +9,7 @@
 mod account;
 mod contacts;
 mod events;
+mod groups;
 mod history;
 mod inbox;
 mod outbox;
@@ -26,8 +27,9 @@ use tokio::sync::broadcast;
 pub use account::{AccountRow, RelayTrust};
 pub use contacts::REMOVED;
 pub use events::Retention;
+pub use groups::{AdminEdit, GroupChange, GroupError, group_peer};
 pub use inbox::BatchOutcome;
-pub use outbox::{Item, OutgoingKind, Queue, Sealed, Unsealed, UnsealedContent};
+pub use outbox::{Item, OutgoingKind, Queue, Sealed, Unsealed, UnsealedContent, conversation_of};
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
@@ -148,7 +150,7 @@ fn parse_state(s: &str) -> rusqlite::Result<MessageState> {
 }
 
 const MESSAGE_COLUMNS: &str =
-    "id, sender, recipient, ts, direction, kind, body, reply_to, state, failure, seq";
+    "id, sender, recipient, ts, direction, kind, body, reply_to, state, failure, seq, peer";
 
 fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageView> {
     let direction: String = r.get(4)?;
@@ -173,6 +175,8 @@ fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageView> {
         failure: r.get(9)?,
         seq: r.get::<_, i64>(10)? as u64,
         truncated: false,
+        group: r.get::<_, String>(11)?.strip_prefix('#').map(str::to_owned),
+        deliveries: Vec::new(),
     })
 }
 

@@ -24,6 +24,8 @@ pub enum OutgoingKind {
     Delivered,
     /// A read receipt for texts we read.
     Read,
+    /// A group's roster (docs/PROTOCOL.md §9).
+    Roster,
 }
 
 impl OutgoingKind {
@@ -33,6 +35,7 @@ impl OutgoingKind {
             OutgoingKind::Text => "text",
             OutgoingKind::Delivered => "delivered",
             OutgoingKind::Read => "read",
+            OutgoingKind::Roster => "roster",
         }
     }
 
@@ -41,13 +44,14 @@ impl OutgoingKind {
             "text" => Ok(OutgoingKind::Text),
             "delivered" => Ok(OutgoingKind::Delivered),
             "read" => Ok(OutgoingKind::Read),
+            "roster" => Ok(OutgoingKind::Roster),
             other => Err(StoreError::Corrupt(format!("outbox kind `{other}`"))),
         }
     }
 
     /// True for the two receipt kinds.
     pub fn is_receipt(self) -> bool {
-        self != OutgoingKind::Text
+        matches!(self, OutgoingKind::Delivered | OutgoingKind::Read)
     }
 }
 
@@ -67,6 +71,13 @@ pub enum UnsealedContent {
     Receipt {
         /// The ids of the texts it answers.
         ids: Vec<String>,
+    },
+    /// A roster payload (JSON) for the cards in `recipients`.
+    Roster {
+        /// The payload JSON, exactly as it will be sealed.
+        payload: String,
+        /// The cards (JSON) of everyone it goes to.
+        recipients: Vec<String>,
     },
 }
 
@@ -101,6 +112,7 @@ impl Unsealed {
             attempts: self.attempts,
             created_at: self.created_at,
             sealed_payload: self.payload,
+            recipients: Vec::new(),
         }
     }
 }
@@ -122,6 +134,8 @@ pub struct Sealed {
     pub created_at: u64,
     /// See [`Unsealed`]; `None` once stored.
     sealed_payload: Option<String>,
+    /// Group items: who the envelope was sealed to (empty once loaded back).
+    pub recipients: Vec<String>,
 }
 
 /// One outbox item.
@@ -160,6 +174,12 @@ pub struct Queue {
     pub items: Vec<Item>,
 }
 
+/// The conversation an outbox queue belongs to: a group item retried on
+/// its own sits in a queue `#GROUP~ID` (see `Store::outbox_group_put`).
+pub fn conversation_of(queue: &str) -> &str {
+    queue.split('~').next().unwrap_or(queue)
+}
+
 /// Moves an outgoing text's state forward (never backward: a receipt may
 /// already have made it `delivered`), or to `failed`; records the event.
 pub(super) fn set_out_state(
@@ -170,6 +190,31 @@ pub(super) fn set_out_state(
     failure: Option<&str>,
     events: &mut Vec<ipc_schema::methods::EventEnvelope>,
 ) -> StoreResult<()> {
+    move_state(tx, id, peer, state, failure, false, events)
+}
+
+/// Like [`set_out_state`], and when the state does not move, still tells
+/// frontends about a group message's deliveries (one more member has it).
+pub(super) fn set_out_state_or_tell(
+    tx: &Transaction<'_>,
+    id: &str,
+    peer: &str,
+    state: MessageState,
+    events: &mut Vec<ipc_schema::methods::EventEnvelope>,
+) -> StoreResult<()> {
+    move_state(tx, id, peer, state, None, true, events)
+}
+
+fn move_state(
+    tx: &Transaction<'_>,
+    id: &str,
+    peer: &str,
+    state: MessageState,
+    failure: Option<&str>,
+    always_tell: bool,
+    events: &mut Vec<ipc_schema::methods::EventEnvelope>,
+) -> StoreResult<()> {
+    let peer = conversation_of(peer);
     let current: Option<String> = tx
         .query_row(
             "SELECT state FROM messages WHERE direction = 'out' AND recipient = ?1 AND id = ?2",
@@ -186,22 +231,30 @@ pub(super) fn set_out_state(
     } else {
         current != MessageState::Failed && current.rank() < state.rank()
     };
-    if !forward {
+    if !forward && !always_tell {
         return Ok(());
     }
-    tx.execute(
-        "UPDATE messages SET state = ?3, failure = ?4
-         WHERE direction = 'out' AND recipient = ?1 AND id = ?2",
-        params![peer, id, state.as_str(), failure],
-    )?;
+    if forward {
+        tx.execute(
+            "UPDATE messages SET state = ?3, failure = ?4
+             WHERE direction = 'out' AND recipient = ?1 AND id = ?2",
+            params![peer, id, state.as_str(), failure],
+        )?;
+    }
+    let deliveries = if peer.starts_with('#') {
+        super::groups::deliveries(tx, id)?
+    } else {
+        Vec::new()
+    };
     push_event(
         tx,
         events,
         Event::MessageState(MessageStateEvent {
             id: id.to_owned(),
             peer: peer.to_owned(),
-            state,
+            state: if forward { state } else { current },
             failure: failure.map(str::to_owned),
+            deliveries,
         }),
     )?;
     Ok(())
@@ -234,10 +287,11 @@ type Row = (
     u32,
     i64,
     Option<(i64, Option<String>, Option<String>)>,
+    Option<String>,
 );
 
 fn item_from_row(peer: &str, row: Row) -> StoreResult<Option<Item>> {
-    let (id, kind, payload, envelope, attempts, created_at, text) = row;
+    let (id, kind, payload, envelope, attempts, created_at, text, recipients) = row;
     let kind = OutgoingKind::parse(&kind)?;
     let created_at = created_at as u64;
     if let Some(envelope) = envelope {
@@ -249,6 +303,7 @@ fn item_from_row(peer: &str, row: Row) -> StoreResult<Option<Item>> {
             attempts,
             created_at,
             sealed_payload: None,
+            recipients: Vec::new(),
         })));
     }
     let content = match kind {
@@ -261,6 +316,17 @@ fn item_from_row(peer: &str, row: Row) -> StoreResult<Option<Item>> {
             // A text whose history row is gone has nothing to send.
             None => return Ok(None),
         },
+        OutgoingKind::Roster => {
+            let (Some(p), Some(r)) = (payload.clone(), recipients) else {
+                return Err(StoreError::Corrupt(format!("roster item {id}")));
+            };
+            let recipients = serde_json::from_str(&r)
+                .map_err(|_| StoreError::Corrupt(format!("recipients of {id}")))?;
+            UnsealedContent::Roster {
+                payload: p,
+                recipients,
+            }
+        }
         OutgoingKind::Delivered | OutgoingKind::Read => {
             let ids = payload
                 .as_deref()
@@ -334,7 +400,7 @@ impl Store {
             let mut stmt = c.prepare_cached(
                 "SELECT o.id, o.kind, o.payload, o.envelope, o.attempts, o.created_at,
                         m.ts, CASE WHEN o.envelope IS NULL THEN m.body END, m.reply_to,
-                        m.id IS NOT NULL
+                        m.id IS NOT NULL, CASE WHEN o.envelope IS NULL THEN o.recipients END
                  FROM outbox o
                  LEFT JOIN messages m
                    ON o.kind = 'text' AND m.direction = 'out' AND m.id = o.id
@@ -357,6 +423,7 @@ impl Store {
                             r.get(4)?,
                             r.get(5)?,
                             text,
+                            r.get(10)?,
                         ))
                     })?
                     .collect::<Result<_, _>>()?;
@@ -417,9 +484,17 @@ impl Store {
                     "UPDATE outbox SET envelope = ?2
                      WHERE id = ?1 AND envelope IS NULL AND payload IS ?3",
                 )?;
+                let mut owed = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO deliveries (id, user, state) VALUES (?1, ?2, 'queued')",
+                )?;
                 for mut item in sealed {
                     let payload = item.sealed_payload.take();
                     if stmt.execute(params![item.id, item.envelope, payload])? == 1 {
+                        if item.kind == OutgoingKind::Text {
+                            for user in &item.recipients {
+                                owed.execute(params![item.id, user])?;
+                            }
+                        }
                         stored.push(item);
                     }
                 }
@@ -463,6 +538,44 @@ impl Store {
             }
             tx.commit()?;
             Ok(Committed::new((), events))
+        })
+    }
+
+    /// What the relay did with a group envelope (`PUT` of a sealed v2):
+    /// members stored for move to `sent`, those with no account to
+    /// `failed`. When no mailbox was full the item is done (a text becomes
+    /// `sent`); otherwise it leaves its group's queue for a queue of its own
+    /// that waits until `retry_at` and is sent again with the same bytes,
+    /// so a member whose mailbox is full holds back nobody else. Returns
+    /// whether the item is done.
+    pub fn outbox_group_put(
+        &self,
+        item: &Sealed,
+        recipients: &[String],
+        unknown: &[String],
+        full: &[String],
+        retry_at: u64,
+    ) -> StoreResult<Committed<bool>> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let mut events = Vec::new();
+            super::groups::record_put(&tx, &item.id, recipients, unknown, full)?;
+            let done = full.is_empty();
+            if done {
+                tx.execute("DELETE FROM outbox WHERE id = ?1", [&item.id])?;
+            } else {
+                let own = format!("{}~{}", conversation_of(&item.peer), item.id);
+                tx.execute(
+                    "UPDATE outbox SET peer = ?2, attempts = attempts + 1, next_attempt_at = ?3
+                     WHERE id = ?1",
+                    params![item.id, own, retry_at as i64],
+                )?;
+            }
+            if item.kind == OutgoingKind::Text {
+                set_out_state_or_tell(&tx, &item.id, &item.peer, MessageState::Sent, &mut events)?;
+            }
+            tx.commit()?;
+            Ok(Committed::new(done, events))
         })
     }
 

@@ -134,6 +134,74 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE account ADD COLUMN insecure_http INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE account ADD COLUMN relay_ca TEXT;
     ALTER TABLE account ADD COLUMN relay_pin TEXT;",
+    // 7: groups (docs/PROTOCOL.md §9). Every roster that counted, in the
+    // order it came (the first is where this member's history starts); the
+    // current roster's members, with the cards messages are sealed to and
+    // checked against; each member's delivery of our group messages; group
+    // messages waiting for a roster that makes their sender a member. The
+    // outbox gets roster items and a fixed recipient list for them.
+    "CREATE TABLE groups (
+        id         TEXT PRIMARY KEY,
+        name       TEXT NOT NULL,
+        state      TEXT NOT NULL CHECK (state IN ('member', 'removed', 'left')),
+        version    INTEGER NOT NULL,
+        head       TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE group_rosters (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        group_id    TEXT NOT NULL,
+        hash        TEXT NOT NULL,
+        text        TEXT NOT NULL,
+        sender      TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        UNIQUE (group_id, hash)
+    );
+    CREATE TABLE group_members (
+        group_id      TEXT NOT NULL,
+        user          TEXT NOT NULL,
+        card          TEXT NOT NULL,
+        fingerprint   TEXT NOT NULL,
+        admin         INTEGER NOT NULL,
+        since         INTEGER NOT NULL,
+        introduced_by TEXT NOT NULL,
+        PRIMARY KEY (group_id, user)
+    ) WITHOUT ROWID;
+    CREATE TABLE deliveries (
+        id    TEXT NOT NULL,
+        user  TEXT NOT NULL,
+        state TEXT NOT NULL,
+        PRIMARY KEY (id, user)
+    ) WITHOUT ROWID;
+    CREATE TABLE group_waiting (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        group_id    TEXT NOT NULL,
+        sender      TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        ts          INTEGER NOT NULL,
+        body        TEXT NOT NULL,
+        reply_to    TEXT,
+        received_at INTEGER NOT NULL,
+        UNIQUE (sender, id)
+    );
+    CREATE TABLE outbox_v7 (
+        seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+        id              TEXT NOT NULL UNIQUE,
+        peer            TEXT NOT NULL,
+        kind            TEXT NOT NULL CHECK (kind IN ('text', 'delivered', 'read', 'roster')),
+        payload         TEXT,
+        envelope        TEXT,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        created_at      INTEGER NOT NULL,
+        recipients      TEXT,
+        CHECK (kind = 'text' OR envelope IS NOT NULL OR payload IS NOT NULL)
+    );
+    INSERT INTO outbox_v7 (seq, id, peer, kind, payload, envelope, attempts, next_attempt_at, created_at)
+        SELECT seq, id, peer, kind, payload, envelope, attempts, next_attempt_at, created_at FROM outbox;
+    DROP TABLE outbox;
+    ALTER TABLE outbox_v7 RENAME TO outbox;
+    CREATE INDEX outbox_by_peer ON outbox(peer, seq);",
 ];
 
 /// Brings the database to the newest schema, one transaction per step.

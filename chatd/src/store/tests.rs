@@ -38,6 +38,8 @@ fn out(id: &str, to: &str, body: &str) -> MessageView {
         failure: None,
         seq: 0,
         truncated: false,
+        group: None,
+        deliveries: Vec::new(),
     }
 }
 

@@ -7,6 +7,7 @@ mod helper;
 mod mock_relay;
 
 mod events;
+mod groups;
 mod history;
 mod outbox;
 mod session;

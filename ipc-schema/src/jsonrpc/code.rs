@@ -43,6 +43,11 @@ pub const EVENTS_EXPIRED: i64 = -32033;
 /// The relay's TLS certificate was refused; `data.reason` says why
 /// (`expired`, `wrong_host`, `unknown_ca`, `pin_mismatch`, `other`).
 pub const RELAY_TLS: i64 = -32022;
+/// No group with that id.
+pub const UNKNOWN_GROUP: i64 = -32014;
+/// The group refused the change or the message: this user is no longer a
+/// member, is not an admin, or the change changes nothing.
+pub const GROUP_REFUSED: i64 = -32015;
 
 /// Every code above with its snake_case name.
 pub const ALL: &[(i64, &str)] = &[
@@ -66,6 +71,8 @@ pub const ALL: &[(i64, &str)] = &[
     (SHUTTING_DOWN, "shutting_down"),
     (EVENTS_EXPIRED, "events_expired"),
     (RELAY_TLS, "relay_tls"),
+    (UNKNOWN_GROUP, "unknown_group"),
+    (GROUP_REFUSED, "group_refused"),
 ];
 
 /// The snake_case name of a code defined here, for logs and `--json` output.

@@ -6,6 +6,7 @@ use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::group::{DeliveryView, GroupRemovedEvent, GroupUpdatedEvent};
 use super::views::{ConnectionState, Contact, MessageState, MessageView};
 use crate::jsonrpc::{JsonRpc2, Notification, Response};
 
@@ -30,6 +31,9 @@ pub struct MessageStateEvent {
     pub state: MessageState,
     /// Why it failed, when `state` is `failed`.
     pub failure: Option<String>,
+    /// For an outgoing group message: each member's delivery (empty otherwise).
+    #[serde(default)]
+    pub deliveries: Vec<DeliveryView>,
 }
 
 wire_enum! {
@@ -73,6 +77,10 @@ pub enum Event {
     ContactChanged(ContactChangedEvent),
     /// `connection.changed`
     ConnectionChanged(ConnectionChangedEvent),
+    /// `group.updated`
+    GroupUpdated(GroupUpdatedEvent),
+    /// `group.removed`
+    GroupRemoved(GroupRemovedEvent),
 }
 
 impl Event {
@@ -82,6 +90,8 @@ impl Event {
         "message.state",
         "contact.changed",
         "connection.changed",
+        "group.updated",
+        "group.removed",
     ];
 
     /// This event's name, which is the notification's `method`.
@@ -91,6 +101,8 @@ impl Event {
             Event::MessageState(_) => "message.state",
             Event::ContactChanged(_) => "contact.changed",
             Event::ConnectionChanged(_) => "connection.changed",
+            Event::GroupUpdated(_) => "group.updated",
+            Event::GroupRemoved(_) => "group.removed",
         }
     }
 }
@@ -142,6 +154,8 @@ impl Serialize for EventEnvelope {
             Event::MessageState(e) => out(serializer, self, e),
             Event::ContactChanged(e) => out(serializer, self, e),
             Event::ConnectionChanged(e) => out(serializer, self, e),
+            Event::GroupUpdated(e) => out(serializer, self, e),
+            Event::GroupRemoved(e) => out(serializer, self, e),
         }
     }
 }
@@ -169,6 +183,8 @@ impl EventEnvelope {
             "message.state" => Event::MessageState(serde_json::from_value(params)?),
             "contact.changed" => Event::ContactChanged(serde_json::from_value(params)?),
             "connection.changed" => Event::ConnectionChanged(serde_json::from_value(params)?),
+            "group.updated" => Event::GroupUpdated(serde_json::from_value(params)?),
+            "group.removed" => Event::GroupRemoved(serde_json::from_value(params)?),
             other => return Err(de::Error::custom(format!("unknown event `{other}`"))),
         };
         Ok(EventEnvelope { seq, ts, event })

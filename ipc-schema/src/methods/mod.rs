@@ -162,6 +162,7 @@ mod contact;
 mod conversation;
 mod daemon;
 mod events;
+mod group;
 mod identity;
 mod message;
 mod views;
@@ -171,6 +172,7 @@ pub use contact::*;
 pub use conversation::*;
 pub use daemon::*;
 pub use events::*;
+pub use group::*;
 pub use identity::*;
 pub use message::*;
 pub use views::*;
@@ -208,6 +210,22 @@ methods! {
     MessageList = "message.list" (MessageListParams) -> MessageListResult;
     /// One message with its whole body.
     MessageGet = "message.get" (MessageGetParams) -> MessageGetResult;
+    /// Creates a group with contacts.
+    GroupCreate = "group.create" (GroupCreateParams) -> GroupCreateResult;
+    /// Adds contacts to a group (admins only).
+    GroupAdd = "group.add" (GroupAddParams) -> GroupAddResult;
+    /// Removes members from a group (admins only).
+    GroupRemove = "group.remove" (GroupRemoveParams) -> GroupRemoveResult;
+    /// Promotes or demotes a member (admins only).
+    GroupAdmin = "group.admin" (GroupAdminParams) -> GroupAdminResult;
+    /// Renames a group (admins only).
+    GroupRename = "group.rename" (GroupRenameParams) -> GroupRenameResult;
+    /// Leaves a group.
+    GroupLeave = "group.leave" (GroupLeaveParams) -> GroupLeaveResult;
+    /// The groups this user is or was in.
+    GroupList = "group.list" (GroupListParams) -> GroupListResult;
+    /// A group with its members.
+    GroupInfo = "group.info" (GroupInfoParams) -> GroupInfoResult;
     /// All conversations, most recent first.
     ConversationList = "conversation.list" (ConversationListParams) -> ConversationListResult;
     /// Mark a conversation's incoming messages read.
@@ -233,7 +251,7 @@ mod tests {
         for name in Method::NAMES.iter().chain(Event::NAMES) {
             assert!(seen.insert(*name), "duplicate name {name}");
         }
-        assert_eq!(Method::NAMES.len(), 22);
+        assert_eq!(Method::NAMES.len(), 30);
         let m = Method::from(StatusParams {});
         assert_eq!(m.name(), "status");
         assert_eq!(

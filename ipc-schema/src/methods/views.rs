@@ -30,6 +30,11 @@ wire_enum! {
         Undecryptable = "undecryptable",
         /// Seen before.
         Replay = "replay",
+        /// A group message from someone who did not become a member within
+        /// 10 minutes (docs/PROTOCOL.md §9.5).
+        NotAMember = "not_a_member",
+        /// A roster change that does not count (docs/PROTOCOL.md §9.3).
+        BadRoster = "bad_roster",
     }
 }
 
@@ -42,6 +47,8 @@ impl DroppedCounters {
             DropReason::BadSignature => &mut self.bad_signature,
             DropReason::Undecryptable => &mut self.undecryptable,
             DropReason::Replay => &mut self.replay,
+            DropReason::NotAMember => &mut self.not_a_member,
+            DropReason::BadRoster => &mut self.bad_roster,
         }
     }
 
@@ -70,6 +77,12 @@ pub struct DroppedCounters {
     pub undecryptable: u64,
     /// An (`from`, `id`) pair seen before.
     pub replay: u64,
+    /// Group messages from someone not in the group's roster.
+    #[serde(default)]
+    pub not_a_member: u64,
+    /// Roster changes that did not count (forged, from a non-admin, stale).
+    #[serde(default)]
+    pub bad_roster: u64,
 }
 
 /// A pinned contact.
@@ -159,6 +172,14 @@ pub struct MessageView {
     /// [`LIST_BODY_MAX`] bytes of each body; `message.get` returns all of it.
     #[serde(default)]
     pub truncated: bool,
+    /// The group's id for a group message (then `to` is `#` and the id for
+    /// an outgoing one); `null` otherwise.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// For an outgoing group message: each member's delivery, by username
+    /// ("delivered to 7 of 9"); empty otherwise.
+    #[serde(default)]
+    pub deliveries: Vec<super::group::DeliveryView>,
 }
 
 /// Longest body `message.list` sends whole; a longer one is cut at a

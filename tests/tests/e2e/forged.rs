@@ -83,6 +83,8 @@ fn forged_tampered_and_stranger_envelopes_are_dropped_counted_and_never_shown() 
             "bad_signature": 2,
             "undecryptable": 0,
             "replay": 0,
+            "not_a_member": 0,
+            "bad_roster": 0,
         })
     );
     // Dropped means gone from the relay too (acked), and shown nowhere.

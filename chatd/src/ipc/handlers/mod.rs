@@ -6,6 +6,7 @@
 
 mod account;
 mod contacts;
+mod groups;
 mod messages;
 mod session;
 
@@ -52,6 +53,16 @@ impl From<DaemonError> for ErrorObject {
             }
             DaemonError::Invalid(_) => ErrorObject::new(code::INVALID_PARAMS, message),
             DaemonError::UnknownMessage(_) => ErrorObject::new(code::UNKNOWN_MESSAGE, message),
+            DaemonError::Group(crate::store::GroupError::Unknown(_)) => {
+                ErrorObject::new(code::UNKNOWN_GROUP, message)
+            }
+            DaemonError::Group(crate::store::GroupError::NotAContact(_)) => {
+                ErrorObject::new(code::UNKNOWN_CONTACT, message)
+            }
+            DaemonError::Group(
+                crate::store::GroupError::BadName | crate::store::GroupError::TooMany,
+            ) => ErrorObject::new(code::INVALID_PARAMS, message),
+            DaemonError::Group(_) => ErrorObject::new(code::GROUP_REFUSED, message),
             DaemonError::EventsExpired(expired) => ErrorObject::new(code::EVENTS_EXPIRED, message)
                 .with_data(json!({"oldest_seq": expired.oldest_seq})),
             DaemonError::Relay(RelayError::Unreachable(_)) => {
@@ -107,6 +118,14 @@ pub async fn dispatch(d: &Daemon, conn: u64, method: Method) -> Outcome {
         Method::MessageSend(p) => reply(messages::send(d, p)),
         Method::MessageList(p) => reply(messages::list(d, p)),
         Method::MessageGet(p) => reply(messages::get(d, p)),
+        Method::GroupCreate(p) => reply(groups::create(d, p)),
+        Method::GroupAdd(p) => reply(groups::add(d, p)),
+        Method::GroupRemove(p) => reply(groups::remove(d, p)),
+        Method::GroupAdmin(p) => reply(groups::admin(d, p)),
+        Method::GroupRename(p) => reply(groups::rename(d, p)),
+        Method::GroupLeave(p) => reply(groups::leave(d, p)),
+        Method::GroupList(_) => reply(groups::list(d)),
+        Method::GroupInfo(p) => reply(groups::info(d, p)),
         Method::ConversationList(_) => reply(messages::conversations(d)),
         Method::ConversationMarkRead(p) => reply(messages::mark_read(d, p)),
         Method::ConversationFocus(p) => {

@@ -1,0 +1,312 @@
+//! Groups through four real daemons and a real relay (docs/PROTOCOL.md §9):
+//! create and chat, add a member who sees only what comes after, remove a
+//! member who can then neither send nor receive, a member leaves, and every
+//! remaining daemon follows the same roster.
+
+use std::time::Duration;
+
+use ipc_schema::jsonrpc::code;
+use ipc_schema::methods::*;
+
+use crate::helper::{Chatd, Relay, SOON, acquainted, eventually};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn group_of(d: &Chatd, id: &str) -> Option<GroupInfoResult> {
+    d.client()
+        .await
+        .call(GroupInfoParams {
+            group: id.to_owned(),
+        })
+        .await
+        .ok()
+}
+
+async fn members(d: &Chatd, id: &str) -> Vec<String> {
+    group_of(d, id)
+        .await
+        .map(|g| g.members.into_iter().map(|m| m.user).collect())
+        .unwrap_or_default()
+}
+
+/// The texts of a group's conversation, as "sender: body".
+async fn texts(d: &Chatd, id: &str) -> Vec<String> {
+    d.log(&format!("#{id}"))
+        .await
+        .into_iter()
+        .filter(|m| m.kind == "text")
+        .map(|m| format!("{}: {}", m.from, m.body.unwrap_or_default()))
+        .collect()
+}
+
+async fn change<P: Call>(d: &Chatd, p: P) -> Result<P::Result, ipc_schema::client::ClientError> {
+    d.client().await.call(p).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_daemons_create_chat_add_remove_and_leave_and_agree_on_the_roster() {
+    let relay = Relay::start().await;
+    let alice = Chatd::start("alice", "").await;
+    let bob = Chatd::start("bob", "").await;
+    let carol = Chatd::start("carol", "").await;
+    let dave = Chatd::start("dave", "").await;
+    acquainted(&relay, &[&alice, &bob, &carol, &dave]).await;
+
+    // alice creates #ops with bob and carol.
+    let created = change(
+        &alice,
+        GroupCreateParams {
+            name: "ops".into(),
+            members: vec!["bob".into(), "carol".into()],
+        },
+    )
+    .await
+    .unwrap()
+    .group;
+    let id = created.id.clone();
+    assert!(created.admin);
+    assert_eq!(created.members, 3);
+    for d in [&bob, &carol] {
+        eventually(WAIT, "the group reaches bob and carol", || async {
+            (members(d, &id).await == ["alice", "bob", "carol"]).then_some(())
+        })
+        .await;
+    }
+
+    // All three chat.
+    let peer = format!("#{id}");
+    let first = alice.send(&peer, "deploy at noon").await;
+    bob.send(&peer, "ack").await;
+    carol.send(&peer, "ok").await;
+    for d in [&alice, &bob, &carol] {
+        eventually(WAIT, "three texts everywhere", || async {
+            let mut got = texts(d, &id).await;
+            got.sort();
+            (got == ["alice: deploy at noon", "bob: ack", "carol: ok"]).then_some(())
+        })
+        .await;
+    }
+    // Per-member delivery of alice's first text.
+    eventually(WAIT, "delivered to 2 of 2", || async {
+        let log = alice.log(&peer).await;
+        let m = log.iter().find(|m| m.id == first)?;
+        let states: Vec<(String, MessageState)> = m
+            .deliveries
+            .iter()
+            .map(|d| (d.user.clone(), d.state))
+            .collect();
+        (states
+            == [
+                ("bob".to_owned(), MessageState::Delivered),
+                ("carol".to_owned(), MessageState::Delivered),
+            ]
+            && m.state == MessageState::Delivered)
+            .then_some(())
+    })
+    .await;
+
+    // alice adds dave: he sees only what comes after.
+    change(
+        &alice,
+        GroupAddParams {
+            group: id.clone(),
+            users: vec!["dave".into()],
+        },
+    )
+    .await
+    .unwrap();
+    eventually(WAIT, "dave in the group", || async {
+        (members(&dave, &id).await == ["alice", "bob", "carol", "dave"]).then_some(())
+    })
+    .await;
+    alice.send(&peer, "welcome dave").await;
+    eventually(WAIT, "dave has only the new text", || async {
+        (texts(&dave, &id).await == ["alice: welcome dave"]).then_some(())
+    })
+    .await;
+    let info = group_of(&dave, &id).await.unwrap();
+    let bob_seen_by_dave = info.members.iter().find(|m| m.user == "bob").unwrap();
+    assert!(!bob_seen_by_dave.admin);
+
+    // alice removes bob: bob is told, cannot send, gets nothing more.
+    change(
+        &alice,
+        GroupRemoveParams {
+            group: id.clone(),
+            users: vec!["bob".into()],
+        },
+    )
+    .await
+    .unwrap();
+    eventually(WAIT, "bob removed", || async {
+        let g = group_of(&bob, &id).await?;
+        (g.group.state == GroupState::Removed).then_some(())
+    })
+    .await;
+    let refused = change(
+        &bob,
+        MessageSendParams {
+            to: peer.clone(),
+            body: "still here?".into(),
+            reply_to: None,
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.rpc_code(), Some(code::GROUP_REFUSED), "{refused}");
+    alice.send(&peer, "after bob").await;
+    for d in [&carol, &dave] {
+        eventually(WAIT, "the text after bob's removal", || async {
+            texts(d, &id)
+                .await
+                .contains(&"alice: after bob".to_owned())
+                .then_some(())
+        })
+        .await;
+    }
+    assert!(
+        !texts(&bob, &id)
+            .await
+            .contains(&"alice: after bob".to_owned())
+    );
+    // bob's history stays.
+    assert!(
+        texts(&bob, &id)
+            .await
+            .contains(&"alice: deploy at noon".to_owned())
+    );
+
+    // carol leaves; alice and dave agree on who is left.
+    change(&carol, GroupLeaveParams { group: id.clone() })
+        .await
+        .unwrap();
+    for d in [&alice, &dave] {
+        eventually(WAIT, "carol gone", || async {
+            (members(d, &id).await == ["alice", "dave"]).then_some(())
+        })
+        .await;
+    }
+    let (a, d) = (
+        group_of(&alice, &id).await.unwrap(),
+        group_of(&dave, &id).await.unwrap(),
+    );
+    assert_eq!(a.group.version, d.group.version);
+    assert_eq!(a.members, d.members);
+    let carol_view = group_of(&carol, &id).await.unwrap();
+    assert_eq!(carol_view.group.state, GroupState::Left);
+
+    // The history shows what happened, as system lines.
+    let lines: Vec<String> = alice
+        .log(&peer)
+        .await
+        .into_iter()
+        .filter(|m| m.kind == "system")
+        .filter_map(|m| m.body)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "alice created the group ops",
+            "alice added dave",
+            "alice removed bob",
+            "carol left"
+        ]
+    );
+    let _ = SOON;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_admins_change_a_group_and_names_are_checked() {
+    let relay = Relay::start().await;
+    let alice = Chatd::start("alice", "").await;
+    let bob = Chatd::start("bob", "").await;
+    acquainted(&relay, &[&alice, &bob]).await;
+    let id = change(
+        &alice,
+        GroupCreateParams {
+            name: "team".into(),
+            members: vec!["bob".into()],
+        },
+    )
+    .await
+    .unwrap()
+    .group
+    .id;
+    eventually(WAIT, "bob has the group", || async {
+        (members(&bob, &id).await.len() == 2).then_some(())
+    })
+    .await;
+    let e = change(
+        &bob,
+        GroupRenameParams {
+            group: id.clone(),
+            name: "mine".into(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.rpc_code(), Some(code::GROUP_REFUSED), "{e}");
+    let e = change(
+        &alice,
+        GroupCreateParams {
+            name: "bad\nname".into(),
+            members: vec![],
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.rpc_code(), Some(code::INVALID_PARAMS), "{e}");
+    let e = change(
+        &alice,
+        GroupAddParams {
+            group: id.clone(),
+            users: vec!["zed".into()],
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.rpc_code(), Some(code::UNKNOWN_CONTACT), "{e}");
+    let e = change(
+        &alice,
+        GroupInfoParams {
+            group: "00000000000000000000000000000000".into(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.rpc_code(), Some(code::UNKNOWN_GROUP), "{e}");
+    // alice makes bob an admin; then bob may rename.
+    change(
+        &alice,
+        GroupAdminParams {
+            group: id.clone(),
+            user: "bob".into(),
+            revoke: false,
+        },
+    )
+    .await
+    .unwrap();
+    eventually(WAIT, "bob is an admin", || async {
+        group_of(&bob, &id)
+            .await
+            .filter(|g| g.group.admin)
+            .map(|_| ())
+    })
+    .await;
+    change(
+        &bob,
+        GroupRenameParams {
+            group: id.clone(),
+            name: "ours".into(),
+        },
+    )
+    .await
+    .unwrap();
+    eventually(WAIT, "alice sees the new name", || async {
+        group_of(&alice, &id)
+            .await
+            .filter(|g| g.group.name == "ours")
+            .map(|_| ())
+    })
+    .await;
+}
