@@ -50,6 +50,9 @@ pub enum Command {
     /// Add, list, remove and verify contacts
     #[command(subcommand)]
     Contact(ContactCommand),
+    /// Create and change group conversations (a group is `NAME`, `#NAME` or `#ID`)
+    #[command(subcommand)]
+    Group(GroupCommand),
     /// Send a text message (from stdin when TEXT is absent or `-`); prints its id
     Send(SendArgs),
     /// Show a conversation's history
@@ -198,8 +201,8 @@ impl ContactVerifyArgs {
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("waiting").args(["wait", "wait_delivered"]).multiple(true)))]
 pub struct SendArgs {
-    /// The recipient, a contact
-    #[arg(value_name = "USER", value_parser = parse_username)]
+    /// The recipient: a contact, or a group as `#NAME` or `#ID`
+    #[arg(value_name = "USER|#GROUP", value_parser = parse_peer)]
     pub user: String,
     /// The message; read from stdin when absent or `-`
     #[arg(value_name = "TEXT")]
@@ -257,8 +260,8 @@ impl SendArgs {
 /// `log`.
 #[derive(Debug, Args)]
 pub struct LogArgs {
-    /// The other party of the conversation
-    #[arg(value_name = "USER", value_parser = parse_username)]
+    /// The other party of the conversation, or a group as `#NAME` or `#ID`
+    #[arg(value_name = "USER|#GROUP", value_parser = parse_peer)]
     pub user: String,
     /// Show the last N messages [default: 50]
     #[arg(short = 'n', long = "limit", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
@@ -268,8 +271,8 @@ pub struct LogArgs {
 /// `read`.
 #[derive(Debug, Args)]
 pub struct ReadArgs {
-    /// The conversation to mark read
-    #[arg(value_name = "USER", value_parser = parse_username)]
+    /// The conversation to mark read: a contact, or a group as `#NAME` or `#ID`
+    #[arg(value_name = "USER|#GROUP", value_parser = parse_peer)]
     pub user: String,
 }
 
@@ -280,6 +283,82 @@ pub struct WatchArgs {
     /// exit 7 if chatd no longer keeps them
     #[arg(long, value_name = "SEQ")]
     pub since: Option<u64>,
+}
+
+/// `group …`.
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a group with contacts; prints its id
+    Create(GroupCreateArgs),
+    /// Add contacts to a group (admins only)
+    Add(GroupUsersArgs),
+    /// Remove members from a group (admins only)
+    Remove(GroupUsersArgs),
+    /// Make a member an admin, or with --revoke a member again (admins only)
+    Admin(GroupAdminArgs),
+    /// Rename a group (admins only)
+    Rename(GroupRenameArgs),
+    /// Leave a group (its history stays)
+    Leave(GroupArg),
+    /// List your groups
+    List,
+    /// Show a group and its members
+    Info(GroupArg),
+}
+
+/// `group create`.
+#[derive(Debug, Args)]
+pub struct GroupCreateArgs {
+    /// The group's name (1-64 bytes, no control characters)
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// The other members, each a contact
+    #[arg(value_name = "USER", value_parser = parse_username)]
+    pub users: Vec<String>,
+}
+
+/// `group add` and `group remove`.
+#[derive(Debug, Args)]
+pub struct GroupUsersArgs {
+    /// The group: NAME, #NAME or #ID
+    #[arg(value_name = "GROUP")]
+    pub group: String,
+    /// The users
+    #[arg(value_name = "USER", required = true, value_parser = parse_username)]
+    pub users: Vec<String>,
+}
+
+/// `group admin`.
+#[derive(Debug, Args)]
+pub struct GroupAdminArgs {
+    /// The group: NAME, #NAME or #ID
+    #[arg(value_name = "GROUP")]
+    pub group: String,
+    /// The member
+    #[arg(value_name = "USER", value_parser = parse_username)]
+    pub user: String,
+    /// Take admin away instead of giving it
+    #[arg(long)]
+    pub revoke: bool,
+}
+
+/// `group rename`.
+#[derive(Debug, Args)]
+pub struct GroupRenameArgs {
+    /// The group: NAME, #NAME or #ID
+    #[arg(value_name = "GROUP")]
+    pub group: String,
+    /// The new name
+    #[arg(value_name = "NEW")]
+    pub name: String,
+}
+
+/// Commands that take just a group.
+#[derive(Debug, Args)]
+pub struct GroupArg {
+    /// The group: NAME, #NAME or #ID
+    #[arg(value_name = "GROUP")]
+    pub group: String,
 }
 
 /// `completions`.
@@ -305,6 +384,15 @@ fn parse_username(name: &str) -> Result<String, String> {
             "usernames are 3-32 characters of a-z 0-9 _ . - and start with a letter or digit"
                 .to_owned(),
         )
+    }
+}
+
+/// A contact's username, or a group written `#NAME` or `#ID`.
+fn parse_peer(text: &str) -> Result<String, String> {
+    match text.strip_prefix('#') {
+        Some(rest) if !rest.is_empty() => Ok(text.to_owned()),
+        Some(_) => Err("a group is written #NAME or #ID".to_owned()),
+        None => parse_username(text),
     }
 }
 

@@ -6,8 +6,8 @@
 //! | 1 | anything else |
 //! | 2 | usage (clap's, or input that cannot be sent: an empty message) |
 //! | 3 | chatd not reachable (not running, refused, hung up, or the socket's listener is another user) |
-//! | 4 | unknown user or contact |
-//! | 5 | refused by the relay or auth (also a message that ended `failed`) |
+//! | 4 | unknown user, contact or group |
+//! | 5 | refused by the relay or auth, or by a group (not a member, not an admin); also a message that ended `failed` |
 //! | 6 | timeout |
 //! | 7 | `watch --since` asked for events chatd no longer keeps |
 
@@ -48,6 +48,9 @@ pub enum CtlError {
     /// Local input could not be read (a card file, stdin, the password prompt).
     #[error("{0}")]
     Input(String),
+    /// No group by that name.
+    #[error("{0}")]
+    UnknownGroup(String),
     /// A sent message ended in `failed`.
     #[error("{0}")]
     MessageFailed(String),
@@ -76,6 +79,7 @@ impl CtlError {
             CtlError::Usage(_) => USAGE,
             CtlError::Input(_) | CtlError::Output(_) => FAILURE,
             CtlError::MessageFailed(_) => REFUSED,
+            CtlError::UnknownGroup(_) => UNKNOWN,
             CtlError::Timeout(_) => TIMEOUT,
             CtlError::EventsExpired { .. } => EXPIRED,
         }
@@ -145,11 +149,12 @@ pub fn client_exit_code(e: &ClientError) -> u8 {
 /// `invalid_credentials`, 403 `invalid_invite`, 409 `username_taken`, is 5.
 pub fn rpc_exit_code(rpc_code: i64, data: Option<&Value>) -> u8 {
     match rpc_code {
-        code::UNKNOWN_CONTACT | code::UNKNOWN_MESSAGE => UNKNOWN,
+        code::UNKNOWN_CONTACT | code::UNKNOWN_MESSAGE | code::UNKNOWN_GROUP => UNKNOWN,
         code::RELAY_REFUSED if relay_says_not_found(data) => UNKNOWN,
         code::RELAY_REFUSED
         | code::RELAY_TLS
         | code::NOT_LOGGED_IN
+        | code::GROUP_REFUSED
         | code::FINGERPRINT_MISMATCH => REFUSED,
         code::TIMEOUT => TIMEOUT,
         code::EVENTS_EXPIRED => EXPIRED,

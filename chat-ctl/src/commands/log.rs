@@ -14,7 +14,8 @@ use crate::output::{log_human, log_json};
 /// Prints the last messages of a conversation, oldest first.
 pub async fn log(ctx: &Ctx, args: LogArgs) -> Result<(), CtlError> {
     let mut client = ctx.connect().await?;
-    let mut messages = last_messages(&mut client, &args.user, args.limit).await?;
+    let peer = super::group::peer(&mut client, &args.user).await?;
+    let mut messages = last_messages(&mut client, &peer, args.limit).await?;
     whole_bodies(&mut client, &mut messages).await?;
     if ctx.out.json {
         ctx.out.json_text(&log_json(&messages))?;
@@ -73,9 +74,10 @@ async fn last_messages(
 /// cap however big the texts, and the log stays complete.
 async fn whole_bodies(client: &mut Client, messages: &mut [MessageView]) -> Result<(), CtlError> {
     for m in messages.iter_mut().filter(|m| m.truncated) {
-        let peer = match m.direction {
-            Direction::In => m.from.clone(),
-            Direction::Out => m.to.clone(),
+        let peer = match (&m.group, m.direction) {
+            (Some(group), _) => format!("#{group}"),
+            (None, Direction::In) => m.from.clone(),
+            (None, Direction::Out) => m.to.clone(),
         };
         let whole = client
             .call(MessageGetParams {
@@ -91,13 +93,9 @@ async fn whole_bodies(client: &mut Client, messages: &mut [MessageView]) -> Resu
 
 /// Marks a conversation's incoming messages read.
 pub async fn read(ctx: &Ctx, args: ReadArgs) -> Result<(), CtlError> {
-    let result = ctx
-        .connect()
-        .await?
-        .call(ConversationMarkReadParams {
-            peer: args.user.clone(),
-        })
-        .await?;
+    let mut client = ctx.connect().await?;
+    let peer = super::group::peer(&mut client, &args.user).await?;
+    let result = client.call(ConversationMarkReadParams { peer }).await?;
     if ctx.out.json {
         ctx.out.json(&result)?;
     } else {

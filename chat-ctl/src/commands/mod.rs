@@ -5,13 +5,14 @@ use std::path::PathBuf;
 
 use ipc_schema::client::{Client, default_socket_path};
 
-use crate::cli::{Cli, Command, ContactCommand, RelayCommand};
+use crate::cli::{Cli, Command, ContactCommand, GroupCommand, RelayCommand};
 use crate::exit::CtlError;
 use crate::output::{Clock, Out};
 
 mod account;
 mod completions;
 mod contact;
+mod group;
 mod identity;
 mod log;
 mod send;
@@ -68,6 +69,14 @@ pub async fn run(cli: Cli) -> Result<(), CtlError> {
         Command::Contact(ContactCommand::List) => contact::list(&ctx).await,
         Command::Contact(ContactCommand::Remove(args)) => contact::remove(&ctx, args).await,
         Command::Contact(ContactCommand::Verify(args)) => contact::verify(&ctx, args).await,
+        Command::Group(GroupCommand::Create(args)) => group::create(&ctx, args).await,
+        Command::Group(GroupCommand::Add(args)) => group::add(&ctx, args).await,
+        Command::Group(GroupCommand::Remove(args)) => group::remove(&ctx, args).await,
+        Command::Group(GroupCommand::Admin(args)) => group::admin(&ctx, args).await,
+        Command::Group(GroupCommand::Rename(args)) => group::rename(&ctx, args).await,
+        Command::Group(GroupCommand::Leave(args)) => group::leave(&ctx, args).await,
+        Command::Group(GroupCommand::List) => group::list(&ctx).await,
+        Command::Group(GroupCommand::Info(args)) => group::info(&ctx, args).await,
         Command::Send(args) => send::run(&ctx, args).await,
         Command::Log(args) => log::log(&ctx, args).await,
         Command::Read(args) => log::read(&ctx, args).await,

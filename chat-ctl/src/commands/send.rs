@@ -18,6 +18,7 @@ pub async fn run(ctx: &Ctx, args: SendArgs) -> Result<(), CtlError> {
     };
     check_body(&body)?;
     let mut client = ctx.connect().await?;
+    let to = super::group::peer(&mut client, &args.user).await?;
     // Subscribe before sending, on a second connection, so that no state
     // change of the new message can slip by unseen.
     let mut events = match args.wait_for() {
@@ -26,7 +27,7 @@ pub async fn run(ctx: &Ctx, args: SendArgs) -> Result<(), CtlError> {
     };
     let sent = client
         .call(MessageSendParams {
-            to: args.user.clone(),
+            to,
             body,
             reply_to: None,
         })

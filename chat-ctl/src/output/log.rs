@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use ipc_schema::methods::{Direction, MessageState, MessageView};
+use ipc_schema::methods::{DeliveryView, Direction, MessageState, MessageView};
 use serde::Serialize;
 
 use super::{Clock, json_line, ticks};
@@ -28,10 +28,20 @@ pub struct LogEntry<'a> {
     pub ts: u64,
     /// `in` or `out`.
     pub direction: Direction,
+    /// Absent for a text; `system` for a group's history lines ("alice
+    /// added carol"), or the type of a payload chat-ctl cannot show.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'a str>,
     /// The text; `null` for payloads that are not text.
     pub body: Option<&'a str>,
     /// `queued`, `sent`, `delivered`, `read` or `failed`.
     pub state: MessageState,
+    /// A group message's group id; absent for one-to-one messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<&'a str>,
+    /// An outgoing group message's delivery to each member; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deliveries: Option<&'a [DeliveryView]>,
 }
 
 impl<'a> From<&'a MessageView> for LogEntry<'a> {
@@ -42,8 +52,12 @@ impl<'a> From<&'a MessageView> for LogEntry<'a> {
             to: &m.to,
             ts: m.ts,
             direction: m.direction,
+            kind: (m.kind != "text").then_some(m.kind.as_str()),
             body: m.body.as_deref(),
             state: m.state,
+            group: m.group.as_deref(),
+            deliveries: (m.group.is_some() && m.direction == Direction::Out)
+                .then_some(m.deliveries.as_slice()),
         }
     }
 }
@@ -68,6 +82,8 @@ pub fn log_human(peer: &str, messages: &[MessageView], clock: &Clock) -> String 
         .iter()
         .map(|m| {
             let who = match m.direction {
+                // A group's history lines ("alice added carol").
+                _ if m.kind == "system" => "·",
                 Direction::Out => "you",
                 Direction::In => m.from.as_str(),
             };
@@ -90,6 +106,14 @@ pub fn log_human(peer: &str, messages: &[MessageView], clock: &Clock) -> String 
             }
             if i == last && m.direction == Direction::Out {
                 let _ = write!(out, "  {}", ticks(m.state, m.failure.as_deref()));
+                if !m.deliveries.is_empty() {
+                    let have = m
+                        .deliveries
+                        .iter()
+                        .filter(|d| matches!(d.state, MessageState::Delivered | MessageState::Read))
+                        .count();
+                    let _ = write!(out, " {have}/{}", m.deliveries.len());
+                }
             }
             out.push('\n');
         }

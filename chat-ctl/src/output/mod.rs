@@ -14,6 +14,7 @@ use ipc_schema::time::TimeZone;
 use serde::Serialize;
 
 mod contacts;
+mod groups;
 mod log;
 #[cfg(test)]
 mod samples;
@@ -21,6 +22,7 @@ mod status;
 mod watch;
 
 pub use contacts::{contact_added_human, contacts_human};
+pub use groups::{group_human, group_info_human, groups_human};
 pub use log::{log_human, log_json};
 pub use status::{identity_human, status_human, trust_human};
 pub use watch::{event_human, event_json};

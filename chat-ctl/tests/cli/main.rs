@@ -284,11 +284,18 @@ fn log_json_is_an_array_of_the_documented_shape() {
             .unwrap()
             .keys()
             .map(String::as_str)
+            .filter(|k| *k != "kind")
             .collect();
         keys.sort_unstable();
         assert_eq!(
             keys,
             ["body", "direction", "from", "id", "state", "to", "ts"]
+        );
+        // `kind` only for what is not a text (here the unsupported one).
+        assert_eq!(
+            entry.get("kind").is_some(),
+            entry["body"].is_null(),
+            "{entry}"
         );
     }
     assert_eq!(

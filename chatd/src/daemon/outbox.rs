@@ -186,7 +186,10 @@ impl Daemon {
             return Ok(HashMap::new());
         }
         let me = self.identity()?;
-        let cards = self.store.contact_cards()?;
+        // Receipts also go to group members who are not contacts; a card
+        // the user pinned wins over one a roster introduced.
+        let mut cards = self.store.member_cards()?;
+        cards.extend(self.store.contact_cards()?);
         let mut jobs = Vec::with_capacity(todo.len());
         for u in todo {
             let to = match conversation_of(&u.peer).strip_prefix('#') {

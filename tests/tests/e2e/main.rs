@@ -7,6 +7,7 @@ mod big_texts;
 mod crash;
 mod ctl;
 mod forged;
+mod groups;
 mod hostile_text;
 mod notify;
 mod offline;
