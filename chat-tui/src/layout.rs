@@ -137,6 +137,8 @@ impl MessageRows {
         let body_w = width.saturating_sub(INDENT).max(1);
         let (body, kind) = match (m.kind.as_str(), &m.body) {
             ("text", Some(body)) => (wrap(body, body_w), BodyKind::Text),
+            // A group's history line: its one row is the header.
+            ("system", _) => (Vec::new(), BodyKind::Text),
             (kind, _) => (
                 vec![truncate(
                     &format!("[unsupported message type “{kind}”]"),

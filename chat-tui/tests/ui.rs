@@ -1184,3 +1184,67 @@ fn a_4_mib_text_arriving_by_event_is_kept_and_drawn_cut_at_64_kib() {
     assert!(screen.contains("cut at 64 KiB"), "{screen}");
     assert!(!screen.contains("the very end"));
 }
+
+const OPS: &str = "9d2f7c41b0e84a6f8c13d5e7a9b1c3d5";
+
+/// A group message of `ops`: from `from` (alice is this user).
+fn group_msg(i: usize, from: &str, body: &str, kind: &str) -> MessageView {
+    let out = from == "alice";
+    let mut m = msg(i, from, out, body, MessageState::Delivered);
+    m.from = from.into();
+    m.to = if out {
+        format!("#{OPS}")
+    } else {
+        "alice".into()
+    };
+    m.kind = kind.into();
+    m.group = Some(OPS.into());
+    m
+}
+
+#[test]
+fn snapshot_group_conversation_with_senders_history_lines_and_member_ticks_80x24() {
+    let mut s = online(80, 24);
+    app::update(
+        &mut s,
+        Action::Groups(vec![ipc_schema::methods::GroupView {
+            id: OPS.into(),
+            name: "ops".into(),
+            version: 2,
+            state: ipc_schema::methods::GroupState::Member,
+            admin: true,
+            members: 3,
+        }]),
+    );
+    let mut convs = s.conversations.clone();
+    convs.insert(0, conv(&format!("#{OPS}"), "deploy done", 55, 1, false));
+    app::update(&mut s, Action::Conversations(convs));
+    let mut mine = group_msg(3, "alice", "deploy at noon", "text");
+    mine.state = MessageState::Sent;
+    mine.deliveries = vec![
+        ipc_schema::methods::DeliveryView {
+            user: "bob".into(),
+            state: MessageState::Delivered,
+        },
+        ipc_schema::methods::DeliveryView {
+            user: "carol".into(),
+            state: MessageState::Sent,
+        },
+    ];
+    open_with(
+        &mut s,
+        &format!("#{OPS}"),
+        vec![
+            group_msg(1, "alice", "alice created the group ops", "system"),
+            group_msg(2, "alice", "alice added carol", "system"),
+            mine,
+            group_msg(4, "bob", "ack", "text"),
+            group_msg(5, "carol", "deploy done", "text"),
+        ],
+        false,
+    );
+    let screen = render(&s);
+    assert!(screen.contains("#ops"), "{screen}");
+    assert!(screen.contains("1/2"), "per-member ticks: {screen}");
+    insta::assert_snapshot!(screen);
+}

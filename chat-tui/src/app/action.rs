@@ -100,6 +100,8 @@ pub enum Action {
     Conversations(Vec<ConversationView>),
     /// Answer to `contact.list`.
     Contacts(Vec<Contact>),
+    /// Answer to `group.list`.
+    Groups(Vec<ipc_schema::methods::GroupView>),
     /// Answer to `message.list`.
     Messages {
         /// The conversation.
@@ -202,6 +204,8 @@ pub enum Effect {
     LoadConversations,
     /// Fetch `contact.list`.
     LoadContacts,
+    /// Fetch `group.list`.
+    LoadGroups,
     /// Fetch the newest page of a conversation.
     LoadMessages {
         /// The conversation.

@@ -172,6 +172,8 @@ pub struct AppState {
     pub conversations: Vec<ConversationView>,
     /// Pinned contacts, to list the ones without a conversation yet.
     pub contacts: Vec<Contact>,
+    /// The groups this user is or was in, to name group conversations.
+    pub groups: Vec<ipc_schema::methods::GroupView>,
     /// Index of the highlighted list entry.
     pub selected: usize,
     /// The conversation on the right, if any.
@@ -213,6 +215,7 @@ impl AppState {
             status: Status::default(),
             conversations: Vec::new(),
             contacts: Vec::new(),
+            groups: Vec::new(),
             selected: 0,
             open: None,
             drafts: HashMap::new(),
@@ -261,6 +264,23 @@ impl AppState {
     }
 
     /// Whether `peer` is a verified contact.
+    /// The group a conversation is, for a group peer (`#` and its id).
+    pub fn group_of(&self, peer: &str) -> Option<&ipc_schema::methods::GroupView> {
+        let id = ipc_schema::methods::group_peer(peer)?;
+        self.groups.iter().find(|g| g.id == id)
+    }
+
+    /// How a conversation is named on screen: a contact by its username, a
+    /// group as `#` and its name (or the start of its id until the name is
+    /// known).
+    pub fn peer_label(&self, peer: &str) -> String {
+        match (self.group_of(peer), ipc_schema::methods::group_peer(peer)) {
+            (Some(g), _) => format!("#{}", g.name),
+            (None, Some(id)) => format!("#{}…", &id[..8]),
+            (None, None) => peer.to_owned(),
+        }
+    }
+
     pub fn is_verified(&self, peer: &str) -> bool {
         self.contacts.iter().any(|c| c.user == peer && c.verified)
             || self

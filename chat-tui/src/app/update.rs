@@ -186,6 +186,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             fx.extend([
                 Effect::LoadStatus,
                 Effect::LoadContacts,
+                Effect::LoadGroups,
                 Effect::LoadConversations,
             ]);
             if let Some(open) = &mut state.open {
@@ -236,6 +237,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             };
         }
         Action::Conversations(list) => lists::set_conversations(state, list),
+        Action::Groups(groups) => state.groups = groups,
         Action::Contacts(list) => lists::set_contacts(state, list),
         Action::Messages { peer, page, older } => {
             if let Some(open) = state.open.as_mut().filter(|o| o.peer == peer) {
@@ -489,7 +491,7 @@ fn on_event(state: &mut AppState, event: Event, fx: &mut Vec<Effect>) {
         }
         // A roster changed: the names and the list may have.
         Event::GroupUpdated(_) | Event::GroupRemoved(_) => {
-            fx.push(Effect::LoadConversations);
+            fx.extend([Effect::LoadGroups, Effect::LoadConversations]);
         }
     }
 }

@@ -22,6 +22,8 @@ pub struct FakeState {
     pub conversations: Vec<ConversationView>,
     /// Contact list answer.
     pub contacts: Vec<Contact>,
+    /// Group list answer.
+    pub groups: Vec<ipc_schema::methods::GroupView>,
     /// Full histories by peer, oldest first; pages are cut from them.
     pub history: HashMap<String, Vec<MessageView>>,
     /// Every call made, as `method arg…`, in order.
@@ -87,6 +89,13 @@ impl Daemon for FakeDaemon {
         Ok(self.with(|s| {
             s.calls.push("contact.list".into());
             s.contacts.clone()
+        }))
+    }
+    async fn groups(&mut self) -> Result<Vec<ipc_schema::methods::GroupView>, ClientError> {
+        self.check()?;
+        Ok(self.with(|s| {
+            s.calls.push("group.list".into());
+            s.groups.clone()
         }))
     }
     async fn messages(

@@ -55,6 +55,13 @@ impl Daemon for IpcDaemon {
     async fn contacts(&mut self) -> Result<Vec<Contact>, ClientError> {
         Ok(self.client.call(ContactListParams {}).await?.contacts)
     }
+    async fn groups(&mut self) -> Result<Vec<ipc_schema::methods::GroupView>, ClientError> {
+        Ok(self
+            .client
+            .call(ipc_schema::methods::GroupListParams {})
+            .await?
+            .groups)
+    }
     async fn messages(
         &mut self,
         peer: String,

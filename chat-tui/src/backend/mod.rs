@@ -34,6 +34,10 @@ pub trait Daemon: Send + 'static {
     ) -> impl Future<Output = Result<Vec<ConversationView>, ClientError>> + Send;
     /// `contact.list`.
     fn contacts(&mut self) -> impl Future<Output = Result<Vec<Contact>, ClientError>> + Send;
+    /// `group.list`.
+    fn groups(
+        &mut self,
+    ) -> impl Future<Output = Result<Vec<ipc_schema::methods::GroupView>, ClientError>> + Send;
     /// `message.list {peer, before, limit}`.
     fn messages(
         &mut self,

@@ -125,6 +125,7 @@ pub async fn execute<D: Daemon>(
         Effect::LoadStatus => Action::Status(daemon.status().await?),
         Effect::LoadConversations => Action::Conversations(daemon.conversations().await?),
         Effect::LoadContacts => Action::Contacts(daemon.contacts().await?),
+        Effect::LoadGroups => Action::Groups(daemon.groups().await?),
         Effect::LoadMessages { peer } => Action::Messages {
             page: daemon.messages(peer.clone(), None, PAGE_SIZE).await?,
             peer,

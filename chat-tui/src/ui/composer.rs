@@ -14,7 +14,10 @@ pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
     let focused = state.focus == Pane::Composer && state.overlay.is_none();
     let border = if focused { t.border_focus } else { t.border };
     let title = match &state.open {
-        Some(o) => format!(" Message {} ", crate::text::drawable(&o.peer)),
+        Some(o) => format!(
+            " Message {} ",
+            crate::text::drawable(&state.peer_label(&o.peer))
+        ),
         None => " Message ".to_owned(),
     };
     let block = Block::bordered().border_style(border).title(title);

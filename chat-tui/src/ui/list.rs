@@ -51,9 +51,15 @@ pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
             .last_ts
             .map(|ts| list_time(state.tz, ts, state.now_ms))
             .unwrap_or_default();
-        let mark = if c.verified { " ✓" } else { "" };
+        let group = state.group_of(&c.peer);
+        let mark = match group {
+            Some(g) if g.state != ipc_schema::methods::GroupState::Member => " (left)",
+            Some(_) => "",
+            None if c.verified => " ✓",
+            None => "",
+        };
         let name_w = width.saturating_sub(time.width() + mark.width() + 1);
-        let name = truncate(&c.peer, name_w);
+        let name = truncate(&state.peer_label(&c.peer), name_w);
         let name_style = if c.unread > 0 {
             base.patch(t.unread)
         } else {

@@ -33,6 +33,18 @@ pub fn message_lines(
 ) -> Vec<Line<'static>> {
     let t = &state.theme;
     let outgoing = m.direction == Direction::Out;
+    if m.kind == "system" {
+        // A group's history line ("alice added carol"): one dim row.
+        let text = format!(
+            "· {} {}",
+            state.tz.civil(m.ts).hh_mm(),
+            m.body.as_deref().unwrap_or_default()
+        );
+        return vec![Line::from(Span::styled(
+            truncate(&text, width),
+            t.dim.add_modifier(Modifier::ITALIC),
+        ))];
+    }
     let current_match = index.is_some()
         && state
             .search
@@ -52,6 +64,18 @@ pub fn message_lines(
             _ => t.dim,
         };
         header.push(Span::styled(format!(" {}", tick(m.state)), style));
+        if !m.deliveries.is_empty() {
+            // Per member: "2/3" have it.
+            let have = m
+                .deliveries
+                .iter()
+                .filter(|d| matches!(d.state, MessageState::Delivered | MessageState::Read))
+                .count();
+            header.push(Span::styled(
+                format!(" {have}/{}", m.deliveries.len()),
+                t.dim,
+            ));
+        }
     }
     let mut header = Line::from(header);
     if current_match {
@@ -102,10 +126,26 @@ pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
         return;
     };
     let mut title = vec![Span::styled(
-        format!(" {}", drawable(&open.peer)),
+        format!(" {}", drawable(&state.peer_label(&open.peer))),
         Style::new().add_modifier(Modifier::BOLD),
     )];
-    if state.is_verified(&open.peer) {
+    if let Some(g) = state.group_of(&open.peer) {
+        let standing = match g.state {
+            ipc_schema::methods::GroupState::Member => String::new(),
+            other => format!(
+                " · you {}",
+                if other == ipc_schema::methods::GroupState::Left {
+                    "left"
+                } else {
+                    "were removed"
+                }
+            ),
+        };
+        title.push(Span::styled(
+            format!(" · {} members{standing}", g.members),
+            t.dim,
+        ));
+    } else if state.is_verified(&open.peer) {
         title.push(Span::styled(" ✓ verified", t.verified));
     }
     title.push(Span::raw(" "));
@@ -151,7 +191,10 @@ pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
         } else if open.has_more {
             "PageUp: older messages".to_owned()
         } else {
-            format!("start of your conversation with {}", open.peer)
+            format!(
+                "start of your conversation with {}",
+                state.peer_label(&open.peer)
+            )
         };
         rows.push(Line::styled(truncate(&marker, width), t.dim).alignment(Alignment::Center));
     }
