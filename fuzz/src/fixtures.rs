@@ -1,6 +1,6 @@
-//! Fixed keys shared by the targets: the two identities of chatd's frozen
-//! envelope vectors (alice 3072-bit, bob 2048-bit), decoded once per process.
-//! Generating RSA keys per input would make every target crawl.
+//! Fixed keys shared by the targets: the identities of chatd's frozen
+//! envelope vectors (alice 3072-bit, bob and carol 2048-bit), decoded once per
+//! process. Generating RSA keys per input would make every target crawl.
 
 use std::sync::OnceLock;
 
@@ -11,6 +11,8 @@ use serde_json::Value;
 
 /// chatd's envelope v1 vectors, embedded so the targets do not depend on the cwd.
 const VECTORS: &str = include_str!("../../chatd/tests/vectors/envelope-v1.json");
+/// The v2 vectors (the same alice and bob, and carol).
+const VECTORS_V2: &str = include_str!("../../chatd/tests/vectors/envelope-v2.json");
 
 /// A vectors identity: its private keys as PKCS#8 DER and the parsed identity.
 pub struct Keys {
@@ -45,12 +47,14 @@ impl Keys {
     }
 }
 
-/// alice and bob of the vectors file.
+/// alice, bob and carol of the vectors files.
 pub struct People {
     /// alice, 3072-bit keys.
     pub alice: Keys,
     /// bob, 2048-bit keys.
     pub bob: Keys,
+    /// carol, 2048-bit keys (v2 vectors only).
+    pub carol: Keys,
 }
 
 /// The vectors' identities, decoded on first use.
@@ -58,9 +62,11 @@ pub fn people() -> &'static People {
     static PEOPLE: OnceLock<People> = OnceLock::new();
     PEOPLE.get_or_init(|| {
         let vectors: Value = serde_json::from_str(VECTORS).expect("vectors file is JSON");
+        let v2: Value = serde_json::from_str(VECTORS_V2).expect("v2 vectors file is JSON");
         People {
             alice: Keys::load(&vectors, "alice"),
             bob: Keys::load(&vectors, "bob"),
+            carol: Keys::load(&v2, "carol"),
         }
     })
 }

@@ -11,11 +11,13 @@ mod fixtures;
 
 pub mod card;
 pub mod envelope;
+pub mod envelope_v2;
 pub mod ipc;
 pub mod relay;
 
 pub use card::card_parse;
 pub use envelope::envelope_open;
+pub use envelope_v2::envelope_v2;
 pub use ipc::ipc_frame;
 pub use relay::relay_body;
 
@@ -23,8 +25,9 @@ pub use relay::relay_body;
 pub type Target = fn(&[u8]);
 
 /// The fuzz targets by name, for the replay test.
-pub const TARGETS: [(&str, Target); 4] = [
+pub const TARGETS: [(&str, Target); 5] = [
     ("envelope_open", envelope_open),
+    ("envelope_v2", envelope_v2),
     ("card_parse", card_parse),
     ("ipc_frame", ipc_frame),
     ("relay_body", relay_body),

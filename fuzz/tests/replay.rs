@@ -33,6 +33,11 @@ fn envelope_open_inputs_replay() {
 }
 
 #[test]
+fn envelope_v2_inputs_replay() {
+    replay("envelope_v2", chat_fuzz::envelope_v2);
+}
+
+#[test]
 fn card_parse_inputs_replay() {
     replay("card_parse", chat_fuzz::card_parse);
 }

@@ -38,3 +38,46 @@ fn chat_in_the_tui_see_the_reply_and_its_tick_survive_a_daemon_restart() {
     });
     assert!(screen.contains("hello from the terminal"), "{screen}");
 }
+
+#[test]
+fn a_group_in_the_tui_is_named_shows_its_senders_and_takes_a_reply() {
+    let world = World::start();
+    let (alice, bob) = pair(&world, "alice", "bob");
+    let carol = world.daemon("carol");
+    carol.register(&world.relay);
+    alice.add_contact(&carol);
+    carol.add_contact(&alice);
+    alice
+        .ctl(&["group", "create", "ops", "bob", "carol"])
+        .success();
+    eventually(Duration::from_secs(20), "bob in #ops", || {
+        (bob.ctl(&["group", "info", "ops"]).code == 0).then_some(())
+    });
+    eventually(Duration::from_secs(20), "carol in #ops", || {
+        (carol.ctl(&["group", "info", "ops"]).code == 0).then_some(())
+    });
+    carol.ctl(&["send", "#ops", "deploy done"]).success();
+
+    let tui = Tmux::start(&world, &bob);
+    tui.wait_for("relay online");
+    tui.wait_for("#ops");
+    // The group is the newest conversation, first in the list (the
+    // highlight may still be on alice, listed before the group arrived).
+    tui.keys(&["Up"]);
+    tui.keys(&["Enter"]);
+    // Open: the history lines and the sender's name show.
+    tui.wait_for("alice created the group ops");
+    let screen = tui.wait_for("carol ");
+    assert!(screen.contains("deploy done"), "{screen}");
+    assert!(screen.contains("members"), "the title counts members: {screen}");
+    tui.keys(&["-l", "on it"]);
+    tui.keys(&["Enter"]);
+    eventually(
+        Duration::from_secs(20),
+        "alice and carol have bob's reply",
+        || {
+            let has = |d: &e2e::Daemon| d.log("#ops").iter().any(|m| m["body"] == "on it");
+            (has(&alice) && has(&carol)).then_some(())
+        },
+    );
+}
