@@ -69,7 +69,10 @@ fn a_group_in_the_tui_is_named_shows_its_senders_and_takes_a_reply() {
     tui.wait_for("alice created the group ops");
     let screen = tui.wait_for("carol ");
     assert!(screen.contains("deploy done"), "{screen}");
-    assert!(screen.contains("members"), "the title counts members: {screen}");
+    assert!(
+        screen.contains("members"),
+        "the title counts members: {screen}"
+    );
     tui.keys(&["-l", "on it"]);
     tui.keys(&["Enter"]);
     eventually(
