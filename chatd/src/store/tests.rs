@@ -437,3 +437,63 @@ fn an_unknown_state_in_the_database_is_an_error_not_queued() {
         .unwrap();
     assert!(store.messages("bob", None, 10).is_err());
 }
+
+fn group_text(from: &str, msg: &str, group: &str) -> Opened {
+    Opened {
+        id: msg.to_owned(),
+        from: from.to_owned(),
+        ts: 1,
+        payload: Payload::GroupText {
+            group: group.to_owned(),
+            body: format!("{from} says {msg}"),
+            reply_to: None,
+        },
+    }
+}
+
+/// docs/PROTOCOL.md §9.5: a group text from someone not in the roster waits
+/// (bounded in number) for a roster that adds them, and is dropped and
+/// counted after 10 minutes; it is never filed.
+#[test]
+fn group_texts_from_non_members_wait_bounded_then_are_counted() {
+    let (_d, store) = store();
+    let group = id(77);
+    let first: Vec<Opened> = (0..groups::WAITING_PER_GROUP as u32 + 5)
+        .map(|n| group_text("mallory", &id(n), &group))
+        .collect();
+    store
+        .commit_batch("me", first, &[], &[])
+        .unwrap()
+        .publish(&bus());
+    let waiting = |store: &Store| {
+        store
+            .with(|c| {
+                Ok(c.query_row("SELECT count(*) FROM group_waiting", [], |r| {
+                    r.get::<_, i64>(0)
+                })?)
+            })
+            .unwrap()
+    };
+    assert_eq!(waiting(&store), groups::WAITING_PER_GROUP);
+    assert_eq!(store.dropped().unwrap().not_a_member, 5, "the oldest beyond the cap");
+    assert!(!store.has_history(&groups::group_peer(&group)).unwrap());
+    // Ten minutes on, the next batch drops and counts them.
+    store
+        .with(|c| {
+            c.execute(
+                "UPDATE group_waiting SET received_at = received_at - ?1",
+                [groups::WAITING_MS as i64 + 1],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    store
+        .commit_batch("me", Vec::new(), &[], &[])
+        .unwrap()
+        .publish(&bus());
+    assert_eq!(waiting(&store), 0);
+    assert_eq!(
+        store.dropped().unwrap().not_a_member,
+        groups::WAITING_PER_GROUP as u64 + 5
+    );
+}

@@ -310,3 +310,135 @@ async fn only_admins_change_a_group_and_names_are_checked() {
     })
     .await;
 }
+
+/// A member's daemon refuses to send once removed; a hostile one that goes
+/// around its daemon (its own keys, its own relay session) reaches no one:
+/// its texts are not filed, and the roster it forges to make itself an
+/// admin again does not count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_member_who_keeps_sending_reaches_no_one() {
+    use chatd::crypto::seal_v2_as;
+    use chatd::groups::{Edit, Roster, RosterHash};
+    use ipc_schema::Payload;
+
+    let relay = Relay::start().await;
+    let alice = Chatd::start("alice", "").await;
+    let bob = Chatd::start("bob", "").await;
+    let carol = Chatd::start("carol", "").await;
+    acquainted(&relay, &[&alice, &bob, &carol]).await;
+    let id = change(
+        &alice,
+        GroupCreateParams {
+            name: "ops".into(),
+            members: vec!["bob".into(), "carol".into()],
+        },
+    )
+    .await
+    .unwrap()
+    .group
+    .id;
+    for d in [&bob, &carol] {
+        eventually(WAIT, "the group everywhere", || async {
+            (members(d, &id).await.len() == 3).then_some(())
+        })
+        .await;
+    }
+    change(
+        &alice,
+        GroupRemoveParams {
+            group: id.clone(),
+            users: vec!["bob".into()],
+        },
+    )
+    .await
+    .unwrap();
+    for d in [&alice, &carol] {
+        eventually(WAIT, "bob out", || async {
+            (members(d, &id).await == ["alice", "carol"]).then_some(())
+        })
+        .await;
+    }
+
+    // bob, around his daemon: a session of his own and his own keys.
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{}/v1/sessions", relay.url))
+        .json(&serde_json::json!({"username": "bob", "password": "bob relay password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+    let me = bob.daemon().identity().unwrap();
+    let put = |payload: Payload| {
+        let (http, token, me, url) = (http.clone(), token.clone(), me.clone(), relay.url.clone());
+        let alice_card = alice.daemon().identity().unwrap().card().clone();
+        let carol_card = carol.daemon().identity().unwrap().card().clone();
+        async move {
+            let mut msg_id = [0u8; 16];
+            rand::fill(&mut msg_id);
+            let env = seal_v2_as(
+                &me,
+                &[&alice_card, &carol_card],
+                &payload,
+                msg_id,
+                1,
+                &mut rand::rng(),
+            )
+            .unwrap();
+            let status = http
+                .put(format!("{url}/v1/messages/{}", env.id))
+                .bearer_auth(&token)
+                .json(&env)
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert!(status.is_success(), "{status}");
+        }
+    };
+    put(Payload::GroupText {
+        group: id.clone(),
+        body: "I am still here".into(),
+        reply_to: None,
+    })
+    .await;
+    // A roster on top of the one bob last knew, making him admin: he was no
+    // admin there, and it is not his leave.
+    let bobs_log = bob
+        .client()
+        .await
+        .call(GroupInfoParams { group: id.clone() })
+        .await
+        .unwrap();
+    assert_eq!(bobs_log.group.state, GroupState::Removed);
+    let forged = {
+        let alice_card = alice.daemon().identity().unwrap().card().clone();
+        let carol_card = carol.daemon().identity().unwrap().card().clone();
+        let genesis = Roster::genesis(&id, "ops", &alice_card, &[me.card().clone(), carol_card]);
+        let hash = RosterHash::of(genesis.to_text().as_bytes());
+        Edit {
+            promote: vec!["bob".into()],
+            ..Edit::default()
+        }
+        .apply(&genesis, hash, "bob")
+        .to_text()
+    };
+    put(Payload::Roster {
+        group: id.clone(),
+        roster: forged,
+        parent_roster: None,
+    })
+    .await;
+
+    for d in [&alice, &carol] {
+        eventually(WAIT, "the forged roster counted, not applied", || async {
+            (d.status().await.dropped.bad_roster >= 1).then_some(())
+        })
+        .await;
+        assert_eq!(members(d, &id).await, ["alice", "carol"]);
+        assert!(!texts(d, &id).await.iter().any(|t| t.contains("still here")));
+    }
+}
