@@ -92,6 +92,14 @@ fn four_daemons_chat_in_a_group_through_adds_removals_a_leave_and_kill_9() {
             .then_some(())
         });
     }
+    // Notifications name the sender and the group.
+    eventually(WAIT, "a notification from carol in ops", || {
+        world
+            .notifications()
+            .iter()
+            .any(|(summary, _)| summary == "New message from carol in ops")
+            .then_some(())
+    });
     // Per-member delivery in --json.
     eventually(WAIT, "delivered to bob and carol", || {
         let log = alice.log("#ops");
