@@ -22,6 +22,10 @@
 //! - **backlog**: the messages wait on the relay while bob's daemon is down;
 //!   from its start until all are committed and acknowledged (the relay's
 //!   queue is empty). Bound: bob's open rate on all cores.
+//! - **group**: alice and 20 members (21 chatd processes on this machine);
+//!   messages to the group one at a time, from `message.send` returning to
+//!   the last member's `message.received`. Bound: one seal for 20 recipients
+//!   (measured here) + ⌈20 / cores⌉ opens, since the members share the cores.
 //! - **footprint**: chatd RSS idle and after the backlog, `chat-ctl send` wall
 //!   time (process start included) against a bound of `chat-ctl --version`
 //!   (`message.send` answers after one commit; the outbox seals), and the
@@ -31,12 +35,14 @@ use std::collections::HashMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use chatd::crypto::{Card, Identity, KeyBits, Peers, open, seal};
+use chatd::crypto::{Card, Identity, KeyBits, Peers, open, seal, seal_v2_as};
 use e2e::{Daemon, World, bin};
 use ipc_schema::Payload;
 use ipc_schema::client::{Client, EventStream};
 use ipc_schema::envelope::Envelope;
-use ipc_schema::methods::{Event, MessageSendParams, MessageState};
+use ipc_schema::methods::{
+    Event, GroupCreateParams, GroupListParams, MessageSendParams, MessageState,
+};
 
 const BITS: u32 = 3072;
 
@@ -54,10 +60,10 @@ fn main() {
                 )
             }
             "--bench" => {}
-            "latency" | "throughput" | "backlog" | "footprint" | "all" => what = a,
+            "latency" | "throughput" | "backlog" | "footprint" | "group" | "all" => what = a,
             other => {
                 eprintln!(
-                    "usage: e2e [latency|throughput|backlog|footprint|all] [--messages N] (got {other:?})"
+                    "usage: e2e [latency|throughput|backlog|footprint|group|all] [--messages N] (got {other:?})"
                 );
                 std::process::exit(2);
             }
@@ -97,6 +103,15 @@ fn main() {
     }
     if all || what == "backlog" || what == "footprint" {
         backlog_and_footprint(messages.unwrap_or(10_000), &bounds, &mut table);
+    }
+    if all || what == "group" {
+        group_latency(
+            GROUP_MEMBERS,
+            messages.unwrap_or(200).min(200),
+            &bounds,
+            cores,
+            &mut table,
+        );
     }
     table.print();
 }
@@ -281,6 +296,127 @@ fn latency(n: usize, bounds: &Bounds, table: &mut Table) {
             ms(bound),
             ms(p50) - ms(bound),
             ms(p99) - ms(bound)
+        ),
+    );
+}
+
+/// Members of the group bench besides alice.
+const GROUP_MEMBERS: usize = 20;
+
+/// The median time to seal one short text for `n` recipients (one PSS
+/// signature, `n` OAEP encryptions), measured here.
+fn seal_for(n: usize) -> Duration {
+    let mut rng = rand::rng();
+    let alice = Identity::generate("alice", KeyBits::B3072, &mut rng).expect("keys");
+    let member = Identity::generate("member", KeyBits::B3072, &mut rng).expect("keys");
+    let cards: Vec<Card> = (0..n)
+        .map(|i| {
+            Card::from_der(
+                &format!("member{i:03}"),
+                member.card().enc_der(),
+                member.card().sig_der(),
+            )
+            .expect("card")
+        })
+        .collect();
+    let refs: Vec<&Card> = cards.iter().collect();
+    let payload = Payload::text("bench 000123 the quick brown fox".to_owned());
+    let mut times: Vec<Duration> = (0..30)
+        .map(|_| {
+            let t = Instant::now();
+            seal_v2_as(&alice, &refs, &payload, [7; 16], 1, &mut rand::rng()).expect("seal");
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    quantile(&times, 0.5)
+}
+
+/// alice and `n` members, each its own chatd; `m` group messages one at a
+/// time, each timed until the last member has it.
+fn group_latency(n: usize, m: usize, bounds: &Bounds, cores: usize, table: &mut Table) {
+    println!("group: {n} members and alice, {m} messages one at a time");
+    let world = World::start();
+    let alice = world.daemon("alice");
+    alice.register_bits(&world.relay, BITS);
+    let members: Vec<Daemon> = (0..n)
+        .map(|i| {
+            let d = world.daemon(&format!("member{i:02}"));
+            d.register_bits(&world.relay, BITS);
+            alice.add_contact(&d);
+            d.add_contact(&alice);
+            d
+        })
+        .collect();
+    let names: Vec<String> = (0..n).map(|i| format!("member{i:02}")).collect();
+    let rt = runtime();
+    let samples = rt.block_on(async {
+        let mut a = alice.client().await;
+        let id = a
+            .call(GroupCreateParams {
+                name: "bench".into(),
+                members: names,
+            })
+            .await
+            .expect("group.create")
+            .group
+            .id;
+        // Every member has the group before the clock starts.
+        for d in &members {
+            let mut c = d.client().await;
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while c
+                .call(GroupListParams {})
+                .await
+                .expect("group.list")
+                .groups
+                .is_empty()
+            {
+                assert!(Instant::now() < deadline, "the group reached every member");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        let mut streams = Vec::with_capacity(n);
+        for d in &members {
+            streams.push(d.client().await.subscribe(None).await.expect("subscribe"));
+        }
+        let peer = format!("#{id}");
+        let mut samples = Vec::with_capacity(m);
+        // 5 unmeasured messages first.
+        for i in 0..m + 5 {
+            let id = send(&mut a, &peer, format!("group {i:05} the quick brown fox")).await;
+            let sent = Instant::now();
+            for events in &mut streams {
+                loop {
+                    if let Event::MessageReceived(e) = next_event(events, 60).await
+                        && e.message.id == id
+                    {
+                        break;
+                    }
+                }
+            }
+            if i >= 5 {
+                samples.push(sent.elapsed());
+            }
+        }
+        samples
+    });
+    drop(members);
+    let mut sorted = samples;
+    sorted.sort();
+    let (p50, p99) = (quantile(&sorted, 0.5), quantile(&sorted, 0.99));
+    let seal_n = seal_for(n);
+    let bound = seal_n + bounds.open * n.div_ceil(cores) as u32;
+    table.row(
+        &format!("group of {} (alice + {n} chatd on this machine): send until all have it, p50 / p99", n + 1),
+        format!("{:.1} / {:.1} ms", ms(p50), ms(p99)),
+        format!(
+            "bound = seal for {n} ({:.2} ms) + ⌈{n}/{cores}⌉ × open ({:.2} ms) = {:.1} ms; p50 = {:.2}× bound, p99 = {:.2}× bound",
+            ms(seal_n),
+            ms(bounds.open),
+            ms(bound),
+            p50.as_secs_f64() / bound.as_secs_f64(),
+            p99.as_secs_f64() / bound.as_secs_f64()
         ),
     );
 }
