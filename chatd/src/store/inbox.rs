@@ -161,6 +161,18 @@ impl Store {
                     Payload::Text { body, reply_to } => ("text".to_owned(), Some(body), reply_to, None),
                     Payload::Unsupported { kind, raw } => (kind, None, None, Some(raw)),
                 };
+                // A group member a roster introduced can send receipts and
+                // group texts, not one-to-one messages: those come only
+                // from contacts.
+                let is_contact: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM contacts WHERE user = ?1)",
+                    [&msg.from],
+                    |r| r.get(0),
+                )?;
+                if !is_contact {
+                    bump(&tx, DropReason::UnknownSender, 1)?;
+                    continue;
+                }
                 tx.execute(
                     "INSERT INTO messages (id, peer, direction, sender, recipient, ts, received_at, kind, body, reply_to, raw, state)
                      VALUES (?1, ?2, 'in', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'delivered')",

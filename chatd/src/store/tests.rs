@@ -475,7 +475,11 @@ fn group_texts_from_non_members_wait_bounded_then_are_counted() {
             .unwrap()
     };
     assert_eq!(waiting(&store), groups::WAITING_PER_GROUP);
-    assert_eq!(store.dropped().unwrap().not_a_member, 5, "the oldest beyond the cap");
+    assert_eq!(
+        store.dropped().unwrap().not_a_member,
+        5,
+        "the oldest beyond the cap"
+    );
     assert!(!store.has_history(&groups::group_peer(&group)).unwrap());
     // Ten minutes on, the next batch drops and counts them.
     store

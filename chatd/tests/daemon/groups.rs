@@ -442,3 +442,94 @@ async fn a_removed_member_who_keeps_sending_reaches_no_one() {
         assert!(!texts(d, &id).await.iter().any(|t| t.contains("still here")));
     }
 }
+
+/// A card a roster introduced opens that member's group texts and receipts,
+/// not one-to-one messages: those still come only from contacts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_introduced_member_is_not_a_contact() {
+    let relay = Relay::start().await;
+    let alice = Chatd::start("alice", "").await;
+    let bob = Chatd::start("bob", "").await;
+    let carol = Chatd::start("carol", "").await;
+    for d in [&alice, &bob, &carol] {
+        d.register(&relay.url).await;
+    }
+    for d in [&bob, &carol] {
+        alice.add(d).await;
+        d.add(&alice).await;
+    }
+    let id = change(
+        &alice,
+        GroupCreateParams {
+            name: "ops".into(),
+            members: vec!["bob".into(), "carol".into()],
+        },
+    )
+    .await
+    .unwrap()
+    .group
+    .id;
+    eventually(WAIT, "carol has the group", || async {
+        (members(&carol, &id).await.len() == 3).then_some(())
+    })
+    .await;
+    let info = group_of(&carol, &id).await.unwrap();
+    let bob_at_carol = info.members.iter().find(|m| m.user == "bob").unwrap();
+    assert_eq!(bob_at_carol.introduced_by.as_deref(), Some("alice"));
+    assert!(!bob_at_carol.verified);
+
+    // bob's group text reaches carol...
+    bob.send(&format!("#{id}"), "hello group").await;
+    eventually(WAIT, "carol reads bob in the group", || async {
+        (texts(&carol, &id).await == ["bob: hello group"]).then_some(())
+    })
+    .await;
+    // ...but a one-to-one envelope from him, sealed around his daemon, is
+    // dropped as from a stranger.
+    let me = bob.daemon().identity().unwrap();
+    let carol_card = carol.daemon().identity().unwrap().card().clone();
+    let env = chatd::crypto::seal(
+        &me,
+        &carol_card,
+        &ipc_schema::Payload::text("psst, just you"),
+        1,
+        &mut rand::rng(),
+    )
+    .unwrap();
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{}/v1/sessions", relay.url))
+        .json(&serde_json::json!({"username": "bob", "password": "bob relay password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let status = http
+        .put(format!("{}/v1/messages/{}", relay.url, env.id))
+        .bearer_auth(login["token"].as_str().unwrap())
+        .json(&env)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert!(status.is_success(), "{status}");
+    eventually(WAIT, "carol counts it as from a stranger", || async {
+        (carol.status().await.dropped.unknown_sender >= 1).then_some(())
+    })
+    .await;
+    let log = carol
+        .client()
+        .await
+        .call(MessageListParams {
+            peer: "bob".into(),
+            before: None,
+            limit: None,
+        })
+        .await;
+    assert!(
+        log.map(|l| l.messages.is_empty()).unwrap_or(true),
+        "nothing filed under bob"
+    );
+}
