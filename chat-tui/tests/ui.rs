@@ -1248,3 +1248,50 @@ fn snapshot_group_conversation_with_senders_history_lines_and_member_ticks_80x24
     assert!(screen.contains("1/2"), "per-member ticks: {screen}");
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn snapshot_group_members_view_marks_unverified_and_introduced_members_80x24() {
+    let mut s = online(80, 24);
+    let ops = ipc_schema::methods::GroupView {
+        id: OPS.into(),
+        name: "ops".into(),
+        version: 2,
+        state: ipc_schema::methods::GroupState::Member,
+        admin: true,
+        members: 3,
+    };
+    app::update(&mut s, Action::Groups(vec![ops.clone()]));
+    let mut convs = s.conversations.clone();
+    convs.insert(0, conv(&format!("#{OPS}"), "deploy done", 55, 0, false));
+    app::update(&mut s, Action::Conversations(convs));
+    open_with(&mut s, &format!("#{OPS}"), vec![], false);
+    let fx = app::update(&mut s, Action::ShowMembers);
+    assert!(
+        fx.contains(&Effect::LoadGroupInfo { group: OPS.into() }),
+        "{fx:?}"
+    );
+    let member = |user: &str, admin: bool, verified: bool, by: Option<&str>| {
+        ipc_schema::methods::GroupMemberView {
+            user: user.into(),
+            admin,
+            since: 0,
+            fingerprint: "ab".repeat(32),
+            verified,
+            introduced_by: by.map(Into::into),
+        }
+    };
+    app::update(
+        &mut s,
+        Action::GroupInfo(ipc_schema::methods::GroupInfoResult {
+            group: ops,
+            members: vec![
+                member("alice", true, false, None),
+                member("bob", false, true, None),
+                member("dave", false, false, Some("alice")),
+            ],
+        }),
+    );
+    let screen = render(&s);
+    assert!(screen.contains("introduced by alice"), "{screen}");
+    insta::assert_snapshot!(screen);
+}

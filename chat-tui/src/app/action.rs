@@ -138,6 +138,10 @@ pub enum Action {
     ContactResult(Result<ContactDone, ContactFailed>),
     /// Open the own identity view.
     ShowIdentity,
+    /// Show the open group's members.
+    ShowMembers,
+    /// Answer to `group.info`.
+    GroupInfo(ipc_schema::methods::GroupInfoResult),
     /// Open the fuzzy conversation picker (Ctrl+P).
     OpenPicker,
     /// Answers to `identity.show` and `identity.card` (the card as JSON text).
@@ -206,6 +210,11 @@ pub enum Effect {
     LoadContacts,
     /// Fetch `group.list`.
     LoadGroups,
+    /// Fetch `group.info` of a group (its id).
+    LoadGroupInfo {
+        /// The group's id.
+        group: String,
+    },
     /// Fetch the newest page of a conversation.
     LoadMessages {
         /// The conversation.

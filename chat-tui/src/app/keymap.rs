@@ -157,6 +157,7 @@ pub enum Bound {
     Help,
     Contacts,
     Identity,
+    Members,
     Picker,
     NextPane,
     PrevPane,
@@ -189,6 +190,7 @@ const TABLE: &[(&str, Bound, Key, &[Scope])] = {
         ("help", B::Help, Key::ch('?'), &[S::Browse]),
         ("contacts", B::Contacts, Key::ch('c'), &[S::Browse]),
         ("identity", B::Identity, Key::ch('I'), &[S::Browse]),
+        ("members", B::Members, Key::ch('m'), &[S::Browse]),
         ("picker", B::Picker, Key::ctrl('p'), &[S::Global]),
         (
             "next_pane",

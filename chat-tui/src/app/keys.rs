@@ -22,6 +22,10 @@ pub const HELP: &[(&str, &str)] = &[
         "{identity}",
         "own identity: fingerprint and QR code of your card",
     ),
+    (
+        "{members}",
+        "the open group's members: admins, and who is unverified",
+    ),
     ("Ctrl+C", "quit, always"),
     (
         "{picker}",
@@ -164,6 +168,13 @@ fn map_key(state: &AppState, keys: &KeyMap, key: KeyEvent) -> Option<Action> {
             _ => None,
         };
     }
+    if state.overlay == Some(Overlay::Members) {
+        return match key.code {
+            _ if is(Bound::Members) || is(Bound::Quit) => Some(Action::CloseOverlay),
+            KeyCode::Esc => Some(Action::CloseOverlay),
+            _ => None,
+        };
+    }
     if let Some(Overlay::Contacts(view)) = &state.overlay {
         return match &view.prompt {
             Some(ContactPrompt::Remove { .. }) => match key.code {
@@ -288,6 +299,7 @@ fn common(keys: &KeyMap, key: KeyEvent) -> Option<Action> {
         _ if is(Bound::Help) => Some(Action::ToggleHelp),
         _ if is(Bound::Contacts) => Some(Action::ShowContacts),
         _ if is(Bound::Identity) => Some(Action::ShowIdentity),
+        _ if is(Bound::Members) => Some(Action::ShowMembers),
         KeyCode::Esc => Some(Action::CloseOverlay),
         _ => None,
     }

@@ -37,7 +37,7 @@ pub fn matches(state: &AppState, query: &str) -> Vec<usize> {
         .conversations
         .iter()
         .enumerate()
-        .filter_map(|(i, c)| score(&c.peer, query).map(|s| (s, i)))
+        .filter_map(|(i, c)| score(&state.peer_label(&c.peer), query).map(|s| (s, i)))
         .collect();
     hits.sort();
     hits.into_iter().map(|(_, i)| i).collect()

@@ -47,6 +47,8 @@ pub enum Overlay {
     Contacts(ContactsView),
     /// Own identity: fingerprint and a QR code of the card.
     Identity,
+    /// The open group's members.
+    Members,
     /// The fuzzy conversation picker.
     Picker(Picker),
 }
@@ -174,6 +176,8 @@ pub struct AppState {
     pub contacts: Vec<Contact>,
     /// The groups this user is or was in, to name group conversations.
     pub groups: Vec<ipc_schema::methods::GroupView>,
+    /// The open group's members, for the members view (`group.info`).
+    pub members: Option<ipc_schema::methods::GroupInfoResult>,
     /// Index of the highlighted list entry.
     pub selected: usize,
     /// The conversation on the right, if any.
@@ -216,6 +220,7 @@ impl AppState {
             conversations: Vec::new(),
             contacts: Vec::new(),
             groups: Vec::new(),
+            members: None,
             selected: 0,
             open: None,
             drafts: HashMap::new(),

@@ -294,6 +294,24 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::PromptSubmit => contacts::submit(state, &mut fx),
         Action::OpenPicker => picker::open(state),
         Action::ContactResult(result) => contacts::result(state, result),
+        Action::ShowMembers => match state
+            .open
+            .as_ref()
+            .and_then(|o| ipc_schema::methods::group_peer(&o.peer))
+        {
+            Some(group) => {
+                let group = group.to_owned();
+                if state.members.as_ref().is_some_and(|m| m.group.id != group) {
+                    state.members = None;
+                }
+                state.overlay = Some(Overlay::Members);
+                if state.daemon == DaemonLink::Online {
+                    fx.push(Effect::LoadGroupInfo { group });
+                }
+            }
+            None => state.notice = Some("members: open a group conversation first".into()),
+        },
+        Action::GroupInfo(info) => state.members = Some(info),
         Action::ShowIdentity => {
             state.overlay = Some(Overlay::Identity);
             if state.daemon == DaemonLink::Online {
@@ -490,7 +508,18 @@ fn on_event(state: &mut AppState, event: Event, fx: &mut Vec<Effect>) {
             lists::contact_changed(state, change, contact);
         }
         // A roster changed: the names and the list may have.
-        Event::GroupUpdated(_) | Event::GroupRemoved(_) => {
+        Event::GroupUpdated(e) => {
+            fx.extend([Effect::LoadGroups, Effect::LoadConversations]);
+            if state.overlay == Some(Overlay::Members)
+                && state
+                    .members
+                    .as_ref()
+                    .is_some_and(|m| m.group.id == e.group.id)
+            {
+                fx.push(Effect::LoadGroupInfo { group: e.group.id });
+            }
+        }
+        Event::GroupRemoved(_) => {
             fx.extend([Effect::LoadGroups, Effect::LoadConversations]);
         }
     }

@@ -24,6 +24,8 @@ pub struct FakeState {
     pub contacts: Vec<Contact>,
     /// Group list answer.
     pub groups: Vec<ipc_schema::methods::GroupView>,
+    /// Group info answer.
+    pub group_info: Option<ipc_schema::methods::GroupInfoResult>,
     /// Full histories by peer, oldest first; pages are cut from them.
     pub history: HashMap<String, Vec<MessageView>>,
     /// Every call made, as `method arg…`, in order.
@@ -90,6 +92,17 @@ impl Daemon for FakeDaemon {
             s.calls.push("contact.list".into());
             s.contacts.clone()
         }))
+    }
+    async fn group_info(
+        &mut self,
+        group: String,
+    ) -> Result<ipc_schema::methods::GroupInfoResult, ClientError> {
+        self.check()?;
+        self.with(|s| {
+            s.calls.push(format!("group.info {group}"));
+            s.group_info.clone()
+        })
+        .ok_or(ClientError::Disconnected)
     }
     async fn groups(&mut self) -> Result<Vec<ipc_schema::methods::GroupView>, ClientError> {
         self.check()?;

@@ -55,6 +55,14 @@ impl Daemon for IpcDaemon {
     async fn contacts(&mut self) -> Result<Vec<Contact>, ClientError> {
         Ok(self.client.call(ContactListParams {}).await?.contacts)
     }
+    async fn group_info(
+        &mut self,
+        group: String,
+    ) -> Result<ipc_schema::methods::GroupInfoResult, ClientError> {
+        self.client
+            .call(ipc_schema::methods::GroupInfoParams { group })
+            .await
+    }
     async fn groups(&mut self) -> Result<Vec<ipc_schema::methods::GroupView>, ClientError> {
         Ok(self
             .client

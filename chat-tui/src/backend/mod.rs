@@ -34,6 +34,11 @@ pub trait Daemon: Send + 'static {
     ) -> impl Future<Output = Result<Vec<ConversationView>, ClientError>> + Send;
     /// `contact.list`.
     fn contacts(&mut self) -> impl Future<Output = Result<Vec<Contact>, ClientError>> + Send;
+    /// `group.info`.
+    fn group_info(
+        &mut self,
+        group: String,
+    ) -> impl Future<Output = Result<ipc_schema::methods::GroupInfoResult, ClientError>> + Send;
     /// `group.list`.
     fn groups(
         &mut self,

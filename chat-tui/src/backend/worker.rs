@@ -126,6 +126,7 @@ pub async fn execute<D: Daemon>(
         Effect::LoadConversations => Action::Conversations(daemon.conversations().await?),
         Effect::LoadContacts => Action::Contacts(daemon.contacts().await?),
         Effect::LoadGroups => Action::Groups(daemon.groups().await?),
+        Effect::LoadGroupInfo { group } => Action::GroupInfo(daemon.group_info(group).await?),
         Effect::LoadMessages { peer } => Action::Messages {
             page: daemon.messages(peer.clone(), None, PAGE_SIZE).await?,
             peer,

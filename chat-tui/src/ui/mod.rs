@@ -5,6 +5,7 @@ pub mod contacts;
 pub mod help;
 pub mod identity;
 pub mod list;
+pub mod members;
 pub mod messages;
 pub mod picker;
 pub mod status;
@@ -37,6 +38,13 @@ pub fn draw(frame: &mut Frame, state: &AppState) {
                 ..frame.area()
             };
             identity::draw(frame, state, main);
+        }
+        Some(Overlay::Members) => {
+            let main = Rect {
+                height: areas.status.y.saturating_sub(frame.area().y),
+                ..frame.area()
+            };
+            members::draw(frame, state, main);
         }
         Some(Overlay::Picker(p)) => picker::draw(frame, state, p, frame.area()),
         None => {}
