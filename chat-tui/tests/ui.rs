@@ -1295,3 +1295,96 @@ fn snapshot_group_members_view_marks_unverified_and_introduced_members_80x24() {
     assert!(screen.contains("introduced by alice"), "{screen}");
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn the_members_view_adds_and_removes_through_chatd() {
+    let mut s = online(80, 24);
+    let ops = ipc_schema::methods::GroupView {
+        id: OPS.into(),
+        name: "ops".into(),
+        version: 1,
+        state: ipc_schema::methods::GroupState::Member,
+        admin: true,
+        members: 2,
+    };
+    app::update(&mut s, Action::Groups(vec![ops.clone()]));
+    let mut convs = s.conversations.clone();
+    convs.insert(0, conv(&format!("#{OPS}"), "hi", 55, 0, false));
+    app::update(&mut s, Action::Conversations(convs));
+    open_with(&mut s, &format!("#{OPS}"), vec![], false);
+    app::update(&mut s, Action::ShowMembers);
+    let member = |user: &str| ipc_schema::methods::GroupMemberView {
+        user: user.into(),
+        admin: user == "alice",
+        since: 0,
+        fingerprint: "ab".repeat(32),
+        verified: false,
+        introduced_by: None,
+    };
+    app::update(
+        &mut s,
+        Action::GroupInfo(ipc_schema::methods::GroupInfoResult {
+            group: ops,
+            members: vec![member("alice"), member("bob")],
+        }),
+    );
+    // d on bob, then y: group.remove.
+    app::update(&mut s, Action::MemberSelect(1));
+    app::update(&mut s, Action::MemberRemovePrompt);
+    assert!(render(&s).contains("remove bob from #ops? y/n"));
+    let fx = app::update(&mut s, Action::MemberPromptSubmit);
+    assert_eq!(
+        fx,
+        [Effect::GroupChange {
+            group: OPS.into(),
+            user: "bob".into(),
+            add: false
+        }]
+    );
+    // a, a name, Enter: group.add; a bad name never leaves the TUI.
+    app::update(&mut s, Action::MemberAddPrompt);
+    app::update(
+        &mut s,
+        Action::MemberPromptEdit(Edit::InsertStr("No Such".into())),
+    );
+    assert!(app::update(&mut s, Action::MemberPromptSubmit).is_empty());
+    assert!(render(&s).contains("is not a username"));
+    app::update(
+        &mut s,
+        Action::MemberPromptEdit(Edit::InsertStr("carol".into())),
+    );
+    let fx = app::update(&mut s, Action::MemberPromptSubmit);
+    assert_eq!(
+        fx,
+        [Effect::GroupChange {
+            group: OPS.into(),
+            user: "carol".into(),
+            add: true
+        }]
+    );
+    app::update(
+        &mut s,
+        Action::MemberResult(Err("only an admin of the group can do that".into())),
+    );
+    assert!(render(&s).contains("only an admin"));
+}
+
+#[test]
+fn the_picker_creates_a_group_from_plus_name_and_users() {
+    let mut s = online(80, 24);
+    app::update(&mut s, Action::OpenPicker);
+    app::update(
+        &mut s,
+        Action::PromptEdit(Edit::InsertStr("+ops bob carol".into())),
+    );
+    assert!(render(&s).contains("Enter creates #ops with bob, carol"));
+    let fx = app::update(&mut s, Action::PromptSubmit);
+    assert_eq!(
+        fx,
+        [Effect::CreateGroup {
+            name: "ops".into(),
+            members: vec!["bob".into(), "carol".into()]
+        }]
+    );
+    assert!(s.overlay.is_none());
+}

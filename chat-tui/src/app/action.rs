@@ -140,6 +140,22 @@ pub enum Action {
     ShowIdentity,
     /// Show the open group's members.
     ShowMembers,
+    /// Move the highlight in the members view.
+    MemberSelect(i64),
+    /// Open the add prompt of the members view.
+    MemberAddPrompt,
+    /// Ask to remove the highlighted member.
+    MemberRemovePrompt,
+    /// Edit the add prompt.
+    MemberPromptEdit(crate::app::composer::Edit),
+    /// Add the typed user, or remove the member asked about.
+    MemberPromptSubmit,
+    /// Close the members view's prompt.
+    MemberPromptCancel,
+    /// What `group.create` did: the group, or why not.
+    GroupCreated(Result<ipc_schema::methods::GroupView, String>),
+    /// What a `group.add` or `group.remove` did: a line for the user.
+    MemberResult(Result<String, String>),
     /// Answer to `group.info`.
     GroupInfo(ipc_schema::methods::GroupInfoResult),
     /// Open the fuzzy conversation picker (Ctrl+P).
@@ -210,6 +226,22 @@ pub enum Effect {
     LoadContacts,
     /// Fetch `group.list`.
     LoadGroups,
+    /// `group.create` from the picker (`+NAME USER…`).
+    CreateGroup {
+        /// The name.
+        name: String,
+        /// The other members.
+        members: Vec<String>,
+    },
+    /// `group.add` (`add`) or `group.remove` of one user, then `group.info`.
+    GroupChange {
+        /// The group's id.
+        group: String,
+        /// The user.
+        user: String,
+        /// Add (else remove).
+        add: bool,
+    },
     /// Fetch `group.info` of a group (its id).
     LoadGroupInfo {
         /// The group's id.

@@ -7,7 +7,7 @@ use crossterm::event::{
 use crate::app::action::Action;
 use crate::app::composer::Edit;
 use crate::app::keymap::{Bound, KeyMap};
-use crate::app::state::{AppState, ContactPrompt, Overlay, Pane};
+use crate::app::state::{AppState, ContactPrompt, MemberPrompt, Overlay, Pane};
 
 /// Every key, for the help overlay; a row with no key is a heading. `{name}`
 /// stands for the key bound to `name` in `[keys]` (see [`help_rows`]).
@@ -104,6 +104,11 @@ pub fn help_rows(keys: &KeyMap) -> Vec<(String, String)> {
 pub fn map_event(state: &AppState, event: Event) -> Option<Action> {
     match event {
         Event::Key(key) if key.kind != KeyEventKind::Release => map_key(state, &state.keys, key),
+        Event::Paste(text)
+            if matches!(&state.overlay, Some(Overlay::Members(_))) && has_prompt(state) =>
+        {
+            Some(Action::MemberPromptEdit(Edit::InsertStr(text)))
+        }
         Event::Paste(text) if has_prompt(state) => Some(Action::PromptEdit(Edit::InsertStr(text))),
         Event::Paste(_) if state.overlay.is_some() => None,
         Event::Paste(text) => state
@@ -168,11 +173,32 @@ fn map_key(state: &AppState, keys: &KeyMap, key: KeyEvent) -> Option<Action> {
             _ => None,
         };
     }
-    if state.overlay == Some(Overlay::Members) {
-        return match key.code {
-            _ if is(Bound::Members) || is(Bound::Quit) => Some(Action::CloseOverlay),
-            KeyCode::Esc => Some(Action::CloseOverlay),
-            _ => None,
+    if let Some(Overlay::Members(view)) = &state.overlay {
+        return match &view.prompt {
+            Some(MemberPrompt::Remove { .. }) => match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => Some(Action::MemberPromptSubmit),
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                    Some(Action::MemberPromptCancel)
+                }
+                _ => None,
+            },
+            Some(MemberPrompt::Add(_)) => match prompt_key(key)? {
+                Action::PromptEdit(e) => Some(Action::MemberPromptEdit(e)),
+                Action::PromptSubmit => Some(Action::MemberPromptSubmit),
+                _ => Some(Action::MemberPromptCancel),
+            },
+            None => match key.code {
+                _ if is(Bound::Down) => Some(Action::MemberSelect(1)),
+                _ if is(Bound::Up) => Some(Action::MemberSelect(-1)),
+                _ if is(Bound::ContactAdd) => Some(Action::MemberAddPrompt),
+                _ if is(Bound::ContactRemove) => Some(Action::MemberRemovePrompt),
+                _ if is(Bound::Members) || is(Bound::Quit) => Some(Action::CloseOverlay),
+                KeyCode::Down => Some(Action::MemberSelect(1)),
+                KeyCode::Up => Some(Action::MemberSelect(-1)),
+                KeyCode::Delete => Some(Action::MemberRemovePrompt),
+                KeyCode::Esc => Some(Action::CloseOverlay),
+                _ => None,
+            },
         };
     }
     if let Some(Overlay::Contacts(view)) = &state.overlay {
@@ -309,6 +335,7 @@ fn common(keys: &KeyMap, key: KeyEvent) -> Option<Action> {
 fn has_prompt(state: &AppState) -> bool {
     match &state.overlay {
         Some(Overlay::Picker(_)) => true,
+        Some(Overlay::Members(v)) => matches!(v.prompt, Some(MemberPrompt::Add(_))),
         Some(Overlay::Contacts(v)) => {
             matches!(
                 v.prompt,

@@ -6,6 +6,7 @@ pub mod contacts;
 pub mod keymap;
 pub mod keys;
 pub mod lists;
+pub mod members;
 pub mod picker;
 pub mod state;
 pub mod update;

@@ -91,6 +91,13 @@ pub fn submit(state: &mut AppState) -> Option<usize> {
     hit
 }
 
+/// A query `+NAME USER…` asks to create the group NAME with those contacts.
+pub fn create_request(query: &str) -> Option<(String, Vec<String>)> {
+    let mut words = query.strip_prefix('+')?.split_whitespace();
+    let name = words.next()?.to_owned();
+    Some((name, words.map(str::to_owned).collect()))
+}
+
 /// Whether the picker is open.
 pub fn is_open(state: &AppState) -> bool {
     matches!(state.overlay, Some(Overlay::Picker(_)))
@@ -109,5 +116,15 @@ mod tests {
         assert_eq!(score("carol", "lc"), None);
         assert!(score("b-o", "bo") < score("b--o", "bo"));
         assert!(score("anything", "").is_some());
+    }
+
+    #[test]
+    fn a_plus_query_asks_for_a_new_group() {
+        assert_eq!(
+            create_request("+ops bob  carol"),
+            Some(("ops".into(), vec!["bob".into(), "carol".into()]))
+        );
+        assert_eq!(create_request("+"), None);
+        assert_eq!(create_request("ops bob"), None);
     }
 }

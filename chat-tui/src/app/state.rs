@@ -48,9 +48,32 @@ pub enum Overlay {
     /// Own identity: fingerprint and a QR code of the card.
     Identity,
     /// The open group's members.
-    Members,
+    Members(MembersView),
     /// The fuzzy conversation picker.
     Picker(Picker),
+}
+
+/// The members view: the highlight and an open prompt.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MembersView {
+    /// Index into the members.
+    pub selected: usize,
+    /// Adding someone, or confirming a removal.
+    pub prompt: Option<MemberPrompt>,
+    /// What the last change did (or why it failed).
+    pub message: Option<String>,
+}
+
+/// A prompt of the members view.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemberPrompt {
+    /// The username of a contact to add.
+    Add(Composer),
+    /// Remove this member? (y/n)
+    Remove {
+        /// The member.
+        user: String,
+    },
 }
 
 /// The fuzzy conversation picker's query and highlight.

@@ -9,7 +9,7 @@ use ipc_schema::methods::{
 use crate::app::action::{Action, Effect};
 use crate::app::keys::HELP;
 use crate::app::state::{AppState, DaemonLink, OpenConversation, Overlay, Pane, Search, Status};
-use crate::app::{contacts, lists, picker};
+use crate::app::{contacts, lists, members, picker};
 use crate::layout::{self, MessageRows};
 use crate::qr::Qr;
 
@@ -285,7 +285,15 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::ContactRemove => contacts::prompt(state, contacts::remove_prompt),
         Action::PromptEdit(edit) if picker::is_open(state) => picker::edit(state, edit),
         Action::PromptSubmit if picker::is_open(state) => {
-            if let Some(i) = picker::submit(state) {
+            let request = match &state.overlay {
+                Some(Overlay::Picker(p)) => picker::create_request(&p.query.text),
+                _ => None,
+            };
+            if let Some((name, members)) = request {
+                state.overlay = None;
+                state.notice = Some(format!("creating #{name}…"));
+                fx.push(Effect::CreateGroup { name, members });
+            } else if let Some(i) = picker::submit(state) {
                 state.selected = i;
                 return update(state, Action::OpenSelected);
             }
@@ -294,24 +302,26 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::PromptSubmit => contacts::submit(state, &mut fx),
         Action::OpenPicker => picker::open(state),
         Action::ContactResult(result) => contacts::result(state, result),
-        Action::ShowMembers => match state
-            .open
-            .as_ref()
-            .and_then(|o| ipc_schema::methods::group_peer(&o.peer))
-        {
-            Some(group) => {
-                let group = group.to_owned();
-                if state.members.as_ref().is_some_and(|m| m.group.id != group) {
-                    state.members = None;
-                }
-                state.overlay = Some(Overlay::Members);
-                if state.daemon == DaemonLink::Online {
-                    fx.push(Effect::LoadGroupInfo { group });
-                }
-            }
-            None => state.notice = Some("members: open a group conversation first".into()),
-        },
+        Action::ShowMembers => members::show(state, &mut fx),
+        Action::MemberSelect(delta) => members::select(state, delta),
+        Action::MemberAddPrompt => members::add_prompt(state),
+        Action::MemberRemovePrompt => members::remove_prompt(state),
+        Action::MemberPromptEdit(edit) => members::edit(state, edit),
+        Action::MemberPromptSubmit => members::submit(state, &mut fx),
+        Action::MemberPromptCancel => members::cancel(state),
+        Action::MemberResult(result) => members::result(state, result),
         Action::GroupInfo(info) => state.members = Some(info),
+        Action::GroupCreated(result) => match result {
+            Ok(group) => {
+                state.notice = Some(format!(
+                    "created #{} with {} members",
+                    group.name, group.members
+                ));
+                state.groups.push(group);
+                fx.extend([Effect::LoadGroups, Effect::LoadConversations]);
+            }
+            Err(why) => state.notice = Some(why),
+        },
         Action::ShowIdentity => {
             state.overlay = Some(Overlay::Identity);
             if state.daemon == DaemonLink::Online {
@@ -510,7 +520,7 @@ fn on_event(state: &mut AppState, event: Event, fx: &mut Vec<Effect>) {
         // A roster changed: the names and the list may have.
         Event::GroupUpdated(e) => {
             fx.extend([Effect::LoadGroups, Effect::LoadConversations]);
-            if state.overlay == Some(Overlay::Members)
+            if matches!(state.overlay, Some(Overlay::Members(_)))
                 && state
                     .members
                     .as_ref()

@@ -104,6 +104,38 @@ impl Daemon for FakeDaemon {
         })
         .ok_or(ClientError::Disconnected)
     }
+    async fn group_create(
+        &mut self,
+        name: String,
+        members: Vec<String>,
+    ) -> Result<ipc_schema::methods::GroupView, ClientError> {
+        self.check()?;
+        self.with(|s| {
+            s.calls
+                .push(format!("group.create {name} {}", members.join(" ")))
+        });
+        Ok(ipc_schema::methods::GroupView {
+            id: "0".repeat(32),
+            name,
+            version: 0,
+            state: ipc_schema::methods::GroupState::Member,
+            admin: true,
+            members: members.len() as u32 + 1,
+        })
+    }
+    async fn group_change(
+        &mut self,
+        group: String,
+        user: String,
+        add: bool,
+    ) -> Result<(), ClientError> {
+        self.check()?;
+        self.with(|s| {
+            let verb = if add { "group.add" } else { "group.remove" };
+            s.calls.push(format!("{verb} {group} {user}"));
+        });
+        Ok(())
+    }
     async fn groups(&mut self) -> Result<Vec<ipc_schema::methods::GroupView>, ClientError> {
         self.check()?;
         Ok(self.with(|s| {

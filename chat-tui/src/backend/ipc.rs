@@ -63,6 +63,35 @@ impl Daemon for IpcDaemon {
             .call(ipc_schema::methods::GroupInfoParams { group })
             .await
     }
+    async fn group_create(
+        &mut self,
+        name: String,
+        members: Vec<String>,
+    ) -> Result<ipc_schema::methods::GroupView, ClientError> {
+        Ok(self
+            .client
+            .call(ipc_schema::methods::GroupCreateParams { name, members })
+            .await?
+            .group)
+    }
+    async fn group_change(
+        &mut self,
+        group: String,
+        user: String,
+        add: bool,
+    ) -> Result<(), ClientError> {
+        let users = vec![user];
+        if add {
+            self.client
+                .call(ipc_schema::methods::GroupAddParams { group, users })
+                .await?;
+        } else {
+            self.client
+                .call(ipc_schema::methods::GroupRemoveParams { group, users })
+                .await?;
+        }
+        Ok(())
+    }
     async fn groups(&mut self) -> Result<Vec<ipc_schema::methods::GroupView>, ClientError> {
         Ok(self
             .client

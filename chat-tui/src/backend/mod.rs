@@ -39,6 +39,19 @@ pub trait Daemon: Send + 'static {
         &mut self,
         group: String,
     ) -> impl Future<Output = Result<ipc_schema::methods::GroupInfoResult, ClientError>> + Send;
+    /// `group.create`.
+    fn group_create(
+        &mut self,
+        name: String,
+        members: Vec<String>,
+    ) -> impl Future<Output = Result<ipc_schema::methods::GroupView, ClientError>> + Send;
+    /// `group.add` (when `add`) or `group.remove` of one user.
+    fn group_change(
+        &mut self,
+        group: String,
+        user: String,
+        add: bool,
+    ) -> impl Future<Output = Result<(), ClientError>> + Send;
     /// `group.list`.
     fn groups(
         &mut self,

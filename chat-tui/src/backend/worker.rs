@@ -127,6 +127,21 @@ pub async fn execute<D: Daemon>(
         Effect::LoadContacts => Action::Contacts(daemon.contacts().await?),
         Effect::LoadGroups => Action::Groups(daemon.groups().await?),
         Effect::LoadGroupInfo { group } => Action::GroupInfo(daemon.group_info(group).await?),
+        Effect::CreateGroup { name, members } => match daemon.group_create(name, members).await {
+            Ok(group) => Action::GroupCreated(Ok(group)),
+            Err(ClientError::Rpc { message, .. }) => Action::GroupCreated(Err(message)),
+            Err(e) => return Err(e),
+        },
+        Effect::GroupChange { group, user, add } => {
+            let line = match daemon.group_change(group.clone(), user.clone(), add).await {
+                Ok(()) if add => Ok(format!("added {user}")),
+                Ok(()) => Ok(format!("removed {user}")),
+                Err(ClientError::Rpc { message, .. }) => Err(message),
+                Err(e) => return Err(e),
+            };
+            let _ = actions.send(Action::MemberResult(line));
+            Action::GroupInfo(daemon.group_info(group).await?)
+        }
         Effect::LoadMessages { peer } => Action::Messages {
             page: daemon.messages(peer.clone(), None, PAGE_SIZE).await?,
             peer,

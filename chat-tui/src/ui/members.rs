@@ -7,10 +7,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use crate::app::AppState;
+use crate::app::state::{MemberPrompt, MembersView};
 use crate::text::truncate;
 
 /// Draws the view over `area`.
-pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
+pub fn draw(frame: &mut Frame, state: &AppState, view: &MembersView, area: Rect) {
     let t = &state.theme;
     frame.render_widget(Clear, area);
     let title = match &state.members {
@@ -43,7 +44,12 @@ pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
         .unwrap_or(0)
         .min(width / 2);
     let mut lines: Vec<Line> = Vec::with_capacity(info.members.len() + 2);
-    for m in &info.members {
+    for (i, m) in info.members.iter().enumerate() {
+        let base = if i == view.selected && view.prompt.is_none() {
+            t.selected
+        } else {
+            ratatui::style::Style::new()
+        };
         let role = if m.admin { "admin " } else { "member" };
         let me = state.status.user.as_deref() == Some(m.user.as_str());
         let (trust, style) = match (&m.introduced_by, m.verified) {
@@ -52,22 +58,34 @@ pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
             (Some(by), false) => (format!("unverified · introduced by {by}"), t.error),
             (None, false) => ("unverified".to_owned(), t.dim),
         };
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!("{:<name_w$}", truncate(&m.user, name_w)),
-                if me { t.me } else { t.peer },
-            ),
-            Span::styled(format!("  {role}  "), t.dim),
-            Span::styled(truncate(&trust, width.saturating_sub(name_w + 10)), style),
-        ]));
+        lines.push(
+            Line::from(vec![
+                Span::styled(
+                    format!("{:<name_w$}", truncate(&m.user, name_w)),
+                    base.patch(if me { t.me } else { t.peer }),
+                ),
+                Span::styled(format!("  {role}  "), base.patch(t.dim)),
+                Span::styled(
+                    truncate(&trust, width.saturating_sub(name_w + 10)),
+                    base.patch(style),
+                ),
+            ])
+            .style(base),
+        );
     }
     lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        truncate(
-            "chat-ctl group add|remove|admin NAME USER changes the group; verify a card with chat-ctl contact verify",
-            width,
-        ),
-        t.dim,
-    ));
+    let hint = match &view.prompt {
+        Some(MemberPrompt::Add(input)) => {
+            format!("add a contact: {}▏ (Enter adds, Esc cancels)", input.text)
+        }
+        Some(MemberPrompt::Remove { user }) => {
+            format!("remove {user} from #{}? y/n", info.group.name)
+        }
+        None => "a add a contact · d remove the highlighted member (admins) · Esc back".to_owned(),
+    };
+    lines.push(Line::styled(truncate(&hint, width), t.dim));
+    if let Some(message) = &view.message {
+        lines.push(Line::styled(truncate(message, width), t.dim));
+    }
     frame.render_widget(Paragraph::new(lines), inner);
 }

@@ -39,12 +39,12 @@ pub fn draw(frame: &mut Frame, state: &AppState) {
             };
             identity::draw(frame, state, main);
         }
-        Some(Overlay::Members) => {
+        Some(Overlay::Members(view)) => {
             let main = Rect {
                 height: areas.status.y.saturating_sub(frame.area().y),
                 ..frame.area()
             };
-            members::draw(frame, state, main);
+            members::draw(frame, state, view, main);
         }
         Some(Overlay::Picker(p)) => picker::draw(frame, state, p, frame.area()),
         None => {}

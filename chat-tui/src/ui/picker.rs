@@ -57,7 +57,10 @@ pub fn draw(frame: &mut Frame, state: &AppState, picker: &Picker, area: Rect) {
         } else {
             String::new()
         };
-        let name = truncate(&c.peer, w.saturating_sub(2 + mark.width() + badge.width()));
+        let name = truncate(
+            &state.peer_label(&c.peer),
+            w.saturating_sub(2 + mark.width() + badge.width()),
+        );
         let pad = w.saturating_sub(2 + name.width() + mark.width() + badge.width());
         lines.push(
             Line::from(vec![
@@ -70,8 +73,19 @@ pub fn draw(frame: &mut Frame, state: &AppState, picker: &Picker, area: Rect) {
             .style(base),
         );
     }
-    if hits.is_empty() {
-        lines.push(Line::styled("  no match", t.dim));
+    if let Some((name, members)) = crate::app::picker::create_request(&picker.query.text) {
+        lines.push(Line::styled(
+            truncate(
+                &format!("  Enter creates #{name} with {}", members.join(", ")),
+                w,
+            ),
+            t.unread,
+        ));
+    } else if hits.is_empty() {
+        lines.push(Line::styled(
+            "  no match · +NAME USER… creates a group",
+            t.dim,
+        ));
     }
     frame.render_widget(Paragraph::new(lines), inner);
     let before = picker.query.text[..picker.query.cursor].width();

@@ -83,4 +83,17 @@ fn a_group_in_the_tui_is_named_shows_its_senders_and_takes_a_reply() {
             (has(&alice) && has(&carol)).then_some(())
         },
     );
+    // The members view: carol is no contact of bob's; alice introduced her.
+    tui.keys(&["Escape"]);
+    tui.keys(&["m"]);
+    tui.wait_for("introduced by alice");
+    tui.keys(&["Escape"]);
+    // A group made from the picker reaches its member.
+    tui.keys(&["C-p"]);
+    tui.keys(&["-l", "+team alice"]);
+    tui.wait_for("Enter creates #team");
+    tui.keys(&["Enter"]);
+    eventually(Duration::from_secs(20), "alice in bob's #team", || {
+        (alice.ctl(&["group", "info", "team"]).code == 0).then_some(())
+    });
 }
