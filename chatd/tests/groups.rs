@@ -363,3 +363,34 @@ fn a_new_member_anchors_on_the_roster_the_admin_added_it_to() {
         Some(RosterError::NotAnAdmin)
     );
 }
+
+#[test]
+fn a_removed_admin_cannot_win_back_by_removing_its_remover_from_the_past() {
+    // alice (creator, since 0) made bob admin; later she removes him. bob
+    // answers from the roster before, removing or demoting alice, in many
+    // spellings: both branches then lose a right, and seniority, not a
+    // hash bob can grind, decides.
+    let (_, mut base, r1, h1) = two_admins();
+    let (r2, t2, h2) = change(&r1, h1, "alice", add(&["erin"]));
+    let (_, t3, h3) = change(&r2, h2, "alice", remove(&["bob"]));
+    base.push((t2, "alice".into()));
+    base.push((t3, "alice".into()));
+    let mut forks = Vec::new();
+    for i in 0..20 {
+        let mut edit = if i % 2 == 0 {
+            remove(&["alice"])
+        } else {
+            Edit {
+                demote: vec!["alice".into()],
+                ..Edit::default()
+            }
+        };
+        edit.rename = Some(format!("ours{i}"));
+        let (_, t, _) = change(&r2, h2, "bob", edit);
+        forks.push((t, "bob".to_owned()));
+    }
+    let n = forks.len();
+    let (head, roster) = converge(&base, &forks, &[(0..n).collect(), (0..n).rev().collect()]);
+    assert_eq!(head, h3);
+    assert_eq!(members(&roster), ["alice", "carol", "erin"]);
+}

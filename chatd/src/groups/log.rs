@@ -6,7 +6,8 @@
 //! changes name the same parent (a fork), each one's own winning branch is
 //! found first; a change loses if its author lost, on another branch, the
 //! right it used (an admin removed or demoted there, a leaver removed
-//! there); of those left, the lowest hash wins. The choice depends only on
+//! there); of those left, the lowest hash wins. When every one lost (admins
+//! removing each other), the longest-standing author wins. The choice depends only on
 //! the set of accepted rosters, so two members who accepted the same ones
 //! follow the same roster, whatever order they arrived in. A change whose
 //! parent is not known yet waits for it (bounded in number and time).
@@ -249,8 +250,23 @@ impl GroupLog {
                         })
                     };
                     // Children are in hash order: the first eligible one is
-                    // the lowest; if every one lost its right, the lowest.
-                    let pick = (0..branches.len()).find(|&i| !lost_right(i)).unwrap_or(0);
+                    // the lowest. If every one lost its right (admins
+                    // removing each other), the longest-standing author
+                    // wins (smallest `since` in the parent, then name),
+                    // and only among one author's changes the hash: an
+                    // author cannot grind a hash to win.
+                    let pick = (0..branches.len())
+                        .find(|&i| !lost_right(i))
+                        .unwrap_or_else(|| {
+                            (0..branches.len())
+                                .min_by_key(|&i| {
+                                    let author = &self.nodes[&branches[i][0]].roster.author;
+                                    let since =
+                                        parent.members.get(author).map_or(u64::MAX, |m| m.since);
+                                    (since, author.clone(), i)
+                                })
+                                .expect("a fork has branches")
+                        });
                     chain.extend(branches[pick].iter().copied());
                     return chain;
                 }
