@@ -124,7 +124,9 @@ pub struct PutV2Response {
 pub struct SkippedRecipient {
     /// The recipient.
     pub user: String,
-    /// `unknown_recipient` (no such account) or `quota_exceeded` (mailbox full).
+    /// `unknown_recipient` (no such account), `quota_exceeded` (mailbox
+    /// full: try again later) or `conflict` (another sender used this id for
+    /// this recipient: never).
     pub reason: String,
 }
 

@@ -363,7 +363,9 @@ impl Daemon {
                 .map(|s| s.user.clone())
                 .collect()
         };
-        let unknown = names(ipc_schema::relay::error_code::UNKNOWN_RECIPIENT);
+        // No account, or an id another sender took for that member: never.
+        let mut unknown = names(ipc_schema::relay::error_code::UNKNOWN_RECIPIENT);
+        unknown.extend(names(ipc_schema::relay::error_code::CONFLICT));
         let full: Vec<String> = answer
             .skipped
             .iter()

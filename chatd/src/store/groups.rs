@@ -61,8 +61,12 @@ pub enum GroupError {
 
 /// Loads a group's rosters into a log; `None` for an unknown group.
 fn load_log(c: &Connection, id: &str) -> StoreResult<Option<GroupLog>> {
+    // Accepted ones first, in the order they were accepted (each after its
+    // parent; the first is where this member's history starts), then those
+    // still waiting: replaying gives the same log whatever else was stored.
     let mut stmt = c.prepare_cached(
-        "SELECT text, sender, received_at FROM group_rosters WHERE group_id = ?1 ORDER BY seq",
+        "SELECT text, sender, received_at FROM group_rosters WHERE group_id = ?1
+         ORDER BY accepted DESC, seq",
     )?;
     let rows: Vec<(String, String, i64)> = stmt
         .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
@@ -92,6 +96,41 @@ fn store_roster(tx: &Transaction<'_>, id: &str, text: &str, sender: &str) -> rus
             now_ms() as i64
         ],
     )?;
+    Ok(())
+}
+
+/// Keeps a change whose parent is not known yet: at most
+/// [`crate::groups::log::MAX_WAITING`] per group (the oldest beyond are
+/// dropped and counted), until [`expire_waiting`] drops it.
+fn store_waiting(tx: &Transaction<'_>, id: &str, text: &str, sender: &str) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO group_rosters (group_id, hash, text, sender, received_at, accepted)
+         VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+        params![
+            id,
+            RosterHash::of(text.as_bytes()).to_hex(),
+            text,
+            sender,
+            now_ms() as i64
+        ],
+    )?;
+    let over = tx.execute(
+        "DELETE FROM group_rosters WHERE group_id = ?1 AND accepted = 0 AND seq NOT IN
+           (SELECT seq FROM group_rosters WHERE group_id = ?1 AND accepted = 0
+            ORDER BY seq DESC LIMIT ?2)",
+        params![id, crate::groups::log::MAX_WAITING as i64],
+    )?;
+    bump(tx, DropReason::BadRoster, over as u64)
+}
+
+/// Marks rosters that waited and now counted.
+fn mark_accepted(tx: &Transaction<'_>, id: &str, hashes: &[RosterHash]) -> rusqlite::Result<()> {
+    for h in hashes {
+        tx.execute(
+            "UPDATE group_rosters SET accepted = 1 WHERE group_id = ?1 AND hash = ?2",
+            params![id, h.to_hex()],
+        )?;
+    }
     Ok(())
 }
 
@@ -216,8 +255,11 @@ fn refresh(
     let was_member = old_state.as_deref().is_none_or(|s| s == "member");
     if was_member && state != GroupState::Member {
         // Queued group texts will never go out now.
+        // Its own queue (`#G`) and items retried alone (`#G~ID`).
         let queued: Vec<String> = tx
-            .prepare("SELECT id FROM outbox WHERE peer = ?1 AND kind = 'text'")?
+            .prepare(
+                "SELECT id FROM outbox WHERE kind = 'text' AND (peer = ?1 OR peer LIKE ?1 || '~%')",
+            )?
             .query_map([group_peer(&id)], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         for msg in queued {
@@ -231,7 +273,7 @@ fn refresh(
             )?;
         }
         tx.execute(
-            "DELETE FROM outbox WHERE peer = ?1 AND kind = 'text'",
+            "DELETE FROM outbox WHERE kind = 'text' AND (peer = ?1 OR peer LIKE ?1 || '~%')",
             [group_peer(&id)],
         )?;
         push_event(
@@ -392,11 +434,17 @@ pub(super) fn wait_for_roster(tx: &Transaction<'_>, text: &GroupText<'_>) -> rus
     bump(tx, DropReason::NotAMember, over as u64)
 }
 
-/// Drops waiting group texts older than [`WAITING_MS`], counting them.
+/// Drops waiting group texts and roster changes older than [`WAITING_MS`],
+/// counting them.
 pub(super) fn expire_waiting(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     let cutoff = now_ms().saturating_sub(WAITING_MS) as i64;
     let gone = tx.execute("DELETE FROM group_waiting WHERE received_at < ?1", [cutoff])?;
-    bump(tx, DropReason::NotAMember, gone as u64)
+    bump(tx, DropReason::NotAMember, gone as u64)?;
+    let stale = tx.execute(
+        "DELETE FROM group_rosters WHERE accepted = 0 AND received_at < ?1",
+        [cutoff],
+    )?;
+    bump(tx, DropReason::BadRoster, stale as u64)
 }
 
 /// Files the waiting texts of `group` whose sender is now a member.
@@ -587,17 +635,46 @@ pub(super) fn receive_roster(
         Err(e) => refused(tx, e),
         Ok(Offered::Duplicate) => Ok(()),
         Ok(Offered::Waiting) => {
-            store_roster(tx, group, text, from)?;
+            // A change that adds me, with its parent, from an admin of the
+            // roster I follow (or anyone's, if I am out of the group): I was
+            // added on top of a roster I never got (a concurrent change
+            // won, or I was away). Start my history again from that parent,
+            // as a new member does (docs/PROTOCOL.md §9.3).
+            let vouched = before.is_admin(from) || !before.is_member(me);
+            if let (Some(parent), true) = (parent_text, vouched)
+                && let Ok(joined) = GroupLog::joined(parent, text, from, me)
+                && joined.group() == group
+            {
+                tx.execute("DELETE FROM group_rosters WHERE group_id = ?1", [group])?;
+                let (anchor, anchor_text) = joined.anchor();
+                store_roster(
+                    tx,
+                    group,
+                    anchor_text,
+                    joined.sender(&anchor).unwrap_or_default(),
+                )?;
+                store_roster(tx, group, text, from)?;
+                refresh(tx, me, &joined, Some(&before), events)?;
+                return Ok(());
+            }
+            store_waiting(tx, group, text, from)?;
             Ok(())
         }
-        Ok(Offered::Accepted(_)) => {
+        Ok(Offered::Accepted(hashes)) => {
             store_roster(tx, group, text, from)?;
+            mark_accepted(tx, group, &hashes)?;
             if log.head().1 != &before {
                 refresh(tx, me, &log, Some(&before), events)?;
             }
             // A change of ours lost a fork: make it again on the winner.
+            // One that cannot be made (too many members, say) is given up,
+            // never a reason to refuse the batch.
             if let Some(next) = log.rebase_for(me) {
-                commit_change(tx, me, &mut log, next, events)?;
+                if next.members.len() > ipc_schema::envelope_v2::MAX_RECIPIENTS + 1 {
+                    tracing::warn!(%group, "a change of ours lost a fork and would now be too large");
+                } else {
+                    commit_change(tx, me, &mut log, next, events)?;
+                }
             }
             Ok(())
         }
@@ -789,21 +866,6 @@ impl Store {
         })
     }
 
-    /// Makes a change of ours that lost a fork again (docs/PROTOCOL.md §9.4).
-    pub fn rebase_group(&self, me: &str, id: &str) -> StoreResult<Committed<()>> {
-        self.with(|c| {
-            let tx = c.transaction()?;
-            let mut events = Vec::new();
-            if let Some(mut log) = load_log(&tx, id)?
-                && let Some(next) = log.rebase_for(me)
-            {
-                commit_change(&tx, me, &mut log, next, &mut events)?;
-            }
-            tx.commit()?;
-            Ok(Committed::new((), events))
-        })
-    }
-
     /// Every group, by name.
     pub fn groups(&self, me: &str) -> StoreResult<Vec<GroupView>> {
         self.with(|c| {
@@ -860,13 +922,17 @@ impl Store {
     }
 
     /// The cards of everyone in a group this user is a member of, for
-    /// opening their envelopes; a pinned contact's card wins over a roster's.
+    /// opening their envelopes (the caller lets a pinned contact's card win).
+    /// A name two groups give different cards is left out: one group's
+    /// admin must not be able to speak for a member of another group by
+    /// introducing a card of its own under that member's name.
     pub fn member_cards(&self) -> StoreResult<HashMap<String, Card>> {
         self.with(|c| {
             let rows: Vec<(String, String)> = c
                 .prepare(
-                    "SELECT m.user, m.card FROM group_members m JOIN groups g ON g.id = m.group_id
-                     WHERE g.state = 'member'",
+                    "SELECT m.user, min(m.card) FROM group_members m JOIN groups g ON g.id = m.group_id
+                     WHERE g.state = 'member'
+                     GROUP BY m.user HAVING count(DISTINCT m.fingerprint) = 1",
                 )?
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?;

@@ -155,6 +155,8 @@ const MIGRATIONS: &[&str] = &[
         text        TEXT NOT NULL,
         sender      TEXT NOT NULL,
         received_at INTEGER NOT NULL,
+        -- 0 while it waits for its parent (bounded, docs/PROTOCOL.md §9.3).
+        accepted    INTEGER NOT NULL DEFAULT 1,
         UNIQUE (group_id, hash)
     );
     CREATE TABLE group_members (

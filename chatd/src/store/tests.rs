@@ -519,3 +519,51 @@ fn group_texts_from_non_members_wait_bounded_then_are_counted() {
         groups::WAITING_PER_GROUP as u64 + 5
     );
 }
+
+/// A name two groups give different cards opens nothing: one group's admin
+/// cannot introduce a card that speaks for a member of another group.
+#[test]
+fn a_name_with_two_cards_in_two_groups_opens_nothing() {
+    let (_d, store) = store();
+    let card = |user: &str, seed: u8| {
+        use rand_core::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed([seed; 32]);
+        crate::crypto::Identity::generate(user, crate::crypto::KeyBits::B2048, &mut rng)
+            .unwrap()
+            .card()
+            .clone()
+    };
+    let (real, fake, other) = (card("bob", 1), card("bob", 2), card("carol", 3));
+    store
+        .with(|c| {
+            for (group, member) in [("g1", &real), ("g1", &other), ("g2", &fake), ("g2", &other)] {
+                c.execute(
+                    "INSERT OR IGNORE INTO groups (id, name, state, version, head, created_at)
+                     VALUES (?1, ?1, 'member', 0, '', 0)",
+                    [group],
+                )?;
+                c.execute(
+                    "INSERT INTO group_members (group_id, user, card, fingerprint, admin, since, introduced_by)
+                     VALUES (?1, ?2, ?3, ?4, 0, 0, 'alice')",
+                    rusqlite::params![
+                        group,
+                        member.user(),
+                        member.to_json(),
+                        member.fingerprint().to_hex()
+                    ],
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let cards = store.member_cards().unwrap();
+    assert!(
+        !cards.contains_key("bob"),
+        "two cards for bob: neither opens anything"
+    );
+    assert_eq!(
+        cards["carol"].fingerprint(),
+        other.fingerprint(),
+        "one card: it opens"
+    );
+}

@@ -533,3 +533,75 @@ async fn an_introduced_member_is_not_a_contact() {
         "nothing filed under bob"
     );
 }
+
+/// A member removed, then added again after other changes it never got,
+/// follows the group again from the roster the admin added it to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_added_again_after_changes_it_missed_rejoins() {
+    let relay = Relay::start().await;
+    let alice = Chatd::start("alice", "").await;
+    let bob = Chatd::start("bob", "").await;
+    let carol = Chatd::start("carol", "").await;
+    acquainted(&relay, &[&alice, &bob, &carol]).await;
+    let id = change(
+        &alice,
+        GroupCreateParams {
+            name: "ops".into(),
+            members: vec!["bob".into(), "carol".into()],
+        },
+    )
+    .await
+    .unwrap()
+    .group
+    .id;
+    eventually(WAIT, "bob in", || async {
+        (members(&bob, &id).await.len() == 3).then_some(())
+    })
+    .await;
+    change(
+        &alice,
+        GroupRemoveParams {
+            group: id.clone(),
+            users: vec!["bob".into()],
+        },
+    )
+    .await
+    .unwrap();
+    eventually(WAIT, "bob removed", || async {
+        let g = group_of(&bob, &id).await?;
+        (g.group.state == GroupState::Removed).then_some(())
+    })
+    .await;
+    // A change bob never receives, then bob is added again.
+    change(
+        &alice,
+        GroupRenameParams {
+            group: id.clone(),
+            name: "ops-2".into(),
+        },
+    )
+    .await
+    .unwrap();
+    change(
+        &alice,
+        GroupAddParams {
+            group: id.clone(),
+            users: vec!["bob".into()],
+        },
+    )
+    .await
+    .unwrap();
+    eventually(WAIT, "bob back, on the current roster", || async {
+        let g = group_of(&bob, &id).await?;
+        (g.group.state == GroupState::Member && g.group.name == "ops-2").then_some(())
+    })
+    .await;
+    alice.send(&format!("#{id}"), "welcome back").await;
+    eventually(WAIT, "bob reads the group again", || async {
+        texts(&bob, &id)
+            .await
+            .contains(&"alice: welcome back".to_owned())
+            .then_some(())
+    })
+    .await;
+}

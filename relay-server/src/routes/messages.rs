@@ -216,6 +216,7 @@ async fn put_v2(
                 reason: match why {
                     Skip::UnknownRecipient => error_code::UNKNOWN_RECIPIENT,
                     Skip::QuotaExceeded => error_code::QUOTA_EXCEEDED,
+                    Skip::Conflict => error_code::CONFLICT,
                 }
                 .to_owned(),
             })

@@ -71,6 +71,11 @@ pub enum Skip {
     UnknownRecipient,
     /// The recipient's mailbox is full.
     QuotaExceeded,
+    /// Another sender already used this id for this recipient (pending or
+    /// acknowledged): skipped for this recipient only, so that another
+    /// recipient of the same envelope, who knows its id, cannot block it
+    /// for everyone.
+    Conflict,
 }
 
 /// What a v2 PUT did, recipient by recipient.

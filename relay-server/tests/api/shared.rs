@@ -176,15 +176,20 @@ async fn v2_puts_that_conflict_forge_or_break_the_shape_are_refused() {
         .put_raw(&sealed.id, serde_json::to_vec(&sealed).unwrap())
         .await
         .assert_error(403, "forbidden");
-    // An id mallory already used for bob: refused for the whole envelope.
+    // An id mallory already used for bob (a fellow recipient who learned it
+    // could do that): bob is skipped, carol still gets it.
     let taken = mallory.seal("bob", "first");
     mallory.put(&taken).await.assert_status(201);
     let mut clash = seal_v2("alice", &["bob", "carol"], "clash").0;
     clash.id = taken.id.clone();
-    alice
+    let reply = alice
         .put_raw(&taken.id, serde_json::to_vec(&clash).unwrap())
-        .await
-        .assert_error(409, "conflict");
+        .await;
+    reply.assert_status(201);
+    assert_eq!(
+        outcome(&reply),
+        json!({"stored": 1, "duplicate": 0, "skipped": [{"user": "bob", "reason": "conflict"}]})
+    );
 
     // Shapes §8.2 refuses.
     let (base, _) = seal_v2("alice", &["bob", "carol"], "shape");
@@ -215,8 +220,8 @@ async fn v2_puts_that_conflict_forge_or_break_the_shape_are_refused() {
         .put_raw(&base.id, big)
         .await
         .assert_error(413, "payload_too_large");
-    // Nothing of any of these was stored.
-    assert_eq!(db_count(&relay, "SELECT count(*) FROM bodies"), 1);
+    // Nothing of the refused ones was stored.
+    assert_eq!(db_count(&relay, "SELECT count(*) FROM bodies"), 2);
 }
 
 /// Just enough of a contact list to open envelopes.

@@ -349,7 +349,8 @@ fn put_shared(
         return Err(StoreError::Conflict);
     }
     // Another sender's id in a recipient's mailbox, pending or acked, is a
-    // conflict as in v1 (no ack-timing oracle).
+    // conflict for that recipient, as in v1 (no ack-timing oracle); the
+    // others are stored.
     let mut clash = conn.prepare_cached(
         "SELECT EXISTS (SELECT 1 FROM mailbox WHERE recipient = ?1 AND id = ?2 AND sender <> ?3)
              OR EXISTS (SELECT 1 FROM delivered WHERE recipient = ?1 AND id = ?2 AND sender <> ?3)",
@@ -363,10 +364,9 @@ fn put_shared(
     let mut plan = Vec::with_capacity(env.entries.len());
     for (recipient, entry) in &env.entries {
         let params = params![recipient, env.id, env.sender];
-        if clash.query_row(params, |r| r.get::<_, bool>(0))? {
-            return Err(StoreError::Conflict);
-        }
-        let standing = if mine.query_row(params, |r| r.get::<_, bool>(0))? {
+        let standing = if clash.query_row(params, |r| r.get::<_, bool>(0))? {
+            Standing::Skipped(Skip::Conflict)
+        } else if mine.query_row(params, |r| r.get::<_, bool>(0))? {
             Standing::Duplicate
         } else {
             let len = (env.common.len() + 1 + entry.len()) as i64;
