@@ -64,17 +64,26 @@ fn load_log(c: &Connection, id: &str) -> StoreResult<Option<GroupLog>> {
     // Accepted ones first, in the order they were accepted (each after its
     // parent; the first is where this member's history starts), then those
     // still waiting: replaying gives the same log whatever else was stored.
+    // A group of which only changes arrived (they wait for its first
+    // roster or a join) is not known yet.
     let mut stmt = c.prepare_cached(
-        "SELECT text, sender, received_at FROM group_rosters WHERE group_id = ?1
+        "SELECT text, sender, received_at, accepted FROM group_rosters WHERE group_id = ?1
          ORDER BY accepted DESC, seq",
     )?;
-    let rows: Vec<(String, String, i64)> = stmt
-        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+    let rows: Vec<(String, String, i64, bool)> = stmt
+        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<Result<_, _>>()?;
-    let mut rows = rows.into_iter();
+    let mut rows = rows.into_iter().map(|(t, s, at, _)| (t, s, at));
     let Some((first, sender, _)) = rows.next() else {
         return Ok(None);
     };
+    if !c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM group_rosters WHERE group_id = ?1 AND accepted = 1)",
+        [id],
+        |r| r.get::<_, bool>(0),
+    )? {
+        return Ok(None);
+    }
     let mut log = GroupLog::resume(&first, &sender)
         .map_err(|e| StoreError::Corrupt(format!("first roster of group {id}: {e}")))?;
     for (text, sender, at) in rows {
@@ -123,11 +132,14 @@ fn store_waiting(tx: &Transaction<'_>, id: &str, text: &str, sender: &str) -> ru
     bump(tx, DropReason::BadRoster, over as u64)
 }
 
-/// Marks rosters that waited and now counted.
+/// Marks rosters that waited and now counted, moving each after every row
+/// so far: replayed in `seq` order, each comes after its parent.
 fn mark_accepted(tx: &Transaction<'_>, id: &str, hashes: &[RosterHash]) -> rusqlite::Result<()> {
     for h in hashes {
         tx.execute(
-            "UPDATE group_rosters SET accepted = 1 WHERE group_id = ?1 AND hash = ?2",
+            "UPDATE group_rosters SET accepted = 1,
+                    seq = (SELECT max(seq) + 1 FROM group_rosters)
+             WHERE group_id = ?1 AND hash = ?2 AND accepted = 0",
             params![id, h.to_hex()],
         )?;
     }
@@ -603,6 +615,12 @@ pub(super) fn receive_roster(
             return refused(tx, RosterError::NotAnAdmin);
         }
         let log = match parent_text {
+            // A change before the roster it follows (a retry overtook it):
+            // it waits for it, bounded like any waiting change.
+            None if Roster::parse(text.as_bytes()).is_ok_and(|r| r.parent.is_some()) => {
+                store_waiting(tx, group, text, from)?;
+                return Ok(());
+            }
             None => match GroupLog::start(text, from) {
                 Ok(log) => log,
                 Err(e) => return refused(tx, e),
@@ -624,6 +642,19 @@ pub(super) fn receive_roster(
         } else {
             None
         };
+        // Changes that came before it, and wait for it.
+        let mut log = log;
+        let waiting: Vec<(String, String)> = tx
+            .prepare(
+                "SELECT text, sender FROM group_rosters WHERE group_id = ?1 AND accepted = 0 ORDER BY seq",
+            )?
+            .query_map([group], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (t, s) in waiting {
+            if let Ok(Offered::Accepted(hashes)) = log.offer(&t, &s, now_ms()) {
+                mark_accepted(tx, group, &hashes)?;
+            }
+        }
         refresh(tx, me, &log, joined_from.as_ref(), events)?;
         return Ok(());
     };

@@ -567,3 +567,70 @@ fn a_name_with_two_cards_in_two_groups_opens_nothing() {
         "one card: it opens"
     );
 }
+
+/// A change that overtakes the roster it follows waits for it, and the
+/// group comes out the same after a restart (rosters replayed parent first).
+#[test]
+fn a_roster_change_that_comes_before_its_group_waits_for_it() {
+    use crate::groups::{Edit, Roster, RosterHash};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chatd.db");
+    let store = Store::open(&path).unwrap();
+    knows(&store, "alice");
+    let id_card = {
+        use rand_core::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed([9; 32]);
+        crate::crypto::Identity::generate("alice", crate::crypto::KeyBits::B2048, &mut rng)
+            .unwrap()
+            .card()
+            .clone()
+    };
+    let card = |user: &str| {
+        crate::crypto::Card::from_der(user, id_card.enc_der(), id_card.sig_der()).unwrap()
+    };
+    let group = id(55);
+    let genesis = Roster::genesis(&group, "ops", &card("alice"), &[card("mia")]);
+    let g_text = genesis.to_text();
+    let change = Edit {
+        add: vec![card("dave")],
+        ..Edit::default()
+    }
+    .apply(&genesis, RosterHash::of(g_text.as_bytes()), "alice")
+    .to_text();
+    let roster = |n: u32, text: &str| Opened {
+        id: id(n),
+        from: "alice".into(),
+        ts: 1,
+        payload: Payload::Roster {
+            group: group.clone(),
+            roster: text.to_owned(),
+            parent_roster: None,
+        },
+    };
+    let publish = |store: &Store, batch: Vec<Opened>| {
+        store
+            .commit_batch("mia", batch, &[], &[])
+            .unwrap()
+            .publish(&bus());
+    };
+    publish(&store, vec![roster(1, &change)]);
+    assert!(
+        store.group_info("mia", &group).unwrap().is_none(),
+        "not known yet"
+    );
+    publish(&store, vec![roster(2, &g_text)]);
+    let names = |store: &Store| {
+        let (_, members) = store.group_info("mia", &group).unwrap().unwrap();
+        members.into_iter().map(|m| m.user).collect::<Vec<_>>()
+    };
+    assert_eq!(names(&store), ["alice", "dave", "mia"]);
+    drop(store);
+    let store = Store::open(&path).unwrap();
+    let (view, _) = store.group_info("mia", &group).unwrap().unwrap();
+    assert_eq!(view.version, 1);
+    assert_eq!(names(&store), ["alice", "dave", "mia"]);
+    // A new change on top is accepted after the restart: the log replayed.
+    let after = store.groups("mia").unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!(store.dropped().unwrap().bad_roster, 0);
+}
