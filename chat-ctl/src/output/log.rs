@@ -106,13 +106,8 @@ pub fn log_human(peer: &str, messages: &[MessageView], clock: &Clock) -> String 
             }
             if i == last && m.direction == Direction::Out {
                 let _ = write!(out, "  {}", ticks(m.state, m.failure.as_deref()));
-                if !m.deliveries.is_empty() {
-                    let have = m
-                        .deliveries
-                        .iter()
-                        .filter(|d| matches!(d.state, MessageState::Delivered | MessageState::Read))
-                        .count();
-                    let _ = write!(out, " {have}/{}", m.deliveries.len());
+                if let Some((have, of)) = m.delivered_of() {
+                    let _ = write!(out, " {have}/{of}");
                 }
             }
             out.push('\n');

@@ -64,17 +64,9 @@ pub fn message_lines(
             _ => t.dim,
         };
         header.push(Span::styled(format!(" {}", tick(m.state)), style));
-        if !m.deliveries.is_empty() {
+        if let Some((have, of)) = m.delivered_of() {
             // Per member: "2/3" have it.
-            let have = m
-                .deliveries
-                .iter()
-                .filter(|d| matches!(d.state, MessageState::Delivered | MessageState::Read))
-                .count();
-            header.push(Span::styled(
-                format!(" {have}/{}", m.deliveries.len()),
-                t.dim,
-            ));
+            header.push(Span::styled(format!(" {have}/{of}"), t.dim));
         }
     }
     let mut header = Line::from(header);

@@ -56,8 +56,8 @@ fn associated_data(id: &str, from: &str, to: &str, ts: u64, wk: &[u8]) -> Vec<u8
     ad
 }
 
-/// `lp(iv) || lp(ct)`, the part after `ad` in the MAC input.
-fn iv_ct(iv: &[u8; 16], ct: &[u8]) -> Vec<u8> {
+/// `lp(iv) || lp(ct)`, the part after `ad` in the MAC input (both versions).
+pub(super) fn iv_ct(iv: &[u8; 16], ct: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(8 + iv.len() + ct.len());
     put_lp(&mut out, iv);
     put_lp(&mut out, ct);
@@ -66,8 +66,13 @@ fn iv_ct(iv: &[u8; 16], ct: &[u8]) -> Vec<u8> {
 
 /// `"chat-sig-v1\0" || ad || lp(iv) || lp(ct) || lp(tag)`.
 fn signed_message(ad: &[u8], iv_ct: &[u8], tag: &[u8; 32]) -> Vec<u8> {
-    let mut msg = Vec::with_capacity(SIG_DOMAIN.len() + ad.len() + iv_ct.len() + 36);
-    msg.extend_from_slice(SIG_DOMAIN);
+    signed_with(SIG_DOMAIN, ad, iv_ct, tag)
+}
+
+/// `domain || ad || lp(iv) || lp(ct) || lp(tag)`: what either version signs.
+pub(super) fn signed_with(domain: &[u8], ad: &[u8], iv_ct: &[u8], tag: &[u8; 32]) -> Vec<u8> {
+    let mut msg = Vec::with_capacity(domain.len() + ad.len() + iv_ct.len() + 36);
+    msg.extend_from_slice(domain);
     msg.extend_from_slice(ad);
     msg.extend_from_slice(iv_ct);
     put_lp(&mut msg, tag);

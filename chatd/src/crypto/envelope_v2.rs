@@ -16,7 +16,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::card::Card;
-use super::envelope::{Body, Opened, Peers, open_body, pad};
+use super::envelope::{Body, Opened, Peers, iv_ct, open_body, pad, signed_with};
 use super::error::{OpenError, SealError};
 use super::identity::Identity;
 use super::primitives;
@@ -57,22 +57,9 @@ fn associated_data(
     ad
 }
 
-/// `lp(iv) || lp(ct)`.
-fn iv_ct(iv: &[u8; 16], ct: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(8 + iv.len() + ct.len());
-    put_lp(&mut out, iv);
-    put_lp(&mut out, ct);
-    out
-}
-
 /// `"chat-sig-v2\0" || ad2 || lp(iv) || lp(ct) || lp(tag)`.
 fn signed_message(ad: &[u8], iv_ct: &[u8], tag: &[u8; 32]) -> Vec<u8> {
-    let mut msg = Vec::with_capacity(SIG_DOMAIN.len() + ad.len() + iv_ct.len() + 36);
-    msg.extend_from_slice(SIG_DOMAIN);
-    msg.extend_from_slice(ad);
-    msg.extend_from_slice(iv_ct);
-    put_lp(&mut msg, tag);
-    msg
+    signed_with(SIG_DOMAIN, ad, iv_ct, tag)
 }
 
 /// The recipients sorted by username; refuses none, a repeat, or more than 1,000.

@@ -382,6 +382,22 @@ impl RelayClient {
         }
     }
 
+    /// The `PUT /v1/messages/{id}` of either version, sent.
+    async fn put_envelope(
+        &self,
+        token: &Secret,
+        id: &str,
+        envelope_json: &str,
+    ) -> Result<reqwest::Response, RelayError> {
+        self.send(
+            self.at(Method::PUT, self.url(&format!("/v1/messages/{id}")), 60)
+                .bearer_auth(token.expose())
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(envelope_json.to_owned()),
+        )
+        .await
+    }
+
     /// `PUT /v1/messages/{id}` with the envelope's exact JSON.
     pub async fn put(
         &self,
@@ -389,14 +405,7 @@ impl RelayClient {
         id: &str,
         envelope_json: &str,
     ) -> Result<PutResult, RelayError> {
-        let resp = self
-            .send(
-                self.at(Method::PUT, self.url(&format!("/v1/messages/{id}")), 60)
-                    .bearer_auth(token.expose())
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(envelope_json.to_owned()),
-            )
-            .await?;
+        let resp = self.put_envelope(token, id, envelope_json).await?;
         match resp.status() {
             StatusCode::CREATED => Ok(PutResult::Stored),
             StatusCode::OK => Ok(PutResult::AlreadyStored),
@@ -412,14 +421,7 @@ impl RelayClient {
         id: &str,
         envelope_json: &str,
     ) -> Result<ipc_schema::relay::PutV2Response, RelayError> {
-        let resp = self
-            .send(
-                self.at(Method::PUT, self.url(&format!("/v1/messages/{id}")), 60)
-                    .bearer_auth(token.expose())
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(envelope_json.to_owned()),
-            )
-            .await?;
+        let resp = self.put_envelope(token, id, envelope_json).await?;
         match resp.status() {
             StatusCode::CREATED | StatusCode::OK => resp
                 .json()

@@ -39,6 +39,36 @@ async fn texts(d: &Chatd, id: &str) -> Vec<String> {
         .collect()
 }
 
+/// Creates a group of `d` with `members`; its id.
+async fn create(d: &Chatd, name: &str, members: &[&str]) -> String {
+    change(
+        d,
+        GroupCreateParams {
+            name: name.into(),
+            members: members.iter().map(|m| m.to_string()).collect(),
+        },
+    )
+    .await
+    .unwrap()
+    .group
+    .id
+}
+
+/// A relay session of `user`'s own, around its daemon (a hostile member
+/// does not have to use chatd).
+async fn session_of(relay: &Relay, user: &str) -> String {
+    let login: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/v1/sessions", relay.url))
+        .json(&serde_json::json!({"username": user, "password": format!("{user} relay password")}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["token"].as_str().unwrap().to_owned()
+}
+
 async fn change<P: Call>(d: &Chatd, p: P) -> Result<P::Result, ipc_schema::client::ClientError> {
     d.client().await.call(p).await
 }
@@ -221,17 +251,7 @@ async fn only_admins_change_a_group_and_names_are_checked() {
     let alice = Chatd::start("alice", "").await;
     let bob = Chatd::start("bob", "").await;
     acquainted(&relay, &[&alice, &bob]).await;
-    let id = change(
-        &alice,
-        GroupCreateParams {
-            name: "team".into(),
-            members: vec!["bob".into()],
-        },
-    )
-    .await
-    .unwrap()
-    .group
-    .id;
+    let id = create(&alice, "team", &["bob"]).await;
     eventually(WAIT, "bob has the group", || async {
         (members(&bob, &id).await.len() == 2).then_some(())
     })
@@ -326,17 +346,7 @@ async fn a_removed_member_who_keeps_sending_reaches_no_one() {
     let bob = Chatd::start("bob", "").await;
     let carol = Chatd::start("carol", "").await;
     acquainted(&relay, &[&alice, &bob, &carol]).await;
-    let id = change(
-        &alice,
-        GroupCreateParams {
-            name: "ops".into(),
-            members: vec!["bob".into(), "carol".into()],
-        },
-    )
-    .await
-    .unwrap()
-    .group
-    .id;
+    let id = create(&alice, "ops", &["bob", "carol"]).await;
     for d in [&bob, &carol] {
         eventually(WAIT, "the group everywhere", || async {
             (members(d, &id).await.len() == 3).then_some(())
@@ -361,16 +371,7 @@ async fn a_removed_member_who_keeps_sending_reaches_no_one() {
 
     // bob, around his daemon: a session of his own and his own keys.
     let http = reqwest::Client::new();
-    let login: serde_json::Value = http
-        .post(format!("{}/v1/sessions", relay.url))
-        .json(&serde_json::json!({"username": "bob", "password": "bob relay password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_owned();
+    let token = session_of(&relay, "bob").await;
     let me = bob.daemon().identity().unwrap();
     let put = |payload: Payload| {
         let (http, token, me, url) = (http.clone(), token.clone(), me.clone(), relay.url.clone());
@@ -458,17 +459,7 @@ async fn an_introduced_member_is_not_a_contact() {
         alice.add(d).await;
         d.add(&alice).await;
     }
-    let id = change(
-        &alice,
-        GroupCreateParams {
-            name: "ops".into(),
-            members: vec!["bob".into(), "carol".into()],
-        },
-    )
-    .await
-    .unwrap()
-    .group
-    .id;
+    let id = create(&alice, "ops", &["bob", "carol"]).await;
     eventually(WAIT, "carol has the group", || async {
         (members(&carol, &id).await.len() == 3).then_some(())
     })
@@ -497,18 +488,10 @@ async fn an_introduced_member_is_not_a_contact() {
     )
     .unwrap();
     let http = reqwest::Client::new();
-    let login: serde_json::Value = http
-        .post(format!("{}/v1/sessions", relay.url))
-        .json(&serde_json::json!({"username": "bob", "password": "bob relay password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = session_of(&relay, "bob").await;
     let status = http
         .put(format!("{}/v1/messages/{}", relay.url, env.id))
-        .bearer_auth(login["token"].as_str().unwrap())
+        .bearer_auth(&token)
         .json(&env)
         .send()
         .await
@@ -543,17 +526,7 @@ async fn a_member_added_again_after_changes_it_missed_rejoins() {
     let bob = Chatd::start("bob", "").await;
     let carol = Chatd::start("carol", "").await;
     acquainted(&relay, &[&alice, &bob, &carol]).await;
-    let id = change(
-        &alice,
-        GroupCreateParams {
-            name: "ops".into(),
-            members: vec!["bob".into(), "carol".into()],
-        },
-    )
-    .await
-    .unwrap()
-    .group
-    .id;
+    let id = create(&alice, "ops", &["bob", "carol"]).await;
     eventually(WAIT, "bob in", || async {
         (members(&bob, &id).await.len() == 3).then_some(())
     })

@@ -182,6 +182,22 @@ pub struct MessageView {
     pub deliveries: Vec<super::group::DeliveryView>,
 }
 
+impl MessageView {
+    /// For an outgoing group message: how many members have it (delivered
+    /// or read) and how many it went to, "2 of 3"; `None` otherwise.
+    pub fn delivered_of(&self) -> Option<(usize, usize)> {
+        if self.deliveries.is_empty() {
+            return None;
+        }
+        let have = self
+            .deliveries
+            .iter()
+            .filter(|d| matches!(d.state, MessageState::Delivered | MessageState::Read))
+            .count();
+        Some((have, self.deliveries.len()))
+    }
+}
+
 /// Longest body `message.list` sends whole; a longer one is cut at a
 /// character boundary and marked `truncated` (a few 4 MiB texts must not
 /// make a page too large to send).
