@@ -57,6 +57,9 @@ pub struct Config {
     pub notifications: NotifyMode,
     /// Send `read` receipts when a conversation is marked read (opt-in).
     pub read_receipts: bool,
+    /// Send `read` receipts in groups too, to each message's sender (opt-in
+    /// apart from `read_receipts`: they tell every sender when you read).
+    pub group_read_receipts: bool,
     /// Event log retention.
     pub events: EventsConfig,
 }

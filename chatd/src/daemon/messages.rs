@@ -106,9 +106,13 @@ impl Daemon {
         if !self.store.is_contact(peer)? && !self.store.has_history(peer)? {
             return Err(DaemonError::UnknownContact(peer.to_owned()));
         }
-        // Read receipts in groups are not sent (they would tell every
-        // member when each one reads).
-        let receipts = self.config.read_receipts && !peer.starts_with('#');
+        // In groups, only with their own opt-in: each sender learns when
+        // this user read its message.
+        let receipts = if peer.starts_with('#') {
+            self.config.group_read_receipts
+        } else {
+            self.config.read_receipts
+        };
         let marked = self.publish(self.store.mark_read(peer, receipts)?);
         if receipts && marked > 0 {
             self.outbox_wake.notify_one();

@@ -149,20 +149,21 @@ impl Store {
     pub fn mark_read(&self, peer: &str, send_receipts: bool) -> StoreResult<Committed<u64>> {
         self.with(|c| {
             let tx = c.transaction()?;
-            let (texts, all): (Vec<String>, Vec<String>) = {
+            // (sender, id) of the texts: in a group each sender is owed its own.
+            let (texts, all): (Vec<(String, String)>, Vec<String>) = {
                 let mut stmt = tx.prepare(
-                    "SELECT id, kind FROM messages
+                    "SELECT id, kind, sender FROM messages
                      WHERE peer = ?1 AND direction = 'in' AND state != 'read' ORDER BY seq",
                 )?;
-                let rows: Vec<(String, String)> = stmt
-                    .query_map([peer], |r| Ok((r.get(0)?, r.get(1)?)))?
+                let rows: Vec<(String, String, String)> = stmt
+                    .query_map([peer], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                     .collect::<Result<_, _>>()?;
                 let texts = rows
                     .iter()
-                    .filter(|(_, k)| k == "text")
-                    .map(|(id, _)| id.clone())
+                    .filter(|(_, k, _)| k == "text")
+                    .map(|(id, _, from)| (from.clone(), id.clone()))
                     .collect();
-                (texts, rows.into_iter().map(|(id, _)| id).collect())
+                (texts, rows.into_iter().map(|(id, _, _)| id).collect())
             };
             tx.execute(
                 "UPDATE messages SET state = 'read'
@@ -184,7 +185,18 @@ impl Store {
                 )?;
             }
             if send_receipts {
-                owe(&tx, peer, OutgoingKind::Read, &texts)?;
+                let mut senders: Vec<&str> = texts.iter().map(|(f, _)| f.as_str()).collect();
+                senders.dedup();
+                senders.sort_unstable();
+                senders.dedup();
+                for sender in senders {
+                    let ids: Vec<String> = texts
+                        .iter()
+                        .filter(|(f, _)| f == sender)
+                        .map(|(_, id)| id.clone())
+                        .collect();
+                    owe(&tx, sender, OutgoingKind::Read, &ids)?;
+                }
             }
             tx.commit()?;
             Ok(Committed::new(all.len() as u64, events))

@@ -578,3 +578,57 @@ async fn a_member_added_again_after_changes_it_missed_rejoins() {
     })
     .await;
 }
+
+/// Read receipts in groups are opt-in, apart from one-to-one ones: bob
+/// (opted in) tells alice he read her group text, carol (not) does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_read_receipts_are_opt_in() {
+    let relay = Relay::start().await;
+    let alice = Chatd::start("alice", "").await;
+    let bob = Chatd::start("bob", "group_read_receipts = true").await;
+    let carol = Chatd::start("carol", "read_receipts = true").await;
+    acquainted(&relay, &[&alice, &bob, &carol]).await;
+    let id = create(&alice, "ops", &["bob", "carol"]).await;
+    for d in [&bob, &carol] {
+        eventually(WAIT, "the group everywhere", || async {
+            (members(d, &id).await.len() == 3).then_some(())
+        })
+        .await;
+    }
+    let peer = format!("#{id}");
+    let sent = alice.send(&peer, "please read").await;
+    for d in [&bob, &carol] {
+        eventually(WAIT, "the text everywhere", || async {
+            (!texts(d, &id).await.is_empty()).then_some(())
+        })
+        .await;
+        change(d, ConversationMarkReadParams { peer: peer.clone() })
+            .await
+            .unwrap();
+    }
+    let states = || async {
+        let log = alice.log(&peer).await;
+        let m = log.into_iter().find(|m| m.id == sent)?;
+        Some(
+            m.deliveries
+                .into_iter()
+                .map(|d| (d.user, d.state))
+                .collect::<Vec<_>>(),
+        )
+    };
+    eventually(WAIT, "bob's read receipt", || async {
+        let s = states().await?;
+        (s == [
+            ("bob".to_owned(), MessageState::Read),
+            ("carol".to_owned(), MessageState::Delivered),
+        ])
+        .then_some(())
+    })
+    .await;
+    // carol's read stays hers.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        states().await.unwrap()[1],
+        ("carol".to_owned(), MessageState::Delivered)
+    );
+}
