@@ -632,3 +632,128 @@ async fn group_read_receipts_are_opt_in() {
         ("carol".to_owned(), MessageState::Delivered)
     );
 }
+
+/// A card the user pinned wins over the one a roster introduces for the same
+/// name: a hostile admin who puts its own card under bob's name in a roster
+/// can neither read what carol sends bob nor write as bob to her.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_card_wins_over_one_a_roster_introduces() {
+    use chatd::crypto::{Identity, KeyBits, seal_v2_as};
+    use chatd::groups::Roster;
+    use ipc_schema::Payload;
+
+    let relay = Relay::start().await;
+    let alice = Chatd::start("alice", "").await;
+    let bob = Chatd::start("bob", "").await;
+    let carol = Chatd::start("carol", "").await;
+    acquainted(&relay, &[&alice, &bob, &carol]).await;
+    // alice, hostile, makes a group whose roster carries her own key as bob.
+    let me = alice.daemon().identity().unwrap();
+    let fake_bob = Identity::generate("bob", KeyBits::B2048, &mut rand::rng()).unwrap();
+    let carol_card = carol.daemon().identity().unwrap().card().clone();
+    let mut group_id = [0u8; 16];
+    rand::fill(&mut group_id);
+    let group: String = group_id.iter().map(|b| format!("{b:02x}")).collect();
+    let roster = Roster::genesis(
+        &group,
+        "trap",
+        me.card(),
+        &[fake_bob.card().clone(), carol_card.clone()],
+    );
+    let token = session_of(&relay, "alice").await;
+    let mut msg_id = [0u8; 16];
+    rand::fill(&mut msg_id);
+    let env = seal_v2_as(
+        &me,
+        &[&carol_card],
+        &Payload::Roster {
+            group: group.clone(),
+            roster: roster.to_text(),
+            parent_roster: None,
+        },
+        msg_id,
+        1,
+        &mut rand::rng(),
+    )
+    .unwrap();
+    let status = reqwest::Client::new()
+        .put(format!("{}/v1/messages/{}", relay.url, env.id))
+        .bearer_auth(&token)
+        .json(&env)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert!(status.is_success(), "{status}");
+    eventually(WAIT, "carol has the group", || async {
+        (members(&carol, &group).await.len() == 3).then_some(())
+    })
+    .await;
+    // carol's view shows bob with the card she pinned.
+    let info = group_of(&carol, &group).await.unwrap();
+    let bob_there = info.members.iter().find(|m| m.user == "bob").unwrap();
+    let pinned = bob
+        .daemon()
+        .identity()
+        .unwrap()
+        .card()
+        .fingerprint()
+        .grouped();
+    assert_eq!(bob_there.fingerprint, pinned);
+    assert_eq!(bob_there.introduced_by, None, "a contact, not introduced");
+    // What carol sends the group is sealed to the real bob's key: with bob
+    // away, his entry at the relay opens with his key and not with alice's.
+    let real_bob = bob.daemon().identity().unwrap();
+    let mut bob = bob;
+    bob.stop().await;
+    change(
+        &carol,
+        MessageSendParams {
+            to: format!("#{group}"),
+            body: "for bob's eyes".into(),
+            reply_to: None,
+        },
+    )
+    .await
+    .unwrap();
+    let bob_token = session_of(&relay, "bob").await;
+    let pending: serde_json::Value = eventually(WAIT, "carol's envelope waits for bob", || {
+        let (url, token) = (relay.url.clone(), bob_token.clone());
+        async move {
+            let reply = reqwest::Client::new()
+                .get(format!("{url}/v1/messages"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .ok()?;
+            let v: serde_json::Value = reply.json().await.ok()?;
+            v["messages"]
+                .as_array()?
+                .iter()
+                .find(|m| m["v"] == 2 && m["from"] == "carol")
+                .cloned()
+        }
+    })
+    .await;
+    let json = serde_json::to_vec(&pending).unwrap();
+    let peers = OnlyCarol(carol_card);
+    let opened = chatd::crypto::open_json(&real_bob, &json, &peers, &mut rand::rng())
+        .expect("sealed to the card bob's contact pinned");
+    assert!(
+        matches!(opened.payload, Payload::GroupText { ref body, .. } if body == "for bob's eyes")
+    );
+    let err = chatd::crypto::open_json(&fake_bob, &json, &peers, &mut rand::rng()).unwrap_err();
+    assert_eq!(err.name(), "key_unwrap", "alice's key cannot open it");
+}
+
+/// Just carol, as the contact that opens her envelopes.
+struct OnlyCarol(chatd::crypto::Card);
+
+impl chatd::crypto::Peers for OnlyCarol {
+    fn contact(&self, user: &str) -> Option<&chatd::crypto::Card> {
+        (user == "carol").then_some(&self.0)
+    }
+    fn already_seen(&self, _: &str, _: &str) -> bool {
+        false
+    }
+}

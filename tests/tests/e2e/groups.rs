@@ -150,6 +150,20 @@ fn four_daemons_chat_in_a_group_through_adds_removals_a_leave_and_kill_9() {
         let g = bob.ctl(&["--json", "group", "info", &hash_id]).json();
         (g["group"]["state"] == "removed").then_some(())
     });
+    // bob's roster, up to his removal, is alice's: the same version and,
+    // the removal applied, the same members.
+    let at_bob = bob.ctl(&["--json", "group", "info", &hash_id]).json();
+    let at_alice = alice.ctl(&["--json", "group", "info", &hash_id]).json();
+    assert_eq!(at_bob["group"]["version"], at_alice["group"]["version"]);
+    let who = |v: &Value| -> Vec<(Value, Value)> {
+        v["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["user"].clone(), m["admin"].clone()))
+            .collect()
+    };
+    assert_eq!(who(&at_bob), who(&at_alice));
     let refused = bob.ctl(&["send", &hash_id, "still here?"]);
     let line = refused.fails_with(5);
     assert!(line.contains("no longer a member"), "{line}");
