@@ -39,6 +39,103 @@ pub struct RegisterRequest {
     /// Single-use invite code, for relays with the `invite` policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invite: Option<String>,
+    /// The name of the account's first device ([`is_valid_device_name`];
+    /// "default" when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 32))]
+    pub device_name: Option<String>,
+}
+
+/// Most devices an account has at once (docs/RELAY.md, "Devices").
+pub const MAX_DEVICES: usize = 10;
+
+/// Longest device name, in bytes.
+pub const MAX_DEVICE_NAME: usize = 32;
+
+/// A device name: 1 to 32 bytes of UTF-8, no control characters, not all
+/// spaces.
+pub fn is_valid_device_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_DEVICE_NAME
+        && !name.chars().any(char::is_control)
+        && !name.trim().is_empty()
+}
+
+/// A device id, as the relay assigns them: 16 lowercase hex digits.
+pub fn is_valid_device_id(id: &str) -> bool {
+    id.len() == 16 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Which device a login is for (`device` of [`LoginRequest`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceLogin {
+    /// An existing device of the account, to log in as it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{16}$"))]
+    pub id: Option<String>,
+    /// A new device to add under this name (when `id` is absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 32))]
+    pub name: Option<String>,
+}
+
+/// One device of an account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceInfo {
+    /// The relay-assigned id: 16 lowercase hex digits.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// When it was added (ms since the Unix epoch).
+    pub created_at: u64,
+    /// When it last logged in or fetched (ms since the Unix epoch; updated
+    /// at most every few minutes).
+    pub last_seen: u64,
+    /// When it was revoked or expired, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gone_at: Option<u64>,
+    /// `revoked` or `expired`, if it is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gone: Option<String>,
+}
+
+/// Body of the answer to `GET /v1/devices`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceList {
+    /// The device the request's token belongs to.
+    pub current: String,
+    /// The account's devices, oldest first: the active ones, then those
+    /// revoked or expired in the last 30 days.
+    pub devices: Vec<DeviceInfo>,
+}
+
+/// Body of `DELETE /v1/devices/{id}`: revoking a device changes the account
+/// password in the same step, because the revoked device knew the old one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RevokeDeviceRequest {
+    /// The current account password.
+    pub password: Secret,
+    /// The new account password (same rules as at registration).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 8, max_length = 1024))]
+    pub new_password: Secret,
+}
+
+/// Body of `PUT /v1/accounts/me/password`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangePasswordRequest {
+    /// The current account password.
+    pub password: Secret,
+    /// The new one (same rules as at registration).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 8, max_length = 1024))]
+    pub new_password: Secret,
 }
 
 /// Body of `POST /v1/sessions`.
@@ -50,6 +147,10 @@ pub struct LoginRequest {
     pub username: String,
     /// The account's password.
     pub password: Secret,
+    /// The device to log in as, or to add. Without it, the login is for the
+    /// account's oldest active device (what a one-device client wants).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceLogin>,
 }
 
 /// Body of the 201 answer to `POST /v1/sessions`.
@@ -60,6 +161,9 @@ pub struct LoginResponse {
     pub token: Secret,
     /// When the token stops working (ms since the Unix epoch).
     pub expires_at: u64,
+    /// The device the token belongs to (absent from relays before devices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceInfo>,
 }
 
 /// Body of `DELETE /v1/accounts/me`.
@@ -190,6 +294,12 @@ pub mod error_code {
     pub const UNKNOWN_RECIPIENT: &str = "unknown_recipient";
     /// 409: the username is taken.
     pub const USERNAME_TAKEN: &str = "username_taken";
+    /// 409: the account already has [`super::MAX_DEVICES`] devices.
+    pub const TOO_MANY_DEVICES: &str = "too_many_devices";
+    /// 403: the device named at login was revoked or expired (add a new one).
+    pub const DEVICE_GONE: &str = "device_gone";
+    /// 404: the account has no such device.
+    pub const UNKNOWN_DEVICE: &str = "unknown_device";
     /// 408: the request's body did not arrive within the relay's time for it.
     pub const REQUEST_TIMEOUT: &str = "request_timeout";
     /// 409: an envelope with this id but other bytes is already stored, or
@@ -240,11 +350,13 @@ mod tests {
         let login = LoginRequest {
             username: "alice".into(),
             password: Secret::new("hunter2"),
+            device: None,
         };
         assert!(!format!("{login:?}").contains("hunter2"));
         let session = LoginResponse {
             token: Secret::new("s3cr3t-token"),
             expires_at: 1,
+            device: None,
         };
         assert!(!format!("{session:#?}").contains("s3cr3t"));
         assert_eq!(session.token.expose(), "s3cr3t-token");

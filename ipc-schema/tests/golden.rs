@@ -781,6 +781,7 @@ fn relay_cases() -> Vec<(&'static str, RelayCheck)> {
                 password: Secret::new("correct horse battery staple"),
                 card: card("alice"),
                 invite: Some("inv-7f3k-q9zp".into()),
+                device_name: None,
             },
         ),
         relay_case(
@@ -788,6 +789,7 @@ fn relay_cases() -> Vec<(&'static str, RelayCheck)> {
             LoginRequest {
                 username: "alice".into(),
                 password: Secret::new("correct horse battery staple"),
+                device: None,
             },
         ),
         relay_case(
@@ -795,6 +797,7 @@ fn relay_cases() -> Vec<(&'static str, RelayCheck)> {
             LoginResponse {
                 token: Secret::new("Yk3v0x9Qm2pT7cJr4uWn8sLd1aEo6hFz5gKi0bNy3Rw"),
                 expires_at: T0 + 86_400_000,
+                device: None,
             },
         ),
         relay_case(

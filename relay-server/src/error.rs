@@ -122,6 +122,24 @@ impl From<StoreError> for AppError {
                 "invite code is unknown or already used",
             ),
             StoreError::UnknownUser => AppError::not_found("no such user"),
+            StoreError::UnknownDevice => AppError::new(
+                StatusCode::NOT_FOUND,
+                code::UNKNOWN_DEVICE,
+                "the account has no such device",
+            ),
+            StoreError::DeviceGone => AppError::new(
+                StatusCode::FORBIDDEN,
+                code::DEVICE_GONE,
+                "this device was revoked or expired; add it again as a new device",
+            ),
+            StoreError::TooManyDevices => AppError::new(
+                StatusCode::CONFLICT,
+                code::TOO_MANY_DEVICES,
+                format!(
+                    "the account already has {} devices; revoke one first",
+                    ipc_schema::relay::MAX_DEVICES
+                ),
+            ),
             StoreError::UnknownRecipient => AppError::new(
                 StatusCode::NOT_FOUND,
                 code::UNKNOWN_RECIPIENT,

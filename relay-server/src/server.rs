@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -19,6 +20,7 @@ use crate::mailbox::Waiters;
 use crate::polls::Polls;
 use crate::routes;
 use crate::serve;
+use crate::store::sqlite::now_ms;
 use crate::store::{SqliteStore, Store, StoreError};
 
 /// Largest request body, that of `PUT /v1/messages/{id}`: a v1 envelope is
@@ -147,6 +149,7 @@ pub async fn run_announced(
         idle_timeout: config.idle_timeout,
     };
     let relay = Relay::open(config).map_err(std::io::Error::other)?;
+    let sweeper = tokio::spawn(expire_devices(relay.state.clone()));
     ready();
     let app = router(relay.state.clone());
     let stop = relay.stop;
@@ -156,8 +159,30 @@ pub async fn run_announced(
         let _ = stop.send(true);
     };
     let result = serve::serve(listener, app, tls, limits, shutdown).await;
+    sweeper.abort();
+    let _ = sweeper.await;
     // Dropping the last state closes the store's queue; its writer commits
     // what it holds and exits before we return.
     drop(relay.state);
     result
+}
+
+/// How often idle devices are looked for.
+const EXPIRY_SWEEP: Duration = Duration::from_secs(3600);
+
+/// Expires idle devices now and then every [`EXPIRY_SWEEP`] (docs/RELAY.md,
+/// "Devices").
+async fn expire_devices(state: AppState) {
+    loop {
+        let idle_before = now_ms().saturating_sub(state.config.device_expiry.as_millis() as u64);
+        match state.store.expire_devices(idle_before).await {
+            Ok(gone) => {
+                for (user, device) in gone {
+                    tracing::info!(%user, %device, "device expired: not seen within the device expiry");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not expire idle devices"),
+        }
+        tokio::time::sleep(EXPIRY_SWEEP).await;
+    }
 }

@@ -9,6 +9,8 @@ mod helper;
 mod accounts;
 #[path = "api/cli.rs"]
 mod cli;
+#[path = "api/devices.rs"]
+mod devices;
 #[path = "api/directory.rs"]
 mod directory;
 #[path = "api/durability.rs"]

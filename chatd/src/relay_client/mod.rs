@@ -294,6 +294,7 @@ impl RelayClient {
             password: password.clone(),
             card,
             invite,
+            device_name: None,
         };
         let resp = self
             .send(
@@ -317,6 +318,7 @@ impl RelayClient {
         let body = LoginRequest {
             username: username.to_owned(),
             password: password.clone(),
+            device: None,
         };
         let resp = self
             .send(

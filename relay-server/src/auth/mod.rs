@@ -30,6 +30,8 @@ const MAX_KEYS: usize = 100_000;
 pub struct AuthUser {
     /// The username.
     pub username: String,
+    /// The device the token belongs to.
+    pub device_id: String,
     /// Hash of the token used, so that logout can revoke exactly it.
     pub token_hash: String,
 }
@@ -65,6 +67,7 @@ impl FromRequestParts<AppState> for AuthUser {
             .map_err(AppError::rate_limited)?;
         Ok(AuthUser {
             username: session.username,
+            device_id: session.device_id,
             token_hash,
         })
     }

@@ -5,7 +5,10 @@ use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use ipc_schema::envelope::is_valid_username;
-use ipc_schema::relay::{DeleteAccountRequest, ErrorBody, RegisterRequest, error_code};
+use ipc_schema::relay::{
+    ChangePasswordRequest, DeleteAccountRequest, ErrorBody, RegisterRequest, error_code,
+    is_valid_device_name,
+};
 use serde::Deserialize;
 
 use super::extract::{ApiJson, ClientIp};
@@ -53,7 +56,7 @@ fn check_card(card: &serde_json::Value, username: &str) -> Result<String, AppErr
     Ok(serde_json::to_string(card).expect("a Value serializes"))
 }
 
-fn check_password(password: &str) -> Result<(), AppError> {
+pub(crate) fn check_password(password: &str) -> Result<(), AppError> {
     let n = password.chars().count();
     if n < MIN_PASSWORD || password.len() > MAX_PASSWORD {
         return Err(AppError::bad_request(format!(
@@ -87,6 +90,12 @@ pub async fn register(
     }
     check_password(req.password.expose())?;
     let card = check_card(&req.card, &req.username)?;
+    let device_name = req.device_name.as_deref().unwrap_or("default");
+    if !is_valid_device_name(device_name) {
+        return Err(AppError::bad_request(
+            "device name must be 1 to 32 bytes, without control characters",
+        ));
+    }
     let invite = match state.config.registration {
         RegistrationPolicy::Closed => {
             return Err(AppError::new(
@@ -107,7 +116,7 @@ pub async fn register(
     let hash = state.passwords.hash(req.password.clone()).await?;
     state
         .store
-        .create_account(&req.username, &hash, &card, invite.as_deref())
+        .create_account(&req.username, &hash, &card, invite.as_deref(), device_name)
         .await?;
     tracing::info!(user = %req.username, "account registered");
     Ok(StatusCode::CREATED)
@@ -135,5 +144,33 @@ pub async fn delete_me(
     super::sessions::verify_password(&state, &user.username, ip, req.password).await?;
     state.store.delete_account(&user.username).await?;
     tracing::info!(user = %user.username, "account deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Change the caller's account password. Sessions stay: every device stays
+/// logged in until its token expires, and then needs the new password.
+#[utoipa::path(put, path = "/v1/accounts/me/password", tag = "accounts",
+    request_body = ChangePasswordRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "password changed"),
+        (status = 400, description = "malformed body, or the new password breaks the rules", body = ErrorBody),
+        (status = 401, description = "bad token or wrong password", body = ErrorBody),
+        (status = 408, description = "the body did not arrive within the body timeout (60 s by default)", body = ErrorBody),
+        (status = 413, description = "body over 16 KiB", body = ErrorBody),
+        (status = 429, description = "too many recent failures (throttled like login), the relay is busy checking passwords, or over this token's request rate; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
+        (status = 503, description = "the relay's disk is full, nothing changed; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
+    ))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<ChangePasswordRequest>,
+) -> Result<StatusCode, AppError> {
+    check_password(req.new_password.expose())?;
+    super::sessions::verify_password(&state, &user.username, ip, req.password).await?;
+    let hash = state.passwords.hash(req.new_password).await?;
+    state.store.change_password(&user.username, &hash).await?;
+    tracing::info!(user = %user.username, "password changed");
     Ok(StatusCode::NO_CONTENT)
 }

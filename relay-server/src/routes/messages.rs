@@ -145,6 +145,7 @@ async fn put_v1(
                 digest: Sha256::digest(&body).into(),
                 id: env.id,
                 sender: env.from,
+                sender_device: user.device_id,
                 recipient: env.to,
                 ts: env.ts,
                 body: body.to_vec(),
@@ -193,6 +194,7 @@ async fn put_v2(
                 digest: Sha256::digest(&body).into(),
                 id: sealed.id,
                 sender: sealed.from,
+                sender_device: user.device_id,
                 ts: sealed.ts,
                 common,
                 entries,
@@ -244,7 +246,7 @@ pub async fn get_one(
     check_id(&id)?;
     let body = state
         .store
-        .get_envelope(&user.username, &id)
+        .get_envelope(&user.username, &user.device_id, &id)
         .await?
         .ok_or_else(|| AppError::not_found("no such pending envelope"))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
@@ -312,6 +314,14 @@ pub async fn list(
         limit,
         max_bytes: MAX_RESPONSE_BYTES,
     };
+    // Fetching is what keeps a device from expiring (docs/RELAY.md, "Devices").
+    if let Err(e) = state
+        .store
+        .touch_device(&user.username, &user.device_id)
+        .await
+    {
+        tracing::warn!(error = %e, "could not note a device as seen");
+    }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
     // Only a request that may wait takes a place among the token's polls.
     let mut poll = (wait > 0).then(|| state.polls.wait(&user.token_hash));
@@ -323,7 +333,10 @@ pub async fn list(
         let notified = waiting.notify.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let bodies = state.store.fetch(&user.username, filter.clone()).await?;
+        let bodies = state
+            .store
+            .fetch(&user.username, &user.device_id, filter.clone())
+            .await?;
         if !bodies.is_empty() {
             return Ok(messages_response(bodies));
         }
@@ -363,7 +376,9 @@ fn messages_response(bodies: Vec<Vec<u8>>) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], out).into_response()
 }
 
-/// Delete the caller's envelopes with these ids (others' ids are ignored).
+/// Acknowledge the caller's device's copies of the envelopes with these ids
+/// (others' ids are ignored); an envelope goes once every device that got
+/// a copy has acknowledged it.
 #[utoipa::path(post, path = "/v1/messages/ack", tag = "messages",
     security(("bearer" = [])),
     request_body = AckRequest,
@@ -389,6 +404,9 @@ pub async fn ack(
     for id in &req.ids {
         check_id(id)?;
     }
-    state.store.ack(&user.username, req.ids).await?;
+    state
+        .store
+        .ack(&user.username, &user.device_id, req.ids)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,6 +3,7 @@
 //! from the same list.
 
 pub mod accounts;
+pub mod devices;
 pub mod directory;
 pub mod extract;
 pub mod health;
@@ -52,6 +53,9 @@ pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::register).layer(small()))
         .routes(routes!(accounts::delete_me).layer(small()))
+        .routes(routes!(accounts::change_password).layer(small()))
+        .routes(routes!(devices::list))
+        .routes(routes!(devices::revoke).layer(small()))
         .routes(routes!(sessions::login).layer(small()))
         .routes(routes!(sessions::logout).layer(small()))
         .routes(routes!(directory::card))

@@ -7,6 +7,7 @@ pub mod sqlite;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
+pub use ipc_schema::relay::DeviceInfo;
 
 /// A stored account.
 #[derive(Debug, Clone)]
@@ -24,9 +25,25 @@ pub struct Account {
 pub struct Session {
     /// Whose session it is.
     pub username: String,
+    /// The device it belongs to.
+    pub device_id: String,
     /// Expiry, ms since the epoch.
     pub expires_at: u64,
 }
+
+/// Which device a login is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// The account's oldest active device, created as "default" if it has
+    /// none (a client that knows nothing of devices).
+    Oldest,
+    /// This device, which must be active.
+    Existing(String),
+    /// A new device with this name (at most [`MAX_DEVICES`] active).
+    New(String),
+}
+
+pub use ipc_schema::relay::MAX_DEVICES;
 
 /// An envelope to store, already checked by the handler.
 #[derive(Debug, Clone)]
@@ -35,6 +52,9 @@ pub struct NewEnvelope {
     pub id: String,
     /// Sender (= the token's user).
     pub sender: String,
+    /// The sender's device: when the sender is also the recipient, that
+    /// device gets no copy of what it sent.
+    pub sender_device: String,
     /// Recipient.
     pub recipient: String,
     /// The envelope's own `ts`.
@@ -53,6 +73,8 @@ pub struct NewSharedEnvelope {
     pub id: String,
     /// Sender (= the token's user).
     pub sender: String,
+    /// The sender's device (see [`NewEnvelope::sender_device`]).
+    pub sender_device: String,
     /// The envelope's own `ts`.
     pub ts: u64,
     /// SHA-256 of the sealed JSON that was put.
@@ -134,6 +156,15 @@ pub enum StoreError {
     /// No such account.
     #[error("unknown user")]
     UnknownUser,
+    /// The account has no such device.
+    #[error("unknown device")]
+    UnknownDevice,
+    /// The device was revoked or expired.
+    #[error("device revoked or expired")]
+    DeviceGone,
+    /// The account already has [`MAX_DEVICES`] active devices.
+    #[error("too many devices")]
+    TooManyDevices,
     /// The recipient has no account.
     #[error("unknown recipient")]
     UnknownRecipient,
@@ -181,32 +212,56 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything the relay persists. Every write returns only after its commit.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Creates an account; consumes `invite` when given.
+    /// Creates an account with its first device; consumes `invite` when given.
     async fn create_account(
         &self,
         username: &str,
         password_hash: &str,
         card: &str,
         invite: Option<&str>,
+        device_name: &str,
     ) -> StoreResult<()>;
     /// Looks an account up.
     async fn account(&self, username: &str) -> StoreResult<Option<Account>>;
     /// Deletes an account with its mailbox, sessions and directory entry.
     async fn delete_account(&self, username: &str) -> StoreResult<()>;
-    /// Stores a session by the SHA-256 hash of its token and revokes the
-    /// user's sessions that expire first beyond `max_per_user` (the new one
-    /// always stays); returns how many it revoked.
+    /// Stores a session of `device` by the SHA-256 hash of its token and
+    /// revokes the user's sessions that expire first beyond `max_per_user`
+    /// (the new one always stays); returns the device, seen now, and how
+    /// many sessions it revoked.
     async fn create_session(
         &self,
         token_hash: &str,
         username: &str,
+        device: DeviceChoice,
         expires_at: u64,
         max_per_user: usize,
-    ) -> StoreResult<usize>;
+    ) -> StoreResult<(DeviceInfo, usize)>;
     /// Looks a session up by token hash.
     async fn session(&self, token_hash: &str) -> StoreResult<Option<Session>>;
     /// Revokes one session.
     async fn revoke_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// The account's devices, oldest first: the active ones, then those gone
+    /// since `gone_since` (ms since the epoch).
+    async fn devices(&self, username: &str, gone_since: u64) -> StoreResult<Vec<DeviceInfo>>;
+    /// Revokes an active device (its sessions and pending copies go; an
+    /// envelope no other device still has to fetch goes with its last copy)
+    /// and sets the account's new password hash, in one transaction.
+    async fn revoke_device(
+        &self,
+        username: &str,
+        device_id: &str,
+        new_password_hash: &str,
+    ) -> StoreResult<()>;
+    /// Sets the account's password hash.
+    async fn change_password(&self, username: &str, password_hash: &str) -> StoreResult<()>;
+    /// Notes that the device was seen now (written at most every few minutes).
+    async fn touch_device(&self, username: &str, device_id: &str) -> StoreResult<()>;
+    /// Expires every active device not seen since `idle_before` (ms since
+    /// the epoch) whose account has a device seen later: the most recently
+    /// seen device of an account never expires, so a one-device account
+    /// keeps its mail. Returns the (user, device) pairs expired.
+    async fn expire_devices(&self, idle_before: u64) -> StoreResult<Vec<(String, String)>>;
     /// Usernames starting with `prefix`, after `after`, ascending.
     async fn list_users(
         &self,
@@ -224,12 +279,23 @@ pub trait Store: Send + Sync + 'static {
         env: NewSharedEnvelope,
         quota: Quota,
     ) -> StoreResult<SharedPutOutcome>;
-    /// The recipient's pending envelopes, oldest first.
-    async fn fetch(&self, recipient: &str, filter: FetchFilter) -> StoreResult<Vec<Vec<u8>>>;
-    /// One pending envelope of the recipient's.
-    async fn get_envelope(&self, recipient: &str, id: &str) -> StoreResult<Option<Vec<u8>>>;
-    /// Deletes the recipient's envelopes with these ids; returns how many.
-    async fn ack(&self, recipient: &str, ids: Vec<String>) -> StoreResult<usize>;
+    /// The envelopes the recipient's device has yet to fetch, oldest first.
+    async fn fetch(
+        &self,
+        recipient: &str,
+        device: &str,
+        filter: FetchFilter,
+    ) -> StoreResult<Vec<Vec<u8>>>;
+    /// One envelope the recipient's device has yet to fetch.
+    async fn get_envelope(
+        &self,
+        recipient: &str,
+        device: &str,
+        id: &str,
+    ) -> StoreResult<Option<Vec<u8>>>;
+    /// Deletes the device's copies of the envelopes with these ids, and each
+    /// envelope whose last copy that was; returns how many copies.
+    async fn ack(&self, recipient: &str, device: &str, ids: Vec<String>) -> StoreResult<usize>;
     /// Creates `count` single-use invite codes (stored hashed) and returns them.
     async fn create_invites(&self, codes: Vec<String>) -> StoreResult<()>;
     /// A trivial query, for the health check.

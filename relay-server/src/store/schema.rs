@@ -109,6 +109,50 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE delivered_v3 RENAME TO delivered;
     CREATE INDEX delivered_by_time ON delivered(acked_at);
     CREATE INDEX delivered_by_recipient ON delivered(recipient, id);",
+    // 4: devices (docs/RELAY.md, "Devices"). Every account gets one device,
+    // "default", which its sessions and pending envelopes move to. A mailbox
+    // row is now one envelope for the account; `copies` says which devices
+    // still have to fetch it, and the row goes when its last copy is acked.
+    // A revoked or expired device keeps its row (`gone_at`, `gone`) so the
+    // account's other devices can be told; its sessions and copies go.
+    "CREATE TABLE devices (
+        username   TEXT NOT NULL REFERENCES accounts(username) ON DELETE CASCADE,
+        device_id  TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_seen  INTEGER NOT NULL,
+        gone_at    INTEGER,
+        gone       TEXT,
+        PRIMARY KEY (username, device_id)
+    ) WITHOUT ROWID;
+    INSERT INTO devices (username, device_id, name, created_at, last_seen)
+        SELECT username, lower(hex(randomblob(8))), 'default', created_at,
+               CAST(strftime('%s', 'now') AS INTEGER) * 1000
+        FROM accounts;
+    CREATE TABLE sessions_v4 (
+        token_hash TEXT PRIMARY KEY,
+        username   TEXT NOT NULL,
+        device_id  TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        FOREIGN KEY (username, device_id) REFERENCES devices(username, device_id) ON DELETE CASCADE
+    ) WITHOUT ROWID;
+    INSERT INTO sessions_v4 (token_hash, username, device_id, expires_at)
+        SELECT s.token_hash, s.username, d.device_id, s.expires_at
+        FROM sessions s JOIN devices d ON d.username = s.username;
+    DROP TABLE sessions;
+    ALTER TABLE sessions_v4 RENAME TO sessions;
+    CREATE INDEX sessions_by_user ON sessions(username);
+    CREATE INDEX sessions_by_device ON sessions(username, device_id);
+    CREATE TABLE copies (
+        username  TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        seq       INTEGER NOT NULL REFERENCES mailbox(seq) ON DELETE CASCADE,
+        PRIMARY KEY (username, device_id, seq),
+        FOREIGN KEY (username, device_id) REFERENCES devices(username, device_id) ON DELETE CASCADE
+    ) WITHOUT ROWID;
+    CREATE INDEX copies_by_seq ON copies(seq);
+    INSERT INTO copies (username, device_id, seq)
+        SELECT m.recipient, d.device_id, m.seq FROM mailbox m JOIN devices d ON d.username = m.recipient;",
 ];
 
 /// Brings the database to the newest schema, one transaction per step.
@@ -202,5 +246,55 @@ mod tests {
         )
         .unwrap();
         assert!(conn.last_insert_rowid() > 9);
+    }
+
+    #[test]
+    fn version_4_gives_each_account_one_device_holding_its_sessions_and_mail() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        migrate_to(&mut conn, 3).unwrap();
+        conn.execute_batch(
+            "INSERT INTO accounts (username, password_hash, card, created_at) VALUES ('bob', 'h', 'c', 1), ('eve', 'h', 'c', 2);
+             INSERT INTO sessions (token_hash, username, expires_at) VALUES ('t1', 'bob', 9), ('t2', 'eve', 9);
+             INSERT INTO mailbox (seq, recipient, sender, id, ts, body, digest, received_at, size)
+                 VALUES (7, 'bob', 'eve', 'id7', 1, x'7b7d', x'00', 1, 2);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let device = |user: &str| -> String {
+            conn.query_row(
+                "SELECT device_id FROM devices WHERE username = ?1 AND name = 'default'",
+                [user],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        let (bob, eve) = (device("bob"), device("eve"));
+        assert_eq!(bob.len(), 16);
+        assert_ne!(bob, eve);
+        let sessions: Vec<(String, String)> = conn
+            .prepare("SELECT token_hash, device_id FROM sessions ORDER BY token_hash")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            sessions,
+            [("t1".to_owned(), bob.clone()), ("t2".to_owned(), eve)]
+        );
+        let copy: (String, i64) = conn
+            .query_row("SELECT device_id, seq FROM copies", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(copy, (bob, 7));
+        // Deleting the account takes its devices, sessions and copies along.
+        conn.execute("DELETE FROM accounts WHERE username = 'bob'", [])
+            .unwrap();
+        let left: i64 = conn
+            .query_row("SELECT count(*) FROM copies", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0);
     }
 }

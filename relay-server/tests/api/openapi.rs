@@ -9,8 +9,11 @@ use serde_json::json;
 use crate::helper::*;
 
 /// The API's routes (docs/RELAY.md).
-const ROUTES: [(&str, &str); 12] = [
+const ROUTES: [(&str, &str); 15] = [
     ("POST", "/v1/accounts"),
+    ("PUT", "/v1/accounts/me/password"),
+    ("GET", "/v1/devices"),
+    ("DELETE", "/v1/devices/{id}"),
     ("POST", "/v1/sessions"),
     ("DELETE", "/v1/sessions/current"),
     ("DELETE", "/v1/accounts/me"),

@@ -133,6 +133,21 @@ async fn the_store_holds_sealed_envelopes_and_only_the_documented_metadata() {
     assert_eq!((recipient.as_str(), sender.as_str()), ("bob", "alice"));
     assert_eq!(ts, 1_764_000_000_123);
     assert_eq!(body, mail.json.as_bytes(), "stored exactly as put");
+    // Which of bob's devices still has to fetch it; and of each device, its
+    // name and when it was added and last seen (docs/RELAY.md, "Devices").
+    assert_eq!(columns(&db, "copies"), ["username", "device_id", "seq"]);
+    assert_eq!(
+        columns(&db, "devices"),
+        [
+            "username",
+            "device_id",
+            "name",
+            "created_at",
+            "last_seen",
+            "gone_at",
+            "gone"
+        ]
+    );
 
     // Acknowledged: the envelope is gone, but (sender, id, digest, time of
     // the ack, recipient) stay for 30 days so that a late retry is answered
@@ -174,7 +189,9 @@ async fn the_store_holds_sealed_envelopes_and_only_the_documented_metadata() {
         [
             "accounts",
             "bodies",
+            "copies",
             "delivered",
+            "devices",
             "invites",
             "mailbox",
             "sessions"

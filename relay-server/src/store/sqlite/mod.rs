@@ -12,9 +12,11 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+use rand::Rng as _;
+
 use super::{
-    Account, CommitHook, FetchFilter, NewEnvelope, NewSharedEnvelope, PutOutcome, Quota, Session,
-    SharedPutOutcome, Store, StoreError, StoreResult, schema,
+    Account, CommitHook, DeviceChoice, DeviceInfo, FetchFilter, NewEnvelope, NewSharedEnvelope,
+    PutOutcome, Quota, Session, SharedPutOutcome, Store, StoreError, StoreResult, schema,
 };
 use write::{Job, WriteOk, WriteOp, writer_loop};
 
@@ -63,6 +65,8 @@ pub struct SqliteStore {
     /// a database read. Correct because this store is the only writer: every
     /// revocation goes through it and clears the cache after its commit.
     sessions: Mutex<SessionCache>,
+    /// When each device's `last_seen` was last written.
+    touched: Mutex<HashMap<(String, String), u64>>,
 }
 
 /// Cached session lookups. `generation` moves on every revocation, so a lookup
@@ -76,6 +80,15 @@ struct SessionCache {
 
 /// Most cached sessions; past it the cache starts over.
 const SESSION_CACHE: usize = 100_000;
+/// A device's `last_seen` is written at most this often.
+const TOUCH_EVERY_MS: u64 = 5 * 60 * 1000;
+
+/// A fresh device id: 64 random bits as 16 lowercase hex digits.
+fn new_device_id() -> String {
+    let mut bytes = [0u8; 8];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 impl SqliteStore {
     /// Opens (creating and migrating if needed) `relay.db` in `data_dir`.
@@ -109,6 +122,7 @@ impl SqliteStore {
             path,
             writer: Mutex::new(Some(writer)),
             sessions: Mutex::new(SessionCache::default()),
+            touched: Mutex::new(HashMap::new()),
         })
     }
 
@@ -119,6 +133,17 @@ impl SqliteStore {
             .await
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Forgets the cached sessions of these devices, after their revocation.
+    fn forget_devices(&self, gone: &[(String, String)]) {
+        let mut cache = self.sessions.lock().expect("session cache");
+        cache.generation += 1;
+        cache.map.retain(|_, s| {
+            !gone
+                .iter()
+                .any(|(u, d)| *u == s.username && *d == s.device_id)
+        });
     }
 
     async fn read<T: Send + 'static>(
@@ -169,12 +194,15 @@ impl Store for SqliteStore {
         password_hash: &str,
         card: &str,
         invite: Option<&str>,
+        device_name: &str,
     ) -> StoreResult<()> {
         self.write(WriteOp::CreateAccount {
             username: username.to_owned(),
             password_hash: password_hash.to_owned(),
             card: card.to_owned(),
             invite: invite.map(str::to_owned),
+            device_id: new_device_id(),
+            device_name: device_name.to_owned(),
         })
         .await
         .map(|_| ())
@@ -198,18 +226,25 @@ impl Store for SqliteStore {
         &self,
         token_hash: &str,
         username: &str,
+        device: DeviceChoice,
         expires_at: u64,
         max_per_user: usize,
-    ) -> StoreResult<usize> {
+    ) -> StoreResult<(DeviceInfo, usize)> {
         let op = WriteOp::CreateSession {
             token_hash: token_hash.to_owned(),
             username: username.to_owned(),
+            device,
+            new_device_id: new_device_id(),
             expires_at,
             max_per_user,
         };
-        let WriteOk::Revoked(revoked) = self.write(op).await? else {
-            unreachable!("a new session answers with the sessions it revoked")
+        let WriteOk::Session(info, revoked) = self.write(op).await? else {
+            unreachable!("a new session answers with its device and the sessions it revoked")
         };
+        self.touched
+            .lock()
+            .expect("touch times")
+            .insert((username.to_owned(), info.id.clone()), now_ms());
         if !revoked.is_empty() {
             let mut cache = self.sessions.lock().expect("session cache");
             cache.generation += 1;
@@ -217,7 +252,7 @@ impl Store for SqliteStore {
                 cache.map.remove(hash);
             }
         }
-        Ok(revoked.len())
+        Ok((info, revoked.len()))
     }
 
     async fn session(&self, token_hash: &str) -> StoreResult<Option<Session>> {
@@ -251,6 +286,72 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn devices(&self, username: &str, gone_since: u64) -> StoreResult<Vec<DeviceInfo>> {
+        let username = username.to_owned();
+        self.read(move |c| read::devices(c, &username, gone_since))
+            .await
+    }
+
+    async fn revoke_device(
+        &self,
+        username: &str,
+        device_id: &str,
+        new_password_hash: &str,
+    ) -> StoreResult<()> {
+        self.write(WriteOp::RevokeDevice {
+            username: username.to_owned(),
+            device_id: device_id.to_owned(),
+            password_hash: new_password_hash.to_owned(),
+        })
+        .await?;
+        self.forget_devices(&[(username.to_owned(), device_id.to_owned())]);
+        Ok(())
+    }
+
+    async fn change_password(&self, username: &str, password_hash: &str) -> StoreResult<()> {
+        self.write(WriteOp::ChangePassword {
+            username: username.to_owned(),
+            password_hash: password_hash.to_owned(),
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn touch_device(&self, username: &str, device_id: &str) -> StoreResult<()> {
+        let now = now_ms();
+        let key = (username.to_owned(), device_id.to_owned());
+        {
+            let mut touched = self.touched.lock().expect("touch times");
+            if touched
+                .get(&key)
+                .is_some_and(|&at| now.saturating_sub(at) < TOUCH_EVERY_MS)
+            {
+                return Ok(());
+            }
+            if touched.len() >= SESSION_CACHE {
+                touched.clear();
+            }
+            touched.insert(key.clone(), now);
+        }
+        self.write(WriteOp::TouchDevice {
+            username: key.0,
+            device_id: key.1,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn expire_devices(&self, idle_before: u64) -> StoreResult<Vec<(String, String)>> {
+        let WriteOk::Expired(gone) = self.write(WriteOp::ExpireDevices { idle_before }).await?
+        else {
+            unreachable!("expiring answers with the devices expired")
+        };
+        if !gone.is_empty() {
+            self.forget_devices(&gone);
+        }
+        Ok(gone)
+    }
+
     async fn list_users(
         &self,
         prefix: &str,
@@ -281,7 +382,12 @@ impl Store for SqliteStore {
         }
     }
 
-    async fn fetch(&self, recipient: &str, filter: FetchFilter) -> StoreResult<Vec<Vec<u8>>> {
+    async fn fetch(
+        &self,
+        recipient: &str,
+        device: &str,
+        filter: FetchFilter,
+    ) -> StoreResult<Vec<Vec<u8>>> {
         // Stored `ts` never exceeds i64::MAX (PUT refuses more), so a bound
         // beyond it either excludes everything (since) or nothing (until).
         if filter.since.is_some_and(|t| t > i64::MAX as u64) {
@@ -291,18 +397,29 @@ impl Store for SqliteStore {
             until: filter.until.filter(|&t| t <= i64::MAX as u64),
             ..filter
         };
-        let recipient = recipient.to_owned();
-        self.read(move |c| read::fetch(c, &recipient, &filter))
+        let (recipient, device) = (recipient.to_owned(), device.to_owned());
+        self.read(move |c| read::fetch(c, &recipient, &device, &filter))
             .await
     }
 
-    async fn get_envelope(&self, recipient: &str, id: &str) -> StoreResult<Option<Vec<u8>>> {
-        let (recipient, id) = (recipient.to_owned(), id.to_owned());
-        self.read(move |c| read::envelope(c, &recipient, &id)).await
+    async fn get_envelope(
+        &self,
+        recipient: &str,
+        device: &str,
+        id: &str,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        let (recipient, device, id) = (recipient.to_owned(), device.to_owned(), id.to_owned());
+        self.read(move |c| read::envelope(c, &recipient, &device, &id))
+            .await
     }
 
-    async fn ack(&self, recipient: &str, ids: Vec<String>) -> StoreResult<usize> {
-        match self.write(WriteOp::Ack(recipient.to_owned(), ids)).await? {
+    async fn ack(&self, recipient: &str, device: &str, ids: Vec<String>) -> StoreResult<usize> {
+        let op = WriteOp::Ack {
+            recipient: recipient.to_owned(),
+            device: device.to_owned(),
+            ids,
+        };
+        match self.write(op).await? {
             WriteOk::Count(n) => Ok(n),
             _ => unreachable!("ack answers with a count"),
         }

@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::store::{Account, FetchFilter, Session};
+use crate::store::{Account, DeviceInfo, FetchFilter, Session};
 
 pub(super) fn account(c: &Connection, username: &str) -> rusqlite::Result<Option<Account>> {
     c.prepare_cached("SELECT username, password_hash, card FROM accounts WHERE username = ?1")?
@@ -18,14 +18,41 @@ pub(super) fn account(c: &Connection, username: &str) -> rusqlite::Result<Option
 }
 
 pub(super) fn session(c: &Connection, token_hash: &str) -> rusqlite::Result<Option<Session>> {
-    c.prepare_cached("SELECT username, expires_at FROM sessions WHERE token_hash = ?1")?
+    c.prepare_cached("SELECT username, device_id, expires_at FROM sessions WHERE token_hash = ?1")?
         .query_row([token_hash], |r| {
             Ok(Session {
                 username: r.get(0)?,
-                expires_at: r.get::<_, i64>(1)? as u64,
+                device_id: r.get(1)?,
+                expires_at: r.get::<_, i64>(2)? as u64,
             })
         })
         .optional()
+}
+
+/// A `devices` row read as `device_id, name, created_at, last_seen, gone_at, gone`.
+pub(super) fn device_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceInfo> {
+    Ok(DeviceInfo {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        created_at: r.get::<_, i64>(2)? as u64,
+        last_seen: r.get::<_, i64>(3)? as u64,
+        gone_at: r.get::<_, Option<i64>>(4)?.map(|t| t as u64),
+        gone: r.get(5)?,
+    })
+}
+
+pub(super) fn devices(
+    c: &Connection,
+    username: &str,
+    gone_since: u64,
+) -> rusqlite::Result<Vec<DeviceInfo>> {
+    c.prepare_cached(
+        "SELECT device_id, name, created_at, last_seen, gone_at, gone FROM devices
+         WHERE username = ?1 AND (gone_at IS NULL OR gone_at >= ?2)
+         ORDER BY gone_at IS NOT NULL, created_at, device_id",
+    )?
+    .query_map(params![username, gone_since as i64], device_info)?
+    .collect()
 }
 
 pub(super) fn list_users(
@@ -50,15 +77,18 @@ pub(super) fn list_users(
 pub(super) fn fetch(
     c: &Connection,
     recipient: &str,
+    device: &str,
     filter: &FetchFilter,
 ) -> rusqlite::Result<Vec<Vec<u8>>> {
     let mut stmt = c.prepare_cached(
-        "SELECT m.body, b.common FROM mailbox m LEFT JOIN bodies b ON b.body_id = m.shared
-         WHERE m.recipient = ?1
+        "SELECT m.body, b.common FROM copies c
+         JOIN mailbox m ON m.seq = c.seq
+         LEFT JOIN bodies b ON b.body_id = m.shared
+         WHERE c.username = ?1 AND c.device_id = ?6
            AND (?2 IS NULL OR m.sender = ?2)
            AND (?3 IS NULL OR m.ts >= ?3)
            AND (?4 IS NULL OR m.ts < ?4)
-         ORDER BY m.seq LIMIT ?5",
+         ORDER BY c.seq LIMIT ?5",
     )?;
     let rows = stmt.query_map(
         params![
@@ -66,7 +96,8 @@ pub(super) fn fetch(
             filter.from,
             filter.since.map(|t| t as i64),
             filter.until.map(|t| t as i64),
-            filter.limit as i64
+            filter.limit as i64,
+            device
         ],
         assemble,
     )?;
@@ -86,13 +117,16 @@ pub(super) fn fetch(
 pub(super) fn envelope(
     c: &Connection,
     recipient: &str,
+    device: &str,
     id: &str,
 ) -> rusqlite::Result<Option<Vec<u8>>> {
     c.prepare_cached(
-        "SELECT m.body, b.common FROM mailbox m LEFT JOIN bodies b ON b.body_id = m.shared
-         WHERE m.recipient = ?1 AND m.id = ?2 ORDER BY m.seq LIMIT 1",
+        "SELECT m.body, b.common FROM copies c
+         JOIN mailbox m ON m.seq = c.seq
+         LEFT JOIN bodies b ON b.body_id = m.shared
+         WHERE c.username = ?1 AND c.device_id = ?3 AND m.id = ?2 ORDER BY c.seq LIMIT 1",
     )?
-    .query_row(params![recipient, id], assemble)
+    .query_row(params![recipient, id, device], assemble)
     .optional()
 }
 

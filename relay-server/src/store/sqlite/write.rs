@@ -8,8 +8,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::now_ms;
 use crate::store::{
-    CommitHook, NewEnvelope, NewSharedEnvelope, PutOutcome, Quota, SharedPutOutcome, Skip,
-    StoreError, StoreResult,
+    CommitHook, DeviceChoice, DeviceInfo, MAX_DEVICES, NewEnvelope, NewSharedEnvelope, PutOutcome,
+    Quota, SharedPutOutcome, Skip, StoreError, StoreResult,
 };
 
 /// Most writes folded into one transaction.
@@ -21,18 +21,43 @@ pub(super) enum WriteOp {
         password_hash: String,
         card: String,
         invite: Option<String>,
+        device_id: String,
+        device_name: String,
     },
     DeleteAccount(String),
     CreateSession {
         token_hash: String,
         username: String,
+        device: DeviceChoice,
+        /// The id a device created by this login gets.
+        new_device_id: String,
         expires_at: u64,
         max_per_user: usize,
     },
     RevokeSession(String),
+    RevokeDevice {
+        username: String,
+        device_id: String,
+        password_hash: String,
+    },
+    ChangePassword {
+        username: String,
+        password_hash: String,
+    },
+    TouchDevice {
+        username: String,
+        device_id: String,
+    },
+    ExpireDevices {
+        idle_before: u64,
+    },
     Put(NewEnvelope, Quota),
     PutShared(NewSharedEnvelope, Quota),
-    Ack(String, Vec<String>),
+    Ack {
+        recipient: String,
+        device: String,
+        ids: Vec<String>,
+    },
     Invites(Vec<String>),
 }
 
@@ -41,8 +66,10 @@ pub(super) enum WriteOk {
     Put(PutOutcome),
     PutShared(SharedPutOutcome),
     Count(usize),
-    /// Token hashes of the sessions a write revoked.
-    Revoked(Vec<String>),
+    /// The device a login is for, and the sessions it revoked.
+    Session(DeviceInfo, Vec<String>),
+    /// The (user, device) pairs expired.
+    Expired(Vec<(String, String)>),
 }
 
 pub(super) struct Job {
@@ -131,6 +158,8 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
             password_hash,
             card,
             invite,
+            device_id,
+            device_name,
         } => {
             // Every check before the first write (see `commit_batch`).
             let taken: bool = conn.query_row(
@@ -154,6 +183,7 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
                 "INSERT INTO accounts (username, password_hash, card, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![username, password_hash, card, now],
             )?;
+            add_device(conn, username, device_id, device_name, now)?;
             Ok(WriteOk::Unit)
         }
         WriteOp::DeleteAccount(username) => {
@@ -167,12 +197,60 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
         WriteOp::CreateSession {
             token_hash,
             username,
+            device,
+            new_device_id,
             expires_at,
             max_per_user,
         } => {
+            // Every check before the first write (see `commit_batch`).
+            let chosen = match device {
+                DeviceChoice::Oldest => device_row(
+                    conn,
+                    "SELECT device_id, name, created_at, last_seen, gone_at, gone FROM devices
+                     WHERE username = ?1 AND gone_at IS NULL AND ?2 IS NULL
+                     ORDER BY created_at, device_id LIMIT 1",
+                    username,
+                    None,
+                )?,
+                DeviceChoice::Existing(id) => {
+                    let found = device_row(
+                        conn,
+                        "SELECT device_id, name, created_at, last_seen, gone_at, gone FROM devices
+                         WHERE username = ?1 AND device_id = ?2",
+                        username,
+                        Some(id),
+                    )?
+                    .ok_or(StoreError::UnknownDevice)?;
+                    if found.gone_at.is_some() {
+                        return Err(StoreError::DeviceGone);
+                    }
+                    Some(found)
+                }
+                DeviceChoice::New(_) => {
+                    if active_devices(conn, username)? >= MAX_DEVICES {
+                        return Err(StoreError::TooManyDevices);
+                    }
+                    None
+                }
+            };
+            let mut info = match chosen {
+                Some(info) => info,
+                None => {
+                    let name = match device {
+                        DeviceChoice::New(name) => name.as_str(),
+                        _ => "default",
+                    };
+                    add_device(conn, username, new_device_id, name, now)?
+                }
+            };
+            conn.prepare_cached(
+                "UPDATE devices SET last_seen = ?3 WHERE username = ?1 AND device_id = ?2",
+            )?
+            .execute(params![username, info.id, now])?;
+            info.last_seen = now as u64;
             conn.execute(
-                "INSERT INTO sessions (token_hash, username, expires_at) VALUES (?1, ?2, ?3)",
-                params![token_hash, username, *expires_at as i64],
+                "INSERT INTO sessions (token_hash, username, device_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![token_hash, username, info.id, *expires_at as i64],
             )?;
             // Past the cap the sessions that expire first (the oldest) go,
             // never the new one: the newest login always works.
@@ -186,7 +264,71 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
                 )?
                 .query_map(params![username, token_hash, keep_others], |r| r.get(0))?
                 .collect::<rusqlite::Result<Vec<String>>>()?;
-            Ok(WriteOk::Revoked(revoked))
+            Ok(WriteOk::Session(info, revoked))
+        }
+        WriteOp::RevokeDevice {
+            username,
+            device_id,
+            password_hash,
+        } => {
+            let found = device_row(
+                conn,
+                "SELECT device_id, name, created_at, last_seen, gone_at, gone FROM devices
+                 WHERE username = ?1 AND device_id = ?2",
+                username,
+                Some(device_id),
+            )?
+            .ok_or(StoreError::UnknownDevice)?;
+            if found.gone_at.is_some() {
+                return Err(StoreError::DeviceGone);
+            }
+            retire_device(conn, username, device_id, "revoked", now)?;
+            conn.execute(
+                "UPDATE accounts SET password_hash = ?2 WHERE username = ?1",
+                params![username, password_hash],
+            )?;
+            Ok(WriteOk::Unit)
+        }
+        WriteOp::ChangePassword {
+            username,
+            password_hash,
+        } => {
+            let n = conn.execute(
+                "UPDATE accounts SET password_hash = ?2 WHERE username = ?1",
+                params![username, password_hash],
+            )?;
+            if n == 0 {
+                return Err(StoreError::UnknownUser);
+            }
+            Ok(WriteOk::Unit)
+        }
+        WriteOp::TouchDevice {
+            username,
+            device_id,
+        } => {
+            conn.prepare_cached(
+                "UPDATE devices SET last_seen = ?3
+                 WHERE username = ?1 AND device_id = ?2 AND gone_at IS NULL AND last_seen < ?3",
+            )?
+            .execute(params![username, device_id, now])?;
+            Ok(WriteOk::Unit)
+        }
+        WriteOp::ExpireDevices { idle_before } => {
+            // Chosen before any is expired, so that two idle devices of one
+            // account cannot each count on the other as the one seen later.
+            let idle: Vec<(String, String)> = conn
+                .prepare_cached(
+                    "SELECT d.username, d.device_id FROM devices d
+                     WHERE d.gone_at IS NULL AND d.last_seen < ?1
+                       AND EXISTS (SELECT 1 FROM devices o WHERE o.username = d.username
+                                   AND o.gone_at IS NULL AND o.last_seen > d.last_seen)",
+                )?
+                .query_map([*idle_before as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for (username, device_id) in &idle {
+                retire_device(conn, username, device_id, "expired", now)?;
+            }
+            Ok(WriteOk::Expired(idle))
         }
         WriteOp::RevokeSession(token_hash) => {
             conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
@@ -196,36 +338,24 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
         WriteOp::PutShared(env, quota) => {
             put_shared(conn, env, *quota, now).map(WriteOk::PutShared)
         }
-        WriteOp::Ack(recipient, ids) => {
-            let mut deleted = 0;
+        WriteOp::Ack {
+            recipient,
+            device,
+            ids,
+        } => {
+            let mut acked = 0;
             let mut del = conn.prepare_cached(
-                "DELETE FROM mailbox WHERE recipient = ?1 AND id = ?2 RETURNING sender, digest, size",
+                "DELETE FROM copies WHERE username = ?1 AND device_id = ?2
+                   AND seq IN (SELECT seq FROM mailbox WHERE recipient = ?1 AND id = ?3)",
             )?;
-            let mut remember = conn.prepare_cached(
-                "INSERT OR REPLACE INTO delivered (sender, id, digest, acked_at, recipient)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            let mut bytes = 0i64;
             for id in ids {
-                let rows: Vec<(String, Vec<u8>, i64)> = del
-                    .query_map(params![recipient, id], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                    })?
-                    .collect::<rusqlite::Result<_>>()?;
-                for (sender, digest, len) in rows {
-                    remember.execute(params![sender, id, digest, now, recipient])?;
-                    deleted += 1;
-                    bytes += len;
+                let n = del.execute(params![recipient, device, id])?;
+                if n > 0 {
+                    acked += n;
+                    release(conn, recipient, Some(id), now)?;
                 }
             }
-            if deleted > 0 {
-                conn.execute(
-                    "UPDATE accounts SET pending_count = pending_count - ?2, pending_bytes = pending_bytes - ?3
-                     WHERE username = ?1",
-                    params![recipient, deleted as i64, bytes],
-                )?;
-            }
-            Ok(WriteOk::Count(deleted))
+            Ok(WriteOk::Count(acked))
         }
         WriteOp::Invites(codes) => {
             for code in codes {
@@ -292,6 +422,11 @@ fn put(conn: &Connection, env: &NewEnvelope, quota: Quota, now: i64) -> StoreRes
     if count as u64 + 1 > quota.max_count || (bytes + len) as u64 > quota.max_bytes {
         return Err(StoreError::QuotaExceeded);
     }
+    if copy_targets(conn, &env.recipient, &env.sender, &env.sender_device)? == 0 {
+        // No device to deliver to (the sender's own account, with no other
+        // device): done, with nothing kept.
+        return Ok(PutOutcome::Stored);
+    }
     conn.prepare_cached(
         "INSERT INTO mailbox (recipient, sender, id, ts, body, digest, received_at, size)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -306,6 +441,8 @@ fn put(conn: &Connection, env: &NewEnvelope, quota: Quota, now: i64) -> StoreRes
         now,
         len
     ])?;
+    let seq = conn.last_insert_rowid();
+    add_copies(conn, &env.recipient, &env.sender, &env.sender_device, seq)?;
     conn.prepare_cached(
         "UPDATE accounts SET pending_count = pending_count + 1, pending_bytes = pending_bytes + ?2
          WHERE username = ?1",
@@ -402,6 +539,11 @@ fn put_shared(
             }
             Standing::Store(len) => len,
         };
+        if copy_targets(conn, recipient, &env.sender, &env.sender_device)? == 0 {
+            // As in `put`: nobody to deliver to, nothing kept.
+            out.stored.push(recipient.clone());
+            continue;
+        }
         let shared = match body_id {
             Some(id) => id,
             None => {
@@ -432,6 +574,8 @@ fn put_shared(
             shared,
             len
         ])?;
+        let seq = conn.last_insert_rowid();
+        add_copies(conn, recipient, &env.sender, &env.sender_device, seq)?;
         conn.prepare_cached(
             "UPDATE accounts SET pending_count = pending_count + 1, pending_bytes = pending_bytes + ?2
              WHERE username = ?1",
@@ -440,6 +584,138 @@ fn put_shared(
         out.stored.push(recipient.clone());
     }
     Ok(out)
+}
+
+/// Adds an active device, seen now.
+fn add_device(
+    conn: &Connection,
+    username: &str,
+    device_id: &str,
+    name: &str,
+    now: i64,
+) -> rusqlite::Result<DeviceInfo> {
+    conn.prepare_cached(
+        "INSERT INTO devices (username, device_id, name, created_at, last_seen)
+         VALUES (?1, ?2, ?3, ?4, ?4)",
+    )?
+    .execute(params![username, device_id, name, now])?;
+    Ok(DeviceInfo {
+        id: device_id.to_owned(),
+        name: name.to_owned(),
+        created_at: now as u64,
+        last_seen: now as u64,
+        gone_at: None,
+        gone: None,
+    })
+}
+
+/// One device, by a query taking (username, id or NULL).
+fn device_row(
+    conn: &Connection,
+    sql: &str,
+    username: &str,
+    id: Option<&str>,
+) -> rusqlite::Result<Option<DeviceInfo>> {
+    conn.prepare_cached(sql)?
+        .query_row(params![username, id], super::read::device_info)
+        .optional()
+}
+
+fn active_devices(conn: &Connection, username: &str) -> rusqlite::Result<usize> {
+    conn.prepare_cached("SELECT count(*) FROM devices WHERE username = ?1 AND gone_at IS NULL")?
+        .query_row([username], |r| r.get::<_, i64>(0))
+        .map(|n| n as usize)
+}
+
+/// How many devices get a copy of an envelope for `recipient`: its active
+/// devices, less the sending device when it writes to its own account.
+fn copy_targets(
+    conn: &Connection,
+    recipient: &str,
+    sender: &str,
+    device: &str,
+) -> rusqlite::Result<usize> {
+    let skip = (recipient == sender).then_some(device);
+    conn.prepare_cached(
+        "SELECT count(*) FROM devices
+         WHERE username = ?1 AND gone_at IS NULL AND device_id IS NOT ?2",
+    )?
+    .query_row(params![recipient, skip], |r| r.get::<_, i64>(0))
+    .map(|n| n as usize)
+}
+
+/// Gives each target device (see [`copy_targets`]) a copy of mailbox row `seq`.
+fn add_copies(
+    conn: &Connection,
+    recipient: &str,
+    sender: &str,
+    device: &str,
+    seq: i64,
+) -> rusqlite::Result<()> {
+    let skip = (recipient == sender).then_some(device);
+    conn.prepare_cached(
+        "INSERT INTO copies (username, device_id, seq)
+         SELECT username, device_id, ?3 FROM devices
+         WHERE username = ?1 AND gone_at IS NULL AND device_id IS NOT ?2",
+    )?
+    .execute(params![recipient, skip, seq])?;
+    Ok(())
+}
+
+/// Marks a device revoked or expired: its sessions and copies go, and so
+/// does every envelope that was waiting only for it.
+fn retire_device(
+    conn: &Connection,
+    username: &str,
+    device_id: &str,
+    why: &str,
+    now: i64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE devices SET gone_at = ?3, gone = ?4 WHERE username = ?1 AND device_id = ?2",
+    )?
+    .execute(params![username, device_id, now, why])?;
+    for table in ["sessions", "copies"] {
+        conn.prepare_cached(&format!(
+            "DELETE FROM {table} WHERE username = ?1 AND device_id = ?2"
+        ))?
+        .execute(params![username, device_id])?;
+    }
+    release(conn, username, None, now)
+}
+
+/// Deletes the user's envelopes (with this id, or all) that no device still
+/// has to fetch, remembering each as delivered so that a sender's retry is
+/// answered 200, and takes them off the mailbox's count.
+fn release(conn: &Connection, username: &str, id: Option<&str>, now: i64) -> rusqlite::Result<()> {
+    let gone: Vec<(String, String, Vec<u8>, i64)> = conn
+        .prepare_cached(
+            "DELETE FROM mailbox WHERE recipient = ?1 AND (?2 IS NULL OR id = ?2)
+               AND NOT EXISTS (SELECT 1 FROM copies c WHERE c.seq = mailbox.seq)
+             RETURNING sender, id, digest, size",
+        )?
+        .query_map(params![username, id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    if gone.is_empty() {
+        return Ok(());
+    }
+    let mut remember = conn.prepare_cached(
+        "INSERT OR REPLACE INTO delivered (sender, id, digest, acked_at, recipient)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let mut bytes = 0;
+    for (sender, id, digest, size) in &gone {
+        remember.execute(params![sender, id, digest, now, username])?;
+        bytes += size;
+    }
+    conn.prepare_cached(
+        "UPDATE accounts SET pending_count = pending_count - ?2, pending_bytes = pending_bytes - ?3
+         WHERE username = ?1",
+    )?
+    .execute(params![username, gone.len() as i64, bytes])?;
+    Ok(())
 }
 
 /// Invite codes are stored as SHA-256 hex, like tokens.
