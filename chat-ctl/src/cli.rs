@@ -42,6 +42,12 @@ pub enum Command {
     Logout,
     /// Delete the account on the relay (mailbox, sessions, directory entry)
     DeleteAccount(PasswordArgs),
+    /// Change the relay password
+    #[command(subcommand)]
+    Password(PasswordCommand),
+    /// The account's devices on the relay: list, revoke
+    #[command(subcommand)]
+    Device(DeviceCommand),
     /// The link to the relay: how its certificate is checked
     #[command(subcommand)]
     Relay(RelayCommand),
@@ -89,6 +95,45 @@ pub struct RegisterArgs {
     /// when a TLS proxy on this machine forwards it); stored with the account
     #[arg(long)]
     pub insecure_http: bool,
+    /// This machine's name among the account's devices [default: the host name]
+    #[arg(long, value_name = "NAME")]
+    pub device_name: Option<String>,
+}
+
+/// `password …`.
+#[derive(Debug, Subcommand)]
+pub enum PasswordCommand {
+    /// Change the relay password (asks for the current one, then the new one twice)
+    Change(ChangePasswordArgs),
+}
+
+/// `password change` and `device revoke`: two passwords.
+#[derive(Debug, Args)]
+pub struct ChangePasswordArgs {
+    /// Read the current password from the first line of stdin and the new
+    /// one from the second, instead of prompting
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// `device …`.
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// The account's devices: active ones, then those revoked or expired lately
+    List,
+    /// Revoke a device: its tokens die and nothing more reaches it. Changes
+    /// the relay password in the same step (the device knew the old one).
+    Revoke(RevokeDeviceArgs),
+}
+
+/// `device revoke`.
+#[derive(Debug, Args)]
+pub struct RevokeDeviceArgs {
+    /// The device's id, as `device list` shows it
+    #[arg(value_name = "ID")]
+    pub id: String,
+    #[command(flatten)]
+    pub passwords: ChangePasswordArgs,
 }
 
 /// How the relay's certificate is checked, for `register` and `relay trust`.

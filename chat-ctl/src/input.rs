@@ -47,6 +47,36 @@ pub fn read_password(from: PasswordFrom<'_>) -> Result<Secret, CtlError> {
     }
 }
 
+/// The current password and a new one, for a change: from the first two
+/// lines of stdin (the current one first), or asked on the terminal with
+/// the new one asked twice.
+pub fn read_password_change(
+    stdin: bool,
+    current_prompt: &str,
+    new_prompt: &str,
+) -> Result<(Secret, Secret), CtlError> {
+    if stdin {
+        let mut lines = io::stdin().lock();
+        let current = password_from_reader(&mut lines)?;
+        let new = password_from_reader(&mut lines).map_err(|_| {
+            CtlError::Usage(
+                "no new password on stdin (--password-stdin reads the current password's line, then the new one's)"
+                    .to_owned(),
+            )
+        })?;
+        return Ok((current, new));
+    }
+    let current = read_password(PasswordFrom::Prompt {
+        prompt: current_prompt,
+        confirm: false,
+    })?;
+    let new = read_password(PasswordFrom::Prompt {
+        prompt: new_prompt,
+        confirm: true,
+    })?;
+    Ok((current, new))
+}
+
 /// The first line of `reader` without its line ending.
 fn password_from_reader(mut reader: impl BufRead) -> Result<Secret, CtlError> {
     let mut line = String::new();

@@ -165,6 +165,7 @@ impl World {
                 relay_url: self.relay_url.clone(),
                 key_bits: 2048,
                 trust: RelayTrust::default(),
+                device_id: None,
             })
             .expect("account row");
         let _ = store

@@ -254,12 +254,59 @@ fn method_cases() -> Vec<Case> {
                 insecure_http: false,
                 relay_ca: None,
                 relay_pin: Some("5f1c".repeat(16)),
+                device_name: Some("work laptop".into()),
             },
             AccountRegisterResult {
                 user: "alice".into(),
                 fingerprint: ALICE_FP.into(),
                 relay_url: "https://relay.example.org".into(),
             },
+        ),
+        case(
+            "account.password",
+            30,
+            AccountPasswordParams {
+                password: Secret::new("correct horse battery staple"),
+                new_password: Secret::new("a longer passphrase for 2027"),
+            },
+            AccountPasswordResult {},
+        ),
+        case(
+            "device.list",
+            31,
+            DeviceListParams {},
+            DeviceListResult {
+                devices: vec![
+                    DeviceView {
+                        id: "5be0c1d7a4f29e36".into(),
+                        name: "desk".into(),
+                        created_at: T0,
+                        last_seen: T0 + 5_123,
+                        current: true,
+                        gone: None,
+                        gone_at: None,
+                    },
+                    DeviceView {
+                        id: "0123456789abcdef".into(),
+                        name: "laptop".into(),
+                        created_at: T0 + 1_000,
+                        last_seen: T0 + 2_000,
+                        current: false,
+                        gone: Some("revoked".into()),
+                        gone_at: Some(T0 + 3_000),
+                    },
+                ],
+            },
+        ),
+        case(
+            "device.revoke",
+            32,
+            DeviceRevokeParams {
+                id: "0123456789abcdef".into(),
+                password: Secret::new("correct horse battery staple"),
+                new_password: Secret::new("a longer passphrase for 2027"),
+            },
+            DeviceRevokeResult {},
         ),
         case(
             "account.login",
@@ -798,6 +845,60 @@ fn relay_cases() -> Vec<(&'static str, RelayCheck)> {
                 token: Secret::new("Yk3v0x9Qm2pT7cJr4uWn8sLd1aEo6hFz5gKi0bNy3Rw"),
                 expires_at: T0 + 86_400_000,
                 device: None,
+            },
+        ),
+        relay_case(
+            "login_request_new_device",
+            LoginRequest {
+                username: "alice".into(),
+                password: Secret::new("correct horse battery staple"),
+                device: Some(DeviceLogin {
+                    id: None,
+                    name: Some("laptop".into()),
+                }),
+            },
+        ),
+        relay_case(
+            "login_response_device",
+            LoginResponse {
+                token: Secret::new("Yk3v0x9Qm2pT7cJr4uWn8sLd1aEo6hFz5gKi0bNy3Rw"),
+                expires_at: T0 + 86_400_000,
+                device: Some(DeviceInfo {
+                    id: "5be0c1d7a4f29e36".into(),
+                    name: "laptop".into(),
+                    created_at: T0,
+                    last_seen: T0,
+                    gone_at: None,
+                    gone: None,
+                }),
+            },
+        ),
+        relay_case(
+            "device_list",
+            DeviceList {
+                current: "5be0c1d7a4f29e36".into(),
+                devices: vec![DeviceInfo {
+                    id: "5be0c1d7a4f29e36".into(),
+                    name: "laptop".into(),
+                    created_at: T0,
+                    last_seen: T0 + 60_000,
+                    gone_at: None,
+                    gone: None,
+                }],
+            },
+        ),
+        relay_case(
+            "revoke_device_request",
+            RevokeDeviceRequest {
+                password: Secret::new("correct horse battery staple"),
+                new_password: Secret::new("a longer passphrase for 2027"),
+            },
+        ),
+        relay_case(
+            "change_password_request",
+            ChangePasswordRequest {
+                password: Secret::new("correct horse battery staple"),
+                new_password: Secret::new("a longer passphrase for 2027"),
             },
         ),
         relay_case(

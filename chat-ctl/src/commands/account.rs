@@ -36,6 +36,7 @@ pub async fn register(ctx: &Ctx, args: RegisterArgs) -> Result<(), CtlError> {
             insecure_http: args.insecure_http,
             relay_ca,
             relay_pin: args.trust.pin,
+            device_name: args.device_name,
         })
         .await?;
     if ctx.out.json {

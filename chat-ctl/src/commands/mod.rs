@@ -5,13 +5,16 @@ use std::path::PathBuf;
 
 use ipc_schema::client::{Client, default_socket_path};
 
-use crate::cli::{Cli, Command, ContactCommand, GroupCommand, RelayCommand};
+use crate::cli::{
+    Cli, Command, ContactCommand, DeviceCommand, GroupCommand, PasswordCommand, RelayCommand,
+};
 use crate::exit::CtlError;
 use crate::output::{Clock, Out};
 
 mod account;
 mod completions;
 mod contact;
+mod device;
 mod group;
 mod identity;
 mod log;
@@ -63,6 +66,11 @@ pub async fn run(cli: Cli) -> Result<(), CtlError> {
         Command::Login(args) => account::login(&ctx, args).await,
         Command::Logout => account::logout(&ctx).await,
         Command::DeleteAccount(args) => account::delete(&ctx, args).await,
+        Command::Password(PasswordCommand::Change(args)) => {
+            device::change_password(&ctx, args).await
+        }
+        Command::Device(DeviceCommand::List) => device::list(&ctx).await,
+        Command::Device(DeviceCommand::Revoke(args)) => device::revoke(&ctx, args).await,
         Command::Relay(RelayCommand::Trust(args)) => account::relay_trust(&ctx, args).await,
         Command::Id(args) => identity::run(&ctx, args).await,
         Command::Contact(ContactCommand::Add(args)) => contact::add(&ctx, args).await,

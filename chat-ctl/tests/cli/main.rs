@@ -90,6 +90,17 @@ fn daemon() -> FakeDaemon {
                 req,
                 fixture("results/message.list.json")["result"].clone(),
             )],
+            "device.revoke" | "account.password" => vec![ok(req, json!({}))],
+            "device.list" => vec![ok(
+                req,
+                json!({"devices": [
+                    {"id": "5be0c1d7a4f29e36", "name": "desk", "created_at": 1764000000000u64,
+                     "last_seen": 1764000005123u64, "current": true},
+                    {"id": "0123456789abcdef", "name": "lap\u{1b}[2Jtop", "created_at": 1764000001000u64,
+                     "last_seen": 1764000002000u64, "current": false,
+                     "gone": "revoked", "gone_at": 1764000003000u64}
+                ]}),
+            )],
             "subscribe" if params["after"] == 0 => {
                 let mut frames = vec![ok(req, json!({"subscribed": true, "last_seq": 45}))];
                 for name in [
@@ -390,6 +401,56 @@ fn login_reads_the_password_from_stdin_and_a_refusal_exits_5() {
         .map(|p| p["password"].clone())
         .collect();
     assert_eq!(passwords, vec![json!("right"), json!("wrong")]);
+}
+
+#[test]
+fn revoking_a_device_reads_the_current_then_the_new_password_from_stdin() {
+    let d = daemon();
+    let args = ["device", "revoke", "0123456789abcdef", "--password-stdin"];
+    chat_ctl(d.socket(), &args, "old one\nnew password\n").assert_ok();
+    let sent = d.params_of("device.revoke");
+    assert_eq!(
+        sent,
+        vec![
+            json!({"id": "0123456789abcdef", "password": "old one", "new_password": "new password"})
+        ]
+    );
+    // Without the second line nothing is sent.
+    let line = chat_ctl(d.socket(), &args, "old one\n").assert_failed_with(2);
+    assert!(line.contains("no new password"), "{line}");
+    // Nor with an id that is not one.
+    let bad = ["device", "revoke", "../etc", "--password-stdin"];
+    chat_ctl(d.socket(), &bad, "a\nb\n").assert_failed_with(2);
+    assert_eq!(d.params_of("device.revoke").len(), 1);
+
+    chat_ctl(
+        d.socket(),
+        &["password", "change", "--password-stdin"],
+        "a\nb\n",
+    )
+    .assert_ok();
+    assert_eq!(
+        d.params_of("account.password"),
+        vec![json!({"password": "a", "new_password": "b"})]
+    );
+}
+
+#[test]
+fn the_device_list_marks_this_device_and_sanitizes_names() {
+    let d = daemon();
+    let out = chat_ctl(d.socket(), &["device", "list"], "").assert_ok();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].starts_with("* 5be0c1d7a4f29e36  desk"), "{out}");
+    assert!(lines[1].starts_with("  0123456789abcdef"), "{out}");
+    assert!(lines[1].contains("revoked"), "{out}");
+    assert!(
+        !out.contains('\u{1b}'),
+        "an escape reached the terminal: {out:?}"
+    );
+    let json = chat_ctl(d.socket(), &["--json", "device", "list"], "").assert_ok();
+    let parsed: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed["devices"][1]["gone"], "revoked");
 }
 
 #[test]

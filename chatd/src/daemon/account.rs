@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use ipc_schema::Secret;
 use ipc_schema::methods::ConnectionState;
+use ipc_schema::relay::DeviceLogin;
 
 use super::{Daemon, DaemonError, blocking};
 use crate::crypto::{Identity, KeyBits};
@@ -29,6 +30,9 @@ pub struct Registration {
     pub key_bits: Option<u32>,
     /// How the relay's certificate is checked.
     pub trust: RelayTrust,
+    /// The name of this machine among the account's devices (the host name
+    /// when absent).
+    pub device_name: Option<String>,
 }
 
 /// How an automatic session renewal went.
@@ -68,7 +72,7 @@ fn normalized(trust: RelayTrust) -> Result<RelayTrust, DaemonError> {
 const RENEWAL_RETRY: Duration = Duration::from_secs(15);
 
 impl Daemon {
-    async fn save_session(
+    pub(super) async fn save_session(
         &self,
         token: Secret,
         password: Option<&Secret>,
@@ -113,6 +117,15 @@ impl Daemon {
                 DaemonError::Invalid("key bits must be 2048, 3072 or 4096".into())
             })?,
         };
+        let device_name = match r.device_name {
+            Some(name) if ipc_schema::relay::is_valid_device_name(&name) => name,
+            Some(_) => {
+                return Err(DaemonError::Invalid(
+                    "a device name has 1 to 32 bytes and no control characters".into(),
+                ));
+            }
+            None => super::devices::host_device_name(),
+        };
         // Everything that can be refused locally is refused before keys are
         // made or the relay is asked.
         let relay = RelayClient::new(&relay_url, &trust)?;
@@ -139,14 +152,18 @@ impl Daemon {
                 &r.password,
                 identity.card().to_value(),
                 r.invite,
+                Some(device_name),
             )
             .await?;
-        let session = relay.login(&r.username, &r.password).await?;
+        // A new account has one device, the one registering: the login
+        // without a device is for it.
+        let session = relay.login(&r.username, &r.password, None).await?;
         self.store.set_account(&AccountRow {
             user: r.username.clone(),
             relay_url: relay_url.clone(),
             key_bits: identity.key_bits() as u32,
             trust,
+            device_id: session.device.as_ref().map(|d| d.id.clone()),
         })?;
         let identity = Arc::new(identity);
         *self.identity.write().expect("identity lock") = Some(identity.clone());
@@ -155,10 +172,21 @@ impl Daemon {
         Ok(identity)
     }
 
-    /// Logs in again with `password` (kept for automatic renewal).
+    /// Logs in again with `password` (kept for automatic renewal), as this
+    /// machine's device. An account from before devices learns its device
+    /// from this login (the relay gives it the account's oldest).
     pub async fn login(&self, password: &Secret) -> Result<u64, DaemonError> {
         let account = self.account()?;
-        let session = self.relay()?.login(&account.user, password).await?;
+        let device = account.device_id.clone().map(|id| DeviceLogin {
+            id: Some(id),
+            name: None,
+        });
+        let session = self.relay()?.login(&account.user, password, device).await?;
+        if let Some(device) = &session.device
+            && account.device_id.as_deref() != Some(device.id.as_str())
+        {
+            self.store.set_device_id(&device.id)?;
+        }
         let expires_at = session.expires_at;
         self.save_session(session.token, Some(password)).await?;
         Ok(expires_at)
@@ -189,6 +217,15 @@ impl Daemon {
                 .logged_out(format!(
                     "session renewal refused ({e}): run `chat-ctl login`"
                 )),
+            Err(DaemonError::Relay(RelayError::Refused { code, .. }))
+                if code == ipc_schema::relay::error_code::DEVICE_GONE =>
+            {
+                self.logged_out(
+                    "this device was revoked or expired on the relay: it gets nothing more; \
+                     set it up again from a device that still works"
+                        .into(),
+                )
+            }
             Err(DaemonError::Relay(e)) if e.is_transient() || e.is_rate_limited() => {
                 let wait = e.retry_after().unwrap_or(RENEWAL_RETRY);
                 tracing::warn!(error = %e, ?wait, "session renewal must wait");

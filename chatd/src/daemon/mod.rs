@@ -5,6 +5,7 @@
 
 mod account;
 mod contacts;
+mod devices;
 mod events;
 mod groups;
 mod messages;

@@ -27,6 +27,7 @@ const SUMMARIES: &[(&str, &str, &[&str])] = &[
             "insecure_http",
             "relay_ca",
             "relay_pin",
+            "device_name",
         ],
     ),
     (
@@ -48,6 +49,21 @@ const SUMMARIES: &[(&str, &str, &[&str])] = &[
         "relay.trust",
         "Change how the relay's certificate is checked: an extra CA (PEM), a pin of its key, or the system's roots.",
         &["ca", "pin", "insecure_http"],
+    ),
+    (
+        "account.password",
+        "Change the relay password; sessions stay, and the new one is kept for renewal.",
+        &["password", "new_password"],
+    ),
+    (
+        "device.list",
+        "The account's devices on the relay, this one marked `current`; revoked and expired ones for 30 days.",
+        &[],
+    ),
+    (
+        "device.revoke",
+        "Revoke a device (its tokens die, nothing more reaches it) and change the relay password in the same step.",
+        &["id", "password", "new_password"],
     ),
     (
         "identity.show",

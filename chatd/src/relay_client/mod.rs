@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use ipc_schema::Secret;
 use ipc_schema::relay::{
-    AckRequest, DeleteAccountRequest, ErrorBody, LoginRequest, LoginResponse, RegisterRequest,
+    AckRequest, ChangePasswordRequest, DeleteAccountRequest, DeviceList, DeviceLogin, ErrorBody,
+    LoginRequest, LoginResponse, RegisterRequest, RevokeDeviceRequest,
 };
 mod proxy;
 mod tls;
@@ -288,13 +289,14 @@ impl RelayClient {
         password: &Secret,
         card: serde_json::Value,
         invite: Option<String>,
+        device_name: Option<String>,
     ) -> Result<(), RelayError> {
         let body = RegisterRequest {
             username: username.to_owned(),
             password: password.clone(),
             card,
             invite,
-            device_name: None,
+            device_name,
         };
         let resp = self
             .send(
@@ -314,11 +316,12 @@ impl RelayClient {
         &self,
         username: &str,
         password: &Secret,
+        device: Option<DeviceLogin>,
     ) -> Result<LoginResponse, RelayError> {
         let body = LoginRequest {
             username: username.to_owned(),
             password: password.clone(),
-            device: None,
+            device,
         };
         let resp = self
             .send(
@@ -358,6 +361,68 @@ impl RelayClient {
         let resp = self
             .send(
                 self.at(Method::DELETE, self.url("/v1/accounts/me"), 30)
+                    .bearer_auth(token.expose())
+                    .json(&body),
+            )
+            .await?;
+        success(resp).await
+    }
+
+    /// `GET /v1/devices`.
+    pub async fn devices(&self, token: &Secret) -> Result<DeviceList, RelayError> {
+        let resp = self
+            .send(
+                self.at(Method::GET, self.url("/v1/devices"), 30)
+                    .bearer_auth(token.expose()),
+            )
+            .await?;
+        if resp.status() == StatusCode::OK {
+            resp.json()
+                .await
+                .map_err(|e| RelayError::Protocol(e.to_string()))
+        } else {
+            Err(refused(resp).await)
+        }
+    }
+
+    /// `DELETE /v1/devices/{id}`: revokes the device and changes the password.
+    pub async fn revoke_device(
+        &self,
+        token: &Secret,
+        id: &str,
+        password: &Secret,
+        new_password: &Secret,
+    ) -> Result<(), RelayError> {
+        let body = RevokeDeviceRequest {
+            password: password.clone(),
+            new_password: new_password.clone(),
+        };
+        // Checked by the caller; never a path of its own choosing.
+        debug_assert!(ipc_schema::relay::is_valid_device_id(id));
+        let resp = self
+            .send(
+                self.at(Method::DELETE, self.url(&format!("/v1/devices/{id}")), 30)
+                    .bearer_auth(token.expose())
+                    .json(&body),
+            )
+            .await?;
+        success(resp).await
+    }
+
+    /// `PUT /v1/accounts/me/password`.
+    pub async fn change_password(
+        &self,
+        token: &Secret,
+        password: &Secret,
+        new_password: &Secret,
+    ) -> Result<(), RelayError> {
+        let body = ChangePasswordRequest {
+            password: password.clone(),
+            new_password: new_password.clone(),
+        };
+        let resp = self
+            .send(
+                self.at(Method::PUT, self.url("/v1/accounts/me/password"), 30)
                     .bearer_auth(token.expose())
                     .json(&body),
             )

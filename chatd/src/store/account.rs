@@ -33,6 +33,9 @@ pub struct AccountRow {
     pub key_bits: u32,
     /// How the relay's certificate is checked.
     pub trust: RelayTrust,
+    /// The relay's id for this machine, one device of the account
+    /// (docs/RELAY.md, "Devices"); None until the first login tells it.
+    pub device_id: Option<String>,
 }
 
 impl Store {
@@ -40,7 +43,7 @@ impl Store {
     pub fn account(&self) -> StoreResult<Option<AccountRow>> {
         self.with(|c| {
             Ok(c.query_row(
-                "SELECT user, relay_url, key_bits, insecure_http, relay_ca, relay_pin
+                "SELECT user, relay_url, key_bits, insecure_http, relay_ca, relay_pin, device_id
                  FROM account WHERE id = 1",
                 [],
                 |r| {
@@ -53,6 +56,7 @@ impl Store {
                             ca_pem: r.get(4)?,
                             pin: r.get(5)?,
                         },
+                        device_id: r.get(6)?,
                     })
                 },
             )
@@ -65,8 +69,8 @@ impl Store {
         self.with(|c| {
             c.execute(
                 "INSERT OR REPLACE INTO account
-                 (id, user, relay_url, key_bits, created_at, insecure_http, relay_ca, relay_pin)
-                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 (id, user, relay_url, key_bits, created_at, insecure_http, relay_ca, relay_pin, device_id)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     account.user,
                     account.relay_url,
@@ -74,8 +78,20 @@ impl Store {
                     now_ms() as i64,
                     account.trust.insecure_http,
                     account.trust.ca_pem,
-                    account.trust.pin
+                    account.trust.pin,
+                    account.device_id
                 ],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Records which device of the account this machine is.
+    pub fn set_device_id(&self, device_id: &str) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE account SET device_id = ?1 WHERE id = 1",
+                [device_id],
             )?;
             Ok(())
         })

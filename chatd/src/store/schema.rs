@@ -204,6 +204,9 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE outbox;
     ALTER TABLE outbox_v7 RENAME TO outbox;
     CREATE INDEX outbox_by_peer ON outbox(peer, seq);",
+    // 8: this machine is one device of the account (docs/RELAY.md,
+    // "Devices"): the relay's id for it, known after the first login.
+    "ALTER TABLE account ADD COLUMN device_id TEXT;",
 ];
 
 /// Brings the database to the newest schema, one transaction per step.

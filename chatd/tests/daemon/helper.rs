@@ -225,6 +225,7 @@ impl Chatd {
             insecure_http: false,
             relay_ca: None,
             relay_pin: None,
+            device_name: None,
         };
         adjust(&mut params);
         self.client().await.call(params).await

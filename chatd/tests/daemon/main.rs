@@ -6,6 +6,7 @@
 mod helper;
 mod mock_relay;
 
+mod devices;
 mod events;
 mod groups;
 mod history;

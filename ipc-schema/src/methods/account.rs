@@ -34,6 +34,10 @@ pub struct AccountRegisterParams {
     /// checked, its issuer and names are not). Excludes `relay_ca`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relay_pin: Option<String>,
+    /// This machine's name among the account's devices (1 to 32 bytes, no
+    /// control characters); the host name when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
 }
 
 /// Params of `relay.trust`: how the relay's certificate is checked from now

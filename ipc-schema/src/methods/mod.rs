@@ -161,6 +161,7 @@ mod account;
 mod contact;
 mod conversation;
 mod daemon;
+mod device;
 mod events;
 mod group;
 mod identity;
@@ -171,6 +172,7 @@ pub use account::*;
 pub use contact::*;
 pub use conversation::*;
 pub use daemon::*;
+pub use device::*;
 pub use events::*;
 pub use group::*;
 pub use identity::*;
@@ -192,6 +194,12 @@ methods! {
     AccountDelete = "account.delete" (AccountDeleteParams) -> AccountDeleteResult;
     /// Change how the relay's certificate is checked.
     RelayTrust = "relay.trust" (RelayTrustParams) -> RelayTrustResult;
+    /// Change the relay password (kept for session renewal).
+    AccountPassword = "account.password" (AccountPasswordParams) -> AccountPasswordResult;
+    /// The account's devices on the relay.
+    DeviceList = "device.list" (DeviceListParams) -> DeviceListResult;
+    /// Revoke a device, changing the relay password in the same step.
+    DeviceRevoke = "device.revoke" (DeviceRevokeParams) -> DeviceRevokeResult;
     /// Own username, fingerprint and key size.
     IdentityShow = "identity.show" (IdentityShowParams) -> IdentityShowResult;
     /// Own contact card, to hand to others.
@@ -251,7 +259,7 @@ mod tests {
         for name in Method::NAMES.iter().chain(Event::NAMES) {
             assert!(seen.insert(*name), "duplicate name {name}");
         }
-        assert_eq!(Method::NAMES.len(), 30);
+        assert_eq!(Method::NAMES.len(), 33);
         let m = Method::from(StatusParams {});
         assert_eq!(m.name(), "status");
         assert_eq!(

@@ -2,8 +2,9 @@
 
 use ipc_schema::methods::{
     AccountDeleteParams, AccountDeleteResult, AccountLoginParams, AccountLoginResult,
-    AccountLogoutResult, AccountRegisterParams, AccountRegisterResult, IdentityCardResult,
-    IdentityShowResult, RelayTrustParams, RelayTrustResult,
+    AccountLogoutResult, AccountPasswordParams, AccountPasswordResult, AccountRegisterParams,
+    AccountRegisterResult, DeviceListResult, DeviceRevokeParams, DeviceRevokeResult,
+    IdentityCardResult, IdentityShowResult, RelayTrustParams, RelayTrustResult,
 };
 
 use crate::daemon::{Daemon, DaemonError, Registration};
@@ -25,6 +26,7 @@ pub(super) async fn register(
                 ca_pem: p.relay_ca,
                 pin: p.relay_pin,
             },
+            device_name: p.device_name,
         })
         .await?;
     Ok(AccountRegisterResult {
@@ -59,6 +61,30 @@ pub(super) async fn login(
         user: d.account()?.user,
         expires_at,
     })
+}
+
+pub(super) async fn password(
+    d: &Daemon,
+    p: AccountPasswordParams,
+) -> Result<AccountPasswordResult, DaemonError> {
+    d.change_password(&p.password, &p.new_password)
+        .await
+        .map(|_| AccountPasswordResult {})
+}
+
+pub(super) async fn devices(d: &Daemon) -> Result<DeviceListResult, DaemonError> {
+    Ok(DeviceListResult {
+        devices: d.devices().await?,
+    })
+}
+
+pub(super) async fn revoke_device(
+    d: &Daemon,
+    p: DeviceRevokeParams,
+) -> Result<DeviceRevokeResult, DaemonError> {
+    d.revoke_device(&p.id, &p.password, &p.new_password)
+        .await
+        .map(|_| DeviceRevokeResult {})
 }
 
 pub(super) async fn logout(d: &Daemon) -> Result<AccountLogoutResult, DaemonError> {

@@ -20,6 +20,7 @@ use super::{
 };
 use write::{Job, WriteOk, WriteOp, writer_loop};
 
+mod devices;
 mod read;
 mod write;
 

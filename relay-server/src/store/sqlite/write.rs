@@ -6,6 +6,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
+use super::devices::{
+    active_devices, add_copies, add_device, copy_targets, device_row, release, retire_device,
+};
 use super::now_ms;
 use crate::store::{
     CommitHook, DeviceChoice, DeviceInfo, MAX_DEVICES, NewEnvelope, NewSharedEnvelope, PutOutcome,
@@ -584,138 +587,6 @@ fn put_shared(
         out.stored.push(recipient.clone());
     }
     Ok(out)
-}
-
-/// Adds an active device, seen now.
-fn add_device(
-    conn: &Connection,
-    username: &str,
-    device_id: &str,
-    name: &str,
-    now: i64,
-) -> rusqlite::Result<DeviceInfo> {
-    conn.prepare_cached(
-        "INSERT INTO devices (username, device_id, name, created_at, last_seen)
-         VALUES (?1, ?2, ?3, ?4, ?4)",
-    )?
-    .execute(params![username, device_id, name, now])?;
-    Ok(DeviceInfo {
-        id: device_id.to_owned(),
-        name: name.to_owned(),
-        created_at: now as u64,
-        last_seen: now as u64,
-        gone_at: None,
-        gone: None,
-    })
-}
-
-/// One device, by a query taking (username, id or NULL).
-fn device_row(
-    conn: &Connection,
-    sql: &str,
-    username: &str,
-    id: Option<&str>,
-) -> rusqlite::Result<Option<DeviceInfo>> {
-    conn.prepare_cached(sql)?
-        .query_row(params![username, id], super::read::device_info)
-        .optional()
-}
-
-fn active_devices(conn: &Connection, username: &str) -> rusqlite::Result<usize> {
-    conn.prepare_cached("SELECT count(*) FROM devices WHERE username = ?1 AND gone_at IS NULL")?
-        .query_row([username], |r| r.get::<_, i64>(0))
-        .map(|n| n as usize)
-}
-
-/// How many devices get a copy of an envelope for `recipient`: its active
-/// devices, less the sending device when it writes to its own account.
-fn copy_targets(
-    conn: &Connection,
-    recipient: &str,
-    sender: &str,
-    device: &str,
-) -> rusqlite::Result<usize> {
-    let skip = (recipient == sender).then_some(device);
-    conn.prepare_cached(
-        "SELECT count(*) FROM devices
-         WHERE username = ?1 AND gone_at IS NULL AND device_id IS NOT ?2",
-    )?
-    .query_row(params![recipient, skip], |r| r.get::<_, i64>(0))
-    .map(|n| n as usize)
-}
-
-/// Gives each target device (see [`copy_targets`]) a copy of mailbox row `seq`.
-fn add_copies(
-    conn: &Connection,
-    recipient: &str,
-    sender: &str,
-    device: &str,
-    seq: i64,
-) -> rusqlite::Result<()> {
-    let skip = (recipient == sender).then_some(device);
-    conn.prepare_cached(
-        "INSERT INTO copies (username, device_id, seq)
-         SELECT username, device_id, ?3 FROM devices
-         WHERE username = ?1 AND gone_at IS NULL AND device_id IS NOT ?2",
-    )?
-    .execute(params![recipient, skip, seq])?;
-    Ok(())
-}
-
-/// Marks a device revoked or expired: its sessions and copies go, and so
-/// does every envelope that was waiting only for it.
-fn retire_device(
-    conn: &Connection,
-    username: &str,
-    device_id: &str,
-    why: &str,
-    now: i64,
-) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "UPDATE devices SET gone_at = ?3, gone = ?4 WHERE username = ?1 AND device_id = ?2",
-    )?
-    .execute(params![username, device_id, now, why])?;
-    for table in ["sessions", "copies"] {
-        conn.prepare_cached(&format!(
-            "DELETE FROM {table} WHERE username = ?1 AND device_id = ?2"
-        ))?
-        .execute(params![username, device_id])?;
-    }
-    release(conn, username, None, now)
-}
-
-/// Deletes the user's envelopes (with this id, or all) that no device still
-/// has to fetch, remembering each as delivered so that a sender's retry is
-/// answered 200, and takes them off the mailbox's count.
-fn release(conn: &Connection, username: &str, id: Option<&str>, now: i64) -> rusqlite::Result<()> {
-    let gone: Vec<(String, String, Vec<u8>, i64)> = conn
-        .prepare_cached(
-            "DELETE FROM mailbox WHERE recipient = ?1 AND (?2 IS NULL OR id = ?2)
-               AND NOT EXISTS (SELECT 1 FROM copies c WHERE c.seq = mailbox.seq)
-             RETURNING sender, id, digest, size",
-        )?
-        .query_map(params![username, id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    if gone.is_empty() {
-        return Ok(());
-    }
-    let mut remember = conn.prepare_cached(
-        "INSERT OR REPLACE INTO delivered (sender, id, digest, acked_at, recipient)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    let mut bytes = 0;
-    for (sender, id, digest, size) in &gone {
-        remember.execute(params![sender, id, digest, now, username])?;
-        bytes += size;
-    }
-    conn.prepare_cached(
-        "UPDATE accounts SET pending_count = pending_count - ?2, pending_bytes = pending_bytes - ?3
-         WHERE username = ?1",
-    )?
-    .execute(params![username, gone.len() as i64, bytes])?;
-    Ok(())
 }
 
 /// Invite codes are stored as SHA-256 hex, like tokens.

@@ -1,0 +1,120 @@
+//! This account's devices on the relay (docs/RELAY.md, "Devices"): listing
+//! them, revoking one (which changes the relay password in the same step),
+//! and changing the password alone. The new password is kept for automatic
+//! session renewal, as at login.
+
+use ipc_schema::Secret;
+use ipc_schema::methods::{ConnectionState, DeviceView};
+use ipc_schema::relay::{MAX_DEVICE_NAME, is_valid_device_id};
+
+use super::{Daemon, DaemonError, blocking};
+use crate::keystore::{KeystoreError, names};
+
+/// This machine's name for its device: the host name, cut to the relay's
+/// 32 bytes at a character boundary, or "default" if there is none.
+pub(super) fn host_device_name() -> String {
+    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .unwrap_or_default();
+    let clean: String = raw.trim().chars().filter(|c| !c.is_control()).collect();
+    let mut name = String::new();
+    for c in clean.chars() {
+        if name.len() + c.len_utf8() > MAX_DEVICE_NAME {
+            break;
+        }
+        name.push(c);
+    }
+    if name.trim().is_empty() {
+        "default".to_owned()
+    } else {
+        name
+    }
+}
+
+impl Daemon {
+    fn session_token(&self) -> Result<Secret, DaemonError> {
+        self.token().ok_or_else(|| {
+            DaemonError::NotLoggedIn("not logged in: run `chat-ctl login` first".into())
+        })
+    }
+
+    /// Keeps `password` for automatic session renewal.
+    async fn keep_password(&self, password: &Secret) -> Result<(), DaemonError> {
+        let ks = self.keystore.clone();
+        let password = password.clone();
+        blocking(move || ks.set(names::PASSWORD, password.expose().as_bytes())).await??;
+        Ok(())
+    }
+
+    /// The account's devices as the relay lists them, this one marked.
+    pub async fn devices(&self) -> Result<Vec<DeviceView>, DaemonError> {
+        let token = self.session_token()?;
+        let list = self.relay()?.devices(&token).await?;
+        Ok(list
+            .devices
+            .into_iter()
+            .map(|d| DeviceView {
+                current: d.id == list.current,
+                id: d.id,
+                name: d.name,
+                created_at: d.created_at,
+                last_seen: d.last_seen,
+                gone: d.gone,
+                gone_at: d.gone_at,
+            })
+            .collect())
+    }
+
+    /// Revokes device `id` and changes the relay password to `new_password`.
+    /// Revoking this very device logs it out here too.
+    pub async fn revoke_device(
+        &self,
+        id: &str,
+        password: &Secret,
+        new_password: &Secret,
+    ) -> Result<(), DaemonError> {
+        if !is_valid_device_id(id) {
+            return Err(DaemonError::Invalid(
+                "a device id is 16 hex digits, as `chat-ctl device list` shows".into(),
+            ));
+        }
+        let _no_renewal = self.renewing.lock().await;
+        let token = self.session_token()?;
+        self.relay()?
+            .revoke_device(&token, id, password, new_password)
+            .await?;
+        if self.account()?.device_id.as_deref() == Some(id) {
+            self.set_token(None);
+            let ks = self.keystore.clone();
+            blocking(move || -> Result<(), KeystoreError> {
+                ks.delete(names::TOKEN)?;
+                ks.delete(names::PASSWORD)
+            })
+            .await??;
+            self.set_connection(
+                ConnectionState::LoggedOut,
+                Some("this device was revoked".into()),
+            );
+        } else {
+            self.keep_password(new_password).await?;
+        }
+        tracing::info!(device = %id, "device revoked, relay password changed");
+        Ok(())
+    }
+
+    /// Changes the relay password; sessions stay.
+    pub async fn change_password(
+        &self,
+        password: &Secret,
+        new_password: &Secret,
+    ) -> Result<(), DaemonError> {
+        let _no_renewal = self.renewing.lock().await;
+        let token = self.session_token()?;
+        self.relay()?
+            .change_password(&token, password, new_password)
+            .await?;
+        self.keep_password(new_password).await?;
+        tracing::info!("relay password changed");
+        Ok(())
+    }
+}
