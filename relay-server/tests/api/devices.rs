@@ -5,8 +5,7 @@
 
 use std::sync::Arc;
 
-use chatd::crypto::seal_v2_as;
-use ipc_schema::envelope::Payload;
+use ipc_schema::envelope_v2::SealedV2;
 use relay_server::store::{DeviceChoice, FetchFilter, NewEnvelope, Quota, SqliteStore, Store};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -52,24 +51,6 @@ async fn revoke(user: &User, id: &str, password: &str, new_password: &str) -> Re
     .await
 }
 
-/// A sealed v2 envelope from `from` to `to`, with its id and exact JSON.
-fn seal_v2(from: &str, to: &[&str], text: &str) -> (String, String) {
-    let cards: Vec<_> = to.iter().map(|u| card(u)).collect();
-    let refs: Vec<_> = cards.iter().collect();
-    let mut id = [0u8; 16];
-    rand::fill(&mut id);
-    let sealed = seal_v2_as(
-        &identity(from),
-        &refs,
-        &Payload::text(text),
-        id,
-        now_ms(),
-        &mut rand::rng(),
-    )
-    .unwrap();
-    (sealed.id.clone(), serde_json::to_string(&sealed).unwrap())
-}
-
 #[tokio::test]
 async fn each_device_fetches_and_acks_its_own_copy_and_the_envelope_goes_with_the_last_ack() {
     let relay = Relay::start().await;
@@ -105,7 +86,8 @@ async fn each_device_fetches_and_acks_its_own_copy_and_the_envelope_goes_with_th
     // A v2 body shared with another account is kept until the last device
     // of every recipient has acked.
     let carol = relay.register("carol").await;
-    let (id, json) = seal_v2("bob", &["alice", "carol"], "to alice's devices and carol");
+    let (SealedV2 { id, .. }, json) =
+        seal_v2("bob", &["alice", "carol"], "to alice's devices and carol");
     bob.put_raw(&id, json.into_bytes()).await.assert_status(201);
     assert_eq!(db_count(&relay, "SELECT count(*) FROM bodies"), 1);
     for device in [&desktop, &laptop, &phone, &carol] {
@@ -136,7 +118,7 @@ async fn what_a_device_sends_to_its_own_account_reaches_the_others_but_not_itsel
     let bob = relay.register("bob").await;
     let desktop = relay.register("alice").await;
     let (laptop, _) = add_device(&relay, "alice", "laptop").await;
-    let (id, json) = seal_v2("alice", &["alice", "bob"], "sent from the laptop");
+    let (SealedV2 { id, .. }, json) = seal_v2("alice", &["alice", "bob"], "sent from the laptop");
     let put = laptop.put_raw(&id, json.clone().into_bytes()).await;
     put.assert_status(201);
     assert_eq!(put.json()["stored"], 2);
@@ -150,7 +132,7 @@ async fn what_a_device_sends_to_its_own_account_reaches_the_others_but_not_itsel
     // With no other device there is nobody to deliver the own copy to:
     // stored for bob, and nothing kept for alice.
     let solo = relay.register("carol").await;
-    let (id, json) = seal_v2("carol", &["bob", "carol"], "only one carol");
+    let (SealedV2 { id, .. }, json) = seal_v2("carol", &["bob", "carol"], "only one carol");
     let put = solo.put_raw(&id, json.into_bytes()).await;
     put.assert_status(201);
     assert_eq!(put.json()["stored"], 2);

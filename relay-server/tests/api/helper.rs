@@ -993,3 +993,22 @@ impl std::ops::Deref for RelayProcess {
         &self.endpoint
     }
 }
+
+/// A sealed v2 envelope from `from` to `to` and its exact JSON text.
+pub fn seal_v2(from: &str, to: &[&str], text: &str) -> (ipc_schema::envelope_v2::SealedV2, String) {
+    let cards: Vec<_> = to.iter().map(|u| card(u)).collect();
+    let refs: Vec<_> = cards.iter().collect();
+    let mut id = [0u8; 16];
+    rand::fill(&mut id);
+    let sealed = chatd::crypto::seal_v2_as(
+        &identity(from),
+        &refs,
+        &Payload::text(text),
+        id,
+        now_ms(),
+        &mut rand::rng(),
+    )
+    .unwrap();
+    let json = serde_json::to_string(&sealed).unwrap();
+    (sealed, json)
+}

@@ -2,32 +2,11 @@
 //! §8): one body stored once, one entry per recipient, a missing or full
 //! recipient skipped without holding back the others.
 
-use chatd::crypto::seal_v2_as;
 use ipc_schema::envelope::Payload;
-use ipc_schema::envelope_v2::SealedV2;
 use relay_server::store::Quota;
 use serde_json::{Value, json};
 
 use crate::helper::*;
-
-/// A sealed v2 envelope from `from` to `to` and its exact JSON text.
-fn seal_v2(from: &str, to: &[&str], text: &str) -> (SealedV2, String) {
-    let cards: Vec<_> = to.iter().map(|u| card(u)).collect();
-    let refs: Vec<_> = cards.iter().collect();
-    let mut id = [0u8; 16];
-    rand::fill(&mut id);
-    let sealed = seal_v2_as(
-        &identity(from),
-        &refs,
-        &Payload::text(text),
-        id,
-        now_ms(),
-        &mut rand::rng(),
-    )
-    .unwrap();
-    let json = serde_json::to_string(&sealed).unwrap();
-    (sealed, json)
-}
 
 fn db_count(relay: &Relay, sql: &str) -> i64 {
     let conn = rusqlite::Connection::open(relay.db_path()).unwrap();
