@@ -48,6 +48,9 @@ pub enum Command {
     /// The account's devices on the relay: list, revoke
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Back the identity up to a file, or set up this machine from one
+    #[command(subcommand)]
+    Backup(BackupCommand),
     /// The link to the relay: how its certificate is checked
     #[command(subcommand)]
     Relay(RelayCommand),
@@ -124,6 +127,61 @@ pub enum DeviceCommand {
     /// Revoke a device: its tokens die and nothing more reaches it. Changes
     /// the relay password in the same step (the device knew the old one).
     Revoke(RevokeDeviceArgs),
+}
+
+/// `backup …`.
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Write the identity's private keys and the contacts to FILE, sealed
+    /// under a passphrase (not the relay password); `-` for stdout
+    Export(BackupExportArgs),
+    /// Set this machine up from a backup FILE: same keys and fingerprint, a
+    /// new device of the account (`-` for stdin needs both secrets prompted)
+    Import(BackupImportArgs),
+}
+
+/// `backup export`.
+#[derive(Debug, Args)]
+pub struct BackupExportArgs {
+    /// Where to write the backup (created with mode 0600); `-` for stdout
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Replace FILE if it exists
+    #[arg(long)]
+    pub force: bool,
+    /// Read the passphrase from the first line of stdin instead of prompting
+    #[arg(long)]
+    pub passphrase_stdin: bool,
+}
+
+/// `backup import`.
+#[derive(Debug, Args)]
+pub struct BackupImportArgs {
+    /// The backup file
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Base URL of the account's relay
+    #[arg(long, value_name = "URL")]
+    pub relay: String,
+    /// The account's username
+    #[arg(long, value_name = "NAME", value_parser = parse_username)]
+    pub user: String,
+    /// This machine's name among the account's devices [default: the host name]
+    #[arg(long, value_name = "NAME")]
+    pub device_name: Option<String>,
+    /// Read the relay password from stdin (its line first when the
+    /// passphrase comes from stdin too)
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Read the backup passphrase from stdin (after the password's line
+    /// when that comes from stdin too)
+    #[arg(long)]
+    pub passphrase_stdin: bool,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// Allow plain http:// to a relay that is not on this machine
+    #[arg(long)]
+    pub insecure_http: bool,
 }
 
 /// `device revoke`.

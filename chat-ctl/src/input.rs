@@ -77,6 +77,22 @@ pub fn read_password_change(
     Ok((current, new))
 }
 
+/// The first `count` lines of stdin, each without its line ending, each
+/// one a secret; `what` names them, in order, for the error of a missing one.
+pub fn read_stdin_secrets(what: &[&str]) -> Result<Vec<Secret>, CtlError> {
+    let mut lines = io::stdin().lock();
+    let mut out = Vec::with_capacity(what.len());
+    for name in what {
+        out.push(password_from_reader(&mut lines).map_err(|_| {
+            CtlError::Usage(format!(
+                "no {name} on stdin (one line each, in this order: {})",
+                what.join(", ")
+            ))
+        })?);
+    }
+    Ok(out)
+}
+
 /// The first line of `reader` without its line ending.
 fn password_from_reader(mut reader: impl BufRead) -> Result<Secret, CtlError> {
     let mut line = String::new();

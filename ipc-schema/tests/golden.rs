@@ -309,6 +309,40 @@ fn method_cases() -> Vec<Case> {
             DeviceRevokeResult {},
         ),
         case(
+            "backup.export",
+            33,
+            BackupExportParams {
+                passphrase: Secret::new("Seven-horses Quietly Ate 41 lemons!"),
+            },
+            BackupExportResult {
+                backup: Secret::new(
+                    r#"{"v":1,"kdf":{"alg":"argon2id","m":65536,"t":3,"p":1,"salt":"ERERERERERERERERERERAA=="},"iv":"IiIiIiIiIiIiIiIiIiIiIg==","ct":"…","tag":"…"}"#,
+                ),
+                contacts: 2,
+            },
+        ),
+        case(
+            "account.restore",
+            34,
+            AccountRestoreParams {
+                relay_url: "https://relay.example.org".into(),
+                username: "alice".into(),
+                password: Secret::new("correct horse battery staple"),
+                backup: Secret::new(r#"{"v":1,"kdf":{…},"iv":"…","ct":"…","tag":"…"}"#),
+                passphrase: Secret::new("Seven-horses Quietly Ate 41 lemons!"),
+                device_name: Some("laptop".into()),
+                insecure_http: false,
+                relay_ca: None,
+                relay_pin: None,
+            },
+            AccountRestoreResult {
+                user: "alice".into(),
+                fingerprint: ALICE_FP.into(),
+                relay_url: "https://relay.example.org".into(),
+                contacts: 2,
+            },
+        ),
+        case(
             "account.login",
             4,
             AccountLoginParams {

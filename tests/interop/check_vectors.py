@@ -2,9 +2,10 @@
 """Check chatd's frozen envelope vectors against the independent Python
 implementation in protocol_v1.py and protocol_v2.py (written from
 docs/PROTOCOL.md only), then seal fresh envelopes with it and open them again.
+Also checks the identity-backup vectors (§10) against backup.py.
 
 Usage:
-    check_vectors.py [--vectors PATH] [--vectors-v2 PATH]
+    check_vectors.py [--vectors PATH] [--vectors-v2 PATH] [--vectors-backup PATH]
                      [--write-sealed PATH] [--write-sealed-v2 PATH]
 
 --vectors-v2 defaults to envelope-v2.json next to the v1 file; a missing v2
@@ -14,7 +15,14 @@ tests/interop/python-sealed-v2.json); --write-sealed-v2 alone writes only
 the v2 file (the v1 sealer draws fresh randomness, so rewriting the v1 file
 always changes it).
 
-Exit 0 with a summary (one line for v1, one for v2; NOTE lines for
+--vectors-backup defaults to backup.json next to the v1 file; a missing
+backup file is only a NOTE (the backup self-tests, which need no vectors
+file, still run). For each valid backup vector, seal_backup with its inputs
+must give its backup text byte for byte and opening it must give its
+plaintext; each invalid one must fail with exactly its error name (and the
+names of steps 1-3 without deriving a key).
+
+Exit 0 with a summary (one line for v1, one for v2, one for backups; NOTE lines for
 places where the v2 vectors file and the text of §8.7 differ without
 affecting the protocol) on success; exit 1 listing every disagreement
 otherwise.
@@ -34,6 +42,7 @@ sys.path.insert(0, HERE)
 
 import protocol_v1 as p  # noqa: E402
 import protocol_v2 as q  # noqa: E402
+import backup as bk  # noqa: E402
 
 DEFAULT_VECTORS = os.path.normpath(
     os.path.join(HERE, "..", "..", "chatd", "tests", "vectors", "envelope-v1.json")
@@ -49,11 +58,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--vectors", default=DEFAULT_VECTORS)
     ap.add_argument("--vectors-v2", metavar="PATH", help="default: envelope-v2.json next to --vectors")
+    ap.add_argument("--vectors-backup", metavar="PATH",
+                    help="default: backup.json next to --vectors (skipped with a NOTE if absent)")
     ap.add_argument("--write-sealed", metavar="PATH")
     ap.add_argument("--write-sealed-v2", metavar="PATH", help=f"default with --write-sealed: {DEFAULT_SEALED_V2}")
     args = ap.parse_args()
     if args.vectors_v2 is None:
         args.vectors_v2 = os.path.join(os.path.dirname(os.path.abspath(args.vectors)), "envelope-v2.json")
+    if args.vectors_backup is None:
+        args.vectors_backup = os.path.join(os.path.dirname(os.path.abspath(args.vectors)), "backup.json")
     write_v2 = args.write_sealed_v2 or (DEFAULT_SEALED_V2 if args.write_sealed else None)
 
     problems: list[str] = []
@@ -61,6 +74,10 @@ def main() -> int:
     # Envelope v2 (§8): its own problems and counts, reported with v1's.
     problems_v2, counts_v2, written_v2, notes_v2 = check_v2(args.vectors_v2, write_v2)
     for n in notes_v2:
+        print(f"NOTE: {n}")
+    # Identity backup (§10): likewise.
+    problems_bk, counts_bk, notes_bk = check_backup(args.vectors_backup)
+    for n in notes_bk:
         print(f"NOTE: {n}")
 
     with open(args.vectors, "rb") as f:
@@ -110,7 +127,7 @@ def main() -> int:
 
     if set(cards) != {"alice", "bob"}:
         problems.append(f"keys: expected alice and bob, usable: {sorted(cards)}")
-        return report(problems + problems_v2, counts, None, counts_v2, written_v2)
+        return report(problems + problems_v2 + problems_bk, counts, None, counts_v2, written_v2, counts_bk)
 
     def other(n: str) -> str:
         return "bob" if n == "alice" else "alice"
@@ -293,20 +310,21 @@ def main() -> int:
             json.dump({"sealed": sealed_out}, f, ensure_ascii=False, indent=1)
             f.write("\n")
 
-    return report(problems + problems_v2, counts, args.write_sealed, counts_v2, written_v2)
+    return report(problems + problems_v2 + problems_bk, counts, args.write_sealed, counts_v2, written_v2, counts_bk)
 
 
-def report(problems, counts, written=None, counts_v2=None, written_v2=None) -> int:
+def report(problems, counts, written=None, counts_v2=None, written_v2=None, counts_bk=None) -> int:
     v2 = f"\n    v2: {fmt_v2(counts_v2)}" if counts_v2 is not None else ""
+    bkl = f"\n    backup: {fmt_backup(counts_bk)}" if counts_bk is not None else ""
     if problems:
         for pr in problems:
             print(f"DISAGREEMENT: {pr}")
-        print(f"FAIL: {len(problems)} disagreement(s); {fmt(counts)}{v2}")
+        print(f"FAIL: {len(problems)} disagreement(s); {fmt(counts)}{v2}{bkl}")
         return 1
     extra = f"; wrote {counts['sealed']} to {written}" if written else ""
     if written_v2:
         v2 += f"; wrote {counts_v2['written']} to {written_v2}"
-    print(f"OK: {fmt(counts)}{extra}{v2}")
+    print(f"OK: {fmt(counts)}{extra}{v2}{bkl}")
     return 0
 
 
@@ -962,6 +980,461 @@ def _python_sealed_v2(ids, cards, contacts_of, problems, counts):
                         "payload": pl.decode("utf-8"), "sealed": sealed})
             counts["written"] += 1
     return out
+
+
+# ===========================================================================
+# Identity backup (§10)
+
+BACKUP_SELF_PARAMS = (65536, 1, 1)  # m, t, p: the cheapest allowed, to stay fast
+
+
+def fmt_backup(c) -> str:
+    src = "" if c["file"] else " (no vectors file)"
+    return (
+        f"{c['valid']} valid sealed byte-exact and opened{src}, {c['invalid']} invalid "
+        f"rejected with the expected error, {c['self']} self-checks"
+    )
+
+
+class _Derived(Exception):
+    """Raised by the stand-in for Argon2id: a key derivation was attempted."""
+
+
+class _NoArgon2id:
+    def __init__(self, *a, **kw):
+        raise _Derived()
+
+
+class _no_derivation:
+    """Within it, any Argon2id derivation in backup.py raises _Derived."""
+
+    def __enter__(self):
+        self.saved = bk.Argon2id
+        bk.Argon2id = _NoArgon2id
+
+    def __exit__(self, *exc):
+        bk.Argon2id = self.saved
+        return False
+
+
+def check_backup(path: str):
+    problems: list[str] = []
+    notes: list[str] = []
+    counts = {"valid": 0, "invalid": 0, "self": 0, "file": False}
+    try:
+        _check_backup(path, problems, counts, notes)
+    except Exception as e:  # a crash is a failure, never a skip
+        import traceback
+
+        problems.append(f"backup: checker crashed: {e!r}\n{traceback.format_exc()}")
+    try:
+        _self_tests_backup(problems, counts)
+    except Exception as e:
+        import traceback
+
+        problems.append(f"backup.self: crashed: {e!r}\n{traceback.format_exc()}")
+    return problems, counts, notes
+
+
+def _first_difference(mine: str, theirs: str) -> str:
+    try:
+        a, b = json.loads(mine), json.loads(theirs)
+        if isinstance(a, dict) and isinstance(b, dict):
+            diff = [k for k in list(a) + [k for k in b if k not in a] if canon(a.get(k)) != canon(b.get(k))]
+            if diff:
+                return "members differ: " + ", ".join(diff)
+            if list(a) != list(b):
+                return f"member order: mine {list(a)} vs vector {list(b)}"
+    except ValueError:
+        pass
+    i = next((k for k in range(min(len(mine), len(theirs))) if mine[k] != theirs[k]), min(len(mine), len(theirs)))
+    return f"first difference at offset {i}: mine {mine[i:i + 40]!r} vs vector {theirs[i:i + 40]!r}"
+
+
+def _check_backup(path, problems, counts, notes):
+    if not os.path.exists(path):
+        notes.append(f"backup vectors file {path} does not exist yet; backup vectors skipped "
+                     "(the backup self-tests still ran)")
+        return
+    counts["file"] = True
+    with open(path, "rb") as f:
+        vec = json.loads(f.read().decode("utf-8"))
+    if vec.get("version") != 1:
+        problems.append(f"backup: version is {vec.get('version')!r}, expected 1")
+    missing = {"version", "valid", "invalid"} - set(vec)
+    if missing:
+        problems.append(f"backup: top-level members {sorted(missing)} missing")
+    unknown = set(vec) - {"version", "description", "valid", "invalid"}
+    if unknown:
+        notes.append(f"backup: top-level members {sorted(unknown)} not checked")
+    if not vec.get("valid") or not vec.get("invalid"):
+        problems.append("backup: valid and invalid must each be non-empty")
+
+    for v in vec.get("valid", []):
+        where = f"backup.valid.{v.get('name')}"
+        try:
+            _check_valid_backup(v, where, problems, counts, notes)
+        except Exception as e:
+            problems.append(f"{where}: checker crashed: {e!r}")
+
+    seen_errors = set()
+    for v in vec.get("invalid", []):
+        where = f"backup.invalid.{v.get('name')}"
+        want = v.get("error")
+        if want not in bk.ERROR_NAMES:
+            problems.append(f"{where}: error {want!r} is not one of {list(bk.ERROR_NAMES)}")
+            continue
+        seen_errors.add(want)
+        data = v["backup"].encode("utf-8")
+        # Steps 1-3 must refuse before any key is derived (§10.3 step 3).
+        early = want in ("malformed", "unsupported", "weak_or_costly")
+        try:
+            if early:
+                with _no_derivation():
+                    bk.open_backup(v["passphrase"], data, v["user"])
+            else:
+                bk.open_backup(v["passphrase"], data, v["user"])
+        except _Derived:
+            problems.append(f"{where}: passed steps 1-3 and derived a key; vector says {want}")
+            continue
+        except bk.BackupError as e:
+            if e.name != want:
+                problems.append(f"{where}: failed with {e.name} ({e.detail}), vector says {want}")
+            else:
+                counts["invalid"] += 1
+            continue
+        problems.append(f"{where}: opened, vector says {want}")
+    not_covered = [n for n in bk.ERROR_NAMES if n not in seen_errors]
+    if not_covered and vec.get("invalid"):
+        notes.append(f"backup: no invalid vector for {', '.join(not_covered)}")
+
+
+def _check_valid_backup(v, where, problems, counts, notes):
+    try:
+        salt = p.b64d_strict(v["salt"])
+        iv = p.b64d_strict(v["iv"])
+    except ValueError as e:
+        problems.append(f"{where}: salt/iv not strict b64: {e}")
+        return
+    plain = v["plaintext"].encode("utf-8")
+    ok = True
+    try:
+        mine = bk.seal_backup(v["passphrase"], plain, v["m"], v["t"], v["p"], salt, iv)
+    except ValueError as e:
+        problems.append(f"{where}: seal_backup refused the inputs: {e}")
+        mine = None
+        ok = False
+    if mine is not None and mine != v["backup"]:
+        problems.append(f"{where}: sealed text differs from the vector's backup: "
+                        f"{_first_difference(mine, v['backup'])}")
+        ok = False
+    try:
+        got, contents = bk.open_backup_raw(v["passphrase"], v["backup"].encode("utf-8"), v["user"])
+    except bk.BackupError as e:
+        problems.append(f"{where}: open_backup refused it: {e.name} ({e.detail})")
+        return
+    if got != plain:
+        problems.append(f"{where}: opened plaintext {got[:80]!r}... != vector plaintext {plain[:80]!r}...")
+        ok = False
+    # §10.1: chatd writes M compact, members in the stated order.
+    if p.compact_json(contents) != plain:
+        problems.append(f"{where}: plaintext is not in §10.1's compact form "
+                        f"({_first_difference(p.compact_json(contents).decode('utf-8'), v['plaintext'])})")
+        ok = False
+    elif list(contents) != ["v", "user", "enc", "sig", "contacts", "created_at"]:
+        problems.append(f"{where}: plaintext members in order {list(contents)}, §10.1 gives another")
+        ok = False
+    if not bk.passphrase_ok(v["passphrase"]):
+        notes.append(f"{where}: passphrase estimate {bk.passphrase_bits(v['passphrase']):.1f} bits "
+                     "is below 80 (§10.4: chatd would not seal under it)")
+    if ok:
+        counts["valid"] += 1
+
+
+def _self_tests_backup(problems, counts):
+    m0, t0, p0 = BACKUP_SELF_PARAMS
+    pw = "correct horse battery staple 7"
+
+    def ok(label: str, cond: bool, detail: str = ""):
+        if cond:
+            counts["self"] += 1
+        else:
+            problems.append(f"backup.self.{label}: {detail or 'failed'}")
+
+    # The primitive: RFC 9106 §5.3's Argon2id vector (version 0x13).
+    tag = bk.Argon2id(salt=b"\x02" * 16, length=32, iterations=3, lanes=4, memory_cost=32,
+                      ad=b"\x04" * 12, secret=b"\x03" * 8).derive(b"\x01" * 32)
+    ok("argon2id_rfc9106", tag.hex() == "0d640df58d78766c08c037a34a8b53c9d01ef0452d75b65eb52520e96b01e659")
+
+    # ---------------------------------------------------- round trip (fresh keys)
+    a_enc, a_sig = p.generate_keypair(2048), p.generate_keypair(2048)
+    b_key = p.generate_keypair(2048)
+    bob = p.make_card("bob", b_key, b_key)  # one key pair as enc and sig: §2 allows it
+    plain = bk.make_contents("alice", a_enc, a_sig, [(bob, True)], 1764000000000)
+    salt, iv = os.urandom(16), os.urandom(16)
+    text = bk.seal_backup(pw, plain, m0, t0, p0, salt, iv)
+    obj = json.loads(text)
+    ok("sealed_form", list(obj) == ["v", "kdf", "iv", "ct", "tag"]
+       and list(obj["kdf"]) == ["alg", "m", "t", "p", "salt"]
+       and p.compact_json(obj).decode("utf-8") == text
+       and obj["kdf"] == {"alg": "argon2id", "m": m0, "t": t0, "p": p0, "salt": p.b64e(salt)}
+       and obj["iv"] == p.b64e(iv)
+       and len(base64.b64decode(obj["ct"])) == 16 * (len(plain) // 16 + 1)
+       and len(base64.b64decode(obj["tag"])) == 32, f"unexpected sealed form {text[:200]}")
+    ok("seal_deterministic", bk.seal_backup(pw, plain, m0, t0, p0, salt, iv) == text)
+    try:
+        got, contents = bk.open_backup_raw(pw, text.encode("utf-8"), "alice")
+        ok("round_trip", got == plain and contents["user"] == "alice"
+           and contents["contacts"] == [{"card": json.loads(bob.to_json_bytes()), "verified": True}]
+           and p.compact_json(contents) == plain, "plaintext or contents changed")
+    except bk.BackupError as e:
+        problems.append(f"backup.self.round_trip: refused with {e.name} ({e.detail})")
+        return
+    try:
+        bk.open_backup(pw, text.encode("utf-8") + b"\n", "alice")  # RFC 8259 allows it
+        ok("trailing_newline_accepted", True)
+    except bk.BackupError as e:
+        problems.append(f"backup.self.trailing_newline_accepted: {e.name} ({e.detail})")
+    upw = "pässwörd ✓ 🚀 ünïcödé"
+    try:
+        bk.open_backup(upw, bk.seal_backup(upw, plain, m0, t0, p0, salt, iv), "alice")
+        ok("round_trip_non_ascii_passphrase", True)
+    except bk.BackupError as e:
+        problems.append(f"backup.self.round_trip_non_ascii_passphrase: {e.name} ({e.detail})")
+
+    # ---------------------------------------------------------- refusals
+    def expect(label, data, want, passphrase=pw, user="alice", derive=None):
+        """derive: None = don't care, False = must refuse before any key derivation,
+        True = must get past step 3 (checked with the Argon2id stand-in)."""
+        if isinstance(data, dict):
+            data = p.compact_json(data)
+        elif isinstance(data, str):
+            data = data.encode("utf-8")
+        try:
+            if derive is None:
+                bk.open_backup(passphrase, data, user)
+            else:
+                with _no_derivation():
+                    bk.open_backup(passphrase, data, user)
+            problems.append(f"backup.self.{label}: opened, expected {want}")
+        except _Derived:
+            if derive:
+                counts["self"] += 1
+            else:
+                problems.append(f"backup.self.{label}: derived a key, expected {want} before that")
+        except bk.BackupError as e:
+            if derive:
+                problems.append(f"backup.self.{label}: {e.name} ({e.detail}), expected to reach step 4")
+            elif e.name != want:
+                problems.append(f"backup.self.{label}: got {e.name} ({e.detail}), expected {want}")
+            else:
+                counts["self"] += 1
+
+    def mut(kdf=None, **kw):
+        d = json.loads(text)
+        d.update(kw)
+        if kdf:
+            d["kdf"].update(kdf)
+        return d
+
+    def flip(b64text, i=0):
+        raw = bytearray(base64.b64decode(b64text))
+        raw[i] ^= 1
+        return p.b64e(bytes(raw))
+
+    W = "wrong_passphrase_or_tampered"
+    # step 4: anything the tag covers, or another passphrase
+    expect("ct_first_byte", mut(ct=flip(obj["ct"])), W)
+    expect("ct_last_byte", mut(ct=flip(obj["ct"], -1)), W)
+    expect("iv_flipped", mut(iv=flip(obj["iv"])), W)
+    expect("salt_flipped", mut(kdf={"salt": flip(obj["kdf"]["salt"])}), W)
+    expect("tag_flipped", mut(tag=flip(obj["tag"])), W)
+    expect("tag_last_byte", mut(tag=flip(obj["tag"], -1)), W)
+    expect("m_changed", mut(kdf={"m": m0 + 1}), W)
+    expect("t_changed", mut(kdf={"t": t0 + 1}), W)
+    expect("p_changed", mut(kdf={"p": p0 + 1}), W)
+    expect("ct_block_dropped", mut(ct=p.b64e(base64.b64decode(obj["ct"])[:-16])), W)
+    expect("wrong_passphrase", text, W, passphrase=pw + "8")
+    expect("passphrase_trailing_space", text, W, passphrase=pw + " ")
+    expect("passphrase_nfd", bk.seal_backup("café horse battery", plain, m0, t0, p0, salt, iv),
+           W, passphrase="cafe\u0301 horse battery")  # no normalisation (§10.2: its UTF-8 bytes)
+    # step 5: a good tag over a bad padding
+    bad_pad = bk.pkcs7_pad(plain)[:-1] + b"\x11"
+    expect("bad_padding", bk._seal_padded(pw, bad_pad, m0, t0, p0, salt, iv), W)
+    bad_pad = bk.pkcs7_pad(plain)[:-2] + b"\x01\x02"
+    expect("bad_padding_inconsistent", bk._seal_padded(pw, bad_pad, m0, t0, p0, salt, iv), W)
+    # step 3: refused before deriving; the bounds themselves are allowed
+    for label, kdf in (("m_65535", {"m": 65535}), ("m_1048577", {"m": 1048577}),
+                       ("t_0", {"t": 0}), ("t_17", {"t": 17}), ("p_0", {"p": 0}), ("p_9", {"p": 9}),
+                       ("m_0", {"m": 0}), ("m_negative", {"m": -1}), ("m_2_32", {"m": 2**32}),
+                       ("t_negative", {"t": -1}), ("p_2_64", {"p": 2**64})):
+        expect(label, mut(kdf=kdf), "weak_or_costly", derive=False)
+    for label, kdf in (("m_1048576_allowed", {"m": 1048576}), ("t_16_allowed", {"t": 16}),
+                       ("p_8_allowed", {"p": 8}), ("all_max_allowed", {"m": 1048576, "t": 16, "p": 8})):
+        expect(label, mut(kdf=kdf), "(reaches step 4)", derive=True)
+    # step 2
+    expect("v_2", mut(v=2), "unsupported", derive=False)
+    expect("v_0", mut(v=0), "unsupported", derive=False)
+    expect("alg_argon2i", mut(kdf={"alg": "argon2i"}), "unsupported", derive=False)
+    expect("alg_uppercase", mut(kdf={"alg": "Argon2id"}), "unsupported", derive=False)
+    expect("v_2_weak_params", mut(v=2, kdf={"m": 1}), "unsupported", derive=False)  # step 2 before 3
+    # step 1
+    M = "malformed"
+    raw = text.encode("utf-8")
+    for label, cut in (("truncated_1", len(raw) - 1), ("truncated_half", len(raw) // 2),
+                       ("truncated_in_ct", raw.index(b'"ct":') + 10), ("truncated_to_1", 1),
+                       ("empty", 0)):
+        expect(label, raw[:cut], M, derive=False)
+    expect("extra_member", mut(x=1), M, derive=False)
+    d = mut(); del d["tag"]
+    expect("missing_tag", d, M, derive=False)
+    expect("kdf_extra_member", mut(kdf={"secret": ""}), M, derive=False)
+    d = mut(); del d["kdf"]["salt"]
+    expect("kdf_missing_salt", d, M, derive=False)
+    expect("kdf_not_object", mut(kdf=None) | {"kdf": [1]}, M, derive=False)
+    expect("v_string", mut(v="1"), M, derive=False)
+    expect("v_float", mut(v=1.0), M, derive=False)
+    expect("v_bool", mut(v=True), M, derive=False)
+    expect("v_exponent", raw.replace(b'"v":1,', b'"v":1e0,', 1), M, derive=False)
+    expect("m_float", mut(kdf={"m": 65536.0}), M, derive=False)
+    expect("m_string", mut(kdf={"m": "65536"}), M, derive=False)
+    expect("t_null", mut(kdf={"t": None}), M, derive=False)
+    expect("alg_not_string", mut(kdf={"alg": 1}), M, derive=False)
+    expect("salt_15", mut(kdf={"salt": p.b64e(salt[:15])}), M, derive=False)
+    expect("salt_17", mut(kdf={"salt": p.b64e(salt + b"\0")}), M, derive=False)
+    expect("iv_15", mut(iv=p.b64e(iv[:15])), M, derive=False)
+    expect("tag_31", mut(tag=p.b64e(base64.b64decode(obj["tag"])[:31])), M, derive=False)
+    expect("tag_33", mut(tag=p.b64e(base64.b64decode(obj["tag"]) + b"\0")), M, derive=False)
+    expect("ct_empty", mut(ct=""), M, derive=False)
+    expect("ct_17", mut(ct=p.b64e(base64.b64decode(obj["ct"])[:17])), M, derive=False)
+    expect("ct_not_string", mut(ct=[]), M, derive=False)
+    expect("iv_no_padding", mut(iv=obj["iv"].rstrip("=")), M, derive=False)
+    expect("iv_whitespace", mut(iv=obj["iv"][:4] + " " + obj["iv"][4:]), M, derive=False)
+    expect("iv_urlsafe", mut(iv=p.b64e(b"\xfb\xff" + iv[2:]).replace("+", "-").replace("/", "_")), M, derive=False)
+    alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    ivs = obj["iv"]
+    expect("iv_trailing_bits", mut(iv=ivs[:-3] + alpha[alpha.index(ivs[-3]) ^ 1] + "=="), M, derive=False)
+    expect("v_2_and_salt_15", mut(v=2, kdf={"salt": p.b64e(salt[:15])}), M, derive=False)  # 1 before 2
+    expect("duplicate_member", raw[:-1] + b',"v":1}', M, derive=False)
+    expect("duplicate_kdf_member", raw.replace(b'"alg":"argon2id"', b'"alg":"argon2id","alg":"argon2id"', 1),
+           M, derive=False)
+    expect("bom", b"\xef\xbb\xbf" + raw, M, derive=False)
+    expect("not_utf8", raw.replace(b'"v":1', b'"v\xff":1', 1), M, derive=False)
+    expect("array", b"[" + raw + b"]", M, derive=False)
+    expect("over_64mib", raw + b" " * (bk.BACKUP_MAX_BYTES + 1 - len(raw)), M, derive=False)
+    ok("64mib_exactly_parses", bk.parse_backup(raw + b" " * (bk.BACKUP_MAX_BYTES - len(raw)))["v"] == 1)
+
+    # ---------------------------------------------------------- step 6
+    expect("user_not_account", text, "bad_contents", user="bob")
+
+    def sealed(pl: bytes) -> bytes:
+        return bk.seal_backup(pw, pl, m0, t0, p0, salt, iv).encode("utf-8")
+
+    base_c = json.loads(plain)
+
+    def cmut(**kw):
+        d = dict(base_c)
+        d.update(kw)
+        return p.compact_json(d)
+
+    expect("contents_extra_member_e2e", sealed(cmut(x=1)), "bad_contents")
+    expect("contents_not_json_e2e", sealed(b"not json"), "bad_contents")
+    expect("contents_empty_e2e", sealed(b""), "bad_contents")
+
+    def contents_bad(label, pl: bytes, user: str = "alice"):
+        try:
+            bk.check_contents(pl, user)
+            problems.append(f"backup.self.contents.{label}: accepted, expected bad_contents")
+        except bk.BackupError as e:
+            ok(f"contents.{label}", e.name == "bad_contents", f"got {e.name}")
+
+    def contents_good(label, pl: bytes, user: str = "alice"):
+        try:
+            bk.check_contents(pl, user)
+            counts["self"] += 1
+        except bk.BackupError as e:
+            problems.append(f"backup.self.contents.{label}: refused ({e.detail})")
+
+    def pkcs8(k):
+        return p.b64e(k.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+
+    def pkcs1(k):
+        return p.b64e(k.private_bytes(serialization.Encoding.DER,
+                                      serialization.PrivateFormat.TraditionalOpenSSL,
+                                      serialization.NoEncryption()))
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa as _rsa
+
+    contact = base_c["contacts"][0]
+    card = contact["card"]
+    contents_good("base", plain)
+    contents_good("member_order_free", p.compact_json(dict(reversed(list(base_c.items())))))
+    contents_good("no_contacts", cmut(contacts=[]))
+    contents_good("same_key_enc_sig", cmut(sig=base_c["enc"]))
+    contents_good("verified_false", cmut(contacts=[dict(contact, verified=False)]))
+    contents_good("created_at_0", cmut(created_at=0))
+    contents_good("10000_contacts", cmut(contacts=[contact] * bk.CONTACTS_MAX))
+    contents_bad("10001_contacts", cmut(contacts=[contact] * (bk.CONTACTS_MAX + 1)))
+    contents_bad("not_object", b"[]")
+    contents_bad("bom", b"\xef\xbb\xbf" + plain)
+    contents_bad("duplicate_member", plain[:-1] + b',"v":1}')
+    d = dict(base_c); del d["created_at"]
+    contents_bad("missing_created_at", p.compact_json(d))
+    contents_bad("extra_member", cmut(device="x"))
+    contents_bad("v_2", cmut(v=2))
+    contents_bad("v_float", cmut(v=1.0))
+    contents_bad("v_bool", cmut(v=True))
+    contents_bad("wrong_user", plain, user="bob")
+    contents_bad("user_invalid", cmut(user="Alice"), user="Alice")
+    contents_bad("enc_not_b64", cmut(enc="!!"))
+    contents_bad("enc_b64_not_canonical", cmut(enc=base_c["enc"].rstrip("=") if base_c["enc"].endswith("=")
+                                              else base_c["enc"] + "=="))
+    contents_bad("enc_pkcs1", cmut(enc=pkcs1(a_enc)))
+    contents_bad("enc_public_key", cmut(enc=card["enc"]))
+    contents_bad("enc_truncated", cmut(enc=p.b64e(base64.b64decode(base_c["enc"])[:-1])))
+    contents_bad("enc_ec", cmut(enc=pkcs8(ec.generate_private_key(ec.SECP256R1()))))
+    contents_bad("sig_1024_bits", cmut(sig=pkcs8(_rsa.generate_private_key(public_exponent=65537, key_size=1024))))
+    contents_bad("sig_e_3", cmut(sig=pkcs8(_rsa.generate_private_key(public_exponent=3, key_size=2048))))
+    contents_bad("enc_not_string", cmut(enc=None))
+    contents_bad("contacts_not_array", cmut(contacts=contact))
+    contents_bad("contact_missing_verified", cmut(contacts=[{"card": card}]))
+    contents_bad("contact_extra_member", cmut(contacts=[dict(contact, fingerprint="x")]))
+    contents_bad("contact_verified_int", cmut(contacts=[dict(contact, verified=1)]))
+    contents_bad("contact_card_as_string", cmut(contacts=[dict(contact, card=json.dumps(card))]))
+    contents_bad("contact_card_extra_member", cmut(contacts=[dict(contact, card=dict(card, x=1))]))
+    contents_bad("contact_card_bad_user", cmut(contacts=[dict(contact, card=dict(card, user="B"))]))
+    contents_bad("contact_card_v_2", cmut(contacts=[dict(contact, card=dict(card, v=2))]))
+    small = _rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    contents_bad("contact_card_1024_bits", cmut(contacts=[dict(contact, card=dict(card, enc=p.b64e(p.spki_der(small))))]))
+    contents_bad("created_at_negative", cmut(created_at=-1))
+    contents_bad("created_at_float", cmut(created_at=1.5))
+    contents_bad("created_at_string", cmut(created_at="1764000000000"))
+    contents_bad("created_at_2_64", cmut(created_at=2**64))
+
+    # -------------------------------------------------------------- §10.4
+    import math
+
+    def bits(label, s, want):
+        got = bk.passphrase_bits(s)
+        ok(f"bits.{label}", abs(got - want) < 1e-9, f"{s!r}: {got}, expected {want}")
+
+    bits("empty", "", 0.0)
+    bits("lower", "abc", 3 * math.log2(26))
+    bits("run_counted_once", "aaabbbccc", 3 * math.log2(26))
+    bits("runs_only_adjacent", "abab", 4 * math.log2(26))
+    bits("upper_digit", "A1", 2 * math.log2(36))
+    bits("space_is_punct", "a b", 3 * math.log2(59))
+    bits("four_classes", "aB3$", 4 * math.log2(95))
+    bits("non_ascii", "é", math.log2(100))
+    bits("all_five", "aB3$é", 5 * math.log2(195))
+    bits("tab_adds_no_pool", "ab\tc", 4 * math.log2(26))
+    bits("emoji_code_points", "👩‍👩‍👧", 5 * math.log2(100))  # 5 code points (ZWJ sequence)
+    ok("bits.14_of_95_pass", bk.passphrase_ok("aB3$cD4%eF5&gH"))  # §10.4's example
+    ok("bits.12_of_95_fail", not bk.passphrase_ok("aB3$cD4%eF5&"))
+    ok("bits.six_words_pass", bk.passphrase_ok("cage polo army fog lid oak"))  # §10.4's example
+    ok("bits.short_words_fail", not bk.passphrase_ok("aaaa"))
 
 
 if __name__ == "__main__":

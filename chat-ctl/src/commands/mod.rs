@@ -6,12 +6,14 @@ use std::path::PathBuf;
 use ipc_schema::client::{Client, default_socket_path};
 
 use crate::cli::{
-    Cli, Command, ContactCommand, DeviceCommand, GroupCommand, PasswordCommand, RelayCommand,
+    BackupCommand, Cli, Command, ContactCommand, DeviceCommand, GroupCommand, PasswordCommand,
+    RelayCommand,
 };
 use crate::exit::CtlError;
 use crate::output::{Clock, Out};
 
 mod account;
+mod backup;
 mod completions;
 mod contact;
 mod device;
@@ -71,6 +73,8 @@ pub async fn run(cli: Cli) -> Result<(), CtlError> {
         }
         Command::Device(DeviceCommand::List) => device::list(&ctx).await,
         Command::Device(DeviceCommand::Revoke(args)) => device::revoke(&ctx, args).await,
+        Command::Backup(BackupCommand::Export(args)) => backup::export(&ctx, args).await,
+        Command::Backup(BackupCommand::Import(args)) => backup::import(&ctx, args).await,
         Command::Relay(RelayCommand::Trust(args)) => account::relay_trust(&ctx, args).await,
         Command::Id(args) => identity::run(&ctx, args).await,
         Command::Contact(ContactCommand::Add(args)) => contact::add(&ctx, args).await,

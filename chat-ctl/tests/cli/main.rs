@@ -91,6 +91,15 @@ fn daemon() -> FakeDaemon {
                 fixture("results/message.list.json")["result"].clone(),
             )],
             "device.revoke" | "account.password" => vec![ok(req, json!({}))],
+            "backup.export" => vec![ok(
+                req,
+                json!({"backup": "{\"v\":1,\"sealed\":true}", "contacts": 2}),
+            )],
+            "account.restore" => vec![ok(
+                req,
+                json!({"user": "alice", "fingerprint": "3f2a 9c41 07be d5e8 1a6c 44f0 b93d 2e71 8c05 6a1f e4d2 97b3 50c8 2f6e a1d9 7b34",
+                       "relay_url": "https://relay.example.org", "contacts": 2}),
+            )],
             "device.list" => vec![ok(
                 req,
                 json!({"devices": [
@@ -433,6 +442,74 @@ fn revoking_a_device_reads_the_current_then_the_new_password_from_stdin() {
         d.params_of("account.password"),
         vec![json!({"password": "a", "new_password": "b"})]
     );
+}
+
+#[test]
+fn a_backup_file_is_written_for_its_owner_only_and_never_overwritten_silently() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let d = daemon();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("alice.backup");
+    let file_arg = file.to_str().unwrap();
+    let args = ["backup", "export", file_arg, "--passphrase-stdin"];
+    chat_ctl(d.socket(), &args, "a long passphrase\n").assert_ok();
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "{\"v\":1,\"sealed\":true}\n"
+    );
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert_eq!(
+        d.params_of("backup.export"),
+        vec![json!({"passphrase": "a long passphrase"})]
+    );
+    // Exists: refused before asking chatd; --force replaces it.
+    std::fs::write(&file, "older").unwrap();
+    let line = chat_ctl(d.socket(), &args, "a long passphrase\n").assert_failed_with(2);
+    assert!(line.contains("--force"), "{line}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "older");
+    let forced = [
+        "backup",
+        "export",
+        file_arg,
+        "--force",
+        "--passphrase-stdin",
+    ];
+    chat_ctl(d.socket(), &forced, "a long passphrase\n").assert_ok();
+    assert!(std::fs::read_to_string(&file).unwrap().contains("sealed"));
+}
+
+#[test]
+fn a_backup_import_reads_the_password_line_then_the_passphrase_line() {
+    let d = daemon();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("alice.backup");
+    std::fs::write(&file, "{\"v\":1}\n").unwrap();
+    let args = [
+        "backup",
+        "import",
+        file.to_str().unwrap(),
+        "--relay",
+        "https://relay.example.org",
+        "--user",
+        "alice",
+        "--device-name",
+        "laptop",
+        "--password-stdin",
+        "--passphrase-stdin",
+    ];
+    let out = chat_ctl(d.socket(), &args, "relay pw\nbackup phrase\n").assert_ok();
+    assert!(out.contains("restored alice"), "{out}");
+    let sent = d.params_of("account.restore");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["password"], "relay pw");
+    assert_eq!(sent[0]["passphrase"], "backup phrase");
+    assert_eq!(sent[0]["backup"], "{\"v\":1}");
+    assert_eq!(sent[0]["device_name"], "laptop");
+    // One line short: nothing is sent.
+    let line = chat_ctl(d.socket(), &args, "relay pw\n").assert_failed_with(2);
+    assert!(line.contains("backup passphrase"), "{line}");
+    assert_eq!(d.params_of("account.restore").len(), 1);
 }
 
 #[test]

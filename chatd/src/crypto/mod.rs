@@ -9,6 +9,7 @@
 //! - [`envelope_v2`]: sealing and opening envelope v2 (several recipients).
 //! - [`secret`]: byte buffers that are redacted in `Debug` and zeroized on drop.
 
+pub mod backup;
 pub mod card;
 pub mod envelope;
 pub mod envelope_v2;

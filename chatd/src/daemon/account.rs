@@ -48,7 +48,7 @@ pub(super) enum Renewal {
 
 /// `trust` checked and in its stored form: a CA and a pin exclude each
 /// other, a pin is 64 lowercase hex digits, a CA is PEM certificates.
-fn normalized(trust: RelayTrust) -> Result<RelayTrust, DaemonError> {
+pub(super) fn normalized(trust: RelayTrust) -> Result<RelayTrust, DaemonError> {
     if trust.ca_pem.is_some() && trust.pin.is_some() {
         return Err(DaemonError::Invalid(
             "a relay CA and a pin exclude each other; give one".into(),
@@ -117,15 +117,7 @@ impl Daemon {
                 DaemonError::Invalid("key bits must be 2048, 3072 or 4096".into())
             })?,
         };
-        let device_name = match r.device_name {
-            Some(name) if ipc_schema::relay::is_valid_device_name(&name) => name,
-            Some(_) => {
-                return Err(DaemonError::Invalid(
-                    "a device name has 1 to 32 bytes and no control characters".into(),
-                ));
-            }
-            None => super::devices::host_device_name(),
-        };
+        let device_name = super::devices::device_name(r.device_name)?;
         // Everything that can be refused locally is refused before keys are
         // made or the relay is asked.
         let relay = RelayClient::new(&relay_url, &trust)?;

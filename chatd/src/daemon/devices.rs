@@ -10,9 +10,20 @@ use ipc_schema::relay::{MAX_DEVICE_NAME, is_valid_device_id};
 use super::{Daemon, DaemonError, blocking};
 use crate::keystore::{KeystoreError, names};
 
+/// The device name asked for, checked, or else the host name.
+pub(super) fn device_name(asked: Option<String>) -> Result<String, DaemonError> {
+    match asked {
+        Some(name) if ipc_schema::relay::is_valid_device_name(&name) => Ok(name),
+        Some(_) => Err(DaemonError::Invalid(
+            "a device name has 1 to 32 bytes and no control characters".into(),
+        )),
+        None => Ok(host_device_name()),
+    }
+}
+
 /// This machine's name for its device: the host name, cut to the relay's
 /// 32 bytes at a character boundary, or "default" if there is none.
-pub(super) fn host_device_name() -> String {
+fn host_device_name() -> String {
     let raw = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .unwrap_or_default();

@@ -4,6 +4,7 @@
 //! relay → sync → crypto → store → event bus → frontends and notifier.
 
 mod account;
+mod backup;
 mod contacts;
 mod devices;
 mod events;
@@ -30,6 +31,7 @@ use crate::relay_client::{RelayClient, RelayError};
 use crate::store::{AccountRow, Committed, EventBus, Store, StoreError};
 
 pub use account::Registration;
+pub use backup::Restore;
 pub use contacts::CardSource;
 pub use events::EventsExpired;
 pub use groups::GroupOp;
@@ -81,6 +83,9 @@ pub enum DaemonError {
     /// A group refused what was asked.
     #[error(transparent)]
     Group(#[from] crate::store::GroupError),
+    /// A backup does not open, or may not be made.
+    #[error("{0}")]
+    Backup(crate::crypto::backup::BackupError),
     /// Something internal broke.
     #[error("internal error: {0}")]
     Internal(String),

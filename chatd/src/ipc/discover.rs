@@ -66,6 +66,26 @@ const SUMMARIES: &[(&str, &str, &[&str])] = &[
         &["id", "password", "new_password"],
     ),
     (
+        "backup.export",
+        "The identity's private keys and the pinned contacts, sealed under a passphrase (docs/PROTOCOL.md §10).",
+        &["passphrase"],
+    ),
+    (
+        "account.restore",
+        "Restore a backup on a machine with no account and join the account as a new device, same fingerprint.",
+        &[
+            "relay_url",
+            "username",
+            "password",
+            "backup",
+            "passphrase",
+            "device_name",
+            "insecure_http",
+            "relay_ca",
+            "relay_pin",
+        ],
+    ),
+    (
         "identity.show",
         "Own username, fingerprint and key size.",
         &[],

@@ -100,6 +100,18 @@ impl Store {
         })
     }
 
+    /// Every pinned contact's card text and whether it is verified, for a
+    /// backup (docs/PROTOCOL.md §10.1).
+    pub fn pinned_cards(&self) -> StoreResult<Vec<(String, bool)>> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT card, verified FROM contacts ORDER BY user")?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+    }
+
     /// True when `user` is a contact (no card parsing).
     pub fn is_contact(&self, user: &str) -> StoreResult<bool> {
         self.with(|c| {

@@ -6,6 +6,7 @@
 mod helper;
 mod mock_relay;
 
+mod backup;
 mod devices;
 mod events;
 mod groups;

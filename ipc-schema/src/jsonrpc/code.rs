@@ -49,6 +49,11 @@ pub const UNKNOWN_GROUP: i64 = -32014;
 /// member, is not an admin, or the change changes nothing.
 pub const GROUP_REFUSED: i64 = -32015;
 
+/// A backup did not open (`data.reason`: `malformed`, `unsupported`,
+/// `weak_or_costly`, `wrong_passphrase_or_tampered`, `bad_contents`), or
+/// may not be made (`refused`: a weak passphrase).
+pub const BACKUP_REFUSED: i64 = -32016;
+
 /// Every code above with its snake_case name.
 pub const ALL: &[(i64, &str)] = &[
     (PARSE_ERROR, "parse_error"),
@@ -73,6 +78,7 @@ pub const ALL: &[(i64, &str)] = &[
     (RELAY_TLS, "relay_tls"),
     (UNKNOWN_GROUP, "unknown_group"),
     (GROUP_REFUSED, "group_refused"),
+    (BACKUP_REFUSED, "backup_refused"),
 ];
 
 /// The snake_case name of a code defined here, for logs and `--json` output.

@@ -1,5 +1,6 @@
-//! `device.*` and `account.password`: the account's devices on the relay
-//! (docs/RELAY.md, "Devices").
+//! `device.*`, `account.password`, `backup.export` and `account.restore`:
+//! the account's devices on the relay (docs/RELAY.md, "Devices") and
+//! backups of the identity (docs/PROTOCOL.md §10).
 
 use serde::{Deserialize, Serialize};
 
@@ -68,3 +69,63 @@ pub struct AccountPasswordParams {
 /// Result of `account.password` (empty).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountPasswordResult {}
+
+/// Params of `backup.export`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupExportParams {
+    /// The backup passphrase (not the relay password); at least 80 bits by
+    /// the estimate of docs/PROTOCOL.md §10.4.
+    pub passphrase: Secret,
+}
+
+/// Result of `backup.export`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupExportResult {
+    /// The backup text (docs/PROTOCOL.md §10.2): the private keys, sealed.
+    pub backup: Secret,
+    /// How many contacts it holds.
+    pub contacts: u32,
+}
+
+/// Params of `account.restore`: like `account.register`, with a backup in
+/// place of new keys; the machine joins the account as a new device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountRestoreParams {
+    /// Base URL of the relay.
+    pub relay_url: String,
+    /// The account's username.
+    pub username: String,
+    /// The relay account's password.
+    pub password: Secret,
+    /// The backup text, as `backup.export` made it.
+    pub backup: Secret,
+    /// Its passphrase.
+    pub passphrase: Secret,
+    /// This machine's name among the account's devices; the host name when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
+    /// As for `account.register`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_http: bool,
+    /// As for `account.register`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_ca: Option<String>,
+    /// As for `account.register`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_pin: Option<String>,
+}
+
+/// Result of `account.restore`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRestoreResult {
+    /// The account's username.
+    pub user: String,
+    /// Its fingerprint: the same as on its other devices.
+    pub fingerprint: String,
+    /// The relay.
+    pub relay_url: String,
+    /// How many contacts came with the backup.
+    pub contacts: u32,
+}

@@ -200,6 +200,10 @@ methods! {
     DeviceList = "device.list" (DeviceListParams) -> DeviceListResult;
     /// Revoke a device, changing the relay password in the same step.
     DeviceRevoke = "device.revoke" (DeviceRevokeParams) -> DeviceRevokeResult;
+    /// The identity and contacts, sealed under a passphrase.
+    BackupExport = "backup.export" (BackupExportParams) -> BackupExportResult;
+    /// Restore a backup here and join the account as a new device.
+    AccountRestore = "account.restore" (AccountRestoreParams) -> AccountRestoreResult;
     /// Own username, fingerprint and key size.
     IdentityShow = "identity.show" (IdentityShowParams) -> IdentityShowResult;
     /// Own contact card, to hand to others.
@@ -259,7 +263,7 @@ mod tests {
         for name in Method::NAMES.iter().chain(Event::NAMES) {
             assert!(seen.insert(*name), "duplicate name {name}");
         }
-        assert_eq!(Method::NAMES.len(), 33);
+        assert_eq!(Method::NAMES.len(), 35);
         let m = Method::from(StatusParams {});
         assert_eq!(m.name(), "status");
         assert_eq!(

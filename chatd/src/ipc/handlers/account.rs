@@ -3,11 +3,14 @@
 use ipc_schema::methods::{
     AccountDeleteParams, AccountDeleteResult, AccountLoginParams, AccountLoginResult,
     AccountLogoutResult, AccountPasswordParams, AccountPasswordResult, AccountRegisterParams,
-    AccountRegisterResult, DeviceListResult, DeviceRevokeParams, DeviceRevokeResult,
+    AccountRegisterResult, AccountRestoreParams, AccountRestoreResult, BackupExportParams,
+    BackupExportResult, DeviceListResult, DeviceRevokeParams, DeviceRevokeResult,
     IdentityCardResult, IdentityShowResult, RelayTrustParams, RelayTrustResult,
 };
 
-use crate::daemon::{Daemon, DaemonError, Registration};
+use ipc_schema::Secret;
+
+use crate::daemon::{Daemon, DaemonError, Registration, Restore};
 use crate::store::RelayTrust;
 
 pub(super) async fn register(
@@ -85,6 +88,44 @@ pub(super) async fn revoke_device(
     d.revoke_device(&p.id, &p.password, &p.new_password)
         .await
         .map(|_| DeviceRevokeResult {})
+}
+
+pub(super) async fn backup_export(
+    d: &Daemon,
+    p: BackupExportParams,
+) -> Result<BackupExportResult, DaemonError> {
+    let (backup, contacts) = d.export_backup(&p.passphrase).await?;
+    Ok(BackupExportResult {
+        backup: Secret::new(backup),
+        contacts: contacts as u32,
+    })
+}
+
+pub(super) async fn restore(
+    d: &Daemon,
+    p: AccountRestoreParams,
+) -> Result<AccountRestoreResult, DaemonError> {
+    let (id, contacts) = d
+        .restore(Restore {
+            relay_url: p.relay_url,
+            username: p.username,
+            password: p.password,
+            backup: p.backup.expose().to_owned(),
+            passphrase: p.passphrase,
+            device_name: p.device_name,
+            trust: RelayTrust {
+                insecure_http: p.insecure_http,
+                ca_pem: p.relay_ca,
+                pin: p.relay_pin,
+            },
+        })
+        .await?;
+    Ok(AccountRestoreResult {
+        user: id.user().to_owned(),
+        fingerprint: id.card().fingerprint().grouped(),
+        relay_url: d.account()?.relay_url,
+        contacts: contacts as u32,
+    })
 }
 
 pub(super) async fn logout(d: &Daemon) -> Result<AccountLogoutResult, DaemonError> {

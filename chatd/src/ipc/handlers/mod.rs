@@ -63,6 +63,8 @@ impl From<DaemonError> for ErrorObject {
                 crate::store::GroupError::BadName | crate::store::GroupError::TooMany,
             ) => ErrorObject::new(code::INVALID_PARAMS, message),
             DaemonError::Group(_) => ErrorObject::new(code::GROUP_REFUSED, message),
+            DaemonError::Backup(e) => ErrorObject::new(code::BACKUP_REFUSED, message)
+                .with_data(json!({"reason": e.name()})),
             DaemonError::EventsExpired(expired) => ErrorObject::new(code::EVENTS_EXPIRED, message)
                 .with_data(json!({"oldest_seq": expired.oldest_seq})),
             DaemonError::Relay(RelayError::Unreachable(_)) => {
@@ -112,6 +114,8 @@ pub async fn dispatch(d: &Daemon, conn: u64, method: Method) -> Outcome {
         Method::AccountPassword(p) => reply(account::password(d, p).await),
         Method::DeviceList(_) => reply(account::devices(d).await),
         Method::DeviceRevoke(p) => reply(account::revoke_device(d, p).await),
+        Method::BackupExport(p) => reply(account::backup_export(d, p).await),
+        Method::AccountRestore(p) => reply(account::restore(d, p).await),
         Method::IdentityShow(_) => reply(account::identity_show(d)),
         Method::IdentityCard(_) => reply(account::identity_card(d)),
         Method::ContactAdd(p) => reply(contacts::add(d, p).await),

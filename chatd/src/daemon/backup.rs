@@ -1,0 +1,170 @@
+//! Backups of the identity (docs/PROTOCOL.md §10): exporting one, and
+//! restoring one on a new machine, which then joins the account as a new
+//! device with the same keys and fingerprint (docs/RELAY.md §5.1).
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use ipc_schema::Secret;
+use ipc_schema::relay::DeviceLogin;
+
+use super::{Daemon, DaemonError, blocking};
+use crate::crypto::backup::{self, BackupContact, BackupContents, BackupError};
+use crate::crypto::{Card, Identity};
+use crate::keystore::{KeystoreError, names};
+use crate::relay_client::RelayClient;
+use crate::store::{AccountRow, RelayTrust};
+
+/// What `account.restore` needs.
+#[derive(Debug)]
+pub struct Restore {
+    /// The relay's base URL.
+    pub relay_url: String,
+    /// The account's username.
+    pub username: String,
+    /// The relay password.
+    pub password: Secret,
+    /// The backup text.
+    pub backup: String,
+    /// Its passphrase.
+    pub passphrase: Secret,
+    /// This machine's device name (the host name when absent).
+    pub device_name: Option<String>,
+    /// How the relay's certificate is checked.
+    pub trust: RelayTrust,
+}
+
+impl From<BackupError> for DaemonError {
+    fn from(e: BackupError) -> Self {
+        DaemonError::Backup(e)
+    }
+}
+
+impl Daemon {
+    /// The identity and the pinned contacts, sealed under `passphrase`.
+    /// Returns the backup text and how many contacts it holds.
+    pub async fn export_backup(&self, passphrase: &Secret) -> Result<(String, usize), DaemonError> {
+        let account = self.account()?;
+        let ks = self.keystore.clone();
+        let (enc, sig) = blocking(move || -> Result<_, KeystoreError> {
+            Ok((ks.get(names::ENC_KEY)?, ks.get(names::SIG_KEY)?))
+        })
+        .await??;
+        let (Some(enc), Some(sig)) = (enc, sig) else {
+            return Err(DaemonError::Internal(
+                "the keys are not in the keystore".into(),
+            ));
+        };
+        let mut contacts = Vec::new();
+        for (card, verified) in self.store.pinned_cards()? {
+            let card = serde_json::from_str(&card)
+                .map_err(|e| DaemonError::Internal(format!("a stored card is not JSON: {e}")))?;
+            contacts.push(BackupContact { card, verified });
+        }
+        let count = contacts.len();
+        let contents = zeroize::Zeroizing::new(
+            serde_json::to_vec(&BackupContents {
+                v: 1,
+                user: account.user,
+                enc: B64.encode(enc.expose_secret()),
+                sig: B64.encode(sig.expose_secret()),
+                contacts,
+                created_at: crate::store::now_ms(),
+            })
+            .expect("JSON of strings and numbers"),
+        );
+        let passphrase = passphrase.clone();
+        let text = blocking(move || backup::seal(passphrase.expose(), &contents, &mut rand::rng()))
+            .await??;
+        Ok((text, count))
+    }
+
+    /// Restores a backup on a machine with no account yet: the keys go to
+    /// the keystore, the contacts to the store, and the machine logs in as a
+    /// new device of the account. Nothing is written unless the backup opens
+    /// and the relay accepts the password.
+    pub async fn restore(&self, r: Restore) -> Result<(Arc<Identity>, usize), DaemonError> {
+        if let Some(account) = self.store.account()? {
+            return Err(DaemonError::AccountExists(account.user));
+        }
+        if !ipc_schema::envelope::is_valid_username(&r.username) {
+            return Err(DaemonError::Invalid(
+                "username must match ^[a-z0-9][a-z0-9_.-]{2,31}$".into(),
+            ));
+        }
+        let relay_url = crate::relay_client::check_url(&r.relay_url, r.trust.insecure_http)
+            .map_err(|e| DaemonError::Invalid(e.to_string()))?;
+        let trust = super::account::normalized(r.trust)?;
+        let device_name = super::devices::device_name(r.device_name)?;
+        let relay = RelayClient::new(&relay_url, &trust)?;
+        let (passphrase, text, user) = (r.passphrase, r.backup, r.username.clone());
+        let (identity, contacts) = blocking(move || -> Result<_, BackupError> {
+            let plaintext = backup::open(passphrase.expose().as_bytes(), text.as_bytes())?;
+            BackupContents::parse(plaintext.expose_secret(), &user)
+        })
+        .await??;
+        // The relay must know this account by these keys: a backup of an
+        // older identity would make a device nobody can write to.
+        let published = relay_card(&relay, &r.username, &r.password).await?;
+        if let Some(card) = published
+            && card.fingerprint() != identity.card().fingerprint()
+        {
+            return Err(DaemonError::Invalid(
+                "this backup holds other keys than the account's card on the relay".into(),
+            ));
+        }
+        let session = relay
+            .login(
+                &r.username,
+                &r.password,
+                Some(DeviceLogin {
+                    id: None,
+                    name: Some(device_name),
+                }),
+            )
+            .await?;
+        let ks = self.keystore.clone();
+        let (enc, sig) = (identity.enc_private_pkcs8(), identity.sig_private_pkcs8());
+        blocking(move || -> Result<(), KeystoreError> {
+            ks.set(names::ENC_KEY, enc.expose_secret())?;
+            ks.set(names::SIG_KEY, sig.expose_secret())
+        })
+        .await??;
+        for (card, verified) in &contacts {
+            self.publish(self.store.add_contact(card)?);
+            if *verified {
+                self.publish(
+                    self.store
+                        .verify_contact(card.user(), &card.fingerprint())?,
+                );
+            }
+        }
+        self.store.set_account(&AccountRow {
+            user: r.username.clone(),
+            relay_url: relay_url.clone(),
+            key_bits: identity.key_bits() as u32,
+            trust,
+            device_id: session.device.as_ref().map(|d| d.id.clone()),
+        })?;
+        let identity = Arc::new(identity);
+        *self.identity.write().expect("identity lock") = Some(identity.clone());
+        self.save_session(session.token, Some(&r.password)).await?;
+        tracing::info!(user = %r.username, contacts = contacts.len(), "restored from a backup");
+        Ok((identity, contacts.len()))
+    }
+}
+
+/// The account's card as the relay's directory has it. Looking it up needs
+/// a session; the login for it is for the account's oldest device and only
+/// reads.
+async fn relay_card(
+    relay: &RelayClient,
+    user: &str,
+    password: &Secret,
+) -> Result<Option<Card>, DaemonError> {
+    let session = relay.login(user, password, None).await?;
+    let text = relay.card(&session.token, user).await?;
+    let _ = relay.logout(&session.token).await;
+    Ok(Card::from_json(&text).ok())
+}
