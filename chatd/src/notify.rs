@@ -65,6 +65,23 @@ pub fn batch(mode: NotifyMode, texts: &[(String, Option<String>)]) -> Vec<(Strin
         .collect()
 }
 
+/// What a notification says when another device joined this account: always
+/// shown (unless notifications are off), since only the user can tell
+/// whether it was them.
+pub fn new_device(mode: NotifyMode, name: &str, at: &str) -> Option<(String, String)> {
+    if mode == NotifyMode::Off {
+        return None;
+    }
+    Some((
+        format!(
+            "New device '{}' added at {at}",
+            ipc_schema::text::notification_body(name)
+        ),
+        "If this wasn't you, revoke it (chat-ctl device revoke) and change your password."
+            .to_owned(),
+    ))
+}
+
 /// Shows a notification; blocking (call from `spawn_blocking`).
 pub fn show(summary: &str, body: &str) {
     let result = notify_rust::Notification::new()

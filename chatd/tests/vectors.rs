@@ -86,6 +86,7 @@ fn build_vectors(alice: &Identity, bob: &Identity) -> Value {
             encoded(Payload::Text {
                 body: "yes".into(),
                 reply_to: Some("00112233445566778899aabbccddeeff".into()),
+                to: None,
             }),
         ),
         (

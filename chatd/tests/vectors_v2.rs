@@ -199,6 +199,7 @@ fn build(ids: &[&Identity; 3]) -> Value {
             encoded(Payload::Text {
                 body: "agreed".into(),
                 reply_to: Some("ffeeddccbbaa99887766554433221100".into()),
+                to: None,
             }),
         ),
         (

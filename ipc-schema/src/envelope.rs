@@ -281,6 +281,10 @@ pub enum Payload {
         body: String,
         /// Id of the message this one answers.
         reply_to: Option<String>,
+        /// The recipient, when the sender also sends it to its own other
+        /// devices (docs/PROTOCOL.md §11.1): which conversation it belongs
+        /// to there. Absent otherwise.
+        to: Option<String>,
     },
     /// Delivery or read receipt for earlier messages.
     Receipt {
@@ -307,6 +311,12 @@ pub enum Payload {
         /// The parent roster's text, for members the change adds.
         parent_roster: Option<String>,
     },
+    /// A new device of the sender's own account announces itself to the
+    /// account's other devices (docs/PROTOCOL.md §11.3).
+    DeviceAdded {
+        /// The new device's name.
+        name: String,
+    },
     /// A `type` this version does not know; kept as received and shown as unsupported.
     Unsupported {
         /// The payload's `type` field.
@@ -323,6 +333,8 @@ enum KnownPayload {
         body: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
     },
     Receipt {
         ids: Vec<String>,
@@ -339,6 +351,9 @@ enum KnownPayload {
         roster: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         parent_roster: Option<String>,
+    },
+    DeviceAdded {
+        name: String,
     },
 }
 
@@ -371,21 +386,24 @@ impl Payload {
         Payload::Text {
             body: body.into(),
             reply_to: None,
+            to: None,
         }
     }
 
     /// The exact JSON bytes that get padded and encrypted.
     pub fn to_json(&self) -> Result<Vec<u8>, PayloadError> {
         let known = match self {
-            Payload::Text { body, reply_to } => {
+            Payload::Text { body, reply_to, to } => {
                 if body.len() > MAX_BODY {
                     return Err(PayloadError::BodyTooLarge(body.len()));
                 }
                 KnownPayload::Text {
                     body: body.clone(),
                     reply_to: reply_to.clone(),
+                    to: to.clone(),
                 }
             }
+            Payload::DeviceAdded { name } => KnownPayload::DeviceAdded { name: name.clone() },
             Payload::Receipt { ids, kind } => KnownPayload::Receipt {
                 ids: ids.clone(),
                 kind: *kind,
@@ -427,21 +445,30 @@ impl Payload {
             .and_then(|t| t.as_str())
             .ok_or(PayloadError::NotAnObject)?
             .to_owned();
-        if !["text", "receipt", "group_text", "roster"].contains(&kind.as_str()) {
+        if !["text", "receipt", "group_text", "roster", "device_added"].contains(&kind.as_str()) {
             let raw = String::from_utf8(bytes.to_vec()).map_err(|_| PayloadError::NotAnObject)?;
             return Ok(Payload::Unsupported { kind, raw });
         }
         let known: KnownPayload =
             serde_json::from_value(value).map_err(|_| PayloadError::BadFields(kind))?;
         match known {
-            KnownPayload::Text { body, reply_to } => {
+            KnownPayload::Text { body, reply_to, to } => {
                 if body.len() > MAX_BODY {
                     return Err(PayloadError::BodyTooLarge(body.len()));
                 }
                 if reply_to.as_deref().is_some_and(|r| !is_valid_message_id(r)) {
                     return Err(PayloadError::BadId);
                 }
-                Ok(Payload::Text { body, reply_to })
+                if to.as_deref().is_some_and(|t| !is_valid_username(t)) {
+                    return Err(PayloadError::BadFields("text".into()));
+                }
+                Ok(Payload::Text { body, reply_to, to })
+            }
+            KnownPayload::DeviceAdded { name } => {
+                if !crate::relay::is_valid_device_name(&name) {
+                    return Err(PayloadError::BadFields("device_added".into()));
+                }
+                Ok(Payload::DeviceAdded { name })
             }
             KnownPayload::Receipt { ids, kind } => {
                 if ids.is_empty() || !ids.iter().all(|i| is_valid_message_id(i)) {

@@ -731,6 +731,16 @@ fn event_cases() -> Vec<(&'static str, EventEnvelope)> {
             ),
         ),
         (
+            "device.added",
+            at(
+                52,
+                Event::DeviceAdded(DeviceAddedEvent {
+                    name: "laptop".into(),
+                    added_at: T0 + 40,
+                }),
+            ),
+        ),
+        (
             "message.received",
             at(
                 42,

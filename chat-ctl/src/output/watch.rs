@@ -33,6 +33,7 @@ pub fn event_json(env: &EventEnvelope) -> String {
         Event::ConnectionChanged(e) => line(env, e),
         Event::GroupUpdated(e) => line(env, e),
         Event::GroupRemoved(e) => line(env, e),
+        Event::DeviceAdded(e) => line(env, e),
     }
 }
 
@@ -75,6 +76,11 @@ pub fn event_human(env: &EventEnvelope, clock: &Clock) -> String {
         Event::GroupRemoved(e) => format!(
             "group {}: you are no longer a member ({})",
             e.group.name, e.group.state
+        ),
+        Event::DeviceAdded(e) => format!(
+            "new device '{}' added at {}; if this wasn't you, revoke it (chat-ctl device revoke) and change your password",
+            e.name,
+            clock.short(e.added_at)
         ),
     };
     head + &body

@@ -532,6 +532,17 @@ fn on_event(state: &mut AppState, event: Event, fx: &mut Vec<Effect>) {
         Event::GroupRemoved(_) => {
             fx.extend([Effect::LoadGroups, Effect::LoadConversations]);
         }
+        // Only the user can tell whether it was them: said until the next
+        // notice replaces it.
+        Event::DeviceAdded(d) => {
+            let minutes = d.added_at / 60_000 % (24 * 60);
+            state.notice = Some(format!(
+                "new device '{}' added at {:02}:{:02} UTC; if this wasn't you, revoke it (chat-ctl device revoke) and change your password",
+                ipc_schema::text::sanitize(&d.name),
+                minutes / 60,
+                minutes % 60
+            ));
+        }
     }
 }
 

@@ -124,6 +124,41 @@ impl Daemon {
                 }),
             )
             .await?;
+        let stored = self
+            .keep_restored(
+                &r.username,
+                &relay_url,
+                trust,
+                &identity,
+                &contacts,
+                &session,
+            )
+            .await;
+        if let Err(e) = stored {
+            // Nothing half-restored stays: no keys a later `register` would
+            // take for its own, no account, no contacts.
+            self.forget_restored(&contacts).await;
+            return Err(e);
+        }
+        let identity = Arc::new(identity);
+        *self.identity.write().expect("identity lock") = Some(identity.clone());
+        self.note_other_devices(true);
+        self.save_session(session.token, Some(&r.password)).await?;
+        tracing::info!(user = %r.username, contacts = contacts.len(), "restored from a backup");
+        Ok((identity, contacts.len()))
+    }
+
+    /// Writes what a restore keeps: keys, contacts, the announcement to the
+    /// other devices, and the account.
+    async fn keep_restored(
+        &self,
+        user: &str,
+        relay_url: &str,
+        trust: RelayTrust,
+        identity: &Identity,
+        contacts: &[(Card, bool)],
+        session: &ipc_schema::relay::LoginResponse,
+    ) -> Result<(), DaemonError> {
         let ks = self.keystore.clone();
         let (enc, sig) = (identity.enc_private_pkcs8(), identity.sig_private_pkcs8());
         blocking(move || -> Result<(), KeystoreError> {
@@ -131,7 +166,7 @@ impl Daemon {
             ks.set(names::SIG_KEY, sig.expose_secret())
         })
         .await??;
-        for (card, verified) in &contacts {
+        for (card, verified) in contacts {
             self.publish(self.store.add_contact(card)?);
             if *verified {
                 self.publish(
@@ -140,18 +175,46 @@ impl Daemon {
                 );
             }
         }
+        // The account's other devices learn of this one from itself, end to
+        // end (docs/PROTOCOL.md §11.3), and it writes to them from now on.
+        let name = session.device.as_ref().map(|d| d.name.clone());
+        let announce = ipc_schema::Payload::DeviceAdded {
+            name: name.unwrap_or_else(|| "default".into()),
+        };
+        let announce = announce
+            .to_json()
+            .map_err(|e| DaemonError::Internal(e.to_string()))?;
+        let announce = String::from_utf8(announce).expect("payload JSON is UTF-8");
+        self.store.queue_announcement(user, &announce)?;
         self.store.set_account(&AccountRow {
-            user: r.username.clone(),
-            relay_url: relay_url.clone(),
+            user: user.to_owned(),
+            relay_url: relay_url.to_owned(),
             key_bits: identity.key_bits() as u32,
             trust,
             device_id: session.device.as_ref().map(|d| d.id.clone()),
         })?;
-        let identity = Arc::new(identity);
-        *self.identity.write().expect("identity lock") = Some(identity.clone());
-        self.save_session(session.token, Some(&r.password)).await?;
-        tracing::info!(user = %r.username, contacts = contacts.len(), "restored from a backup");
-        Ok((identity, contacts.len()))
+        Ok(())
+    }
+
+    /// Undoes a restore that failed half-way (best effort; each step logged).
+    async fn forget_restored(&self, contacts: &[(Card, bool)]) {
+        let ks = self.keystore.clone();
+        let keys = blocking(move || -> Result<(), KeystoreError> {
+            ks.delete(names::ENC_KEY)?;
+            ks.delete(names::SIG_KEY)
+        })
+        .await;
+        if !matches!(keys, Ok(Ok(()))) {
+            tracing::error!("a failed restore could not remove the keys it stored");
+        }
+        for (card, _) in contacts {
+            if let Err(e) = self.store.remove_contact(card.user()) {
+                tracing::warn!(error = %e, "a failed restore could not remove a contact");
+            }
+        }
+        if let Err(e) = self.store.clear_account() {
+            tracing::warn!(error = %e, "a failed restore could not clear the account");
+        }
     }
 }
 

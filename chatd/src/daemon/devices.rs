@@ -42,7 +42,51 @@ fn host_device_name() -> String {
     }
 }
 
+/// `HH:MM` (UTC) of a time in ms, for the new-device notification.
+pub(super) fn clock_time(ms: u64) -> String {
+    let minutes = ms / 60_000 % (24 * 60);
+    format!("{:02}:{:02} UTC", minutes / 60, minutes % 60)
+}
+
+/// How often chatd asks the relay whether the account has other devices.
+const DEVICES_EVERY: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
 impl Daemon {
+    /// Whether the account has other active devices, as last learned.
+    pub(super) fn has_other_devices(&self) -> bool {
+        self.other_devices.lock().expect("devices lock").0
+    }
+
+    /// Records what was learned about the account's other devices.
+    pub(super) fn note_other_devices(&self, yes: bool) {
+        *self.other_devices.lock().expect("devices lock") = (yes, Some(std::time::Instant::now()));
+    }
+
+    /// Asks the relay about the account's devices when the last answer is
+    /// older than a few minutes (or there is none).
+    pub(super) async fn refresh_devices_if_due(
+        &self,
+        relay: &crate::relay_client::RelayClient,
+        token: &Secret,
+    ) {
+        let due = self
+            .other_devices
+            .lock()
+            .expect("devices lock")
+            .1
+            .is_none_or(|at| at.elapsed() >= DEVICES_EVERY);
+        if !due {
+            return;
+        }
+        match relay.devices(token).await {
+            Ok(list) => {
+                let active = list.devices.iter().filter(|d| d.gone.is_none()).count();
+                self.note_other_devices(active > 1);
+            }
+            Err(e) => tracing::info!(error = %e, "could not list the account's devices"),
+        }
+    }
+
     fn session_token(&self) -> Result<Secret, DaemonError> {
         self.token().ok_or_else(|| {
             DaemonError::NotLoggedIn("not logged in: run `chat-ctl login` first".into())
@@ -61,6 +105,8 @@ impl Daemon {
     pub async fn devices(&self) -> Result<Vec<DeviceView>, DaemonError> {
         let token = self.session_token()?;
         let list = self.relay()?.devices(&token).await?;
+        let active = list.devices.iter().filter(|d| d.gone.is_none()).count();
+        self.note_other_devices(active > 1);
         Ok(list
             .devices
             .into_iter()

@@ -34,10 +34,14 @@ impl Daemon {
             None => to.to_owned(),
         };
         let to = to.as_str();
-        let payload = Payload::Text { body, reply_to };
+        let payload = Payload::Text {
+            body,
+            reply_to,
+            to: None,
+        };
         // Refused now what sealing would refuse later, without any key.
         crypto::sealable(&payload).map_err(|e| DaemonError::Invalid(e.to_string()))?;
-        let Payload::Text { body, reply_to } = payload else {
+        let Payload::Text { body, reply_to, .. } = payload else {
             unreachable!("a text was built just above");
         };
         let view = MessageView {
@@ -113,8 +117,13 @@ impl Daemon {
         } else {
             self.config.read_receipts
         };
-        let marked = self.publish(self.store.mark_read(peer, receipts)?);
-        if receipts && marked > 0 {
+        let me = self.identity()?;
+        let sync = self.has_other_devices();
+        let marked = self.publish(
+            self.store
+                .mark_read(peer, receipts, sync.then(|| me.user()))?,
+        );
+        if (receipts || sync) && marked > 0 {
             self.outbox_wake.notify_one();
         }
         Ok(marked)

@@ -117,6 +117,10 @@ pub struct Daemon {
     sync_wake: Notify,
     /// One automatic session renewal at a time (sync and outbox both ask).
     renewing: tokio::sync::Mutex<()>,
+    /// Whether the account has other active devices, which then get a copy
+    /// of what this one sends and reads (docs/PROTOCOL.md §11), and when
+    /// that was last asked of the relay.
+    other_devices: Mutex<(bool, Option<std::time::Instant>)>,
     /// `true` once shutdown was requested.
     pub shutdown: watch::Sender<bool>,
     /// Crash-test hook from `$CHATD_FAILPOINT` (only `abort-after-commit`).
@@ -157,6 +161,7 @@ impl Daemon {
             outbox_wake: Notify::new(),
             sync_wake: Notify::new(),
             renewing: tokio::sync::Mutex::new(()),
+            other_devices: Mutex::new((false, None)),
             shutdown,
             failpoint: std::env::var("CHATD_FAILPOINT").ok(),
         });

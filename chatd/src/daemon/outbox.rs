@@ -136,7 +136,7 @@ impl Daemon {
                         None => break,
                     },
                 };
-                let result = if item.peer.starts_with('#') {
+                let result = if is_v2(&item.envelope) {
                     relay
                         .put_v2(&token, &item.id, &item.envelope)
                         .await
@@ -190,11 +190,36 @@ impl Daemon {
         // the user pinned wins over one a roster introduced.
         let mut cards = self.store.member_cards()?;
         cards.extend(self.store.contact_cards()?);
+        // Texts and rosters also go to this account's other devices, so
+        // each shows what any of them sent (docs/PROTOCOL.md §11.1).
+        let others = self.has_other_devices();
+        let mine = me.card().clone();
         let mut jobs = Vec::with_capacity(todo.len());
         for u in todo {
-            let to = match conversation_of(&u.peer).strip_prefix('#') {
-                None => cards.get(&u.peer).cloned().map(To::One),
-                Some(group) => self.group_targets(&me, group, &u)?.map(To::Many),
+            let synced = others && matches!(u.kind, OutgoingKind::Text | OutgoingKind::Roster);
+            let to = if u.peer == me.user() {
+                // Only for the other devices: nobody to send it to without them.
+                if !others {
+                    self.give_up_on(&u.id, &u.peer, u.kind, "no other device")?;
+                    continue;
+                }
+                Some(To::Many(vec![mine.clone()]))
+            } else {
+                match conversation_of(&u.peer).strip_prefix('#') {
+                    None => cards.get(&u.peer).cloned().map(|card| {
+                        if synced {
+                            To::Many(vec![card, mine.clone()])
+                        } else {
+                            To::One(card)
+                        }
+                    }),
+                    Some(group) => self.group_targets(&me, group, &u)?.map(|mut cards| {
+                        if synced && !cards.iter().any(|c| c.user() == me.user()) {
+                            cards.push(mine.clone());
+                        }
+                        To::Many(cards)
+                    }),
+                }
             };
             match to.ok_or(crate::store::REMOVED).and_then(|to| job(&u, to)) {
                 Ok((to, payload, id, ts)) => jobs.push((u, to, payload, id, ts)),
@@ -259,7 +284,16 @@ impl Daemon {
                 self.publish(self.store.outbox_sent(&item)?);
                 return Ok(Next::Item);
             }
-            Ok(Put::Many(answer)) => return self.after_group_put(item, answer),
+            Ok(Put::Many(answer)) if item.peer.starts_with('#') => {
+                return self.after_group_put(item, answer);
+            }
+            Ok(Put::Many(answer)) => match self.skipped_peer(&item, &answer) {
+                None => {
+                    self.publish(self.store.outbox_sent(&item)?);
+                    return Ok(Next::Item);
+                }
+                Some(e) => e,
+            },
             Err(e) => e,
         };
         if e.is_unauthorized() {
@@ -283,7 +317,7 @@ impl Daemon {
         }
         if e.is_transient() {
             let attempts = item.attempts + 1;
-            if item.kind.is_receipt() && give_up(attempts, item.created_at, now_ms()) {
+            if item.kind.is_best_effort() && give_up(attempts, item.created_at, now_ms()) {
                 tracing::info!(id = %item.id, peer = %item.peer, attempts, "dropping a receipt that cannot be delivered");
                 self.give_up_on(&item.id, &item.peer, item.kind, "undeliverable")?;
                 return Ok(Next::Item);
@@ -311,8 +345,14 @@ impl Daemon {
     }
 }
 
-/// Who an item is sealed to: one contact (envelope v1), or a group's
-/// members (envelope v2).
+/// Whether a sealed envelope is v2 (chatd writes `v` first).
+fn is_v2(envelope: &str) -> bool {
+    envelope.starts_with("{\"v\":2,")
+}
+
+/// Who an item is sealed to: one contact (envelope v1), or several
+/// (envelope v2): a group's members, or a contact and this account's
+/// other devices.
 enum To {
     One(Card),
     Many(Vec<Card>),
@@ -346,6 +386,30 @@ impl Daemon {
         Ok(cards.filter(|c: &Vec<Card>| !c.is_empty()))
     }
 
+    /// What a v2 PUT of a one-to-one item (the contact plus this account's
+    /// other devices) means for the contact: the relay's refusal for it, as
+    /// a v1 PUT would have answered, or `None` when it was stored. This
+    /// account's own copy is best effort, as in groups.
+    fn skipped_peer(
+        &self,
+        item: &Sealed,
+        answer: &ipc_schema::relay::PutV2Response,
+    ) -> Option<RelayError> {
+        use ipc_schema::relay::error_code as code;
+        let skip = answer.skipped.iter().find(|s| s.user == item.peer)?;
+        let status = match skip.reason.as_str() {
+            code::QUOTA_EXCEEDED => 507,
+            code::UNKNOWN_RECIPIENT => 404,
+            _ => 409,
+        };
+        Some(RelayError::Refused {
+            status,
+            code: skip.reason.clone(),
+            message: format!("{} was skipped: {}", item.peer, skip.reason),
+            retry_after: None,
+        })
+    }
+
     /// What a group PUT's answer means: members stored for are `sent`,
     /// members without an account `failed`; members whose mailbox is full
     /// get the same envelope again later, alone (their own queue), so they
@@ -353,8 +417,12 @@ impl Daemon {
     fn after_group_put(
         &self,
         item: Sealed,
-        answer: ipc_schema::relay::PutV2Response,
+        mut answer: ipc_schema::relay::PutV2Response,
     ) -> Result<Next, DaemonError> {
+        // This account's own copy (for its other devices) is best effort:
+        // it holds back no member and is never tried again alone.
+        let me = self.identity()?.user().to_owned();
+        answer.skipped.retain(|s| s.user != me);
         let names = |reason: &str| -> Vec<String> {
             answer
                 .skipped
@@ -385,6 +453,7 @@ impl Daemon {
         } else {
             item.recipients.clone()
         };
+        let recipients: Vec<String> = recipients.into_iter().filter(|u| *u != me).collect();
         self.publish(
             self.store
                 .outbox_group_put(&item, &recipients, &unknown, &full, retry_at)?,
@@ -404,6 +473,9 @@ fn job(u: &Unsealed, to: To) -> Result<(To, Payload, [u8; 16], u64), &'static st
                 Payload::Text {
                     body: body.clone(),
                     reply_to: reply_to.clone(),
+                    // Sealed to the contact and this account's other
+                    // devices: they need to know whose conversation it is.
+                    to: matches!(to, To::Many(_)).then(|| u.peer.clone()),
                 },
                 *ts,
             ),
@@ -418,6 +490,10 @@ fn job(u: &Unsealed, to: To) -> Result<(To, Payload, [u8; 16], u64), &'static st
         },
         UnsealedContent::Roster { payload, .. } => (
             Payload::from_json(payload.as_bytes()).map_err(|_| "has a broken roster payload")?,
+            now_ms(),
+        ),
+        UnsealedContent::Announce { payload } => (
+            Payload::from_json(payload.as_bytes()).map_err(|_| "has a broken payload")?,
             now_ms(),
         ),
         UnsealedContent::Receipt { ids } => (

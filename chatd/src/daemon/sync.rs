@@ -129,6 +129,7 @@ impl Daemon {
                 Ok(batch) => {
                     failures = 0;
                     self.set_connection(ConnectionState::Online, None);
+                    self.refresh_devices_if_due(&relay, &token).await;
                     if batch.is_empty() {
                         continue;
                     }
@@ -185,9 +186,12 @@ impl Daemon {
         let peers = Arc::new(BatchPeers {
             // Group members' cards open their envelopes; a card the user
             // pinned wins over one a roster introduced.
+            // This account's own card opens what its other devices send
+            // (docs/PROTOCOL.md §11).
             contacts: {
                 let mut cards = self.store.member_cards()?;
                 cards.extend(self.store.contact_cards()?);
+                cards.insert(me.user().to_owned(), me.card().clone());
                 cards
             },
             seen: self.store.seen(&keys)?,
@@ -227,6 +231,17 @@ impl Daemon {
         }
         if outcome.receipts_owed {
             self.outbox_wake.notify_one();
+        }
+        if outcome.from_own_devices {
+            self.note_other_devices(true);
+        }
+        for name in &outcome.new_devices {
+            let at = crate::daemon::devices::clock_time(crate::store::now_ms());
+            if let Some((summary, text)) =
+                crate::notify::new_device(self.config.notifications, name, &at)
+            {
+                tokio::task::spawn_blocking(move || crate::notify::show(&summary, &text));
+            }
         }
         // Committed: now the relay may forget them.
         relay.ack(token, ack).await?;

@@ -39,6 +39,7 @@ fn event_fields(event: &Event) -> String {
         Event::ConnectionChanged(e) => serde_json::to_string(e),
         Event::GroupUpdated(e) => serde_json::to_string(e),
         Event::GroupRemoved(e) => serde_json::to_string(e),
+        Event::DeviceAdded(e) => serde_json::to_string(e),
     }
     .expect("events serialize")
 }

@@ -146,7 +146,15 @@ impl Store {
     /// Marks a conversation read; when `send_receipts`, queues read
     /// receipts for the texts marked, in the same transaction. Returns how
     /// many were marked.
-    pub fn mark_read(&self, peer: &str, send_receipts: bool) -> StoreResult<Committed<u64>> {
+    /// With `sync_to` (this account's username, when it has other
+    /// devices), the ids marked read are also queued for those devices,
+    /// which mark them read too (docs/PROTOCOL.md §11.2).
+    pub fn mark_read(
+        &self,
+        peer: &str,
+        send_receipts: bool,
+        sync_to: Option<&str>,
+    ) -> StoreResult<Committed<u64>> {
         self.with(|c| {
             let tx = c.transaction()?;
             // (sender, id) of the texts: in a group each sender is owed its own.
@@ -197,6 +205,9 @@ impl Store {
                         .collect();
                     owe(&tx, sender, OutgoingKind::Read, &ids)?;
                 }
+            }
+            if let Some(me) = sync_to {
+                owe(&tx, me, OutgoingKind::Read, &all)?;
             }
             tx.commit()?;
             Ok(Committed::new(all.len() as u64, events))

@@ -25,6 +25,10 @@ pub struct BatchOutcome {
     pub new_texts: Vec<(String, String, Option<String>)>,
     /// Whether receipts were queued (the outbox should wake).
     pub receipts_owed: bool,
+    /// Devices of this account that announced themselves, by name.
+    pub new_devices: Vec<String>,
+    /// Whether anything came from this account's other devices.
+    pub from_own_devices: bool,
 }
 
 pub(super) fn bump(tx: &Transaction<'_>, reason: DropReason, by: u64) -> rusqlite::Result<()> {
@@ -95,7 +99,14 @@ impl Store {
                 )? == 1;
                 if !fresh {
                     bump(&tx, DropReason::Replay, 1)?;
-                    owed.push((msg.from.clone(), msg.id.clone()));
+                    if msg.from != me {
+                        owed.push((msg.from.clone(), msg.id.clone()));
+                    }
+                    continue;
+                }
+                if msg.from == me {
+                    out.from_own_devices = true;
+                    super::own::own_copy(&tx, me, msg, &mut out, &mut events)?;
                     continue;
                 }
                 let (kind, body, reply_to, raw) = match msg.payload {
@@ -158,7 +169,14 @@ impl Store {
                         out.receipts_owed = true;
                         continue;
                     }
-                    Payload::Text { body, reply_to } => ("text".to_owned(), Some(body), reply_to, None),
+                    Payload::Text { body, reply_to, .. } => {
+                        ("text".to_owned(), Some(body), reply_to, None)
+                    }
+                    // Only this account's own devices announce devices.
+                    Payload::DeviceAdded { .. } => {
+                        bump(&tx, DropReason::UnknownSender, 1)?;
+                        continue;
+                    }
                     Payload::Unsupported { kind, raw } => (kind, None, None, Some(raw)),
                 };
                 // A group member a roster introduced can send receipts and

@@ -13,6 +13,7 @@ mod groups;
 mod history;
 mod inbox;
 mod outbox;
+mod own;
 mod receipts;
 mod schema;
 

@@ -26,6 +26,9 @@ pub enum OutgoingKind {
     Read,
     /// A group's roster (docs/PROTOCOL.md §9).
     Roster,
+    /// A payload for this account's other devices only (docs/PROTOCOL.md
+    /// §11): a new device announcing itself.
+    Announce,
 }
 
 impl OutgoingKind {
@@ -36,6 +39,7 @@ impl OutgoingKind {
             OutgoingKind::Delivered => "delivered",
             OutgoingKind::Read => "read",
             OutgoingKind::Roster => "roster",
+            OutgoingKind::Announce => "announce",
         }
     }
 
@@ -45,6 +49,7 @@ impl OutgoingKind {
             "delivered" => Ok(OutgoingKind::Delivered),
             "read" => Ok(OutgoingKind::Read),
             "roster" => Ok(OutgoingKind::Roster),
+            "announce" => Ok(OutgoingKind::Announce),
             other => Err(StoreError::Corrupt(format!("outbox kind `{other}`"))),
         }
     }
@@ -52,6 +57,12 @@ impl OutgoingKind {
     /// True for the two receipt kinds.
     pub fn is_receipt(self) -> bool {
         matches!(self, OutgoingKind::Delivered | OutgoingKind::Read)
+    }
+
+    /// True for what is dropped, not failed, when it cannot be delivered
+    /// for days: receipts and announcements (nobody sees them fail).
+    pub fn is_best_effort(self) -> bool {
+        self.is_receipt() || self == OutgoingKind::Announce
     }
 }
 
@@ -71,6 +82,11 @@ pub enum UnsealedContent {
     Receipt {
         /// The ids of the texts it answers.
         ids: Vec<String>,
+    },
+    /// A payload (JSON) for this account's other devices.
+    Announce {
+        /// The payload JSON, exactly as it will be sealed.
+        payload: String,
     },
     /// A roster payload (JSON) for the cards in `recipients`.
     Roster {
@@ -327,6 +343,11 @@ fn item_from_row(peer: &str, row: Row) -> StoreResult<Option<Item>> {
                 recipients,
             }
         }
+        OutgoingKind::Announce => UnsealedContent::Announce {
+            payload: payload
+                .clone()
+                .ok_or_else(|| StoreError::Corrupt(format!("announcement {id}")))?,
+        },
         OutgoingKind::Delivered | OutgoingKind::Read => {
             let ids = payload
                 .as_deref()
@@ -347,6 +368,20 @@ fn item_from_row(peer: &str, row: Row) -> StoreResult<Option<Item>> {
 }
 
 impl Store {
+    /// Queues `payload` (JSON) for this account's other devices (`me` is
+    /// the account's username, the item's queue).
+    pub fn queue_announcement(&self, me: &str, payload: &str) -> StoreResult<()> {
+        self.with(|c| {
+            let now = now_ms() as i64;
+            c.execute(
+                "INSERT INTO outbox (id, peer, kind, payload, next_attempt_at, created_at)
+                 VALUES (?1, ?2, 'announce', ?3, ?4, ?4)",
+                params![super::new_message_id(), me, payload, now],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Commits an outgoing text (state `queued`) and queues it unsealed, in
     /// one transaction; the view comes back with its local `seq`.
     pub fn queue_text(&self, view: &MessageView) -> StoreResult<Committed<MessageView>> {

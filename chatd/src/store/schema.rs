@@ -207,6 +207,26 @@ const MIGRATIONS: &[&str] = &[
     // 8: this machine is one device of the account (docs/RELAY.md,
     // "Devices"): the relay's id for it, known after the first login.
     "ALTER TABLE account ADD COLUMN device_id TEXT;",
+    // 9: announcements to this account's other devices (docs/PROTOCOL.md
+    // §11.3) queue in the outbox as kind 'announce'.
+    "CREATE TABLE outbox_v9 (
+        seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+        id              TEXT NOT NULL UNIQUE,
+        peer            TEXT NOT NULL,
+        kind            TEXT NOT NULL CHECK (kind IN ('text', 'delivered', 'read', 'roster', 'announce')),
+        payload         TEXT,
+        envelope        TEXT,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        created_at      INTEGER NOT NULL,
+        recipients      TEXT,
+        CHECK (kind = 'text' OR envelope IS NOT NULL OR payload IS NOT NULL)
+    );
+    INSERT INTO outbox_v9 (seq, id, peer, kind, payload, envelope, attempts, next_attempt_at, created_at, recipients)
+        SELECT seq, id, peer, kind, payload, envelope, attempts, next_attempt_at, created_at, recipients FROM outbox;
+    DROP TABLE outbox;
+    ALTER TABLE outbox_v9 RENAME TO outbox;
+    CREATE INDEX outbox_by_peer ON outbox(peer, seq);",
 ];
 
 /// Brings the database to the newest schema, one transaction per step.

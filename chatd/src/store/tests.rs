@@ -20,6 +20,7 @@ fn text(from: &str, id: &str, ts: u64) -> Opened {
         payload: Payload::Text {
             body: format!("body of {id}"),
             reply_to: None,
+            to: None,
         },
     }
 }

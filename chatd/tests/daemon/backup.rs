@@ -8,7 +8,7 @@ use ipc_schema::client::ClientError;
 use ipc_schema::jsonrpc::code;
 use ipc_schema::methods::{
     AccountRestoreParams, BackupExportParams, ContactListParams, ContactVerifyParams,
-    DeviceListParams, IdentityShowParams,
+    DeviceListParams, Direction, Event, IdentityShowParams, MessageState,
 };
 
 use crate::helper::{Chatd, Relay, SOON, eventually};
@@ -159,4 +159,153 @@ async fn a_restored_machine_is_a_second_device_with_the_same_fingerprint_and_con
         .await
         .unwrap_err();
     assert_eq!(again.rpc_name(), Some("account_exists"), "{again}");
+}
+
+/// The unread count of `peer` in `chatd`'s conversation list.
+async fn unread(chatd: &Chatd, peer: &str) -> u64 {
+    chatd
+        .client()
+        .await
+        .call(ipc_schema::methods::ConversationListParams {})
+        .await
+        .unwrap()
+        .conversations
+        .into_iter()
+        .find(|c| c.peer == peer)
+        .map_or(0, |c| c.unread)
+}
+
+/// What `chatd` shows as sent to `peer`: (body, state).
+async fn sent(chatd: &Chatd, peer: &str) -> Vec<(String, MessageState)> {
+    chatd
+        .log(peer)
+        .await
+        .into_iter()
+        .filter(|m| m.direction == Direction::Out && m.kind == "text")
+        .map(|m| (m.body.unwrap_or_default(), m.state))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_one_device_sends_and_reads_shows_on_the_other() {
+    let relay = Relay::start().await;
+    let desk = Chatd::start("alice", "").await;
+    let bob = Chatd::start("bob", "").await;
+    desk.register(&relay.url).await;
+    bob.register(&relay.url).await;
+    desk.add(&bob).await;
+    bob.add(&desk).await;
+    let backup = export(&desk, PASSPHRASE).await.unwrap();
+    let mut desk_events = desk.events(None).await;
+    let laptop = Chatd::start("alice", "").await;
+    laptop
+        .client()
+        .await
+        .call(restore_params(&relay, &backup, PASSPHRASE))
+        .await
+        .unwrap();
+
+    // The desk hears of the laptop from the laptop itself, end to end.
+    let added = tokio::time::timeout(SOON, async {
+        loop {
+            let e = desk_events.next().await.unwrap().unwrap();
+            if let Event::DeviceAdded(d) = e.event {
+                return d;
+            }
+        }
+    })
+    .await
+    .expect("device.added on the desk");
+    assert_eq!(added.name, "laptop");
+
+    // Sent from the desk: on the laptop too, and its ticks follow bob's receipts.
+    desk.send("bob", "sent from the desk").await;
+    eventually(
+        SOON,
+        "the laptop shows the desk's text as delivered",
+        || async {
+            sent(&laptop, "bob")
+                .await
+                .contains(&("sent from the desk".to_owned(), MessageState::Delivered))
+                .then_some(())
+        },
+    )
+    .await;
+    // And from the laptop: on the desk.
+    laptop.send("bob", "sent from the laptop").await;
+    eventually(SOON, "the desk shows the laptop's text", || async {
+        sent(&desk, "bob")
+            .await
+            .iter()
+            .any(|(b, _)| b == "sent from the laptop")
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        bob.received("alice").await.len(),
+        2,
+        "bob got each text once"
+    );
+
+    // Read on the laptop: no longer unread on the desk.
+    bob.send("alice", "one").await;
+    bob.send("alice", "two").await;
+    for machine in [&desk, &laptop] {
+        eventually(SOON, "two unread", || async {
+            (unread(machine, "bob").await == 2).then_some(())
+        })
+        .await;
+    }
+    laptop
+        .client()
+        .await
+        .call(ipc_schema::methods::ConversationMarkReadParams { peer: "bob".into() })
+        .await
+        .unwrap();
+    eventually(SOON, "the desk's unread count clears", || async {
+        (unread(&desk, "bob").await == 0).then_some(())
+    })
+    .await;
+
+    // A group made on the desk is on the laptop, with its texts.
+    let group = desk
+        .client()
+        .await
+        .call(ipc_schema::methods::GroupCreateParams {
+            name: "ops".into(),
+            members: vec!["bob".into()],
+        })
+        .await
+        .unwrap();
+    let peer = format!("#{}", group.group.id);
+    eventually(SOON, "the laptop has the group", || async {
+        let groups = laptop
+            .client()
+            .await
+            .call(ipc_schema::methods::GroupListParams {})
+            .await
+            .unwrap()
+            .groups;
+        groups.iter().any(|g| g.name == "ops").then_some(())
+    })
+    .await;
+    desk.send(&peer, "deploy done").await;
+    eventually(SOON, "the laptop shows the desk's group text", || async {
+        sent(&laptop, &peer)
+            .await
+            .iter()
+            .any(|(b, _)| b == "deploy done")
+            .then_some(())
+    })
+    .await;
+    eventually(SOON, "bob has the group text once", || async {
+        (bob.log(&peer)
+            .await
+            .iter()
+            .filter(|m| m.body.as_deref() == Some("deploy done"))
+            .count()
+            == 1)
+            .then_some(())
+    })
+    .await;
 }

@@ -66,6 +66,16 @@ pub struct ConnectionChangedEvent {
     pub error: Option<String>,
 }
 
+/// Payload of `device.added`: another device joined this account, as that
+/// device announced it end to end (docs/PROTOCOL.md §11.3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceAddedEvent {
+    /// The new device's name (chosen on that device; sanitize before display).
+    pub name: String,
+    /// When it was added (ms, the announcement's own time).
+    pub added_at: u64,
+}
+
 /// Something that happened in chatd, pushed to subscribers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -81,6 +91,8 @@ pub enum Event {
     GroupUpdated(GroupUpdatedEvent),
     /// `group.removed`
     GroupRemoved(GroupRemovedEvent),
+    /// `device.added`
+    DeviceAdded(DeviceAddedEvent),
 }
 
 impl Event {
@@ -92,6 +104,7 @@ impl Event {
         "connection.changed",
         "group.updated",
         "group.removed",
+        "device.added",
     ];
 
     /// This event's name, which is the notification's `method`.
@@ -103,6 +116,7 @@ impl Event {
             Event::ConnectionChanged(_) => "connection.changed",
             Event::GroupUpdated(_) => "group.updated",
             Event::GroupRemoved(_) => "group.removed",
+            Event::DeviceAdded(_) => "device.added",
         }
     }
 }
@@ -156,6 +170,7 @@ impl Serialize for EventEnvelope {
             Event::ConnectionChanged(e) => out(serializer, self, e),
             Event::GroupUpdated(e) => out(serializer, self, e),
             Event::GroupRemoved(e) => out(serializer, self, e),
+            Event::DeviceAdded(e) => out(serializer, self, e),
         }
     }
 }
@@ -185,6 +200,7 @@ impl EventEnvelope {
             "connection.changed" => Event::ConnectionChanged(serde_json::from_value(params)?),
             "group.updated" => Event::GroupUpdated(serde_json::from_value(params)?),
             "group.removed" => Event::GroupRemoved(serde_json::from_value(params)?),
+            "device.added" => Event::DeviceAdded(serde_json::from_value(params)?),
             other => return Err(de::Error::custom(format!("unknown event `{other}`"))),
         };
         Ok(EventEnvelope { seq, ts, event })

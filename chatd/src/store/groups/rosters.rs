@@ -309,7 +309,8 @@ pub(in crate::store) fn receive_roster(
             [from],
             |r| r.get(0),
         )?;
-        if !is_contact {
+        // This account's other devices create groups too (docs/PROTOCOL.md §11.1).
+        if !is_contact && from != me {
             return refused(tx, RosterError::NotAnAdmin);
         }
         let log = match parent_text {

@@ -1,0 +1,169 @@
+//! What this account's other devices send it (docs/PROTOCOL.md §11): their
+//! sent texts (filed as ours, `sent`), what they read (marked read here
+//! too), their group changes, and new devices announcing themselves.
+
+use ipc_schema::methods::{
+    DeviceAddedEvent, Direction, Event, MessageReceivedEvent, MessageState, MessageStateEvent,
+    MessageView,
+};
+use ipc_schema::{Payload, ReceiptKind};
+use rusqlite::{Transaction, params};
+
+use super::events::push_event;
+use super::groups::{self, group_peer};
+use super::inbox::BatchOutcome;
+use super::{StoreResult, now_ms};
+use crate::crypto::Opened;
+
+/// Files one envelope from this account's own other devices.
+pub(super) fn own_copy(
+    tx: &Transaction<'_>,
+    me: &str,
+    msg: Opened,
+    out: &mut BatchOutcome,
+    events: &mut Vec<ipc_schema::methods::EventEnvelope>,
+) -> StoreResult<()> {
+    match msg.payload {
+        Payload::Text {
+            body,
+            reply_to,
+            to: Some(peer),
+        } => file_sent(tx, me, &msg.id, msg.ts, &peer, None, body, reply_to, events),
+        Payload::GroupText {
+            group,
+            body,
+            reply_to,
+        } => {
+            let known: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM groups WHERE id = ?1)",
+                [&group],
+                |r| r.get(0),
+            )?;
+            if !known {
+                return Ok(());
+            }
+            let peer = group_peer(&group);
+            file_sent(
+                tx,
+                me,
+                &msg.id,
+                msg.ts,
+                &peer,
+                Some(peer.clone()),
+                body,
+                reply_to,
+                events,
+            )
+        }
+        Payload::Receipt {
+            ids,
+            kind: ReceiptKind::Read,
+        } => read_elsewhere(tx, &ids, events),
+        Payload::Roster {
+            group,
+            roster,
+            parent_roster,
+        } => groups::receive_roster(
+            tx,
+            me,
+            me,
+            &group,
+            &roster,
+            parent_roster.as_deref(),
+            events,
+        ),
+        Payload::DeviceAdded { name } => {
+            push_event(
+                tx,
+                events,
+                Event::DeviceAdded(DeviceAddedEvent {
+                    name: name.clone(),
+                    added_at: msg.ts,
+                }),
+            )?;
+            out.new_devices.push(name);
+            Ok(())
+        }
+        // Delivered receipts and texts without a conversation mean nothing
+        // between one account's devices.
+        _ => Ok(()),
+    }
+}
+
+/// Files a text another device of ours sent, as sent from here: `sent`, and
+/// later `delivered` and `read` as its recipient's receipts reach this
+/// device too.
+#[allow(clippy::too_many_arguments)]
+fn file_sent(
+    tx: &Transaction<'_>,
+    me: &str,
+    id: &str,
+    ts: u64,
+    peer: &str,
+    group: Option<String>,
+    body: String,
+    reply_to: Option<String>,
+    events: &mut Vec<ipc_schema::methods::EventEnvelope>,
+) -> StoreResult<()> {
+    let added = tx.execute(
+        "INSERT OR IGNORE INTO messages (id, peer, direction, sender, recipient, ts, received_at, kind, body, reply_to, state)
+         VALUES (?1, ?2, 'out', ?3, ?2, ?4, ?5, 'text', ?6, ?7, 'sent')",
+        params![id, peer, me, ts as i64, now_ms() as i64, body, reply_to],
+    )?;
+    if added == 0 {
+        return Ok(());
+    }
+    let view = MessageView {
+        id: id.to_owned(),
+        from: me.to_owned(),
+        to: peer.to_owned(),
+        ts,
+        direction: Direction::Out,
+        kind: "text".into(),
+        body: Some(body),
+        reply_to,
+        state: MessageState::Sent,
+        failure: None,
+        seq: tx.last_insert_rowid() as u64,
+        truncated: false,
+        group,
+        deliveries: Vec::new(),
+    };
+    push_event(
+        tx,
+        events,
+        Event::MessageReceived(MessageReceivedEvent { message: view }),
+    )?;
+    Ok(())
+}
+
+/// Marks read here what another device of ours read.
+fn read_elsewhere(
+    tx: &Transaction<'_>,
+    ids: &[String],
+    events: &mut Vec<ipc_schema::methods::EventEnvelope>,
+) -> StoreResult<()> {
+    for id in ids {
+        let peers: Vec<String> = tx
+            .prepare_cached(
+                "UPDATE messages SET state = 'read'
+                 WHERE id = ?1 AND direction = 'in' AND state != 'read' RETURNING peer",
+            )?
+            .query_map([id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for peer in peers {
+            push_event(
+                tx,
+                events,
+                Event::MessageState(MessageStateEvent {
+                    id: id.clone(),
+                    peer,
+                    state: MessageState::Read,
+                    failure: None,
+                    deliveries: Vec::new(),
+                }),
+            )?;
+        }
+    }
+    Ok(())
+}
