@@ -12,7 +12,8 @@ use std::path::PathBuf;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use chatd::crypto::backup::{self, BackupContents, KdfParams};
+use chatd::crypto::Card;
+use chatd::crypto::backup::{self, BackupContact, BackupContents, KdfParams};
 use serde_json::{Value, json};
 
 fn path() -> PathBuf {
@@ -27,18 +28,24 @@ fn v1_keys() -> Value {
     serde_json::from_str::<Value>(&text).unwrap()["keys"].clone()
 }
 
-/// alice's contents: her two keys, bob verified.
+/// alice's contents: her two keys, bob verified; members in the order of
+/// §10.1, bob's card as chatd writes cards (§2).
 fn contents(keys: &Value) -> String {
     let alice = &keys["alice"];
-    json!({
-        "v": 1,
-        "user": "alice",
-        "enc": alice["enc_private_pkcs8"],
-        "sig": alice["sig_private_pkcs8"],
-        "contacts": [{"card": keys["bob"]["card"], "verified": true}],
-        "created_at": 1_764_000_000_000u64,
+    let bob = Card::from_value(&keys["bob"]["card"]).unwrap();
+    let text = |v: &Value| v.as_str().unwrap().to_owned();
+    serde_json::to_string(&BackupContents {
+        v: 1,
+        user: "alice".into(),
+        enc: text(&alice["enc_private_pkcs8"]),
+        sig: text(&alice["sig_private_pkcs8"]),
+        contacts: vec![BackupContact {
+            card: serde_json::value::RawValue::from_string(bob.to_json()).unwrap(),
+            verified: true,
+        }],
+        created_at: 1_764_000_000_000,
     })
-    .to_string()
+    .unwrap()
 }
 
 const PASSPHRASE: &str = "Seven-horses Quietly Ate 41 lemons!";
@@ -117,6 +124,14 @@ fn build() -> Value {
         ("iv of 15 bytes", PASSPHRASE.into(), changed(&|v| v["iv"] = B64.encode([0u8; 15]).into()), "malformed"),
         ("ct not whole blocks", PASSPHRASE.into(), changed(&|v| v["ct"] = B64.encode([0u8; 17]).into()), "malformed"),
         ("version 2", PASSPHRASE.into(), changed(&|v| v["v"] = 2.into()), "unsupported"),
+        (
+            "version 2 of another shape",
+            PASSPHRASE.into(),
+            json!({"v": 2, "sealed": "…"}).to_string(),
+            "unsupported",
+        ),
+        ("no version", PASSPHRASE.into(), changed(&|v| { v.as_object_mut().unwrap().remove("v"); }), "malformed"),
+        ("m over 32 bits", PASSPHRASE.into(), changed(&|v| v["kdf"]["m"] = 4_294_967_296u64.into()), "malformed"),
         ("scrypt", PASSPHRASE.into(), changed(&|v| v["kdf"]["alg"] = "scrypt".into()), "unsupported"),
         ("32 MiB", PASSPHRASE.into(), changed(&|v| v["kdf"]["m"] = 32_768.into()), "weak_or_costly"),
         ("2 GiB", PASSPHRASE.into(), changed(&|v| v["kdf"]["m"] = 2_097_152.into()), "weak_or_costly"),

@@ -15,15 +15,12 @@ review report):
   are refused in backups too: a duplicate member or a `v`/`m`/`t`/`p` written
   as `1.0`, `1e0` (a JSON float) or `true` is `malformed` (wrong type). In
   the plaintext the same is `bad_contents`.
-* `m`, `t`, `p` of the right type (JSON integers) but out of range -- also
-  negative ones, or ones that do not fit u32 such as 2^32 or 2^64 -- are
-  `weak_or_costly`, not `malformed`: step 3 speaks of any `m` "below 65536
-  or above 1048576". (A reader that decodes them into u32 first would say
-  `malformed` for 2^32 or -1; the text does not say that.) Likewise any
-  integer `v` other than 1 is `unsupported`; a `v` or `alg` of the wrong
-  JSON type is `malformed`.
-* Step 1 comes entirely before step 2: a backup with `v: 2` and a 15-byte
-  salt is `malformed`, not `unsupported`.
+* `v`, `m`, `t`, `p` must be integers within 0..2^32 (§10.3 steps 1 and 3,
+  after review): -1, 2^32 or 2^64 is `malformed`. Within that range, `v`
+  other than 1 is `unsupported` and `m`, `t`, `p` out of the bounds are
+  `weak_or_costly`. A `v` or `alg` of the wrong JSON type is `malformed`.
+* The version is read before the rest (steps 1 and 2): a backup with `v: 2`
+  and any other shape is `unsupported`.
 * b64 is the strict, canonical standard base64 of the Notation list.
   `ct` has no upper bound other than the 64 MiB text limit.
 * "The text over 64 MiB" is more than 67,108,864 bytes of the file, checked
@@ -360,7 +357,7 @@ def _b64(obj: dict, name: str, where: str = "") -> bytes:
 
 
 def parse_backup(text) -> dict:
-    """§10.3 step 1. Returns {v, alg, m, t, p, salt, iv, ct, tag} (bytes decoded)."""
+    """§10.3 steps 1 to 3. Returns {v, alg, m, t, p, salt, iv, ct, tag} (bytes decoded)."""
     if isinstance(text, str):
         text = text.encode("utf-8")
     text = bytes(text)
@@ -372,6 +369,12 @@ def parse_backup(text) -> dict:
         raise BackupError("malformed", f"not JSON: {e}") from None
     if not isinstance(obj, dict):
         raise BackupError("malformed", "not a JSON object")
+    # Steps 1 and 2: the version first, so a later format is told apart
+    # from a broken one.
+    if "v" not in obj or not v1.is_int(obj["v"]) or not 0 <= obj["v"] < 2**32:
+        raise BackupError("malformed", "no integer v within 0..2^32")
+    if obj["v"] != 1:
+        raise BackupError("unsupported", f"v={obj['v']}")
     keys = set(obj)
     if keys != BACKUP_MEMBERS:
         raise BackupError("malformed", f"unknown {sorted(keys - BACKUP_MEMBERS)} / "
@@ -388,8 +391,8 @@ def parse_backup(text) -> dict:
     if not isinstance(kdf["alg"], str):
         raise BackupError("malformed", "kdf.alg is not a string")
     for name in ("m", "t", "p"):
-        if not v1.is_int(kdf[name]):
-            raise BackupError("malformed", f"kdf.{name} is not an integer")
+        if not v1.is_int(kdf[name]) or not 0 <= kdf[name] < 2**32:
+            raise BackupError("malformed", f"kdf.{name} is not an integer within 0..2^32")
     salt = _b64(kdf, "salt", "kdf.")
     iv = _b64(obj, "iv")
     ct = _b64(obj, "ct")
@@ -407,25 +410,23 @@ def parse_backup(text) -> dict:
 
 
 def open_backup_raw(passphrase: str, text, user: str) -> tuple[bytes, dict]:
-    """§10.3 steps 1-6. Returns (plaintext M, its parsed contents)."""
-    b = parse_backup(text)  # 1
-    if b["v"] != 1:  # 2
-        raise BackupError("unsupported", f"v={b['v']}")
-    if b["alg"] != "argon2id":
+    """§10.3 steps 1-8. Returns (plaintext M, its parsed contents)."""
+    b = parse_backup(text)  # 1-3
+    if b["alg"] != "argon2id":  # 4
         raise BackupError("unsupported", f"alg={b['alg']!r}")
     m, t, p = b["m"], b["t"], b["p"]
-    if not params_ok(m, t, p):  # 3, before anything is derived
+    if not params_ok(m, t, p):  # 5, before anything is derived
         raise BackupError("weak_or_costly", f"m={m}, t={t}, p={p}")
-    ke, km = derive_keys(passphrase, b["salt"], m, t, p)  # 4
+    ke, km = derive_keys(passphrase, b["salt"], m, t, p)  # 6
     want = backup_tag(km, backup_ad(m, t, p, b["salt"]), b["iv"], b["ct"])
     if not hmac.compare_digest(want, b["tag"]):
         raise BackupError("wrong_passphrase_or_tampered", "tag")
-    dec = Cipher(algorithms.AES(ke), modes.CBC(b["iv"])).decryptor()  # 5
+    dec = Cipher(algorithms.AES(ke), modes.CBC(b["iv"])).decryptor()  # 7
     try:
         plaintext = pkcs7_unpad(dec.update(b["ct"]) + dec.finalize())
     except ValueError:
         raise BackupError("wrong_passphrase_or_tampered", "padding") from None
-    return plaintext, check_contents(plaintext, user)  # 6
+    return plaintext, check_contents(plaintext, user)  # 8
 
 
 def open_backup(passphrase: str, text, user: str) -> dict:

@@ -230,6 +230,17 @@ pub fn open(passphrase: &[u8], text: &[u8]) -> Result<SecretBytes, BackupError> 
     if text.len() > MAX_BACKUP_BYTES {
         return Err(BackupError::Malformed("over 64 MiB".into()));
     }
+    // The version first, so that a later format is told apart from a
+    // broken one.
+    #[derive(Deserialize)]
+    struct Version {
+        v: u32,
+    }
+    let Version { v } = serde_json::from_slice(text)
+        .map_err(|e| BackupError::Malformed(format!("not a chat backup ({e})")))?;
+    if v != 1 {
+        return Err(BackupError::Unsupported(format!("version {v}")));
+    }
     let outer: Outer = serde_json::from_slice(text)
         .map_err(|e| BackupError::Malformed(format!("not a chat backup ({e})")))?;
     let salt: [u8; 16] = b64_exact(&outer.kdf.salt, "salt")?;
@@ -242,9 +253,6 @@ pub fn open(passphrase: &[u8], text: &[u8]) -> Result<SecretBytes, BackupError> 
         return Err(BackupError::Malformed(
             "`ct` is not whole AES blocks".into(),
         ));
-    }
-    if outer.v != 1 {
-        return Err(BackupError::Unsupported(format!("version {}", outer.v)));
     }
     if outer.kdf.alg != "argon2id" {
         return Err(BackupError::Unsupported("the KDF is not argon2id".into()));
@@ -303,17 +311,17 @@ pub fn passphrase_bits(passphrase: &str) -> f64 {
 }
 
 /// One pinned contact in a backup.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackupContact {
-    /// The card as pinned.
-    pub card: serde_json::Value,
+    /// The card's JSON text as pinned (kept as it is: its member order too).
+    pub card: Box<serde_json::value::RawValue>,
     /// Whether its fingerprint was verified.
     pub verified: bool,
 }
 
 /// What a backup holds (docs/PROTOCOL.md §10.1).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackupContents {
     /// 1.
@@ -365,7 +373,7 @@ impl BackupContents {
             .map_err(|e| bad(format!("the keys do not load: {e}")))?;
         let mut contacts = Vec::with_capacity(contents.contacts.len());
         for c in &contents.contacts {
-            let card = super::Card::from_value(&c.card)
+            let card = super::Card::from_json(c.card.get().as_bytes())
                 .map_err(|e| bad(format!("a contact's card is refused: {e}")))?;
             contacts.push((card, c.verified));
         }

@@ -58,7 +58,7 @@ impl Daemon {
         };
         let mut contacts = Vec::new();
         for (card, verified) in self.store.pinned_cards()? {
-            let card = serde_json::from_str(&card)
+            let card = serde_json::value::RawValue::from_string(card)
                 .map_err(|e| DaemonError::Internal(format!("a stored card is not JSON: {e}")))?;
             contacts.push(BackupContact { card, verified });
         }
