@@ -3,6 +3,7 @@
 //! from the same list.
 
 pub mod accounts;
+pub mod backup;
 pub mod devices;
 pub mod directory;
 pub mod extract;
@@ -56,6 +57,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::change_password).layer(small()))
         .routes(routes!(devices::list))
         .routes(routes!(devices::revoke).layer(small()))
+        .routes(
+            routes!(backup::put, backup::get, backup::delete)
+                .layer(DefaultBodyLimit::max(backup::MAX_BACKUP)),
+        )
         .routes(routes!(sessions::login).layer(small()))
         .routes(routes!(sessions::logout).layer(small()))
         .routes(routes!(directory::card))

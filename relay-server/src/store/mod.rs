@@ -296,6 +296,12 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the device's copies of the envelopes with these ids, and each
     /// envelope whose last copy that was; returns how many copies.
     async fn ack(&self, recipient: &str, device: &str, ids: Vec<String>) -> StoreResult<usize>;
+    /// Stores (or replaces) the account's sealed key backup.
+    async fn put_backup(&self, username: &str, body: Vec<u8>) -> StoreResult<()>;
+    /// The account's sealed key backup, if any.
+    async fn backup(&self, username: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Deletes the account's key backup; returns whether there was one.
+    async fn delete_backup(&self, username: &str) -> StoreResult<bool>;
     /// Creates `count` single-use invite codes (stored hashed) and returns them.
     async fn create_invites(&self, codes: Vec<String>) -> StoreResult<()>;
     /// A trivial query, for the health check.

@@ -153,6 +153,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX copies_by_seq ON copies(seq);
     INSERT INTO copies (username, device_id, seq)
         SELECT m.recipient, d.device_id, m.seq FROM mailbox m JOIN devices d ON d.username = m.recipient;",
+    // 5: one sealed key backup per account (docs/RELAY.md §5.2), opaque to
+    // the relay (docs/PROTOCOL.md §10).
+    "CREATE TABLE backups (
+        username   TEXT PRIMARY KEY REFERENCES accounts(username) ON DELETE CASCADE,
+        body       BLOB NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) WITHOUT ROWID;",
 ];
 
 /// Brings the database to the newest schema, one transaction per step.

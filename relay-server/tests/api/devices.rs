@@ -399,3 +399,58 @@ async fn an_idle_device_expires_unless_it_is_its_account_s_most_recently_seen() 
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_key_backup_is_kept_per_account_replaced_deleted_and_bounded() {
+    let relay = Relay::start().await;
+    let users = relay.register_all(&["alice", "bob"]).await;
+    let (alice, bob) = (&users[0], &users[1]);
+    let get = |u: &User| send(u.request(Method::GET, "/v1/backup"));
+    let put = |u: &User, body: Vec<u8>| {
+        send(
+            u.request(Method::PUT, "/v1/backup")
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body),
+        )
+    };
+    get(alice).await.assert_error(404, "not_found");
+    put(alice, br#"{"v":1,"sealed":"first"}"#.to_vec())
+        .await
+        .assert_status(204);
+    put(alice, br#"{"v":1,"sealed":"second"}"#.to_vec())
+        .await
+        .assert_status(204);
+    let got = get(alice).await;
+    got.assert_status(200);
+    assert_eq!(
+        got.text(),
+        r#"{"v":1,"sealed":"second"}"#,
+        "kept exactly, replaced"
+    );
+    // Each account's own: bob has none, and cannot reach alice's.
+    get(bob).await.assert_error(404, "not_found");
+    // Not a JSON object, or too big: refused, the old one stays.
+    put(alice, b"[1,2]".to_vec())
+        .await
+        .assert_error(400, "bad_request");
+    put(alice, b"not json".to_vec())
+        .await
+        .assert_error(400, "bad_request");
+    let big = format!(r#"{{"pad":"{}"}}"#, "x".repeat(8 * 1024 * 1024));
+    put(alice, big.into_bytes())
+        .await
+        .assert_error(413, "payload_too_large");
+    assert_eq!(get(alice).await.text(), r#"{"v":1,"sealed":"second"}"#);
+    send(alice.request(Method::DELETE, "/v1/backup"))
+        .await
+        .assert_status(204);
+    send(alice.request(Method::DELETE, "/v1/backup"))
+        .await
+        .assert_error(404, "not_found");
+    // Deleting the account takes its backup along.
+    put(bob, br#"{"v":1}"#.to_vec()).await.assert_status(204);
+    bob.delete_account(&password_of("bob"))
+        .await
+        .assert_status(204);
+    assert_eq!(db_count(&relay, "SELECT count(*) FROM backups"), 0);
+}

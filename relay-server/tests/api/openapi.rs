@@ -9,7 +9,10 @@ use serde_json::json;
 use crate::helper::*;
 
 /// The API's routes (docs/RELAY.md).
-const ROUTES: [(&str, &str); 15] = [
+const ROUTES: [(&str, &str); 18] = [
+    ("PUT", "/v1/backup"),
+    ("GET", "/v1/backup"),
+    ("DELETE", "/v1/backup"),
     ("POST", "/v1/accounts"),
     ("PUT", "/v1/accounts/me/password"),
     ("GET", "/v1/devices"),

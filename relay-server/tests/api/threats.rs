@@ -188,6 +188,7 @@ async fn the_store_holds_sealed_envelopes_and_only_the_documented_metadata() {
         tables,
         [
             "accounts",
+            "backups",
             "bodies",
             "copies",
             "delivered",

@@ -426,6 +426,33 @@ impl Store for SqliteStore {
         }
     }
 
+    async fn put_backup(&self, username: &str, body: Vec<u8>) -> StoreResult<()> {
+        self.write(WriteOp::PutBackup(username.to_owned(), body))
+            .await
+            .map(|_| ())
+    }
+
+    async fn backup(&self, username: &str) -> StoreResult<Option<Vec<u8>>> {
+        let username = username.to_owned();
+        self.read(move |c| {
+            use rusqlite::OptionalExtension as _;
+            c.prepare_cached("SELECT body FROM backups WHERE username = ?1")?
+                .query_row([&username], |r| r.get(0))
+                .optional()
+        })
+        .await
+    }
+
+    async fn delete_backup(&self, username: &str) -> StoreResult<bool> {
+        match self
+            .write(WriteOp::DeleteBackup(username.to_owned()))
+            .await?
+        {
+            WriteOk::Count(n) => Ok(n > 0),
+            _ => unreachable!("deleting a backup answers with a count"),
+        }
+    }
+
     async fn create_invites(&self, codes: Vec<String>) -> StoreResult<()> {
         self.write(WriteOp::Invites(codes)).await.map(|_| ())
     }

@@ -62,6 +62,8 @@ pub(super) enum WriteOp {
         ids: Vec<String>,
     },
     Invites(Vec<String>),
+    PutBackup(String, Vec<u8>),
+    DeleteBackup(String),
 }
 
 pub(super) enum WriteOk {
@@ -359,6 +361,18 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
                 }
             }
             Ok(WriteOk::Count(acked))
+        }
+        WriteOp::PutBackup(username, body) => {
+            conn.execute(
+                "INSERT INTO backups (username, body, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (username) DO UPDATE SET body = ?2, updated_at = ?3",
+                params![username, body, now],
+            )?;
+            Ok(WriteOk::Unit)
+        }
+        WriteOp::DeleteBackup(username) => {
+            let n = conn.execute("DELETE FROM backups WHERE username = ?1", [username])?;
+            Ok(WriteOk::Count(n))
         }
         WriteOp::Invites(codes) => {
             for code in codes {
