@@ -36,8 +36,9 @@ pub enum Command {
     Status,
     /// Create keys (if none), register on a relay and log in
     Register(RegisterArgs),
-    /// Start a new relay session for the registered account
-    Login(PasswordArgs),
+    /// Start a new relay session for the registered account, or (--restore)
+    /// set this machine up from the key backup the relay keeps
+    Login(LoginArgs),
     /// End the relay session
     Logout,
     /// Delete the account on the relay (mailbox, sessions, directory entry)
@@ -132,12 +133,25 @@ pub enum DeviceCommand {
 /// `backup …`.
 #[derive(Debug, Subcommand)]
 pub enum BackupCommand {
+    /// Keep a backup on the relay from now on, sealed under a passphrase
+    /// (not the relay password) and sealed again when contacts change
+    Enable(BackupEnableArgs),
+    /// Stop keeping a backup on the relay, and delete it there
+    Disable,
     /// Write the identity's private keys and the contacts to FILE, sealed
     /// under a passphrase (not the relay password); `-` for stdout
     Export(BackupExportArgs),
     /// Set this machine up from a backup FILE: same keys and fingerprint, a
     /// new device of the account (`-` for stdin needs both secrets prompted)
     Import(BackupImportArgs),
+}
+
+/// `backup enable`.
+#[derive(Debug, Args)]
+pub struct BackupEnableArgs {
+    /// Read the passphrase from the first line of stdin instead of prompting
+    #[arg(long)]
+    pub passphrase_stdin: bool,
 }
 
 /// `backup export`.
@@ -239,6 +253,36 @@ pub struct PasswordArgs {
     /// Read the password from the first line of stdin instead of prompting
     #[arg(long)]
     pub password_stdin: bool,
+}
+
+/// `login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Read the password from the first line of stdin instead of prompting
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// On a machine with no account: restore the key backup the relay keeps
+    /// (`backup enable`), joining the account as a new device
+    #[arg(long, requires_all = ["relay", "user"])]
+    pub restore: bool,
+    /// With --restore: the account's relay
+    #[arg(long, value_name = "URL", requires = "restore")]
+    pub relay: Option<String>,
+    /// With --restore: the account's username
+    #[arg(long, value_name = "NAME", value_parser = parse_username, requires = "restore")]
+    pub user: Option<String>,
+    /// With --restore: this machine's name among the account's devices
+    #[arg(long, value_name = "NAME", requires = "restore")]
+    pub device_name: Option<String>,
+    /// With --restore: read the backup passphrase from stdin (after the
+    /// password's line when that comes from stdin too)
+    #[arg(long, requires = "restore")]
+    pub passphrase_stdin: bool,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// With --restore: allow plain http:// to a relay that is not on this machine
+    #[arg(long, requires = "restore")]
+    pub insecure_http: bool,
 }
 
 /// `id`.
@@ -585,8 +629,10 @@ mod tests {
         let cli = parse(&["login", "--password-stdin"]).unwrap();
         assert!(matches!(
             cli.command,
-            Command::Login(PasswordArgs {
-                password_stdin: true
+            Command::Login(LoginArgs {
+                password_stdin: true,
+                restore: false,
+                ..
             })
         ));
     }

@@ -322,13 +322,29 @@ fn method_cases() -> Vec<Case> {
             },
         ),
         case(
+            "backup.enable",
+            35,
+            BackupEnableParams {
+                passphrase: Secret::new("Seven-horses Quietly Ate 41 lemons!"),
+            },
+            BackupEnableResult { contacts: 2 },
+        ),
+        case(
+            "backup.disable",
+            36,
+            BackupDisableParams {},
+            BackupDisableResult {},
+        ),
+        case(
             "account.restore",
             34,
             AccountRestoreParams {
                 relay_url: "https://relay.example.org".into(),
                 username: "alice".into(),
                 password: Secret::new("correct horse battery staple"),
-                backup: Secret::new(r#"{"v":1,"kdf":{…},"iv":"…","ct":"…","tag":"…"}"#),
+                backup: Some(Secret::new(
+                    r#"{"v":1,"kdf":{…},"iv":"…","ct":"…","tag":"…"}"#,
+                )),
                 passphrase: Secret::new("Seven-horses Quietly Ate 41 lemons!"),
                 device_name: Some("laptop".into()),
                 insecure_http: false,

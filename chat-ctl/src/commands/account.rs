@@ -6,7 +6,7 @@ use ipc_schema::methods::{
 };
 
 use super::Ctx;
-use crate::cli::{PasswordArgs, RegisterArgs, RelayTrustArgs};
+use crate::cli::{LoginArgs, PasswordArgs, RegisterArgs, RelayTrustArgs};
 use crate::exit::CtlError;
 use crate::input::{PasswordFrom, read_ca, read_password};
 use crate::output::trust_human;
@@ -56,7 +56,10 @@ pub async fn register(ctx: &Ctx, args: RegisterArgs) -> Result<(), CtlError> {
 }
 
 /// Starts a new relay session.
-pub async fn login(ctx: &Ctx, args: PasswordArgs) -> Result<(), CtlError> {
+pub async fn login(ctx: &Ctx, args: LoginArgs) -> Result<(), CtlError> {
+    let args = PasswordArgs {
+        password_stdin: args.password_stdin,
+    };
     let mut client = ctx.connect().await?;
     let prompt = match &client.hello().user {
         Some(user) => format!("Password for {user}: "),

@@ -6,10 +6,12 @@ use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 
 use ipc_schema::Secret;
-use ipc_schema::methods::{AccountRestoreParams, BackupExportParams};
+use ipc_schema::methods::{
+    AccountRestoreParams, BackupDisableParams, BackupEnableParams, BackupExportParams,
+};
 
 use super::Ctx;
-use crate::cli::{BackupExportArgs, BackupImportArgs};
+use crate::cli::{BackupEnableArgs, BackupExportArgs, BackupImportArgs, LoginArgs};
 use crate::exit::CtlError;
 use crate::input::{PasswordFrom, read_ca, read_password, read_stdin_secrets};
 
@@ -26,14 +28,7 @@ pub async fn export(ctx: &Ctx, args: BackupExportArgs) -> Result<(), CtlError> {
         )));
     }
     let mut client = ctx.connect().await?;
-    let passphrase = if args.passphrase_stdin {
-        read_stdin_secrets(&["passphrase"])?.remove(0)
-    } else {
-        read_password(PasswordFrom::Prompt {
-            prompt: "Backup passphrase (not the relay password; 80 bits or more): ",
-            confirm: true,
-        })?
-    };
+    let passphrase = new_passphrase(args.passphrase_stdin)?;
     let result = client.call(BackupExportParams { passphrase }).await?;
     if to_stdout {
         let mut out = std::io::stdout().lock();
@@ -79,6 +74,82 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CtlError> {
     Ok(())
 }
 
+/// The backup passphrase for sealing: stdin's first line, or asked twice.
+fn new_passphrase(stdin: bool) -> Result<Secret, CtlError> {
+    if stdin {
+        return Ok(read_stdin_secrets(&["passphrase"])?.remove(0));
+    }
+    read_password(PasswordFrom::Prompt {
+        prompt: "Backup passphrase (not the relay password; 80 bits or more): ",
+        confirm: true,
+    })
+}
+
+/// Keeps a backup on the relay from now on.
+pub async fn enable(ctx: &Ctx, args: BackupEnableArgs) -> Result<(), CtlError> {
+    let mut client = ctx.connect().await?;
+    let passphrase = new_passphrase(args.passphrase_stdin)?;
+    let result = client.call(BackupEnableParams { passphrase }).await?;
+    if ctx.out.json {
+        ctx.out.json(&result)?;
+    } else {
+        ctx.out.human(&format!(
+            "the relay keeps your key backup (keys and {} contacts), sealed under the passphrase; \
+             a new machine: chat-ctl login --restore --relay URL --user NAME",
+            result.contacts
+        ))?;
+    }
+    Ok(())
+}
+
+/// Stops keeping a backup on the relay.
+pub async fn disable(ctx: &Ctx) -> Result<(), CtlError> {
+    let result = ctx.connect().await?.call(BackupDisableParams {}).await?;
+    if ctx.out.json {
+        ctx.out.json(&result)?;
+    } else {
+        ctx.out.human("the relay no longer keeps a key backup")?;
+    }
+    Ok(())
+}
+
+/// `login --restore`: sets this machine up from the relay's key backup.
+pub async fn login_restore(ctx: &Ctx, args: LoginArgs) -> Result<(), CtlError> {
+    let (Some(relay), Some(user)) = (args.relay, args.user) else {
+        return Err(CtlError::Usage(
+            "--restore needs --relay URL and --user NAME".into(),
+        ));
+    };
+    restore(
+        ctx,
+        Restore {
+            backup: None,
+            relay,
+            user,
+            device_name: args.device_name,
+            password_stdin: args.password_stdin,
+            passphrase_stdin: args.passphrase_stdin,
+            ca: args.trust.ca,
+            pin: args.trust.pin,
+            insecure_http: args.insecure_http,
+        },
+    )
+    .await
+}
+
+/// What a restore needs from the command line.
+struct Restore {
+    backup: Option<Secret>,
+    relay: String,
+    user: String,
+    device_name: Option<String>,
+    password_stdin: bool,
+    passphrase_stdin: bool,
+    ca: Option<std::path::PathBuf>,
+    pin: Option<String>,
+    insecure_http: bool,
+}
+
 /// Sets this machine up from a backup: same keys, a new device.
 pub async fn import(ctx: &Ctx, args: BackupImportArgs) -> Result<(), CtlError> {
     let too_big = std::fs::metadata(&args.file).is_ok_and(|m| m.len() > MAX_BACKUP);
@@ -94,8 +165,25 @@ pub async fn import(ctx: &Ctx, args: BackupImportArgs) -> Result<(), CtlError> {
             args.file.display()
         ))
     })?;
-    let backup = Secret::new(backup.trim_end());
-    let relay_ca = args.trust.ca.as_deref().map(read_ca).transpose()?;
+    restore(
+        ctx,
+        Restore {
+            backup: Some(Secret::new(backup.trim_end())),
+            relay: args.relay,
+            user: args.user,
+            device_name: args.device_name,
+            password_stdin: args.password_stdin,
+            passphrase_stdin: args.passphrase_stdin,
+            ca: args.trust.ca,
+            pin: args.trust.pin,
+            insecure_http: args.insecure_http,
+        },
+    )
+    .await
+}
+
+async fn restore(ctx: &Ctx, args: Restore) -> Result<(), CtlError> {
+    let relay_ca = args.ca.as_deref().map(read_ca).transpose()?;
     let mut client = ctx.connect().await?;
     let (password, passphrase) = secrets(&args)?;
     let result = client
@@ -103,12 +191,12 @@ pub async fn import(ctx: &Ctx, args: BackupImportArgs) -> Result<(), CtlError> {
             relay_url: args.relay,
             username: args.user,
             password,
-            backup,
+            backup: args.backup,
             passphrase,
             device_name: args.device_name,
             insecure_http: args.insecure_http,
             relay_ca,
-            relay_pin: args.trust.pin,
+            relay_pin: args.pin,
         })
         .await?;
     if ctx.out.json {
@@ -128,7 +216,7 @@ pub async fn import(ctx: &Ctx, args: BackupImportArgs) -> Result<(), CtlError> {
 
 /// The relay password and the passphrase: from stdin (the password's line
 /// first) or prompted, each as its flag says.
-fn secrets(args: &BackupImportArgs) -> Result<(Secret, Secret), CtlError> {
+fn secrets(args: &Restore) -> Result<(Secret, Secret), CtlError> {
     let mut from_stdin = match (args.password_stdin, args.passphrase_stdin) {
         (true, true) => read_stdin_secrets(&["relay password", "backup passphrase"])?,
         (true, false) => read_stdin_secrets(&["relay password"])?,

@@ -65,6 +65,7 @@ pub async fn run(cli: Cli) -> Result<(), CtlError> {
     match cli.command {
         Command::Status => status::run(&ctx).await,
         Command::Register(args) => account::register(&ctx, args).await,
+        Command::Login(args) if args.restore => backup::login_restore(&ctx, args).await,
         Command::Login(args) => account::login(&ctx, args).await,
         Command::Logout => account::logout(&ctx).await,
         Command::DeleteAccount(args) => account::delete(&ctx, args).await,
@@ -74,6 +75,8 @@ pub async fn run(cli: Cli) -> Result<(), CtlError> {
         Command::Device(DeviceCommand::List) => device::list(&ctx).await,
         Command::Device(DeviceCommand::Revoke(args)) => device::revoke(&ctx, args).await,
         Command::Backup(BackupCommand::Export(args)) => backup::export(&ctx, args).await,
+        Command::Backup(BackupCommand::Enable(args)) => backup::enable(&ctx, args).await,
+        Command::Backup(BackupCommand::Disable) => backup::disable(&ctx).await,
         Command::Backup(BackupCommand::Import(args)) => backup::import(&ctx, args).await,
         Command::Relay(RelayCommand::Trust(args)) => account::relay_trust(&ctx, args).await,
         Command::Id(args) => identity::run(&ctx, args).await,

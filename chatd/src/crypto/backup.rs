@@ -122,8 +122,9 @@ struct Outer {
     tag: String,
 }
 
-/// K = Argon2id(P, salt, m, t, p) in two halves: (encryption, MAC).
-fn derive(
+/// K = Argon2id(P, salt, m, t, p): its first half encrypts, its second
+/// authenticates (§10.2 step 1).
+pub fn derive(
     passphrase: &[u8],
     salt: &[u8; 16],
     params: KdfParams,
@@ -167,7 +168,19 @@ pub fn seal_with(
 ) -> Result<String, BackupError> {
     params.check()?;
     let key = derive(passphrase, &salt, params)?;
-    let (ke, km) = halves(&key);
+    Ok(seal_with_key(&key, plaintext, params, salt, iv))
+}
+
+/// Seals `plaintext` with a key [`derive`] made from the passphrase with
+/// `params` and `salt` (a backup sealed again keeps its salt).
+pub fn seal_with_key(
+    key: &[u8; 64],
+    plaintext: &[u8],
+    params: KdfParams,
+    salt: [u8; 16],
+    iv: [u8; 16],
+) -> String {
+    let (ke, km) = halves(key);
     let ke = Zeroizing::new(ke);
     let ct = aes256_cbc_encrypt(&ke, &iv, plaintext);
     let tag = hmac_sha256(km, &[&ad(params, &salt), &iv, &ct]);
@@ -184,7 +197,20 @@ pub fn seal_with(
         ct: B64.encode(&ct),
         tag: B64.encode(tag),
     };
-    Ok(serde_json::to_string(&outer).expect("JSON of strings and numbers"))
+    serde_json::to_string(&outer).expect("JSON of strings and numbers")
+}
+
+/// Checks a passphrase against §10.4's floor.
+pub fn check_passphrase(passphrase: &str) -> Result<(), BackupError> {
+    let bits = passphrase_bits(passphrase);
+    if bits < MIN_PASSPHRASE_BITS {
+        return Err(BackupError::Refused(format!(
+            "the backup passphrase is too weak: about {bits:.0} bits by chat's estimate, \
+             {MIN_PASSPHRASE_BITS:.0} needed (e.g. 16 characters mixing cases, digits and \
+             punctuation, or seven random words)"
+        )));
+    }
+    Ok(())
 }
 
 /// Seals `plaintext` under `passphrase` with chatd's parameters, after
@@ -194,14 +220,7 @@ pub fn seal<R: CryptoRng>(
     plaintext: &[u8],
     rng: &mut R,
 ) -> Result<String, BackupError> {
-    let bits = passphrase_bits(passphrase);
-    if bits < MIN_PASSPHRASE_BITS {
-        return Err(BackupError::Refused(format!(
-            "the backup passphrase is too weak: about {bits:.0} bits by chat's estimate, \
-             {MIN_PASSPHRASE_BITS:.0} needed (e.g. 16 characters mixing cases, digits and \
-             punctuation, or seven random words)"
-        )));
-    }
+    check_passphrase(passphrase)?;
     let mut salt = [0u8; 16];
     let mut iv = [0u8; 16];
     rng.fill_bytes(&mut salt);

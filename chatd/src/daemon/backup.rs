@@ -25,8 +25,8 @@ pub struct Restore {
     pub username: String,
     /// The relay password.
     pub password: Secret,
-    /// The backup text.
-    pub backup: String,
+    /// The backup text; `None` to fetch the one kept on the relay.
+    pub backup: Option<String>,
     /// Its passphrase.
     pub passphrase: Secret,
     /// This machine's device name (the host name when absent).
@@ -42,9 +42,9 @@ impl From<BackupError> for DaemonError {
 }
 
 impl Daemon {
-    /// The identity and the pinned contacts, sealed under `passphrase`.
-    /// Returns the backup text and how many contacts it holds.
-    pub async fn export_backup(&self, passphrase: &Secret) -> Result<(String, usize), DaemonError> {
+    /// What a backup holds now (docs/PROTOCOL.md §10.1), and how many
+    /// contacts.
+    async fn backup_contents(&self) -> Result<(zeroize::Zeroizing<Vec<u8>>, usize), DaemonError> {
         let account = self.account()?;
         let ks = self.keystore.clone();
         let (enc, sig) = blocking(move || -> Result<_, KeystoreError> {
@@ -74,6 +74,13 @@ impl Daemon {
             })
             .expect("JSON of strings and numbers"),
         );
+        Ok((contents, count))
+    }
+
+    /// The identity and the pinned contacts, sealed under `passphrase`.
+    /// Returns the backup text and how many contacts it holds.
+    pub async fn export_backup(&self, passphrase: &Secret) -> Result<(String, usize), DaemonError> {
+        let (contents, count) = self.backup_contents().await?;
         let passphrase = passphrase.clone();
         let text = blocking(move || backup::seal(passphrase.expose(), &contents, &mut rand::rng()))
             .await??;
@@ -98,15 +105,26 @@ impl Daemon {
         let trust = super::account::normalized(r.trust)?;
         let device_name = super::devices::device_name(r.device_name)?;
         let relay = RelayClient::new(&relay_url, &trust)?;
-        let (passphrase, text, user) = (r.passphrase, r.backup, r.username.clone());
+        // The relay must know this account by these keys: a backup of an
+        // older identity would make a device nobody can write to.
+        let (published, kept) =
+            relay_lookup(&relay, &r.username, &r.password, r.backup.is_none()).await?;
+        let text = match (r.backup, kept) {
+            (Some(text), _) | (None, Some(text)) => text,
+            (None, None) => {
+                return Err(DaemonError::Invalid(format!(
+                    "the relay keeps no key backup for {}: restore from a file, or \
+                     `chat-ctl backup enable` on a device that has the account",
+                    r.username
+                )));
+            }
+        };
+        let (passphrase, user) = (r.passphrase, r.username.clone());
         let (identity, contacts) = blocking(move || -> Result<_, BackupError> {
             let plaintext = backup::open(passphrase.expose().as_bytes(), text.as_bytes())?;
             BackupContents::parse(plaintext.expose_secret(), &user)
         })
         .await??;
-        // The relay must know this account by these keys: a backup of an
-        // older identity would make a device nobody can write to.
-        let published = relay_card(&relay, &r.username, &r.password).await?;
         if let Some(card) = published
             && card.fingerprint() != identity.card().fingerprint()
         {
@@ -218,16 +236,157 @@ impl Daemon {
     }
 }
 
+/// The relay backup's key as the keystore keeps it: `K` of §10.2 with the
+/// salt and parameters it was derived with.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeptKey {
+    key: String,
+    salt: String,
+    m: u32,
+    t: u32,
+    p: u32,
+}
+
+/// How long contacts must stay unchanged before the relay backup is sealed
+/// again (a burst of changes makes one upload).
+const BACKUP_SETTLE: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl Daemon {
+    /// Keeps a backup on the relay from now on, sealed under `passphrase`
+    /// (docs/RELAY.md §5.2): derives the key once, keeps it in the keystore,
+    /// and uploads. Returns how many contacts the backup holds.
+    pub async fn enable_relay_backup(&self, passphrase: &Secret) -> Result<usize, DaemonError> {
+        backup::check_passphrase(passphrase.expose())?;
+        self.account()?;
+        let mut salt = [0u8; 16];
+        rand::Rng::fill_bytes(&mut rand::rng(), &mut salt);
+        let params = backup::KdfParams::DEFAULT;
+        let passphrase = passphrase.clone();
+        let key = blocking(move || backup::derive(passphrase.expose().as_bytes(), &salt, params))
+            .await??;
+        let kept = serde_json::to_vec(&KeptKey {
+            key: B64.encode(&key[..]),
+            salt: B64.encode(salt),
+            m: params.m,
+            t: params.t,
+            p: params.p,
+        })
+        .expect("JSON of strings and numbers");
+        let kept = zeroize::Zeroizing::new(kept);
+        let ks = self.keystore.clone();
+        blocking(move || ks.set(names::BACKUP_KEY, &kept)).await??;
+        match self.upload_backup().await? {
+            Some(count) => Ok(count),
+            None => Err(DaemonError::Internal("the backup key was not kept".into())),
+        }
+    }
+
+    /// Stops keeping a backup on the relay: deletes it there and forgets its key.
+    pub async fn disable_relay_backup(&self) -> Result<(), DaemonError> {
+        let token = self.token().ok_or_else(|| {
+            DaemonError::NotLoggedIn("not logged in: run `chat-ctl login` first".into())
+        })?;
+        self.relay()?.delete_backup(&token).await?;
+        let ks = self.keystore.clone();
+        blocking(move || ks.delete(names::BACKUP_KEY)).await??;
+        Ok(())
+    }
+
+    /// Seals the backup again with the kept key and uploads it; `None` when
+    /// no relay backup is kept.
+    async fn upload_backup(&self) -> Result<Option<usize>, DaemonError> {
+        let ks = self.keystore.clone();
+        let Some(kept) = blocking(move || ks.get(names::BACKUP_KEY)).await?? else {
+            return Ok(None);
+        };
+        let kept: KeptKey = serde_json::from_slice(kept.expose_secret())
+            .map_err(|e| DaemonError::Internal(format!("the kept backup key: {e}")))?;
+        let bytes = |text: &str| B64.decode(text).ok();
+        let (Some(key), Some(salt)) = (bytes(&kept.key), bytes(&kept.salt)) else {
+            return Err(DaemonError::Internal(
+                "the kept backup key is not base64".into(),
+            ));
+        };
+        let key = zeroize::Zeroizing::new(key);
+        let (Ok(key), Ok(salt)) = (<[u8; 64]>::try_from(&key[..]), <[u8; 16]>::try_from(salt))
+        else {
+            return Err(DaemonError::Internal(
+                "the kept backup key has the wrong size".into(),
+            ));
+        };
+        let key = zeroize::Zeroizing::new(key);
+        let params = backup::KdfParams {
+            m: kept.m,
+            t: kept.t,
+            p: kept.p,
+        };
+        let (contents, count) = self.backup_contents().await?;
+        let mut iv = [0u8; 16];
+        rand::Rng::fill_bytes(&mut rand::rng(), &mut iv);
+        let text = backup::seal_with_key(&key, &contents, params, salt, iv);
+        let token = self.token().ok_or_else(|| {
+            DaemonError::NotLoggedIn("not logged in: run `chat-ctl login` first".into())
+        })?;
+        self.relay()?.put_backup(&token, &text).await?;
+        tracing::info!(contacts = count, "key backup on the relay updated");
+        Ok(Some(count))
+    }
+
+    /// Seals the relay backup again after contacts change, until shutdown.
+    pub(super) async fn run_backups(self: Arc<Self>) {
+        let mut stop = self.shutdown.subscribe();
+        let mut failures = 0u32;
+        loop {
+            tokio::select! {
+                _ = self.backup_wake.notified() => {}
+                _ = super::stopped(&mut stop) => return,
+            }
+            loop {
+                // Settle: a burst of changes makes one upload.
+                tokio::select! {
+                    _ = tokio::time::sleep(BACKUP_SETTLE) => {}
+                    _ = super::stopped(&mut stop) => return,
+                }
+                match self.upload_backup().await {
+                    Ok(_) => {
+                        failures = 0;
+                        break;
+                    }
+                    Err(e) => {
+                        failures += 1;
+                        tracing::warn!(error = %e, "could not update the key backup on the relay; retrying");
+                        tokio::select! {
+                            _ = tokio::time::sleep(super::backoff(failures)) => {}
+                            _ = super::stopped(&mut stop) => return,
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The account's card as the relay's directory has it. Looking it up needs
 /// a session; the login for it is for the account's oldest device and only
 /// reads.
-async fn relay_card(
+/// And, when `want_backup`, the key backup the relay keeps for it.
+async fn relay_lookup(
     relay: &RelayClient,
     user: &str,
     password: &Secret,
-) -> Result<Option<Card>, DaemonError> {
+    want_backup: bool,
+) -> Result<(Option<Card>, Option<String>), DaemonError> {
     let session = relay.login(user, password, None).await?;
-    let text = relay.card(&session.token, user).await?;
+    let looked = async {
+        let card = relay.card(&session.token, user).await?;
+        let kept = if want_backup {
+            relay.backup(&session.token).await?
+        } else {
+            None
+        };
+        Ok::<_, DaemonError>((Card::from_json(&card).ok(), kept))
+    }
+    .await;
     let _ = relay.logout(&session.token).await;
-    Ok(Card::from_json(&text).ok())
+    looked
 }

@@ -47,7 +47,9 @@ impl Daemon {
         {
             return Err(DaemonError::Invalid("that is your own card".into()));
         }
-        Ok(self.publish(self.store.add_contact(&card)?))
+        let added = self.publish(self.store.add_contact(&card)?);
+        self.backup_wake.notify_one();
+        Ok(added)
     }
 
     /// Fetches `user`'s card from the directory; it must have `wanted`.
@@ -82,12 +84,15 @@ impl Daemon {
     /// Forgets a contact; history stays, its queued texts fail.
     pub fn remove_contact(&self, user: &str) -> Result<(), DaemonError> {
         self.publish(self.store.remove_contact(user)?);
+        self.backup_wake.notify_one();
         Ok(())
     }
 
     /// Marks a contact verified after comparing fingerprints out of band.
     pub fn verify_contact(&self, user: &str, fingerprint: &str) -> Result<Contact, DaemonError> {
         let fp = parse_fingerprint(fingerprint)?;
-        Ok(self.publish(self.store.verify_contact(user, &fp)?))
+        let verified = self.publish(self.store.verify_contact(user, &fp)?);
+        self.backup_wake.notify_one();
+        Ok(verified)
     }
 }

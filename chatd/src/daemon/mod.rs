@@ -115,6 +115,8 @@ pub struct Daemon {
     outbox_wake: Notify,
     /// Wakes the sync loop (after login).
     sync_wake: Notify,
+    /// Asks for the relay's key backup to be sealed again (contacts changed).
+    backup_wake: Notify,
     /// One automatic session renewal at a time (sync and outbox both ask).
     renewing: tokio::sync::Mutex<()>,
     /// Whether the account has other active devices, which then get a copy
@@ -160,6 +162,7 @@ impl Daemon {
             relay_client: Mutex::new(None),
             outbox_wake: Notify::new(),
             sync_wake: Notify::new(),
+            backup_wake: Notify::new(),
             renewing: tokio::sync::Mutex::new(()),
             other_devices: Mutex::new((false, None)),
             shutdown,
@@ -176,6 +179,7 @@ impl Daemon {
             tokio::spawn(self.clone().run_sync()),
             tokio::spawn(self.clone().run_outbox()),
             tokio::spawn(self.clone().run_retention()),
+            tokio::spawn(self.clone().run_backups()),
         ]
     }
 

@@ -71,6 +71,16 @@ const SUMMARIES: &[(&str, &str, &[&str])] = &[
         &["passphrase"],
     ),
     (
+        "backup.enable",
+        "Keep a backup on the relay, sealed under a passphrase and sealed again when contacts change.",
+        &["passphrase"],
+    ),
+    (
+        "backup.disable",
+        "Stop keeping a backup on the relay, and delete it there.",
+        &[],
+    ),
+    (
         "account.restore",
         "Restore a backup on a machine with no account and join the account as a new device, same fingerprint.",
         &[

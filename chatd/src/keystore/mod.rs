@@ -31,8 +31,12 @@ pub mod names {
     pub const TOKEN: &str = "relay_token";
     /// The relay account password.
     pub const PASSWORD: &str = "relay_password";
+    /// The key the relay's key backup is sealed with (docs/PROTOCOL.md §10.2's
+    /// `K`, with its salt and Argon2 parameters), kept so the backup can be
+    /// sealed again when contacts change without asking for the passphrase.
+    pub const BACKUP_KEY: &str = "backup_key";
     /// All of them, for deletion.
-    pub const ALL: [&str; 4] = [ENC_KEY, SIG_KEY, TOKEN, PASSWORD];
+    pub const ALL: [&str; 5] = [ENC_KEY, SIG_KEY, TOKEN, PASSWORD, BACKUP_KEY];
 }
 
 /// Why the keystore failed.

@@ -430,6 +430,50 @@ impl RelayClient {
         success(resp).await
     }
 
+    /// `PUT /v1/backup`.
+    pub async fn put_backup(&self, token: &Secret, backup: &str) -> Result<(), RelayError> {
+        let resp = self
+            .send(
+                self.at(Method::PUT, self.url("/v1/backup"), 60)
+                    .bearer_auth(token.expose())
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(backup.to_owned()),
+            )
+            .await?;
+        success(resp).await
+    }
+
+    /// `GET /v1/backup`: the sealed backup, or `None` when there is none.
+    pub async fn backup(&self, token: &Secret) -> Result<Option<String>, RelayError> {
+        let resp = self
+            .send(
+                self.at(Method::GET, self.url("/v1/backup"), 60)
+                    .bearer_auth(token.expose()),
+            )
+            .await?;
+        match resp.status() {
+            StatusCode::OK => Ok(Some(
+                resp.text().await.map_err(|e| transport(e, &self.host))?,
+            )),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(refused(resp).await),
+        }
+    }
+
+    /// `DELETE /v1/backup`; none there is fine.
+    pub async fn delete_backup(&self, token: &Secret) -> Result<(), RelayError> {
+        let resp = self
+            .send(
+                self.at(Method::DELETE, self.url("/v1/backup"), 30)
+                    .bearer_auth(token.expose()),
+            )
+            .await?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            return Ok(());
+        }
+        success(resp).await
+    }
+
     /// `GET /v1/directory/{user}`: the card JSON.
     pub async fn card(&self, token: &Secret, user: &str) -> Result<Vec<u8>, RelayError> {
         let resp = self

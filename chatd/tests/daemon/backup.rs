@@ -31,7 +31,7 @@ fn restore_params(relay: &Relay, backup: &str, passphrase: &str) -> AccountResto
         relay_url: relay.url.clone(),
         username: "alice".into(),
         password: Secret::new("alice relay password"),
-        backup: Secret::new(backup),
+        backup: Some(Secret::new(backup)),
         passphrase: Secret::new(passphrase),
         device_name: Some("laptop".into()),
         insecure_http: false,
@@ -308,4 +308,75 @@ async fn what_one_device_sends_and_reads_shows_on_the_other() {
             .then_some(())
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_keeps_a_backup_that_follows_the_contacts_and_restores_a_new_machine() {
+    use ipc_schema::methods::{BackupDisableParams, BackupEnableParams};
+    let relay = Relay::start().await;
+    let desk = Chatd::start("alice", "").await;
+    let bob = Chatd::start("bob", "").await;
+    let carol = Chatd::start("carol", "").await;
+    desk.register(&relay.url).await;
+    bob.register(&relay.url).await;
+    carol.register(&relay.url).await;
+    desk.add(&bob).await;
+    let enable = |passphrase: &str| BackupEnableParams {
+        passphrase: Secret::new(passphrase),
+    };
+    let weak = desk.client().await.call(enable("short")).await.unwrap_err();
+    assert_eq!(refusal(&weak), "refused");
+    let on = desk.client().await.call(enable(PASSPHRASE)).await.unwrap();
+    assert_eq!(on.contacts, 1);
+
+    // A contact added later reaches the relay's copy by itself.
+    desk.add(&carol).await;
+    let from_relay = |passphrase: &str| AccountRestoreParams {
+        backup: None,
+        ..restore_params(&relay, "", passphrase)
+    };
+    let probe = Chatd::start("alice", "").await;
+    let wrong = probe
+        .client()
+        .await
+        .call(from_relay("not the passphrase at all, no"))
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(&wrong), "wrong_passphrase_or_tampered");
+    let laptop = Chatd::start("alice", "").await;
+    let restored = eventually(SOON, "the relay's backup has carol", || async {
+        // Each try restores on a fresh machine, so none is half-set.
+        let fresh = Chatd::start("alice", "").await;
+        let got = fresh
+            .client()
+            .await
+            .call(from_relay(PASSPHRASE))
+            .await
+            .ok()?;
+        (got.contacts == 2).then_some(got)
+    })
+    .await;
+    let desk_fp = desk
+        .client()
+        .await
+        .call(IdentityShowParams {})
+        .await
+        .unwrap()
+        .fingerprint;
+    assert_eq!(restored.fingerprint, desk_fp);
+
+    // Off: deleted on the relay; a restore from it says so.
+    desk.client()
+        .await
+        .call(BackupDisableParams {})
+        .await
+        .unwrap();
+    let none = laptop
+        .client()
+        .await
+        .call(from_relay(PASSPHRASE))
+        .await
+        .unwrap_err();
+    assert!(none.to_string().contains("keeps no key backup"), "{none}");
+    assert_eq!(laptop.status().await.user, None);
 }

@@ -88,6 +88,30 @@ pub struct BackupExportResult {
     pub contacts: u32,
 }
 
+/// Params of `backup.enable`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupEnableParams {
+    /// The backup passphrase (not the relay password), as for `backup.export`.
+    pub passphrase: Secret,
+}
+
+/// Result of `backup.enable`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupEnableResult {
+    /// How many contacts the backup on the relay holds now.
+    pub contacts: u32,
+}
+
+/// Params of `backup.disable` (none).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupDisableParams {}
+
+/// Result of `backup.disable` (empty).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupDisableResult {}
+
 /// Params of `account.restore`: like `account.register`, with a backup in
 /// place of new keys; the machine joins the account as a new device.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,8 +123,10 @@ pub struct AccountRestoreParams {
     pub username: String,
     /// The relay account's password.
     pub password: Secret,
-    /// The backup text, as `backup.export` made it.
-    pub backup: Secret,
+    /// The backup text, as `backup.export` made it; absent to fetch the one
+    /// the relay keeps (`backup.enable`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<Secret>,
     /// Its passphrase.
     pub passphrase: Secret,
     /// This machine's name among the account's devices; the host name when absent.

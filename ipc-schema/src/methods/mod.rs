@@ -202,6 +202,10 @@ methods! {
     DeviceRevoke = "device.revoke" (DeviceRevokeParams) -> DeviceRevokeResult;
     /// The identity and contacts, sealed under a passphrase.
     BackupExport = "backup.export" (BackupExportParams) -> BackupExportResult;
+    /// Keep a backup on the relay, sealed again when contacts change.
+    BackupEnable = "backup.enable" (BackupEnableParams) -> BackupEnableResult;
+    /// Stop keeping a backup on the relay, and delete it there.
+    BackupDisable = "backup.disable" (BackupDisableParams) -> BackupDisableResult;
     /// Restore a backup here and join the account as a new device.
     AccountRestore = "account.restore" (AccountRestoreParams) -> AccountRestoreResult;
     /// Own username, fingerprint and key size.
@@ -263,7 +267,7 @@ mod tests {
         for name in Method::NAMES.iter().chain(Event::NAMES) {
             assert!(seen.insert(*name), "duplicate name {name}");
         }
-        assert_eq!(Method::NAMES.len(), 35);
+        assert_eq!(Method::NAMES.len(), 37);
         let m = Method::from(StatusParams {});
         assert_eq!(m.name(), "status");
         assert_eq!(

@@ -3,9 +3,10 @@
 use ipc_schema::methods::{
     AccountDeleteParams, AccountDeleteResult, AccountLoginParams, AccountLoginResult,
     AccountLogoutResult, AccountPasswordParams, AccountPasswordResult, AccountRegisterParams,
-    AccountRegisterResult, AccountRestoreParams, AccountRestoreResult, BackupExportParams,
-    BackupExportResult, DeviceListResult, DeviceRevokeParams, DeviceRevokeResult,
-    IdentityCardResult, IdentityShowResult, RelayTrustParams, RelayTrustResult,
+    AccountRegisterResult, AccountRestoreParams, AccountRestoreResult, BackupDisableResult,
+    BackupEnableParams, BackupEnableResult, BackupExportParams, BackupExportResult,
+    DeviceListResult, DeviceRevokeParams, DeviceRevokeResult, IdentityCardResult,
+    IdentityShowResult, RelayTrustParams, RelayTrustResult,
 };
 
 use ipc_schema::Secret;
@@ -101,6 +102,21 @@ pub(super) async fn backup_export(
     })
 }
 
+pub(super) async fn backup_enable(
+    d: &Daemon,
+    p: BackupEnableParams,
+) -> Result<BackupEnableResult, DaemonError> {
+    let contacts = d.enable_relay_backup(&p.passphrase).await?;
+    Ok(BackupEnableResult {
+        contacts: contacts as u32,
+    })
+}
+
+pub(super) async fn backup_disable(d: &Daemon) -> Result<BackupDisableResult, DaemonError> {
+    d.disable_relay_backup().await?;
+    Ok(BackupDisableResult {})
+}
+
 pub(super) async fn restore(
     d: &Daemon,
     p: AccountRestoreParams,
@@ -110,7 +126,7 @@ pub(super) async fn restore(
             relay_url: p.relay_url,
             username: p.username,
             password: p.password,
-            backup: p.backup.expose().to_owned(),
+            backup: p.backup.map(|b| b.expose().to_owned()),
             passphrase: p.passphrase,
             device_name: p.device_name,
             trust: RelayTrust {

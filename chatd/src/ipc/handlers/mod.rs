@@ -116,6 +116,8 @@ pub async fn dispatch(d: &Daemon, conn: u64, method: Method) -> Outcome {
         Method::DeviceRevoke(p) => reply(account::revoke_device(d, p).await),
         Method::BackupExport(p) => reply(account::backup_export(d, p).await),
         Method::AccountRestore(p) => reply(account::restore(d, p).await),
+        Method::BackupEnable(p) => reply(account::backup_enable(d, p).await),
+        Method::BackupDisable(_) => reply(account::backup_disable(d).await),
         Method::IdentityShow(_) => reply(account::identity_show(d)),
         Method::IdentityCard(_) => reply(account::identity_card(d)),
         Method::ContactAdd(p) => reply(contacts::add(d, p).await),
