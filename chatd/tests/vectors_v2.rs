@@ -30,6 +30,8 @@ use rsa::traits::PublicKeyParts;
 use serde_json::{Value, json};
 
 const SEAL_SEED: [u8; 32] = [0x2e; 32];
+/// The stream of the several-devices vectors (§11), apart from the others'.
+const DEVICES_SEED: [u8; 32] = [0x5d; 32];
 const TS: u64 = 1_764_100_000_000;
 const USERS: [&str; 3] = ["alice", "bob", "carol"];
 
@@ -243,6 +245,43 @@ fn build(ids: &[&Identity; 3]) -> Value {
         &mut rng,
     );
     add("seven_recipients", alice, &[bob, carol], payload, sealed);
+    // One account on several devices (docs/PROTOCOL.md §11): sealed with a
+    // stream and times of their own, so the vectors above stay as they were.
+    let mut own_rng = ChaCha20Rng::from_seed(DEVICES_SEED);
+    let own: Vec<(&str, Vec<&Identity>, String, u64)> = vec![
+        (
+            "sent_copy_to_own_devices",
+            vec![bob, alice],
+            encoded(Payload::Text {
+                body: "deploy done".into(),
+                reply_to: None,
+                to: Some("bob".into()),
+            }),
+            TS + 500_000,
+        ),
+        (
+            "read_state_to_own_devices",
+            vec![alice],
+            encoded(Payload::Receipt {
+                ids: vec!["00112233445566778899aabbccddeeff".into()],
+                kind: ReceiptKind::Read,
+            }),
+            TS + 501_000,
+        ),
+        (
+            "device_added",
+            vec![alice],
+            encoded(Payload::DeviceAdded {
+                name: "laptop".into(),
+            }),
+            TS + 502_000,
+        ),
+    ];
+    for (name, to, payload, at) in own {
+        let cards: Vec<&Card> = to.iter().map(|t| t.card()).collect();
+        let sealed = seal_v2_bytes(alice, &cards, payload.as_bytes(), at, &mut own_rng).unwrap();
+        add(name, alice, &to, payload, sealed);
+    }
 
     let base_sealed = sealed_list[0].clone();
     let base = delivered_for(&base_sealed, "bob");
@@ -528,13 +567,12 @@ fn identities(doc: &Value) -> [Identity; 3] {
     USERS.map(|u| identity(doc, u))
 }
 
+/// The cards `me` opens envelopes with: its contacts, and its own (what its
+/// own account's other devices send, docs/PROTOCOL.md §11).
 fn book_of(me: &str, ids: &[Identity; 3]) -> Book {
-    let others: Vec<&Card> = ids
-        .iter()
-        .filter(|i| i.user() != me)
-        .map(|i| i.card())
-        .collect();
-    Book::with(&others)
+    let cards: Vec<&Card> = ids.iter().map(|i| i.card()).collect();
+    debug_assert!(cards.iter().any(|c| c.user() == me));
+    Book::with(&cards)
 }
 
 fn find<'a>(ids: &'a [Identity; 3], user: &str) -> &'a Identity {

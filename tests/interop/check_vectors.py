@@ -437,7 +437,9 @@ def _check_v2(path, write_path, problems, counts, notes):
         cards = {n: i.card() for n, i in ids.items()}
 
     def contacts_of(me: str, pool: dict) -> dict:
-        return {u: c for u, c in pool.items() if u != me}
+        # §11: the reader's own card opens what its own account's other
+        # devices send, so it is in every reader's book.
+        return dict(pool)
 
     # ----------------------------------------------------------------- valid
     if vec is not None:
