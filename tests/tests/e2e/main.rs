@@ -6,6 +6,7 @@ mod basics;
 mod big_texts;
 mod crash;
 mod ctl;
+mod devices;
 mod forged;
 mod groups;
 mod hostile_text;
