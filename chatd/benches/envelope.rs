@@ -279,5 +279,58 @@ fn criterion_dir() -> Option<std::path::PathBuf> {
     Some(exe.parent()?.parent()?.parent()?.join("criterion"))
 }
 
-criterion_group!(benches, bench_v2, bench);
+/// Sent-message sync (docs/PROTOCOL.md §11.1): a 1 KiB text to bob sealed
+/// v1, against the same text sealed v2 to bob and the sender's own account
+/// (with `to`), as a device with other devices sends it; and the bound of
+/// each, pss_sign plus one or two oaep_encrypt.
+fn bench_sync(c: &mut Criterion) {
+    let bits = KeyBits::B3072;
+    let mut rng = ChaCha20Rng::from_seed([0x5c; 32]);
+    let alice = Identity::generate("alice", bits, &mut rng).unwrap();
+    let bob = Identity::generate("bob", bits, &mut rng).unwrap();
+    let body = "x".repeat(1024);
+    let plain = Payload::text(body.clone());
+    let synced = Payload::Text {
+        body,
+        reply_to: None,
+        to: Some("bob".into()),
+    };
+    let alice_sig =
+        rsa::PrivateKey::from_pkcs8_der(alice.sig_private_pkcs8().expose_secret()).unwrap();
+    let (msg, keys) = ([1u8; 300], [7u8; 64]);
+    const TS: u64 = 1_764_000_000_123;
+    let mut group = c.benchmark_group("sync_rsa3072");
+    group.sample_size(30);
+    group.bench_function("bound_v1: pss_sign+oaep_encrypt", |b| {
+        b.iter(|| {
+            primitives::pss_sign(&alice_sig, black_box(&msg), &mut rand::rng()).unwrap();
+            primitives::oaep_encrypt(bob.card().enc_key(), black_box(&keys), &mut rand::rng())
+                .unwrap();
+        })
+    });
+    group.bench_function("seal_v1_to_bob", |b| {
+        b.iter(|| seal(&alice, bob.card(), black_box(&plain), TS, &mut rand::rng()).unwrap())
+    });
+    group.bench_function("bound_sync: pss_sign+2*oaep_encrypt", |b| {
+        b.iter(|| {
+            primitives::pss_sign(&alice_sig, black_box(&msg), &mut rand::rng()).unwrap();
+            for card in [bob.card(), alice.card()] {
+                primitives::oaep_encrypt(card.enc_key(), black_box(&keys), &mut rand::rng())
+                    .unwrap();
+            }
+        })
+    });
+    group.bench_function("seal_v2_to_bob_and_own_devices", |b| {
+        let to = [bob.card(), alice.card()];
+        b.iter(|| {
+            let mut rng = rand::rng();
+            let mut id = [0u8; 16];
+            rand::Rng::fill_bytes(&mut rng, &mut id);
+            seal_v2_as(&alice, &to, black_box(&synced), id, TS, &mut rng).unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_v2, bench, bench_sync);
 criterion_main!(benches);

@@ -60,10 +60,12 @@ fn main() {
                 )
             }
             "--bench" => {}
-            "latency" | "throughput" | "backlog" | "footprint" | "group" | "all" => what = a,
+            "latency" | "throughput" | "backlog" | "footprint" | "group" | "restore" | "all" => {
+                what = a
+            }
             other => {
                 eprintln!(
-                    "usage: e2e [latency|throughput|backlog|footprint|group|all] [--messages N] (got {other:?})"
+                    "usage: e2e [latency|throughput|backlog|footprint|group|restore|all] [--messages N] (got {other:?})"
                 );
                 std::process::exit(2);
             }
@@ -113,7 +115,85 @@ fn main() {
             &mut table,
         );
     }
+    if all || what == "restore" {
+        restore(&mut table);
+    }
     table.print();
+}
+
+/// The new machine's RSS high-water mark, KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("VmHWM")
+}
+
+/// A new machine set up from a backup file (docs/PROTOCOL.md §10): the wall
+/// time of `chat-ctl backup import` and the new chatd's peak RSS, against
+/// the bound of one Argon2id derivation at chatd's cost, measured here.
+fn restore(table: &mut Table) {
+    use chatd::crypto::backup::{KdfParams, derive};
+    const PASSPHRASE: &str = "Seven-horses Quietly Ate 41 lemons!";
+    println!("restore: a new machine from a backup file (Argon2id m=64 MiB, t=3, p=1)");
+    let (world, alice, _bob) = two_users();
+    let file = world.dir.path().join("alice.backup");
+    alice
+        .ctl_in(
+            &[
+                "backup",
+                "export",
+                file.to_str().unwrap(),
+                "--passphrase-stdin",
+            ],
+            &format!("{PASSPHRASE}\n"),
+        )
+        .success();
+    let runs = 3;
+    let start = Instant::now();
+    for _ in 0..runs {
+        derive(PASSPHRASE.as_bytes(), &[9; 16], KdfParams::DEFAULT).unwrap();
+    }
+    let bound = start.elapsed() / runs;
+    let laptop = world.daemon("alice-laptop");
+    let before = peak_rss_kib(laptop.pid().expect("running"));
+    let start = Instant::now();
+    laptop
+        .ctl_in(
+            &[
+                "backup",
+                "import",
+                file.to_str().unwrap(),
+                "--relay",
+                &world.relay.url,
+                "--user",
+                "alice",
+                "--device-name",
+                "laptop",
+                "--password-stdin",
+                "--passphrase-stdin",
+            ],
+            &format!("alice-password\n{PASSPHRASE}\n"),
+        )
+        .success();
+    let took = start.elapsed();
+    let after = peak_rss_kib(laptop.pid().expect("running"));
+    table.row(
+        "restore from a backup file (chat-ctl backup import)",
+        format!(
+            "{:.0} ms; chatd peak RSS {:.1} MB (before {:.1} MB)",
+            ms(took),
+            after as f64 / 1024.0,
+            before as f64 / 1024.0
+        ),
+        format!(
+            "bound: one Argon2id (64 MiB, t=3) {:.0} ms: {:.2}x",
+            ms(bound),
+            took.as_secs_f64() / bound.as_secs_f64()
+        ),
+    );
 }
 
 /// The rows printed at the end.

@@ -18,6 +18,9 @@
 //! 4. **idle long-polls**: `--idle` long-polls held open, and the relay's RSS
 //!    (spread over enough tokens for the relay's cap of long-polls per token).
 //!
+//! `--devices D` runs instead the several-devices comparison
+//! (docs/BENCHMARKS.md, "Relay: delivery to several devices").
+//!
 //! `--group N` runs instead the envelope v2 comparison (docs/BENCHMARKS.md,
 //! "Relay: v2 PUT for 100 recipients"): the N senders PUT sealed v2 envelopes
 //! to the same `--group` registered recipients, against v1 PUTs of the same
@@ -35,6 +38,7 @@ use rand::Rng as _;
 use relay_server::config::defaults;
 use serde_json::{Value, json};
 
+mod devices;
 mod group;
 
 struct Args {
@@ -42,6 +46,7 @@ struct Args {
     seconds: u64,
     idle: usize,
     group: usize,
+    devices: usize,
     url: Option<String>,
     pid: Option<u32>,
 }
@@ -52,6 +57,7 @@ fn parse_args() -> Args {
         seconds: 10,
         idle: 10_000,
         group: 0,
+        devices: 0,
         url: None,
         pid: None,
     };
@@ -71,12 +77,19 @@ fn parse_args() -> Args {
                     die("--group takes 1 to 1000 recipients");
                 }
             }
+            "--devices" => {
+                args.devices = value().parse().unwrap_or_else(|_| die("bad --devices"));
+                if !(2..=ipc_schema::relay::MAX_DEVICES).contains(&args.devices) {
+                    die("--devices takes 2 to 10");
+                }
+            }
             "--url" => args.url = Some(value()),
             "--pid" => args.pid = Some(value().parse().unwrap_or_else(|_| die("bad --pid"))),
             "--help" | "-h" => {
                 println!(
                     "relay-bench [--senders N] [--seconds S] [--idle N] [--url URL --pid PID]\n\
-                     relay-bench --group RECIPIENTS [--senders N] [--seconds S]"
+                     relay-bench --group RECIPIENTS [--senders N] [--seconds S]\n\
+                     relay-bench --devices D [--senders N] [--seconds S]"
                 );
                 std::process::exit(0);
             }
@@ -420,6 +433,9 @@ async fn main() {
     let args = parse_args();
     if args.group > 0 {
         return group::group_bench(&args).await;
+    }
+    if args.devices > 0 {
+        return devices::devices_bench(&args).await;
     }
     let needed = (args.idle + 200) as u64;
     if let Some(limit) = open_files_limit()

@@ -64,22 +64,22 @@ pub(super) fn copy_targets(
     .map(|n| n as usize)
 }
 
-/// Gives each target device (see [`copy_targets`]) a copy of mailbox row `seq`.
+/// Gives each target device (see [`copy_targets`]) a copy of mailbox row
+/// `seq`; returns how many got one.
 pub(super) fn add_copies(
     conn: &Connection,
     recipient: &str,
     sender: &str,
     device: &str,
     seq: i64,
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<usize> {
     let skip = (recipient == sender).then_some(device);
     conn.prepare_cached(
         "INSERT INTO copies (username, device_id, seq)
          SELECT username, device_id, ?3 FROM devices
          WHERE username = ?1 AND gone_at IS NULL AND device_id IS NOT ?2",
     )?
-    .execute(params![recipient, skip, seq])?;
-    Ok(())
+    .execute(params![recipient, skip, seq])
 }
 
 /// Marks a device revoked or expired: its sessions and copies go, and so
@@ -101,28 +101,60 @@ pub(super) fn retire_device(
         ))?
         .execute(params![username, device_id])?;
     }
-    release(conn, username, None, now)
+    release_all(conn, username, now)
 }
 
-/// Deletes the user's envelopes (with this id, or all) that no device still
-/// has to fetch, remembering each as delivered so that a sender's retry is
-/// answered 200, and takes them off the mailbox's count.
-pub(super) fn release(
+/// Deletes the user's envelopes with these ids that no device still has to
+/// fetch (each id looked up by the (recipient, id) index), remembering each
+/// as delivered so that a sender's retry is answered 200, and takes them off
+/// the mailbox's count in one update.
+pub(super) fn release_ids(
     conn: &Connection,
     username: &str,
-    id: Option<&str>,
+    ids: &[&str],
     now: i64,
 ) -> rusqlite::Result<()> {
-    let gone: Vec<(String, String, Vec<u8>, i64)> = conn
+    let mut gone = Vec::new();
+    let mut by_id = conn.prepare_cached(
+        "DELETE FROM mailbox WHERE recipient = ?1 AND id = ?2
+           AND NOT EXISTS (SELECT 1 FROM copies c WHERE c.seq = mailbox.seq)
+         RETURNING sender, id, digest, size",
+    )?;
+    for id in ids {
+        let rows = by_id.query_map(params![username, id], gone_row)?;
+        for row in rows {
+            gone.push(row?);
+        }
+    }
+    forget_released(conn, username, &gone, now)
+}
+
+/// Like [`release_ids`] for every envelope of the user's (after a device
+/// went: a scan of that one mailbox).
+pub(super) fn release_all(conn: &Connection, username: &str, now: i64) -> rusqlite::Result<()> {
+    let gone = conn
         .prepare_cached(
-            "DELETE FROM mailbox WHERE recipient = ?1 AND (?2 IS NULL OR id = ?2)
+            "DELETE FROM mailbox WHERE recipient = ?1
                AND NOT EXISTS (SELECT 1 FROM copies c WHERE c.seq = mailbox.seq)
              RETURNING sender, id, digest, size",
         )?
-        .query_map(params![username, id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+        .query_map([username], gone_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    forget_released(conn, username, &gone, now)
+}
+
+type Gone = (String, String, Vec<u8>, i64);
+
+fn gone_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Gone> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+}
+
+fn forget_released(
+    conn: &Connection,
+    username: &str,
+    gone: &[Gone],
+    now: i64,
+) -> rusqlite::Result<()> {
     if gone.is_empty() {
         return Ok(());
     }
@@ -131,7 +163,7 @@ pub(super) fn release(
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
     let mut bytes = 0;
-    for (sender, id, digest, size) in &gone {
+    for (sender, id, digest, size) in gone {
         remember.execute(params![sender, id, digest, now, username])?;
         bytes += size;
     }

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
 use super::devices::{
-    active_devices, add_copies, add_device, copy_targets, device_row, release, retire_device,
+    active_devices, add_copies, add_device, copy_targets, device_row, release_ids, retire_device,
 };
 use super::now_ms;
 use crate::store::{
@@ -192,7 +192,8 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
             Ok(WriteOk::Unit)
         }
         WriteOp::DeleteAccount(username) => {
-            // Sessions and mailbox go with the account (ON DELETE CASCADE).
+            // Sessions, devices, copies and mailbox go with the account
+            // (ON DELETE CASCADE).
             let n = conn.execute("DELETE FROM accounts WHERE username = ?1", [username])?;
             if n == 0 {
                 return Err(StoreError::UnknownUser);
@@ -353,13 +354,15 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
                 "DELETE FROM copies WHERE username = ?1 AND device_id = ?2
                    AND seq IN (SELECT seq FROM mailbox WHERE recipient = ?1 AND id = ?3)",
             )?;
+            let mut done = Vec::with_capacity(ids.len());
             for id in ids {
                 let n = del.execute(params![recipient, device, id])?;
                 if n > 0 {
                     acked += n;
-                    release(conn, recipient, Some(id), now)?;
+                    done.push(id.as_str());
                 }
             }
+            release_ids(conn, recipient, &done, now)?;
             Ok(WriteOk::Count(acked))
         }
         WriteOp::PutBackup(username, body) => {
@@ -439,11 +442,6 @@ fn put(conn: &Connection, env: &NewEnvelope, quota: Quota, now: i64) -> StoreRes
     if count as u64 + 1 > quota.max_count || (bytes + len) as u64 > quota.max_bytes {
         return Err(StoreError::QuotaExceeded);
     }
-    if copy_targets(conn, &env.recipient, &env.sender, &env.sender_device)? == 0 {
-        // No device to deliver to (the sender's own account, with no other
-        // device): done, with nothing kept.
-        return Ok(PutOutcome::Stored);
-    }
     conn.prepare_cached(
         "INSERT INTO mailbox (recipient, sender, id, ts, body, digest, received_at, size)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -459,7 +457,14 @@ fn put(conn: &Connection, env: &NewEnvelope, quota: Quota, now: i64) -> StoreRes
         len
     ])?;
     let seq = conn.last_insert_rowid();
-    add_copies(conn, &env.recipient, &env.sender, &env.sender_device, seq)?;
+    if add_copies(conn, &env.recipient, &env.sender, &env.sender_device, seq)? == 0 {
+        // No device to deliver to (the sender's own account with no other
+        // device): done, with nothing kept. (Inserting first and taking it
+        // back in this rare case saves a query on every PUT.)
+        conn.prepare_cached("DELETE FROM mailbox WHERE seq = ?1")?
+            .execute([seq])?;
+        return Ok(PutOutcome::Stored);
+    }
     conn.prepare_cached(
         "UPDATE accounts SET pending_count = pending_count + 1, pending_bytes = pending_bytes + ?2
          WHERE username = ?1",
