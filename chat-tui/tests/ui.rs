@@ -1388,3 +1388,30 @@ fn the_picker_creates_a_group_from_plus_name_and_users() {
     );
     assert!(s.overlay.is_none());
 }
+
+#[test]
+fn a_new_device_of_this_account_is_announced_in_the_status_bar() {
+    let mut s = online(160, 24);
+    app::update(
+        &mut s,
+        Action::Event(EventEnvelope {
+            seq: 1,
+            ts: T0,
+            event: Event::DeviceAdded(ipc_schema::methods::DeviceAddedEvent {
+                name: "lap\u{202e}top".into(),
+                added_at: 18 * 3_600_000 + 20 * 60_000,
+            }),
+        }),
+    );
+    let screen = render(&s);
+    assert!(
+        screen.contains(
+            "new device 'lap\u{fffd}top' added at 18:20 UTC; if this wasn't you, revoke it"
+        ),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains('\u{202e}'),
+        "a bidi override reached the screen"
+    );
+}

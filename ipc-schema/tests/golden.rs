@@ -757,6 +757,18 @@ fn event_cases() -> Vec<(&'static str, EventEnvelope)> {
             ),
         ),
         (
+            "device.gone",
+            at(
+                53,
+                Event::DeviceGone(DeviceGoneEvent {
+                    id: "0123456789abcdef".into(),
+                    name: "phone".into(),
+                    gone: "expired".into(),
+                    gone_at: T0 + 50,
+                }),
+            ),
+        ),
+        (
             "message.received",
             at(
                 42,

@@ -34,6 +34,7 @@ pub fn event_json(env: &EventEnvelope) -> String {
         Event::GroupUpdated(e) => line(env, e),
         Event::GroupRemoved(e) => line(env, e),
         Event::DeviceAdded(e) => line(env, e),
+        Event::DeviceGone(e) => line(env, e),
     }
 }
 
@@ -77,6 +78,7 @@ pub fn event_human(env: &EventEnvelope, clock: &Clock) -> String {
             "group {}: you are no longer a member ({})",
             e.group.name, e.group.state
         ),
+        Event::DeviceGone(e) => format!("device '{}' ({}) {}", e.name, e.id, e.gone),
         Event::DeviceAdded(e) => format!(
             "new device '{}' added at {}; if this wasn't you, revoke it (chat-ctl device revoke) and change your password",
             e.name,

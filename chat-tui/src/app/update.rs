@@ -532,6 +532,13 @@ fn on_event(state: &mut AppState, event: Event, fx: &mut Vec<Effect>) {
         Event::GroupRemoved(_) => {
             fx.extend([Effect::LoadGroups, Effect::LoadConversations]);
         }
+        Event::DeviceGone(d) => {
+            state.notice = Some(format!(
+                "device '{}' {}: it no longer gets this account's messages",
+                ipc_schema::text::sanitize(&d.name),
+                d.gone
+            ));
+        }
         // Only the user can tell whether it was them: said until the next
         // notice replaces it.
         Event::DeviceAdded(d) => {

@@ -82,8 +82,51 @@ impl Daemon {
             Ok(list) => {
                 let active = list.devices.iter().filter(|d| d.gone.is_none()).count();
                 self.note_other_devices(active > 1);
+                self.tell_gone_devices(&list.devices);
             }
             Err(e) => tracing::info!(error = %e, "could not list the account's devices"),
+        }
+    }
+
+    /// Tells the user, once each, of devices the relay lists as revoked or
+    /// expired since chatd last looked (from the second look after a start
+    /// on: the first only learns what was already gone).
+    fn tell_gone_devices(&self, devices: &[ipc_schema::relay::DeviceInfo]) {
+        let gone: std::collections::HashSet<String> = devices
+            .iter()
+            .filter(|d| d.gone.is_some())
+            .map(|d| d.id.clone())
+            .collect();
+        let known = self
+            .gone_devices
+            .lock()
+            .expect("devices lock")
+            .replace(gone.clone());
+        let Some(known) = known else { return };
+        for d in devices
+            .iter()
+            .filter(|d| gone.contains(&d.id) && !known.contains(&d.id))
+        {
+            let why = d.gone.clone().unwrap_or_default();
+            let event =
+                ipc_schema::methods::Event::DeviceGone(ipc_schema::methods::DeviceGoneEvent {
+                    id: d.id.clone(),
+                    name: d.name.clone(),
+                    gone: why.clone(),
+                    gone_at: d.gone_at.unwrap_or_default(),
+                });
+            match self.store.record_event(event) {
+                Ok(committed) => self.publish(committed),
+                Err(e) => tracing::error!(error = %e, "could not record a device's going"),
+            }
+            if self.config.notifications != crate::config::NotifyMode::Off {
+                let summary = format!(
+                    "Device '{}' {why}",
+                    ipc_schema::text::notification_body(&d.name)
+                );
+                let body = "It no longer gets this account's messages.".to_owned();
+                tokio::task::spawn_blocking(move || crate::notify::show(&summary, &body));
+            }
         }
     }
 
@@ -107,6 +150,7 @@ impl Daemon {
         let list = self.relay()?.devices(&token).await?;
         let active = list.devices.iter().filter(|d| d.gone.is_none()).count();
         self.note_other_devices(active > 1);
+        self.tell_gone_devices(&list.devices);
         Ok(list
             .devices
             .into_iter()

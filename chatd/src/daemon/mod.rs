@@ -123,6 +123,9 @@ pub struct Daemon {
     /// of what this one sends and reads (docs/PROTOCOL.md §11), and when
     /// that was last asked of the relay.
     other_devices: Mutex<(bool, Option<std::time::Instant>)>,
+    /// The account's devices the relay listed as gone at the last look
+    /// (`None` before the first), to tell the user of each new one once.
+    gone_devices: Mutex<Option<std::collections::HashSet<String>>>,
     /// `true` once shutdown was requested.
     pub shutdown: watch::Sender<bool>,
     /// Crash-test hook from `$CHATD_FAILPOINT` (only `abort-after-commit`).
@@ -165,6 +168,7 @@ impl Daemon {
             backup_wake: Notify::new(),
             renewing: tokio::sync::Mutex::new(()),
             other_devices: Mutex::new((false, None)),
+            gone_devices: Mutex::new(None),
             shutdown,
             failpoint: std::env::var("CHATD_FAILPOINT").ok(),
         });

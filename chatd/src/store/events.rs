@@ -40,6 +40,7 @@ fn event_fields(event: &Event) -> String {
         Event::GroupUpdated(e) => serde_json::to_string(e),
         Event::GroupRemoved(e) => serde_json::to_string(e),
         Event::DeviceAdded(e) => serde_json::to_string(e),
+        Event::DeviceGone(e) => serde_json::to_string(e),
     }
     .expect("events serialize")
 }
@@ -83,10 +84,15 @@ pub struct Expired {
 impl Store {
     /// Records a connection change as an event.
     pub fn connection_event(&self, event: ConnectionChangedEvent) -> StoreResult<Committed<()>> {
+        self.record_event(Event::ConnectionChanged(event))
+    }
+
+    /// Records an event that changes nothing else in the store.
+    pub fn record_event(&self, event: Event) -> StoreResult<Committed<()>> {
         self.with(|c| {
             let tx = c.transaction()?;
             let mut events = Vec::new();
-            push_event(&tx, &mut events, Event::ConnectionChanged(event))?;
+            push_event(&tx, &mut events, event)?;
             tx.commit()?;
             Ok(Committed::new((), events))
         })

@@ -85,6 +85,7 @@ async fn a_revoked_laptop_is_cut_off_and_chatd_renews_with_the_new_password() {
     assert!(bad_id.contains("16 hex digits"), "{bad_id}");
 
     let new = "alice's password after the laptop was stolen";
+    let mut events = alice.events(None).await;
     revoke(&alice, &laptop_id, old, new).await.unwrap();
     let polled = reqwest::Client::new()
         .get(format!("{}/v1/messages", relay.url))
@@ -94,6 +95,23 @@ async fn a_revoked_laptop_is_cut_off_and_chatd_renews_with_the_new_password() {
         .unwrap();
     assert_eq!(polled.status().as_u16(), 401, "the laptop's token is dead");
     assert_eq!(devices(&alice).await[1].gone.as_deref(), Some("revoked"));
+    // The user is told, once, that the device is gone (so are they of one
+    // that expires: the same look at the relay's list finds it).
+    let told = tokio::time::timeout(SOON, async {
+        loop {
+            let e = events.next().await.unwrap().unwrap();
+            if let ipc_schema::methods::Event::DeviceGone(d) = e.event {
+                return d;
+            }
+        }
+    })
+    .await
+    .expect("device.gone");
+    assert_eq!(
+        (told.id.as_str(), told.gone.as_str()),
+        (laptop_id.as_str(), "revoked")
+    );
+    assert_eq!(told.name, "laptop");
 
     // 32 logins as alice's desk push chatd's own session out (the
     // per-account cap): the next send gets 401, and chatd renews its

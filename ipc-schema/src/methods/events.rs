@@ -76,6 +76,20 @@ pub struct DeviceAddedEvent {
     pub added_at: u64,
 }
 
+/// Payload of `device.gone`: a device of this account was revoked or
+/// expired, as the relay's device list showed it (docs/RELAY.md §5.1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceGoneEvent {
+    /// The device's id.
+    pub id: String,
+    /// Its name (sanitize before display).
+    pub name: String,
+    /// `revoked` or `expired`.
+    pub gone: String,
+    /// When (ms).
+    pub gone_at: u64,
+}
+
 /// Something that happened in chatd, pushed to subscribers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -93,6 +107,8 @@ pub enum Event {
     GroupRemoved(GroupRemovedEvent),
     /// `device.added`
     DeviceAdded(DeviceAddedEvent),
+    /// `device.gone`
+    DeviceGone(DeviceGoneEvent),
 }
 
 impl Event {
@@ -105,6 +121,7 @@ impl Event {
         "group.updated",
         "group.removed",
         "device.added",
+        "device.gone",
     ];
 
     /// This event's name, which is the notification's `method`.
@@ -117,6 +134,7 @@ impl Event {
             Event::GroupUpdated(_) => "group.updated",
             Event::GroupRemoved(_) => "group.removed",
             Event::DeviceAdded(_) => "device.added",
+            Event::DeviceGone(_) => "device.gone",
         }
     }
 }
@@ -171,6 +189,7 @@ impl Serialize for EventEnvelope {
             Event::GroupUpdated(e) => out(serializer, self, e),
             Event::GroupRemoved(e) => out(serializer, self, e),
             Event::DeviceAdded(e) => out(serializer, self, e),
+            Event::DeviceGone(e) => out(serializer, self, e),
         }
     }
 }
@@ -201,6 +220,7 @@ impl EventEnvelope {
             "group.updated" => Event::GroupUpdated(serde_json::from_value(params)?),
             "group.removed" => Event::GroupRemoved(serde_json::from_value(params)?),
             "device.added" => Event::DeviceAdded(serde_json::from_value(params)?),
+            "device.gone" => Event::DeviceGone(serde_json::from_value(params)?),
             other => return Err(de::Error::custom(format!("unknown event `{other}`"))),
         };
         Ok(EventEnvelope { seq, ts, event })
