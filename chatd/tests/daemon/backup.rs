@@ -52,8 +52,8 @@ fn refusal(e: &ClientError) -> String {
         .to_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restored_machine_is_a_second_device_with_the_same_fingerprint_and_contacts() {
+/// A relay, alice's first machine and bob, registered, each the other's contact.
+async fn desk_and_bob() -> (Relay, Chatd, Chatd) {
     let relay = Relay::start().await;
     let desk = Chatd::start("alice", "").await;
     let bob = Chatd::start("bob", "").await;
@@ -61,6 +61,12 @@ async fn a_restored_machine_is_a_second_device_with_the_same_fingerprint_and_con
     bob.register(&relay.url).await;
     desk.add(&bob).await;
     bob.add(&desk).await;
+    (relay, desk, bob)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_machine_is_a_second_device_with_the_same_fingerprint_and_contacts() {
+    let (relay, desk, bob) = desk_and_bob().await;
     let bob_fp = bob
         .client()
         .await
@@ -188,13 +194,7 @@ async fn sent(chatd: &Chatd, peer: &str) -> Vec<(String, MessageState)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_one_device_sends_and_reads_shows_on_the_other() {
-    let relay = Relay::start().await;
-    let desk = Chatd::start("alice", "").await;
-    let bob = Chatd::start("bob", "").await;
-    desk.register(&relay.url).await;
-    bob.register(&relay.url).await;
-    desk.add(&bob).await;
-    bob.add(&desk).await;
+    let (relay, desk, bob) = desk_and_bob().await;
     let backup = export(&desk, PASSPHRASE).await.unwrap();
     let mut desk_events = desk.events(None).await;
     let laptop = Chatd::start("alice", "").await;
