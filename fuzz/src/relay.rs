@@ -214,7 +214,7 @@ async fn register(state: &AppState) {
         .expect("hashing works");
     state
         .store
-        .create_account(USER, &hash, &card.to_string(), None)
+        .create_account(USER, &hash, &card.to_string(), None, "fuzz")
         .await
         .expect("account created");
 }
@@ -226,6 +226,7 @@ async fn create_session(state: &AppState, token: &str) {
         .create_session(
             &hash_token(token),
             USER,
+            relay_server::store::DeviceChoice::Oldest,
             expires,
             state.config.max_sessions_per_user,
         )

@@ -331,31 +331,30 @@ async fn the_relay_keeps_a_backup_that_follows_the_contacts_and_restores_a_new_m
 
     // A contact added later reaches the relay's copy by itself.
     desk.add(&carol).await;
+    eventually(SOON, "the relay's backup has carol", || async {
+        (relay_backup_contacts(&relay).await == Some(2)).then_some(())
+    })
+    .await;
     let from_relay = |passphrase: &str| AccountRestoreParams {
         backup: None,
         ..restore_params(&relay, "", passphrase)
     };
-    let probe = Chatd::start("alice", "").await;
-    let wrong = probe
+    let laptop = Chatd::start("alice", "").await;
+    let wrong = laptop
         .client()
         .await
         .call(from_relay("not the passphrase at all, no"))
         .await
         .unwrap_err();
     assert_eq!(refusal(&wrong), "wrong_passphrase_or_tampered");
-    let laptop = Chatd::start("alice", "").await;
-    let restored = eventually(SOON, "the relay's backup has carol", || async {
-        // Each try restores on a fresh machine, so none is half-set.
-        let fresh = Chatd::start("alice", "").await;
-        let got = fresh
-            .client()
-            .await
-            .call(from_relay(PASSPHRASE))
-            .await
-            .ok()?;
-        (got.contacts == 2).then_some(got)
-    })
-    .await;
+    assert_eq!(laptop.status().await.user, None, "nothing kept");
+    let restored = laptop
+        .client()
+        .await
+        .call(from_relay(PASSPHRASE))
+        .await
+        .unwrap();
+    assert_eq!(restored.contacts, 2);
     let desk_fp = desk
         .client()
         .await
@@ -371,12 +370,50 @@ async fn the_relay_keeps_a_backup_that_follows_the_contacts_and_restores_a_new_m
         .call(BackupDisableParams {})
         .await
         .unwrap();
-    let none = laptop
+    let tablet = Chatd::start("alice", "").await;
+    let none = tablet
         .client()
         .await
         .call(from_relay(PASSPHRASE))
         .await
         .unwrap_err();
     assert!(none.to_string().contains("keeps no key backup"), "{none}");
-    assert_eq!(laptop.status().await.user, None);
+    assert_eq!(tablet.status().await.user, None);
+}
+
+/// How many contacts the backup the relay keeps for alice holds, read as a
+/// new machine would (a session of her oldest device, ended after), opened
+/// with the passphrase; `None` while there is none.
+async fn relay_backup_contacts(relay: &Relay) -> Option<usize> {
+    use chatd::crypto::backup::{self, BackupContents};
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{}/v1/sessions", relay.url))
+        .json(&serde_json::json!({"username": "alice", "password": "alice relay password"}))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    let token = login["token"].as_str()?.to_owned();
+    let reply = http
+        .get(format!("{}/v1/backup", relay.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .ok()?;
+    let text = if reply.status() == 200 {
+        reply.text().await.ok()
+    } else {
+        None
+    };
+    let _ = http
+        .delete(format!("{}/v1/sessions/current", relay.url))
+        .bearer_auth(&token)
+        .send()
+        .await;
+    let plain = backup::open(PASSPHRASE.as_bytes(), text?.as_bytes()).ok()?;
+    let (_, contacts) = BackupContents::parse(plain.expose_secret(), "alice").ok()?;
+    Some(contacts.len())
 }

@@ -78,6 +78,8 @@ pub async fn revoke(
             StoreError::DeviceGone => StoreError::UnknownDevice,
             other => other,
         })?;
+    // Its waiting long-polls end now, with 401 (`messages::list`).
+    state.waiters.wake(std::slice::from_ref(&user.username));
     tracing::info!(user = %user.username, device = %id, "device revoked, password changed");
     Ok(StatusCode::NO_CONTENT)
 }

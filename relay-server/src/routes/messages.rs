@@ -352,7 +352,14 @@ pub async fn list(
             }
         };
         tokio::select! {
-            _ = &mut notified => continue,
+            _ = &mut notified => {
+                // A wake-up may be this device's revocation: a revoked
+                // device gets 401 now, not at the end of its long-poll.
+                if state.store.session(&user.token_hash).await?.is_none() {
+                    return Err(AppError::unauthorized("unknown or revoked token"));
+                }
+                continue;
+            }
             _ = tokio::time::sleep_until(deadline) => return Ok(StatusCode::NO_CONTENT.into_response()),
             _ = shutdown.changed() => return Ok(StatusCode::NO_CONTENT.into_response()),
             // A newer long-poll of this token took our place.

@@ -454,3 +454,32 @@ async fn a_key_backup_is_kept_per_account_replaced_deleted_and_bounded() {
         .assert_status(204);
     assert_eq!(db_count(&relay, "SELECT count(*) FROM backups"), 0);
 }
+
+#[tokio::test]
+async fn a_revoked_device_s_waiting_long_poll_ends_with_401() {
+    let relay = Relay::start().await;
+    let bob = relay.register("bob").await;
+    let desktop = relay.register("alice").await;
+    let (laptop, laptop_id) = add_device(&relay, "alice", "laptop").await;
+    // Nothing for the laptop: its long-poll waits.
+    let waiting = {
+        let laptop = laptop.clone();
+        tokio::spawn(async move { laptop.fetch_wait(30).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    revoke(
+        &desktop,
+        &laptop_id,
+        &password_of("alice"),
+        "a new password for alice",
+    )
+    .await
+    .assert_status(204);
+    // Mail for alice right after reaches the desktop, never the laptop: its
+    // long-poll ends with 401 (without the check it would wait out its 30 s
+    // and answer 204).
+    let after = bob.seal("alice", "after the revocation");
+    bob.put(&after).await.assert_status(201);
+    waiting.await.unwrap().assert_error(401, "unauthorized");
+    desktop.fetch("").await.assert_messages(&[&after]);
+}
