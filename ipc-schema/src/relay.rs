@@ -66,6 +66,32 @@ pub fn is_valid_device_id(id: &str) -> bool {
     id.len() == 16 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// Largest sealed device link the relay keeps (docs/RELAY.md §5.3).
+pub const MAX_LINK_BYTES: usize = 16 * 1024 * 1024;
+
+/// A link's handle (docs/PROTOCOL.md §12.2): 64 lowercase hex digits.
+pub fn is_valid_link_handle(handle: &str) -> bool {
+    handle.len() == 64 && handle.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Answer to `PUT /v1/links/{handle}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LinkStored {
+    /// When the relay deletes the link unless it was claimed (ms).
+    pub expires_at: u64,
+}
+
+/// Body of `PATCH /v1/devices/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RenameDeviceRequest {
+    /// The new name ([`is_valid_device_name`]).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 32))]
+    pub name: String,
+}
+
 /// Which device a login is for (`device` of [`LoginRequest`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -20,6 +20,8 @@ pub mod defaults {
     pub const SESSIONS_PER_USER: usize = 32;
     /// Days a device may go without fetching before it expires.
     pub const DEVICE_EXPIRY_DAYS: u64 = 30;
+    /// Seconds a device link waits to be claimed (docs/RELAY.md §5.3).
+    pub const LINK_TTL_SECS: u64 = 600;
     /// Long-polls one session token may have waiting; a new one past it
     /// answers the oldest with 204.
     pub const POLLS_PER_TOKEN: usize = 8;
@@ -61,6 +63,8 @@ pub struct Config {
     /// A device that has not fetched for this long expires, unless it is
     /// its account's most recently seen one (docs/RELAY.md, "Devices").
     pub device_expiry: Duration,
+    /// How long a device link waits to be claimed.
+    pub link_ttl: Duration,
     /// Long-polls one token may have waiting; a new one answers the oldest 204.
     pub max_polls_per_token: usize,
     /// Failed password checks per (user, address) and per address within
@@ -121,6 +125,7 @@ impl Config {
             token_ttl: Duration::from_secs(24 * 3600),
             max_sessions_per_user: defaults::SESSIONS_PER_USER,
             device_expiry: Duration::from_secs(defaults::DEVICE_EXPIRY_DAYS * 24 * 3600),
+            link_ttl: Duration::from_secs(defaults::LINK_TTL_SECS),
             max_polls_per_token: defaults::POLLS_PER_TOKEN,
             login_failures: 10,
             login_window: Duration::from_secs(15 * 60),

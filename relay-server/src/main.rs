@@ -90,6 +90,10 @@ struct Limits {
     #[arg(long, value_name = "DAYS", default_value_t = defaults::DEVICE_EXPIRY_DAYS,
           value_parser = clap::value_parser!(u64).range(1..=3650))]
     device_expiry_days: u64,
+    /// Seconds a device link waits to be claimed before it is deleted.
+    #[arg(long, value_name = "SECONDS", default_value_t = defaults::LINK_TTL_SECS,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    link_ttl_seconds: u64,
     /// Long-polls one session token may have waiting; a new one past it
     /// answers the token's oldest waiting long-poll with 204.
     #[arg(long, value_name = "N", default_value_t = defaults::POLLS_PER_TOKEN,
@@ -131,6 +135,7 @@ impl Limits {
         config.hash_queue = self.hash_queue;
         config.max_sessions_per_user = self.max_sessions_per_user;
         config.device_expiry = Duration::from_secs(self.device_expiry_days * 24 * 3600);
+        config.link_ttl = Duration::from_secs(self.link_ttl_seconds);
         config.max_polls_per_token = self.max_polls_per_token;
         config.trusted_proxies = self.trusted_proxies;
         config.max_connections = self.max_connections;

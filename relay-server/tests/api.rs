@@ -21,6 +21,8 @@ mod hostile;
 mod idor;
 #[path = "api/limits.rs"]
 mod limits;
+#[path = "api/links.rs"]
+mod links;
 #[path = "api/longpoll.rs"]
 mod longpoll;
 #[path = "api/messages.rs"]

@@ -1,9 +1,13 @@
-//! `GET /v1/devices` and `DELETE /v1/devices/{id}` (docs/RELAY.md, "Devices").
+//! `GET /v1/devices`, `PATCH` and `DELETE /v1/devices/{id}` (docs/RELAY.md,
+//! "Devices").
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use ipc_schema::relay::{DeviceList, ErrorBody, RevokeDeviceRequest, is_valid_device_id};
+use ipc_schema::relay::{
+    DeviceList, ErrorBody, RenameDeviceRequest, RevokeDeviceRequest, is_valid_device_id,
+    is_valid_device_name,
+};
 
 use super::extract::{ApiJson, ApiPath, ClientIp};
 use crate::auth::AuthUser;
@@ -81,5 +85,41 @@ pub async fn revoke(
     // Its waiting long-polls end now, with 401 (`messages::list`).
     state.waiters.wake(std::slice::from_ref(&user.username));
     tracing::info!(user = %user.username, device = %id, "device revoked, password changed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Rename an active device of the account (any device may rename any).
+#[utoipa::path(patch, path = "/v1/devices/{id}", tag = "devices",
+    request_body = RenameDeviceRequest,
+    security(("bearer" = [])),
+    params(("id" = String, Path, pattern = "^[0-9a-f]{16}$", description = "the device's id")),
+    responses(
+        (status = 204, description = "renamed"),
+        (status = 400, description = "malformed body, or not a device name (1 to 32 bytes, no control characters)", body = ErrorBody),
+        (status = 401, description = "bad token", body = ErrorBody),
+        (status = 404, description = "no such active device of the account", body = ErrorBody),
+        (status = 408, description = "the body did not arrive within the body timeout (60 s by default)", body = ErrorBody),
+        (status = 413, description = "body over 16 KiB", body = ErrorBody),
+        (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
+        (status = 503, description = "the relay's disk is full, nothing changed; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
+    ))]
+pub async fn rename(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<RenameDeviceRequest>,
+) -> Result<StatusCode, AppError> {
+    if !is_valid_device_id(&id) {
+        return Err(StoreError::UnknownDevice.into());
+    }
+    if !is_valid_device_name(&req.name) {
+        return Err(AppError::bad_request(
+            "a device name is 1 to 32 bytes with no control characters",
+        ));
+    }
+    state
+        .store
+        .rename_device(&user.username, &id, &req.name)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod backup;
+pub mod links;
 pub mod devices;
 pub mod directory;
 pub mod extract;
@@ -56,7 +57,11 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::delete_me).layer(small()))
         .routes(routes!(accounts::change_password).layer(small()))
         .routes(routes!(devices::list))
-        .routes(routes!(devices::revoke).layer(small()))
+        .routes(routes!(devices::revoke, devices::rename).layer(small()))
+        .routes(
+            routes!(links::put).layer(DefaultBodyLimit::max(ipc_schema::relay::MAX_LINK_BYTES)),
+        )
+        .routes(routes!(links::claim).layer(small()))
         .routes(
             routes!(backup::put, backup::get, backup::delete)
                 .layer(DefaultBodyLimit::max(backup::MAX_BACKUP)),

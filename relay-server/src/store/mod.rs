@@ -302,6 +302,23 @@ pub trait Store: Send + Sync + 'static {
     async fn backup(&self, username: &str) -> StoreResult<Option<Vec<u8>>>;
     /// Deletes the account's key backup; returns whether there was one.
     async fn delete_backup(&self, username: &str) -> StoreResult<bool>;
+    /// Stores the account's pending device link, replacing any other, until
+    /// `expires_at` (ms). Refused with [`StoreError::TooManyDevices`] when
+    /// the account has no room for another device.
+    async fn put_link(
+        &self,
+        username: &str,
+        handle: &str,
+        body: Vec<u8>,
+        expires_at: u64,
+    ) -> StoreResult<()>;
+    /// Takes the account's pending link if `handle` names it and it has not
+    /// expired: it is deleted as it is returned, so it opens once. `None` for
+    /// a wrong handle (nothing changes then) or an expired link.
+    /// [`StoreError::TooManyDevices`] leaves it in place.
+    async fn take_link(&self, username: &str, handle: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Renames an active device of the account.
+    async fn rename_device(&self, username: &str, device_id: &str, name: &str) -> StoreResult<()>;
     /// Creates `count` single-use invite codes (stored hashed) and returns them.
     async fn create_invites(&self, codes: Vec<String>) -> StoreResult<()>;
     /// A trivial query, for the health check.

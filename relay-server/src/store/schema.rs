@@ -160,6 +160,16 @@ const MIGRATIONS: &[&str] = &[
         body       BLOB NOT NULL,
         updated_at INTEGER NOT NULL
     ) WITHOUT ROWID;",
+    // 6: one pending device link per account (docs/RELAY.md §5.3): a blob
+    // sealed under a key derived from the link code, found by a handle
+    // derived from it too (docs/PROTOCOL.md §12), until it is claimed once or
+    // expires.
+    "CREATE TABLE links (
+        username   TEXT PRIMARY KEY REFERENCES accounts(username) ON DELETE CASCADE,
+        handle     TEXT NOT NULL,
+        body       BLOB NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;",
 ];
 
 /// Brings the database to the newest schema, one transaction per step.

@@ -453,6 +453,42 @@ impl Store for SqliteStore {
         }
     }
 
+    async fn put_link(
+        &self,
+        username: &str,
+        handle: &str,
+        body: Vec<u8>,
+        expires_at: u64,
+    ) -> StoreResult<()> {
+        let op = WriteOp::PutLink {
+            username: username.to_owned(),
+            handle: handle.to_owned(),
+            body,
+            expires_at,
+        };
+        self.write(op).await.map(|_| ())
+    }
+
+    async fn take_link(&self, username: &str, handle: &str) -> StoreResult<Option<Vec<u8>>> {
+        let op = WriteOp::TakeLink {
+            username: username.to_owned(),
+            handle: handle.to_owned(),
+        };
+        match self.write(op).await? {
+            WriteOk::Link(body) => Ok(body),
+            _ => unreachable!("taking a link answers with its body"),
+        }
+    }
+
+    async fn rename_device(&self, username: &str, device_id: &str, name: &str) -> StoreResult<()> {
+        let op = WriteOp::RenameDevice {
+            username: username.to_owned(),
+            device_id: device_id.to_owned(),
+            name: name.to_owned(),
+        };
+        self.write(op).await.map(|_| ())
+    }
+
     async fn create_invites(&self, codes: Vec<String>) -> StoreResult<()> {
         self.write(WriteOp::Invites(codes)).await.map(|_| ())
     }

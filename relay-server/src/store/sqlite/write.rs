@@ -64,6 +64,21 @@ pub(super) enum WriteOp {
     Invites(Vec<String>),
     PutBackup(String, Vec<u8>),
     DeleteBackup(String),
+    PutLink {
+        username: String,
+        handle: String,
+        body: Vec<u8>,
+        expires_at: u64,
+    },
+    TakeLink {
+        username: String,
+        handle: String,
+    },
+    RenameDevice {
+        username: String,
+        device_id: String,
+        name: String,
+    },
 }
 
 pub(super) enum WriteOk {
@@ -75,6 +90,8 @@ pub(super) enum WriteOk {
     Session(DeviceInfo, Vec<String>),
     /// The (user, device) pairs expired.
     Expired(Vec<(String, String)>),
+    /// A link's body, if one was taken.
+    Link(Option<Vec<u8>>),
 }
 
 pub(super) struct Job {
@@ -334,6 +351,8 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
             for (username, device_id) in &idle {
                 retire_device(conn, username, device_id, "expired", now)?;
             }
+            // Links nobody claimed in time go in the same sweep.
+            conn.execute("DELETE FROM links WHERE expires_at <= ?1", [now])?;
             Ok(WriteOk::Expired(idle))
         }
         WriteOp::RevokeSession(token_hash) => {
@@ -376,6 +395,53 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
         WriteOp::DeleteBackup(username) => {
             let n = conn.execute("DELETE FROM backups WHERE username = ?1", [username])?;
             Ok(WriteOk::Count(n))
+        }
+        WriteOp::PutLink {
+            username,
+            handle,
+            body,
+            expires_at,
+        } => {
+            if active_devices(conn, username)? >= MAX_DEVICES {
+                return Err(StoreError::TooManyDevices);
+            }
+            conn.execute(
+                "INSERT INTO links (username, handle, body, expires_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (username) DO UPDATE SET handle = ?2, body = ?3, expires_at = ?4",
+                params![username, handle, body, *expires_at as i64],
+            )?;
+            Ok(WriteOk::Unit)
+        }
+        WriteOp::TakeLink { username, handle } => {
+            let body: Option<Vec<u8>> = conn
+                .prepare_cached(
+                    "SELECT body FROM links WHERE username = ?1 AND handle = ?2 AND expires_at > ?3",
+                )?
+                .query_row(params![username, handle, now], |r| r.get(0))
+                .optional()?;
+            if body.is_none() {
+                return Ok(WriteOk::Link(None));
+            }
+            // The device the link is for could not log in: keep the link.
+            if active_devices(conn, username)? >= MAX_DEVICES {
+                return Err(StoreError::TooManyDevices);
+            }
+            conn.execute("DELETE FROM links WHERE username = ?1", [username])?;
+            Ok(WriteOk::Link(body))
+        }
+        WriteOp::RenameDevice {
+            username,
+            device_id,
+            name,
+        } => {
+            let n = conn.execute(
+                "UPDATE devices SET name = ?3 WHERE username = ?1 AND device_id = ?2 AND gone_at IS NULL",
+                params![username, device_id, name],
+            )?;
+            if n == 0 {
+                return Err(StoreError::UnknownDevice);
+            }
+            Ok(WriteOk::Unit)
         }
         WriteOp::Invites(codes) => {
             for code in codes {
