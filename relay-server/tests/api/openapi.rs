@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::helper::*;
 
 /// The API's routes (docs/RELAY.md).
-const ROUTES: [(&str, &str); 18] = [
+const ROUTES: [(&str, &str); 21] = [
     ("PUT", "/v1/backup"),
     ("GET", "/v1/backup"),
     ("DELETE", "/v1/backup"),
