@@ -156,6 +156,7 @@ pub fn rpc_exit_code(rpc_code: i64, data: Option<&Value>) -> u8 {
         | code::NOT_LOGGED_IN
         | code::GROUP_REFUSED
         | code::BACKUP_REFUSED
+        | code::LINK_REFUSED
         | code::FINGERPRINT_MISMATCH => REFUSED,
         code::TIMEOUT => TIMEOUT,
         code::EVENTS_EXPIRED => EXPIRED,

@@ -43,6 +43,8 @@ fn contents(keys: &Value) -> String {
             card: serde_json::value::RawValue::from_string(bob.to_json()).unwrap(),
             verified: true,
         }],
+        groups: Vec::new(),
+        history: Vec::new(),
         created_at: 1_764_000_000_000,
     })
     .unwrap()

@@ -71,7 +71,10 @@ pub const MAX_LINK_BYTES: usize = 16 * 1024 * 1024;
 
 /// A link's handle (docs/PROTOCOL.md §12.2): 64 lowercase hex digits.
 pub fn is_valid_link_handle(handle: &str) -> bool {
-    handle.len() == 64 && handle.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    handle.len() == 64
+        && handle
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Answer to `PUT /v1/links/{handle}`.

@@ -356,6 +356,52 @@ fn method_cases() -> Vec<Case> {
                 fingerprint: ALICE_FP.into(),
                 relay_url: "https://relay.example.org".into(),
                 contacts: 2,
+                groups: 1,
+            },
+        ),
+        case(
+            "device.rename",
+            37,
+            DeviceRenameParams {
+                id: "0123456789abcdef".into(),
+                name: "work laptop".into(),
+            },
+            DeviceRenameResult {},
+        ),
+        case(
+            "device.link",
+            38,
+            DeviceLinkParams { with_history: true },
+            DeviceLinkResult {
+                code: Secret::new("HW1D-847K-J0Z4-835V-DMMK-J05C-7J4D-MZG0"),
+                expires_at: T0 + 600_000,
+                contacts: 2,
+                groups: 1,
+                messages: 1_250,
+                messages_left: 0,
+                bytes: 412_884,
+            },
+        ),
+        case(
+            "account.join",
+            39,
+            AccountJoinParams {
+                relay_url: "https://relay.example.org".into(),
+                username: "alice".into(),
+                password: Secret::new("correct horse battery staple"),
+                code: Secret::new("HW1D-847K-J0Z4-835V-DMMK-J05C-7J4D-MZG0"),
+                device_name: Some("laptop".into()),
+                insecure_http: false,
+                relay_ca: None,
+                relay_pin: None,
+            },
+            AccountJoinResult {
+                user: "alice".into(),
+                fingerprint: ALICE_FP.into(),
+                relay_url: "https://relay.example.org".into(),
+                contacts: 2,
+                groups: 1,
+                messages: 1_250,
             },
         ),
         case(
@@ -830,6 +876,17 @@ fn error_cases() -> Vec<(&'static str, Response)> {
             Response::error(
                 Some(Id::Number(7)),
                 ErrorObject::new(code::METHOD_NOT_FOUND, "method not found: `message.sned`"),
+            ),
+        ),
+        (
+            "link_refused",
+            Response::error(
+                Some(Id::Number(39)),
+                ErrorObject::new(
+                    code::LINK_REFUSED,
+                    "no_such_link: the relay has no link for this code: it is mistyped, was used, or expired (10 minutes)",
+                )
+                .with_data(json!({"reason": "no_such_link"})),
             ),
         ),
         (

@@ -31,6 +31,58 @@ pub enum DeviceCommand {
     /// Revoke a device: its tokens die and nothing more reaches it. Changes
     /// the relay password in the same step (the device knew the old one).
     Revoke(RevokeDeviceArgs),
+    /// Rename a device of the account
+    Rename(RenameDeviceArgs),
+    /// Add a machine to this account: prints a one-time code, valid for 10
+    /// minutes, to give `device join` on the new machine
+    Link(LinkDeviceArgs),
+    /// On a machine with no account: join the account with a code from
+    /// `device link` (same keys and fingerprint, a new device)
+    Join(JoinDeviceArgs),
+}
+
+/// `device rename`.
+#[derive(Debug, Args)]
+pub struct RenameDeviceArgs {
+    /// The device's id, as `device list` shows it
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Its new name (1 to 32 bytes)
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+/// `device link`.
+#[derive(Debug, Args)]
+pub struct LinkDeviceArgs {
+    /// Also carry the message history (the newest that fits in 16 MiB)
+    #[arg(long)]
+    pub with_history: bool,
+}
+
+/// `device join`.
+#[derive(Debug, Args)]
+pub struct JoinDeviceArgs {
+    /// The code `device link` printed (single use, 10 minutes)
+    #[arg(value_name = "CODE")]
+    pub code: String,
+    /// Base URL of the account's relay
+    #[arg(long, value_name = "URL")]
+    pub relay: String,
+    /// The account's username
+    #[arg(long, value_name = "NAME", value_parser = parse_username)]
+    pub user: String,
+    /// This machine's name among the account's devices [default: the host name]
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Read the relay password from the first line of stdin instead of prompting
+    #[arg(long)]
+    pub password_stdin: bool,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// Allow plain http:// to a relay that is not on this machine
+    #[arg(long)]
+    pub insecure_http: bool,
 }
 
 /// `backup …`.

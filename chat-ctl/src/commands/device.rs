@@ -1,12 +1,19 @@
-//! `chat-ctl device list | revoke ID` and `chat-ctl password change`.
+//! `chat-ctl device list | revoke ID | rename ID NAME | link | join CODE`
+//! and `chat-ctl password change`.
 
-use ipc_schema::methods::{AccountPasswordParams, DeviceListParams, DeviceRevokeParams};
+use ipc_schema::Secret;
+use ipc_schema::methods::{
+    AccountJoinParams, AccountPasswordParams, DeviceLinkParams, DeviceListParams,
+    DeviceRenameParams, DeviceRevokeParams, StatusParams,
+};
 use ipc_schema::text::sanitize;
 
 use super::Ctx;
-use crate::cli::{ChangePasswordArgs, RevokeDeviceArgs};
+use crate::cli::{
+    ChangePasswordArgs, JoinDeviceArgs, LinkDeviceArgs, RenameDeviceArgs, RevokeDeviceArgs,
+};
 use crate::exit::CtlError;
-use crate::input::read_password_change;
+use crate::input::{PasswordFrom, read_ca, read_password, read_password_change};
 
 /// Lists the account's devices, this one marked with `*`.
 pub async fn list(ctx: &Ctx) -> Result<(), CtlError> {
@@ -85,6 +92,120 @@ pub async fn change_password(ctx: &Ctx, args: ChangePasswordArgs) -> Result<(), 
         ctx.out.json(&result)?;
     } else {
         ctx.out.human("relay password changed")?;
+    }
+    Ok(())
+}
+
+/// Renames a device of the account.
+pub async fn rename(ctx: &Ctx, args: RenameDeviceArgs) -> Result<(), CtlError> {
+    if !ipc_schema::relay::is_valid_device_id(&args.id) {
+        return Err(CtlError::Usage(
+            "a device id is 16 hex digits, as `chat-ctl device list` shows".into(),
+        ));
+    }
+    if !ipc_schema::relay::is_valid_device_name(&args.name) {
+        return Err(CtlError::Usage(
+            "a device name is 1 to 32 bytes with no control characters".into(),
+        ));
+    }
+    let result = ctx
+        .connect()
+        .await?
+        .call(DeviceRenameParams {
+            id: args.id.clone(),
+            name: args.name.clone(),
+        })
+        .await?;
+    if ctx.out.json {
+        ctx.out.json(&result)?;
+    } else {
+        ctx.out
+            .human(&format!("device {} is now called {}", args.id, args.name))?;
+    }
+    Ok(())
+}
+
+/// Leaves a device link on the relay and prints its code.
+pub async fn link(ctx: &Ctx, args: LinkDeviceArgs) -> Result<(), CtlError> {
+    let mut client = ctx.connect().await?;
+    let status = client.call(StatusParams {}).await?;
+    let result = client
+        .call(DeviceLinkParams {
+            with_history: args.with_history,
+        })
+        .await?;
+    if ctx.out.json {
+        ctx.out.json(&serde_json::json!({
+            "code": result.code.expose(),
+            "expires_at": result.expires_at,
+            "contacts": result.contacts,
+            "groups": result.groups,
+            "messages": result.messages,
+            "messages_left": result.messages_left,
+            "bytes": result.bytes,
+        }))?;
+        return Ok(());
+    }
+    let mut text = format!(
+        "one-time link code, valid until {} (single use):\n\n    {}\n\non the new machine:\n    chat-ctl device join {} --relay {} --user {} --name NAME\n",
+        ctx.clock.short(result.expires_at),
+        result.code.expose(),
+        result.code.expose(),
+        sanitize(status.relay_url.as_deref().unwrap_or("URL")),
+        sanitize(status.user.as_deref().unwrap_or("NAME")),
+    );
+    text.push_str(&format!(
+        "it carries the keys, {} contacts, {} groups",
+        result.contacts, result.groups
+    ));
+    if args.with_history {
+        text.push_str(&format!(" and {} messages", result.messages));
+        if result.messages_left > 0 {
+            text.push_str(&format!(
+                " ({} older ones did not fit in the link)",
+                result.messages_left
+            ));
+        }
+    }
+    ctx.out.human(&text)?;
+    Ok(())
+}
+
+/// Joins the account as a new device with a link code.
+pub async fn join(ctx: &Ctx, args: JoinDeviceArgs) -> Result<(), CtlError> {
+    let relay_ca = args.trust.ca.as_deref().map(read_ca).transpose()?;
+    let mut client = ctx.connect().await?;
+    let password = if args.password_stdin {
+        read_password(PasswordFrom::Stdin)?
+    } else {
+        read_password(PasswordFrom::Prompt {
+            prompt: &format!("Relay password for {}: ", args.user),
+            confirm: false,
+        })?
+    };
+    let result = client
+        .call(AccountJoinParams {
+            relay_url: args.relay,
+            username: args.user,
+            password,
+            code: Secret::new(args.code),
+            device_name: args.name,
+            insecure_http: args.insecure_http,
+            relay_ca,
+            relay_pin: args.trust.pin,
+        })
+        .await?;
+    if ctx.out.json {
+        ctx.out.json(&result)?;
+    } else {
+        let mut text = format!(
+            "joined {} on {} as a new device, with {} contacts, {} groups and {} messages; fingerprint:\n",
+            result.user, result.relay_url, result.contacts, result.groups, result.messages
+        );
+        for line in ipc_schema::fingerprint::lines(&result.fingerprint) {
+            text.push_str(&format!("  {line}\n"));
+        }
+        ctx.out.human(text.trim_end())?;
     }
     Ok(())
 }

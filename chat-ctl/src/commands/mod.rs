@@ -74,6 +74,9 @@ pub async fn run(cli: Cli) -> Result<(), CtlError> {
         }
         Command::Device(DeviceCommand::List) => device::list(&ctx).await,
         Command::Device(DeviceCommand::Revoke(args)) => device::revoke(&ctx, args).await,
+        Command::Device(DeviceCommand::Rename(args)) => device::rename(&ctx, args).await,
+        Command::Device(DeviceCommand::Link(args)) => device::link(&ctx, args).await,
+        Command::Device(DeviceCommand::Join(args)) => device::join(&ctx, args).await,
         Command::Backup(BackupCommand::Export(args)) => backup::export(&ctx, args).await,
         Command::Backup(BackupCommand::Enable(args)) => backup::enable(&ctx, args).await,
         Command::Backup(BackupCommand::Disable) => backup::disable(&ctx).await,

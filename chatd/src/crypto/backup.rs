@@ -353,20 +353,91 @@ pub struct BackupContents {
     pub sig: String,
     /// The pinned contacts.
     pub contacts: Vec<BackupContact>,
+    /// The groups the account is a member of (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<BackupGroup>,
+    /// The message history (device links only, when asked for).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryItem>,
     /// When the backup was made, ms.
     pub created_at: u64,
 }
 
+/// A group in a backup: its rosters as this device accepted them, the
+/// first where its history starts (docs/PROTOCOL.md §10.1).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupGroup {
+    /// The group id.
+    pub id: String,
+    /// Its rosters, in the order accepted.
+    pub rosters: Vec<BackupRoster>,
+}
+
+/// One roster of a [`BackupGroup`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupRoster {
+    /// The roster text (§9.2), as received.
+    pub text: String,
+    /// Who sent it.
+    pub sender: String,
+}
+
+/// One message of the history a device link carries (§12.5).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryItem {
+    /// The message id.
+    pub id: String,
+    /// The conversation: a username, or `#` and a group id.
+    pub peer: String,
+    /// `in` or `out`.
+    pub dir: String,
+    /// The sender.
+    pub from: String,
+    /// The recipient (a username, or the group's conversation).
+    pub to: String,
+    /// The sender's timestamp, ms.
+    pub ts: u64,
+    /// `text`, `system`, or a kind this chatd does not know.
+    pub kind: String,
+    /// The text, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The message it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// Its state: `queued`, `sent`, `delivered`, `read` or `failed`.
+    pub state: String,
+}
+
 /// Most contacts a backup holds.
 pub const MAX_BACKUP_CONTACTS: usize = 10_000;
+/// Most groups a backup holds.
+pub const MAX_BACKUP_GROUPS: usize = 1_000;
+/// Most rosters of one group a backup holds.
+pub const MAX_BACKUP_ROSTERS: usize = 1_000;
+/// Most messages a device link's history holds.
+pub const MAX_HISTORY: usize = 100_000;
+
+/// What a backup or a device link restores, checked.
+#[derive(Debug)]
+pub struct Restored {
+    /// The identity.
+    pub identity: super::Identity,
+    /// The pinned contacts, and whether each was verified.
+    pub contacts: Vec<(super::Card, bool)>,
+    /// The groups.
+    pub groups: Vec<BackupGroup>,
+    /// The history (links only).
+    pub history: Vec<HistoryItem>,
+}
 
 impl BackupContents {
     /// Parses and checks a backup's plaintext for account `user` (§10.3
     /// step 6): the identity it holds, and its contacts' cards.
-    pub fn parse(
-        plaintext: &[u8],
-        user: &str,
-    ) -> Result<(super::Identity, Vec<(super::Card, bool)>), BackupError> {
+    pub fn parse(plaintext: &[u8], user: &str) -> Result<Restored, BackupError> {
         let bad = |why: String| BackupError::BadContents(why);
         let contents: BackupContents = serde_json::from_slice(plaintext)
             .map_err(|e| bad(format!("not a backup's contents ({e})")))?;
@@ -382,6 +453,19 @@ impl BackupContents {
         if contents.contacts.len() > MAX_BACKUP_CONTACTS {
             return Err(bad("more than 10,000 contacts".into()));
         }
+        if contents.groups.len() > MAX_BACKUP_GROUPS
+            || contents
+                .groups
+                .iter()
+                .any(|g| g.rosters.is_empty() || g.rosters.len() > MAX_BACKUP_ROSTERS)
+        {
+            return Err(bad(
+                "more than 1,000 groups, or a group with no rosters or more than 1,000".into(),
+            ));
+        }
+        if contents.history.len() > MAX_HISTORY {
+            return Err(bad("more than 100,000 messages of history".into()));
+        }
         let der = |text: &str, what: &str| {
             B64.decode(text)
                 .map(Zeroizing::new)
@@ -396,7 +480,12 @@ impl BackupContents {
                 .map_err(|e| bad(format!("a contact's card is refused: {e}")))?;
             contacts.push((card, c.verified));
         }
-        Ok((identity, contacts))
+        Ok(Restored {
+            identity,
+            contacts,
+            groups: contents.groups,
+            history: contents.history,
+        })
     }
 }
 

@@ -15,6 +15,7 @@ pub mod envelope;
 pub mod envelope_v2;
 pub mod error;
 pub mod identity;
+pub mod link;
 pub mod passphrase;
 pub mod primitives;
 pub mod secret;

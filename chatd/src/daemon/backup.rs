@@ -10,7 +10,7 @@ use ipc_schema::Secret;
 use ipc_schema::relay::DeviceLogin;
 
 use super::{Daemon, DaemonError, blocking};
-use crate::crypto::backup::{self, BackupContact, BackupContents, BackupError};
+use crate::crypto::backup::{self, BackupContact, BackupContents, BackupError, Restored};
 use crate::crypto::{Card, Identity};
 use crate::keystore::{KeystoreError, names};
 use crate::relay_client::RelayClient;
@@ -26,13 +26,47 @@ pub struct Restore {
     /// The relay password.
     pub password: Secret,
     /// The backup text; `None` to fetch the one kept on the relay.
-    pub backup: Option<String>,
+    pub backup: Option<Secret>,
     /// Its passphrase.
     pub passphrase: Secret,
     /// This machine's device name (the host name when absent).
     pub device_name: Option<String>,
     /// How the relay's certificate is checked.
     pub trust: RelayTrust,
+}
+
+/// What a new device needs besides its source: the account and the relay.
+#[derive(Debug)]
+pub(super) struct NewDevice {
+    pub(super) relay_url: String,
+    pub(super) username: String,
+    pub(super) password: Secret,
+    pub(super) device_name: Option<String>,
+    pub(super) trust: RelayTrust,
+}
+
+/// Where a new device's identity comes from.
+pub(super) enum Source {
+    /// A backup (a file's text, or `None` for the relay's), and its passphrase.
+    Backup {
+        text: Option<Secret>,
+        passphrase: Secret,
+    },
+    /// A device link, by its code as typed.
+    Link { code: Secret },
+}
+
+/// What a backup or link carried, or a restore added.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Carried {
+    /// Contacts.
+    pub contacts: usize,
+    /// Groups.
+    pub groups: usize,
+    /// Messages of history.
+    pub messages: usize,
+    /// Messages left out (older than those that fit in a link).
+    pub messages_left: u64,
 }
 
 impl From<BackupError> for DaemonError {
@@ -45,6 +79,17 @@ impl Daemon {
     /// What a backup holds now (docs/PROTOCOL.md §10.1), and how many
     /// contacts.
     async fn backup_contents(&self) -> Result<(zeroize::Zeroizing<Vec<u8>>, usize), DaemonError> {
+        let (contents, summary) = self.contents(None).await?;
+        Ok((contents, summary.contacts))
+    }
+
+    /// What a backup or a device link holds now (docs/PROTOCOL.md §10.1,
+    /// §12.5): with the newest history within `history_budget` bytes when
+    /// asked (links only).
+    pub(super) async fn contents(
+        &self,
+        history_budget: Option<usize>,
+    ) -> Result<(zeroize::Zeroizing<Vec<u8>>, Carried), DaemonError> {
         let account = self.account()?;
         let ks = self.keystore.clone();
         let (enc, sig) = blocking(move || -> Result<_, KeystoreError> {
@@ -62,7 +107,17 @@ impl Daemon {
                 .map_err(|e| DaemonError::Internal(format!("a stored card is not JSON: {e}")))?;
             contacts.push(BackupContact { card, verified });
         }
-        let count = contacts.len();
+        let groups = self.store.backup_groups()?;
+        let (history, all_messages) = match history_budget {
+            Some(budget) => self.store.link_history(budget)?,
+            None => (Vec::new(), 0),
+        };
+        let carried = Carried {
+            contacts: contacts.len(),
+            groups: groups.len(),
+            messages: history.len(),
+            messages_left: all_messages.saturating_sub(history.len() as u64),
+        };
         let contents = zeroize::Zeroizing::new(
             serde_json::to_vec(&BackupContents {
                 v: 1,
@@ -70,11 +125,13 @@ impl Daemon {
                 enc: B64.encode(enc.expose_secret()),
                 sig: B64.encode(sig.expose_secret()),
                 contacts,
+                groups,
+                history,
                 created_at: crate::store::now_ms(),
             })
             .expect("JSON of strings and numbers"),
         );
-        Ok((contents, count))
+        Ok((contents, carried))
     }
 
     /// The identity and the pinned contacts, sealed under `passphrase`.
@@ -91,40 +148,97 @@ impl Daemon {
     /// the keystore, the contacts to the store, and the machine logs in as a
     /// new device of the account. Nothing is written unless the backup opens
     /// and the relay accepts the password.
-    pub async fn restore(&self, r: Restore) -> Result<(Arc<Identity>, usize), DaemonError> {
+    pub async fn restore(&self, r: Restore) -> Result<(Arc<Identity>, Carried), DaemonError> {
+        let setup = NewDevice {
+            relay_url: r.relay_url,
+            username: r.username,
+            password: r.password,
+            device_name: r.device_name,
+            trust: r.trust,
+        };
+        let from = Source::Backup {
+            text: r.backup,
+            passphrase: r.passphrase,
+        };
+        self.become_device(setup, from).await
+    }
+
+    /// Makes this machine, with no account yet, a new device of the account
+    /// in `setup` from what `from` holds (a backup or a device link): the
+    /// keys go to the keystore, the contacts and groups (and a link's
+    /// history) to the store, and the machine logs in as a new device.
+    /// Nothing is written unless it opens and the relay accepts the password.
+    pub(super) async fn become_device(
+        &self,
+        setup: NewDevice,
+        from: Source,
+    ) -> Result<(Arc<Identity>, Carried), DaemonError> {
         if let Some(account) = self.store.account()? {
             return Err(DaemonError::AccountExists(account.user));
         }
-        if !ipc_schema::envelope::is_valid_username(&r.username) {
+        if !ipc_schema::envelope::is_valid_username(&setup.username) {
             return Err(DaemonError::Invalid(
                 "username must match ^[a-z0-9][a-z0-9_.-]{2,31}$".into(),
             ));
         }
-        let relay_url = crate::relay_client::check_url(&r.relay_url, r.trust.insecure_http)
+        // A mistyped code fails here, before the relay is asked.
+        let code = match &from {
+            Source::Link { code } => Some(
+                crate::crypto::link::LinkCode::parse(code.expose()).map_err(DaemonError::Link)?,
+            ),
+            Source::Backup { .. } => None,
+        };
+        let relay_url = crate::relay_client::check_url(&setup.relay_url, setup.trust.insecure_http)
             .map_err(|e| DaemonError::Invalid(e.to_string()))?;
-        let trust = super::account::normalized(r.trust)?;
-        let device_name = super::devices::device_name(r.device_name)?;
+        let trust = super::account::normalized(setup.trust)?;
+        let device_name = super::devices::device_name(setup.device_name)?;
         let relay = RelayClient::new(&relay_url, &trust)?;
         // The relay must know this account by these keys: a backup of an
         // older identity would make a device nobody can write to.
-        let (published, kept) =
-            relay_lookup(&relay, &r.username, &r.password, r.backup.is_none()).await?;
-        let text = match (r.backup, kept) {
-            (Some(text), _) | (None, Some(text)) => text,
-            (None, None) => {
-                return Err(DaemonError::Invalid(format!(
-                    "the relay keeps no key backup for {}: restore from a file, or \
-                     `chat-ctl backup enable` on a device that has the account",
-                    r.username
-                )));
-            }
+        let fetch = match (&from, &code) {
+            (Source::Backup { text: None, .. }, _) => Fetch::Backup,
+            (Source::Link { .. }, Some(code)) => Fetch::Link(code.handle()),
+            _ => Fetch::Card,
         };
-        let (passphrase, user) = (r.passphrase, r.username.clone());
-        let (identity, contacts) = blocking(move || -> Result<_, BackupError> {
-            let plaintext = backup::open(passphrase.expose().as_bytes(), text.as_bytes())?;
-            BackupContents::parse(plaintext.expose_secret(), &user)
-        })
-        .await??;
+        let (published, kept) =
+            relay_lookup(&relay, &setup.username, &setup.password, fetch).await?;
+        let user = setup.username.clone();
+        let restored = match (from, code) {
+            (Source::Link { .. }, Some(code)) => {
+                let Some(text) = kept else {
+                    return Err(DaemonError::Link(
+                        crate::crypto::link::LinkError::NoSuchLink,
+                    ));
+                };
+                blocking(move || -> Result<_, DaemonError> {
+                    let plaintext = crate::crypto::link::open(&code, text.as_bytes())
+                        .map_err(DaemonError::Link)?;
+                    Ok(BackupContents::parse(plaintext.expose_secret(), &user)?)
+                })
+                .await??
+            }
+            (Source::Backup { text, passphrase }, _) => {
+                let Some(text) = text.map(|t| t.expose().to_owned()).or(kept) else {
+                    return Err(DaemonError::Invalid(format!(
+                        "the relay keeps no key backup for {}: restore from a file, or \
+                         `chat-ctl backup enable` on a device that has the account",
+                        setup.username
+                    )));
+                };
+                blocking(move || -> Result<_, BackupError> {
+                    let plaintext = backup::open(passphrase.expose().as_bytes(), text.as_bytes())?;
+                    BackupContents::parse(plaintext.expose_secret(), &user)
+                })
+                .await??
+            }
+            (Source::Link { .. }, None) => unreachable!("a link's code was parsed above"),
+        };
+        let Restored {
+            identity,
+            contacts,
+            groups,
+            history,
+        } = restored;
         if let Some(card) = published
             && card.fingerprint() != identity.card().fingerprint()
         {
@@ -134,8 +248,8 @@ impl Daemon {
         }
         let session = relay
             .login(
-                &r.username,
-                &r.password,
+                &setup.username,
+                &setup.password,
                 Some(DeviceLogin {
                     id: None,
                     name: Some(device_name),
@@ -144,7 +258,7 @@ impl Daemon {
             .await?;
         let stored = self
             .keep_restored(
-                &r.username,
+                &setup.username,
                 &relay_url,
                 trust,
                 &identity,
@@ -161,9 +275,39 @@ impl Daemon {
         let identity = Arc::new(identity);
         *self.identity.write().expect("identity lock") = Some(identity.clone());
         self.note_other_devices(true);
-        self.save_session(session.token, Some(&r.password)).await?;
-        tracing::info!(user = %r.username, contacts = contacts.len(), "restored from a backup");
-        Ok((identity, contacts.len()))
+        self.save_session(session.token, Some(&setup.password))
+            .await?;
+        // The device works now; what else came is added on top.
+        let groups_added = match self.store.import_groups(&setup.username, &groups) {
+            Ok(added) => self.publish(added),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not add the restored groups");
+                0
+            }
+        };
+        let messages = match self.store.import_history(&history) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not add the linked history");
+                0
+            }
+        };
+        tracing::info!(
+            user = %setup.username,
+            contacts = contacts.len(),
+            groups = groups_added,
+            messages,
+            "joined the account as a new device"
+        );
+        Ok((
+            identity,
+            Carried {
+                contacts: contacts.len(),
+                groups: groups_added,
+                messages,
+                messages_left: 0,
+            },
+        ))
     }
 
     /// Writes what a restore keeps: keys, contacts, the announcement to the
@@ -366,23 +510,32 @@ impl Daemon {
     }
 }
 
-/// The account's card as the relay's directory has it. Looking it up needs
-/// a session; the login for it is for the account's oldest device and only
-/// reads.
-/// And, when `want_backup`, the key backup the relay keeps for it.
+/// What [`relay_lookup`] fetches besides the account's card.
+enum Fetch {
+    /// Only the card.
+    Card,
+    /// The key backup the relay keeps.
+    Backup,
+    /// The device link by this handle (claimed: the relay deletes it).
+    Link(String),
+}
+
+/// The account's card as the relay's directory has it, and what `fetch`
+/// asks for. Looking them up needs a session; the login for it is for the
+/// account's oldest device and only reads (and claims a link).
 async fn relay_lookup(
     relay: &RelayClient,
     user: &str,
     password: &Secret,
-    want_backup: bool,
+    fetch: Fetch,
 ) -> Result<(Option<Card>, Option<String>), DaemonError> {
     let session = relay.login(user, password, None).await?;
     let looked = async {
         let card = relay.card(&session.token, user).await?;
-        let kept = if want_backup {
-            relay.backup(&session.token).await?
-        } else {
-            None
+        let kept = match &fetch {
+            Fetch::Card => None,
+            Fetch::Backup => relay.backup(&session.token).await?,
+            Fetch::Link(handle) => relay.claim_link(&session.token, handle).await?,
         };
         Ok::<_, DaemonError>((Card::from_json(&card).ok(), kept))
     }

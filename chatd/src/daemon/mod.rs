@@ -9,6 +9,7 @@ mod contacts;
 mod devices;
 mod events;
 mod groups;
+mod link;
 mod messages;
 mod outbox;
 mod parallel;
@@ -31,10 +32,11 @@ use crate::relay_client::{RelayClient, RelayError};
 use crate::store::{AccountRow, Committed, EventBus, Store, StoreError};
 
 pub use account::Registration;
-pub use backup::Restore;
+pub use backup::{Carried, Restore};
 pub use contacts::CardSource;
 pub use events::EventsExpired;
 pub use groups::GroupOp;
+pub use link::{Join, LinkLeft};
 
 /// Longest pause between reconnection or resend attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -86,6 +88,9 @@ pub enum DaemonError {
     /// A backup does not open, or may not be made.
     #[error("{0}")]
     Backup(crate::crypto::backup::BackupError),
+    /// A device link does not open, or the relay has none for the code.
+    #[error("{0}")]
+    Link(crate::crypto::link::LinkError),
     /// Something internal broke.
     #[error("internal error: {0}")]
     Internal(String),

@@ -66,6 +66,16 @@ const SUMMARIES: &[(&str, &str, &[&str])] = &[
         &["id", "password", "new_password"],
     ),
     (
+        "device.rename",
+        "Rename a device of the account (1 to 32 bytes, no control characters).",
+        &["id", "name"],
+    ),
+    (
+        "device.link",
+        "Seal the identity, contacts, groups (and with_history, the newest history) under a new one-time code and leave it on the relay for 10 minutes (docs/PROTOCOL.md §12).",
+        &["with_history"],
+    ),
+    (
         "backup.export",
         "The identity's private keys and the pinned contacts, sealed under a passphrase (docs/PROTOCOL.md §10).",
         &["passphrase"],
@@ -89,6 +99,20 @@ const SUMMARIES: &[(&str, &str, &[&str])] = &[
             "password",
             "backup",
             "passphrase",
+            "device_name",
+            "insecure_http",
+            "relay_ca",
+            "relay_pin",
+        ],
+    ),
+    (
+        "account.join",
+        "On a machine with no account: claim the device link a code names and join the account as a new device, same fingerprint.",
+        &[
+            "relay_url",
+            "username",
+            "password",
+            "code",
             "device_name",
             "insecure_http",
             "relay_ca",

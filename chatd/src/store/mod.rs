@@ -16,6 +16,7 @@ mod outbox;
 mod own;
 mod receipts;
 mod schema;
+mod transfer;
 
 use std::path::Path;
 use std::sync::Mutex;

@@ -414,6 +414,6 @@ async fn relay_backup_contacts(relay: &Relay) -> Option<usize> {
         .send()
         .await;
     let plain = backup::open(PASSPHRASE.as_bytes(), text?.as_bytes()).ok()?;
-    let (_, contacts) = BackupContents::parse(plain.expose_secret(), "alice").ok()?;
-    Some(contacts.len())
+    let restored = BackupContents::parse(plain.expose_secret(), "alice").ok()?;
+    Some(restored.contacts.len())
 }

@@ -53,6 +53,9 @@ pub const GROUP_REFUSED: i64 = -32015;
 /// `weak_or_costly`, `wrong_passphrase_or_tampered`, `bad_contents`), or
 /// may not be made (`refused`: a weak passphrase).
 pub const BACKUP_REFUSED: i64 = -32016;
+/// A device link does not open (`error.data.reason`: `bad_code`,
+/// `no_such_link`, `malformed`, `unsupported`, `wrong_code_or_tampered`).
+pub const LINK_REFUSED: i64 = -32017;
 
 /// Every code above with its snake_case name.
 pub const ALL: &[(i64, &str)] = &[
@@ -79,6 +82,7 @@ pub const ALL: &[(i64, &str)] = &[
     (UNKNOWN_GROUP, "unknown_group"),
     (GROUP_REFUSED, "group_refused"),
     (BACKUP_REFUSED, "backup_refused"),
+    (LINK_REFUSED, "link_refused"),
 ];
 
 /// The snake_case name of a code defined here, for logs and `--json` output.

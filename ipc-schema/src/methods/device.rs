@@ -154,4 +154,94 @@ pub struct AccountRestoreResult {
     pub relay_url: String,
     /// How many contacts came with the backup.
     pub contacts: u32,
+    /// How many groups came with it.
+    #[serde(default)]
+    pub groups: u32,
+}
+
+/// Params of `device.rename`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceRenameParams {
+    /// The device's id, as `device.list` gives it.
+    pub id: String,
+    /// Its new name: 1 to 32 bytes, no control characters.
+    pub name: String,
+}
+
+/// Result of `device.rename` (empty).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRenameResult {}
+
+/// Params of `device.link`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceLinkParams {
+    /// Also carry the message history (the newest that fits in the link).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub with_history: bool,
+}
+
+/// Result of `device.link`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceLinkResult {
+    /// The one-time code for `account.join` on the new machine: 32
+    /// characters in 8 groups of 4 (160 bits; docs/PROTOCOL.md §12.1).
+    pub code: Secret,
+    /// When the relay deletes the link unless it was used (ms).
+    pub expires_at: u64,
+    /// Contacts it carries.
+    pub contacts: u32,
+    /// Groups it carries.
+    pub groups: u32,
+    /// Messages of history it carries.
+    pub messages: u32,
+    /// Older messages left out because the link has a size cap.
+    pub messages_left: u64,
+    /// Size of the sealed link, bytes.
+    pub bytes: u64,
+}
+
+/// Params of `account.join`: like `account.restore`, with a link code in
+/// place of a backup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountJoinParams {
+    /// Base URL of the relay.
+    pub relay_url: String,
+    /// The account's username.
+    pub username: String,
+    /// The relay account's password.
+    pub password: Secret,
+    /// The code `device.link` gave on a device of the account.
+    pub code: Secret,
+    /// This machine's name among the account's devices; the host name when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
+    /// As for `account.register`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_http: bool,
+    /// As for `account.register`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_ca: Option<String>,
+    /// As for `account.register`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_pin: Option<String>,
+}
+
+/// Result of `account.join`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountJoinResult {
+    /// The account's username.
+    pub user: String,
+    /// Its fingerprint: the same as on its other devices.
+    pub fingerprint: String,
+    /// The relay.
+    pub relay_url: String,
+    /// Contacts that came with the link.
+    pub contacts: u32,
+    /// Groups that came with it.
+    pub groups: u32,
+    /// Messages of history that came with it.
+    pub messages: u32,
 }

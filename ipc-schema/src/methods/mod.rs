@@ -200,6 +200,10 @@ methods! {
     DeviceList = "device.list" (DeviceListParams) -> DeviceListResult;
     /// Revoke a device, changing the relay password in the same step.
     DeviceRevoke = "device.revoke" (DeviceRevokeParams) -> DeviceRevokeResult;
+    /// Rename a device of the account.
+    DeviceRename = "device.rename" (DeviceRenameParams) -> DeviceRenameResult;
+    /// Leave a one-time device link on the relay; returns its code.
+    DeviceLink = "device.link" (DeviceLinkParams) -> DeviceLinkResult;
     /// The identity and contacts, sealed under a passphrase.
     BackupExport = "backup.export" (BackupExportParams) -> BackupExportResult;
     /// Keep a backup on the relay, sealed again when contacts change.
@@ -208,6 +212,8 @@ methods! {
     BackupDisable = "backup.disable" (BackupDisableParams) -> BackupDisableResult;
     /// Restore a backup here and join the account as a new device.
     AccountRestore = "account.restore" (AccountRestoreParams) -> AccountRestoreResult;
+    /// Join the account as a new device with a code from `device.link`.
+    AccountJoin = "account.join" (AccountJoinParams) -> AccountJoinResult;
     /// Own username, fingerprint and key size.
     IdentityShow = "identity.show" (IdentityShowParams) -> IdentityShowResult;
     /// Own contact card, to hand to others.

@@ -44,7 +44,9 @@ pub async fn put(
     Body(body): Body,
 ) -> Result<(StatusCode, Json<LinkStored>), AppError> {
     if !is_valid_link_handle(&handle) {
-        return Err(AppError::bad_request("a link handle is 64 lowercase hex digits"));
+        return Err(AppError::bad_request(
+            "a link handle is 64 lowercase hex digits",
+        ));
     }
     let value: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| AppError::bad_request(format!("not JSON: {e}")))?;

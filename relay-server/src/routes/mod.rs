@@ -4,11 +4,11 @@
 
 pub mod accounts;
 pub mod backup;
-pub mod links;
 pub mod devices;
 pub mod directory;
 pub mod extract;
 pub mod health;
+pub mod links;
 pub mod messages;
 pub mod sessions;
 
@@ -58,9 +58,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::change_password).layer(small()))
         .routes(routes!(devices::list))
         .routes(routes!(devices::revoke, devices::rename).layer(small()))
-        .routes(
-            routes!(links::put).layer(DefaultBodyLimit::max(ipc_schema::relay::MAX_LINK_BYTES)),
-        )
+        .routes(routes!(links::put).layer(DefaultBodyLimit::max(ipc_schema::relay::MAX_LINK_BYTES)))
         .routes(routes!(links::claim).layer(small()))
         .routes(
             routes!(backup::put, backup::get, backup::delete)

@@ -52,7 +52,9 @@ async fn a_link_is_claimed_once_by_its_handle_and_a_wrong_handle_changes_nothing
 
     // A wrong handle: 404, and the link is still there.
     claim(alice, HANDLE_B).await.assert_error(404, "not_found");
-    claim(alice, "not-a-handle").await.assert_error(404, "not_found");
+    claim(alice, "not-a-handle")
+        .await
+        .assert_error(404, "not_found");
     // Another account cannot take it, even with the right handle.
     claim(bob, HANDLE_A).await.assert_error(404, "not_found");
     assert_eq!(links_kept(&relay), 1);
@@ -65,14 +67,22 @@ async fn a_link_is_claimed_once_by_its_handle_and_a_wrong_handle_changes_nothing
     assert_eq!(links_kept(&relay), 0);
 
     // A new link replaces the pending one.
-    put_link(alice, HANDLE_A, r#"{"n":1}"#).await.assert_status(201);
-    put_link(alice, HANDLE_B, r#"{"n":2}"#).await.assert_status(201);
+    put_link(alice, HANDLE_A, r#"{"n":1}"#)
+        .await
+        .assert_status(201);
+    put_link(alice, HANDLE_B, r#"{"n":2}"#)
+        .await
+        .assert_status(201);
     claim(alice, HANDLE_A).await.assert_error(404, "not_found");
     assert_eq!(claim(alice, HANDLE_B).await.text(), r#"{"n":2}"#);
 
     // Bad bodies and handles are refused; the cap is 16 MiB.
-    put_link(alice, HANDLE_A, "[1]").await.assert_error(400, "bad_request");
-    put_link(alice, "ABC", "{}").await.assert_error(400, "bad_request");
+    put_link(alice, HANDLE_A, "[1]")
+        .await
+        .assert_error(400, "bad_request");
+    put_link(alice, "ABC", "{}")
+        .await
+        .assert_error(400, "bad_request");
     let big = format!(r#"{{"pad":"{}"}}"#, "x".repeat(16 * 1024 * 1024));
     put_link(alice, HANDLE_A, &big)
         .await
@@ -88,7 +98,9 @@ async fn a_link_is_claimed_once_by_its_handle_and_a_wrong_handle_changes_nothing
 async fn an_expired_link_is_not_given_out() {
     let relay = Relay::start_with(|c| c.link_ttl = Duration::from_millis(300)).await;
     let alice = relay.register("alice").await;
-    put_link(&alice, HANDLE_A, r#"{"v":1}"#).await.assert_status(201);
+    put_link(&alice, HANDLE_A, r#"{"v":1}"#)
+        .await
+        .assert_status(201);
     tokio::time::sleep(Duration::from_millis(500)).await;
     claim(&alice, HANDLE_A).await.assert_error(404, "not_found");
     assert_eq!(links_kept(&relay), 1, "kept until the sweep");
@@ -129,7 +141,9 @@ async fn the_expiry_sweep_deletes_links_past_their_time_only() {
 async fn a_link_for_an_account_with_10_devices_is_refused_and_a_claim_keeps_it() {
     let relay = Relay::start().await;
     let alice = relay.register("alice").await;
-    put_link(&alice, HANDLE_A, r#"{"v":1}"#).await.assert_status(201);
+    put_link(&alice, HANDLE_A, r#"{"v":1}"#)
+        .await
+        .assert_status(201);
     for n in 2..=10 {
         new_device(&relay, "alice", &format!("device {n}"))
             .await

@@ -8,10 +8,14 @@ use ipc_schema::methods::{
     DeviceListResult, DeviceRevokeParams, DeviceRevokeResult, IdentityCardResult,
     IdentityShowResult, RelayTrustParams, RelayTrustResult,
 };
+use ipc_schema::methods::{
+    AccountJoinParams, AccountJoinResult, DeviceLinkParams, DeviceLinkResult, DeviceRenameParams,
+    DeviceRenameResult,
+};
 
 use ipc_schema::Secret;
 
-use crate::daemon::{Daemon, DaemonError, Registration, Restore};
+use crate::daemon::{Daemon, DaemonError, Join, Registration, Restore};
 use crate::store::RelayTrust;
 
 pub(super) async fn register(
@@ -121,12 +125,12 @@ pub(super) async fn restore(
     d: &Daemon,
     p: AccountRestoreParams,
 ) -> Result<AccountRestoreResult, DaemonError> {
-    let (id, contacts) = d
+    let (id, carried) = d
         .restore(Restore {
             relay_url: p.relay_url,
             username: p.username,
             password: p.password,
-            backup: p.backup.map(|b| b.expose().to_owned()),
+            backup: p.backup,
             passphrase: p.passphrase,
             device_name: p.device_name,
             trust: RelayTrust {
@@ -140,8 +144,61 @@ pub(super) async fn restore(
         user: id.user().to_owned(),
         fingerprint: id.card().fingerprint().grouped(),
         relay_url: d.account()?.relay_url,
-        contacts: contacts as u32,
+        contacts: carried.contacts as u32,
+        groups: carried.groups as u32,
     })
+}
+
+pub(super) async fn join(
+    d: &Daemon,
+    p: AccountJoinParams,
+) -> Result<AccountJoinResult, DaemonError> {
+    let (id, carried) = d
+        .join(Join {
+            relay_url: p.relay_url,
+            username: p.username,
+            password: p.password,
+            code: p.code,
+            device_name: p.device_name,
+            trust: RelayTrust {
+                insecure_http: p.insecure_http,
+                ca_pem: p.relay_ca,
+                pin: p.relay_pin,
+            },
+        })
+        .await?;
+    Ok(AccountJoinResult {
+        user: id.user().to_owned(),
+        fingerprint: id.card().fingerprint().grouped(),
+        relay_url: d.account()?.relay_url,
+        contacts: carried.contacts as u32,
+        groups: carried.groups as u32,
+        messages: carried.messages as u32,
+    })
+}
+
+pub(super) async fn link_device(
+    d: &Daemon,
+    p: DeviceLinkParams,
+) -> Result<DeviceLinkResult, DaemonError> {
+    let link = d.create_link(p.with_history).await?;
+    Ok(DeviceLinkResult {
+        code: link.code,
+        expires_at: link.expires_at,
+        contacts: link.carried.contacts as u32,
+        groups: link.carried.groups as u32,
+        messages: link.carried.messages as u32,
+        messages_left: link.carried.messages_left,
+        bytes: link.bytes as u64,
+    })
+}
+
+pub(super) async fn rename_device(
+    d: &Daemon,
+    p: DeviceRenameParams,
+) -> Result<DeviceRenameResult, DaemonError> {
+    d.rename_device(&p.id, &p.name).await?;
+    Ok(DeviceRenameResult {})
 }
 
 pub(super) async fn logout(d: &Daemon) -> Result<AccountLogoutResult, DaemonError> {

@@ -65,6 +65,9 @@ impl From<DaemonError> for ErrorObject {
             DaemonError::Group(_) => ErrorObject::new(code::GROUP_REFUSED, message),
             DaemonError::Backup(e) => ErrorObject::new(code::BACKUP_REFUSED, message)
                 .with_data(json!({"reason": e.name()})),
+            DaemonError::Link(e) => {
+                ErrorObject::new(code::LINK_REFUSED, message).with_data(json!({"reason": e.name()}))
+            }
             DaemonError::EventsExpired(expired) => ErrorObject::new(code::EVENTS_EXPIRED, message)
                 .with_data(json!({"oldest_seq": expired.oldest_seq})),
             DaemonError::Relay(RelayError::Unreachable(_)) => {
@@ -114,6 +117,9 @@ pub async fn dispatch(d: &Daemon, conn: u64, method: Method) -> Outcome {
         Method::AccountPassword(p) => reply(account::password(d, p).await),
         Method::DeviceList(_) => reply(account::devices(d).await),
         Method::DeviceRevoke(p) => reply(account::revoke_device(d, p).await),
+        Method::DeviceRename(p) => reply(account::rename_device(d, p).await),
+        Method::DeviceLink(p) => reply(account::link_device(d, p).await),
+        Method::AccountJoin(p) => reply(account::join(d, p).await),
         Method::BackupExport(p) => reply(account::backup_export(d, p).await),
         Method::AccountRestore(p) => reply(account::restore(d, p).await),
         Method::BackupEnable(p) => reply(account::backup_enable(d, p).await),

@@ -18,8 +18,8 @@ use crate::groups::{Edit, GroupLog, Roster};
 mod rosters;
 mod texts;
 
-pub(super) use rosters::receive_roster;
 use rosters::{commit_change, load_log, queue_roster, refresh, store_roster};
+pub(super) use rosters::{import_group, receive_roster};
 pub(super) use texts::{
     GroupText, deliveries, expire_waiting, file_group_text, group_receipt, record_put,
     wait_for_roster,

@@ -285,6 +285,39 @@ fn system_line(
     )
 }
 
+/// Writes a group from a backup or a device link: its rosters as the other
+/// device accepted them, replayed into a log. `false` (nothing written) for
+/// a group already here, or rosters that do not make a log in which `me`
+/// is a member.
+pub(in crate::store) fn import_group(
+    tx: &Transaction<'_>,
+    me: &str,
+    group: &crate::crypto::backup::BackupGroup,
+    events: &mut Vec<EventEnvelope>,
+) -> StoreResult<bool> {
+    let known: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM group_rosters WHERE group_id = ?1)",
+        [&group.id],
+        |r| r.get(0),
+    )?;
+    if known {
+        return Ok(false);
+    }
+    for r in &group.rosters {
+        store_roster(tx, &group.id, &r.text, &r.sender)?;
+    }
+    let log = match load_log(tx, &group.id) {
+        Ok(Some(log)) if log.group() == group.id && log.head().1.is_member(me) => log,
+        _ => {
+            tracing::warn!(group = %group.id, "a restored group's rosters do not replay; skipped");
+            tx.execute("DELETE FROM group_rosters WHERE group_id = ?1", [&group.id])?;
+            return Ok(false);
+        }
+    };
+    refresh(tx, me, &log, None, events)?;
+    Ok(true)
+}
+
 /// Applies a roster received from `from` in a synced batch. A roster that
 /// does not count is counted as `bad_roster`.
 pub(in crate::store) fn receive_roster(

@@ -1,0 +1,80 @@
+//! Device links and renaming devices on the relay (docs/RELAY.md §5.3).
+
+use ipc_schema::Secret;
+use ipc_schema::relay::{LinkStored, RenameDeviceRequest};
+use reqwest::{Method, StatusCode};
+
+use super::{RelayClient, RelayError, refused, success, transport};
+
+impl RelayClient {
+    /// `PUT /v1/links/{handle}`: leaves a sealed link; when it expires.
+    pub async fn put_link(
+        &self,
+        token: &Secret,
+        handle: &str,
+        link: String,
+    ) -> Result<u64, RelayError> {
+        let resp = self
+            .send(
+                self.at(Method::PUT, self.url(&format!("/v1/links/{handle}")), 120)
+                    .bearer_auth(token.expose())
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(link),
+            )
+            .await?;
+        if resp.status() == StatusCode::CREATED {
+            let stored: LinkStored = resp
+                .json()
+                .await
+                .map_err(|e| RelayError::Protocol(e.to_string()))?;
+            Ok(stored.expires_at)
+        } else {
+            Err(refused(resp).await)
+        }
+    }
+
+    /// `POST /v1/links/{handle}/claim`: the sealed link, deleted on the
+    /// relay as it is given; `None` when there is none by that handle.
+    pub async fn claim_link(
+        &self,
+        token: &Secret,
+        handle: &str,
+    ) -> Result<Option<String>, RelayError> {
+        let resp = self
+            .send(
+                self.at(
+                    Method::POST,
+                    self.url(&format!("/v1/links/{handle}/claim")),
+                    120,
+                )
+                .bearer_auth(token.expose()),
+            )
+            .await?;
+        match resp.status() {
+            StatusCode::OK => Ok(Some(
+                resp.text().await.map_err(|e| transport(e, &self.host))?,
+            )),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(refused(resp).await),
+        }
+    }
+
+    /// `PATCH /v1/devices/{id}`.
+    pub async fn rename_device(
+        &self,
+        token: &Secret,
+        id: &str,
+        name: &str,
+    ) -> Result<(), RelayError> {
+        let resp = self
+            .send(
+                self.at(Method::PATCH, self.url(&format!("/v1/devices/{id}")), 30)
+                    .bearer_auth(token.expose())
+                    .json(&RenameDeviceRequest {
+                        name: name.to_owned(),
+                    }),
+            )
+            .await?;
+        success(resp).await
+    }
+}
