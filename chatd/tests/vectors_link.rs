@@ -68,9 +68,16 @@ fn contents(keys: &Value, with_history: bool) -> String {
     };
     let history = if with_history {
         vec![
-            item("0aa1", "in", "bob", "alice", "deploy at 18:00?", "read"),
             item(
-                "0aa2",
+                "0aa1c3d5e7f90b2d4f6a8c0e1b3d5f7a",
+                "in",
+                "bob",
+                "alice",
+                "deploy at 18:00?",
+                "read",
+            ),
+            item(
+                "0aa2c4e6f8a0b2d4f6a8c0e1b3d5f7a9",
                 "out",
                 "alice",
                 "bob",
@@ -155,6 +162,8 @@ fn build() -> Value {
     other_user["user"] = "mallory".into();
     let mut bad_item: Value = serde_json::from_str(&contents(&keys, true)).unwrap();
     bad_item["history"][0]["colour"] = "red".into();
+    let mut bad_id: Value = serde_json::from_str(&contents(&keys, true)).unwrap();
+    bad_id["history"][0]["id"] = "0aa1".into();
     let invalid = [
         ("another code", other_code.clone(), good_text.clone(), "wrong_code_or_tampered"),
         ("truncated", code_text.clone(), good_text[..good_text.len() / 2].to_owned(), "malformed"),
@@ -168,6 +177,7 @@ fn build() -> Value {
         ("tag changed", code_text.clone(), changed(&|v| flip(v, "tag")), "wrong_code_or_tampered"),
         ("another account", code_text.clone(), sealed_contents(&other_user.to_string()), "bad_contents"),
         ("unknown history member", code_text.clone(), sealed_contents(&bad_item.to_string()), "bad_contents"),
+        ("a history id that is not a message id", code_text.clone(), sealed_contents(&bad_id.to_string()), "bad_contents"),
     ]
     .map(|(name, code, text, error)| {
         json!({"name": name, "code": code, "user": "alice", "link": text, "error": error})

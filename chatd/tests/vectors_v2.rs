@@ -276,6 +276,18 @@ fn build(ids: &[&Identity; 3]) -> Value {
             }),
             TS + 502_000,
         ),
+        (
+            "contact_sync",
+            vec![alice],
+            encoded(Payload::Contact {
+                user: "bob".into(),
+                state: ipc_schema::ContactSyncState::Verified,
+                card: Some(bob.card().to_json()),
+                at: TS + 503_000,
+                device: "5be0c1d7a4f29e36".into(),
+            }),
+            TS + 503_000,
+        ),
     ];
     for (name, to, payload, at) in own {
         let cards: Vec<&Card> = to.iter().map(|t| t.card()).collect();

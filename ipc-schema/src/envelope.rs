@@ -317,6 +317,20 @@ pub enum Payload {
         /// The new device's name.
         name: String,
     },
+    /// A contact pinned, verified or removed on another device of the
+    /// sender's own account (docs/PROTOCOL.md §11.4).
+    Contact {
+        /// The contact's username.
+        user: String,
+        /// `pinned`, `verified` or `removed`.
+        state: ContactSyncState,
+        /// The contact's card (JSON text), unless removed.
+        card: Option<String>,
+        /// When the change was made on that device (ms).
+        at: u64,
+        /// That device's relay id (16 hex digits): the tie-break.
+        device: String,
+    },
     /// A `type` this version does not know; kept as received and shown as unsupported.
     Unsupported {
         /// The payload's `type` field.
@@ -324,6 +338,18 @@ pub enum Payload {
         /// The payload JSON text exactly as received.
         raw: String,
     },
+}
+
+/// What a `contact` payload says of a contact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactSyncState {
+    /// Pinned, not verified.
+    Pinned,
+    /// Pinned and verified.
+    Verified,
+    /// Forgotten.
+    Removed,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -354,6 +380,14 @@ enum KnownPayload {
     },
     DeviceAdded {
         name: String,
+    },
+    Contact {
+        user: String,
+        state: ContactSyncState,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        card: Option<serde_json::Value>,
+        at: u64,
+        device: String,
     },
 }
 
@@ -404,6 +438,25 @@ impl Payload {
                 }
             }
             Payload::DeviceAdded { name } => KnownPayload::DeviceAdded { name: name.clone() },
+            Payload::Contact {
+                user,
+                state,
+                card,
+                at,
+                device,
+            } => KnownPayload::Contact {
+                user: user.clone(),
+                state: *state,
+                card: match card {
+                    Some(text) => Some(
+                        serde_json::from_str(text)
+                            .map_err(|_| PayloadError::BadFields("contact".into()))?,
+                    ),
+                    None => None,
+                },
+                at: *at,
+                device: device.clone(),
+            },
             Payload::Receipt { ids, kind } => KnownPayload::Receipt {
                 ids: ids.clone(),
                 kind: *kind,
@@ -445,7 +498,16 @@ impl Payload {
             .and_then(|t| t.as_str())
             .ok_or(PayloadError::NotAnObject)?
             .to_owned();
-        if !["text", "receipt", "group_text", "roster", "device_added"].contains(&kind.as_str()) {
+        if ![
+            "text",
+            "receipt",
+            "group_text",
+            "roster",
+            "device_added",
+            "contact",
+        ]
+        .contains(&kind.as_str())
+        {
             let raw = String::from_utf8(bytes.to_vec()).map_err(|_| PayloadError::NotAnObject)?;
             return Ok(Payload::Unsupported { kind, raw });
         }
@@ -463,6 +525,34 @@ impl Payload {
                     return Err(PayloadError::BadFields("text".into()));
                 }
                 Ok(Payload::Text { body, reply_to, to })
+            }
+            KnownPayload::Contact {
+                user,
+                state,
+                card,
+                at,
+                device,
+            } => {
+                let card_ok = match (&card, state) {
+                    (None, ContactSyncState::Removed) => true,
+                    (Some(c), ContactSyncState::Pinned | ContactSyncState::Verified) => {
+                        c.is_object()
+                    }
+                    _ => false,
+                };
+                if !is_valid_username(&user)
+                    || !crate::relay::is_valid_device_id(&device)
+                    || !card_ok
+                {
+                    return Err(PayloadError::BadFields("contact".into()));
+                }
+                Ok(Payload::Contact {
+                    user,
+                    state,
+                    card: card.map(|c| c.to_string()),
+                    at,
+                    device,
+                })
             }
             KnownPayload::DeviceAdded { name } => {
                 if !crate::relay::is_valid_device_name(&name) {
@@ -545,6 +635,40 @@ mod tests {
             "",
         ] {
             assert!(!is_valid_username(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn a_contact_payload_round_trips_and_is_checked() {
+        let pinned = Payload::Contact {
+            user: "bob".into(),
+            state: ContactSyncState::Verified,
+            card: Some(r#"{"enc":"x","sig":"y","user":"bob","v":1}"#.into()),
+            at: 1_764_000_000_000,
+            device: "5be0c1d7a4f29e36".into(),
+        };
+        let json = pinned.to_json().unwrap();
+        assert_eq!(Payload::from_json(&json).unwrap(), pinned);
+        let removed = Payload::Contact {
+            user: "bob".into(),
+            state: ContactSyncState::Removed,
+            card: None,
+            at: 1,
+            device: "5be0c1d7a4f29e36".into(),
+        };
+        assert_eq!(
+            String::from_utf8(removed.to_json().unwrap()).unwrap(),
+            r#"{"type":"contact","user":"bob","state":"removed","at":1,"device":"5be0c1d7a4f29e36"}"#
+        );
+        for bad in [
+            r#"{"type":"contact","user":"bob","state":"removed","card":{},"at":1,"device":"5be0c1d7a4f29e36"}"#,
+            r#"{"type":"contact","user":"bob","state":"pinned","at":1,"device":"5be0c1d7a4f29e36"}"#,
+            r#"{"type":"contact","user":"bob","state":"pinned","card":"{}","at":1,"device":"5be0c1d7a4f29e36"}"#,
+            r#"{"type":"contact","user":"Bob","state":"removed","at":1,"device":"5be0c1d7a4f29e36"}"#,
+            r#"{"type":"contact","user":"bob","state":"removed","at":1,"device":"laptop"}"#,
+            r#"{"type":"contact","user":"bob","state":"lost","at":1,"device":"5be0c1d7a4f29e36"}"#,
+        ] {
+            assert!(Payload::from_json(bad.as_bytes()).is_err(), "{bad}");
         }
     }
 

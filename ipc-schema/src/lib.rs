@@ -18,7 +18,7 @@ pub mod secret;
 pub mod text;
 pub mod time;
 
-pub use envelope::{CheckedEnvelope, Envelope, Payload, ReceiptKind};
+pub use envelope::{CheckedEnvelope, ContactSyncState, Envelope, Payload, ReceiptKind};
 pub use envelope_v2::{CheckedDeliveredV2, CheckedSealedV2, DeliveredV2, Incoming, SealedV2};
 pub use frame::{FrameDecoder, FrameError, MAX_FRAME, encode_frame};
 pub use jsonrpc::{CallError, ErrorObject, Id, Notification, Request, RequestError, Response};

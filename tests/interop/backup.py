@@ -1,11 +1,13 @@
 """Independent Python implementation of the identity backup (docs/PROTOCOL.md §10).
 
 Written from the spec text only (§10, the Notation list, §1 keys and §2
-cards); no chatd source was read. Depends on the standard library,
-`cryptography` (Argon2id, AES-CBC, PKCS#7, HMAC) and the card / b64 / JSON
-helpers of protocol_v1.py. Covers: the contents of §10.1 (building and
-checking them), sealing (§10.2), opening with the step order and error names
-of §10.3, and the passphrase estimate of §10.4.
+cards, and of §9.2 and §12.5 what §10.1 refers to); no chatd source was
+read. Depends on the standard library, `cryptography` (Argon2id, AES-CBC,
+PKCS#7, HMAC) and the card / b64 / JSON helpers of protocol_v1.py. Covers:
+the contents of §10.1 (building and checking them, with the optional
+`groups` and `history`), sealing (§10.2), opening with the step order and
+error names of §10.3, and the passphrase estimate of §10.4. Device links
+(§12) seal the same contents: link.py reuses check_contents from here.
 
 Interpretation choices where the text leaves room (each is also in the
 review report):
@@ -33,13 +35,16 @@ review report):
   NFD spellings of the same passphrase are different passphrases).
 * HMAC input is plain concatenation `ad || iv || ct` (no lp(), unlike the
   envelopes); ad is 15 + 12 + 16 = 43 bytes.
-* Step 5: a padding error after a good tag is `wrong_passphrase_or_tampered`
+* Step 7: a padding error after a good tag is `wrong_passphrase_or_tampered`
   (as the text says; only a broken sealer can cause it).
-* Step 6 (`bad_contents`) covers everything about the plaintext:
+* Step 8 (`bad_contents`) covers everything about the plaintext:
   - not UTF-8 / not JSON / BOM / duplicate member / not an object;
-  - members other than exactly v, user, enc, sig, contacts, created_at
-    (order and whitespace are NOT checked when reading; §10.1's "compact,
-    in this order" is read as the writer's form);
+  - members other than v, user, enc, sig, contacts, created_at (all
+    required) and groups, history (both optional). Order and whitespace are
+    NOT checked when reading: §10.1's "compact, members in this order" and
+    "Members appear in the order v, user, ..., created_at" are read as the
+    writer's form (the text says what readers refuse, and order is not in
+    that list);
   - `v` not the integer 1 (§10.1 "a wrong v" has no name of its own);
   - `user` not a username or not the account being restored (the text
     gives this no name of its own either; it is `bad_contents` here);
@@ -58,10 +63,32 @@ review report):
     contact that is the account itself, are NOT refused: the text does not
     say so;
   - `created_at` not an integer in 0..2^64-1 (the text gives no range;
-    this is the range of the envelope `ts`).
+    this is the range of the envelope `ts`);
+  - `groups` (§10.1) not an array, more than 1,000 groups, a group that is
+    not an object with exactly `id` and `rosters`, an `id` that is not 32
+    lowercase hex digits, `rosters` not an array of 1 to 1,000 objects with
+    exactly `text` and `sender`, or a `text` or `sender` that is not a JSON
+    string. The roster text is opaque here: it is not parsed, not checked
+    against §9.2 (nor its 1,800,000-byte limit) and not replayed, and
+    `sender` is not required to be a username, because §10.1 says a group
+    whose rosters do not replay is skipped, "not an error". An empty
+    `groups` array is accepted ("absent when there are none" is read as the
+    writer's form), and so are two groups with the same id (the reader
+    skips "a group the reader already has");
+  - `history` (§12.5) not an array, more than 100,000 items (counted before
+    any item is looked at), an item that is not an object with exactly id,
+    peer, dir, from, to, ts, kind, state and at most the optional body and
+    reply_to, `ts` not an integer in 0..2^64-1, or any other member not a
+    JSON string (`null` for an absent body or reply_to is refused: the text
+    says "absent"). The values are NOT checked further: `dir` and `state`
+    outside their lists are skipped by the reader (§12.5), an unknown
+    `kind` is kept; `id` must be a message id (Notation: 32 lowercase
+    hex), and `peer`, `from`, `to`, `reply_to` are taken as plain strings. `history` is accepted in a backup as well as in
+    a link: §10.1 says it is absent otherwise, which is read as the
+    writer's form, not as something readers refuse.
 * seal_backup does not check the passphrase estimate (§10.4 is chatd's
   policy for what it seals, not part of the format, and openers must not
-  apply it). It does refuse m/t/p outside the bounds of step 3 unless
+  apply it). It does refuse m/t/p outside the bounds of step 5 unless
   `allow_any_params=True` (only for making test data), and salt/iv that are
   not 16 bytes.
 * §10.4: "characters" are Unicode code points (Python str elements), not
@@ -107,8 +134,23 @@ AD_TAG = b"chat-backup-v1\0"
 
 BACKUP_MEMBERS = frozenset(["v", "kdf", "iv", "ct", "tag"])
 KDF_MEMBERS = frozenset(["alg", "m", "t", "p", "salt"])
-CONTENTS_MEMBERS = frozenset(["v", "user", "enc", "sig", "contacts", "created_at"])
+GROUPS_MAX = 1_000
+ROSTERS_MAX = 1_000  # per group, and at least one
+HISTORY_MAX = 100_000
+
+# §10.1: the members in the order chatd writes them; `groups` and `history`
+# may be absent, the others are required.
+CONTENTS_ORDER = ("v", "user", "enc", "sig", "contacts", "groups", "history", "created_at")
+CONTENTS_OPTIONAL = frozenset(["groups", "history"])
+CONTENTS_MEMBERS = frozenset(CONTENTS_ORDER) - CONTENTS_OPTIONAL  # required
 CONTACT_MEMBERS = frozenset(["card", "verified"])
+GROUP_MEMBERS = frozenset(["id", "rosters"])
+ROSTER_MEMBERS = frozenset(["text", "sender"])
+# §12.5: a history item's members in the order chatd writes them; `body` and
+# `reply_to` may be absent.
+HISTORY_ORDER = ("id", "peer", "dir", "from", "to", "ts", "kind", "body", "reply_to", "state")
+HISTORY_OPTIONAL = frozenset(["body", "reply_to"])
+HISTORY_MEMBERS = frozenset(HISTORY_ORDER) - HISTORY_OPTIONAL  # required
 
 ERROR_NAMES = (
     "malformed",
@@ -157,7 +199,7 @@ def backup_tag(km: bytes, ad: bytes, iv: bytes, ct: bytes) -> bytes:
 
 
 def params_ok(m: int, t: int, p: int) -> bool:
-    """The bounds of §10.3 step 3 (inclusive)."""
+    """The bounds of §10.3 step 5 (inclusive)."""
     return M_MIN <= m <= M_MAX and T_MIN <= t <= T_MAX and P_MIN <= p <= P_MAX
 
 
@@ -200,7 +242,7 @@ def seal_backup(passphrase: str, plaintext: bytes, m: int, t: int, p: int,
         if not v1.is_int(x) or not (0 <= x < 2**32):
             raise ValueError(f"{name} must be an integer that fits u32")
     if not allow_any_params and not params_ok(m, t, p):
-        raise ValueError(f"m={m}, t={t}, p={p} outside the bounds of §10.3 step 3")
+        raise ValueError(f"m={m}, t={t}, p={p} outside the bounds of §10.3 step 5")
     if len(salt) != SALT_BYTES or len(iv) != IV_BYTES:
         raise ValueError("salt and iv must be 16 bytes")
     if isinstance(plaintext, str):
@@ -213,10 +255,13 @@ def seal_backup(passphrase: str, plaintext: bytes, m: int, t: int, p: int,
 
 
 def make_contents(user: str, enc_private: rsa.RSAPrivateKey, sig_private: rsa.RSAPrivateKey,
-                  contacts, created_at: int) -> bytes:
+                  contacts, created_at: int, *, groups=None, history=None) -> bytes:
     """The plaintext M as §10.1 describes chatd's form (compact, in order).
     `contacts`: iterable of (card, verified) with card as protocol_v1.as_card
-    accepts it."""
+    accepts it. `groups`: None (the member is left out) or an iterable of
+    (group id, [(roster text, sender), ...]). `history`: None (left out) or
+    an iterable of dicts with the members of §12.5; they are written in the
+    order of §12.5, an absent or None body / reply_to left out."""
 
     def pkcs8(k):
         return v1.b64e(k.private_bytes(
@@ -232,14 +277,25 @@ def make_contents(user: str, enc_private: rsa.RSAPrivateKey, sig_private: rsa.RS
             "card": {"v": 1, "user": c.user, "enc": v1.b64e(c.enc_der), "sig": v1.b64e(c.sig_der)},
             "verified": bool(verified),
         })
-    return v1.compact_json({
+    obj = {
         "v": 1,
         "user": user,
         "enc": pkcs8(enc_private),
         "sig": pkcs8(sig_private),
         "contacts": cs,
-        "created_at": created_at,
-    })
+    }
+    if groups is not None:
+        obj["groups"] = [
+            {"id": gid, "rosters": [{"text": text, "sender": sender} for text, sender in rosters]}
+            for gid, rosters in groups
+        ]
+    if history is not None:
+        obj["history"] = [
+            {k: item[k] for k in HISTORY_ORDER if item.get(k) is not None}
+            for item in history
+        ]
+    obj["created_at"] = created_at  # last, as §10.1 orders it
+    return v1.compact_json(obj)
 
 
 def _der_header(b: bytes, i: int) -> tuple[int, int, int]:
@@ -289,8 +345,77 @@ def load_private_key_b64(s) -> rsa.RSAPrivateKey:
     return key
 
 
+def _members_ok(obj: dict, required: frozenset, optional: frozenset = frozenset()) -> str | None:
+    """None if obj has every required member and nothing beyond required and
+    optional; otherwise what is wrong, for the error detail."""
+    keys = set(obj)
+    unknown = keys - required - optional
+    missing = required - keys
+    if unknown or missing:
+        return f"unknown {sorted(unknown)} / missing {sorted(missing)}"
+    return None
+
+
+def _check_groups(groups, bad) -> None:
+    """§10.1 `groups`: their shape only (the roster texts are opaque here)."""
+    if not isinstance(groups, list):
+        raise bad("groups is not an array")
+    if len(groups) > GROUPS_MAX:
+        raise bad(f"{len(groups)} groups, at most {GROUPS_MAX}")
+    for i, g in enumerate(groups):
+        if not isinstance(g, dict):
+            raise bad(f"groups[{i}] is not an object")
+        wrong = _members_ok(g, GROUP_MEMBERS)
+        if wrong:
+            raise bad(f"groups[{i}]: {wrong}")
+        if not v1.is_id(g["id"]):
+            raise bad(f"groups[{i}].id is not 32 lowercase hex digits")
+        rosters = g["rosters"]
+        if not isinstance(rosters, list):
+            raise bad(f"groups[{i}].rosters is not an array")
+        if not 1 <= len(rosters) <= ROSTERS_MAX:
+            raise bad(f"groups[{i}] has {len(rosters)} rosters, 1 to {ROSTERS_MAX} allowed")
+        for j, r in enumerate(rosters):
+            where = f"groups[{i}].rosters[{j}]"
+            if not isinstance(r, dict):
+                raise bad(f"{where} is not an object")
+            wrong = _members_ok(r, ROSTER_MEMBERS)
+            if wrong:
+                raise bad(f"{where}: {wrong}")
+            for name in ("text", "sender"):
+                if not isinstance(r[name], str):
+                    raise bad(f"{where}.{name} is not a string")
+
+
+def _check_history(history, bad) -> None:
+    """§12.5 `history`: exactly its members, of the right JSON types."""
+    if not isinstance(history, list):
+        raise bad("history is not an array")
+    if len(history) > HISTORY_MAX:
+        raise bad(f"{len(history)} history items, at most {HISTORY_MAX}")
+    for i, h in enumerate(history):
+        where = f"history[{i}]"
+        if not isinstance(h, dict):
+            raise bad(f"{where} is not an object")
+        wrong = _members_ok(h, HISTORY_MEMBERS, HISTORY_OPTIONAL)
+        if wrong:
+            raise bad(f"{where}: {wrong}")
+        for name, value in h.items():
+            if name == "ts":
+                if not v1.is_int(value) or not 0 <= value < 2**64:
+                    raise bad(f"{where}.ts is not an integer in [0, 2^64)")
+            elif not isinstance(value, str):
+                raise bad(f"{where}.{name} is not a string")
+        # §12.5: `id` is a message id (Notation: 32 lowercase hex digits).
+        if not v1.is_id(h["id"]):
+            raise bad(f"{where}.id is not a message id")
+
+
 def check_contents(plaintext: bytes, user: str) -> dict:
-    """§10.3 step 6 on the decrypted plaintext; raises BackupError('bad_contents')."""
+    """§10.3 step 8 (and §12.4 step 7) on the decrypted plaintext; raises
+    BackupError('bad_contents'). Every failure here has that one name, so the
+    order of the checks is free: the shape comes first and the private keys,
+    the slow part, last."""
 
     def bad(detail: str) -> BackupError:
         return BackupError("bad_contents", detail)
@@ -301,25 +426,15 @@ def check_contents(plaintext: bytes, user: str) -> dict:
         raise bad(f"not JSON: {e}") from None
     if not isinstance(obj, dict):
         raise bad("not a JSON object")
-    keys = set(obj)
-    if keys != CONTENTS_MEMBERS:
-        raise bad(f"unknown {sorted(keys - CONTENTS_MEMBERS)} / missing {sorted(CONTENTS_MEMBERS - keys)}")
+    wrong = _members_ok(obj, CONTENTS_MEMBERS, CONTENTS_OPTIONAL)
+    if wrong:
+        raise bad(wrong)
     if not v1.is_int(obj["v"]) or obj["v"] != 1:
         raise bad(f"v is {obj['v']!r}, not 1")
     if not v1.is_username(obj["user"]):
         raise bad("user is not a username")
     if obj["user"] != user:
         raise bad(f"user {obj['user']!r} is not the account being restored ({user!r})")
-    keys_loaded = {}
-    for name in ("enc", "sig"):
-        try:
-            keys_loaded[name] = load_private_key_b64(obj[name])
-        except ValueError as e:
-            raise bad(f"{name}: {e}") from None
-    try:
-        v1.make_card(user, keys_loaded["enc"], keys_loaded["sig"])
-    except v1.CardError as e:
-        raise bad(f"the keys do not make a valid card: {e}") from None
     contacts = obj["contacts"]
     if not isinstance(contacts, list):
         raise bad("contacts is not an array")
@@ -332,13 +447,29 @@ def check_contents(plaintext: bytes, user: str) -> dict:
             raise bad(f"contacts[{i}].verified is not a boolean")
         if not isinstance(c["card"], dict):
             raise bad(f"contacts[{i}].card is not a JSON object")
+    if "groups" in obj:
+        _check_groups(obj["groups"], bad)
+    if "history" in obj:
+        _check_history(obj["history"], bad)
+    ca = obj["created_at"]
+    if not v1.is_int(ca) or not (0 <= ca < 2**64):
+        raise bad("created_at is not an integer in [0, 2^64)")
+    # The cards (§2), then the account's own keys.
+    for i, c in enumerate(contacts):
         try:
             v1.parse_card(v1.compact_json(c["card"]))
         except v1.CardError as e:
             raise bad(f"contacts[{i}].card: {e}") from None
-    ca = obj["created_at"]
-    if not v1.is_int(ca) or not (0 <= ca < 2**64):
-        raise bad("created_at is not an integer in [0, 2^64)")
+    keys_loaded = {}
+    for name in ("enc", "sig"):
+        try:
+            keys_loaded[name] = load_private_key_b64(obj[name])
+        except ValueError as e:
+            raise bad(f"{name}: {e}") from None
+    try:
+        v1.make_card(user, keys_loaded["enc"], keys_loaded["sig"])
+    except v1.CardError as e:
+        raise bad(f"the keys do not make a valid card: {e}") from None
     return obj
 
 

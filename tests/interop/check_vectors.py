@@ -2,10 +2,12 @@
 """Check chatd's frozen envelope vectors against the independent Python
 implementation in protocol_v1.py and protocol_v2.py (written from
 docs/PROTOCOL.md only), then seal fresh envelopes with it and open them again.
-Also checks the identity-backup vectors (§10) against backup.py.
+Also checks the identity-backup vectors (§10) against backup.py and the
+device-link vectors (§12) against link.py.
 
 Usage:
     check_vectors.py [--vectors PATH] [--vectors-v2 PATH] [--vectors-backup PATH]
+                     [--vectors-link PATH]
                      [--write-sealed PATH] [--write-sealed-v2 PATH]
 
 --vectors-v2 defaults to envelope-v2.json next to the v1 file; a missing v2
@@ -20,12 +22,23 @@ backup file is only a NOTE (the backup self-tests, which need no vectors
 file, still run). For each valid backup vector, seal_backup with its inputs
 must give its backup text byte for byte and opening it must give its
 plaintext; each invalid one must fail with exactly its error name (and the
-names of steps 1-3 without deriving a key).
+names of steps 1-5 without deriving a key).
 
-Exit 0 with a summary (one line for v1, one for v2, one for backups; NOTE
-lines for places where the v2 vectors file and the text of §8.7, or the
-backup vectors and §10.1, differ without affecting the protocol) on
-success; exit 1 listing every disagreement otherwise.
+--vectors-link defaults to link.json next to the v1 file; a missing link
+file is only a NOTE (link.selftest(), which needs no vectors file, still
+runs). For each entry of `codes`, rendering `bytes` must give `text`, `text`
+and each of `typed` must read back to `bytes`, and the code must derive
+`handle`, `ke` and `km`; each of `bad_codes` must fail to read (`bad_code`,
+also as the first step of opening). For each valid link vector, seal_link
+with its code, iv and plaintext must give its link byte for byte, and
+opening it for its user must give its plaintext and pass the contents
+check; each invalid one must fail with exactly its error name.
+
+Exit 0 with a summary (one line for v1, one for v2, one for backups, one
+for links; NOTE lines for places where the v2 vectors file and the text of
+§8.7, or the backup and link vectors and §10.1 / §12.5, differ without
+affecting the protocol) on success; exit 1 listing every disagreement
+otherwise.
 """
 
 from __future__ import annotations
@@ -44,6 +57,7 @@ sys.path.insert(0, HERE)
 import protocol_v1 as p  # noqa: E402
 import protocol_v2 as q  # noqa: E402
 import backup as bk  # noqa: E402
+import link as lk  # noqa: E402
 
 DEFAULT_VECTORS = os.path.normpath(
     os.path.join(HERE, "..", "..", "chatd", "tests", "vectors", "envelope-v1.json")
@@ -61,6 +75,8 @@ def main() -> int:
     ap.add_argument("--vectors-v2", metavar="PATH", help="default: envelope-v2.json next to --vectors")
     ap.add_argument("--vectors-backup", metavar="PATH",
                     help="default: backup.json next to --vectors (skipped with a NOTE if absent)")
+    ap.add_argument("--vectors-link", metavar="PATH",
+                    help="default: link.json next to --vectors (skipped with a NOTE if absent)")
     ap.add_argument("--write-sealed", metavar="PATH")
     ap.add_argument("--write-sealed-v2", metavar="PATH", help=f"default with --write-sealed: {DEFAULT_SEALED_V2}")
     args = ap.parse_args()
@@ -68,6 +84,8 @@ def main() -> int:
         args.vectors_v2 = os.path.join(os.path.dirname(os.path.abspath(args.vectors)), "envelope-v2.json")
     if args.vectors_backup is None:
         args.vectors_backup = os.path.join(os.path.dirname(os.path.abspath(args.vectors)), "backup.json")
+    if args.vectors_link is None:
+        args.vectors_link = os.path.join(os.path.dirname(os.path.abspath(args.vectors)), "link.json")
     write_v2 = args.write_sealed_v2 or (DEFAULT_SEALED_V2 if args.write_sealed else None)
 
     problems: list[str] = []
@@ -80,6 +98,11 @@ def main() -> int:
     problems_bk, counts_bk, notes_bk = check_backup(args.vectors_backup)
     for n in notes_bk:
         print(f"NOTE: {n}")
+    # Device links (§12): likewise.
+    problems_lk, counts_lk, notes_lk = check_link(args.vectors_link)
+    for n in notes_lk:
+        print(f"NOTE: {n}")
+    others = problems_v2 + problems_bk + problems_lk
 
     with open(args.vectors, "rb") as f:
         vec = json.loads(f.read().decode("utf-8"))
@@ -128,7 +151,7 @@ def main() -> int:
 
     if set(cards) != {"alice", "bob"}:
         problems.append(f"keys: expected alice and bob, usable: {sorted(cards)}")
-        return report(problems + problems_v2 + problems_bk, counts, None, counts_v2, written_v2, counts_bk)
+        return report(problems + others, counts, None, counts_v2, written_v2, counts_bk, counts_lk)
 
     def other(n: str) -> str:
         return "bob" if n == "alice" else "alice"
@@ -311,21 +334,23 @@ def main() -> int:
             json.dump({"sealed": sealed_out}, f, ensure_ascii=False, indent=1)
             f.write("\n")
 
-    return report(problems + problems_v2 + problems_bk, counts, args.write_sealed, counts_v2, written_v2, counts_bk)
+    return report(problems + others, counts, args.write_sealed, counts_v2, written_v2, counts_bk, counts_lk)
 
 
-def report(problems, counts, written=None, counts_v2=None, written_v2=None, counts_bk=None) -> int:
+def report(problems, counts, written=None, counts_v2=None, written_v2=None, counts_bk=None,
+           counts_lk=None) -> int:
     v2 = f"\n    v2: {fmt_v2(counts_v2)}" if counts_v2 is not None else ""
     bkl = f"\n    backup: {fmt_backup(counts_bk)}" if counts_bk is not None else ""
+    lkl = f"\n    link: {fmt_link(counts_lk)}" if counts_lk is not None else ""
     if problems:
         for pr in problems:
             print(f"DISAGREEMENT: {pr}")
-        print(f"FAIL: {len(problems)} disagreement(s); {fmt(counts)}{v2}{bkl}")
+        print(f"FAIL: {len(problems)} disagreement(s); {fmt(counts)}{v2}{bkl}{lkl}")
         return 1
     extra = f"; wrote {counts['sealed']} to {written}" if written else ""
     if written_v2:
         v2 += f"; wrote {counts_v2['written']} to {written_v2}"
-    print(f"OK: {fmt(counts)}{extra}{v2}{bkl}")
+    print(f"OK: {fmt(counts)}{extra}{v2}{bkl}{lkl}")
     return 0
 
 
@@ -1145,18 +1170,30 @@ def _check_valid_backup(v, where, problems, counts, notes):
     if p.compact_json(contents) != plain:
         notes.append(f"{where}: plaintext is not compact JSON as §10.1 describes M "
                      f"({_first_difference(p.compact_json(contents).decode('utf-8'), v['plaintext'])})")
-    order = ["v", "user", "enc", "sig", "contacts", "created_at"]
+    _note_contents_order(contents, where, notes)
+    if not bk.passphrase_ok(v["passphrase"]):
+        notes.append(f"{where}: passphrase estimate {bk.passphrase_bits(v['passphrase']):.1f} bits "
+                     "is below 80 (§10.4: chatd would not seal under it)")
+    if ok:
+        counts["valid"] += 1
+
+
+def _note_contents_order(contents: dict, where: str, notes: list) -> None:
+    """NOTEs where a plaintext's member order differs from the writer's order
+    of §10.1 (and §2 for cards, §12.5 for history items). Readers do not
+    depend on it, so it is never a failure."""
+    order = [k for k in bk.CONTENTS_ORDER if k in contents]
     if list(contents) != order:
         notes.append(f"{where}: plaintext members in order {list(contents)}; §10.1 says {order}")
     card_order = ["v", "user", "enc", "sig"]
     odd = [c["card"]["user"] for c in contents["contacts"] if list(c["card"]) != card_order]
     if odd:
         notes.append(f"{where}: contact card(s) of {odd} not in §2's writing order {card_order}")
-    if not bk.passphrase_ok(v["passphrase"]):
-        notes.append(f"{where}: passphrase estimate {bk.passphrase_bits(v['passphrase']):.1f} bits "
-                     "is below 80 (§10.4: chatd would not seal under it)")
-    if ok:
-        counts["valid"] += 1
+    for i, h in enumerate(contents.get("history", [])):
+        h_order = [k for k in bk.HISTORY_ORDER if k in h]
+        if list(h) != h_order:
+            notes.append(f"{where}: history[{i}] members in order {list(h)}; §12.5 says {h_order}")
+            break
 
 
 def _self_tests_backup(problems, counts):
@@ -1425,6 +1462,65 @@ def _self_tests_backup(problems, counts):
     contents_bad("created_at_string", cmut(created_at="1764000000000"))
     contents_bad("created_at_2_64", cmut(created_at=2**64))
 
+    # groups (§10.1): shape only, the roster text is opaque
+    gid = "0123456789abcdef0123456789abcdef"
+    roster = {"text": '{"v":1}', "sender": "alice"}
+    group = {"id": gid, "rosters": [roster]}
+    contents_good("groups_one", cmut(groups=[group]))
+    contents_good("groups_empty", cmut(groups=[]))
+    contents_good("groups_1000", cmut(groups=[group] * bk.GROUPS_MAX))
+    contents_good("rosters_1000", cmut(groups=[dict(group, rosters=[roster] * bk.ROSTERS_MAX)]))
+    contents_good("roster_text_not_a_roster", cmut(groups=[dict(group, rosters=[dict(roster, text="")])]))
+    contents_bad("groups_1001", cmut(groups=[group] * (bk.GROUPS_MAX + 1)))
+    contents_bad("groups_not_array", cmut(groups=group))
+    contents_bad("groups_null", cmut(groups=None))
+    contents_bad("group_extra_member", cmut(groups=[dict(group, name="ops")]))
+    contents_bad("group_missing_rosters", cmut(groups=[{"id": gid}]))
+    contents_bad("group_id_uppercase", cmut(groups=[dict(group, id=gid.upper())]))
+    contents_bad("group_id_31", cmut(groups=[dict(group, id=gid[:31])]))
+    contents_bad("rosters_empty", cmut(groups=[dict(group, rosters=[])]))
+    contents_bad("rosters_1001", cmut(groups=[dict(group, rosters=[roster] * (bk.ROSTERS_MAX + 1))]))
+    contents_bad("roster_extra_member", cmut(groups=[dict(group, rosters=[dict(roster, ts=1)])]))
+    contents_bad("roster_missing_sender", cmut(groups=[dict(group, rosters=[{"text": "{}"}])]))
+    contents_bad("roster_text_object", cmut(groups=[dict(group, rosters=[dict(roster, text={"v": 1})])]))
+    contents_bad("roster_sender_null", cmut(groups=[dict(group, rosters=[dict(roster, sender=None)])]))
+
+    # history (§12.5): exactly its members, of the right types
+    item = {"id": "00112233445566778899aabbccddeeff", "peer": "bob", "dir": "in", "from": "bob",
+            "to": "alice", "ts": 1764000000000, "kind": "text", "body": "hi", "state": "read"}
+    no_body = {k: x for k, x in item.items() if k != "body"}
+    contents_good("history_one", cmut(history=[item]))
+    contents_good("history_empty", cmut(history=[]))
+    contents_good("history_no_body", cmut(history=[no_body]))
+    contents_good("history_reply_to", cmut(history=[dict(item, reply_to="ffeeddccbbaa99887766554433221100")]))
+    contents_good("history_unknown_kind_dir_state", cmut(history=[dict(item, kind="poll", dir="x", state="y")]))
+    contents_good("history_ts_max", cmut(history=[dict(item, ts=2**64 - 1)]))
+    contents_good("history_with_groups", cmut(groups=[group], history=[item]))
+    contents_good("history_100000", cmut(history=[no_body] * bk.HISTORY_MAX))
+    contents_bad("history_100001", cmut(history=[no_body] * (bk.HISTORY_MAX + 1)))
+    contents_bad("history_not_array", cmut(history=item))
+    contents_bad("history_item_not_object", cmut(history=["x"]))
+    contents_bad("history_extra_member", cmut(history=[dict(item, seen=True)]))
+    for name in sorted(bk.HISTORY_MEMBERS):
+        contents_bad(f"history_missing_{name}", cmut(history=[{k: x for k, x in item.items() if k != name}]))
+    contents_bad("history_body_null", cmut(history=[dict(item, body=None)]))
+    contents_bad("history_reply_to_int", cmut(history=[dict(item, reply_to=1)]))
+    contents_bad("history_ts_string", cmut(history=[dict(item, ts="1764000000000")]))
+    contents_bad("history_ts_float", cmut(history=[dict(item, ts=1.0)]))
+    contents_bad("history_ts_negative", cmut(history=[dict(item, ts=-1)]))
+    contents_bad("history_ts_2_64", cmut(history=[dict(item, ts=2**64)]))
+    contents_bad("history_peer_null", cmut(history=[dict(item, peer=None)]))
+    contents_bad("history_state_int", cmut(history=[dict(item, state=3)]))
+    contents_bad("history_duplicate_member",
+                 cmut(history=[item]).replace(b'"state":"read"', b'"state":"read","state":"read"', 1))
+    full = bk.make_contents("alice", a_enc, a_sig, [(bob, False)], 1764000000000,
+                            groups=[(gid, [(roster["text"], roster["sender"])])], history=[item])
+    full_obj = json.loads(full)
+    ok("make_contents_order", list(full_obj) == list(bk.CONTENTS_ORDER)
+       and list(full_obj["history"][0]) == [k for k in bk.HISTORY_ORDER if k in item],
+       f"members in order {list(full_obj)}")
+    contents_good("make_contents_full", full)
+
     # -------------------------------------------------------------- §10.4
     def bits(label, s, want):
         got = bk.passphrase_bits(s)
@@ -1445,6 +1541,182 @@ def _self_tests_backup(problems, counts):
     ok("bits.12_of_95_fail", not bk.passphrase_ok("aB3$cD4%eF5&"))
     ok("bits.six_words_pass", bk.passphrase_ok("cage polo army fog lid oak"))  # §10.4's example
     ok("bits.short_words_fail", not bk.passphrase_ok("aaaa"))
+
+
+# ===========================================================================
+# Device links (§12)
+
+
+def fmt_link(c) -> str:
+    src = "" if c["file"] else " (no vectors file)"
+    return (
+        f"{c['codes']} codes shown, read back ({c['typed']} typed forms) and derived{src}, "
+        f"{c['bad_codes']} bad codes refused, {c['valid']} valid sealed byte-exact and opened, "
+        f"{c['invalid']} invalid rejected with the expected error, {c['self']} self-checks"
+    )
+
+
+def check_link(path: str):
+    problems: list[str] = []
+    notes: list[str] = []
+    counts = {"codes": 0, "typed": 0, "bad_codes": 0, "valid": 0, "invalid": 0, "self": 0,
+              "file": False}
+    try:
+        _check_link(path, problems, counts, notes)
+    except Exception as e:  # a crash is a failure, never a skip
+        import traceback
+
+        problems.append(f"link: checker crashed: {e!r}\n{traceback.format_exc()}")
+    try:
+        counts["self"] += lk.selftest()
+    except AssertionError as e:
+        problems.append(f"link.self: {e}")
+    except Exception as e:
+        import traceback
+
+        problems.append(f"link.self: crashed: {e!r}\n{traceback.format_exc()}")
+    return problems, counts, notes
+
+
+def _check_link(path, problems, counts, notes):
+    if not os.path.exists(path):
+        notes.append(f"link vectors file {path} does not exist yet; link vectors skipped "
+                     "(the link self-test still ran)")
+        return
+    counts["file"] = True
+    with open(path, "rb") as f:
+        vec = json.loads(f.read().decode("utf-8"))
+    if vec.get("version") != 1:
+        problems.append(f"link: version is {vec.get('version')!r}, expected 1")
+    lists = ("codes", "bad_codes", "valid", "invalid")
+    missing = ({"version"} | set(lists)) - set(vec)
+    if missing:
+        problems.append(f"link: top-level members {sorted(missing)} missing")
+    unknown = set(vec) - {"version", "description"} - set(lists)
+    if unknown:
+        notes.append(f"link: top-level members {sorted(unknown)} not checked")
+    empty = [name for name in lists if not vec.get(name)]
+    if empty:
+        problems.append(f"link: {', '.join(empty)} must be non-empty")
+
+    for i, c in enumerate(vec.get("codes", [])):
+        try:
+            _check_link_code(c, f"link.codes[{i}]", problems, counts)
+        except Exception as e:
+            problems.append(f"link.codes[{i}]: checker crashed: {e!r}")
+
+    # Any well-formed link, to show that a bad code is refused before the
+    # link is looked at (§12.4 step 1).
+    some_link = next((v["link"] for v in vec.get("valid", [])), "{}")
+    for i, text in enumerate(vec.get("bad_codes", [])):
+        where = f"link.bad_codes[{i}] ({text!r})"
+        try:
+            got = lk.parse_code(text)
+            problems.append(f"{where}: read as {got.hex()}, vector says bad_code")
+            continue
+        except lk.LinkError as e:
+            if e.name != "bad_code":
+                problems.append(f"{where}: failed with {e.name}, expected bad_code")
+                continue
+        try:
+            lk.open_link(text, some_link, "alice")
+            problems.append(f"{where}: opening did not fail")
+        except lk.LinkError as e:
+            if e.name != "bad_code":
+                problems.append(f"{where}: opening failed with {e.name}, expected bad_code")
+                continue
+        counts["bad_codes"] += 1
+
+    for v in vec.get("valid", []):
+        where = f"link.valid.{v.get('name')}"
+        try:
+            _check_valid_link(v, where, problems, counts, notes)
+        except Exception as e:
+            problems.append(f"{where}: checker crashed: {e!r}")
+
+    seen_errors = set()
+    for v in vec.get("invalid", []):
+        where = f"link.invalid.{v.get('name')}"
+        want = v.get("error")
+        if want not in lk.ERROR_NAMES:
+            problems.append(f"{where}: error {want!r} is not one of {list(lk.ERROR_NAMES)}")
+            continue
+        seen_errors.add(want)
+        try:
+            lk.open_link(v["code"], v["link"].encode("utf-8"), v["user"])
+        except lk.LinkError as e:
+            if e.name != want:
+                problems.append(f"{where}: failed with {e.name} ({e.detail}), vector says {want}")
+            else:
+                counts["invalid"] += 1
+            continue
+        problems.append(f"{where}: opened, vector says {want}")
+    # bad_code is covered by bad_codes; no_such_link is the relay's.
+    not_covered = [n for n in lk.ERROR_NAMES
+                   if n not in seen_errors and n not in ("bad_code", "no_such_link")]
+    if not_covered and vec.get("invalid"):
+        notes.append(f"link: no invalid vector for {', '.join(not_covered)}")
+
+
+def _check_link_code(c, where, problems, counts):
+    code = bytes.fromhex(c["bytes"])
+    if len(code) != lk.CODE_BYTES:
+        problems.append(f"{where}: bytes is {len(code)} bytes, §12.1 says {lk.CODE_BYTES}")
+        return
+    ok = True
+    shown = lk.render_code(code)
+    if shown != c["text"]:
+        problems.append(f"{where}: {c['bytes']} is shown as {shown}, vector says {c['text']}")
+        ok = False
+    for k, typed in enumerate([c["text"]] + list(c.get("typed", []))):
+        try:
+            got = lk.parse_code(typed)
+        except lk.LinkError as e:
+            problems.append(f"{where}: {typed!r} does not read: {e.detail}")
+            ok = False
+            continue
+        if got != code:
+            problems.append(f"{where}: {typed!r} reads as {got.hex()}, vector says {c['bytes']}")
+            ok = False
+        elif k > 0:  # one of `typed`, not `text` itself
+            counts["typed"] += 1
+    keys = lk.derive(code)
+    for name, mine in (("handle", keys.handle_hex), ("ke", keys.ke.hex()), ("km", keys.km.hex())):
+        if mine != c.get(name):
+            problems.append(f"{where}: {name} {mine} != vector {c.get(name)}")
+            ok = False
+    if ok:
+        counts["codes"] += 1
+
+
+def _check_valid_link(v, where, problems, counts, notes):
+    try:
+        iv = p.b64d_strict(v["iv"])
+    except ValueError as e:
+        problems.append(f"{where}: iv not strict b64: {e}")
+        return
+    plain = v["plaintext"].encode("utf-8")
+    ok = True
+    mine = lk.seal_link(v["code"], plain, iv)
+    if mine != v["link"]:
+        problems.append(f"{where}: sealed text differs from the vector's link: "
+                        f"{_first_difference(mine, v['link'])}")
+        ok = False
+    try:
+        got, contents = lk.open_link_raw(v["code"], v["link"].encode("utf-8"), v["user"])
+    except lk.LinkError as e:
+        problems.append(f"{where}: open_link refused it: {e.name} ({e.detail})")
+        return
+    if got != plain:
+        problems.append(f"{where}: opened plaintext {got[:80]!r}... != vector plaintext {plain[:80]!r}...")
+        ok = False
+    # As for backups: the writer's form (compact, §10.1's order) is a NOTE.
+    if p.compact_json(contents) != plain:
+        notes.append(f"{where}: plaintext is not compact JSON as §10.1 describes M "
+                     f"({_first_difference(p.compact_json(contents).decode('utf-8'), v['plaintext'])})")
+    _note_contents_order(contents, where, notes)
+    if ok:
+        counts["valid"] += 1
 
 
 if __name__ == "__main__":

@@ -466,6 +466,16 @@ impl BackupContents {
         if contents.history.len() > MAX_HISTORY {
             return Err(bad("more than 100,000 messages of history".into()));
         }
+        if let Some(item) = contents
+            .history
+            .iter()
+            .find(|h| !ipc_schema::envelope::is_valid_message_id(&h.id))
+        {
+            return Err(bad(format!(
+                "a history id is not a message id: {}",
+                ipc_schema::text::sanitize(&item.id)
+            )));
+        }
         let der = |text: &str, what: &str| {
             B64.decode(text)
                 .map(Zeroizing::new)

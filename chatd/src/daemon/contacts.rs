@@ -48,7 +48,7 @@ impl Daemon {
             return Err(DaemonError::Invalid("that is your own card".into()));
         }
         let added = self.publish(self.store.add_contact(&card)?);
-        self.backup_wake.notify_one();
+        self.sync_contact(card.user());
         Ok(added)
     }
 
@@ -84,7 +84,7 @@ impl Daemon {
     /// Forgets a contact; history stays, its queued texts fail.
     pub fn remove_contact(&self, user: &str) -> Result<(), DaemonError> {
         self.publish(self.store.remove_contact(user)?);
-        self.backup_wake.notify_one();
+        self.sync_contact(user);
         Ok(())
     }
 
@@ -92,7 +92,35 @@ impl Daemon {
     pub fn verify_contact(&self, user: &str, fingerprint: &str) -> Result<Contact, DaemonError> {
         let fp = parse_fingerprint(fingerprint)?;
         let verified = self.publish(self.store.verify_contact(user, &fp)?);
-        self.backup_wake.notify_one();
+        self.sync_contact(user);
         Ok(verified)
+    }
+
+    /// Stamps a change to a contact made here and, when the account has
+    /// other devices, tells them (docs/PROTOCOL.md §11.4). Best effort: the
+    /// change itself is committed already.
+    fn sync_contact(&self, user: &str) {
+        let Ok(Some(account)) = self.store.account() else {
+            return;
+        };
+        let Some(device) = account.device_id else {
+            return;
+        };
+        let told = self.store.stamp_contact(user, &device).and_then(|payload| {
+            if !self.has_other_devices() {
+                return Ok(());
+            }
+            let json = payload
+                .to_json()
+                .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
+            let json = String::from_utf8(json).expect("payload JSON is UTF-8");
+            self.store.queue_announcement(&account.user, &json)
+        });
+        match told {
+            Ok(()) => self.outbox_wake.notify_one(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not tell the other devices of a contact change")
+            }
+        }
     }
 }

@@ -266,6 +266,11 @@ impl Daemon {
     /// Sends what a store write committed to live subscribers and returns
     /// its result: the one way from a store write to its value.
     fn publish<T>(&self, committed: Committed<T>) -> T {
+        // The relay's key backup follows contacts and groups, wherever they
+        // changed (here, or on another device of the account).
+        if committed.changes_backup() {
+            self.backup_wake.notify_one();
+        }
         committed.publish(&self.events)
     }
 

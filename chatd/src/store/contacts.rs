@@ -27,7 +27,7 @@ fn contact_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Contact> {
     })
 }
 
-fn contact(tx: &Transaction<'_>, user: &str) -> rusqlite::Result<Option<Contact>> {
+pub(super) fn contact(tx: &Transaction<'_>, user: &str) -> rusqlite::Result<Option<Contact>> {
     tx.query_row(
         "SELECT user, fingerprint, verified, added_at FROM contacts WHERE user = ?1",
         [user],
@@ -36,7 +36,7 @@ fn contact(tx: &Transaction<'_>, user: &str) -> rusqlite::Result<Option<Contact>
     .optional()
 }
 
-fn changed(
+pub(super) fn changed(
     tx: &Transaction<'_>,
     events: &mut Vec<ipc_schema::methods::EventEnvelope>,
     change: ContactChange,

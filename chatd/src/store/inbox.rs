@@ -172,8 +172,9 @@ impl Store {
                     Payload::Text { body, reply_to, .. } => {
                         ("text".to_owned(), Some(body), reply_to, None)
                     }
-                    // Only this account's own devices announce devices.
-                    Payload::DeviceAdded { .. } => {
+                    // Only this account's own devices announce devices and
+                    // sync contacts.
+                    Payload::DeviceAdded { .. } | Payload::Contact { .. } => {
                         bump(&tx, DropReason::UnknownSender, 1)?;
                         continue;
                     }

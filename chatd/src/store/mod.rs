@@ -7,6 +7,7 @@
 //! frontends (docs/ARCHITECTURE.md, "Events always reach clients").
 
 mod account;
+mod contact_sync;
 mod contacts;
 mod events;
 mod groups;
@@ -104,6 +105,18 @@ impl<T> Committed<T> {
             let _ = bus.0.send(event);
         }
         self.value
+    }
+
+    /// Whether the write changed what a key backup holds: contacts or groups.
+    pub fn changes_backup(&self) -> bool {
+        self.events.iter().any(|e| {
+            matches!(
+                e.event,
+                ipc_schema::methods::Event::ContactChanged(_)
+                    | ipc_schema::methods::Event::GroupUpdated(_)
+                    | ipc_schema::methods::Event::GroupRemoved(_)
+            )
+        })
     }
 
     /// The events, for tests of the store itself.

@@ -1,6 +1,7 @@
 //! What this account's other devices send it (docs/PROTOCOL.md §11): their
 //! sent texts (filed as ours, `sent`), what they read (marked read here
-//! too), their group changes, and new devices announcing themselves.
+//! too), their group and contact changes, and new devices announcing
+//! themselves.
 
 use ipc_schema::methods::{
     DeviceAddedEvent, Direction, Event, MessageReceivedEvent, MessageState, MessageStateEvent,
@@ -72,6 +73,25 @@ pub(super) fn own_copy(
             parent_roster.as_deref(),
             events,
         ),
+        Payload::Contact {
+            user,
+            state,
+            card,
+            at,
+            device,
+        } => {
+            let synced = super::contact_sync::Synced {
+                user: &user,
+                state,
+                card: card.as_deref(),
+                at,
+                device: &device,
+            };
+            // Its events (published with the batch) also wake the relay
+            // backup's refresh.
+            super::contact_sync::apply_synced(tx, me, synced, events)?;
+            Ok(())
+        }
         Payload::DeviceAdded { name } => {
             push_event(
                 tx,

@@ -227,6 +227,16 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE outbox;
     ALTER TABLE outbox_v9 RENAME TO outbox;
     CREATE INDEX outbox_by_peer ON outbox(peer, seq);",
+    // 10: contacts sync between the account's devices (docs/PROTOCOL.md
+    // §11.4): the last change to each contact, (when, by which device), and
+    // the same for contacts removed, so that the last writer wins.
+    "ALTER TABLE contacts ADD COLUMN changed_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE contacts ADD COLUMN changed_by TEXT NOT NULL DEFAULT '';
+    CREATE TABLE contacts_removed (
+        user       TEXT PRIMARY KEY,
+        changed_at INTEGER NOT NULL,
+        changed_by TEXT NOT NULL
+    ) WITHOUT ROWID;",
 ];
 
 /// Brings the database to the newest schema, one transaction per step.

@@ -154,3 +154,68 @@ fn a_machine_joins_with_a_link_code_and_brings_contacts_groups_and_history() {
             .then_some(())
     });
 }
+
+/// `contact list --json`: (user, verified) of each contact.
+fn contacts(d: &Daemon) -> Vec<(String, bool)> {
+    let list = d.ctl(&["--json", "contact", "list"]).json();
+    let items = list
+        .get("contacts")
+        .and_then(|c| c.as_array())
+        .or(list.as_array())
+        .cloned()
+        .unwrap_or_default();
+    items
+        .iter()
+        .map(|c| {
+            (
+                c["user"].as_str().unwrap_or_default().to_owned(),
+                c["verified"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn contacts_and_their_verification_follow_the_last_change_on_any_device() {
+    let world = World::start();
+    let desk = world.daemon("alice");
+    let carol = world.daemon("carol");
+    desk.register(&world.relay);
+    carol.register(&world.relay);
+    let url = world.relay.url.clone();
+    let code = desk.ctl(&["--json", "device", "link"]).json()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let laptop = world.daemon("alice-laptop");
+    join(&laptop, &url, &code, "laptop").json();
+    // The desk learns of the laptop from its announcement.
+    eventually(WAIT, "the desk's new-device event", || {
+        desk.events_after(0)
+            .iter()
+            .any(|e| e["event"] == "device.added")
+            .then_some(())
+    });
+
+    desk.add_contact(&carol);
+    eventually(WAIT, "the laptop pins carol", || {
+        (contacts(&laptop) == [("carol".to_owned(), false)]).then_some(())
+    });
+    let fp = carol.ctl(&["--json", "id"]).json()["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    laptop.ctl(&["contact", "verify", "carol", &fp]).success();
+    eventually(WAIT, "the desk shows carol verified", || {
+        (contacts(&desk) == [("carol".to_owned(), true)]).then_some(())
+    });
+    laptop.ctl(&["contact", "remove", "carol"]).success();
+    eventually(WAIT, "the desk forgets carol", || {
+        contacts(&desk).is_empty().then_some(())
+    });
+    // Added again on the desk, later than the removal: back on both.
+    desk.add_contact(&carol);
+    eventually(WAIT, "the laptop pins carol again", || {
+        (contacts(&laptop) == [("carol".to_owned(), false)]).then_some(())
+    });
+}
