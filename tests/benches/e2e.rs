@@ -60,12 +60,13 @@ fn main() {
                 )
             }
             "--bench" => {}
-            "latency" | "throughput" | "backlog" | "footprint" | "group" | "restore" | "all" => {
+            "latency" | "throughput" | "backlog" | "footprint" | "group" | "restore" | "join"
+            | "all" => {
                 what = a
             }
             other => {
                 eprintln!(
-                    "usage: e2e [latency|throughput|backlog|footprint|group|restore|all] [--messages N] (got {other:?})"
+                    "usage: e2e [latency|throughput|backlog|footprint|group|restore|join|all] [--messages N] (got {other:?})"
                 );
                 std::process::exit(2);
             }
@@ -117,6 +118,9 @@ fn main() {
     }
     if all || what == "restore" {
         restore(&mut table);
+    }
+    if all || what == "join" {
+        join_with_history(messages.unwrap_or(10_000), &mut table);
     }
     table.print();
 }
@@ -190,6 +194,154 @@ fn restore(table: &mut Table) {
         ),
         format!(
             "bound: one Argon2id (64 MiB, t=3) {:.0} ms: {:.2}x",
+            ms(bound),
+            took.as_secs_f64() / bound.as_secs_f64()
+        ),
+    );
+}
+
+/// A new machine joined with a device link carrying `n` messages of history
+/// (docs/PROTOCOL.md §12): the time of `chat-ctl device link --with-history`
+/// on the first machine, of `chat-ctl device join` on the new one, and the
+/// new chatd's peak RSS, against the bound of opening and parsing the same
+/// link in this process (the crypto and JSON the join cannot avoid). The
+/// history is written into alice's database while her chatd is stopped:
+/// 10,000 messages through the relay would measure the relay, not the join.
+fn join_with_history(n: usize, table: &mut Table) {
+    use chatd::crypto::backup::BackupContents;
+    use chatd::crypto::link::{self, LinkCode};
+    println!("join: a new machine from a device link with {n} messages of history");
+    let (world, mut alice, bob) = two_users();
+    alice.stop();
+    {
+        let db = rusqlite::Connection::open(alice.data_dir.join("chatd.db")).expect("alice's db");
+        let tx = db.unchecked_transaction().expect("tx");
+        let mut insert = tx
+            .prepare(
+                "INSERT INTO messages (id, peer, direction, sender, recipient, ts, received_at, kind, body, state)
+                 VALUES (?1, 'bob', ?2, ?3, ?4, ?5, ?5, 'text', ?6, 'read')",
+            )
+            .expect("insert");
+        for i in 0..n {
+            let (dir, from, to) = if i % 2 == 0 {
+                ("in", "bob", "alice")
+            } else {
+                ("out", "alice", "bob")
+            };
+            let body = format!("message {i:05} of the history: deploy at 18:00, then check the dashboards");
+            insert
+                .execute(rusqlite::params![
+                    format!("{i:032x}"),
+                    dir,
+                    from,
+                    to,
+                    1_764_000_000_000i64 + i as i64,
+                    body
+                ])
+                .expect("row");
+        }
+        drop(insert);
+        tx.commit().expect("commit");
+    }
+    alice.start_again(&[]);
+    let start = Instant::now();
+    let link_out = alice
+        .ctl(&["--json", "device", "link", "--with-history"])
+        .json();
+    let made = start.elapsed();
+    let code = link_out["code"].as_str().expect("code").to_owned();
+    assert_eq!(link_out["messages"].as_u64(), Some(n as u64), "{link_out}");
+    let bytes = link_out["bytes"].as_u64().unwrap_or(0);
+    let laptop = world.daemon("alice-laptop");
+    let before = peak_rss_kib(laptop.pid().expect("running"));
+    let start = Instant::now();
+    let joined = laptop
+        .ctl_in(
+            &[
+                "--json",
+                "device",
+                "join",
+                &code,
+                "--relay",
+                &world.relay.url,
+                "--user",
+                "alice",
+                "--name",
+                "laptop",
+                "--password-stdin",
+            ],
+            "alice-password\n",
+        )
+        .json();
+    let took = start.elapsed();
+    let after = peak_rss_kib(laptop.pid().expect("running"));
+    assert_eq!(joined["messages"].as_u64(), Some(n as u64), "{joined}");
+    let code_for_bound = LinkCode::generate(&mut rand::rng());
+    // The bound: contents of the same shape (a 3072-bit identity, one
+    // contact, the same history), sealed under a fresh code, then opened and
+    // parsed here, as the new chatd must.
+    let text = {
+        use base64::Engine as _;
+        use chatd::crypto::backup::{BackupContact, HistoryItem};
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let me = Identity::generate("alice", KeyBits::B3072, &mut rand::rng()).expect("keys");
+        let history = (0..n)
+            .map(|i| HistoryItem {
+                id: format!("{i:032x}"),
+                peer: "bob".into(),
+                dir: if i % 2 == 0 { "in" } else { "out" }.into(),
+                from: if i % 2 == 0 { "bob" } else { "alice" }.into(),
+                to: if i % 2 == 0 { "alice" } else { "bob" }.into(),
+                ts: 1_764_000_000_000 + i as u64,
+                kind: "text".into(),
+                body: Some(format!(
+                    "message {i:05} of the history: deploy at 18:00, then check the dashboards"
+                )),
+                reply_to: None,
+                state: "read".into(),
+            })
+            .collect();
+        let contents = BackupContents {
+            v: 1,
+            user: "alice".into(),
+            enc: b64.encode(me.enc_private_pkcs8().expose_secret()),
+            sig: b64.encode(me.sig_private_pkcs8().expose_secret()),
+            contacts: vec![BackupContact {
+                card: serde_json::value::RawValue::from_string(bob.card()).expect("card"),
+                verified: false,
+            }],
+            groups: Vec::new(),
+            history,
+            created_at: 1,
+        };
+        link::seal(
+            &code_for_bound,
+            &serde_json::to_vec(&contents).expect("json"),
+            &mut rand::rng(),
+        )
+    };
+    let runs = 3;
+    let start = Instant::now();
+    for _ in 0..runs {
+        let opened = link::open(&code_for_bound, text.as_bytes()).expect("opens");
+        BackupContents::parse(opened.expose_secret(), "alice").expect("parses");
+    }
+    let bound = start.elapsed() / runs;
+    table.row(
+        &format!("device link with {n} messages (chat-ctl device link --with-history)"),
+        format!("{:.0} ms; {:.1} MB sealed", ms(made), bytes as f64 / 1e6),
+        "",
+    );
+    table.row(
+        &format!("join with {n} messages of history (chat-ctl device join)"),
+        format!(
+            "{:.0} ms; chatd peak RSS {:.1} MB (before {:.1} MB)",
+            ms(took),
+            after as f64 / 1024.0,
+            before as f64 / 1024.0
+        ),
+        format!(
+            "bound: open + parse the link in-process {:.0} ms: {:.2}x",
             ms(bound),
             took.as_secs_f64() / bound.as_secs_f64()
         ),
