@@ -19,14 +19,16 @@
 //! `pagedown`, `up`, `down`, `left`, `right`, `f1`…`f24`.
 //!
 //! Actions and their defaults — everywhere but the composer: `quit` (q),
-//! `help` (?), `contacts` (c), `identity` (I); everywhere: `picker` (ctrl+p),
-//! `next_pane` (tab), `prev_pane` (shift+tab), `older` (pageup), `newer`
-//! (pagedown); in the list, messages and contacts: `down` (j), `up` (k), `top`
-//! (g), `bottom` (G); list: `open` (l), `write` (i); messages: `write` (i),
-//! `half_page_up` (ctrl+u), `half_page_down` (ctrl+d), `search` (/),
-//! `search_next` (n), `search_prev` (N), `list` (h); composer: `editor`
-//! (ctrl+e); contacts view: `contact_add` (a), `contact_verify` (v),
-//! `contact_remove` (d). Arrow keys, Enter, Esc, Ctrl+C and the composer's
+//! `help` (?), `contacts` (c), `identity` (I), `members` (m), `devices` (D);
+//! everywhere: `picker` (ctrl+p), `next_pane` (tab), `prev_pane` (shift+tab),
+//! `older` (pageup), `newer` (pagedown); in the list, messages, contacts and
+//! devices: `down` (j), `up` (k), `top` (g), `bottom` (G); list: `open` (l),
+//! `write` (i); messages: `write` (i), `half_page_up` (ctrl+u),
+//! `half_page_down` (ctrl+d), `search` (/), `search_next` (n), `search_prev`
+//! (N), `list` (h); composer: `editor` (ctrl+e); contacts view: `contact_add`
+//! (a), `contact_verify` (v), `contact_remove` (d); devices view:
+//! `device_revoke` (r), `device_rename` (e), `device_link` (l),
+//! `device_link_history` (L). Arrow keys, Enter, Esc, Ctrl+C and the composer's
 //! editing keys are fixed. An unknown action, a key that does not parse, two
 //! actions on one key in the same pane, or a plain character for a key that
 //! is live in the composer stop chat-tui at startup with a one-line error.

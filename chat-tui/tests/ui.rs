@@ -16,6 +16,9 @@ use ipc_schema::time::TimeZone;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
+#[path = "ui/devices.rs"]
+mod devices;
+
 /// 2026-11-25 14:05 UTC.
 const T0: u64 = 1_795_615_500_000;
 

@@ -1,7 +1,9 @@
 //! What can happen (actions) and what `update` asks the outside world to do (effects).
 
+use ipc_schema::Secret;
 use ipc_schema::methods::{
-    Contact, ConversationView, EventEnvelope, IdentityShowResult, MessageListResult, StatusResult,
+    Contact, ConversationView, DeviceLinkResult, DeviceView, EventEnvelope, IdentityShowResult,
+    MessageListResult, StatusResult,
 };
 
 use crate::app::composer::Edit;
@@ -167,6 +169,53 @@ pub enum Action {
         /// The card, one line of JSON.
         card: String,
     },
+    /// Open the devices view (D).
+    ShowDevices,
+    /// Answer to `device.list`, or why there is none.
+    Devices(Result<Vec<DeviceView>, DeviceFailed>),
+    /// Move the highlight in the devices view; `i64::MIN`/`MAX` go to the ends.
+    DeviceSelect(i64),
+    /// Start revoking the highlighted device (r).
+    DeviceRevoke,
+    /// Rename the highlighted device (e).
+    DeviceRename,
+    /// Make a one-time link for a new machine (l; L with the history).
+    DeviceLink {
+        /// Carry the message history too.
+        with_history: bool,
+    },
+    /// What `device.revoke` did.
+    DeviceRevoked {
+        /// The device.
+        id: String,
+        /// Done, or why not.
+        result: Result<(), DeviceFailed>,
+    },
+    /// What `device.rename` did.
+    DeviceRenamed {
+        /// The device.
+        id: String,
+        /// The name asked for.
+        name: String,
+        /// Done, or why not.
+        result: Result<(), DeviceFailed>,
+    },
+    /// What `device.link` gave: the code and what the link carries.
+    DeviceLinked(Result<DeviceLinkResult, DeviceFailed>),
+}
+
+/// Why a `device.*` call did not go through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeviceFailed {
+    /// The current relay password was wrong (the relay's 401 to a
+    /// revocation): nothing was revoked or changed.
+    WrongPassword,
+    /// The account has no such active device (any more).
+    UnknownDevice,
+    /// The account is at its limit of devices.
+    TooManyDevices,
+    /// chatd refused for another reason (its error text).
+    Refused(String),
 }
 
 /// What chatd did for the contacts view.
@@ -303,6 +352,29 @@ pub enum Effect {
     RemoveContact {
         /// The contact.
         user: String,
+    },
+    /// `device.list`.
+    LoadDevices,
+    /// `device.revoke`, which changes the relay password in the same step.
+    RevokeDevice {
+        /// The device.
+        id: String,
+        /// The current relay password.
+        password: Secret,
+        /// The new one.
+        new_password: Secret,
+    },
+    /// `device.rename`.
+    RenameDevice {
+        /// The device.
+        id: String,
+        /// Its new name.
+        name: String,
+    },
+    /// `device.link`.
+    LinkDevice {
+        /// Carry the message history too.
+        with_history: bool,
     },
 }
 

@@ -134,6 +134,8 @@ enum Scope {
     Composer,
     /// The contacts view.
     Contacts,
+    /// The devices view.
+    Devices,
 }
 
 /// Which panes an action name is live in.
@@ -146,6 +148,7 @@ fn panes(scope: Scope) -> &'static [Scope] {
         Messages => &[Messages],
         Composer => &[Composer],
         Contacts => &[Contacts],
+        Devices => &[Devices],
     }
 }
 
@@ -179,6 +182,11 @@ pub enum Bound {
     ContactAdd,
     ContactVerify,
     ContactRemove,
+    Devices,
+    DeviceRevoke,
+    DeviceRename,
+    DeviceLink,
+    DeviceLinkHistory,
 }
 
 /// (name in `[keys]`, action, default key, scopes).
@@ -191,6 +199,7 @@ const TABLE: &[(&str, Bound, Key, &[Scope])] = {
         ("contacts", B::Contacts, Key::ch('c'), &[S::Browse]),
         ("identity", B::Identity, Key::ch('I'), &[S::Browse]),
         ("members", B::Members, Key::ch('m'), &[S::Browse]),
+        ("devices", B::Devices, Key::ch('D'), &[S::Browse]),
         ("picker", B::Picker, Key::ctrl('p'), &[S::Global]),
         (
             "next_pane",
@@ -220,25 +229,25 @@ const TABLE: &[(&str, Bound, Key, &[Scope])] = {
             "down",
             B::Down,
             Key::ch('j'),
-            &[S::List, S::Messages, S::Contacts],
+            &[S::List, S::Messages, S::Contacts, S::Devices],
         ),
         (
             "up",
             B::Up,
             Key::ch('k'),
-            &[S::List, S::Messages, S::Contacts],
+            &[S::List, S::Messages, S::Contacts, S::Devices],
         ),
         (
             "top",
             B::Top,
             Key::ch('g'),
-            &[S::List, S::Messages, S::Contacts],
+            &[S::List, S::Messages, S::Contacts, S::Devices],
         ),
         (
             "bottom",
             B::Bottom,
             Key::ch('G'),
-            &[S::List, S::Messages, S::Contacts],
+            &[S::List, S::Messages, S::Contacts, S::Devices],
         ),
         ("open", B::Open, Key::ch('l'), &[S::List]),
         ("write", B::Write, Key::ch('i'), &[S::List, S::Messages]),
@@ -271,6 +280,25 @@ const TABLE: &[(&str, Bound, Key, &[Scope])] = {
             B::ContactRemove,
             Key::ch('d'),
             &[S::Contacts],
+        ),
+        (
+            "device_revoke",
+            B::DeviceRevoke,
+            Key::ch('r'),
+            &[S::Devices],
+        ),
+        (
+            "device_rename",
+            B::DeviceRename,
+            Key::ch('e'),
+            &[S::Devices],
+        ),
+        ("device_link", B::DeviceLink, Key::ch('l'), &[S::Devices]),
+        (
+            "device_link_history",
+            B::DeviceLinkHistory,
+            Key::ch('L'),
+            &[S::Devices],
         ),
     ]
 };

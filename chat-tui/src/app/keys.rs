@@ -7,7 +7,9 @@ use crossterm::event::{
 use crate::app::action::Action;
 use crate::app::composer::Edit;
 use crate::app::keymap::{Bound, KeyMap};
-use crate::app::state::{AppState, ContactPrompt, MemberPrompt, Overlay, Pane};
+use crate::app::state::{
+    AppState, ContactPrompt, DevicePrompt, DevicesView, MemberPrompt, Overlay, Pane, RevokeStep,
+};
 
 /// Every key, for the help overlay; a row with no key is a heading. `{name}`
 /// stands for the key bound to `name` in `[keys]` (see [`help_rows`]).
@@ -25,6 +27,10 @@ pub const HELP: &[(&str, &str)] = &[
     (
         "{members}",
         "the open group's members: admins, and who is unverified",
+    ),
+    (
+        "{devices}",
+        "this account's devices: revoke, rename, link a new machine",
     ),
     ("Ctrl+C", "quit, always"),
     (
@@ -76,6 +82,18 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     ("{contact_remove}", "remove (asks y/n)"),
     ("Esc", "close the prompt, then the view"),
+    ("", "Devices"),
+    ("{down} {up} / ↓ ↑", "next / previous device"),
+    (
+        "{device_revoke}",
+        "revoke (asks y/n, the password, then a new one twice)",
+    ),
+    ("{device_rename}", "rename"),
+    (
+        "{device_link} / {device_link_history}",
+        "link a new machine: one-time code and QR / with history",
+    ),
+    ("Esc", "close the prompt or forget the code, then the view"),
 ];
 
 /// The help rows with the configured keys filled in.
@@ -200,6 +218,9 @@ fn map_key(state: &AppState, keys: &KeyMap, key: KeyEvent) -> Option<Action> {
                 _ => None,
             },
         };
+    }
+    if let Some(Overlay::Devices(view)) = &state.overlay {
+        return devices_key(keys, view, key);
     }
     if let Some(Overlay::Contacts(view)) = &state.overlay {
         return match &view.prompt {
@@ -326,8 +347,45 @@ fn common(keys: &KeyMap, key: KeyEvent) -> Option<Action> {
         _ if is(Bound::Contacts) => Some(Action::ShowContacts),
         _ if is(Bound::Identity) => Some(Action::ShowIdentity),
         _ if is(Bound::Members) => Some(Action::ShowMembers),
+        _ if is(Bound::Devices) => Some(Action::ShowDevices),
         KeyCode::Esc => Some(Action::CloseOverlay),
         _ => None,
+    }
+}
+
+/// Keys in the devices view: y/n to a confirmation, typing in a prompt, else
+/// the view's own keys.
+fn devices_key(keys: &KeyMap, view: &DevicesView, key: KeyEvent) -> Option<Action> {
+    let is = |b: Bound| keys.is(b, &key);
+    match &view.prompt {
+        Some(DevicePrompt::Revoke(r)) if r.step == RevokeStep::Confirm => match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => Some(Action::PromptSubmit),
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Some(Action::CloseOverlay),
+            _ => None,
+        },
+        Some(_) => prompt_key(key),
+        None => match key.code {
+            _ if is(Bound::DeviceLink) => Some(Action::DeviceLink {
+                with_history: false,
+            }),
+            _ if is(Bound::DeviceLinkHistory) => Some(Action::DeviceLink { with_history: true }),
+            _ if is(Bound::Quit) || is(Bound::Devices) => Some(Action::CloseOverlay),
+            KeyCode::Esc => Some(Action::CloseOverlay),
+            // The code hides the list: only a new code or Esc mean something.
+            _ if view.link.is_some() => None,
+            _ if is(Bound::Down) => Some(Action::DeviceSelect(1)),
+            _ if is(Bound::Up) => Some(Action::DeviceSelect(-1)),
+            _ if is(Bound::Top) => Some(Action::DeviceSelect(i64::MIN)),
+            _ if is(Bound::Bottom) => Some(Action::DeviceSelect(i64::MAX)),
+            _ if is(Bound::DeviceRevoke) => Some(Action::DeviceRevoke),
+            _ if is(Bound::DeviceRename) => Some(Action::DeviceRename),
+            KeyCode::Down => Some(Action::DeviceSelect(1)),
+            KeyCode::Up => Some(Action::DeviceSelect(-1)),
+            KeyCode::Home => Some(Action::DeviceSelect(i64::MIN)),
+            KeyCode::End => Some(Action::DeviceSelect(i64::MAX)),
+            KeyCode::Delete => Some(Action::DeviceRevoke),
+            _ => None,
+        },
     }
 }
 
@@ -336,6 +394,11 @@ fn has_prompt(state: &AppState) -> bool {
     match &state.overlay {
         Some(Overlay::Picker(_)) => true,
         Some(Overlay::Members(v)) => matches!(v.prompt, Some(MemberPrompt::Add(_))),
+        Some(Overlay::Devices(v)) => match &v.prompt {
+            Some(DevicePrompt::Revoke(r)) => r.step != RevokeStep::Confirm,
+            Some(DevicePrompt::Rename { .. }) => true,
+            None => false,
+        },
         Some(Overlay::Contacts(v)) => {
             matches!(
                 v.prompt,

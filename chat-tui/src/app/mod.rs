@@ -3,17 +3,20 @@
 pub mod action;
 pub mod composer;
 pub mod contacts;
+pub mod devices;
 pub mod keymap;
 pub mod keys;
 pub mod lists;
+pub mod masked;
 pub mod members;
 pub mod picker;
 pub mod state;
 pub mod update;
 
-pub use action::{Action, ContactDone, ContactFailed, Effect};
+pub use action::{Action, ContactDone, ContactFailed, DeviceFailed, Effect};
 pub use composer::{Composer, Edit};
 pub use state::{
-    AppState, ContactPrompt, ContactsView, DaemonLink, OpenConversation, Overlay, Pane, Picker,
+    AppState, ContactPrompt, ContactsView, DaemonLink, DevicePrompt, DevicesView, OpenConversation,
+    Overlay, Pane, Picker, Revoke, RevokeStep,
 };
 pub use update::update;

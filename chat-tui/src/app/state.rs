@@ -2,12 +2,15 @@
 
 use std::collections::HashMap;
 
+use ipc_schema::Secret;
 use ipc_schema::methods::{
-    ConnectionState, Contact, ConversationView, IdentityShowResult, MessageView,
+    ConnectionState, Contact, ConversationView, DeviceLinkResult, DeviceView, IdentityShowResult,
+    MessageView,
 };
 use ratatui::layout::Rect;
 
 use crate::app::composer::Composer;
+use crate::app::masked::MaskedInput;
 use crate::layout::Areas;
 use crate::qr::Qr;
 use crate::theme::Theme;
@@ -51,6 +54,81 @@ pub enum Overlay {
     Members(MembersView),
     /// The fuzzy conversation picker.
     Picker(Picker),
+    /// The account's devices: revoke one, rename one, link a new machine.
+    Devices(DevicesView),
+}
+
+/// The devices view: the account's devices, at most one prompt over them,
+/// or a one-time link code in their place. Closing it drops everything,
+/// which zeroizes the passwords typed and the code.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DevicesView {
+    /// `device.list`, active devices first; `None` until it came.
+    pub devices: Option<Vec<DeviceView>>,
+    /// Index of the highlighted device.
+    pub selected: usize,
+    /// The prompt being answered, if any.
+    pub prompt: Option<DevicePrompt>,
+    /// The link made for a new machine, shown instead of the list until
+    /// Esc or its expiry; its `code` is a [`Secret`].
+    pub link: Option<DeviceLinkResult>,
+    /// The call on its way, as the user reads it (`revoking 'laptop'…`).
+    pub pending: Option<String>,
+    /// The last call's outcome, or why the input was refused.
+    pub message: Option<Result<String, String>>,
+}
+
+/// A question the devices view asks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DevicePrompt {
+    /// Revoking a device, one step after the other.
+    Revoke(Revoke),
+    /// A new name for a device.
+    Rename {
+        /// The device's id.
+        id: String,
+        /// Its name now (the relay's text: sanitize before drawing).
+        name: String,
+        /// The new name being typed.
+        input: Composer,
+    },
+}
+
+/// A revocation being prepared.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revoke {
+    /// The device's id.
+    pub id: String,
+    /// Its name (the relay's text: sanitize before drawing).
+    pub name: String,
+    /// How far the user got.
+    pub step: RevokeStep,
+}
+
+/// The steps of a revocation: confirm, then the passwords. Each step holds
+/// the secrets typed so far and nothing else sees them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RevokeStep {
+    /// y/n, with what revoking does spelled out.
+    Confirm,
+    /// The current relay password.
+    Current(MaskedInput),
+    /// The new relay password.
+    New {
+        /// The current password, as typed.
+        password: Secret,
+        /// The new one, being typed.
+        input: MaskedInput,
+    },
+    /// The new relay password again.
+    Repeat {
+        /// The current password, as typed.
+        password: Secret,
+        /// The new one, as typed the first time.
+        new_password: Secret,
+        /// The new one, being typed again.
+        input: MaskedInput,
+    },
 }
 
 /// The members view: the highlight and an open prompt.
@@ -174,6 +252,8 @@ pub struct Status {
     pub user: Option<String>,
     /// Own fingerprint, grouped hex.
     pub fingerprint: Option<String>,
+    /// The relay's URL, once known (for the device-join command).
+    pub relay_url: Option<String>,
     /// chatd's link to the relay.
     pub connection: Option<ConnectionState>,
     /// Why the relay link went down, when it did.

@@ -9,7 +9,7 @@ use ipc_schema::methods::{
 use crate::app::action::{Action, Effect};
 use crate::app::keys::HELP;
 use crate::app::state::{AppState, DaemonLink, OpenConversation, Overlay, Pane, Search, Status};
-use crate::app::{contacts, lists, members, picker};
+use crate::app::{contacts, devices, lists, members, picker};
 use crate::layout::{self, MessageRows};
 use crate::qr::Qr;
 
@@ -96,7 +96,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             }
         }
         Action::CloseOverlay => {
-            if contacts::close(state) {
+            if contacts::close(state) || devices::close(state) {
             } else if state.overlay.is_some() {
                 state.overlay = None;
             } else if state.search.is_some() {
@@ -132,7 +132,10 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::MouseScroll { up, .. } if is_contacts(state) => {
             contacts::select(state, if up { -1 } else { 1 });
         }
-        Action::MouseClick { .. } if is_contacts(state) => {}
+        Action::MouseScroll { up, .. } if devices::is_open(state) => {
+            devices::select(state, if up { -1 } else { 1 });
+        }
+        Action::MouseClick { .. } if is_contacts(state) || devices::is_open(state) => {}
         Action::MouseScroll { column, row, up } => {
             let areas = state.areas();
             if areas.list.contains((column, row).into()) {
@@ -166,7 +169,10 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             }
         }
         Action::Resize(w, h) => state.viewport = ratatui::layout::Rect::new(0, 0, w, h),
-        Action::Tick(now) => state.now_ms = now,
+        Action::Tick(now) => {
+            state.now_ms = now;
+            devices::tick(state);
+        }
         Action::OpenEditor => {
             if let Some(c) = state.composer() {
                 fx.push(Effect::OpenEditor(c.text.clone()));
@@ -189,6 +195,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 Effect::LoadGroups,
                 Effect::LoadConversations,
             ]);
+            devices::refresh(state, &mut fx);
             if let Some(open) = &mut state.open {
                 open.loading = true;
                 let peer = open.peer.clone();
@@ -222,6 +229,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::DaemonOffline(reason) => {
             state.daemon = DaemonLink::Offline { reason };
+            devices::offline(state);
             if let Some(open) = &mut state.open {
                 open.loading = false;
             }
@@ -230,6 +238,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             state.status = Status {
                 user: s.user,
                 fingerprint: s.fingerprint,
+                relay_url: s.relay_url,
                 connection: Some(s.connection),
                 connection_error: state.status.connection_error.take(),
                 unread: s.unread,
@@ -298,6 +307,8 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 return update(state, Action::OpenSelected);
             }
         }
+        Action::PromptEdit(edit) if devices::is_open(state) => devices::edit(state, edit),
+        Action::PromptSubmit if devices::is_open(state) => devices::submit(state, &mut fx),
         Action::PromptEdit(edit) => contacts::edit(state, edit),
         Action::PromptSubmit => contacts::submit(state, &mut fx),
         Action::OpenPicker => picker::open(state),
@@ -332,6 +343,17 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             let qr = Qr::encode(card.as_bytes());
             state.identity = Some(crate::app::state::Identity { show, card, qr });
         }
+        Action::ShowDevices => devices::show(state, &mut fx),
+        Action::Devices(result) => devices::listed(state, result),
+        Action::DeviceSelect(delta) => devices::select(state, delta),
+        Action::DeviceRevoke => devices::revoke(state),
+        Action::DeviceRename => devices::rename(state),
+        Action::DeviceLink { with_history } => devices::link(state, with_history, &mut fx),
+        Action::DeviceRevoked { id, result } => devices::revoked(state, id, result, &mut fx),
+        Action::DeviceRenamed { id, name, result } => {
+            devices::renamed(state, id, name, result, &mut fx)
+        }
+        Action::DeviceLinked(result) => devices::linked(state, result),
     }
     fx
 }
@@ -536,19 +558,22 @@ fn on_event(state: &mut AppState, event: Event, fx: &mut Vec<Effect>) {
             state.notice = Some(format!(
                 "device '{}' {}: it no longer gets this account's messages",
                 ipc_schema::text::sanitize(&d.name),
-                d.gone
+                ipc_schema::text::sanitize(&d.gone)
             ));
+            devices::refresh(state, fx);
         }
         // Only the user can tell whether it was them: said until the next
         // notice replaces it.
         Event::DeviceAdded(d) => {
             let minutes = d.added_at / 60_000 % (24 * 60);
             state.notice = Some(format!(
-                "new device '{}' added at {:02}:{:02} UTC; if this wasn't you, revoke it (chat-ctl device revoke) and change your password",
+                "new device '{}' added at {:02}:{:02} UTC; if this wasn't you, revoke it ({}: devices), which changes your password too",
                 ipc_schema::text::sanitize(&d.name),
                 minutes / 60,
-                minutes % 60
+                minutes % 60,
+                state.keys.key(crate::app::keymap::Bound::Devices),
             ));
+            devices::refresh(state, fx);
         }
     }
 }

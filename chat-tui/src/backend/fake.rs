@@ -3,11 +3,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use ipc_schema::Secret;
 use ipc_schema::client::ClientError;
 use ipc_schema::jsonrpc::code;
 use ipc_schema::methods::{
-    Contact, ContactAddParams, ConversationView, EventEnvelope, IdentityShowResult,
-    MessageListResult, MessageSendResult, MessageView, StatusResult,
+    Contact, ContactAddParams, ConversationView, DeviceLinkResult, DeviceView, EventEnvelope,
+    IdentityShowResult, MessageListResult, MessageSendResult, MessageView, StatusResult,
 };
 use tokio::sync::mpsc;
 
@@ -41,6 +42,13 @@ pub struct FakeState {
     pub identity: Option<IdentityShowResult>,
     /// `identity.card` answer.
     pub card: Option<serde_json::Value>,
+    /// The account's devices, as `device.list` answers; revoking and
+    /// renaming change them.
+    pub devices: Vec<DeviceView>,
+    /// The relay password `device.revoke` checks, and changes.
+    pub password: Option<Secret>,
+    /// `device.link` answer; none is `too_many_devices`.
+    pub link: Option<DeviceLinkResult>,
     /// Whether connecting fails (chatd "down").
     pub down: bool,
 }
@@ -259,6 +267,59 @@ impl Daemon for FakeDaemon {
             Ok(c.clone())
         })
     }
+    async fn devices(&mut self) -> Result<Vec<DeviceView>, ClientError> {
+        self.check()?;
+        Ok(self.with(|s| {
+            s.calls.push("device.list".into());
+            s.devices.clone()
+        }))
+    }
+    async fn device_revoke(
+        &mut self,
+        id: String,
+        password: Secret,
+        new_password: Secret,
+    ) -> Result<(), ClientError> {
+        self.check()?;
+        self.with(|s| {
+            // Never the passwords: the calls are what a test may print.
+            s.calls.push(format!("device.revoke {id}"));
+            if s.password.as_ref() != Some(&password) {
+                return Err(relay_refused(401, "invalid_credentials"));
+            }
+            let device = s
+                .devices
+                .iter_mut()
+                .find(|d| d.id == id && d.gone.is_none())
+                .ok_or_else(|| relay_refused(404, "unknown_device"))?;
+            device.gone = Some("revoked".into());
+            device.gone_at = Some(device.last_seen + 60_000);
+            s.password = Some(new_password);
+            Ok(())
+        })
+    }
+    async fn device_rename(&mut self, id: String, name: String) -> Result<(), ClientError> {
+        self.check()?;
+        self.with(|s| {
+            s.calls.push(format!("device.rename {id} {name}"));
+            let device = s
+                .devices
+                .iter_mut()
+                .find(|d| d.id == id && d.gone.is_none())
+                .ok_or_else(|| relay_refused(404, "unknown_device"))?;
+            device.name = name;
+            Ok(())
+        })
+    }
+    async fn device_link(&mut self, with_history: bool) -> Result<DeviceLinkResult, ClientError> {
+        self.check()?;
+        self.with(|s| {
+            s.calls.push(format!("device.link {with_history}"));
+            s.link
+                .clone()
+                .ok_or_else(|| relay_refused(403, "too_many_devices"))
+        })
+    }
     async fn subscribe(&mut self, after: Option<u64>) -> Result<Subscription, ClientError> {
         self.check()?;
         let (tx, rx) = mpsc::channel(64);
@@ -288,5 +349,14 @@ fn rpc(code: i64, message: &str) -> ClientError {
         code,
         message: message.into(),
         data: None,
+    }
+}
+
+/// chatd's `relay_refused`, with the relay's status and error code as data.
+fn relay_refused(status: u16, relay_code: &str) -> ClientError {
+    ClientError::Rpc {
+        code: code::RELAY_REFUSED,
+        message: format!("the relay refused: {relay_code}"),
+        data: Some(serde_json::json!({"status": status, "code": relay_code})),
     }
 }

@@ -2,11 +2,13 @@
 
 use std::path::PathBuf;
 
+use ipc_schema::Secret;
 use ipc_schema::client::{Client, ClientError};
 use ipc_schema::methods::{
     Contact, ContactAddParams, ContactListParams, ContactRemoveParams, ContactVerifyParams,
     ConversationFocusParams, ConversationListParams, ConversationMarkReadParams, ConversationView,
-    IdentityCardParams, IdentityShowParams, IdentityShowResult, MessageListParams,
+    DeviceLinkParams, DeviceLinkResult, DeviceListParams, DeviceRenameParams, DeviceRevokeParams,
+    DeviceView, IdentityCardParams, IdentityShowParams, IdentityShowResult, MessageListParams,
     MessageListResult, MessageSendParams, MessageSendResult, StatusParams, StatusResult,
 };
 use tokio::sync::mpsc;
@@ -156,6 +158,31 @@ impl Daemon for IpcDaemon {
             .call(ContactVerifyParams { user, fingerprint })
             .await?
             .contact)
+    }
+    async fn devices(&mut self) -> Result<Vec<DeviceView>, ClientError> {
+        Ok(self.client.call(DeviceListParams {}).await?.devices)
+    }
+    async fn device_revoke(
+        &mut self,
+        id: String,
+        password: Secret,
+        new_password: Secret,
+    ) -> Result<(), ClientError> {
+        self.client
+            .call(DeviceRevokeParams {
+                id,
+                password,
+                new_password,
+            })
+            .await?;
+        Ok(())
+    }
+    async fn device_rename(&mut self, id: String, name: String) -> Result<(), ClientError> {
+        self.client.call(DeviceRenameParams { id, name }).await?;
+        Ok(())
+    }
+    async fn device_link(&mut self, with_history: bool) -> Result<DeviceLinkResult, ClientError> {
+        self.client.call(DeviceLinkParams { with_history }).await
     }
     async fn subscribe(&mut self, after: Option<u64>) -> Result<Subscription, ClientError> {
         // Events need a connection of their own: a subscribed one takes no calls.

@@ -7,10 +7,11 @@
 
 use std::future::Future;
 
+use ipc_schema::Secret;
 use ipc_schema::client::ClientError;
 use ipc_schema::methods::{
-    Contact, ContactAddParams, ConversationView, EventEnvelope, IdentityShowResult,
-    MessageListResult, MessageSendResult, StatusResult,
+    Contact, ContactAddParams, ConversationView, DeviceLinkResult, DeviceView, EventEnvelope,
+    IdentityShowResult, MessageListResult, MessageSendResult, StatusResult,
 };
 use tokio::sync::mpsc;
 
@@ -100,6 +101,26 @@ pub trait Daemon: Send + 'static {
         user: String,
         fingerprint: String,
     ) -> impl Future<Output = Result<Contact, ClientError>> + Send;
+    /// `device.list`.
+    fn devices(&mut self) -> impl Future<Output = Result<Vec<DeviceView>, ClientError>> + Send;
+    /// `device.revoke`, with the relay password's change it requires.
+    fn device_revoke(
+        &mut self,
+        id: String,
+        password: Secret,
+        new_password: Secret,
+    ) -> impl Future<Output = Result<(), ClientError>> + Send;
+    /// `device.rename`.
+    fn device_rename(
+        &mut self,
+        id: String,
+        name: String,
+    ) -> impl Future<Output = Result<(), ClientError>> + Send;
+    /// `device.link`.
+    fn device_link(
+        &mut self,
+        with_history: bool,
+    ) -> impl Future<Output = Result<DeviceLinkResult, ClientError>> + Send;
     /// `subscribe {after}` on a connection of its own: the stored events
     /// after `after` first, then live ones; only live ones without `after`.
     fn subscribe(

@@ -370,3 +370,135 @@ async fn a_reconnect_resumes_after_the_last_event_and_expired_events_reload_ever
     drop(effect_tx);
     worker.await.unwrap();
 }
+
+fn device(id: &str, name: &str, current: bool) -> ipc_schema::methods::DeviceView {
+    ipc_schema::methods::DeviceView {
+        id: id.repeat(16),
+        name: name.into(),
+        created_at: 0,
+        last_seen: 1_000,
+        current,
+        gone: None,
+        gone_at: None,
+    }
+}
+
+/// Runs one effect against `fake` and returns the action it came back as.
+async fn answer(fake: &mut FakeDaemon, effect: Effect) -> Action {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    execute(fake, effect, &tx).await.unwrap();
+    rx.recv().await.expect("an answer")
+}
+
+#[tokio::test]
+async fn device_effects_list_revoke_rename_and_link() {
+    use crate::app::DeviceFailed;
+    use ipc_schema::Secret;
+
+    let mut fake = FakeDaemon::default();
+    {
+        let mut s = fake.0.lock().unwrap();
+        s.devices = vec![device("1", "desk", true), device("2", "laptop", false)];
+        s.password = Some(Secret::new("correct horse"));
+    }
+    let Action::Devices(Ok(list)) = answer(&mut fake, Effect::LoadDevices).await else {
+        panic!("no list");
+    };
+    assert_eq!(list.len(), 2);
+
+    let revoke = |id: &str, password: &str| Effect::RevokeDevice {
+        id: id.repeat(16),
+        password: Secret::new(password),
+        new_password: Secret::new("a new passphrase"),
+    };
+    // A wrong password: the relay's 401, read as such; nothing changed.
+    assert_eq!(
+        answer(&mut fake, revoke("2", "wrong horse")).await,
+        Action::DeviceRevoked {
+            id: "2".repeat(16),
+            result: Err(DeviceFailed::WrongPassword)
+        }
+    );
+    assert_eq!(fake.0.lock().unwrap().devices[1].gone, None);
+    assert_eq!(
+        answer(&mut fake, revoke("9", "correct horse")).await,
+        Action::DeviceRevoked {
+            id: "9".repeat(16),
+            result: Err(DeviceFailed::UnknownDevice)
+        }
+    );
+    assert_eq!(
+        answer(&mut fake, revoke("2", "correct horse")).await,
+        Action::DeviceRevoked {
+            id: "2".repeat(16),
+            result: Ok(())
+        }
+    );
+    {
+        let s = fake.0.lock().unwrap();
+        assert_eq!(s.devices[1].gone.as_deref(), Some("revoked"));
+        assert_eq!(s.password, Some(Secret::new("a new passphrase")));
+    }
+
+    let rename = Effect::RenameDevice {
+        id: "1".repeat(16),
+        name: "work desk".into(),
+    };
+    assert!(matches!(
+        answer(&mut fake, rename).await,
+        Action::DeviceRenamed { result: Ok(()), .. }
+    ));
+
+    // No link to give stands for an account at its limit.
+    assert_eq!(
+        answer(
+            &mut fake,
+            Effect::LinkDevice {
+                with_history: false
+            }
+        )
+        .await,
+        Action::DeviceLinked(Err(DeviceFailed::TooManyDevices))
+    );
+    let link = ipc_schema::methods::DeviceLinkResult {
+        code: Secret::new("HW1D-847K-J0Z4-835V-DMMK-J05C-7J4D-MZG0"),
+        expires_at: 600_000,
+        contacts: 1,
+        groups: 0,
+        messages: 3,
+        messages_left: 0,
+        bytes: 100,
+    };
+    fake.0.lock().unwrap().link = Some(link.clone());
+    assert_eq!(
+        answer(&mut fake, Effect::LinkDevice { with_history: true }).await,
+        Action::DeviceLinked(Ok(link))
+    );
+
+    let calls = fake.0.lock().unwrap().calls.clone();
+    assert_eq!(
+        calls,
+        [
+            "device.list".to_owned(),
+            format!("device.revoke {}", "2".repeat(16)),
+            format!("device.revoke {}", "9".repeat(16)),
+            format!("device.revoke {}", "2".repeat(16)),
+            format!("device.rename {} work desk", "1".repeat(16)),
+            "device.link false".to_owned(),
+            "device.link true".to_owned(),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_lost_connection_during_a_revocation_is_an_error_not_a_refusal() {
+    let mut fake = FakeDaemon::default();
+    fake.0.lock().unwrap().down = true;
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let effect = Effect::RevokeDevice {
+        id: "2".repeat(16),
+        password: ipc_schema::Secret::new("x"),
+        new_password: ipc_schema::Secret::new("y"),
+    };
+    assert!(execute(&mut fake, effect, &tx).await.is_err());
+}

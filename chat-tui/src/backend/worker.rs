@@ -11,7 +11,7 @@ use ipc_schema::methods::ContactAddParams;
 use tokio::sync::mpsc;
 
 use super::{Connector, Daemon, Subscription, is_connection_error};
-use crate::app::action::{Action, ContactDone, ContactFailed, Effect, PAGE_SIZE};
+use crate::app::action::{Action, ContactDone, ContactFailed, DeviceFailed, Effect, PAGE_SIZE};
 
 /// Runs effects against chatd, forwards its events, and reconnects every
 /// `retry` while it is away. Ends when the effect channel closes.
@@ -205,6 +205,29 @@ pub async fn execute<D: Daemon>(
                 ContactDone::Removed { user }
             })?
         }
+        Effect::LoadDevices => Action::Devices(device_answer(daemon.devices().await, false)?),
+        Effect::RevokeDevice {
+            id,
+            password,
+            new_password,
+        } => Action::DeviceRevoked {
+            result: device_answer(
+                daemon
+                    .device_revoke(id.clone(), password, new_password)
+                    .await,
+                true,
+            )?,
+            id,
+        },
+        Effect::RenameDevice { id, name } => Action::DeviceRenamed {
+            result: device_answer(daemon.device_rename(id.clone(), name.clone()).await, false)?,
+            id,
+            name,
+        },
+        Effect::LinkDevice { with_history } => Action::DeviceLinked(device_answer(
+            daemon.device_link(with_history).await,
+            false,
+        )?),
     };
     let _ = actions.send(action);
     Ok(())
@@ -226,6 +249,36 @@ fn contact_answer<T>(
         }
         Err(e) => Err(e),
     }
+}
+
+/// A refused `device.*` call becomes a failure for the devices view, read
+/// from the relay's status and code that chatd passes on (docs/IPC.md); a
+/// lost connection stays an error. A 401 to a revocation is the current
+/// password (chatd checks it with the relay before anything changes).
+fn device_answer<T>(
+    result: Result<T, ClientError>,
+    revoking: bool,
+) -> Result<Result<T, DeviceFailed>, ClientError> {
+    let e = match result {
+        Ok(t) => return Ok(Ok(t)),
+        Err(e) if is_connection_error(&e) => return Err(e),
+        Err(e) => e,
+    };
+    let data = match &e {
+        ClientError::Rpc { data, .. } => data.as_ref(),
+        _ => None,
+    };
+    let status = data.and_then(|d| d.get("status")).and_then(|s| s.as_u64());
+    let relay_code = data.and_then(|d| d.get("code")).and_then(|c| c.as_str());
+    let relay_refused = e.rpc_code() == Some(code::RELAY_REFUSED);
+    let failed = match (status, relay_code) {
+        _ if !relay_refused => DeviceFailed::Refused(e.to_string()),
+        (Some(401), _) if revoking => DeviceFailed::WrongPassword,
+        (Some(404), _) | (_, Some("unknown_device")) => DeviceFailed::UnknownDevice,
+        (_, Some("too_many_devices")) => DeviceFailed::TooManyDevices,
+        _ => DeviceFailed::Refused(e.to_string()),
+    };
+    Ok(Err(failed))
 }
 
 /// Reads a card file (`~/` is the home directory) as JSON.

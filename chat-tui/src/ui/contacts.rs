@@ -203,7 +203,7 @@ fn draw_prompt(
 }
 
 /// `text` without its first `cols` columns.
-fn skip_cols(text: &str, cols: usize) -> String {
+pub(crate) fn skip_cols(text: &str, cols: usize) -> String {
     let mut w = 0;
     text.chars()
         .skip_while(|c| {

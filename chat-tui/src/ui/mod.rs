@@ -2,6 +2,8 @@
 
 pub mod composer;
 pub mod contacts;
+pub mod device_link;
+pub mod devices;
 pub mod help;
 pub mod identity;
 pub mod list;
@@ -45,6 +47,13 @@ pub fn draw(frame: &mut Frame, state: &AppState) {
                 ..frame.area()
             };
             members::draw(frame, state, view, main);
+        }
+        Some(Overlay::Devices(view)) => {
+            let main = Rect {
+                height: areas.status.y.saturating_sub(frame.area().y),
+                ..frame.area()
+            };
+            devices::draw(frame, state, view, main);
         }
         Some(Overlay::Picker(p)) => picker::draw(frame, state, p, frame.area()),
         None => {}
