@@ -444,19 +444,37 @@ impl Payload {
                 card,
                 at,
                 device,
-            } => KnownPayload::Contact {
-                user: user.clone(),
-                state: *state,
-                card: match card {
+            } => {
+                // Written by hand so that the card keeps its text (§2's
+                // member order); reading goes through `KnownPayload`.
+                #[derive(Serialize)]
+                struct ContactOut<'a> {
+                    #[serde(rename = "type")]
+                    kind: &'static str,
+                    user: &'a str,
+                    state: ContactSyncState,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    card: Option<&'a serde_json::value::RawValue>,
+                    at: u64,
+                    device: &'a str,
+                }
+                let raw = match card {
                     Some(text) => Some(
-                        serde_json::from_str(text)
+                        serde_json::value::RawValue::from_string(text.clone())
                             .map_err(|_| PayloadError::BadFields("contact".into()))?,
                     ),
                     None => None,
-                },
-                at: *at,
-                device: device.clone(),
-            },
+                };
+                let out = ContactOut {
+                    kind: "contact",
+                    user,
+                    state: *state,
+                    card: raw.as_deref(),
+                    at: *at,
+                    device,
+                };
+                return Ok(serde_json::to_vec(&out).expect("payload types always serialize"));
+            }
             Payload::Receipt { ids, kind } => KnownPayload::Receipt {
                 ids: ids.clone(),
                 kind: *kind,

@@ -61,9 +61,7 @@ fn main() {
             }
             "--bench" => {}
             "latency" | "throughput" | "backlog" | "footprint" | "group" | "restore" | "join"
-            | "all" => {
-                what = a
-            }
+            | "all" => what = a,
             other => {
                 eprintln!(
                     "usage: e2e [latency|throughput|backlog|footprint|group|restore|join|all] [--messages N] (got {other:?})"
@@ -228,7 +226,9 @@ fn join_with_history(n: usize, table: &mut Table) {
             } else {
                 ("out", "alice", "bob")
             };
-            let body = format!("message {i:05} of the history: deploy at 18:00, then check the dashboards");
+            let body = format!(
+                "message {i:05} of the history: deploy at 18:00, then check the dashboards"
+            );
             insert
                 .execute(rusqlite::params![
                     format!("{i:032x}"),

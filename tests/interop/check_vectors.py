@@ -34,11 +34,21 @@ with its code, iv and plaintext must give its link byte for byte, and
 opening it for its user must give its plaintext and pass the contents
 check; each invalid one must fail with exactly its error name.
 
-Exit 0 with a summary (one line for v1, one for v2, one for backups, one
-for links; NOTE lines for places where the v2 vectors file and the text of
-§8.7, or the backup and link vectors and §10.1 / §12.5, differ without
-affecting the protocol) on success; exit 1 listing every disagreement
-otherwise.
+The valid v2 vectors of one account on several devices (§11:
+sent_copy_to_own_devices, read_state_to_own_devices, device_added,
+contact_sync) are also checked against the written rules of their payloads
+(own_devices.py: §4 and §11.1-§11.4, failures named by rule) and of their
+recipients (the own account among them; only it for a read receipt, a
+`device_added` and a `contact`); variants of those payloads built here that
+break one rule must fail with exactly that rule's name, and
+own_devices.selftest() runs §11.4's last-writer cases.
+
+Exit 0 with a summary (one line for v1, one for v2, one for own devices,
+one for backups, one for links; NOTE lines for places where the v2 vectors
+file and the text of §8.7, an own-device payload and the form §4 / §2 say
+chatd writes, or the backup and link vectors and §10.1 / §12.5, differ
+without affecting the protocol) on success; exit 1 listing every
+disagreement otherwise.
 """
 
 from __future__ import annotations
@@ -58,6 +68,7 @@ import protocol_v1 as p  # noqa: E402
 import protocol_v2 as q  # noqa: E402
 import backup as bk  # noqa: E402
 import link as lk  # noqa: E402
+import own_devices as od  # noqa: E402
 
 DEFAULT_VECTORS = os.path.normpath(
     os.path.join(HERE, "..", "..", "chatd", "tests", "vectors", "envelope-v1.json")
@@ -340,17 +351,18 @@ def main() -> int:
 def report(problems, counts, written=None, counts_v2=None, written_v2=None, counts_bk=None,
            counts_lk=None) -> int:
     v2 = f"\n    v2: {fmt_v2(counts_v2)}" if counts_v2 is not None else ""
+    own = f"\n    own devices: {fmt_own(counts_v2['own'])}" if counts_v2 is not None else ""
     bkl = f"\n    backup: {fmt_backup(counts_bk)}" if counts_bk is not None else ""
     lkl = f"\n    link: {fmt_link(counts_lk)}" if counts_lk is not None else ""
     if problems:
         for pr in problems:
             print(f"DISAGREEMENT: {pr}")
-        print(f"FAIL: {len(problems)} disagreement(s); {fmt(counts)}{v2}{bkl}{lkl}")
+        print(f"FAIL: {len(problems)} disagreement(s); {fmt(counts)}{v2}{own}{bkl}{lkl}")
         return 1
     extra = f"; wrote {counts['sealed']} to {written}" if written else ""
     if written_v2:
         v2 += f"; wrote {counts_v2['written']} to {written_v2}"
-    print(f"OK: {fmt(counts)}{extra}{v2}{bkl}{lkl}")
+    print(f"OK: {fmt(counts)}{extra}{v2}{own}{bkl}{lkl}")
     return 0
 
 
@@ -387,6 +399,8 @@ def check_v2(path: str, write_path: str | None):
     counts = {
         "keys": 0, "valid": 0, "opened": 0, "invalid": 0, "invalid_sealed": 0,
         "sealed": 0, "sealed_opens": 0, "self": 0, "written": 0, "py_file": 0,
+        # one account on several devices (§11), see _check_own_devices
+        "own": {"vectors": 0, "bad": 0, "good": 0, "self": 0},
     }
     written = None
     try:
@@ -467,13 +481,17 @@ def _check_v2(path, write_path, problems, counts, notes):
         return dict(pool)
 
     # ----------------------------------------------------------------- valid
+    own_vectors = {}  # name -> (vector, {user: opened payload}) for §11's cases
     if vec is not None:
         for v in vec.get("valid", []):
             where = f"v2.valid.{v.get('name')}"
             try:
-                _check_valid_v2(v, where, ids, cards, contacts_of, problems, counts, notes)
+                opened = _check_valid_v2(v, where, ids, cards, contacts_of, problems, counts, notes)
             except Exception as e:
                 problems.append(f"{where}: checker crashed: {e!r}")
+                continue
+            if v.get("name") in OWN_VECTORS:
+                own_vectors[v["name"]] = (v, opened)
 
         # ------------------------------------------------------------- invalid
         for v in vec.get("invalid", []):
@@ -505,6 +523,14 @@ def _check_v2(path, write_path, problems, counts, notes):
 
         if not vec.get("valid") or not vec.get("invalid") or not vec.get("invalid_sealed"):
             problems.append("v2: valid, invalid and invalid_sealed must each be non-empty")
+
+    # ------------------------------- one account on several devices (§11)
+    try:
+        _check_own_devices(vec, own_vectors, cards, problems, counts["own"], notes)
+    except Exception as e:  # a crash is a failure, never a skip
+        import traceback
+
+        problems.append(f"v2.own: checker crashed: {e!r}\n{traceback.format_exc()}")
 
     # ------------------------------------------------------------ self tests
     _self_tests_v2(ids, cards, contacts_of, problems, counts)
@@ -543,6 +569,9 @@ def _check_v2(path, write_path, problems, counts, notes):
 
 
 def _check_valid_v2(v, where, ids, cards, contacts_of, problems, counts, notes):
+    """Check one valid v2 vector; returns {user: payload bytes} for each
+    delivered form that opened to exactly the vector's payload."""
+    opened: dict[str, bytes] = {}
     sealed = v["sealed"]
     delivered = v["delivered"]
     to = v["to"]
@@ -563,7 +592,7 @@ def _check_valid_v2(v, where, ids, cards, contacts_of, problems, counts, notes):
         q.parse_sealed(p.compact_json(sealed))
     except p.ProtocolError as e:
         problems.append(f"{where}: parse_sealed refused the sealed form: {e.name} ({e.detail})")
-        return
+        return opened
     # our own split gives exactly the vector's delivered forms
     mine = q.split(p.compact_json(sealed))
     split_ok = True
@@ -605,12 +634,14 @@ def _check_valid_v2(v, where, ids, cards, contacts_of, problems, counts, notes):
             all_open = False
             continue
         counts["opened"] += 1
+        opened[user] = got
     ct_len = len(base64.b64decode(sealed["ct"]))
     if ct_len != len(p.pad(want)) + 16:
         problems.append(f"{where}: len(ct)={ct_len}, §5/§8.5 predict {len(p.pad(want)) + 16}")
         all_open = False
     if split_ok and all_open:
         counts["valid"] += 1
+    return opened
 
 
 def _tree_self_tests(problems, counts):
@@ -975,6 +1006,269 @@ def _negative_self_tests_v2(ids, cards, contacts_of, problems, counts):
             problems.append(f"v2.self.seal_{label}: sealing did not refuse")
         except ValueError:
             counts["self"] += 1
+
+
+# ===========================================================================
+# One account on several devices (§11)
+
+# §11's valid cases, and the payload kind each carries.
+OWN_VECTORS = {
+    "sent_copy_to_own_devices": "text",  # §11.1
+    "read_state_to_own_devices": "receipt",  # §11.2
+    "device_added": "device_added",  # §11.3
+    "contact_sync": "contact",  # §11.4
+}
+
+# §2: the order in which chatd writes a card's members.
+CARD_ORDER = ["v", "user", "enc", "sig"]
+
+
+def fmt_own(c) -> str:
+    return (
+        f"{c['vectors']} of {len(OWN_VECTORS)} own-account vectors follow §11 (payload rules "
+        f"and recipients), {c['bad']} invalid variants fail with the expected rule, "
+        f"{c['good']} valid variants pass, {c['self']} last-writer and example self-checks"
+    )
+
+
+def _writer_form(obj: dict) -> bytes:
+    """The payload as chatd writes it (§4: compact, members in the order of
+    the table; §2: card members v, user, enc, sig), from its parsed object."""
+    t = obj["type"]
+    if t == "text":
+        return od.text_to_payload(obj["body"], obj["to"], obj.get("reply_to"))
+    if t == "receipt":
+        return od.read_receipt_payload(obj["ids"])
+    if t == "device_added":
+        return od.device_added_payload(obj["name"])
+    return od.contact_payload(obj["user"], obj["state"], obj.get("card"), obj["at"], obj["device"])
+
+
+def _check_own_vector(v, opened, cards, problems, notes) -> dict | None:
+    """One of §11's valid vectors, already opened by _check_valid_v2: the
+    own account is among its recipients and opened it, its payload follows
+    the rules of its kind, and its recipients are the ones §11 names.
+    Returns the parsed payload if all of that holds."""
+    name = v["name"]
+    where = f"v2.own.{name}"
+    frm = v["from"]
+    sealed_users = [e.get("user") for e in v["sealed"].get("to", [])]
+    # §11: a device reaches its own other devices by naming its own account
+    # among the recipients, and they open it with the account's own card.
+    if frm not in sealed_users or frm not in v["to"]:
+        problems.append(f"{where}: the sender's account {frm!r} is not among the recipients "
+                        f"{sealed_users} (§11)")
+        return None
+    payload = opened.get(frm)
+    if payload is None:
+        problems.append(f"{where}: {frm}'s own delivered form did not open (see v2.valid.{name})")
+        return None
+    try:
+        obj = od.check_own_payload(payload)
+    except od.RuleError as e:
+        problems.append(f"{where}: payload breaks rule {e.rule} ({od.RULES[e.rule]}): {e.detail}; "
+                        f"payload {payload[:120]!r}")
+        return None
+    want_type = OWN_VECTORS[name]
+    if obj["type"] != want_type:
+        problems.append(f"{where}: payload type {obj['type']!r}, §11 gives this case a {want_type!r}")
+        return None
+    # Recipients: §11.1 "sealed to the contact and the own account"; §11.2
+    # "to its own account only (... the account as the only recipient)";
+    # §11.3 and §11.4 "to its own account only".
+    if want_type == "text":
+        want_users = sorted({frm, obj["to"]}, key=lambda u: u.encode("ascii"))
+        rule = "§11.1: sealed to the contact named by `to` and the own account"
+    else:
+        want_users = [frm]
+        rule = "§11.2-§11.4: sealed to the own account only"
+    if sealed_users != want_users:
+        problems.append(f"{where}: sealed to {sealed_users}, {rule} gives {want_users}")
+        return None
+    # The vector's card of bob is the keys' card of bob (a consistency of the
+    # file, not a rule of the text: a NOTE if not).
+    if want_type == "contact" and obj["state"] != "removed" and obj["user"] in cards:
+        fp = p.as_card(obj["card"]).fingerprint()
+        if fp != cards[obj["user"]].fingerprint():
+            notes.append(f"{where}: the card of {obj['user']} is not the one in the file's keys")
+    # The writer's form (compact, the tables' order) is chatd's, not a rule
+    # for readers: a NOTE where the vector's bytes are another form.
+    mine = _writer_form(obj)
+    if mine != payload:
+        rest_differs = True
+        if want_type == "contact" and "card" in obj and list(obj["card"]) != CARD_ORDER:
+            notes.append(
+                f"{where}: the card in the payload has its members in the order "
+                f"{list(obj['card'])}; §2 says chatd writes them in the order {CARD_ORDER} "
+                "(readers take any order, so nothing else depends on it)"
+            )
+            # the rest of the payload in the writer's form, with the card as sent
+            as_sent = json.loads(mine.decode("utf-8"))
+            as_sent["card"] = obj["card"]
+            rest_differs = p.compact_json(as_sent) != payload
+        if rest_differs:
+            notes.append(f"{where}: the payload is not in the form §4 says chatd writes: "
+                         f"{_first_difference(mine.decode('utf-8'), payload.decode('utf-8'))}")
+    return obj
+
+
+def _own_variants(base: dict, cards) -> list:
+    """(label, payload bytes, rule it breaks or None) built from the parsed
+    payloads of §11's vectors, one rule broken at a time."""
+    text, receipt, added, contact = (base[k] for k in ("text", "receipt", "device_added", "contact"))
+    carol_card = od.card_obj(cards["carol"])
+    id0 = "00112233445566778899aabbccddeeff"
+
+    def j(obj) -> bytes:
+        return p.compact_json(obj)
+
+    def without(obj, key):
+        return {k: x for k, x in obj.items() if k != key}
+
+    def edit(data: bytes, old: bytes, new: bytes) -> bytes:
+        # a byte-level edit for what a dict cannot say (repeats, escapes);
+        # it must apply, or the variant would test nothing
+        assert old in data, f"{old!r} not in {data[:80]!r}"
+        return data.replace(old, new, 1)
+
+    out = []
+    add = out.append
+    # -------------------------------------------------------- §11.1 text
+    add(("text_no_to", j(without(text, "to")), "text_to"))
+    add(("text_to_uppercase", j(dict(text, to="Bob")), "text_to"))
+    add(("text_to_newline", j(dict(text, to="bob\n")), "text_to"))
+    add(("text_to_null", j(dict(text, to=None)), "text_to"))
+    add(("text_to_array", j(dict(text, to=["bob"])), "text_to"))
+    add(("text_body_missing", j(without(text, "body")), "text_body"))
+    add(("text_body_number", j(dict(text, body=1)), "text_body"))
+    add(("text_reply_to_upper", j(dict(text, reply_to=id0.upper())), "text_reply_to"))
+    add(("text_to_repeated", j(text)[:-1] + b',"to":"carol"}', "json"))
+    add(("text_reply_to_id", j(dict(text, reply_to=id0)), None))
+    add(("text_reply_to_null", j(dict(text, reply_to=None)), None))  # §4: or null for none
+    add(("text_unknown_member", j(dict(text, sent_from="laptop")), None))  # §4: ignored
+    add(("text_member_order", j(dict(reversed(list(text.items())))), None))
+    add(("text_escaped", edit(j(text), b'"to":', b'"\\u0074o":'), None))
+    # ------------------------------------------------------ §11.2 receipt
+    add(("receipt_delivered", j(dict(receipt, kind="delivered")), "receipt_not_read"))
+    add(("receipt_kind_seen", j(dict(receipt, kind="seen")), "receipt_kind"))
+    add(("receipt_kind_missing", j(without(receipt, "kind")), "receipt_kind"))
+    add(("receipt_ids_empty", j(dict(receipt, ids=[])), "receipt_ids"))
+    add(("receipt_ids_uppercase", j(dict(receipt, ids=[id0.upper()])), "receipt_ids"))
+    add(("receipt_ids_string", j(dict(receipt, ids=id0)), "receipt_ids"))
+    add(("receipt_ids_repeated", j(dict(receipt, ids=[id0, id0])), None))  # §4: repeats allowed
+    # ------------------------------------------------ §11.3 device_added
+    add(("name_empty", j(dict(added, name="")), "name_length"))
+    add(("name_33_bytes", j(dict(added, name="x" * 33)), "name_length"))
+    add(("name_33_bytes_11_chars", j(dict(added, name="日" * 11)), "name_length"))
+    add(("name_newline", j(dict(added, name="lap\ntop")), "name_control"))
+    add(("name_tab", j(dict(added, name="lap\ttop")), "name_control"))
+    add(("name_nul_escaped", b'{"type":"device_added","name":"lap\\u0000top"}', "name_control"))
+    add(("name_del", j(dict(added, name="lap\x7ftop")), "name_control"))
+    add(("name_c1_nel", j(dict(added, name="lap\u0085top")), "name_control"))
+    add(("name_missing", j(without(added, "name")), "name_string"))
+    add(("name_null", j(dict(added, name=None)), "name_string"))
+    add(("name_number", j(dict(added, name=7)), "name_string"))
+    add(("name_lone_surrogate", b'{"type":"device_added","name":"\\ud800"}', "json"))
+    add(("name_32_bytes", j(dict(added, name="x" * 32)), None))
+    add(("name_32_bytes_16_chars", j(dict(added, name="é" * 16)), None))
+    add(("name_one_byte", j(dict(added, name="x")), None))
+    add(("name_emoji", j(dict(added, name="laptop 👩‍💻")), None))
+    add(("name_format_char", j(dict(added, name="lap\u202etop")), None))  # Cf, not Cc
+    # ---------------------------------------------------- §11.4 contact
+    removed = without(dict(contact, state="removed"), "card")
+    add(("contact_removed_with_card", j(dict(contact, state="removed")), "contact_card_presence"))
+    add(("contact_removed_card_null", j(dict(removed, card=None)), "contact_card_presence"))
+    add(("contact_pinned_without_card", j(without(dict(contact, state="pinned"), "card")),
+         "contact_card_presence"))
+    add(("contact_verified_without_card", j(without(contact, "card")), "contact_card_presence"))
+    add(("contact_card_null", j(dict(contact, card=None)), "contact_card_object"))
+    add(("contact_card_as_text", j(dict(contact, card=json.dumps(contact["card"]))),
+         "contact_card_object"))
+    add(("contact_card_other_user", j(dict(contact, card=carol_card)), "contact_card_user"))
+    add(("contact_card_user_renamed", j(dict(contact, card=dict(contact["card"], user="carol"))),
+         "contact_card_user"))
+    add(("contact_card_extra_member", j(dict(contact, card=dict(contact["card"], x=1))), "contact_card"))
+    add(("contact_card_missing_sig", j(dict(contact, card=without(contact["card"], "sig"))),
+         "contact_card"))
+    add(("contact_card_v_2", j(dict(contact, card=dict(contact["card"], v=2))), "contact_card"))
+    add(("contact_card_v_float", j(dict(contact, card=dict(contact["card"], v=1.0))), "contact_card"))
+    add(("contact_card_enc_not_b64", j(dict(contact, card=dict(contact["card"], enc="!!"))),
+         "contact_card"))
+    add(("contact_card_user_invalid", j(dict(contact, user="Bob", card=dict(contact["card"], user="Bob"))),
+         "contact_user"))
+    add(("contact_card_repeated_member", edit(j(contact), b'"card":{', b'"card":{"v":1,'), "json"))
+    add(("contact_device_uppercase", j(dict(contact, device=contact["device"].upper())),
+         "contact_device"))
+    add(("contact_device_15", j(dict(contact, device=contact["device"][:15])), "contact_device"))
+    add(("contact_device_17", j(dict(contact, device=contact["device"] + "0")), "contact_device"))
+    add(("contact_device_number", j(dict(contact, device=1234567890123456)), "contact_device"))
+    add(("contact_device_missing", j(without(contact, "device")), "contact_device"))
+    add(("contact_at_float", j(dict(contact, at=float(contact["at"]))), "contact_at"))
+    add(("contact_at_exponent", edit(j(contact), b'"at":%d' % contact["at"], b'"at":%de0' % contact["at"]),
+         "contact_at"))
+    add(("contact_at_string", j(dict(contact, at=str(contact["at"]))), "contact_at"))
+    add(("contact_at_bool", j(dict(contact, at=True)), "contact_at"))
+    add(("contact_at_negative", j(dict(contact, at=-1)), "contact_at"))
+    add(("contact_at_missing", j(without(contact, "at")), "contact_at"))
+    add(("contact_state_blocked", j(dict(contact, state="blocked")), "contact_state"))
+    add(("contact_state_missing", j(without(contact, "state")), "contact_state"))
+    add(("contact_user_missing", j(without(contact, "user")), "contact_user"))
+    add(("contact_removed", j(removed), None))
+    add(("contact_pinned", j(dict(contact, state="pinned")), None))
+    add(("contact_at_zero", j(dict(contact, at=0)), None))
+    add(("contact_unknown_member", j(dict(contact, note="x")), None))  # §4: ignored
+    add(("contact_card_member_order", j(dict(contact, card={k: contact["card"][k] for k in CARD_ORDER})),
+         None))
+    # ----------------------------------------------------------- any kind
+    add(("not_json", b'{"type":"text",', "json"))
+    add(("not_utf8", b'{"type":"device_added","name":"\xff"}', "json"))
+    add(("array", b'[{"type":"text"}]', "object"))
+    add(("type_missing", j(without(added, "type")), "type"))
+    add(("type_other", j(dict(added, type="device_removed")), "type"))
+    return out
+
+
+def _check_own_devices(vec, own_vectors, cards, problems, c, notes):
+    # The four vectors: rules of their payloads and of their recipients.
+    base = {}
+    if vec is not None:
+        for name, kind in OWN_VECTORS.items():
+            if name not in own_vectors:
+                problems.append(f"v2.own: §11 names the valid case {name!r}; it is not in the file")
+                continue
+            v, opened = own_vectors[name]
+            obj = _check_own_vector(v, opened, cards, problems, notes)
+            if obj is not None:
+                c["vectors"] += 1
+                base[kind] = obj
+    # Variants are built from the vectors' payloads; a kind whose vector did
+    # not pass is built from the writers instead, so the rules still run.
+    T, D = 1764100503000, "5be0c1d7a4f29e36"
+    fallback = {
+        "text": od.text_to_payload("deploy done", "bob"),
+        "receipt": od.read_receipt_payload(["00112233445566778899aabbccddeeff"]),
+        "device_added": od.device_added_payload("laptop"),
+        "contact": od.contact_payload("bob", "verified", cards["bob"], T, D),
+    }
+    for kind, pl in fallback.items():
+        base.setdefault(kind, json.loads(pl.decode("utf-8")))
+    for label, payload, want in _own_variants(base, cards):
+        where = f"v2.own.variant.{label}"
+        got = od.failed_rule(payload)
+        if got != want:
+            problems.append(f"{where}: {'passes' if got is None else 'fails ' + got}, expected "
+                            f"{'to pass' if want is None else want}; payload {payload[:140]!r}")
+        elif want is None:
+            c["good"] += 1
+        else:
+            c["bad"] += 1
+    # §11.4's last-writer rule, with the file's cards (carol's keys stand in
+    # for another key of bob).
+    try:
+        c["self"] += od.selftest(bob_card=cards["bob"], other_bob_keys_card=cards["carol"],
+                                 alice_card=cards["alice"])
+    except AssertionError as e:
+        problems.append(f"v2.own.self: {e}")
 
 
 PY_SEALED_V2_PAYLOADS = [

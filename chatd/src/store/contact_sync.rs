@@ -2,8 +2,9 @@
 //! each device stamps its own changes with (when, its device id) and tells
 //! the others; a change from another device counts when its stamp is later
 //! than the contact's last one (removals included), so every device ends
-//! with the last writer's choice. Verification of one key only moves
-//! forward, and a synced card never replaces a pinned key.
+//! with the last writer's choice of pinned or removed. Verification of the
+//! pinned key is merged whatever the stamps (it only moves forward), and a
+//! synced card never replaces a pinned key.
 
 use ipc_schema::methods::{ContactChange, EventEnvelope};
 use ipc_schema::{ContactSyncState, Payload};
@@ -110,11 +111,12 @@ pub(super) fn apply_synced(
         return Ok(false);
     }
     let stamp: Stamp = (s.at, s.device.to_owned());
-    if last_stamp(tx, s.user)?.is_some_and(|last| last >= stamp) {
-        return Ok(false);
-    }
+    let later = !last_stamp(tx, s.user)?.is_some_and(|last| last >= stamp);
     let current = contact(tx, s.user)?;
     if s.state == ContactSyncState::Removed {
+        if !later {
+            return Ok(false);
+        }
         tx.execute(
             "INSERT INTO contacts_removed (user, changed_at, changed_by) VALUES (?1, ?2, ?3)
              ON CONFLICT (user) DO UPDATE SET changed_at = ?2, changed_by = ?3",
@@ -149,10 +151,15 @@ pub(super) fn apply_synced(
             Ok(false)
         }
         Some(pinned) => {
-            tx.execute(
-                "UPDATE contacts SET changed_at = ?2, changed_by = ?3 WHERE user = ?1",
-                params![s.user, s.at as i64, s.device],
-            )?;
+            if later {
+                tx.execute(
+                    "UPDATE contacts SET changed_at = ?2, changed_by = ?3 WHERE user = ?1",
+                    params![s.user, s.at as i64, s.device],
+                )?;
+            }
+            // Verification of the pinned key is merged whatever the stamps:
+            // one device's verification is never lost to another's later,
+            // unknowing pin of the same key.
             if verified && !pinned.verified {
                 tx.execute("UPDATE contacts SET verified = 1 WHERE user = ?1", [s.user])?;
                 let now = contact(tx, s.user)?.expect("just updated");
@@ -161,6 +168,7 @@ pub(super) fn apply_synced(
             }
             Ok(false)
         }
+        None if !later => Ok(false),
         None => {
             tx.execute(
                 "INSERT INTO contacts (user, card, fingerprint, verified, added_at, changed_at, changed_by)
@@ -244,6 +252,22 @@ mod tests {
         // Verification only moves forward for one key.
         synced(&store, 6, &bob, ContactSyncState::Pinned, 130, B);
         assert_eq!(bob_here(&store), Some(true));
+    }
+
+    #[test]
+    fn a_verification_older_than_the_pin_still_counts() {
+        // Device A verified bob at 110 while device B, unaware, pinned him
+        // at 120: B's pin arrives here first, then A's older verification.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("chatd.db")).unwrap();
+        let bob = card("bob", 1);
+        synced(&store, 1, &bob, ContactSyncState::Pinned, 120, B);
+        synced(&store, 2, &bob, ContactSyncState::Verified, 110, A);
+        assert_eq!(bob_here(&store), Some(true));
+        // But not for a contact removed later than it.
+        synced(&store, 3, &bob, ContactSyncState::Removed, 130, B);
+        synced(&store, 4, &bob, ContactSyncState::Verified, 125, A);
+        assert_eq!(bob_here(&store), None);
     }
 
     #[test]

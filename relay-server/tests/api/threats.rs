@@ -194,8 +194,28 @@ async fn the_store_holds_sealed_envelopes_and_only_the_documented_metadata() {
             "delivered",
             "devices",
             "invites",
+            "links",
             "mailbox",
             "sessions"
         ]
+    );
+    // What devices, backups and device links add (SECURITY.md §3).
+    assert_eq!(
+        columns(&db, "devices"),
+        [
+            "username",
+            "device_id",
+            "name",
+            "created_at",
+            "last_seen",
+            "gone_at",
+            "gone"
+        ]
+    );
+    assert_eq!(columns(&db, "copies"), ["username", "device_id", "seq"]);
+    assert_eq!(columns(&db, "backups"), ["username", "body", "updated_at"]);
+    assert_eq!(
+        columns(&db, "links"),
+        ["username", "handle", "body", "expires_at"]
     );
 }
