@@ -204,6 +204,20 @@ pub struct DeleteAccountRequest {
     pub password: Secret,
 }
 
+/// Body of `PUT /v1/directory/me`: a new card for the account (new keys,
+/// after the old ones were lost or exposed). The password is asked, as for
+/// deleting the account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReplaceCardRequest {
+    /// The account's password.
+    pub password: Secret,
+    /// The new contact card; its `user` must be the account's.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub card: Value,
+}
+
 /// Body of the answer to `GET /v1/directory?prefix=&limit=`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -33,7 +33,7 @@ struct CardShape {
     sig: String,
 }
 
-fn check_card(card: &serde_json::Value, username: &str) -> Result<String, AppError> {
+pub(crate) fn check_card(card: &serde_json::Value, username: &str) -> Result<String, AppError> {
     let shape: CardShape = serde_json::from_value(card.clone())
         .map_err(|e| AppError::bad_request(format!("card is not a v1 contact card: {e}")))?;
     if shape.v != 1 {

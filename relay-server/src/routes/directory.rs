@@ -1,15 +1,17 @@
-//! `GET /v1/directory/{user}` and `GET /v1/directory?prefix=&limit=`.
+//! `GET /v1/directory/{user}`, `GET /v1/directory?prefix=&limit=`, and
+//! `PUT /v1/directory/me` (a new card for the caller's account).
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use ipc_schema::envelope::is_valid_username;
-use ipc_schema::relay::{DirectoryList, ErrorBody};
+use axum::http::StatusCode;
+use ipc_schema::relay::{DirectoryList, ErrorBody, ReplaceCardRequest};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::extract::{ApiPath, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery, ClientIp};
 use crate::auth::AuthUser;
 use crate::error::AppError;
 use crate::server::AppState;
@@ -100,4 +102,34 @@ pub async fn list(
         users[limit - 1].clone()
     });
     Ok(Json(DirectoryList { users, next }))
+}
+
+/// Replace the caller's card in the directory: new keys for an account whose
+/// old ones were lost or exposed. Contacts that pinned the old card see
+/// envelopes signed by the new keys fail and are told the key changed; none
+/// accepts the new card on its own (docs/SECURITY.md). Registering the name
+/// again stays 409.
+#[utoipa::path(put, path = "/v1/directory/me", tag = "directory",
+    request_body = ReplaceCardRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "the card is replaced"),
+        (status = 400, description = "malformed body, or not a card of this account", body = ErrorBody),
+        (status = 401, description = "bad token or wrong password", body = ErrorBody),
+        (status = 408, description = "the body did not arrive within the body timeout (60 s by default)", body = ErrorBody),
+        (status = 413, description = "body over 16 KiB", body = ErrorBody),
+        (status = 429, description = "too many recent failures (throttled like login), the relay is busy checking passwords, or over this token's request rate; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
+        (status = 503, description = "the relay's disk is full, nothing changed; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
+    ))]
+pub async fn replace_me(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<ReplaceCardRequest>,
+) -> Result<StatusCode, AppError> {
+    let card = super::accounts::check_card(&req.card, &user.username)?;
+    super::sessions::verify_password(&state, &user.username, ip, req.password).await?;
+    state.store.replace_card(&user.username, &card).await?;
+    tracing::info!(user = %user.username, "directory card replaced");
+    Ok(StatusCode::NO_CONTENT)
 }

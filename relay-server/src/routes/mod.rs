@@ -67,6 +67,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::login).layer(small()))
         .routes(routes!(sessions::logout).layer(small()))
         .routes(routes!(directory::card))
+        .routes(routes!(directory::replace_me).layer(small()))
         .routes(routes!(directory::list))
         .routes(routes!(messages::put, messages::get_one))
         .routes(routes!(messages::list))

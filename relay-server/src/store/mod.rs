@@ -255,6 +255,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// Sets the account's password hash.
     async fn change_password(&self, username: &str, password_hash: &str) -> StoreResult<()>;
+    /// Replaces the account's directory card.
+    async fn replace_card(&self, username: &str, card: &str) -> StoreResult<()>;
     /// Notes that the device was seen now (written at most every few minutes).
     async fn touch_device(&self, username: &str, device_id: &str) -> StoreResult<()>;
     /// Expires every active device not seen since `idle_before` (ms since

@@ -163,3 +163,50 @@ async fn an_underscore_in_the_prefix_is_not_a_wildcard() {
     let (listed, _) = page(&users[0].directory("prefix=a_b").await);
     assert_eq!(listed, ["a_b"], "{}", json!(listed));
 }
+
+#[tokio::test]
+async fn an_account_replaces_its_card_with_its_password_and_registering_again_stays_409() {
+    let relay = Relay::start().await;
+    let users = relay.register_all(&["alice", "bob"]).await;
+    let (alice, bob) = (&users[0], &users[1]);
+    // alice's new keys (here bob's, under her name: the relay checks only
+    // the card's shape and user).
+    let mut new_card = card("bob").to_value();
+    new_card["user"] = json!("alice");
+    let replace = |u: &User, password: String, card: Value| {
+        send(
+            u.request(Method::PUT, "/v1/directory/me")
+                .json(&json!({ "password": password, "card": card })),
+        )
+    };
+    // A wrong password, another user's card, or no card: refused, unchanged.
+    replace(alice, "not alice's password".into(), new_card.clone())
+        .await
+        .assert_error(401, "invalid_credentials");
+    replace(alice, password_of("alice"), card("bob").to_value())
+        .await
+        .assert_error(400, "bad_request");
+    replace(alice, password_of("alice"), json!({"v": 1}))
+        .await
+        .assert_error(400, "bad_request");
+    assert_eq!(bob.card_of("alice").await.json(), card("alice").to_value());
+
+    replace(alice, password_of("alice"), new_card.clone())
+        .await
+        .assert_status(204);
+    assert_eq!(bob.card_of("alice").await.json(), new_card);
+    // Registering the name again with the new card is still taken.
+    send(relay.request(Method::POST, "/v1/accounts").json(&json!({
+        "username": "alice", "password": "another password 123", "card": new_card,
+    })))
+    .await
+    .assert_error(409, "username_taken");
+    // Without a token: 401.
+    send(
+        relay
+            .request(Method::PUT, "/v1/directory/me")
+            .json(&json!({ "password": password_of("alice"), "card": new_card })),
+    )
+    .await
+    .assert_status(401);
+}

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::helper::*;
 
 /// The API's routes (docs/RELAY.md).
-const ROUTES: [(&str, &str); 21] = [
+const ROUTES: [(&str, &str); 22] = [
     ("PUT", "/v1/backup"),
     ("GET", "/v1/backup"),
     ("DELETE", "/v1/backup"),
@@ -18,6 +18,7 @@ const ROUTES: [(&str, &str); 21] = [
     ("GET", "/v1/devices"),
     ("DELETE", "/v1/devices/{id}"),
     ("PATCH", "/v1/devices/{id}"),
+    ("PUT", "/v1/directory/me"),
     ("PUT", "/v1/links/{handle}"),
     ("POST", "/v1/links/{handle}/claim"),
     ("POST", "/v1/sessions"),

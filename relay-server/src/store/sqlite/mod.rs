@@ -318,6 +318,15 @@ impl Store for SqliteStore {
         .map(|_| ())
     }
 
+    async fn replace_card(&self, username: &str, card: &str) -> StoreResult<()> {
+        self.write(WriteOp::ReplaceCard {
+            username: username.to_owned(),
+            card: card.to_owned(),
+        })
+        .await
+        .map(|_| ())
+    }
+
     async fn touch_device(&self, username: &str, device_id: &str) -> StoreResult<()> {
         let now = now_ms();
         let key = (username.to_owned(), device_id.to_owned());

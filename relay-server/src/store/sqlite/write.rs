@@ -47,6 +47,10 @@ pub(super) enum WriteOp {
         username: String,
         password_hash: String,
     },
+    ReplaceCard {
+        username: String,
+        card: String,
+    },
     TouchDevice {
         username: String,
         device_id: String,
@@ -310,6 +314,16 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
                 "UPDATE accounts SET password_hash = ?2 WHERE username = ?1",
                 params![username, password_hash],
             )?;
+            Ok(WriteOk::Unit)
+        }
+        WriteOp::ReplaceCard { username, card } => {
+            let n = conn.execute(
+                "UPDATE accounts SET card = ?2 WHERE username = ?1",
+                params![username, card],
+            )?;
+            if n == 0 {
+                return Err(StoreError::UnknownUser);
+            }
             Ok(WriteOk::Unit)
         }
         WriteOp::ChangePassword {
