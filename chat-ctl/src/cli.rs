@@ -105,6 +105,11 @@ pub struct RegisterArgs {
     /// This machine's name among the account's devices [default: the host name]
     #[arg(long, value_name = "NAME")]
     pub device_name: Option<String>,
+    /// The account is yours but its keys are lost (no backup): log in with
+    /// its password as a new device and replace its card with new keys.
+    /// Your contacts are told your key changed and must accept the new one
+    #[arg(long, conflicts_with = "invite")]
+    pub replace_keys: bool,
 }
 
 /// How the relay's certificate is checked, for `register` and `relay trust`.
@@ -174,6 +179,11 @@ pub enum ContactCommand {
     Remove(UserArg),
     /// Mark a contact verified after comparing fingerprints in person
     Verify(ContactVerifyArgs),
+    /// Accept a contact's changed key after comparing its new fingerprint
+    /// with them; the messages that waited are opened, in order
+    AcceptKey(AcceptKeyArgs),
+    /// Refuse a contact's changed key; the messages that waited are deleted
+    RefuseKey(UserArg),
 }
 
 /// `contact add`.
@@ -204,6 +214,25 @@ pub struct ContactVerifyArgs {
     /// The fingerprint you compared: 64 hex digits, spaces allowed (quoted or not)
     #[arg(value_name = "HEX", num_args = 1.., required = true)]
     pub fingerprint: Vec<String>,
+}
+
+/// `contact accept-key`.
+#[derive(Debug, Args)]
+pub struct AcceptKeyArgs {
+    /// The contact's username
+    #[arg(value_name = "USER", value_parser = parse_username)]
+    pub user: String,
+    /// The new fingerprint you compared with them: 64 hex digits, spaces
+    /// allowed (quoted or not)
+    #[arg(long, value_name = "HEX", num_args = 1.., required = true)]
+    pub fingerprint: Vec<String>,
+}
+
+impl AcceptKeyArgs {
+    /// The fingerprint words joined and checked, in grouped form.
+    pub fn fingerprint(&self) -> Result<String, String> {
+        parse_fingerprint(&self.fingerprint.join(" "))
+    }
 }
 
 impl ContactVerifyArgs {

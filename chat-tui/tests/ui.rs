@@ -432,7 +432,12 @@ fn contact_changes_update_the_lists_in_place() {
         Action::Event(EventEnvelope {
             seq,
             ts: T0,
-            event: Event::ContactChanged(ContactChangedEvent { change, contact }),
+            event: Event::ContactChanged(ContactChangedEvent {
+                change,
+                contact,
+                old_fingerprint: None,
+                new_fingerprint: None,
+            }),
         })
     };
     let dave = Contact {
@@ -440,6 +445,9 @@ fn contact_changes_update_the_lists_in_place() {
         fingerprint: BOB_FP.into(),
         verified: false,
         added_at: 0,
+        pending_fingerprint: None,
+        quarantined: 0,
+        dropped: 0,
     };
     assert_eq!(
         app::update(&mut s, changed(1, ContactChange::Added, dave.clone())),
@@ -626,6 +634,9 @@ fn contacts_without_messages_are_listed_after_conversations() {
             fingerprint: "ab".into(),
             verified: true,
             added_at: 0,
+            pending_fingerprint: None,
+            quarantined: 0,
+            dropped: 0,
         }]),
     );
     let peers: Vec<_> = s.conversations.iter().map(|c| c.peer.as_str()).collect();
@@ -645,12 +656,18 @@ fn contact_list() -> Vec<Contact> {
             fingerprint: BOB_FP.into(),
             verified: true,
             added_at: 0,
+            pending_fingerprint: None,
+            quarantined: 0,
+            dropped: 0,
         },
         Contact {
             user: "carol".into(),
             fingerprint: CAROL_FP.into(),
             verified: false,
             added_at: 0,
+            pending_fingerprint: None,
+            quarantined: 0,
+            dropped: 0,
         },
     ]
 }
@@ -774,6 +791,8 @@ fn remove_asks_first_then_calls_and_the_event_updates_the_lists() {
             event: Event::ContactChanged(ContactChangedEvent {
                 change: ContactChange::Removed,
                 contact: carol,
+                old_fingerprint: None,
+                new_fingerprint: None,
             }),
         }),
     );
@@ -905,6 +924,9 @@ fn snapshot_picker_filtering_80x24() {
             fingerprint: BOB_FP.into(),
             verified: false,
             added_at: 0,
+            pending_fingerprint: None,
+            quarantined: 0,
+            dropped: 0,
         }]),
     );
     app::update(&mut s, Action::OpenPicker);

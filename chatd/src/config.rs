@@ -19,6 +19,41 @@ pub enum NotifyMode {
     Preview,
 }
 
+/// `[quarantine]`: how much of a contact's mail waits for a decision on a
+/// changed key (docs/SECURITY.md, "Key changes").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuarantineConfig {
+    /// Envelopes kept per contact (default 1000); the oldest beyond go.
+    pub per_contact: usize,
+    /// MiB kept in all (default 64); the oldest beyond go.
+    pub max_mib: u64,
+    /// Days one is kept (default 14).
+    pub days: u64,
+}
+
+impl Default for QuarantineConfig {
+    fn default() -> Self {
+        let l = crate::store::QuarantineLimits::default();
+        QuarantineConfig {
+            per_contact: l.per_contact,
+            max_mib: l.max_bytes / (1024 * 1024),
+            days: l.max_age_ms / (24 * 3600 * 1000),
+        }
+    }
+}
+
+impl QuarantineConfig {
+    /// As the store takes them.
+    pub fn limits(&self) -> crate::store::QuarantineLimits {
+        crate::store::QuarantineLimits {
+            per_contact: self.per_contact.max(1),
+            max_bytes: self.max_mib.saturating_mul(1024 * 1024),
+            max_age_ms: self.days.saturating_mul(24 * 3600 * 1000),
+        }
+    }
+}
+
 /// `[events]`: how long the event log behind `subscribe {after}` is kept.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -62,6 +97,8 @@ pub struct Config {
     pub group_read_receipts: bool,
     /// Event log retention.
     pub events: EventsConfig,
+    /// Mail waiting for a decision on a contact's changed key.
+    pub quarantine: QuarantineConfig,
 }
 
 impl Config {

@@ -82,6 +82,21 @@ pub fn new_device(mode: NotifyMode, name: &str, at: &str) -> Option<(String, Str
     ))
 }
 
+/// The notification for a contact whose key changed (docs/SECURITY.md, "Key
+/// changes"), in every mode but `off`: it is a warning, not a message.
+pub fn key_changed(mode: NotifyMode, user: &str) -> Option<(String, String)> {
+    if mode == NotifyMode::Off {
+        return None;
+    }
+    let user = ipc_schema::text::notification_body(user);
+    Some((
+        format!("{user}'s key changed"),
+        format!(
+            "Their messages wait. Compare the new fingerprint with {user} before accepting it              (chat-ctl contact list)."
+        ),
+    ))
+}
+
 /// Shows a notification; blocking (call from `spawn_blocking`).
 pub fn show(summary: &str, body: &str) {
     let result = notify_rust::Notification::new()

@@ -381,14 +381,39 @@ enum KnownPayload {
     DeviceAdded {
         name: String,
     },
-    Contact {
+}
+
+/// Reads a `contact` payload (docs/PROTOCOL.md §11.4), keeping the card's
+/// text as it came, so the payload reads back byte for byte.
+fn contact_from_json(bytes: &[u8]) -> Result<Payload, PayloadError> {
+    #[derive(Deserialize)]
+    struct ContactIn {
         user: String,
         state: ContactSyncState,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        card: Option<serde_json::Value>,
+        #[serde(default)]
+        card: Option<Box<serde_json::value::RawValue>>,
         at: u64,
         device: String,
-    },
+    }
+    let bad = || PayloadError::BadFields("contact".into());
+    let c: ContactIn = serde_json::from_slice(bytes).map_err(|_| bad())?;
+    let card_ok = match (&c.card, c.state) {
+        (None, ContactSyncState::Removed) => true,
+        (Some(card), ContactSyncState::Pinned | ContactSyncState::Verified) => {
+            card.get().starts_with('{')
+        }
+        _ => false,
+    };
+    if !is_valid_username(&c.user) || !crate::relay::is_valid_device_id(&c.device) || !card_ok {
+        return Err(bad());
+    }
+    Ok(Payload::Contact {
+        user: c.user,
+        state: c.state,
+        card: c.card.map(|card| card.get().to_owned()),
+        at: c.at,
+        device: c.device,
+    })
 }
 
 /// Largest roster text a payload carries (docs/PROTOCOL.md §9.2).
@@ -529,6 +554,9 @@ impl Payload {
             let raw = String::from_utf8(bytes.to_vec()).map_err(|_| PayloadError::NotAnObject)?;
             return Ok(Payload::Unsupported { kind, raw });
         }
+        if kind == "contact" {
+            return contact_from_json(bytes);
+        }
         let known: KnownPayload =
             serde_json::from_value(value).map_err(|_| PayloadError::BadFields(kind))?;
         match known {
@@ -543,34 +571,6 @@ impl Payload {
                     return Err(PayloadError::BadFields("text".into()));
                 }
                 Ok(Payload::Text { body, reply_to, to })
-            }
-            KnownPayload::Contact {
-                user,
-                state,
-                card,
-                at,
-                device,
-            } => {
-                let card_ok = match (&card, state) {
-                    (None, ContactSyncState::Removed) => true,
-                    (Some(c), ContactSyncState::Pinned | ContactSyncState::Verified) => {
-                        c.is_object()
-                    }
-                    _ => false,
-                };
-                if !is_valid_username(&user)
-                    || !crate::relay::is_valid_device_id(&device)
-                    || !card_ok
-                {
-                    return Err(PayloadError::BadFields("contact".into()));
-                }
-                Ok(Payload::Contact {
-                    user,
-                    state,
-                    card: card.map(|c| c.to_string()),
-                    at,
-                    device,
-                })
             }
             KnownPayload::DeviceAdded { name } => {
                 if !crate::relay::is_valid_device_name(&name) {

@@ -115,6 +115,9 @@ fn bob() -> Contact {
         fingerprint: BOB_FP.into(),
         verified: true,
         added_at: T0 - 86_400_000,
+        pending_fingerprint: None,
+        quarantined: 0,
+        dropped: 0,
     }
 }
 
@@ -255,6 +258,7 @@ fn method_cases() -> Vec<Case> {
                 relay_ca: None,
                 relay_pin: Some("5f1c".repeat(16)),
                 device_name: Some("work laptop".into()),
+                replace_keys: false,
             },
             AccountRegisterResult {
                 user: "alice".into(),
@@ -472,6 +476,9 @@ fn method_cases() -> Vec<Case> {
                 contact: Contact {
                     verified: false,
                     added_at: T0,
+                    pending_fingerprint: None,
+                    quarantined: 0,
+                    dropped: 0,
                     ..bob()
                 },
             },
@@ -487,6 +494,9 @@ fn method_cases() -> Vec<Case> {
                 contact: Contact {
                     verified: false,
                     added_at: T0,
+                    pending_fingerprint: None,
+                    quarantined: 0,
+                    dropped: 0,
                     ..bob()
                 },
             },
@@ -503,6 +513,9 @@ fn method_cases() -> Vec<Case> {
                         fingerprint: ALICE_FP.replace('3', "e"),
                         verified: false,
                         added_at: T0,
+                        pending_fingerprint: None,
+                        quarantined: 0,
+                        dropped: 0,
                     },
                 ],
             },
@@ -523,6 +536,35 @@ fn method_cases() -> Vec<Case> {
                 fingerprint: BOB_FP.into(),
             },
             ContactVerifyResult { contact: bob() },
+        ),
+        case(
+            "contact.accept_key",
+            40,
+            ContactAcceptKeyParams {
+                user: "bob".into(),
+                fingerprint: ALICE_FP.into(),
+            },
+            ContactAcceptKeyResult {
+                contact: Contact {
+                    fingerprint: ALICE_FP.into(),
+                    verified: false,
+                    ..bob()
+                },
+                opened: 3,
+                dropped: 0,
+            },
+        ),
+        case(
+            "contact.refuse_key",
+            41,
+            ContactRefuseKeyParams { user: "bob".into() },
+            ContactRefuseKeyResult {
+                contact: Contact {
+                    dropped: 3,
+                    ..bob()
+                },
+                deleted: 3,
+            },
         ),
         case(
             "group.create",
@@ -843,6 +885,8 @@ fn event_cases() -> Vec<(&'static str, EventEnvelope)> {
                 Event::ContactChanged(ContactChangedEvent {
                     change: ContactChange::Verified,
                     contact: bob(),
+                    old_fingerprint: None,
+                    new_fingerprint: None,
                 }),
             ),
         ),

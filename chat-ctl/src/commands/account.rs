@@ -17,13 +17,17 @@ pub async fn register(ctx: &Ctx, args: RegisterArgs) -> Result<(), CtlError> {
     // a password when chatd is not there.
     let relay_ca = args.trust.ca.as_deref().map(read_ca).transpose()?;
     let mut client = ctx.connect().await?;
-    let prompt = format!("New password for {} on {}: ", args.user, args.relay);
+    let prompt = if args.replace_keys {
+        format!("Password of {} on {}: ", args.user, args.relay)
+    } else {
+        format!("New password for {} on {}: ", args.user, args.relay)
+    };
     let password = read_password(if args.password_stdin {
         PasswordFrom::Stdin
     } else {
         PasswordFrom::Prompt {
             prompt: &prompt,
-            confirm: true,
+            confirm: !args.replace_keys,
         }
     })?;
     let result = client
@@ -37,12 +41,20 @@ pub async fn register(ctx: &Ctx, args: RegisterArgs) -> Result<(), CtlError> {
             relay_ca,
             relay_pin: args.trust.pin,
             device_name: args.device_name,
+            replace_keys: args.replace_keys,
         })
         .await?;
     if ctx.out.json {
         ctx.out.json(&result)?;
     } else {
-        let mut text = format!("registered {} on {}\n", result.user, result.relay_url);
+        let mut text = if args.replace_keys {
+            format!(
+                "new keys for {} on {}: the directory has the new card; your contacts will be asked to accept it\n",
+                result.user, result.relay_url
+            )
+        } else {
+            format!("registered {} on {}\n", result.user, result.relay_url)
+        };
         for line in ipc_schema::fingerprint::lines(&result.fingerprint) {
             text.push_str(&format!("  {line}\n"));
         }

@@ -1,11 +1,12 @@
 //! `chat-ctl contact add | list | remove | verify`.
 
 use ipc_schema::methods::{
-    ContactAddParams, ContactListParams, ContactRemoveParams, ContactVerifyParams,
+    ContactAcceptKeyParams, ContactAddParams, ContactListParams, ContactRefuseKeyParams,
+    ContactRemoveParams, ContactVerifyParams,
 };
 
 use super::Ctx;
-use crate::cli::{ContactAddArgs, ContactVerifyArgs, UserArg};
+use crate::cli::{AcceptKeyArgs, ContactAddArgs, ContactVerifyArgs, UserArg};
 use crate::exit::CtlError;
 use crate::input::read_card;
 use crate::output::{contact_added_human, contacts_human};
@@ -88,6 +89,56 @@ pub async fn verify(ctx: &Ctx, args: ContactVerifyArgs) -> Result<(), CtlError> 
         ctx.out.json(&contact)?;
     } else {
         ctx.out.human(&format!("{} is verified ✓", contact.user))?;
+    }
+    Ok(())
+}
+
+/// Accepts a contact's changed key if the fingerprint matches the
+/// directory's; what waited is opened.
+pub async fn accept_key(ctx: &Ctx, args: AcceptKeyArgs) -> Result<(), CtlError> {
+    let fingerprint = args.fingerprint().map_err(CtlError::Usage)?;
+    let result = ctx
+        .connect()
+        .await?
+        .call(ContactAcceptKeyParams {
+            user: args.user,
+            fingerprint,
+        })
+        .await?;
+    if ctx.out.json {
+        ctx.out.json(&result)?;
+    } else {
+        let mut text = format!(
+            "{} now has the new key (not verified); {} waiting message(s) opened",
+            result.contact.user, result.opened
+        );
+        if result.dropped > 0 {
+            text.push_str(&format!(
+                ", {} did not open and were dropped",
+                result.dropped
+            ));
+        }
+        ctx.out.human(&text)?;
+    }
+    Ok(())
+}
+
+/// Refuses a contact's changed key; what waited is deleted.
+pub async fn refuse_key(ctx: &Ctx, args: UserArg) -> Result<(), CtlError> {
+    let result = ctx
+        .connect()
+        .await?
+        .call(ContactRefuseKeyParams {
+            user: args.user.clone(),
+        })
+        .await?;
+    if ctx.out.json {
+        ctx.out.json(&result)?;
+    } else {
+        ctx.out.human(&format!(
+            "kept {}'s old key; {} waiting message(s) deleted",
+            args.user, result.deleted
+        ))?;
     }
     Ok(())
 }

@@ -85,6 +85,8 @@ pub async fn run(cli: Cli) -> Result<(), CtlError> {
         Command::Id(args) => identity::run(&ctx, args).await,
         Command::Contact(ContactCommand::Add(args)) => contact::add(&ctx, args).await,
         Command::Contact(ContactCommand::List) => contact::list(&ctx).await,
+        Command::Contact(ContactCommand::AcceptKey(args)) => contact::accept_key(&ctx, args).await,
+        Command::Contact(ContactCommand::RefuseKey(args)) => contact::refuse_key(&ctx, args).await,
         Command::Contact(ContactCommand::Remove(args)) => contact::remove(&ctx, args).await,
         Command::Contact(ContactCommand::Verify(args)) => contact::verify(&ctx, args).await,
         Command::Group(GroupCommand::Create(args)) => group::create(&ctx, args).await,

@@ -31,12 +31,36 @@ pub fn contacts_human(contacts: &[Contact]) -> String {
     contacts
         .iter()
         .map(|c| {
-            format!(
-                "{:<w$}  {:<10}  {}\n",
+            let mut line = format!(
+                "{:<w$}  {:<10}  {}",
                 c.user,
                 verified_label(c.verified),
                 one_line(&c.fingerprint)
-            )
+            );
+            if c.dropped > 0 {
+                let _ = write!(line, "  {} dropped", c.dropped);
+            }
+            line.push('\n');
+            if let Some(new) = &c.pending_fingerprint {
+                let _ = writeln!(
+                    line,
+                    "{:<w$}  KEY CHANGED: the relay now has {}; {} message(s) wait.\n{:<w$}  compare it with {}, then: chat-ctl contact accept-key {} --fingerprint {} (or refuse-key)",
+                    "",
+                    one_line(new),
+                    c.quarantined,
+                    "",
+                    c.user,
+                    c.user,
+                    one_line(new).replace(' ', ""),
+                );
+            } else if c.quarantined > 0 {
+                let _ = writeln!(
+                    line,
+                    "{:<w$}  {} message(s) did not verify with the pinned key; checking the relay's directory",
+                    "", c.quarantined
+                );
+            }
+            line
         })
         .collect()
 }
@@ -72,12 +96,18 @@ mod tests {
                 fingerprint: FP.into(),
                 verified: true,
                 added_at: T0,
+                pending_fingerprint: None,
+                quarantined: 0,
+                dropped: 0,
             },
             Contact {
                 user: "carol".into(),
                 fingerprint: FP.replace(' ', ""),
                 verified: false,
                 added_at: T0,
+                pending_fingerprint: None,
+                quarantined: 0,
+                dropped: 0,
             },
         ];
         assert_eq!(

@@ -1,6 +1,6 @@
 //! `chat-ctl watch`: one event per line, for people and as JSON.
 
-use ipc_schema::methods::{Direction, Event, EventEnvelope, MessageState};
+use ipc_schema::methods::{ContactChange, Direction, Event, EventEnvelope, MessageState};
 use serde::Serialize;
 
 use super::log::message_text;
@@ -68,7 +68,13 @@ pub fn event_human(env: &EventEnvelope, clock: &Clock) -> String {
             };
             format!("to {} {short_id}: {what}", e.peer)
         }
-        Event::ContactChanged(e) => format!("contact {} {}", e.contact.user, e.change),
+        Event::ContactChanged(e) => match (e.change, &e.old_fingerprint, &e.new_fingerprint) {
+            (ContactChange::KeyChanged, Some(old), Some(new)) => format!(
+                "contact {}: KEY CHANGED from {old} to {new}; their messages wait until you compare it and accept it (chat-ctl contact accept-key) or refuse it",
+                e.contact.user
+            ),
+            _ => format!("contact {} {}", e.contact.user, e.change),
+        },
         Event::ConnectionChanged(e) => match &e.error {
             Some(why) => format!("relay {}: {why}", connection_name(e.connection)),
             None => format!("relay {}", connection_name(e.connection)),
@@ -168,8 +174,13 @@ mod tests {
                     user: "bob".into(),
                     fingerprint: FP.into(),
                     verified: true,
-                    added_at: T0
+                    added_at: T0,
+                    pending_fingerprint: None,
+                    quarantined: 0,
+                    dropped: 0,
                 },
+                old_fingerprint: None,
+                new_fingerprint: None,
             })),
             "#7 16:00  contact bob verified"
         );

@@ -2,7 +2,7 @@
 //! returns the effects to run. No I/O, no clock, no terminal.
 
 use ipc_schema::methods::{
-    ContactChangedEvent, Direction, Event, MessageListResult, MessageReceivedEvent,
+    ContactChange, ContactChangedEvent, Direction, Event, MessageListResult, MessageReceivedEvent,
     MessageStateEvent, MessageView,
 };
 
@@ -536,7 +536,21 @@ fn on_event(state: &mut AppState, event: Event, fx: &mut Vec<Effect>) {
             state.status.connection = Some(e.connection);
             state.status.connection_error = e.error;
         }
-        Event::ContactChanged(ContactChangedEvent { change, contact }) => {
+        Event::ContactChanged(ContactChangedEvent {
+            change,
+            contact,
+            new_fingerprint,
+            ..
+        }) => {
+            // A changed key is a warning the user must act on: said until
+            // the next notice replaces it (the conversation has its line).
+            if change == ContactChange::KeyChanged {
+                state.notice = Some(format!(
+                    "{}'s key changed to {}: their messages wait; compare it with them, then accept (contacts view) or refuse",
+                    ipc_schema::text::sanitize(&contact.user),
+                    ipc_schema::text::sanitize(new_fingerprint.as_deref().unwrap_or("?")),
+                ));
+            }
             lists::contact_changed(state, change, contact);
         }
         // A roster changed: the names and the list may have.

@@ -231,6 +231,9 @@ impl Daemon for FakeDaemon {
                 fingerprint,
                 verified: false,
                 added_at: 0,
+                pending_fingerprint: None,
+                quarantined: 0,
+                dropped: 0,
             };
             s.contacts.push(contact.clone());
             Ok(contact)

@@ -66,12 +66,18 @@ fn contact_list() -> Vec<Contact> {
             fingerprint: BOB_FP.into(),
             verified: true,
             added_at: 0,
+            pending_fingerprint: None,
+            quarantined: 0,
+            dropped: 0,
         },
         Contact {
             user: "carol".into(),
             fingerprint: CAROL_FP.into(),
             verified: false,
             added_at: 0,
+            pending_fingerprint: None,
+            quarantined: 0,
+            dropped: 0,
         },
     ]
 }

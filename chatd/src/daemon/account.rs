@@ -33,6 +33,9 @@ pub struct Registration {
     /// The name of this machine among the account's devices (the host name
     /// when absent).
     pub device_name: Option<String>,
+    /// Take over an existing account whose keys are lost: new keys, a new
+    /// device, and the directory's card replaced.
+    pub replace_keys: bool,
 }
 
 /// How an automatic session renewal went.
@@ -138,18 +141,38 @@ impl Daemon {
                 id
             }
         };
-        relay
-            .register(
-                &r.username,
-                &r.password,
-                identity.card().to_value(),
-                r.invite,
-                Some(device_name),
-            )
-            .await?;
-        // A new account has one device, the one registering: the login
-        // without a device is for it.
-        let session = relay.login(&r.username, &r.password, None).await?;
+        let session = if r.replace_keys {
+            // The account exists; its old keys are gone. This machine joins
+            // it as a new device and publishes the new card.
+            let session = relay
+                .login(
+                    &r.username,
+                    &r.password,
+                    Some(ipc_schema::relay::DeviceLogin {
+                        id: None,
+                        name: Some(device_name),
+                    }),
+                )
+                .await?;
+            relay
+                .replace_card(&session.token, &r.password, identity.card().to_value())
+                .await?;
+            tracing::warn!(user = %r.username, "replaced the account's card with new keys");
+            session
+        } else {
+            relay
+                .register(
+                    &r.username,
+                    &r.password,
+                    identity.card().to_value(),
+                    r.invite,
+                    Some(device_name),
+                )
+                .await?;
+            // A new account has one device, the one registering: the login
+            // without a device is for it.
+            relay.login(&r.username, &r.password, None).await?
+        };
         self.store.set_account(&AccountRow {
             user: r.username.clone(),
             relay_url: relay_url.clone(),

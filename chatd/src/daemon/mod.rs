@@ -9,6 +9,7 @@ mod contacts;
 mod devices;
 mod events;
 mod groups;
+mod keys;
 mod link;
 mod messages;
 mod outbox;
@@ -131,6 +132,9 @@ pub struct Daemon {
     /// The account's devices the relay listed as gone at the last look
     /// (`None` before the first), to tell the user of each new one once.
     gone_devices: Mutex<Option<std::collections::HashSet<String>>>,
+    /// When each contact's card was last looked up after their envelopes
+    /// stopped verifying (docs/SECURITY.md, "Key changes").
+    key_looks: keys::KeyLooks,
     /// `true` once shutdown was requested.
     pub shutdown: watch::Sender<bool>,
     /// Crash-test hook from `$CHATD_FAILPOINT` (only `abort-after-commit`).
@@ -171,6 +175,7 @@ impl Daemon {
             outbox_wake: Notify::new(),
             sync_wake: Notify::new(),
             backup_wake: Notify::new(),
+            key_looks: keys::KeyLooks::default(),
             renewing: tokio::sync::Mutex::new(()),
             other_devices: Mutex::new((false, None)),
             gone_devices: Mutex::new(None),

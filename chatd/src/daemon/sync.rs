@@ -45,6 +45,9 @@ pub(super) struct Parsed {
     pub ack: Vec<String>,
     /// Envelopes to open, each (from, id) once.
     pub unique: Vec<ipc_schema::Incoming>,
+    /// For each of `unique`, its index in the batch (its text, for the
+    /// quarantine).
+    pub raw: Vec<usize>,
     /// Envelopes dropped without opening.
     pub drops: Vec<DropReason>,
 }
@@ -55,11 +58,12 @@ pub(super) struct Parsed {
 pub(super) fn parse_batch(batch: &[Box<RawValue>]) -> Parsed {
     let mut parsed = Parsed::default();
     let mut in_batch = HashSet::new();
-    for raw in batch {
+    for (i, raw) in batch.iter().enumerate() {
         match Incoming::parse(raw.get().as_bytes()) {
             Ok(env) => {
                 parsed.ack.push(env.id().to_owned());
                 if in_batch.insert((env.from().to_owned(), env.id().to_owned())) {
+                    parsed.raw.push(i);
                     parsed.unique.push(env);
                 } else {
                     parsed.drops.push(DropReason::Replay);
@@ -130,6 +134,7 @@ impl Daemon {
                     failures = 0;
                     self.set_connection(ConnectionState::Online, None);
                     self.refresh_devices_if_due(&relay, &token).await;
+                    self.expire_quarantine_if_due();
                     if batch.is_empty() {
                         continue;
                     }
@@ -173,16 +178,46 @@ impl Daemon {
         token: &Secret,
         batch: Vec<Box<RawValue>>,
     ) -> Result<(), DaemonError> {
+        let Committed {
+            outcome, ack, held, ..
+        } = self.open_and_commit(me, batch).await?;
+        // Committed: now the relay may forget them.
+        relay.ack(token, ack).await?;
+        let unseen: Vec<_> = outcome
+            .new_texts
+            .into_iter()
+            .filter(|(peer, _, _)| !self.is_focused(peer))
+            .map(|(_, who, body)| (who, body))
+            .collect();
+        for (summary, text) in crate::notify::batch(self.config.notifications, &unseen) {
+            tokio::task::spawn_blocking(move || crate::notify::show(&summary, &text));
+        }
+        if !held.is_empty() {
+            self.check_keys(relay, token, &held).await;
+        }
+        Ok(())
+    }
+
+    /// Opens one batch and commits what it holds (texts, receipts, the
+    /// drop counters, and the envelopes that wait for a key decision), but
+    /// does not acknowledge it: the caller does, or (for envelopes from the
+    /// quarantine) needs not.
+    pub(super) async fn open_and_commit(
+        &self,
+        me: &Arc<Identity>,
+        batch: Vec<Box<RawValue>>,
+    ) -> Result<Committed, DaemonError> {
         let Parsed {
             ack,
             unique,
+            raw,
             mut drops,
         } = parse_batch(&batch);
-        drop(batch);
         let keys: Vec<(String, String)> = unique
             .iter()
             .map(|e| (e.from().to_owned(), e.id().to_owned()))
             .collect();
+        let pinned = self.store.contact_cards()?;
         let peers = Arc::new(BatchPeers {
             // Group members' cards open their envelopes; a card the user
             // pinned wins over one a roster introduced.
@@ -190,7 +225,7 @@ impl Daemon {
             // (docs/PROTOCOL.md §11).
             contacts: {
                 let mut cards = self.store.member_cards()?;
-                cards.extend(self.store.contact_cards()?);
+                cards.extend(pinned.clone());
                 cards.insert(me.user().to_owned(), me.card().clone());
                 cards
             },
@@ -204,10 +239,24 @@ impl Daemon {
         .await?;
         let mut opened: Vec<Opened> = Vec::new();
         let mut replayed = Vec::new();
-        for (result, key) in results.into_iter().zip(keys) {
+        let mut held = Vec::new();
+        for ((result, key), index) in results.into_iter().zip(keys).zip(raw) {
             // A panic while opening counts as undecryptable.
             match result.unwrap_or(Err(OpenError::Decrypt)) {
                 Ok(o) => opened.push(o),
+                // A pinned contact's envelope that their key does not
+                // verify: their key may have changed. It waits, unopened
+                // (docs/SECURITY.md, "Key changes").
+                Err(OpenError::BadSignature)
+                    if pinned.contains_key(&key.0) && key.0 != me.user() =>
+                {
+                    tracing::info!(
+                        reason = "bad_signature",
+                        "an envelope of a contact waits in quarantine"
+                    );
+                    drops.push(DropReason::BadSignature);
+                    held.push((key.0, key.1, batch[index].get().to_owned()));
+                }
                 Err(e) => {
                     tracing::info!(reason = e.name(), "dropped an envelope");
                     // A replay passed the signature check: its from/id are
@@ -219,6 +268,10 @@ impl Daemon {
                 }
             }
         }
+        drop(batch);
+        // Held before the ack, like everything else of the batch.
+        self.store.hold(&self.config.quarantine.limits(), &held)?;
+        let filed = opened.len();
         let outcome =
             self.publish(
                 self.store
@@ -243,19 +296,27 @@ impl Daemon {
                 tokio::task::spawn_blocking(move || crate::notify::show(&summary, &text));
             }
         }
-        // Committed: now the relay may forget them.
-        relay.ack(token, ack).await?;
-        let unseen: Vec<_> = outcome
-            .new_texts
-            .into_iter()
-            .filter(|(peer, _, _)| !self.is_focused(peer))
-            .map(|(_, who, body)| (who, body))
-            .collect();
-        for (summary, text) in crate::notify::batch(self.config.notifications, &unseen) {
-            tokio::task::spawn_blocking(move || crate::notify::show(&summary, &text));
-        }
-        Ok(())
+        let mut senders: Vec<String> = held.into_iter().map(|(from, _, _)| from).collect();
+        senders.dedup();
+        Ok(Committed {
+            outcome,
+            ack,
+            held: senders,
+            opened: filed,
+        })
     }
+}
+
+/// What [`Daemon::open_and_commit`] committed.
+pub(super) struct Committed {
+    /// What the batch held, for notifications.
+    pub outcome: crate::store::BatchOutcome,
+    /// The ids to acknowledge.
+    pub ack: Vec<String>,
+    /// Contacts whose envelopes now wait in quarantine.
+    pub held: Vec<String>,
+    /// How many envelopes opened and were filed.
+    pub opened: usize,
 }
 
 #[cfg(test)]

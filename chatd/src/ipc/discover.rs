@@ -142,6 +142,16 @@ const SUMMARIES: &[(&str, &str, &[&str])] = &[
         &["user", "fingerprint"],
     ),
     (
+        "contact.accept_key",
+        "Accept a contact's changed key after comparing its fingerprint; what waited in quarantine opens, in order.",
+        &["user", "fingerprint"],
+    ),
+    (
+        "contact.refuse_key",
+        "Refuse a contact's changed key; what waited in quarantine is deleted and counted.",
+        &["user"],
+    ),
+    (
         "message.send",
         "Commit a text locally and queue it (to a contact, or to a group as `#` and its id); returns its id at once.",
         &["to", "body", "reply_to"],

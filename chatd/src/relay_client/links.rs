@@ -1,7 +1,8 @@
-//! Device links and renaming devices on the relay (docs/RELAY.md §5.3).
+//! Device links, renaming devices (docs/RELAY.md §5.3) and replacing the
+//! account's card (§5.4) on the relay.
 
 use ipc_schema::Secret;
-use ipc_schema::relay::{LinkStored, RenameDeviceRequest};
+use ipc_schema::relay::{LinkStored, RenameDeviceRequest, ReplaceCardRequest};
 use reqwest::{Method, StatusCode};
 
 use super::{RelayClient, RelayError, refused, success, transport};
@@ -72,6 +73,26 @@ impl RelayClient {
                     .bearer_auth(token.expose())
                     .json(&RenameDeviceRequest {
                         name: name.to_owned(),
+                    }),
+            )
+            .await?;
+        success(resp).await
+    }
+
+    /// `PUT /v1/directory/me`: the account's new card.
+    pub async fn replace_card(
+        &self,
+        token: &Secret,
+        password: &Secret,
+        card: serde_json::Value,
+    ) -> Result<(), RelayError> {
+        let resp = self
+            .send(
+                self.at(Method::PUT, self.url("/v1/directory/me"), 30)
+                    .bearer_auth(token.expose())
+                    .json(&ReplaceCardRequest {
+                        password: password.clone(),
+                        card,
                     }),
             )
             .await?;

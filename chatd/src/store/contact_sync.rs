@@ -111,7 +111,7 @@ pub(super) fn apply_synced(
         return Ok(false);
     }
     let stamp: Stamp = (s.at, s.device.to_owned());
-    let later = !last_stamp(tx, s.user)?.is_some_and(|last| last >= stamp);
+    let later = last_stamp(tx, s.user)?.is_none_or(|last| last < stamp);
     let current = contact(tx, s.user)?;
     if s.state == ContactSyncState::Removed {
         if !later {

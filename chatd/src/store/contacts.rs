@@ -18,18 +18,27 @@ fn grouped(hex: String) -> String {
     Fingerprint::parse(&hex).map_or(hex, |f| f.grouped())
 }
 
+/// The columns [`contact_from_row`] reads, from `contacts c`.
+const CONTACT_COLUMNS: &str =
+    "c.user, c.fingerprint, c.verified, c.added_at, c.pending_fingerprint,
+     (SELECT count(*) FROM quarantine q WHERE q.sender = c.user),
+     (SELECT coalesce(sum(d.count), 0) FROM contact_drops d WHERE d.user = c.user)";
+
 fn contact_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Contact> {
     Ok(Contact {
         user: r.get(0)?,
         fingerprint: grouped(r.get(1)?),
         verified: r.get(2)?,
         added_at: r.get::<_, i64>(3)? as u64,
+        pending_fingerprint: r.get::<_, Option<String>>(4)?.map(grouped),
+        quarantined: r.get::<_, i64>(5)? as u64,
+        dropped: r.get::<_, i64>(6)? as u64,
     })
 }
 
 pub(super) fn contact(tx: &Transaction<'_>, user: &str) -> rusqlite::Result<Option<Contact>> {
     tx.query_row(
-        "SELECT user, fingerprint, verified, added_at FROM contacts WHERE user = ?1",
+        &format!("SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.user = ?1"),
         [user],
         contact_from_row,
     )
@@ -45,7 +54,12 @@ pub(super) fn changed(
     push_event(
         tx,
         events,
-        Event::ContactChanged(ContactChangedEvent { change, contact }),
+        Event::ContactChanged(ContactChangedEvent {
+            change,
+            contact,
+            old_fingerprint: None,
+            new_fingerprint: None,
+        }),
     )
 }
 
@@ -90,9 +104,9 @@ impl Store {
     /// All contacts, by name.
     pub fn contacts(&self) -> StoreResult<Vec<Contact>> {
         self.with(|c| {
-            let mut stmt = c.prepare(
-                "SELECT user, fingerprint, verified, added_at FROM contacts ORDER BY user",
-            )?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT {CONTACT_COLUMNS} FROM contacts c ORDER BY c.user"
+            ))?;
             let rows = stmt
                 .query_map([], contact_from_row)?
                 .collect::<Result<_, _>>()?;

@@ -15,6 +15,7 @@ mod history;
 mod inbox;
 mod outbox;
 mod own;
+mod quarantine;
 mod receipts;
 mod schema;
 mod transfer;
@@ -33,6 +34,7 @@ pub use events::Retention;
 pub use groups::{AdminEdit, GroupChange, GroupError, group_peer};
 pub use inbox::BatchOutcome;
 pub use outbox::{Item, OutgoingKind, Queue, Sealed, Unsealed, UnsealedContent, conversation_of};
+pub use quarantine::{KeySeen, QuarantineLimits};
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {

@@ -237,6 +237,28 @@ const MIGRATIONS: &[&str] = &[
         changed_at INTEGER NOT NULL,
         changed_by TEXT NOT NULL
     ) WITHOUT ROWID;",
+    // 11: key changes (docs/SECURITY.md, "Key changes"). Envelopes from a
+    // contact that fail the signature check wait in a bounded quarantine
+    // until the user accepts or refuses the key the directory has now (the
+    // contact's `pending_*`); what is lost is counted per contact.
+    "CREATE TABLE quarantine (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        sender      TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        envelope    TEXT NOT NULL,
+        bytes       INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        UNIQUE (sender, id)
+    );
+    CREATE INDEX quarantine_by_sender ON quarantine(sender, seq);
+    ALTER TABLE contacts ADD COLUMN pending_card TEXT;
+    ALTER TABLE contacts ADD COLUMN pending_fingerprint TEXT;
+    CREATE TABLE contact_drops (
+        user   TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        count  INTEGER NOT NULL,
+        PRIMARY KEY (user, reason)
+    ) WITHOUT ROWID;",
 ];
 
 /// Brings the database to the newest schema, one transaction per step.

@@ -226,6 +226,7 @@ impl Chatd {
             relay_ca: None,
             relay_pin: None,
             device_name: None,
+            replace_keys: false,
         };
         adjust(&mut params);
         self.client().await.call(params).await

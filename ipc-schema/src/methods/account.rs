@@ -38,6 +38,13 @@ pub struct AccountRegisterParams {
     /// control characters); the host name when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_name: Option<String>,
+    /// The account exists and its keys are lost (a reinstall without a
+    /// backup) or exposed: log in with the password as a new device and
+    /// replace the account's card in the directory with new keys. Contacts
+    /// are told their key changed, and accept the new one only after
+    /// comparing fingerprints.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replace_keys: bool,
 }
 
 /// Params of `relay.trust`: how the relay's certificate is checked from now

@@ -109,6 +109,45 @@ pub struct ContactVerifyResult {
     pub contact: Contact,
 }
 
+/// Params of `contact.accept_key`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactAcceptKeyParams {
+    /// The contact whose key changed.
+    pub user: String,
+    /// The new fingerprint the user compared out of band; must equal the
+    /// directory's, so a frontend accepts exactly what it showed.
+    pub fingerprint: String,
+}
+
+/// Result of `contact.accept_key`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactAcceptKeyResult {
+    /// The contact, pinned to the new key (not verified).
+    pub contact: Contact,
+    /// Envelopes that waited in quarantine and opened with it, now filed.
+    pub opened: u64,
+    /// Envelopes that waited and still did not open (dropped).
+    pub dropped: u64,
+}
+
+/// Params of `contact.refuse_key`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactRefuseKeyParams {
+    /// The contact whose key changed.
+    pub user: String,
+}
+
+/// Result of `contact.refuse_key`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactRefuseKeyResult {
+    /// The contact, still pinned to the old key.
+    pub contact: Contact,
+    /// Envelopes that waited in quarantine, now deleted.
+    pub deleted: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,6 +45,16 @@ wire_enum! {
         Removed = "removed",
         /// Marked verified.
         Verified = "verified",
+        /// Envelopes from the contact stopped verifying and the relay's
+        /// directory has another key for them: nothing is accepted until the
+        /// user compares fingerprints (`old_fingerprint`, `new_fingerprint`).
+        KeyChanged = "key_changed",
+        /// The user accepted the contact's new key; the envelopes that waited
+        /// were opened.
+        KeyAccepted = "key_accepted",
+        /// The user refused the contact's new key; the envelopes that waited
+        /// were deleted.
+        KeyRefused = "key_refused",
     }
 }
 
@@ -55,6 +65,12 @@ pub struct ContactChangedEvent {
     pub change: ContactChange,
     /// The contact after the change (as it was, for `removed`).
     pub contact: Contact,
+    /// For key changes: the fingerprint pinned before (grouped hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_fingerprint: Option<String>,
+    /// For key changes: the fingerprint the directory has now (grouped hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_fingerprint: Option<String>,
 }
 
 /// Payload of `connection.changed`.

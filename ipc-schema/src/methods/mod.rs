@@ -226,6 +226,10 @@ methods! {
     ContactRemove = "contact.remove" (ContactRemoveParams) -> ContactRemoveResult;
     /// Mark a contact verified after comparing fingerprints out of band.
     ContactVerify = "contact.verify" (ContactVerifyParams) -> ContactVerifyResult;
+    /// Accept a contact's changed key after comparing its fingerprint.
+    ContactAcceptKey = "contact.accept_key" (ContactAcceptKeyParams) -> ContactAcceptKeyResult;
+    /// Refuse a contact's changed key; what waited for it is deleted.
+    ContactRefuseKey = "contact.refuse_key" (ContactRefuseKeyParams) -> ContactRefuseKeyResult;
     /// Queue a text message.
     MessageSend = "message.send" (MessageSendParams) -> MessageSendResult;
     /// A page of one conversation's history.
@@ -273,7 +277,7 @@ mod tests {
         for name in Method::NAMES.iter().chain(Event::NAMES) {
             assert!(seen.insert(*name), "duplicate name {name}");
         }
-        assert_eq!(Method::NAMES.len(), 40);
+        assert_eq!(Method::NAMES.len(), 42);
         let m = Method::from(StatusParams {});
         assert_eq!(m.name(), "status");
         assert_eq!(

@@ -96,6 +96,23 @@ pub struct Contact {
     pub verified: bool,
     /// When the contact was added (ms).
     pub added_at: u64,
+    /// Another key the relay's directory has for the contact, seen when
+    /// their envelopes stopped verifying, and not accepted (grouped hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_fingerprint: Option<String>,
+    /// Envelopes from the contact waiting in quarantine for a decision on
+    /// that key.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub quarantined: u64,
+    /// Envelopes from the contact lost so far: signed by a key that was
+    /// neither pinned nor accepted (forged, refused, expired, or over the
+    /// quarantine's caps).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 wire_enum! {

@@ -3,10 +3,10 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::http::header;
 use axum::response::IntoResponse;
 use ipc_schema::envelope::is_valid_username;
-use axum::http::StatusCode;
 use ipc_schema::relay::{DirectoryList, ErrorBody, ReplaceCardRequest};
 use serde::Deserialize;
 use utoipa::IntoParams;

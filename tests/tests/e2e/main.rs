@@ -10,6 +10,7 @@ mod devices;
 mod forged;
 mod groups;
 mod hostile_text;
+mod keys;
 mod link;
 mod notify;
 mod offline;

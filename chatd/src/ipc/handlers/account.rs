@@ -35,6 +35,7 @@ pub(super) async fn register(
                 pin: p.relay_pin,
             },
             device_name: p.device_name,
+            replace_keys: p.replace_keys,
         })
         .await?;
     Ok(AccountRegisterResult {

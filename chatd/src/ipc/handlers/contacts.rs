@@ -1,7 +1,8 @@
 //! `contact.*`.
 
 use ipc_schema::methods::{
-    ContactAddParams, ContactAddResult, ContactListResult, ContactRemoveParams,
+    ContactAcceptKeyParams, ContactAcceptKeyResult, ContactAddParams, ContactAddResult,
+    ContactListResult, ContactRefuseKeyParams, ContactRefuseKeyResult, ContactRemoveParams,
     ContactRemoveResult, ContactVerifyParams, ContactVerifyResult,
 };
 
@@ -40,4 +41,24 @@ pub(super) fn verify(
     Ok(ContactVerifyResult {
         contact: d.verify_contact(&p.user, &p.fingerprint)?,
     })
+}
+
+pub(super) async fn accept_key(
+    d: &Daemon,
+    p: ContactAcceptKeyParams,
+) -> Result<ContactAcceptKeyResult, DaemonError> {
+    let (contact, opened, dropped) = d.accept_key(&p.user, &p.fingerprint).await?;
+    Ok(ContactAcceptKeyResult {
+        contact,
+        opened,
+        dropped,
+    })
+}
+
+pub(super) fn refuse_key(
+    d: &Daemon,
+    p: ContactRefuseKeyParams,
+) -> Result<ContactRefuseKeyResult, DaemonError> {
+    let (contact, deleted) = d.refuse_key(&p.user)?;
+    Ok(ContactRefuseKeyResult { contact, deleted })
 }

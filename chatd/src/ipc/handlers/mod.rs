@@ -130,6 +130,8 @@ pub async fn dispatch(d: &Daemon, conn: u64, method: Method) -> Outcome {
         Method::ContactList(_) => reply(contacts::list(d)),
         Method::ContactRemove(p) => reply(contacts::remove(d, p)),
         Method::ContactVerify(p) => reply(contacts::verify(d, p)),
+        Method::ContactAcceptKey(p) => reply(contacts::accept_key(d, p).await),
+        Method::ContactRefuseKey(p) => reply(contacts::refuse_key(d, p)),
         Method::MessageSend(p) => reply(messages::send(d, p)),
         Method::MessageList(p) => reply(messages::list(d, p)),
         Method::MessageGet(p) => reply(messages::get(d, p)),

@@ -1,0 +1,194 @@
+//! Key changes (docs/SECURITY.md, "Key changes"): when a contact's envelopes
+//! stop verifying, chatd looks their card up in the relay's directory (at
+//! most once per contact every few minutes) and, if the key there is
+//! another, tells the user; the envelopes wait in quarantine until the user
+//! accepts the new key (they are opened then, in order) or refuses it. A new
+//! key is never accepted on its own.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use ipc_schema::Secret;
+use ipc_schema::methods::Contact;
+use serde_json::value::RawValue;
+
+use super::{Daemon, DaemonError};
+use crate::crypto::{Card, Fingerprint};
+use crate::relay_client::RelayClient;
+use crate::store::KeySeen;
+
+/// At most one directory look per contact this often.
+const LOOK_EVERY: Duration = Duration::from_secs(10 * 60);
+/// At most this many contacts looked up after one batch.
+const LOOKS_PER_BATCH: usize = 8;
+
+/// How often the quarantine's expired envelopes are deleted.
+const EXPIRE_EVERY: Duration = Duration::from_secs(3600);
+
+/// When each contact's card was last looked up, and when the quarantine
+/// was last swept.
+#[derive(Default)]
+pub(super) struct KeyLooks {
+    looks: std::sync::Mutex<HashMap<String, Instant>>,
+    swept: std::sync::Mutex<Option<Instant>>,
+}
+
+impl KeyLooks {
+    /// Whether `user` may be looked up now (and notes that it is).
+    fn due(&self, user: &str) -> bool {
+        let mut looks = self.looks.lock().expect("key looks lock");
+        let now = Instant::now();
+        match looks.get(user) {
+            Some(at) if now.duration_since(*at) < LOOK_EVERY => false,
+            _ => {
+                looks.insert(user.to_owned(), now);
+                true
+            }
+        }
+    }
+}
+
+impl Daemon {
+    /// Deletes what waited in quarantine longer than the settings keep it,
+    /// at most hourly (counted per contact).
+    pub(super) fn expire_quarantine_if_due(&self) {
+        {
+            let mut swept = self.key_looks.swept.lock().expect("sweep lock");
+            if swept.is_some_and(|at| at.elapsed() < EXPIRE_EVERY) {
+                return;
+            }
+            *swept = Some(Instant::now());
+        }
+        match self
+            .store
+            .expire_quarantine(&self.config.quarantine.limits())
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(n, "envelopes waited too long for a key decision; deleted"),
+            Err(e) => tracing::warn!(error = %e, "could not sweep the quarantine"),
+        }
+    }
+
+    /// After a batch held envelopes of `senders`: looks their cards up in
+    /// the directory, each at most every ten minutes. Best effort.
+    pub(super) async fn check_keys(&self, relay: &RelayClient, token: &Secret, senders: &[String]) {
+        let Ok(me) = self.identity() else { return };
+        for user in senders
+            .iter()
+            .filter(|u| self.key_looks.due(u))
+            .take(LOOKS_PER_BATCH)
+        {
+            let card = match relay.card(token, user).await {
+                Ok(bytes) => match Card::from_json(&bytes) {
+                    Ok(card) if card.user() == user => card,
+                    _ => {
+                        tracing::warn!(%user, "the directory's card for a contact does not parse");
+                        continue;
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(%user, error = %e, "could not look a contact's card up");
+                    continue;
+                }
+            };
+            match self.store.key_seen(me.user(), user, &card) {
+                Ok(seen) => match self.publish(seen) {
+                    KeySeen::Changed { .. } => {
+                        tracing::warn!(%user, "a contact's key changed in the directory; their mail waits");
+                        if let Some((summary, text)) =
+                            crate::notify::key_changed(self.config.notifications, user)
+                        {
+                            tokio::task::spawn_blocking(move || {
+                                crate::notify::show(&summary, &text)
+                            });
+                        }
+                    }
+                    KeySeen::Same { deleted } => {
+                        tracing::warn!(%user, deleted, "envelopes signed with another key than the contact's; dropped");
+                    }
+                    KeySeen::AlreadyPending => {}
+                },
+                Err(e) => tracing::warn!(%user, error = %e, "could not record a contact's card"),
+            }
+        }
+    }
+
+    /// Accepts `user`'s new key after the user compared `fingerprint`: the
+    /// one the directory had when their mail stopped verifying, or has now.
+    /// Opens what waited, in order. Returns the contact and how many
+    /// envelopes opened and how many still did not.
+    pub async fn accept_key(
+        &self,
+        user: &str,
+        fingerprint: &str,
+    ) -> Result<(Contact, u64, u64), DaemonError> {
+        let wanted = Fingerprint::parse(&fingerprint.replace(' ', "").to_lowercase())
+            .ok_or_else(|| DaemonError::Invalid("a fingerprint is 64 hex digits".into()))?;
+        let me = self.identity()?;
+        let pinned = self
+            .store
+            .contact_cards()?
+            .remove(user)
+            .ok_or_else(|| DaemonError::UnknownContact(user.to_owned()))?;
+        if pinned.fingerprint() == wanted {
+            return Err(DaemonError::Invalid(format!(
+                "{user}'s pinned key already has that fingerprint"
+            )));
+        }
+        let card = match self.store.pending_card(user)? {
+            Some(card) if card.fingerprint() == wanted => card,
+            _ => self.directory_card_checked(user, &wanted).await?,
+        };
+        let (contact, waiting) = self.publish(self.store.accept_key(me.user(), user, &card)?);
+        let Some(last_seq) = waiting.last().map(|(seq, _)| *seq) else {
+            return Ok((contact, 0, 0));
+        };
+        let total = waiting.len() as u64;
+        let batch: Vec<Box<RawValue>> = waiting
+            .into_iter()
+            .filter_map(|(_, text)| RawValue::from_string(text).ok())
+            .collect();
+        let filed = self.open_and_commit(&me, batch).await?.opened;
+        let unopened = total.saturating_sub(filed as u64);
+        self.store.release_quarantine(user, last_seq, unopened)?;
+        let contact = self
+            .store
+            .contacts()?
+            .into_iter()
+            .find(|c| c.user == user)
+            .unwrap_or(contact);
+        Ok((contact, filed as u64, unopened))
+    }
+
+    /// Refuses `user`'s changed key: what waited goes; the pinned key stays.
+    pub fn refuse_key(&self, user: &str) -> Result<(Contact, u64), DaemonError> {
+        let me = self.identity()?;
+        Ok(self.publish(self.store.refuse_key(me.user(), user)?))
+    }
+
+    /// `user`'s card from the directory, which must have `wanted`.
+    async fn directory_card_checked(
+        &self,
+        user: &str,
+        wanted: &Fingerprint,
+    ) -> Result<Card, DaemonError> {
+        let token = self.token().ok_or_else(|| {
+            DaemonError::NotLoggedIn("not logged in: run `chat-ctl login` first".into())
+        })?;
+        let bytes = self.relay()?.card(&token, user).await?;
+        let card = Card::from_json(&bytes).map_err(|e| DaemonError::InvalidCard(e.to_string()))?;
+        if card.user() != user {
+            return Err(DaemonError::InvalidCard(format!(
+                "the directory's card names {}",
+                card.user()
+            )));
+        }
+        if card.fingerprint() != *wanted {
+            return Err(DaemonError::FingerprintMismatch(format!(
+                "{user}'s card in the directory has fingerprint {}, not the one given; nothing accepted",
+                card.fingerprint().grouped()
+            )));
+        }
+        Ok(card)
+    }
+}

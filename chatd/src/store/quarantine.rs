@@ -1,0 +1,596 @@
+//! Key changes (docs/SECURITY.md, "Key changes"): envelopes from a contact
+//! whose signature does not verify with the pinned key wait here, bounded in
+//! count, bytes and days, until the user accepts the key the relay's
+//! directory has now (they are opened then, in order) or refuses it (they
+//! are deleted). Nothing here is trusted: these envelopes are stored as
+//! received, and no private-key operation touches them until the user
+//! accepts a key they verify with. What is lost is counted per contact.
+
+use ipc_schema::methods::{
+    Contact, ContactChange, ContactChangedEvent, Direction, Event, EventEnvelope,
+    MessageReceivedEvent, MessageState, MessageView,
+};
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::contacts::contact;
+use super::events::push_event;
+use super::{Committed, Store, StoreError, StoreResult, new_message_id, now_ms};
+use crate::crypto::{Card, Fingerprint};
+
+/// Envelopes that waited, oldest first: (quarantine seq, envelope text).
+pub type Waiting = Vec<(i64, String)>;
+
+/// How much the quarantine keeps (chatd's `[quarantine]` settings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuarantineLimits {
+    /// Envelopes kept per contact; the oldest beyond go.
+    pub per_contact: usize,
+    /// Bytes kept in all; the oldest beyond go.
+    pub max_bytes: u64,
+    /// How long one is kept, ms.
+    pub max_age_ms: u64,
+}
+
+impl Default for QuarantineLimits {
+    fn default() -> Self {
+        QuarantineLimits {
+            per_contact: 1000,
+            max_bytes: 64 * 1024 * 1024,
+            max_age_ms: 14 * 24 * 3600 * 1000,
+        }
+    }
+}
+
+/// Why an envelope of a contact was lost (`contact_drops.reason`).
+pub mod lost {
+    /// The quarantine was full (per contact, or in bytes).
+    pub const OVERFLOW: &str = "quarantine_full";
+    /// It waited longer than the quarantine keeps.
+    pub const EXPIRED: &str = "quarantine_expired";
+    /// The user refused the key.
+    pub const REFUSED: &str = "key_refused";
+    /// The directory still has the pinned key: it was forged or damaged.
+    pub const FORGED: &str = "forged";
+    /// It still did not open once the new key was accepted.
+    pub const UNOPENED: &str = "unopened";
+}
+
+pub(super) fn count_lost(
+    tx: &Transaction<'_>,
+    user: &str,
+    reason: &str,
+    n: u64,
+) -> rusqlite::Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    tx.execute(
+        "INSERT INTO contact_drops (user, reason, count) VALUES (?1, ?2, ?3)
+         ON CONFLICT (user, reason) DO UPDATE SET count = count + ?3",
+        params![user, reason, n as i64],
+    )?;
+    Ok(())
+}
+
+/// Keeps an envelope of `sender` that failed its signature check, then
+/// trims the quarantine to `limits` (the oldest go, counted).
+fn keep(
+    tx: &Transaction<'_>,
+    limits: &QuarantineLimits,
+    sender: &str,
+    id: &str,
+    envelope: &str,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO quarantine (sender, id, envelope, bytes, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![sender, id, envelope, envelope.len() as i64, now_ms() as i64],
+    )?;
+    let over = tx.execute(
+        "DELETE FROM quarantine WHERE sender = ?1 AND seq NOT IN
+           (SELECT seq FROM quarantine WHERE sender = ?1 ORDER BY seq DESC LIMIT ?2)",
+        params![sender, limits.per_contact as i64],
+    )?;
+    count_lost(tx, sender, lost::OVERFLOW, over as u64)?;
+    // Bytes in all: the oldest go, whoever sent them.
+    let total: i64 = tx.query_row("SELECT coalesce(sum(bytes), 0) FROM quarantine", [], |r| {
+        r.get(0)
+    })?;
+    let mut excess = total - limits.max_bytes as i64;
+    if excess > 0 {
+        let oldest: Vec<(i64, String, i64)> = tx
+            .prepare("SELECT seq, sender, bytes FROM quarantine ORDER BY seq")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        for (seq, who, bytes) in oldest {
+            if excess <= 0 {
+                break;
+            }
+            tx.execute("DELETE FROM quarantine WHERE seq = ?1", [seq])?;
+            count_lost(tx, &who, lost::OVERFLOW, 1)?;
+            excess -= bytes;
+        }
+    }
+    Ok(())
+}
+
+/// What a look at a contact's card in the directory found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySeen {
+    /// The directory has the pinned key: what waited was forged or damaged
+    /// (deleted, counted).
+    Same {
+        /// How many envelopes were deleted.
+        deleted: u64,
+    },
+    /// Another key, already known as pending.
+    AlreadyPending,
+    /// Another key, new: the user is told.
+    Changed {
+        /// The pinned fingerprint.
+        old: String,
+        /// The directory's.
+        new: String,
+    },
+}
+
+/// A line in a conversation, from chatd, already read ("bob's key changed").
+fn notice(
+    tx: &Transaction<'_>,
+    me: &str,
+    peer: &str,
+    line: &str,
+    events: &mut Vec<EventEnvelope>,
+) -> rusqlite::Result<()> {
+    let id = new_message_id();
+    let now = now_ms();
+    tx.execute(
+        "INSERT INTO messages (id, peer, direction, sender, recipient, ts, received_at, kind, body, state)
+         VALUES (?1, ?2, 'in', ?2, ?3, ?4, ?4, 'system', ?5, 'read')",
+        params![id, peer, me, now as i64, line],
+    )?;
+    let view = MessageView {
+        id,
+        from: peer.to_owned(),
+        to: me.to_owned(),
+        ts: now,
+        direction: Direction::In,
+        kind: "system".into(),
+        body: Some(line.to_owned()),
+        reply_to: None,
+        state: MessageState::Read,
+        failure: None,
+        seq: tx.last_insert_rowid() as u64,
+        truncated: false,
+        group: None,
+        deliveries: Vec::new(),
+    };
+    push_event(
+        tx,
+        events,
+        Event::MessageReceived(MessageReceivedEvent { message: view }),
+    )
+}
+
+fn key_event(
+    tx: &Transaction<'_>,
+    events: &mut Vec<EventEnvelope>,
+    change: ContactChange,
+    contact: Contact,
+    old: Option<String>,
+    new: Option<String>,
+) -> rusqlite::Result<()> {
+    push_event(
+        tx,
+        events,
+        Event::ContactChanged(ContactChangedEvent {
+            change,
+            contact,
+            old_fingerprint: old,
+            new_fingerprint: new,
+        }),
+    )
+}
+
+fn pinned_fingerprint(tx: &Transaction<'_>, user: &str) -> StoreResult<String> {
+    tx.query_row(
+        "SELECT fingerprint FROM contacts WHERE user = ?1",
+        [user],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::UnknownContact(user.to_owned()))
+}
+
+impl Store {
+    /// Keeps envelopes of contacts that failed their signature check
+    /// (sender, id, envelope text), in one transaction, within `limits`.
+    pub fn hold(
+        &self,
+        limits: &QuarantineLimits,
+        held: &[(String, String, String)],
+    ) -> StoreResult<()> {
+        if held.is_empty() {
+            return Ok(());
+        }
+        self.with(|c| {
+            let tx = c.transaction()?;
+            for (sender, id, envelope) in held {
+                keep(&tx, limits, sender, id, envelope)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// Contacts with envelopes in quarantine.
+    pub fn quarantined_senders(&self) -> StoreResult<Vec<String>> {
+        self.with(|c| {
+            Ok(
+                c.prepare("SELECT DISTINCT sender FROM quarantine ORDER BY sender")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?,
+            )
+        })
+    }
+
+    /// Records what the directory has for `user` after their envelopes
+    /// failed: the pinned key (what waited is deleted as forged), or another
+    /// (kept as pending, never pinned; the user is told once per key).
+    pub fn key_seen(&self, me: &str, user: &str, card: &Card) -> StoreResult<Committed<KeySeen>> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let pinned = pinned_fingerprint(&tx, user)?;
+            let seen = card.fingerprint();
+            let mut events = Vec::new();
+            let outcome = if seen.to_hex() == pinned {
+                let deleted = tx.execute("DELETE FROM quarantine WHERE sender = ?1", [user])? as u64;
+                count_lost(&tx, user, lost::FORGED, deleted)?;
+                KeySeen::Same { deleted }
+            } else {
+                let pending: Option<String> = tx.query_row(
+                    "SELECT pending_fingerprint FROM contacts WHERE user = ?1",
+                    [user],
+                    |r| r.get(0),
+                )?;
+                if pending.as_deref() == Some(seen.to_hex().as_str()) {
+                    KeySeen::AlreadyPending
+                } else {
+                    tx.execute(
+                        "UPDATE contacts SET pending_card = ?2, pending_fingerprint = ?3 WHERE user = ?1",
+                        params![user, card.to_json(), seen.to_hex()],
+                    )?;
+                    let old = Fingerprint::parse(&pinned).map_or(pinned.clone(), |f| f.grouped());
+                    let new = seen.grouped();
+                    notice(
+                        &tx,
+                        me,
+                        user,
+                        &format!(
+                            "{user}'s key changed: the relay now has fingerprint {new} (was {old}). \
+                             Their messages wait until you compare it with {user} and accept it \
+                             (chat-ctl contact accept-key {user} --fingerprint …), or refuse it."
+                        ),
+                        &mut events,
+                    )?;
+                    let now = contact(&tx, user)?.expect("pinned");
+                    key_event(
+                        &tx,
+                        &mut events,
+                        ContactChange::KeyChanged,
+                        now,
+                        Some(old.clone()),
+                        Some(new.clone()),
+                    )?;
+                    KeySeen::Changed { old, new }
+                }
+            };
+            tx.commit()?;
+            Ok(Committed::new(outcome, events))
+        })
+    }
+
+    /// The key the directory had for `user` when their envelopes failed,
+    /// not accepted.
+    pub fn pending_card(&self, user: &str) -> StoreResult<Option<Card>> {
+        self.with(|c| {
+            let text: Option<String> = c
+                .query_row(
+                    "SELECT pending_card FROM contacts WHERE user = ?1",
+                    [user],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .flatten();
+            Ok(text.and_then(|t| Card::from_json(t.as_bytes()).ok()))
+        })
+    }
+
+    /// Pins `card` (the user compared its fingerprint) in place of
+    /// `user`'s key, not verified, and returns what waited in quarantine,
+    /// oldest first, to be opened with it ([`Store::release_quarantine`]
+    /// after).
+    pub fn accept_key(
+        &self,
+        me: &str,
+        user: &str,
+        card: &Card,
+    ) -> StoreResult<Committed<(Contact, Waiting)>> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let pinned = pinned_fingerprint(&tx, user)?;
+            let new = card.fingerprint();
+            tx.execute(
+                "UPDATE contacts SET card = ?2, fingerprint = ?3, verified = 0,
+                        pending_card = NULL, pending_fingerprint = NULL WHERE user = ?1",
+                params![user, card.to_json(), new.to_hex()],
+            )?;
+            let waiting: Vec<(i64, String)> = tx
+                .prepare("SELECT seq, envelope FROM quarantine WHERE sender = ?1 ORDER BY seq")?
+                .query_map([user], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            let mut events = Vec::new();
+            let old = Fingerprint::parse(&pinned).map_or(pinned.clone(), |f| f.grouped());
+            notice(
+                &tx,
+                me,
+                user,
+                &format!(
+                    "you accepted {user}'s new key {} (not verified yet)",
+                    new.grouped()
+                ),
+                &mut events,
+            )?;
+            let now = contact(&tx, user)?.expect("pinned");
+            key_event(
+                &tx,
+                &mut events,
+                ContactChange::KeyAccepted,
+                now.clone(),
+                Some(old),
+                Some(new.grouped()),
+            )?;
+            tx.commit()?;
+            Ok(Committed::new((now, waiting), events))
+        })
+    }
+
+    /// Deletes quarantined envelopes of `user` up to `last_seq` (those an
+    /// accepted key was tried on), counting `unopened` of them as lost.
+    pub fn release_quarantine(&self, user: &str, last_seq: i64, unopened: u64) -> StoreResult<()> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "DELETE FROM quarantine WHERE sender = ?1 AND seq <= ?2",
+                params![user, last_seq],
+            )?;
+            count_lost(&tx, user, lost::UNOPENED, unopened)?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// Refuses `user`'s changed key: what waited is deleted (counted), and
+    /// the pinned key stays.
+    pub fn refuse_key(&self, me: &str, user: &str) -> StoreResult<Committed<(Contact, u64)>> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            pinned_fingerprint(&tx, user)?;
+            let pending: Option<String> = tx.query_row(
+                "SELECT pending_fingerprint FROM contacts WHERE user = ?1",
+                [user],
+                |r| r.get(0),
+            )?;
+            let deleted = tx.execute("DELETE FROM quarantine WHERE sender = ?1", [user])? as u64;
+            count_lost(&tx, user, lost::REFUSED, deleted)?;
+            tx.execute(
+                "UPDATE contacts SET pending_card = NULL, pending_fingerprint = NULL WHERE user = ?1",
+                [user],
+            )?;
+            let mut events = Vec::new();
+            notice(
+                &tx,
+                me,
+                user,
+                &format!("you refused {user}'s new key; {deleted} waiting messages were deleted"),
+                &mut events,
+            )?;
+            let now = contact(&tx, user)?.expect("pinned");
+            let new = pending
+                .as_deref()
+                .and_then(Fingerprint::parse)
+                .map(|f| f.grouped());
+            key_event(&tx, &mut events, ContactChange::KeyRefused, now.clone(), None, new)?;
+            tx.commit()?;
+            Ok(Committed::new((now, deleted), events))
+        })
+    }
+
+    /// Deletes quarantined envelopes older than `limits` keeps (counted).
+    pub fn expire_quarantine(&self, limits: &QuarantineLimits) -> StoreResult<u64> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let before = now_ms().saturating_sub(limits.max_age_ms) as i64;
+            let old: Vec<(String, i64)> = tx
+                .prepare(
+                    "SELECT sender, count(*) FROM quarantine WHERE received_at < ?1 GROUP BY sender",
+                )?
+                .query_map([before], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            let mut n = 0;
+            for (user, count) in old {
+                count_lost(&tx, &user, lost::EXPIRED, count as u64)?;
+                n += count as u64;
+            }
+            tx.execute("DELETE FROM quarantine WHERE received_at < ?1", [before])?;
+            tx.commit()?;
+            Ok(n)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::{Identity, KeyBits};
+
+    fn card(user: &str, seed: u8) -> Card {
+        use rand_core::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed([seed; 32]);
+        Identity::generate(user, KeyBits::B2048, &mut rng)
+            .unwrap()
+            .card()
+            .clone()
+    }
+
+    fn store_with_bob() -> (tempfile::TempDir, Store, Card) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("chatd.db")).unwrap();
+        let bob = card("bob", 1);
+        let _ = store.add_contact(&bob).unwrap();
+        (dir, store, bob)
+    }
+
+    fn held(n: usize, from: &str, size: usize) -> Vec<(String, String, String)> {
+        (0..n)
+            .map(|i| (from.to_owned(), format!("{i:032x}"), "x".repeat(size)))
+            .collect()
+    }
+
+    fn bob(store: &Store) -> Contact {
+        store
+            .contacts()
+            .unwrap()
+            .into_iter()
+            .find(|c| c.user == "bob")
+            .unwrap()
+    }
+
+    #[test]
+    fn the_caps_hold_per_contact_and_in_bytes_and_what_goes_is_counted() {
+        let (_d, store, _) = store_with_bob();
+        let limits = QuarantineLimits {
+            per_contact: 5,
+            max_bytes: 10_000,
+            max_age_ms: u64::MAX,
+        };
+        store.hold(&limits, &held(8, "bob", 100)).unwrap();
+        assert_eq!((bob(&store).quarantined, bob(&store).dropped), (5, 3));
+        // The newest stay: ids 3..8.
+        let left: Vec<String> = store
+            .with(|c| {
+                Ok(c.prepare("SELECT id FROM quarantine ORDER BY seq")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?)
+            })
+            .unwrap();
+        assert_eq!(left.first().unwrap(), &format!("{:032x}", 3));
+        // Bytes: three big ones push the oldest out.
+        let big: Vec<_> = (10..13)
+            .map(|i| ("bob".to_owned(), format!("{i:032x}"), "y".repeat(4_000)))
+            .collect();
+        store.hold(&limits, &big).unwrap();
+        let total: i64 = store
+            .with(|c| Ok(c.query_row("SELECT sum(bytes) FROM quarantine", [], |r| r.get(0))?))
+            .unwrap();
+        assert!(total <= 10_000, "{total}");
+        assert_eq!(bob(&store).quarantined + bob(&store).dropped, 11);
+    }
+
+    #[test]
+    fn an_envelope_held_twice_is_kept_once() {
+        let (_d, store, _) = store_with_bob();
+        let limits = QuarantineLimits::default();
+        store.hold(&limits, &held(2, "bob", 10)).unwrap();
+        store.hold(&limits, &held(2, "bob", 10)).unwrap();
+        assert_eq!((bob(&store).quarantined, bob(&store).dropped), (2, 0));
+    }
+
+    #[test]
+    fn a_directory_with_the_pinned_key_means_forged_and_another_key_is_only_pending() {
+        let (_d, store, bob_card) = store_with_bob();
+        let limits = QuarantineLimits::default();
+        store.hold(&limits, &held(2, "bob", 50)).unwrap();
+        let seen = store.key_seen("me", "bob", &bob_card).unwrap();
+        assert_eq!(seen.events().len(), 0);
+        assert_eq!(
+            seen.publish(&super::super::EventBus::default()),
+            KeySeen::Same { deleted: 2 }
+        );
+        assert_eq!((bob(&store).quarantined, bob(&store).dropped), (0, 2));
+
+        store.hold(&limits, &held(3, "bob", 50)).unwrap();
+        let new = card("bob", 2);
+        let seen = store.key_seen("me", "bob", &new).unwrap();
+        assert!(seen.events().iter().any(|e| matches!(
+            &e.event,
+            Event::ContactChanged(c) if c.change == ContactChange::KeyChanged
+                && c.new_fingerprint.as_deref() == Some(new.fingerprint().grouped().as_str())
+        )));
+        assert!(matches!(
+            seen.publish(&super::super::EventBus::default()),
+            KeySeen::Changed { .. }
+        ));
+        let c = bob(&store);
+        assert_eq!(
+            c.fingerprint,
+            bob_card.fingerprint().grouped(),
+            "still the old key"
+        );
+        assert_eq!(c.pending_fingerprint, Some(new.fingerprint().grouped()));
+        // Told once per key.
+        let again = store.key_seen("me", "bob", &new).unwrap();
+        assert!(again.events().is_empty());
+        // Refused: the waiting ones go, counted; the old key stays.
+        let (c, deleted) = store
+            .refuse_key("me", "bob")
+            .unwrap()
+            .publish(&super::super::EventBus::default());
+        assert_eq!(deleted, 3);
+        assert_eq!(
+            (c.quarantined, c.dropped, c.pending_fingerprint),
+            (0, 5, None)
+        );
+    }
+
+    #[test]
+    fn accepting_pins_the_new_key_unverified_and_hands_back_the_waiting_in_order() {
+        let (_d, store, _) = store_with_bob();
+        let _ = store
+            .verify_contact("bob", &card("bob", 1).fingerprint())
+            .unwrap();
+        store
+            .hold(&QuarantineLimits::default(), &held(3, "bob", 10))
+            .unwrap();
+        let new = card("bob", 2);
+        let (c, waiting) = store
+            .accept_key("me", "bob", &new)
+            .unwrap()
+            .publish(&super::super::EventBus::default());
+        assert_eq!(c.fingerprint, new.fingerprint().grouped());
+        assert!(!c.verified, "a new key starts unverified");
+        assert_eq!(waiting.len(), 3);
+        assert!(waiting.windows(2).all(|w| w[0].0 < w[1].0));
+        store.release_quarantine("bob", waiting[2].0, 1).unwrap();
+        assert_eq!((bob(&store).quarantined, bob(&store).dropped), (0, 1));
+    }
+
+    #[test]
+    fn what_waited_too_long_is_deleted_and_counted() {
+        let (_d, store, _) = store_with_bob();
+        store
+            .hold(&QuarantineLimits::default(), &held(2, "bob", 10))
+            .unwrap();
+        store
+            .with(|c| Ok(c.execute("UPDATE quarantine SET received_at = 0", [])?))
+            .unwrap();
+        store
+            .hold(&QuarantineLimits::default(), &held(3, "bob", 10)[2..])
+            .unwrap();
+        let n = store
+            .expire_quarantine(&QuarantineLimits::default())
+            .unwrap();
+        assert_eq!(n, 2);
+        assert_eq!((bob(&store).quarantined, bob(&store).dropped), (1, 2));
+    }
+}
