@@ -19,6 +19,7 @@ pub mod link;
 pub mod passphrase;
 pub mod primitives;
 pub mod secret;
+pub mod transition;
 
 pub use card::{Card, Fingerprint};
 pub use envelope::{
