@@ -165,6 +165,18 @@ pub struct IdArgs {
     /// Print your contact card (one line of JSON), e.g. `chat-ctl id --card > alice.card`
     #[arg(long)]
     pub card: bool,
+    #[command(subcommand)]
+    pub action: Option<IdCommand>,
+}
+
+/// `id …`.
+#[derive(Debug, Subcommand)]
+pub enum IdCommand {
+    /// Replace your key pairs: the relay's directory gets the new card
+    /// (asks for the relay password) and every contact is sent a transition
+    /// signed by the old and the new keys, so they move to the new key
+    /// without asking. Old keys still open what was sealed to them for 7 days
+    Rotate(PasswordArgs),
 }
 
 /// `contact …`.

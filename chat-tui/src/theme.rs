@@ -37,6 +37,8 @@ pub struct Theme {
     pub read: Style,
     /// Failures and the offline banner.
     pub error: Style,
+    /// What the user must act on before trusting a contact again: a changed key.
+    pub warning: Style,
     /// The status bar.
     pub status: Style,
     /// Search matches.
@@ -59,6 +61,7 @@ impl Theme {
                 peer: bold,
                 read: bold,
                 error: bold,
+                warning: bold.add_modifier(Modifier::REVERSED),
                 status: Style::new().add_modifier(Modifier::REVERSED),
                 highlight: Style::new().add_modifier(Modifier::REVERSED),
             },
@@ -88,6 +91,7 @@ impl Theme {
                     peer: bold.fg(Color::Magenta),
                     read: Style::new().fg(Color::Cyan),
                     error: bold.fg(Color::Red),
+                    warning: bold.fg(Color::Black).bg(Color::Yellow),
                     status: Style::new().bg(status_bg),
                     highlight: Style::new().bg(Color::Yellow).fg(Color::Black),
                 }

@@ -18,6 +18,8 @@ use ratatui::backend::TestBackend;
 
 #[path = "ui/devices.rs"]
 mod devices;
+#[path = "ui/key_change.rs"]
+mod key_change;
 
 /// 2026-11-25 14:05 UTC.
 const T0: u64 = 1_795_615_500_000;
@@ -448,6 +450,7 @@ fn contact_changes_update_the_lists_in_place() {
         pending_fingerprint: None,
         quarantined: 0,
         dropped: 0,
+        rotated: false,
     };
     assert_eq!(
         app::update(&mut s, changed(1, ContactChange::Added, dave.clone())),
@@ -637,6 +640,7 @@ fn contacts_without_messages_are_listed_after_conversations() {
             pending_fingerprint: None,
             quarantined: 0,
             dropped: 0,
+            rotated: false,
         }]),
     );
     let peers: Vec<_> = s.conversations.iter().map(|c| c.peer.as_str()).collect();
@@ -659,6 +663,7 @@ fn contact_list() -> Vec<Contact> {
             pending_fingerprint: None,
             quarantined: 0,
             dropped: 0,
+            rotated: false,
         },
         Contact {
             user: "carol".into(),
@@ -668,6 +673,7 @@ fn contact_list() -> Vec<Contact> {
             pending_fingerprint: None,
             quarantined: 0,
             dropped: 0,
+            rotated: false,
         },
     ]
 }
@@ -927,6 +933,7 @@ fn snapshot_picker_filtering_80x24() {
             pending_fingerprint: None,
             quarantined: 0,
             dropped: 0,
+            rotated: false,
         }]),
     );
     app::update(&mut s, Action::OpenPicker);

@@ -97,6 +97,21 @@ pub fn key_changed(mode: NotifyMode, user: &str) -> Option<(String, String)> {
     ))
 }
 
+/// The notification for a contact who rotated their keys with a transition
+/// their previous key signed (docs/PROTOCOL.md §13), in every mode but `off`.
+pub fn key_rotated(mode: NotifyMode, user: &str) -> Option<(String, String)> {
+    if mode == NotifyMode::Off {
+        return None;
+    }
+    let user = ipc_schema::text::notification_body(user);
+    Some((
+        format!("{user} rotated their keys (signed by their previous key)"),
+        format!(
+            "Chat goes on with the new key. Anyone holding {user}'s stolen previous key could do              the same: verify the new fingerprint with {user} (chat-ctl contact list)."
+        ),
+    ))
+}
+
 /// Shows a notification; blocking (call from `spawn_blocking`).
 pub fn show(summary: &str, body: &str) {
     let result = notify_rust::Notification::new()

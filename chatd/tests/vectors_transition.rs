@@ -60,23 +60,27 @@ fn build() -> Value {
     };
     // Signed by carol's keys as the "old" one, then claimed to be from
     // alice's pinned key: the old signature does not verify.
-    let forged: Value = {
-        let t = transition::make(&carol_keys_as_alice, &new, 1, 1_764_000_000_000, &mut rng)
-            .unwrap();
-        let mut v: Value = serde_json::from_str(&t).unwrap();
-        v["old"] = old.card().fingerprint().to_hex().into();
-        v
-    };
+    // Claims alice's pinned key as the old one, but carol's keys made the
+    // old signature: the new signature is good, the old one is not.
+    let forged = transition::make_claiming(
+        &carol_keys_as_alice,
+        &old.card().fingerprint(),
+        &new,
+        1,
+        1_764_000_000_000,
+        &mut rng,
+    )
+    .unwrap();
     // Both keys the same: refused before any signature.
     let same = transition::make(&old, &old, 1, 1, &mut rng).unwrap();
     let pinned = old.card().to_value();
     let invalid = [
         ("another sender", "bob", first.clone(), "wrong_user"),
         ("from a key that is not pinned", "alice", transition::make(&carol_keys_as_alice, &new, 1, 1, &mut rng).unwrap(), "not_pinned"),
-        ("forged: the old key did not sign", "alice", forged.to_string(), "bad_signature"),
+        ("forged: the old key did not sign", "alice", forged, "bad_signature"),
         ("counter changed", "alice", changed(&|v| v["counter"] = 9.into()), "bad_signature"),
         ("time changed", "alice", changed(&|v| v["at"] = 1.into()), "bad_signature"),
-        ("sig_new of another text", "alice", changed(&|v| v["sig_new"] = good["sig_old"].clone()), "bad_signature"),
+        ("sig_new made by the old key", "alice", changed(&|v| v["sig_new"] = good["sig_old"].clone()), "bad_signature"),
         ("the new card is the old key", "alice", same, "bad_card"),
         ("a card of someone else", "alice", changed(&|v| v["card"] = identity(&keys, "bob", "bob").card().to_json().into()), "bad_card"),
         ("unknown member", "alice", changed(&|v| v["x"] = 1.into()), "malformed"),
@@ -130,7 +134,11 @@ fn every_invalid_transition_fails_at_its_named_step() {
 
 #[test]
 fn the_frozen_file_is_what_building_it_gives() {
-    assert_eq!(load(), build(), "transition.json changed; regenerate only on purpose");
+    assert_eq!(
+        load(),
+        build(),
+        "transition.json changed; regenerate only on purpose"
+    );
 }
 
 #[test]

@@ -331,6 +331,12 @@ pub enum Payload {
         /// That device's relay id (16 hex digits): the tie-break.
         device: String,
     },
+    /// The sender's keys changed (docs/PROTOCOL.md §13): a transition text,
+    /// checked by chatd against the pinned card.
+    KeyTransition {
+        /// The transition's text (§13.1).
+        transition: String,
+    },
     /// A `type` this version does not know; kept as received and shown as unsupported.
     Unsupported {
         /// The payload's `type` field.
@@ -380,6 +386,9 @@ enum KnownPayload {
     },
     DeviceAdded {
         name: String,
+    },
+    KeyTransition {
+        transition: String,
     },
 }
 
@@ -463,6 +472,9 @@ impl Payload {
                 }
             }
             Payload::DeviceAdded { name } => KnownPayload::DeviceAdded { name: name.clone() },
+            Payload::KeyTransition { transition } => KnownPayload::KeyTransition {
+                transition: transition.clone(),
+            },
             Payload::Contact {
                 user,
                 state,
@@ -548,6 +560,7 @@ impl Payload {
             "roster",
             "device_added",
             "contact",
+            "key_transition",
         ]
         .contains(&kind.as_str())
         {
@@ -571,6 +584,13 @@ impl Payload {
                     return Err(PayloadError::BadFields("text".into()));
                 }
                 Ok(Payload::Text { body, reply_to, to })
+            }
+            KnownPayload::KeyTransition { transition } => {
+                // 16 KiB: docs/PROTOCOL.md §13.1; the rest is chatd's check.
+                if transition.len() > 16 * 1024 {
+                    return Err(PayloadError::BadFields("key_transition".into()));
+                }
+                Ok(Payload::KeyTransition { transition })
             }
             KnownPayload::DeviceAdded { name } => {
                 if !crate::relay::is_valid_device_name(&name) {

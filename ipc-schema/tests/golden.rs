@@ -118,6 +118,7 @@ fn bob() -> Contact {
         pending_fingerprint: None,
         quarantined: 0,
         dropped: 0,
+        rotated: false,
     }
 }
 
@@ -469,6 +470,19 @@ fn method_cases() -> Vec<Case> {
             },
         ),
         case(
+            "identity.rotate",
+            42,
+            IdentityRotateParams {
+                password: Secret::new("correct horse battery staple"),
+            },
+            IdentityRotateResult {
+                fingerprint: BOB_FP.into(),
+                old_fingerprint: ALICE_FP.into(),
+                contacts: 2,
+                counter: 1,
+            },
+        ),
+        case(
             "contact.add",
             9,
             ContactAddParams::Card { card: card("bob") },
@@ -479,6 +493,7 @@ fn method_cases() -> Vec<Case> {
                     pending_fingerprint: None,
                     quarantined: 0,
                     dropped: 0,
+                    rotated: false,
                     ..bob()
                 },
             },
@@ -497,6 +512,7 @@ fn method_cases() -> Vec<Case> {
                     pending_fingerprint: None,
                     quarantined: 0,
                     dropped: 0,
+                    rotated: false,
                     ..bob()
                 },
             },
@@ -516,6 +532,7 @@ fn method_cases() -> Vec<Case> {
                         pending_fingerprint: None,
                         quarantined: 0,
                         dropped: 0,
+                        rotated: false,
                     },
                 ],
             },

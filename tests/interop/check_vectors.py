@@ -2,12 +2,13 @@
 """Check chatd's frozen envelope vectors against the independent Python
 implementation in protocol_v1.py and protocol_v2.py (written from
 docs/PROTOCOL.md only), then seal fresh envelopes with it and open them again.
-Also checks the identity-backup vectors (§10) against backup.py and the
-device-link vectors (§12) against link.py.
+Also checks the identity-backup vectors (§10) against backup.py, the
+device-link vectors (§12) against link.py and the key-transition vectors
+(§13) against transition.py.
 
 Usage:
     check_vectors.py [--vectors PATH] [--vectors-v2 PATH] [--vectors-backup PATH]
-                     [--vectors-link PATH]
+                     [--vectors-link PATH] [--vectors-transition PATH]
                      [--write-sealed PATH] [--write-sealed-v2 PATH]
 
 --vectors-v2 defaults to envelope-v2.json next to the v1 file; a missing v2
@@ -34,6 +35,17 @@ with its code, iv and plaintext must give its link byte for byte, and
 opening it for its user must give its plaintext and pass the contents
 check; each invalid one must fail with exactly its error name.
 
+--vectors-transition defaults to transition.json next to the v1 file; a
+missing transition file is only a NOTE (transition.selftest(), which needs
+no vectors file, still runs). Each valid transition must pass §13.3 for its
+`sender` and `pinned` card and give its `card` and `counter` (and be written
+as §13.1 and §2 say chatd writes it); each invalid one must fail with exactly
+its error name. Transitions made by transition.py with the private keys of
+envelope-v2.json (alice, bob, carol) must pass the same check, and
+transition.py given the keys of a valid vector must write that vector's text
+byte for byte but for the two signatures (PSS salts are random, so those are
+verified, never reproduced).
+
 The valid v2 vectors of one account on several devices (§11:
 sent_copy_to_own_devices, read_state_to_own_devices, device_added,
 contact_sync) are also checked against the written rules of their payloads
@@ -44,11 +56,12 @@ break one rule must fail with exactly that rule's name, and
 own_devices.selftest() runs §11.4's last-writer cases.
 
 Exit 0 with a summary (one line for v1, one for v2, one for own devices,
-one for backups, one for links; NOTE lines for places where the v2 vectors
-file and the text of §8.7, an own-device payload and the form §4 / §2 say
-chatd writes, or the backup and link vectors and §10.1 / §12.5, differ
-without affecting the protocol) on success; exit 1 listing every
-disagreement otherwise.
+one for backups, one for links, one for transitions; NOTE lines for places
+where the v2 vectors file and the text of §8.7, an own-device payload and
+the form §4 / §2 say chatd writes, the backup and link vectors and §10.1 /
+§12.5, or the transition vectors and §13.1's writing form, differ without
+affecting the protocol, and for what no vector covers) on success; exit 1
+listing every disagreement otherwise.
 """
 
 from __future__ import annotations
@@ -68,6 +81,7 @@ import protocol_v1 as p  # noqa: E402
 import protocol_v2 as q  # noqa: E402
 import backup as bk  # noqa: E402
 import link as lk  # noqa: E402
+import transition as tr  # noqa: E402
 import own_devices as od  # noqa: E402
 
 DEFAULT_VECTORS = os.path.normpath(
@@ -88,6 +102,8 @@ def main() -> int:
                     help="default: backup.json next to --vectors (skipped with a NOTE if absent)")
     ap.add_argument("--vectors-link", metavar="PATH",
                     help="default: link.json next to --vectors (skipped with a NOTE if absent)")
+    ap.add_argument("--vectors-transition", metavar="PATH",
+                    help="default: transition.json next to --vectors (skipped with a NOTE if absent)")
     ap.add_argument("--write-sealed", metavar="PATH")
     ap.add_argument("--write-sealed-v2", metavar="PATH", help=f"default with --write-sealed: {DEFAULT_SEALED_V2}")
     args = ap.parse_args()
@@ -97,6 +113,9 @@ def main() -> int:
         args.vectors_backup = os.path.join(os.path.dirname(os.path.abspath(args.vectors)), "backup.json")
     if args.vectors_link is None:
         args.vectors_link = os.path.join(os.path.dirname(os.path.abspath(args.vectors)), "link.json")
+    if args.vectors_transition is None:
+        args.vectors_transition = os.path.join(os.path.dirname(os.path.abspath(args.vectors)),
+                                               "transition.json")
     write_v2 = args.write_sealed_v2 or (DEFAULT_SEALED_V2 if args.write_sealed else None)
 
     problems: list[str] = []
@@ -113,7 +132,11 @@ def main() -> int:
     problems_lk, counts_lk, notes_lk = check_link(args.vectors_link)
     for n in notes_lk:
         print(f"NOTE: {n}")
-    others = problems_v2 + problems_bk + problems_lk
+    # Key transitions (§13): likewise; the round trip uses the v2 file's keys.
+    problems_tr, counts_tr, notes_tr = check_transition_vectors(args.vectors_transition, args.vectors_v2)
+    for n in notes_tr:
+        print(f"NOTE: {n}")
+    others = problems_v2 + problems_bk + problems_lk + problems_tr
 
     with open(args.vectors, "rb") as f:
         vec = json.loads(f.read().decode("utf-8"))
@@ -162,7 +185,8 @@ def main() -> int:
 
     if set(cards) != {"alice", "bob"}:
         problems.append(f"keys: expected alice and bob, usable: {sorted(cards)}")
-        return report(problems + others, counts, None, counts_v2, written_v2, counts_bk, counts_lk)
+        return report(problems + others, counts, None, counts_v2, written_v2, counts_bk, counts_lk,
+                      counts_tr)
 
     def other(n: str) -> str:
         return "bob" if n == "alice" else "alice"
@@ -345,24 +369,26 @@ def main() -> int:
             json.dump({"sealed": sealed_out}, f, ensure_ascii=False, indent=1)
             f.write("\n")
 
-    return report(problems + others, counts, args.write_sealed, counts_v2, written_v2, counts_bk, counts_lk)
+    return report(problems + others, counts, args.write_sealed, counts_v2, written_v2, counts_bk, counts_lk,
+                  counts_tr)
 
 
 def report(problems, counts, written=None, counts_v2=None, written_v2=None, counts_bk=None,
-           counts_lk=None) -> int:
+           counts_lk=None, counts_tr=None) -> int:
     v2 = f"\n    v2: {fmt_v2(counts_v2)}" if counts_v2 is not None else ""
     own = f"\n    own devices: {fmt_own(counts_v2['own'])}" if counts_v2 is not None else ""
     bkl = f"\n    backup: {fmt_backup(counts_bk)}" if counts_bk is not None else ""
     lkl = f"\n    link: {fmt_link(counts_lk)}" if counts_lk is not None else ""
+    trl = f"\n    transition: {fmt_transition(counts_tr)}" if counts_tr is not None else ""
     if problems:
         for pr in problems:
             print(f"DISAGREEMENT: {pr}")
-        print(f"FAIL: {len(problems)} disagreement(s); {fmt(counts)}{v2}{own}{bkl}{lkl}")
+        print(f"FAIL: {len(problems)} disagreement(s); {fmt(counts)}{v2}{own}{bkl}{lkl}{trl}")
         return 1
     extra = f"; wrote {counts['sealed']} to {written}" if written else ""
     if written_v2:
         v2 += f"; wrote {counts_v2['written']} to {written_v2}"
-    print(f"OK: {fmt(counts)}{extra}{v2}{own}{bkl}{lkl}")
+    print(f"OK: {fmt(counts)}{extra}{v2}{own}{bkl}{lkl}{trl}")
     return 0
 
 
@@ -2011,6 +2037,295 @@ def _check_valid_link(v, where, problems, counts, notes):
     _note_contents_order(contents, where, notes)
     if ok:
         counts["valid"] += 1
+
+
+# ===========================================================================
+# Key transitions (§13)
+
+# §13.3's steps, numbered, to tell which step an invalid vector names.
+TRANSITION_STEP = {"malformed": 3, "unsupported": 2, "wrong_user": 4, "not_pinned": 5,
+                   "bad_card": 6, "bad_signature": 7}
+TRANSITION_VALID_MEMBERS = {"name", "sender", "pinned", "transition", "card", "counter"}
+TRANSITION_INVALID_MEMBERS = {"name", "sender", "pinned", "transition", "error"}
+TRANSITION_AT = 1764000000000  # `at` of the transitions made here
+
+
+def fmt_transition(c) -> str:
+    src = "" if c["file"] else " (no vectors file)"
+    keys = "" if c["keys"] else " (no vector keys)"
+    return (
+        f"{c['valid']} valid accepted with the stated card and counter{src}, {c['invalid']} invalid "
+        f"rejected with the expected error, {c['remade']} valid remade from the vectors' keys "
+        f"(byte-exact but for the signatures), {c['made']} made with the vectors' keys{keys} "
+        f"and accepted, {c['self']} self-checks"
+    )
+
+
+def check_transition_vectors(path: str, v2_path: str):
+    problems: list[str] = []
+    notes: list[str] = []
+    counts = {"valid": 0, "invalid": 0, "remade": 0, "made": 0, "self": 0, "file": False,
+              "keys": False}
+    try:
+        _check_transition(path, v2_path, problems, counts, notes)
+    except Exception as e:  # a crash is a failure, never a skip
+        import traceback
+
+        problems.append(f"transition: checker crashed: {e!r}\n{traceback.format_exc()}")
+    try:
+        counts["self"] += tr.selftest()
+    except AssertionError as e:
+        problems.append(f"transition.self: {e}")
+    except Exception as e:
+        import traceback
+
+        problems.append(f"transition.self: crashed: {e!r}\n{traceback.format_exc()}")
+    return problems, counts, notes
+
+
+def _transition_order(text: str) -> list | None:
+    """The member names of a transition text in the order written, or None
+    when it is not a JSON object."""
+    try:
+        pairs = json.loads(text, object_pairs_hook=lambda kv: kv)
+    except ValueError:
+        return None
+    return [k for k, _ in pairs] if isinstance(pairs, list) else None
+
+
+def _load_transition_keys(v2_path, problems, notes) -> dict:
+    """{name: ((enc, sig) private keys, card)} from envelope-v2.json's keys."""
+    if not os.path.exists(v2_path):
+        notes.append(f"transition: {v2_path} does not exist; no transitions made with the vectors' keys")
+        return {}
+    with open(v2_path, "rb") as f:
+        vec = json.loads(f.read().decode("utf-8"))
+    out = {}
+    for name, k in vec.get("keys", {}).items():
+        where = f"transition.keys.{name}"
+        try:
+            card = p.parse_card(p.compact_json(k["card"]))
+            enc = p.load_private_pkcs8(p.b64d_strict(k["enc_private_pkcs8"]))
+            sig = p.load_private_pkcs8(p.b64d_strict(k["sig_private_pkcs8"]))
+        except Exception as e:
+            problems.append(f"{where}: unusable: {e}")
+            continue
+        if (p.spki_der(enc), p.spki_der(sig)) != (card.enc_der, card.sig_der):
+            problems.append(f"{where}: the private keys are not the card's")
+            continue
+        out[name] = ((enc, sig), card)
+    if set(out) != {"alice", "bob", "carol"}:
+        problems.append(f"transition.keys: expected alice, bob and carol, usable: {sorted(out)}")
+    return out
+
+
+def _check_transition(path, v2_path, problems, counts, notes):
+    keys = _load_transition_keys(v2_path, problems, notes)
+    counts["keys"] = bool(keys)
+    if not os.path.exists(path):
+        notes.append(f"transition vectors file {path} does not exist yet; transition vectors skipped "
+                     "(the transition self-test and the transitions made with the v2 keys still ran)")
+        vec = {}
+    else:
+        counts["file"] = True
+        with open(path, "rb") as f:
+            vec = json.loads(f.read().decode("utf-8"))
+        if vec.get("version") != 1:
+            problems.append(f"transition: version is {vec.get('version')!r}, expected 1")
+        missing = {"version", "valid", "invalid"} - set(vec)
+        if missing:
+            problems.append(f"transition: top-level members {sorted(missing)} missing")
+        unknown = set(vec) - {"version", "description", "valid", "invalid"}
+        if unknown:
+            notes.append(f"transition: top-level members {sorted(unknown)} not checked")
+        if not vec.get("valid") or not vec.get("invalid"):
+            problems.append("transition: valid and invalid must each be non-empty")
+
+    for v in vec.get("valid", []):
+        where = f"transition.valid.{v.get('name')}"
+        try:
+            _check_valid_transition(v, where, keys, problems, counts, notes)
+        except Exception as e:
+            problems.append(f"{where}: checker crashed: {e!r}")
+
+    seen_errors = set()
+    sorted_members = []  # invalid entries not written in §13.1's order
+    sig_cases = set()  # (sig_old verifies, sig_new verifies) of the bad_signature entries
+    for v in vec.get("invalid", []):
+        where = f"transition.invalid.{v.get('name')}"
+        want = v.get("error")
+        if want not in tr.ERROR_NAMES:
+            problems.append(f"{where}: error {want!r} is not one of {list(tr.ERROR_NAMES)}")
+            continue
+        if set(v) != TRANSITION_INVALID_MEMBERS:
+            notes.append(f"{where}: members {sorted(set(v) ^ TRANSITION_INVALID_MEMBERS)} unexpected / missing")
+        seen_errors.add(want)
+        order = _transition_order(v["transition"])
+        if order is not None and tuple(order) != tr.TRANSITION_ORDER:
+            sorted_members.append(f"{v.get('name')} ({want})")
+        try:
+            got = tr.check_transition(v["transition"].encode("utf-8"), v["sender"], v["pinned"])
+        except tr.TransitionError as e:
+            if e.name != want:
+                problems.append(f"{where}: failed with {e.name} ({e.detail}), vector says {want}")
+            else:
+                counts["invalid"] += 1
+                if want == "bad_signature":
+                    sig_cases.add(_which_signatures_verify(v))
+            continue
+        problems.append(f"{where}: accepted (card of {got.card.user!r}, counter {got.counter}), "
+                        f"vector says {want}")
+
+    # What the vectors leave to the self-test: said, not a failure.
+    if vec.get("invalid"):
+        not_covered = [n for n in tr.ERROR_NAMES if n not in seen_errors]
+        if not_covered:
+            notes.append(f"transition: no invalid vector for {', '.join(not_covered)}")
+        if sorted_members:
+            later = [s for s in sorted_members
+                     if TRANSITION_STEP[s.rsplit("(", 1)[1][:-1]] > 3]
+            notes.append(
+                f"transition: {len(sorted_members)} invalid vectors are not written in §13.1's member "
+                f"order ({'; '.join(sorted_members)}); §13.3 step 3 refuses \"not exactly the members\", "
+                f"a set, so order is read as the writer's form, as the {len(later)} of them that expect "
+                "a later step's error require")
+        if (False, True) not in sig_cases:
+            notes.append("transition: no bad_signature vector has a good sig_new and a bad sig_old "
+                         f"(cases sig_old/sig_new verify: {sorted(sig_cases)}): a reader that never "
+                         "checked sig_old would pass every vector (the self-test's one_key.* cases cover it)")
+        if (True, False) not in sig_cases:
+            notes.append("transition: no bad_signature vector has a good sig_old and a bad sig_new "
+                         f"(cases sig_old/sig_new verify: {sorted(sig_cases)})")
+
+    _made_with_vector_keys(keys, problems, counts)
+
+
+def _which_signatures_verify(v) -> tuple[bool, bool]:
+    """(sig_old verifies with the pinned key, sig_new with the new card's
+    key) over the m of the entry's own members; each on its own."""
+    obj = p.strict_json_loads(v["transition"].encode("utf-8"))
+    m = tr.transition_message(obj["user"], obj["old"], obj["card"], obj["counter"], obj["at"])
+    pinned = p.as_card(v["pinned"])
+    try:
+        new_key = p.parse_card(obj["card"].encode("utf-8")).sig_key
+    except p.CardError:
+        new_key = None
+    ok_old = tr.pss_verify(pinned.sig_key, p.b64d_strict(obj["sig_old"]), m)
+    ok_new = new_key is not None and tr.pss_verify(new_key, p.b64d_strict(obj["sig_new"]), m)
+    return ok_old, ok_new
+
+
+def _same_card(a: p.Card, b: p.Card) -> bool:
+    return (a.user, a.enc_der, a.sig_der) == (b.user, b.enc_der, b.sig_der)
+
+
+def _check_valid_transition(v, where, keys, problems, counts, notes):
+    if set(v) != TRANSITION_VALID_MEMBERS:
+        notes.append(f"{where}: members {sorted(set(v) ^ TRANSITION_VALID_MEMBERS)} unexpected / missing")
+    text = v["transition"].encode("utf-8")
+    try:
+        got = tr.check_transition(text, v["sender"], v["pinned"])
+    except tr.TransitionError as e:
+        problems.append(f"{where}: refused with {e.name} ({e.detail})")
+        return
+    ok = True
+    want_card = p.as_card(v["card"])
+    if not _same_card(got.card, want_card):
+        problems.append(f"{where}: moves to the card {got.card.fingerprint()}, vector says "
+                        f"{want_card.fingerprint()}")
+        ok = False
+    if not p.is_int(v["counter"]) or got.counter != v["counter"]:
+        problems.append(f"{where}: counter {got.counter}, vector says {v['counter']!r}")
+        ok = False
+    # chatd's writing form (§13.1: compact, in this order; §2 for the card).
+    obj = p.strict_json_loads(text)
+    sig_old, sig_new = p.b64d_strict(obj["sig_old"]), p.b64d_strict(obj["sig_new"])
+    mine = tr.transition_text(got.user, got.old, got.card_text, got.counter, got.at, sig_old, sig_new)
+    if mine != text:
+        problems.append(f"{where}: not written as §13.1 says chatd writes it: "
+                        f"{_first_difference(mine.decode('utf-8'), v['transition'])}")
+        ok = False
+    if got.card.to_json_bytes() != got.card_text.encode("utf-8"):
+        problems.append(f"{where}: the card text is not written as §2 says chatd writes it: "
+                        f"{_first_difference(got.card.to_json_bytes().decode(), got.card_text)}")
+        ok = False
+    if ok:
+        counts["valid"] += 1
+
+    # The same transition made by transition.py from the vector keys it
+    # uses: equal to the vector's text once its own signatures are put in.
+    pinned = p.as_card(v["pinned"])
+    old_keys = next((k for k, c in keys.values()
+                     if (c.enc_der, c.sig_der) == (pinned.enc_der, pinned.sig_der)), None)
+    new_keys = next((k for k, c in keys.values()
+                     if (c.enc_der, c.sig_der) == (got.card.enc_der, got.card.sig_der)), None)
+    if old_keys is None or new_keys is None:
+        notes.append(f"{where}: its keys are not among envelope-v2.json's; not remade")
+        return
+    made = tr.make_transition(old_keys, new_keys, got.user, got.counter, got.at)
+    made_obj = p.strict_json_loads(made)
+    try:
+        tr.check_transition(made, v["sender"], v["pinned"])
+    except tr.TransitionError as e:
+        problems.append(f"{where}: remade from the vectors' keys, refused with {e.name} ({e.detail})")
+        return
+    # Its own members with the vector's signatures put in.
+    remade = tr.transition_text(made_obj["user"], made_obj["old"], made_obj["card"], made_obj["counter"],
+                                made_obj["at"], sig_old, sig_new)
+    if remade != text:
+        problems.append(f"{where}: remade from the vectors' keys, differs from the vector "
+                        f"(signatures aside): {_first_difference(remade.decode(), v['transition'])}")
+        return
+    counts["remade"] += 1
+
+
+def _made_with_vector_keys(keys, problems, counts):
+    """Transitions made by transition.py with envelope-v2.json's private
+    keys pass the check (a round trip across the format): each user's card
+    to a card of their name with each other identity's keys, then on again
+    from that card with the counter one up."""
+    names = sorted(keys)
+    for user in names:
+        old_keys, pinned = keys[user]
+        for other in names:
+            if other == user:
+                continue
+            where = f"transition.made.{user}_to_{other}_keys"
+            new_keys = keys[other][0]
+            text = tr.make_transition(old_keys, new_keys, user, 1, TRANSITION_AT)
+            try:
+                got = tr.check_transition(text, user, pinned)
+            except tr.TransitionError as e:
+                problems.append(f"{where}: refused with {e.name} ({e.detail})")
+                continue
+            want = p.make_card(user, *new_keys)
+            if not _same_card(got.card, want) or (got.counter, got.at) != (1, TRANSITION_AT):
+                problems.append(f"{where}: accepted, but moves to {got.card.fingerprint()} "
+                                f"(counter {got.counter}, at {got.at})")
+                continue
+            counts["made"] += 1
+            # On from there to the third identity's keys, pinned to the card
+            # just moved to; the first pin no longer matches.
+            third = next(n for n in names if n not in (user, other))
+            where2 = f"{where}_then_{third}_keys"
+            text2 = tr.make_transition(new_keys, keys[third][0], user, 2, TRANSITION_AT + 1)
+            try:
+                got2 = tr.check_transition(text2, user, got.card)
+            except tr.TransitionError as e:
+                problems.append(f"{where2}: refused with {e.name} ({e.detail})")
+                continue
+            if not _same_card(got2.card, p.make_card(user, *keys[third][0])) or got2.counter != 2:
+                problems.append(f"{where2}: accepted, but moves to {got2.card.fingerprint()}")
+                continue
+            try:
+                tr.check_transition(text2, user, pinned)
+                problems.append(f"{where2}: accepted with the first pin, expected not_pinned")
+                continue
+            except tr.TransitionError as e:
+                if e.name != "not_pinned":
+                    problems.append(f"{where2}: with the first pin: {e.name}, expected not_pinned")
+                    continue
+            counts["made"] += 1
 
 
 if __name__ == "__main__":

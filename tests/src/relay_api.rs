@@ -72,6 +72,16 @@ impl RelayApi {
         v["token"].as_str().expect("token").to_owned()
     }
 
+    /// `PUT /v1/directory/me`: the account's new card.
+    pub fn replace_card(&self, token: &str, password: &str, card: serde_json::Value) -> HttpReply {
+        self.send(
+            self.http
+                .put(format!("{}/v1/directory/me", self.url))
+                .bearer_auth(token)
+                .json(&serde_json::json!({"password": password, "card": card})),
+        )
+    }
+
     /// `PUT /v1/messages/{id}` with the envelope's own id.
     pub fn put(&self, token: &str, envelope: &serde_json::Value) -> HttpReply {
         let id = envelope["id"].as_str().expect("envelope id");

@@ -99,6 +99,7 @@ mod tests {
                 pending_fingerprint: None,
                 quarantined: 0,
                 dropped: 0,
+                rotated: false,
             },
             Contact {
                 user: "carol".into(),
@@ -108,6 +109,7 @@ mod tests {
                 pending_fingerprint: None,
                 quarantined: 0,
                 dropped: 0,
+                rotated: false,
             },
         ];
         assert_eq!(

@@ -178,6 +178,7 @@ mod tests {
                     pending_fingerprint: None,
                     quarantined: 0,
                     dropped: 0,
+                    rotated: false,
                 },
                 old_fingerprint: None,
                 new_fingerprint: None,

@@ -132,11 +132,17 @@ pub enum Action {
     ContactVerify,
     /// In the contacts view: forget the highlighted contact, after y/n (d).
     ContactRemove,
+    /// In the contacts view: accept the highlighted contact's changed key,
+    /// after y/n (A).
+    ContactAcceptKey,
+    /// In the contacts view: refuse the highlighted contact's changed key,
+    /// after y/n (R).
+    ContactRefuseKey,
     /// Edit the open prompt's text.
     PromptEdit(Edit),
     /// Answer the open prompt (Enter, or y in a confirmation).
     PromptSubmit,
-    /// chatd's answer to add / verify / remove: what happened, or why not.
+    /// chatd's answer to a contacts-view call: what happened, or why not.
     ContactResult(Result<ContactDone, ContactFailed>),
     /// Open the own identity view.
     ShowIdentity,
@@ -237,6 +243,22 @@ pub enum ContactDone {
     Removed {
         /// Who.
         user: String,
+    },
+    /// Pinned a contact's changed key and opened what waited.
+    KeyAccepted {
+        /// Who.
+        user: String,
+        /// Waiting messages that opened with the new key.
+        opened: u64,
+        /// Waiting messages that still did not open (dropped).
+        dropped: u64,
+    },
+    /// Kept a contact's old key and deleted what waited.
+    KeyRefused {
+        /// Who.
+        user: String,
+        /// Waiting messages deleted.
+        deleted: u64,
     },
 }
 
@@ -345,6 +367,18 @@ pub enum Effect {
         user: String,
         /// Grouped fingerprint the user compared.
         fingerprint: String,
+    },
+    /// `contact.accept_key`.
+    AcceptKey {
+        /// The contact.
+        user: String,
+        /// Grouped new fingerprint, exactly as the confirmation showed it.
+        fingerprint: String,
+    },
+    /// `contact.refuse_key`.
+    RefuseKey {
+        /// The contact.
+        user: String,
     },
     /// `identity.show` and `identity.card`.
     LoadIdentity,

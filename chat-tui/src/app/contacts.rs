@@ -1,10 +1,12 @@
 //! The contacts view's logic: fingerprint handling, parsing the add prompt, and
-//! the `update` arms for its actions (still pure: effects only).
+//! the `update` arms for its actions (still pure: effects only). A changed
+//! key has its own module, [`key_change`].
 
 use ipc_schema::fingerprint;
 
 use crate::app::action::{ContactDone, ContactFailed, Effect};
 use crate::app::composer::{Composer, Edit};
+use crate::app::key_change;
 use crate::app::state::{AppState, ContactPrompt, ContactsView, DaemonLink, Overlay};
 
 /// `text` as 16 groups of 4 hex digits, the form chatd shows, if it is a
@@ -153,6 +155,12 @@ pub fn submit(state: &mut AppState, fx: &mut Vec<Effect>) {
             })
         }
         Some(ContactPrompt::Remove { user }) => Ok(Effect::RemoveContact { user: user.clone() }),
+        // Exactly the fingerprint the confirmation shows, never the list's.
+        Some(ContactPrompt::AcceptKey { user, fingerprint }) => Ok(Effect::AcceptKey {
+            user: user.clone(),
+            fingerprint: fingerprint.clone(),
+        }),
+        Some(ContactPrompt::RefuseKey { user }) => Ok(Effect::RefuseKey { user: user.clone() }),
     };
     match effect {
         Err(e) => v.message = Some(Err(e)),
@@ -182,6 +190,9 @@ pub fn describe(result: &Result<ContactDone, ContactFailed>) -> Result<String, S
         )),
         Ok(ContactDone::Verified { user }) => Ok(format!("{user} is verified ✓")),
         Ok(ContactDone::Removed { user }) => Ok(format!("removed {user}; the history is kept")),
+        Ok(ContactDone::KeyAccepted { .. } | ContactDone::KeyRefused { .. }) => {
+            key_change::describe(result)
+        }
         Err(ContactFailed::CardUnreadable { path, why }) => {
             Err(format!("cannot read {path}: {why}"))
         }
@@ -196,8 +207,16 @@ pub fn describe(result: &Result<ContactDone, ContactFailed>) -> Result<String, S
 }
 
 /// chatd answered add / verify / remove. The lists themselves follow the
-/// `contact.changed` event chatd sends for the same change.
-pub fn result(state: &mut AppState, result: Result<ContactDone, ContactFailed>) {
+/// `contact.changed` event chatd sends for the same change. Answers about
+/// a changed key go to [`key_change::result`].
+pub fn result(
+    state: &mut AppState,
+    result: Result<ContactDone, ContactFailed>,
+    fx: &mut Vec<Effect>,
+) {
+    if key_change::answers(state, &result) {
+        return key_change::result(state, result, fx);
+    }
     let ok = result.is_ok();
     let result = describe(&result);
     match view(state) {
@@ -225,12 +244,14 @@ pub fn close(state: &mut AppState) -> bool {
     true
 }
 
-/// Keeps the highlight on the list after it changed.
+/// Keeps the highlight on the list after it changed, and closes a key
+/// confirmation the change made stale ([`key_change::settle`]).
 pub fn clamp(state: &mut AppState) {
     let len = state.contacts.len();
     if let Some(v) = view(state) {
         v.selected = v.selected.min(len.saturating_sub(1));
     }
+    key_change::settle(state);
 }
 
 #[cfg(test)]

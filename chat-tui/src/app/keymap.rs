@@ -182,6 +182,8 @@ pub enum Bound {
     ContactAdd,
     ContactVerify,
     ContactRemove,
+    ContactAcceptKey,
+    ContactRefuseKey,
     Devices,
     DeviceRevoke,
     DeviceRename,
@@ -279,6 +281,18 @@ const TABLE: &[(&str, Bound, Key, &[Scope])] = {
             "contact_remove",
             B::ContactRemove,
             Key::ch('d'),
+            &[S::Contacts],
+        ),
+        (
+            "contact_accept_key",
+            B::ContactAcceptKey,
+            Key::ch('A'),
+            &[S::Contacts],
+        ),
+        (
+            "contact_refuse_key",
+            B::ContactRefuseKey,
+            Key::ch('R'),
             &[S::Contacts],
         ),
         (

@@ -81,6 +81,14 @@ pub const HELP: &[(&str, &str)] = &[
         "verify: type the fingerprint you got out of band",
     ),
     ("{contact_remove}", "remove (asks y/n)"),
+    (
+        "{contact_accept_key}",
+        "changed key: accept it after comparing (y/n)",
+    ),
+    (
+        "{contact_refuse_key}",
+        "changed key: refuse it; what waited is deleted",
+    ),
     ("Esc", "close the prompt, then the view"),
     ("", "Devices"),
     ("{down} {up} / ↓ ↑", "next / previous device"),
@@ -224,7 +232,11 @@ fn map_key(state: &AppState, keys: &KeyMap, key: KeyEvent) -> Option<Action> {
     }
     if let Some(Overlay::Contacts(view)) = &state.overlay {
         return match &view.prompt {
-            Some(ContactPrompt::Remove { .. }) => match key.code {
+            Some(
+                ContactPrompt::Remove { .. }
+                | ContactPrompt::AcceptKey { .. }
+                | ContactPrompt::RefuseKey { .. },
+            ) => match key.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => Some(Action::PromptSubmit),
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
                     Some(Action::CloseOverlay)
@@ -240,6 +252,8 @@ fn map_key(state: &AppState, keys: &KeyMap, key: KeyEvent) -> Option<Action> {
                 _ if is(Bound::ContactAdd) => Some(Action::ContactAdd),
                 _ if is(Bound::ContactVerify) => Some(Action::ContactVerify),
                 _ if is(Bound::ContactRemove) => Some(Action::ContactRemove),
+                _ if is(Bound::ContactAcceptKey) => Some(Action::ContactAcceptKey),
+                _ if is(Bound::ContactRefuseKey) => Some(Action::ContactRefuseKey),
                 _ if is(Bound::Quit) || is(Bound::Contacts) => Some(Action::CloseOverlay),
                 KeyCode::Down => Some(Action::SelectNext),
                 KeyCode::Up => Some(Action::SelectPrev),

@@ -121,8 +121,9 @@ pub fn message_arrived(state: &mut AppState, m: &MessageView, on_screen: bool) {
     reselect(state, selected);
 }
 
-/// A contact was added, verified or removed: the contacts, the verified
-/// marks and the entries of contacts without messages follow.
+/// A contact was added, verified or removed, or its key changed, was
+/// accepted or refused: the contacts, the verified marks and the entries
+/// of contacts without messages follow.
 pub fn contact_changed(state: &mut AppState, change: ContactChange, contact: Contact) {
     let user = contact.user.clone();
     let verified = change != ContactChange::Removed && contact.verified;

@@ -183,7 +183,7 @@ pub struct ContactsView {
     pub prompt: Option<ContactPrompt>,
     /// A call is on its way; its answer clears the prompt or shows the error.
     pub busy: bool,
-    /// chatd's last answer to add / verify / remove, or a local input error.
+    /// chatd's last answer to a prompt, or a local input error.
     pub message: Option<Result<String, String>>,
 }
 
@@ -201,6 +201,20 @@ pub enum ContactPrompt {
     },
     /// `d`: y/n before forgetting `user`.
     Remove {
+        /// The contact.
+        user: String,
+    },
+    /// `A`: y/n before pinning `user`'s changed key, with its fingerprint
+    /// shown again.
+    AcceptKey {
+        /// The contact.
+        user: String,
+        /// The new fingerprint as the prompt shows it (grouped): what `y`
+        /// sends, whatever the list says by then.
+        fingerprint: String,
+    },
+    /// `R`: y/n before keeping `user`'s old key and deleting what waited.
+    RefuseKey {
         /// The contact.
         user: String,
     },

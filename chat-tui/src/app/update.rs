@@ -2,14 +2,14 @@
 //! returns the effects to run. No I/O, no clock, no terminal.
 
 use ipc_schema::methods::{
-    ContactChange, ContactChangedEvent, Direction, Event, MessageListResult, MessageReceivedEvent,
+    ContactChangedEvent, Direction, Event, MessageListResult, MessageReceivedEvent,
     MessageStateEvent, MessageView,
 };
 
 use crate::app::action::{Action, Effect};
 use crate::app::keys::HELP;
 use crate::app::state::{AppState, DaemonLink, OpenConversation, Overlay, Pane, Search, Status};
-use crate::app::{contacts, devices, lists, members, picker};
+use crate::app::{contacts, devices, key_change, lists, members, picker};
 use crate::layout::{self, MessageRows};
 use crate::qr::Qr;
 
@@ -292,6 +292,8 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::ContactAdd => contacts::prompt(state, contacts::add_prompt),
         Action::ContactVerify => contacts::prompt(state, contacts::verify_prompt),
         Action::ContactRemove => contacts::prompt(state, contacts::remove_prompt),
+        Action::ContactAcceptKey => key_change::accept(state),
+        Action::ContactRefuseKey => key_change::refuse(state),
         Action::PromptEdit(edit) if picker::is_open(state) => picker::edit(state, edit),
         Action::PromptSubmit if picker::is_open(state) => {
             let request = match &state.overlay {
@@ -312,7 +314,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::PromptEdit(edit) => contacts::edit(state, edit),
         Action::PromptSubmit => contacts::submit(state, &mut fx),
         Action::OpenPicker => picker::open(state),
-        Action::ContactResult(result) => contacts::result(state, result),
+        Action::ContactResult(result) => contacts::result(state, result, &mut fx),
         Action::ShowMembers => members::show(state, &mut fx),
         Action::MemberSelect(delta) => members::select(state, delta),
         Action::MemberAddPrompt => members::add_prompt(state),
@@ -544,12 +546,8 @@ fn on_event(state: &mut AppState, event: Event, fx: &mut Vec<Effect>) {
         }) => {
             // A changed key is a warning the user must act on: said until
             // the next notice replaces it (the conversation has its line).
-            if change == ContactChange::KeyChanged {
-                state.notice = Some(format!(
-                    "{}'s key changed to {}: their messages wait; compare it with them, then accept (contacts view) or refuse",
-                    ipc_schema::text::sanitize(&contact.user),
-                    ipc_schema::text::sanitize(new_fingerprint.as_deref().unwrap_or("?")),
-                ));
+            if let Some(notice) = key_change::notice(change, &contact, new_fingerprint.as_deref()) {
+                state.notice = Some(notice);
             }
             lists::contact_changed(state, change, contact);
         }

@@ -7,8 +7,9 @@ use ipc_schema::Secret;
 use ipc_schema::client::ClientError;
 use ipc_schema::jsonrpc::code;
 use ipc_schema::methods::{
-    Contact, ContactAddParams, ConversationView, DeviceLinkResult, DeviceView, EventEnvelope,
-    IdentityShowResult, MessageListResult, MessageSendResult, MessageView, StatusResult,
+    Contact, ContactAcceptKeyResult, ContactAddParams, ContactRefuseKeyResult, ConversationView,
+    DeviceLinkResult, DeviceView, EventEnvelope, IdentityShowResult, MessageListResult,
+    MessageSendResult, MessageView, StatusResult,
 };
 use tokio::sync::mpsc;
 
@@ -234,6 +235,7 @@ impl Daemon for FakeDaemon {
                 pending_fingerprint: None,
                 quarantined: 0,
                 dropped: 0,
+                rotated: false,
             };
             s.contacts.push(contact.clone());
             Ok(contact)
@@ -268,6 +270,67 @@ impl Daemon for FakeDaemon {
             }
             c.verified = true;
             Ok(c.clone())
+        })
+    }
+    async fn contact_accept_key(
+        &mut self,
+        user: String,
+        fingerprint: String,
+    ) -> Result<ContactAcceptKeyResult, ClientError> {
+        self.check()?;
+        self.with(|s| {
+            s.calls
+                .push(format!("contact.accept_key {user} {fingerprint}"));
+            let c = s
+                .contacts
+                .iter_mut()
+                .find(|c| c.user == user)
+                .ok_or_else(|| rpc(code::UNKNOWN_CONTACT, "unknown contact"))?;
+            if c.fingerprint == fingerprint {
+                return Err(rpc(
+                    code::INVALID_PARAMS,
+                    &format!("{user}'s pinned key already has that fingerprint"),
+                ));
+            }
+            // Like chatd: the pending key, else the directory's (here: none).
+            if c.pending_fingerprint.as_deref() != Some(fingerprint.as_str()) {
+                return Err(rpc(
+                    code::FINGERPRINT_MISMATCH,
+                    &format!(
+                        "{user}'s card in the directory has another fingerprint; nothing accepted"
+                    ),
+                ));
+            }
+            c.fingerprint = fingerprint;
+            c.pending_fingerprint = None;
+            c.verified = false;
+            let opened = std::mem::take(&mut c.quarantined);
+            Ok(ContactAcceptKeyResult {
+                contact: c.clone(),
+                opened,
+                dropped: 0,
+            })
+        })
+    }
+    async fn contact_refuse_key(
+        &mut self,
+        user: String,
+    ) -> Result<ContactRefuseKeyResult, ClientError> {
+        self.check()?;
+        self.with(|s| {
+            s.calls.push(format!("contact.refuse_key {user}"));
+            let c = s
+                .contacts
+                .iter_mut()
+                .find(|c| c.user == user)
+                .ok_or_else(|| rpc(code::UNKNOWN_CONTACT, "unknown contact"))?;
+            let deleted = std::mem::take(&mut c.quarantined);
+            c.dropped += deleted;
+            c.pending_fingerprint = None;
+            Ok(ContactRefuseKeyResult {
+                contact: c.clone(),
+                deleted,
+            })
         })
     }
     async fn devices(&mut self) -> Result<Vec<DeviceView>, ClientError> {

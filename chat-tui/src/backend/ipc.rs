@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use ipc_schema::Secret;
 use ipc_schema::client::{Client, ClientError};
 use ipc_schema::methods::{
-    Contact, ContactAddParams, ContactListParams, ContactRemoveParams, ContactVerifyParams,
+    Contact, ContactAcceptKeyParams, ContactAcceptKeyResult, ContactAddParams, ContactListParams,
+    ContactRefuseKeyParams, ContactRefuseKeyResult, ContactRemoveParams, ContactVerifyParams,
     ConversationFocusParams, ConversationListParams, ConversationMarkReadParams, ConversationView,
     DeviceLinkParams, DeviceLinkResult, DeviceListParams, DeviceRenameParams, DeviceRevokeParams,
     DeviceView, IdentityCardParams, IdentityShowParams, IdentityShowResult, MessageListParams,
@@ -158,6 +159,21 @@ impl Daemon for IpcDaemon {
             .call(ContactVerifyParams { user, fingerprint })
             .await?
             .contact)
+    }
+    async fn contact_accept_key(
+        &mut self,
+        user: String,
+        fingerprint: String,
+    ) -> Result<ContactAcceptKeyResult, ClientError> {
+        self.client
+            .call(ContactAcceptKeyParams { user, fingerprint })
+            .await
+    }
+    async fn contact_refuse_key(
+        &mut self,
+        user: String,
+    ) -> Result<ContactRefuseKeyResult, ClientError> {
+        self.client.call(ContactRefuseKeyParams { user }).await
     }
     async fn devices(&mut self) -> Result<Vec<DeviceView>, ClientError> {
         Ok(self.client.call(DeviceListParams {}).await?.devices)

@@ -10,8 +10,9 @@ use std::future::Future;
 use ipc_schema::Secret;
 use ipc_schema::client::ClientError;
 use ipc_schema::methods::{
-    Contact, ContactAddParams, ConversationView, DeviceLinkResult, DeviceView, EventEnvelope,
-    IdentityShowResult, MessageListResult, MessageSendResult, StatusResult,
+    Contact, ContactAcceptKeyResult, ContactAddParams, ContactRefuseKeyResult, ConversationView,
+    DeviceLinkResult, DeviceView, EventEnvelope, IdentityShowResult, MessageListResult,
+    MessageSendResult, StatusResult,
 };
 use tokio::sync::mpsc;
 
@@ -101,6 +102,17 @@ pub trait Daemon: Send + 'static {
         user: String,
         fingerprint: String,
     ) -> impl Future<Output = Result<Contact, ClientError>> + Send;
+    /// `contact.accept_key`: pins the new key whose fingerprint the user compared.
+    fn contact_accept_key(
+        &mut self,
+        user: String,
+        fingerprint: String,
+    ) -> impl Future<Output = Result<ContactAcceptKeyResult, ClientError>> + Send;
+    /// `contact.refuse_key`: keeps the old key; what waited is deleted.
+    fn contact_refuse_key(
+        &mut self,
+        user: String,
+    ) -> impl Future<Output = Result<ContactRefuseKeyResult, ClientError>> + Send;
     /// `device.list`.
     fn devices(&mut self) -> impl Future<Output = Result<Vec<DeviceView>, ClientError>> + Send;
     /// `device.revoke`, with the relay password's change it requires.

@@ -69,6 +69,7 @@ fn contact_list() -> Vec<Contact> {
             pending_fingerprint: None,
             quarantined: 0,
             dropped: 0,
+            rotated: false,
         },
         Contact {
             user: "carol".into(),
@@ -78,6 +79,7 @@ fn contact_list() -> Vec<Contact> {
             pending_fingerprint: None,
             quarantined: 0,
             dropped: 0,
+            rotated: false,
         },
     ]
 }
@@ -507,4 +509,160 @@ async fn a_lost_connection_during_a_revocation_is_an_error_not_a_refusal() {
         new_password: ipc_schema::Secret::new("y"),
     };
     assert!(execute(&mut fake, effect, &tx).await.is_err());
+}
+
+const NEW_BOB_FP: &str =
+    "3b9f 02d4 e1c8 77a5 0f6e 9d21 c4b8 5e03 a7f1 6c92 d05b 8e4a 21f7 b3c6 9e08 4d5a";
+
+/// bob and carol, both with a changed key seen in the directory and
+/// messages waiting: bob 3, carol 2.
+fn changed_keys() -> Vec<Contact> {
+    let [bob, carol] = <[Contact; 2]>::try_from(contact_list()).unwrap();
+    vec![
+        Contact {
+            pending_fingerprint: Some(NEW_BOB_FP.into()),
+            quarantined: 3,
+            ..bob
+        },
+        Contact {
+            pending_fingerprint: Some(BOB_FP.into()),
+            quarantined: 2,
+            ..carol
+        },
+    ]
+}
+
+fn accept(user: &str, fingerprint: &str) -> Effect {
+    Effect::AcceptKey {
+        user: user.into(),
+        fingerprint: fingerprint.into(),
+    }
+}
+
+#[tokio::test]
+async fn key_change_effects_run_against_the_daemon() {
+    let mut fake = FakeDaemon::default();
+    fake.0.lock().unwrap().contacts = changed_keys();
+    // Not the pending fingerprint: chatd's mismatch, for the view.
+    assert!(matches!(
+        answer(&mut fake, accept("bob", CAROL_FP)).await,
+        Action::ContactResult(Err(ContactFailed::FingerprintMismatch(_)))
+    ));
+    // The pinned one: refused in chatd's words.
+    assert!(matches!(
+        answer(&mut fake, accept("bob", BOB_FP)).await,
+        Action::ContactResult(Err(ContactFailed::Refused(why))) if why.contains("already")
+    ));
+    assert_eq!(fake.0.lock().unwrap().contacts, changed_keys());
+    // The pending one: pinned, unverified, and what waited opened.
+    assert_eq!(
+        answer(&mut fake, accept("bob", NEW_BOB_FP)).await,
+        Action::ContactResult(Ok(ContactDone::KeyAccepted {
+            user: "bob".into(),
+            opened: 3,
+            dropped: 0
+        }))
+    );
+    let bob = fake.0.lock().unwrap().contacts[0].clone();
+    assert_eq!(
+        (
+            bob.fingerprint.as_str(),
+            bob.pending_fingerprint,
+            bob.verified
+        ),
+        (NEW_BOB_FP, None, false)
+    );
+    assert_eq!(
+        answer(
+            &mut fake,
+            Effect::RefuseKey {
+                user: "carol".into()
+            }
+        )
+        .await,
+        Action::ContactResult(Ok(ContactDone::KeyRefused {
+            user: "carol".into(),
+            deleted: 2
+        }))
+    );
+    let carol = fake.0.lock().unwrap().contacts[1].clone();
+    assert_eq!(
+        (carol.fingerprint.as_str(), carol.pending_fingerprint),
+        (CAROL_FP, None)
+    );
+    assert_eq!(carol.dropped, 2);
+    assert_eq!(
+        fake.0.lock().unwrap().calls,
+        [
+            format!("contact.accept_key bob {CAROL_FP}"),
+            format!("contact.accept_key bob {BOB_FP}"),
+            format!("contact.accept_key bob {NEW_BOB_FP}"),
+            "contact.refuse_key carol".to_owned(),
+        ]
+    );
+    // A lost connection is the worker's error, not a refusal for the view.
+    fake.0.lock().unwrap().down = true;
+    let (tx, _rx) = mpsc::unbounded_channel();
+    assert!(
+        execute(&mut fake, accept("bob", NEW_BOB_FP), &tx)
+            .await
+            .is_err()
+    );
+    let refuse = Effect::RefuseKey { user: "bob".into() };
+    assert!(execute(&mut fake, refuse, &tx).await.is_err());
+}
+
+/// Runs `fx` and every effect their answers lead to against `fake`,
+/// feeding the answers to `update`, as main and the worker do.
+async fn run_all(fake: &mut FakeDaemon, s: &mut AppState, fx: Vec<Effect>) {
+    let mut queue = std::collections::VecDeque::from(fx);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    while let Some(effect) = queue.pop_front() {
+        execute(fake, effect, &tx).await.unwrap();
+        while let Ok(action) = rx.try_recv() {
+            queue.extend(app::update(s, action));
+        }
+    }
+}
+
+#[tokio::test]
+async fn accepting_in_the_app_pins_the_key_it_showed_and_reloads_the_lists() {
+    let mut fake = FakeDaemon::default();
+    fake.0.lock().unwrap().status = Some(status());
+    fake.0.lock().unwrap().contacts = changed_keys();
+    let mut s = AppState::new("x", Theme::named(ThemeName::None), TimeZone::Fixed(0));
+    let fx = app::update(&mut s, Action::DaemonOnline);
+    run_all(&mut fake, &mut s, fx).await;
+    let fx = app::update(&mut s, Action::ShowContacts);
+    run_all(&mut fake, &mut s, fx).await;
+    app::update(&mut s, Action::ContactAcceptKey);
+    let shown = match &s.overlay {
+        Some(app::Overlay::Contacts(app::ContactsView {
+            prompt: Some(app::ContactPrompt::AcceptKey { fingerprint, .. }),
+            ..
+        })) => fingerprint.clone(),
+        other => panic!("no accept confirmation: {other:?}"),
+    };
+    fake.0.lock().unwrap().calls.clear();
+    let fx = app::update(&mut s, Action::PromptSubmit);
+    run_all(&mut fake, &mut s, fx).await;
+    assert_eq!(
+        fake.0.lock().unwrap().calls,
+        [
+            format!("contact.accept_key bob {shown}"),
+            "contact.list".to_owned(),
+            "conversation.list".to_owned(),
+        ]
+    );
+    assert_eq!(s.contacts[0].fingerprint, NEW_BOB_FP);
+    assert_eq!(s.contacts[0].pending_fingerprint, None);
+    let Some(app::Overlay::Contacts(v)) = &s.overlay else {
+        panic!("the view closed")
+    };
+    assert_eq!(v.prompt, None);
+    assert!(
+        matches!(&v.message, Some(Ok(m)) if m.contains("3 waiting messages opened")),
+        "{:?}",
+        v.message
+    );
 }

@@ -196,6 +196,21 @@ pub async fn execute<D: Daemon>(
                 ContactDone::Verified { user: c.user }
             })?
         }
+        Effect::AcceptKey { user, fingerprint } => {
+            contact_answer(daemon.contact_accept_key(user, fingerprint).await, |r| {
+                ContactDone::KeyAccepted {
+                    user: r.contact.user,
+                    opened: r.opened,
+                    dropped: r.dropped,
+                }
+            })?
+        }
+        Effect::RefuseKey { user } => contact_answer(daemon.contact_refuse_key(user).await, |r| {
+            ContactDone::KeyRefused {
+                user: r.contact.user,
+                deleted: r.deleted,
+            }
+        })?,
         Effect::LoadIdentity => Action::Identity {
             show: daemon.identity_show().await?,
             card: daemon.identity_card().await?.to_string(),

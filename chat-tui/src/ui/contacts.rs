@@ -1,5 +1,11 @@
-//! The contacts view: every pinned contact with its fingerprint in groups and
-//! a verified mark, and the add / verify / remove prompts over it.
+//! The contacts view: every pinned contact with its fingerprint in groups, a
+//! verified mark, a changed key, what waits and what was lost; the
+//! highlighted contact's changed key in detail; and the add / verify /
+//! remove / accept / refuse prompts over it.
+//!
+//! Usernames and fingerprints are chatd's text, which peers and the relay
+//! chose: every one goes through [`truncate`], [`wrap`], [`drawable`] or
+//! [`fingerprint_rows`].
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Position, Rect};
@@ -8,8 +14,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
+use ipc_schema::methods::Contact;
+
+use crate::app::key_change::waiting;
+use crate::app::keymap::Bound;
 use crate::app::{AppState, Composer, ContactPrompt, ContactsView};
-use crate::text::{drawable, truncate};
+use crate::text::{drawable, truncate, wrap};
 
 /// A fingerprint in rows of whole groups, as many groups per row as fit in
 /// `width` (16, 8 or 4); anything that is not a fingerprint, as it is.
@@ -29,14 +39,33 @@ pub fn fingerprint_rows(fp: &str, width: usize) -> Vec<String> {
 pub fn draw(frame: &mut Frame, state: &AppState, view: &ContactsView, area: Rect) {
     let t = &state.theme;
     frame.render_widget(Clear, area);
+    let key = |b: Bound| state.keys.key(b).to_string();
+    let title = format!(
+        " Contacts — {} add · {} verify · {} remove · Esc back ",
+        key(Bound::ContactAdd),
+        key(Bound::ContactVerify),
+        key(Bound::ContactRemove)
+    );
     let block = Block::bordered()
         .border_style(t.border_focus)
-        .title(" Contacts — a add · v verify · d remove · Esc back ");
+        .title(truncate(&title, usize::from(area.width.saturating_sub(2))));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let [list_area, footer] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    let detail = state
+        .contacts
+        .get(view.selected)
+        .map(|c| detail_lines(state, c, usize::from(inner.width)))
+        .unwrap_or_default();
+    // The list keeps at least one contact (a name and two rows) in sight.
+    let detail_h = (detail.len() as u16).min(inner.height.saturating_sub(4));
+    let [list_area, detail_area, footer] = Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(detail_h),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
     draw_list(frame, state, view, list_area);
+    frame.render_widget(Paragraph::new(detail), detail_area);
     if let Some(msg) = view.message.as_ref().filter(|_| view.prompt.is_none()) {
         let (text, style) = match msg {
             Ok(m) => (m.as_str(), t.verified),
@@ -52,6 +81,41 @@ pub fn draw(frame: &mut Frame, state: &AppState, view: &ContactsView, area: Rect
     if let Some(prompt) = &view.prompt {
         draw_prompt(frame, state, view, prompt, inner);
     }
+}
+
+/// The marks on a contact's row, left to right: a changed key, what waits,
+/// what was lost, and whether the pinned key is verified.
+fn marks<'a>(state: &AppState, c: &Contact, base: Style) -> Vec<Span<'a>> {
+    let t = &state.theme;
+    let mut marks = Vec::new();
+    if c.pending_fingerprint.is_some() {
+        marks.push(Span::styled(" KEY CHANGED ", t.warning));
+    }
+    if c.quarantined > 0 {
+        marks.push(Span::styled(
+            format!("{} waiting", c.quarantined),
+            base.patch(t.unread),
+        ));
+    }
+    if c.dropped > 0 {
+        marks.push(Span::styled(
+            format!("{} dropped", c.dropped),
+            base.patch(t.error),
+        ));
+    }
+    marks.push(if c.verified {
+        Span::styled("✓ verified", base.patch(t.verified))
+    } else {
+        Span::styled("not verified", base.patch(t.dim))
+    });
+    let mut spaced = Vec::new();
+    for (i, m) in marks.into_iter().enumerate() {
+        if i > 0 {
+            spaced.push(Span::styled("  ", base));
+        }
+        spaced.push(m);
+    }
+    spaced
 }
 
 fn draw_list(frame: &mut Frame, state: &AppState, view: &ContactsView, area: Rect) {
@@ -80,22 +144,17 @@ fn draw_list(frame: &mut Frame, state: &AppState, view: &ContactsView, area: Rec
         } else {
             Style::new()
         };
-        let (mark, mark_style) = if c.verified {
-            ("✓ verified", t.verified)
-        } else {
-            ("not verified", t.dim)
-        };
-        let name = truncate(&c.user, width.saturating_sub(mark.width() + 3));
-        let pad = width.saturating_sub(2 + name.width() + mark.width());
-        lines.push(
-            Line::from(vec![
-                Span::styled(if i == view.selected { "▶ " } else { "  " }, base),
-                Span::styled(name, base.add_modifier(Modifier::BOLD)),
-                Span::styled(" ".repeat(pad), base),
-                Span::styled(mark, base.patch(mark_style)),
-            ])
-            .style(base),
-        );
+        let marks = marks(state, c, base);
+        let marks_w: usize = marks.iter().map(|m| m.content.width()).sum();
+        let name = truncate(&c.user, width.saturating_sub(marks_w + 3));
+        let pad = width.saturating_sub(2 + name.width() + marks_w);
+        let mut spans = vec![
+            Span::styled(if i == view.selected { "▶ " } else { "  " }, base),
+            Span::styled(name, base.add_modifier(Modifier::BOLD)),
+            Span::styled(" ".repeat(pad), base),
+        ];
+        spans.extend(marks);
+        lines.push(Line::from(spans).style(base));
         for row in fingerprint_rows(&c.fingerprint, fp_w) {
             lines.push(Line::from(vec![
                 Span::raw("    "),
@@ -104,6 +163,95 @@ fn draw_list(frame: &mut Frame, state: &AppState, view: &ContactsView, area: Rec
         }
     }
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// A fingerprint's rows indented by 4, in `style`.
+fn fingerprint_lines(fp: &str, width: usize, style: Style) -> Vec<Line<'static>> {
+    fingerprint_rows(fp, width.saturating_sub(4))
+        .into_iter()
+        .map(|row| Line::from(vec![Span::raw("    "), Span::styled(row, style)]))
+        .collect()
+}
+
+/// `text` wrapped to `width`, one line per row.
+fn wrapped(text: &str, width: usize) -> Vec<Line<'static>> {
+    wrap(text, width).into_iter().map(Line::raw).collect()
+}
+
+/// What the detail area says about the highlighted contact: for a changed
+/// key, both fingerprints and what to do; else what waits or was lost.
+/// Nothing for a contact with none of these.
+fn detail_lines(state: &AppState, c: &Contact, width: usize) -> Vec<Line<'static>> {
+    let t = &state.theme;
+    let user = drawable(&c.user).into_owned();
+    let mut lines = Vec::new();
+    if let Some(new) = &c.pending_fingerprint {
+        let key = |b: Bound| state.keys.key(b).to_string();
+        let held = match c.quarantined {
+            0 => "their messages no longer verify".to_owned(),
+            n => format!("{} held unopened", waiting(n)),
+        };
+        lines.push(Line::styled("─".repeat(width), t.dim));
+        lines.push(Line::from(vec![
+            Span::styled(" KEY CHANGED ", t.warning),
+            Span::raw(truncate(
+                &format!(" {user} — {held}"),
+                width.saturating_sub(13),
+            )),
+        ]));
+        lines.push(Line::raw("Pinned (old) fingerprint:"));
+        lines.extend(fingerprint_lines(&c.fingerprint, width, t.dim));
+        lines.push(Line::raw(
+            "New fingerprint, from the relay's directory (not accepted):",
+        ));
+        let bold = Style::new().add_modifier(Modifier::BOLD);
+        lines.extend(fingerprint_lines(new, width, bold));
+        lines.extend(wrapped(
+            &format!(
+                "Compare the new fingerprint with {user} out of band (in person or on a call) \
+                 before accepting it: whoever runs the relay could have put it there."
+            ),
+            width,
+        ));
+        lines.push(Line::styled(
+            truncate(
+                &format!(
+                    "{} accept the new key · {} refuse it and keep the old one",
+                    key(Bound::ContactAcceptKey),
+                    key(Bound::ContactRefuseKey)
+                ),
+                width,
+            ),
+            t.unread,
+        ));
+    } else if c.quarantined > 0 {
+        lines.push(Line::styled("─".repeat(width), t.dim));
+        lines.extend(wrapped(
+            &format!(
+                "{} from {user} do not verify with the pinned key; \
+                 chatd is looking its card up in the relay's directory.",
+                waiting(c.quarantined)
+            ),
+            width,
+        ));
+    }
+    if c.dropped > 0 {
+        if lines.is_empty() {
+            lines.push(Line::styled("─".repeat(width), t.dim));
+        }
+        lines.extend(wrapped(
+            &format!(
+                "{} from {user} dropped so far: signed by a key neither pinned nor \
+                 accepted (forged, refused, expired, or over the quarantine's limits).",
+                match c.dropped {
+                    1 => "1 message".to_owned(),
+                    n => format!("{n} messages"),
+                }
+            ),
+            width,
+        ));
+    }
+    lines
 }
 
 fn draw_prompt(
@@ -158,6 +306,47 @@ fn draw_prompt(
             lines.push(Line::styled("y remove · n keep", t.unread));
             " Remove contact "
         }
+        // The fingerprint drawn is the prompt's own: the one `y` sends.
+        ContactPrompt::AcceptKey { user, fingerprint } => {
+            let waits = waiting_for(state, user);
+            let user = drawable(user);
+            lines.push(Line::raw(format!("New fingerprint of {user}:")));
+            for row in fingerprint_rows(fingerprint, inner_w.saturating_sub(2)) {
+                lines.push(Line::from(vec![
+                    Span::raw("  "),
+                    Span::styled(row, Style::new().add_modifier(Modifier::BOLD)),
+                ]));
+            }
+            lines.extend(wrapped(
+                &format!(
+                    "Accept it only if {user} confirmed this fingerprint to you \
+                     out of band (in person or on a call)."
+                ),
+                inner_w,
+            ));
+            let opens = match waits {
+                0 => String::new(),
+                n => format!("; {} will open", waiting(n)),
+            };
+            lines.extend(wrapped(
+                &format!("The new key will be pinned, not verified{opens}."),
+                inner_w,
+            ));
+            lines.push(Line::styled("y accept · n not now", t.unread));
+            " Accept a changed key "
+        }
+        ContactPrompt::RefuseKey { user } => {
+            let waits = waiting(waiting_for(state, user));
+            lines.extend(wrapped(
+                &format!(
+                    "Refuse {}'s new key: keep the old key; {waits} will be deleted.",
+                    drawable(user)
+                ),
+                inner_w,
+            ));
+            lines.push(Line::styled("y refuse · n not now", t.unread));
+            " Refuse a changed key "
+        }
     };
     let extra = u16::from(input.is_some()) + u16::from(view.message.is_some());
     let height = (lines.len() as u16 + extra + 2).min(area.height);
@@ -200,6 +389,15 @@ fn draw_prompt(
     if let Some(pos) = cursor.filter(|p| p.y < inner.bottom()) {
         frame.set_cursor_position(pos);
     }
+}
+
+/// How many of `user`'s messages wait in the quarantine.
+fn waiting_for(state: &AppState, user: &str) -> u64 {
+    state
+        .contacts
+        .iter()
+        .find(|c| c.user == user)
+        .map_or(0, |c| c.quarantined)
 }
 
 /// `text` without its first `cols` columns.

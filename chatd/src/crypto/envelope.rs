@@ -27,6 +27,34 @@ pub trait Peers {
     fn contact(&self, user: &str) -> Option<&Card>;
     /// True when an envelope (`from`, `id`) was already accepted.
     fn already_seen(&self, from: &str, id: &str) -> bool;
+    /// The card `user` had before a key transition, while its grace period
+    /// lasts (docs/PROTOCOL.md §13.4): envelopes signed before the rotation
+    /// still verify with it.
+    fn previous(&self, _user: &str) -> Option<&Card> {
+        None
+    }
+    /// This account's identity before its own rotation, while its grace
+    /// period lasts: envelopes sealed to the old encryption key still open.
+    fn retired(&self) -> Option<&Identity> {
+        None
+    }
+}
+
+/// Verifies `sig` over `m` with `from`'s pinned signing key, or with the one
+/// it had before a transition (still in its grace period).
+pub(super) fn verify_sender(
+    peers: &impl Peers,
+    sender: &Card,
+    m: &[u8],
+    sig: &[u8],
+) -> Result<(), OpenError> {
+    if primitives::pss_verify(sender.sig_key(), m, sig).is_ok() {
+        return Ok(());
+    }
+    match peers.previous(sender.user()) {
+        Some(old) if primitives::pss_verify(old.sig_key(), m, sig).is_ok() => Ok(()),
+        _ => Err(OpenError::BadSignature),
+    }
 }
 
 /// A successfully opened envelope.
@@ -313,33 +341,52 @@ fn open_checked<R: CryptoRng + ?Sized>(
     }
     let ad = associated_data(&env.id, &env.from, &env.to, env.ts, &env.wk);
     let tail = iv_ct(&env.iv, &env.ct);
-    primitives::pss_verify(
-        sender.sig_key(),
+    verify_sender(
+        peers,
+        sender,
         &signed_message(&ad, &tail, &env.tag),
         &env.sig,
-    )
-    .map_err(|_| OpenError::BadSignature)?;
+    )?;
     if peers.already_seen(&env.from, &env.id) {
         return Err(OpenError::Replay);
     }
-    let payload = open_body(
-        me,
-        Body {
-            wk: &env.wk,
-            mac_input: [&ad, &tail],
-            tag: &env.tag,
-            iv: &env.iv,
-            ct: &env.ct,
-        },
-        None,
-        rng,
-    )?;
+    let body = Body {
+        wk: &env.wk,
+        mac_input: [&ad, &tail],
+        tag: &env.tag,
+        iv: &env.iv,
+        ct: &env.ct,
+    };
+    let payload = open_body_any(me, peers, &body, None, rng)?;
     Ok(Opened {
         id: env.id.clone(),
         from: env.from.clone(),
         ts: env.ts,
         payload,
     })
+}
+
+/// [`open_body`] with this identity, then (the signature having verified)
+/// with the one retired by a rotation, if its grace period lasts.
+pub(super) fn open_body_any<R: CryptoRng + ?Sized>(
+    me: &Identity,
+    peers: &impl Peers,
+    body: &Body<'_>,
+    key_check: Option<KeyCheck<'_>>,
+    rng: &mut R,
+) -> Result<Payload, OpenError> {
+    match open_body(me, body, key_check, rng) {
+        Err(
+            e @ (OpenError::KeyUnwrap
+            | OpenError::KeyLength
+            | OpenError::KeyCommit
+            | OpenError::BadMac),
+        ) => match peers.retired() {
+            Some(old) => open_body(old, body, key_check, rng).map_err(|_| e),
+            None => Err(e),
+        },
+        other => other,
+    }
 }
 
 /// What the steps after the signature and replay checks work on.
@@ -363,7 +410,7 @@ pub(super) type KeyCheck<'a> = &'a dyn Fn(&[u8]) -> Result<(), OpenError>;
 /// steps both versions share (§6.3 steps 7 to 12, §8.6 steps 7 to 13).
 pub(super) fn open_body<R: CryptoRng + ?Sized>(
     me: &Identity,
-    body: Body<'_>,
+    body: &Body<'_>,
     key_check: Option<KeyCheck<'_>>,
     rng: &mut R,
 ) -> Result<Payload, OpenError> {

@@ -16,7 +16,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::card::Card;
-use super::envelope::{Body, Opened, Peers, iv_ct, open_body, pad, signed_with};
+use super::envelope::{Body, Opened, Peers, iv_ct, pad, signed_with};
 use super::error::{OpenError, SealError};
 use super::identity::Identity;
 use super::primitives;
@@ -234,12 +234,7 @@ pub(super) fn open_checked_v2<R: CryptoRng + ?Sized>(
     }
     let ad = associated_data(&c.id, &c.from, c.ts, env.n, &env.root(), &c.kc);
     let tail = iv_ct(&c.iv, &c.ct);
-    primitives::pss_verify(
-        sender.sig_key(),
-        &signed_message(&ad, &tail, &c.tag),
-        &c.sig,
-    )
-    .map_err(|_| OpenError::BadSignature)?;
+    super::envelope::verify_sender(peers, sender, &signed_message(&ad, &tail, &c.tag), &c.sig)?;
     if peers.already_seen(&c.from, &c.id) {
         return Err(OpenError::Replay);
     }
@@ -257,7 +252,7 @@ pub(super) fn open_checked_v2<R: CryptoRng + ?Sized>(
         iv: &c.iv,
         ct: &c.ct,
     };
-    let payload = open_body(me, body, Some(&commit), rng)?;
+    let payload = super::envelope::open_body_any(me, peers, &body, Some(&commit), rng)?;
     Ok(Opened {
         id: c.id.clone(),
         from: c.from.clone(),

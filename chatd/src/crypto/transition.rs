@@ -104,11 +104,25 @@ pub fn make<R: CryptoRng + ?Sized>(
     at: u64,
     rng: &mut R,
 ) -> Result<String, TransitionError> {
+    make_claiming(old, &old.card().fingerprint(), new, counter, at, rng)
+}
+
+/// Like [`make`], but naming `claimed` as the old key while `old` signs:
+/// what a forger holding some other key than the claimed one produces
+/// (for the vectors and tests; chatd only ever calls [`make`]).
+pub fn make_claiming<R: CryptoRng + ?Sized>(
+    old: &Identity,
+    claimed: &Fingerprint,
+    new: &Identity,
+    counter: u64,
+    at: u64,
+    rng: &mut R,
+) -> Result<String, TransitionError> {
     if old.user() != new.user() {
         return Err(TransitionError::WrongUser);
     }
     let card_text = new.card().to_json();
-    let old_fp = old.card().fingerprint();
+    let old_fp = *claimed;
     let m = signed(old.user(), &old_fp, &card_text, counter, at);
     let mut sign = |id: &Identity| {
         id.sign(&m, rng)
@@ -164,10 +178,14 @@ pub fn check(text: &[u8], sender: &str, pinned: &Card) -> Result<Transition, Tra
     let card = Card::from_json(w.card.as_bytes())
         .map_err(|e| TransitionError::BadCard(format!("the new card does not parse: {e}")))?;
     if card.user() != sender {
-        return Err(TransitionError::BadCard("the new card names someone else".into()));
+        return Err(TransitionError::BadCard(
+            "the new card names someone else".into(),
+        ));
     }
     if card.fingerprint() == old {
-        return Err(TransitionError::BadCard("the new card is the old key".into()));
+        return Err(TransitionError::BadCard(
+            "the new card is the old key".into(),
+        ));
     }
     let m = signed(&w.user, &old, &w.card, w.counter, w.at);
     if pss_verify(pinned.sig_key(), &m, &sig_old).is_err()
@@ -204,19 +222,35 @@ mod tests {
         assert_eq!(t.card, *new.card());
         assert_eq!((t.counter, t.old), (1, old.card().fingerprint()));
         // From another sender, or from a key that is not the pinned one.
-        assert_eq!(check(text.as_bytes(), "dave", old.card()).unwrap_err().name(), "wrong_user");
-        assert_eq!(check(text.as_bytes(), "carol", other.card()).unwrap_err().name(), "not_pinned");
+        assert_eq!(
+            check(text.as_bytes(), "dave", old.card())
+                .unwrap_err()
+                .name(),
+            "wrong_user"
+        );
+        assert_eq!(
+            check(text.as_bytes(), "carol", other.card())
+                .unwrap_err()
+                .name(),
+            "not_pinned"
+        );
         // Forged: signed by someone holding only the new key (or only the old).
         let forged = make(&other, &new, 1, 1, &mut rand::rng()).unwrap();
         let mut w: serde_json::Value = serde_json::from_str(&forged).unwrap();
         w["old"] = old.card().fingerprint().to_hex().into();
         assert_eq!(
-            check(w.to_string().as_bytes(), "carol", old.card()).unwrap_err().name(),
+            check(w.to_string().as_bytes(), "carol", old.card())
+                .unwrap_err()
+                .name(),
             "bad_signature"
         );
         // Every signed member is bound.
         let good: serde_json::Value = serde_json::from_str(&text).unwrap();
-        for (field, value) in [("counter", 2.into()), ("at", 5.into()), ("card", other.card().to_json().into())] {
+        for (field, value) in [
+            ("counter", 2.into()),
+            ("at", 5.into()),
+            ("card", other.card().to_json().into()),
+        ] {
             let mut changed = good.clone();
             changed[field] = value;
             let err = check(changed.to_string().as_bytes(), "carol", old.card()).unwrap_err();
@@ -224,7 +258,92 @@ mod tests {
         }
         let mut v2 = good.clone();
         v2["v"] = 2.into();
-        assert_eq!(check(v2.to_string().as_bytes(), "carol", old.card()).unwrap_err().name(), "unsupported");
-        assert_eq!(check(b"{\"v\":1}", "carol", old.card()).unwrap_err().name(), "malformed");
+        assert_eq!(
+            check(v2.to_string().as_bytes(), "carol", old.card())
+                .unwrap_err()
+                .name(),
+            "unsupported"
+        );
+        assert_eq!(
+            check(b"{\"v\":1}", "carol", old.card()).unwrap_err().name(),
+            "malformed"
+        );
+    }
+}
+
+#[cfg(test)]
+mod grace_tests {
+    use crate::crypto::{Card, Identity, KeyBits, OpenError, Peers, open, seal};
+
+    struct Book<'a> {
+        sender: &'a Card,
+        previous: Option<&'a Card>,
+        retired: Option<&'a Identity>,
+    }
+
+    impl Peers for Book<'_> {
+        fn contact(&self, _: &str) -> Option<&Card> {
+            Some(self.sender)
+        }
+        fn already_seen(&self, _: &str, _: &str) -> bool {
+            false
+        }
+        fn previous(&self, _: &str) -> Option<&Card> {
+            self.previous
+        }
+        fn retired(&self) -> Option<&Identity> {
+            self.retired
+        }
+    }
+
+    fn key(user: &str) -> Identity {
+        Identity::generate(user, KeyBits::B2048, &mut rand::rng()).unwrap()
+    }
+
+    #[test]
+    fn what_was_sealed_to_a_retired_key_opens_only_while_it_is_kept() {
+        let (alice, old_bob, new_bob) = (key("alice"), key("bob"), key("bob"));
+        let env = seal(
+            &alice,
+            old_bob.card(),
+            &ipc_schema::Payload::text("in flight"),
+            1,
+            &mut rand::rng(),
+        )
+        .unwrap();
+        let book = |retired| Book {
+            sender: alice.card(),
+            previous: None,
+            retired,
+        };
+        let opened = open(&new_bob, &env, &book(Some(&old_bob)), &mut rand::rng()).unwrap();
+        assert_eq!(opened.payload, ipc_schema::Payload::text("in flight"));
+        assert_eq!(
+            open(&new_bob, &env, &book(None), &mut rand::rng()).unwrap_err(),
+            OpenError::KeyUnwrap
+        );
+    }
+
+    #[test]
+    fn what_a_previous_key_signed_verifies_only_while_it_is_kept() {
+        let (alice, old_bob, new_bob) = (key("alice"), key("bob"), key("bob"));
+        let env = seal(
+            &old_bob,
+            alice.card(),
+            &ipc_schema::Payload::text("signed before"),
+            1,
+            &mut rand::rng(),
+        )
+        .unwrap();
+        let book = |previous| Book {
+            sender: new_bob.card(),
+            previous,
+            retired: None,
+        };
+        assert!(open(&alice, &env, &book(Some(old_bob.card())), &mut rand::rng()).is_ok());
+        assert_eq!(
+            open(&alice, &env, &book(None), &mut rand::rng()).unwrap_err(),
+            OpenError::BadSignature
+        );
     }
 }

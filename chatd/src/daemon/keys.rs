@@ -6,6 +6,7 @@
 //! key is never accepted on its own.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ipc_schema::Secret;
@@ -13,7 +14,7 @@ use ipc_schema::methods::Contact;
 use serde_json::value::RawValue;
 
 use super::{Daemon, DaemonError};
-use crate::crypto::{Card, Fingerprint};
+use crate::crypto::{Card, Fingerprint, Identity};
 use crate::relay_client::RelayClient;
 use crate::store::KeySeen;
 
@@ -103,8 +104,19 @@ impl Daemon {
                             });
                         }
                     }
-                    KeySeen::Same { deleted } => {
-                        tracing::warn!(%user, deleted, "envelopes signed with another key than the contact's; dropped");
+                    KeySeen::Same => {
+                        let waiting = self.store.quarantined(user).unwrap_or_default();
+                        match self.reopen(&me, user, waiting, true).await {
+                            Ok((_, 0)) => {}
+                            Ok((_, forged)) => tracing::warn!(
+                                %user,
+                                forged,
+                                "envelopes signed with another key than the contact's; dropped"
+                            ),
+                            Err(e) => {
+                                tracing::warn!(%user, error = %e, "could not open what waited")
+                            }
+                        }
                     }
                     KeySeen::AlreadyPending => {}
                 },
@@ -140,24 +152,64 @@ impl Daemon {
             _ => self.directory_card_checked(user, &wanted).await?,
         };
         let (contact, waiting) = self.publish(self.store.accept_key(me.user(), user, &card)?);
-        let Some(last_seq) = waiting.last().map(|(seq, _)| *seq) else {
-            return Ok((contact, 0, 0));
-        };
-        let total = waiting.len() as u64;
-        let batch: Vec<Box<RawValue>> = waiting
-            .into_iter()
-            .filter_map(|(_, text)| RawValue::from_string(text).ok())
-            .collect();
-        let filed = self.open_and_commit(&me, batch).await?.opened;
-        let unopened = total.saturating_sub(filed as u64);
-        self.store.release_quarantine(user, last_seq, unopened)?;
+        let (filed, unopened) = self.reopen(&me, user, waiting, false).await?;
         let contact = self
             .store
             .contacts()?
             .into_iter()
             .find(|c| c.user == user)
             .unwrap_or(contact);
-        Ok((contact, filed as u64, unopened))
+        Ok((contact, filed, unopened))
+    }
+
+    /// Opens what waited in quarantine for `user` with the key now pinned,
+    /// in order, and deletes it; returns how many opened and how many
+    /// still did not (counted as lost).
+    async fn reopen(
+        &self,
+        me: &Arc<Identity>,
+        user: &str,
+        waiting: crate::store::Waiting,
+        forged: bool,
+    ) -> Result<(u64, u64), DaemonError> {
+        let Some(last_seq) = waiting.last().map(|(seq, _)| *seq) else {
+            return Ok((0, 0));
+        };
+        let total = waiting.len() as u64;
+        let batch: Vec<Box<RawValue>> = waiting
+            .into_iter()
+            .filter_map(|(_, text)| RawValue::from_string(text).ok())
+            .collect();
+        let filed = self.open_and_commit(me, batch, true).await?.opened as u64;
+        let unopened = total.saturating_sub(filed);
+        self.store
+            .release_quarantine(user, last_seq, unopened, forged)?;
+        Ok((filed, unopened))
+    }
+
+    /// After `user` rotated with a signed transition: tells the user (a
+    /// notification; the event and the conversation line are committed),
+    /// and opens what waited for the new key.
+    pub(super) async fn after_rotation(&self, me: &Arc<Identity>, user: &str) {
+        if let Some((summary, text)) = crate::notify::key_rotated(self.config.notifications, user) {
+            tokio::task::spawn_blocking(move || crate::notify::show(&summary, &text));
+        }
+        let waiting = match self.store.quarantined(user) {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!(%user, error = %e, "could not read the quarantine after a rotation");
+                return;
+            }
+        };
+        match self.reopen(me, user, waiting, false).await {
+            Ok((0, 0)) => {}
+            Ok((filed, unopened)) => {
+                tracing::info!(%user, filed, unopened, "opened what waited for a rotated key")
+            }
+            Err(e) => {
+                tracing::warn!(%user, error = %e, "could not open what waited for a rotated key")
+            }
+        }
     }
 
     /// Refuses `user`'s changed key: what waited goes; the pinned key stays.

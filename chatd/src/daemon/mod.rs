@@ -15,6 +15,7 @@ mod messages;
 mod outbox;
 mod parallel;
 mod receipts;
+mod rotate;
 mod sync;
 
 use std::collections::HashMap;
@@ -132,6 +133,9 @@ pub struct Daemon {
     /// The account's devices the relay listed as gone at the last look
     /// (`None` before the first), to tell the user of each new one once.
     gone_devices: Mutex<Option<std::collections::HashSet<String>>>,
+    /// This account's identity before its last rotation, and until when it
+    /// still opens what was sealed to it (docs/PROTOCOL.md §13).
+    retired: RwLock<Option<(Arc<Identity>, u64)>>,
     /// When each contact's card was last looked up after their envelopes
     /// stopped verifying (docs/SECURITY.md, "Key changes").
     key_looks: keys::KeyLooks,
@@ -176,6 +180,7 @@ impl Daemon {
             sync_wake: Notify::new(),
             backup_wake: Notify::new(),
             key_looks: keys::KeyLooks::default(),
+            retired: RwLock::new(None),
             renewing: tokio::sync::Mutex::new(()),
             other_devices: Mutex::new((false, None)),
             gone_devices: Mutex::new(None),
@@ -329,6 +334,7 @@ impl Daemon {
                 tracing::warn!(user = %account.user, "account registered but its keys are missing from the keystore")
             }
         }
+        self.load_retired().await?;
         let ks = self.keystore.clone();
         let token = blocking(move || ks.get(names::TOKEN)).await??;
         self.set_token(token.map(|t| Secret::new(String::from_utf8_lossy(t.expose_secret()))));

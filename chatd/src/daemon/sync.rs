@@ -26,9 +26,19 @@ const LONG_POLL_SECS: u64 = 30;
 struct BatchPeers {
     contacts: HashMap<String, Card>,
     seen: HashSet<(String, String)>,
+    /// Contacts' cards from before a rotation, in their grace period.
+    previous: HashMap<String, Card>,
+    /// This account's identity before its own rotation, in its grace period.
+    retired: Option<Arc<Identity>>,
 }
 
 impl Peers for BatchPeers {
+    fn previous(&self, user: &str) -> Option<&Card> {
+        self.previous.get(user)
+    }
+    fn retired(&self) -> Option<&Identity> {
+        self.retired.as_deref()
+    }
     fn contact(&self, user: &str) -> Option<&Card> {
         self.contacts.get(user)
     }
@@ -135,6 +145,7 @@ impl Daemon {
                     self.set_connection(ConnectionState::Online, None);
                     self.refresh_devices_if_due(&relay, &token).await;
                     self.expire_quarantine_if_due();
+                    self.retire_if_due().await;
                     if batch.is_empty() {
                         continue;
                     }
@@ -180,7 +191,7 @@ impl Daemon {
     ) -> Result<(), DaemonError> {
         let Committed {
             outcome, ack, held, ..
-        } = self.open_and_commit(me, batch).await?;
+        } = self.open_and_commit(me, batch, false).await?;
         // Committed: now the relay may forget them.
         relay.ack(token, ack).await?;
         let unseen: Vec<_> = outcome
@@ -192,8 +203,16 @@ impl Daemon {
         for (summary, text) in crate::notify::batch(self.config.notifications, &unseen) {
             tokio::task::spawn_blocking(move || crate::notify::show(&summary, &text));
         }
-        if !held.is_empty() {
-            self.check_keys(relay, token, &held).await;
+        // A rotation first: what its new key signed may be waiting already.
+        for user in &outcome.rotated {
+            self.after_rotation(me, user).await;
+        }
+        let still: Vec<String> = held
+            .into_iter()
+            .filter(|u| self.store.quarantined(u).is_ok_and(|w| !w.is_empty()))
+            .collect();
+        if !still.is_empty() {
+            self.check_keys(relay, token, &still).await;
         }
         Ok(())
     }
@@ -202,11 +221,23 @@ impl Daemon {
     /// drop counters, and the envelopes that wait for a key decision), but
     /// does not acknowledge it: the caller does, or (for envelopes from the
     /// quarantine) needs not.
+    /// `retry`: the batch is envelopes from the quarantine, tried again
+    /// (already counted when they came, and not held again).
     pub(super) async fn open_and_commit(
         &self,
         me: &Arc<Identity>,
         batch: Vec<Box<RawValue>>,
+        retry: bool,
     ) -> Result<Committed, DaemonError> {
+        // The identity now, not the one a long-poll started with: a rotation
+        // may have happened while it waited (the retired one still opens
+        // what was sealed to it).
+        let current = self.identity()?;
+        let me = if current.user() == me.user() {
+            &current
+        } else {
+            me
+        };
         let Parsed {
             ack,
             unique,
@@ -230,6 +261,8 @@ impl Daemon {
                 cards
             },
             seen: self.store.seen(&keys)?,
+            previous: self.store.previous_cards()?,
+            retired: self.retired_identity(),
         });
         // Opening costs RSA work: off the async workers, over every core.
         let me2 = me.clone();
@@ -269,6 +302,10 @@ impl Daemon {
             }
         }
         drop(batch);
+        if retry {
+            held.clear();
+            drops.clear();
+        }
         // Held before the ack, like everything else of the batch.
         self.store.hold(&self.config.quarantine.limits(), &held)?;
         let filed = opened.len();
@@ -297,6 +334,7 @@ impl Daemon {
             }
         }
         let mut senders: Vec<String> = held.into_iter().map(|(from, _, _)| from).collect();
+        senders.extend(outcome.key_checks.iter().cloned());
         senders.dedup();
         Ok(Committed {
             outcome,

@@ -126,6 +126,11 @@ const SUMMARIES: &[(&str, &str, &[&str])] = &[
     ),
     ("identity.card", "Own contact card, to hand to others.", &[]),
     (
+        "identity.rotate",
+        "New key pairs: the relay's directory card is replaced (password asked) and every contact is sent a transition signed by the old and the new keys (docs/PROTOCOL.md §13).",
+        &["password"],
+    ),
+    (
         "contact.add",
         "Pin a contact from a card, or from the relay directory checked against a fingerprint.",
         &["card", "user", "fingerprint"],

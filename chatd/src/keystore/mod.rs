@@ -35,8 +35,22 @@ pub mod names {
     /// `K`, with its salt and Argon2 parameters), kept so the backup can be
     /// sealed again when contacts change without asking for the passphrase.
     pub const BACKUP_KEY: &str = "backup_key";
+    /// The encryption private key before this account's last rotation,
+    /// kept for a grace period so what was sealed to it still opens.
+    pub const OLD_ENC_KEY: &str = "old_enc_key";
+    /// The signing private key before the last rotation (the grace period's
+    /// transitions are signed with it).
+    pub const OLD_SIG_KEY: &str = "old_sig_key";
     /// All of them, for deletion.
-    pub const ALL: [&str; 5] = [ENC_KEY, SIG_KEY, TOKEN, PASSWORD, BACKUP_KEY];
+    pub const ALL: [&str; 7] = [
+        ENC_KEY,
+        SIG_KEY,
+        TOKEN,
+        PASSWORD,
+        BACKUP_KEY,
+        OLD_ENC_KEY,
+        OLD_SIG_KEY,
+    ];
 }
 
 /// Why the keystore failed.

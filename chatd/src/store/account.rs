@@ -87,6 +87,31 @@ impl Store {
     }
 
     /// Records which device of the account this machine is.
+    /// This account's rotations so far, and until when its retired keys
+    /// still open (ms), if any are kept.
+    pub fn rotation_state(&self) -> StoreResult<(u64, Option<u64>)> {
+        self.with(|c| {
+            let (n, until): (i64, Option<i64>) = c.query_row(
+                "SELECT rotations, retired_until FROM account WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            Ok((n as u64, until.map(|u| u as u64)))
+        })
+    }
+
+    /// Records a rotation of this account's keys: its count, and until when
+    /// the retired keys are kept (`None`: they are gone).
+    pub fn note_rotation(&self, rotations: u64, retired_until: Option<u64>) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE account SET rotations = ?1, retired_until = ?2 WHERE id = 1",
+                params![rotations as i64, retired_until.map(|u| u as i64)],
+            )?;
+            Ok(())
+        })
+    }
+
     pub fn set_device_id(&self, device_id: &str) -> StoreResult<()> {
         self.with(|c| {
             c.execute(

@@ -22,7 +22,8 @@ fn grouped(hex: String) -> String {
 const CONTACT_COLUMNS: &str =
     "c.user, c.fingerprint, c.verified, c.added_at, c.pending_fingerprint,
      (SELECT count(*) FROM quarantine q WHERE q.sender = c.user),
-     (SELECT coalesce(sum(d.count), 0) FROM contact_drops d WHERE d.user = c.user)";
+     (SELECT coalesce(sum(d.count), 0) FROM contact_drops d WHERE d.user = c.user),
+     c.rotated";
 
 fn contact_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Contact> {
     Ok(Contact {
@@ -33,6 +34,7 @@ fn contact_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Contact> {
         pending_fingerprint: r.get::<_, Option<String>>(4)?.map(grouped),
         quarantined: r.get::<_, i64>(5)? as u64,
         dropped: r.get::<_, i64>(6)? as u64,
+        rotated: r.get(7)?,
     })
 }
 
@@ -187,7 +189,12 @@ impl Store {
             if pinned != fingerprint.to_hex() {
                 return Err(StoreError::FingerprintMismatch(user.to_owned()));
             }
-            tx.execute("UPDATE contacts SET verified = 1 WHERE user = ?1", [user])?;
+            // Verifying the key a rotation moved to ends "continued by
+            // signed rotation".
+            tx.execute(
+                "UPDATE contacts SET verified = 1, rotated = 0 WHERE user = ?1",
+                [user],
+            )?;
             let verified = contact(&tx, user)?.expect("just read");
             let mut events = Vec::new();
             changed(&tx, &mut events, ContactChange::Verified, verified.clone())?;

@@ -29,6 +29,12 @@ pub struct BatchOutcome {
     pub new_devices: Vec<String>,
     /// Whether anything came from this account's other devices.
     pub from_own_devices: bool,
+    /// Contacts that rotated their keys with a signed transition (their
+    /// quarantine, if any, can open now).
+    pub rotated: Vec<String>,
+    /// Contacts whose transition came from a key not pinned: look their
+    /// card up, as for any key change.
+    pub key_checks: Vec<String>,
 }
 
 pub(super) fn bump(tx: &Transaction<'_>, reason: DropReason, by: u64) -> rusqlite::Result<()> {
@@ -171,6 +177,16 @@ impl Store {
                     }
                     Payload::Text { body, reply_to, .. } => {
                         ("text".to_owned(), Some(body), reply_to, None)
+                    }
+                    Payload::KeyTransition { transition } => {
+                        match super::rotation::apply(&tx, me, &msg.from, &transition, &mut events)? {
+                            super::rotation::Applied::Rotated => out.rotated.push(msg.from.clone()),
+                            super::rotation::Applied::NotPinned => {
+                                out.key_checks.push(msg.from.clone())
+                            }
+                            super::rotation::Applied::Refused | super::rotation::Applied::Frozen => {}
+                        }
+                        continue;
                     }
                     // Only this account's own devices announce devices and
                     // sync contacts.

@@ -17,6 +17,7 @@ mod outbox;
 mod own;
 mod quarantine;
 mod receipts;
+mod rotation;
 mod schema;
 mod transfer;
 
@@ -34,7 +35,8 @@ pub use events::Retention;
 pub use groups::{AdminEdit, GroupChange, GroupError, group_peer};
 pub use inbox::BatchOutcome;
 pub use outbox::{Item, OutgoingKind, Queue, Sealed, Unsealed, UnsealedContent, conversation_of};
-pub use quarantine::{KeySeen, QuarantineLimits};
+pub use quarantine::{KeySeen, QuarantineLimits, Waiting};
+pub use rotation::{Applied, PREVIOUS_KEY_GRACE_MS};
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {

@@ -368,6 +368,20 @@ fn item_from_row(peer: &str, row: Row) -> StoreResult<Option<Item>> {
 }
 
 impl Store {
+    /// Queues an envelope sealed already (a key transition, sealed with the
+    /// keys a rotation retired) for `peer`, under its id.
+    pub fn queue_sealed(&self, peer: &str, id: &str, envelope: &str) -> StoreResult<()> {
+        self.with(|c| {
+            let now = now_ms() as i64;
+            c.execute(
+                "INSERT INTO outbox (id, peer, kind, envelope, next_attempt_at, created_at)
+                 VALUES (?1, ?2, 'announce', ?3, ?4, ?4)",
+                params![id, peer, envelope, now],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Queues `payload` (JSON) for this account's other devices (`me` is
     /// the account's username, the item's queue).
     pub fn queue_announcement(&self, me: &str, payload: &str) -> StoreResult<()> {

@@ -117,12 +117,10 @@ fn keep(
 /// What a look at a contact's card in the directory found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeySeen {
-    /// The directory has the pinned key: what waited was forged or damaged
-    /// (deleted, counted).
-    Same {
-        /// How many envelopes were deleted.
-        deleted: u64,
-    },
+    /// The directory has the pinned key: what waited opens with it, or was
+    /// forged or damaged (the caller tries them again and deletes the rest,
+    /// counted).
+    Same,
     /// Another key, already known as pending.
     AlreadyPending,
     /// Another key, new: the user is told.
@@ -135,7 +133,7 @@ pub enum KeySeen {
 }
 
 /// A line in a conversation, from chatd, already read ("bob's key changed").
-fn notice(
+pub(super) fn notice(
     tx: &Transaction<'_>,
     me: &str,
     peer: &str,
@@ -172,7 +170,7 @@ fn notice(
     )
 }
 
-fn key_event(
+pub(super) fn key_event(
     tx: &Transaction<'_>,
     events: &mut Vec<EventEnvelope>,
     change: ContactChange,
@@ -223,6 +221,17 @@ impl Store {
         })
     }
 
+    /// What waits in quarantine from `user`, oldest first.
+    pub fn quarantined(&self, user: &str) -> StoreResult<Waiting> {
+        self.with(|c| {
+            Ok(
+                c.prepare("SELECT seq, envelope FROM quarantine WHERE sender = ?1 ORDER BY seq")?
+                    .query_map([user], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?,
+            )
+        })
+    }
+
     /// Contacts with envelopes in quarantine.
     pub fn quarantined_senders(&self) -> StoreResult<Vec<String>> {
         self.with(|c| {
@@ -244,9 +253,10 @@ impl Store {
             let seen = card.fingerprint();
             let mut events = Vec::new();
             let outcome = if seen.to_hex() == pinned {
-                let deleted = tx.execute("DELETE FROM quarantine WHERE sender = ?1", [user])? as u64;
-                count_lost(&tx, user, lost::FORGED, deleted)?;
-                KeySeen::Same { deleted }
+                // Held against a key pinned before (a rotation may have
+                // moved the contact since): the caller tries them again, and
+                // what still does not open was forged.
+                KeySeen::Same
             } else {
                 let pending: Option<String> = tx.query_row(
                     "SELECT pending_fingerprint FROM contacts WHERE user = ?1",
@@ -355,16 +365,24 @@ impl Store {
         })
     }
 
-    /// Deletes quarantined envelopes of `user` up to `last_seq` (those an
-    /// accepted key was tried on), counting `unopened` of them as lost.
-    pub fn release_quarantine(&self, user: &str, last_seq: i64, unopened: u64) -> StoreResult<()> {
+    /// Deletes quarantined envelopes of `user` up to `last_seq` (those the
+    /// pinned key was tried on again), counting `unopened` of them as lost:
+    /// `forged` when the key they were tried with is the directory's too.
+    pub fn release_quarantine(
+        &self,
+        user: &str,
+        last_seq: i64,
+        unopened: u64,
+        forged: bool,
+    ) -> StoreResult<()> {
         self.with(|c| {
             let tx = c.transaction()?;
             tx.execute(
                 "DELETE FROM quarantine WHERE sender = ?1 AND seq <= ?2",
                 params![user, last_seq],
             )?;
-            count_lost(&tx, user, lost::UNOPENED, unopened)?;
+            let reason = if forged { lost::FORGED } else { lost::UNOPENED };
+            count_lost(&tx, user, reason, unopened)?;
             tx.commit()?;
             Ok(())
         })
@@ -515,8 +533,11 @@ mod tests {
         assert_eq!(seen.events().len(), 0);
         assert_eq!(
             seen.publish(&super::super::EventBus::default()),
-            KeySeen::Same { deleted: 2 }
+            KeySeen::Same
         );
+        // The daemon tries them again with the pinned key; none opens.
+        let last = store.quarantined("bob").unwrap().last().unwrap().0;
+        store.release_quarantine("bob", last, 2, true).unwrap();
         assert_eq!((bob(&store).quarantined, bob(&store).dropped), (0, 2));
 
         store.hold(&limits, &held(3, "bob", 50)).unwrap();
@@ -571,7 +592,9 @@ mod tests {
         assert!(!c.verified, "a new key starts unverified");
         assert_eq!(waiting.len(), 3);
         assert!(waiting.windows(2).all(|w| w[0].0 < w[1].0));
-        store.release_quarantine("bob", waiting[2].0, 1).unwrap();
+        store
+            .release_quarantine("bob", waiting[2].0, 1, false)
+            .unwrap();
         assert_eq!((bob(&store).quarantined, bob(&store).dropped), (0, 1));
     }
 

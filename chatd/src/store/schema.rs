@@ -259,6 +259,30 @@ const MIGRATIONS: &[&str] = &[
         count  INTEGER NOT NULL,
         PRIMARY KEY (user, reason)
     ) WITHOUT ROWID;",
+    // 12: key rotations (docs/PROTOCOL.md §13). Per contact: the highest
+    // transition counter accepted, whether the key was continued by a signed
+    // rotation and not verified since, the card before it (its signing key
+    // still verifies until `previous_until`), and whether two transitions
+    // from one key disagreed (frozen until the user chooses). Every
+    // transition accepted is kept, to tell a conflicting one. This account's
+    // own rotations: how many, and until when the retired keys (in the
+    // keystore) still open what was sealed to them.
+    "ALTER TABLE contacts ADD COLUMN rotations INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE contacts ADD COLUMN rotated INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE contacts ADD COLUMN previous_card TEXT;
+    ALTER TABLE contacts ADD COLUMN previous_until INTEGER;
+    ALTER TABLE contacts ADD COLUMN frozen INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE transitions (
+        user        TEXT NOT NULL,
+        old         TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        counter     INTEGER NOT NULL,
+        text        TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (user, old, fingerprint)
+    ) WITHOUT ROWID;
+    ALTER TABLE account ADD COLUMN rotations INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE account ADD COLUMN retired_until INTEGER;",
 ];
 
 /// Brings the database to the newest schema, one transaction per step.

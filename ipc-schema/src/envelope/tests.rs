@@ -170,3 +170,19 @@ fn oversized_envelopes_are_refused_before_parsing() {
         Err(ShapeError::TooLarge(MAX_ENVELOPE_JSON + 1))
     );
 }
+
+#[test]
+fn a_key_transition_payload_round_trips_and_is_bounded() {
+    let p = Payload::KeyTransition {
+        transition: r#"{"v":1}"#.into(),
+    };
+    let json = p.to_json().unwrap();
+    assert_eq!(
+        json,
+        br#"{"type":"key_transition","transition":"{\"v\":1}"}"#
+    );
+    assert_eq!(Payload::from_json(&json).unwrap(), p);
+    let big =
+        serde_json::json!({"type": "key_transition", "transition": "x".repeat(16 * 1024 + 1)});
+    assert!(Payload::from_json(big.to_string().as_bytes()).is_err());
+}

@@ -55,6 +55,10 @@ wire_enum! {
         /// The user refused the contact's new key; the envelopes that waited
         /// were deleted.
         KeyRefused = "key_refused",
+        /// The contact rotated their keys with a transition signed by the
+        /// pinned key (docs/PROTOCOL.md §13): now pinned to the new card,
+        /// marked `rotated` until the user verifies its fingerprint.
+        KeyRotated = "key_rotated",
     }
 }
 

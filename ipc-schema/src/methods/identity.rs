@@ -30,3 +30,24 @@ pub struct IdentityCardResult {
     /// The contact card: `{"v":1,"user":…,"enc":…,"sig":…}`.
     pub card: Value,
 }
+
+/// Params of `identity.rotate`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityRotateParams {
+    /// The relay password: the directory's card is replaced.
+    pub password: crate::secret::Secret,
+}
+
+/// Result of `identity.rotate`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityRotateResult {
+    /// The new fingerprint, grouped hex.
+    pub fingerprint: String,
+    /// The fingerprint left.
+    pub old_fingerprint: String,
+    /// Contacts a signed transition was queued for.
+    pub contacts: u32,
+    /// The rotation's counter (1 for the first).
+    pub counter: u64,
+}

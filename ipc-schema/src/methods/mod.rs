@@ -218,6 +218,9 @@ methods! {
     IdentityShow = "identity.show" (IdentityShowParams) -> IdentityShowResult;
     /// Own contact card, to hand to others.
     IdentityCard = "identity.card" (IdentityCardParams) -> IdentityCardResult;
+    /// New key pairs, the directory's card replaced, and a signed transition
+    /// for every contact.
+    IdentityRotate = "identity.rotate" (IdentityRotateParams) -> IdentityRotateResult;
     /// Add a contact from a card or from the relay directory.
     ContactAdd = "contact.add" (ContactAddParams) -> ContactAddResult;
     /// All contacts.
@@ -277,7 +280,7 @@ mod tests {
         for name in Method::NAMES.iter().chain(Event::NAMES) {
             assert!(seen.insert(*name), "duplicate name {name}");
         }
-        assert_eq!(Method::NAMES.len(), 42);
+        assert_eq!(Method::NAMES.len(), 43);
         let m = Method::from(StatusParams {});
         assert_eq!(m.name(), "status");
         assert_eq!(

@@ -109,6 +109,12 @@ pub struct Contact {
     /// quarantine's caps).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub dropped: u64,
+    /// The contact's key was continued by a signed rotation (their previous
+    /// key signed the new one), and the user has not verified the new
+    /// fingerprint yet: "verified, continued by signed rotation" when
+    /// `verified`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rotated: bool,
 }
 
 fn is_zero(n: &u64) -> bool {

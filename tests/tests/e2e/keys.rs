@@ -169,3 +169,177 @@ fn a_contact_with_new_keys_waits_in_quarantine_until_the_new_fingerprint_is_acce
             .then_some(())
     });
 }
+
+/// A v1 envelope from `from` to `to` carrying `payload`, as JSON.
+fn sealed(
+    from: &chatd::crypto::Identity,
+    to: &chatd::crypto::Card,
+    payload: &ipc_schema::Payload,
+) -> serde_json::Value {
+    let env = chatd::crypto::seal(from, to, payload, chatd::store::now_ms(), &mut rand::rng())
+        .expect("seal");
+    serde_json::to_value(env).unwrap()
+}
+
+fn transition_payload(
+    old: &chatd::crypto::Identity,
+    new: &chatd::crypto::Identity,
+    counter: u64,
+) -> ipc_schema::Payload {
+    ipc_schema::Payload::KeyTransition {
+        transition: chatd::crypto::transition::make(
+            old,
+            new,
+            counter,
+            chatd::store::now_ms(),
+            &mut rand::rng(),
+        )
+        .unwrap(),
+    }
+}
+
+/// carol is a client of the test's own (as a thief of her keys could be):
+/// her signed transition moves alice to the new key without asking; what
+/// her previous key signed before still opens; a replayed transition and a
+/// forged one change nothing and are counted.
+#[test]
+fn a_signed_transition_moves_a_contact_and_replayed_or_forged_ones_do_not() {
+    use chatd::crypto::{Card, Identity, KeyBits};
+    let world = World::start();
+    let alice = world.daemon("alice");
+    alice.register(&world.relay);
+    let alice_card = Card::from_json(alice.card().as_bytes()).unwrap();
+    let key = || Identity::generate("carol", KeyBits::B2048, &mut rand::rng()).unwrap();
+    let (a, b, x) = (key(), key(), key());
+    let api = world.relay.api();
+    assert_eq!(
+        api.register("carol", "carol-password", a.card().to_value())
+            .status,
+        201
+    );
+    let token = api.login("carol", "carol-password");
+    alice
+        .ctl_in(&["contact", "add", "-"], &a.card().to_json())
+        .success();
+    let fp = |id: &Identity| id.card().fingerprint().grouped();
+    let put = |v: serde_json::Value| assert_eq!(api.put(&token, &v).status, 201);
+
+    // A → B (the directory gets B, as `id rotate` does), then a text B
+    // signs, then one A signed before the rotation and delivered late: all
+    // open.
+    assert_eq!(
+        api.replace_card(&token, "carol-password", b.card().to_value())
+            .status,
+        204
+    );
+    put(sealed(&a, &alice_card, &transition_payload(&a, &b, 1)));
+    put(sealed(
+        &b,
+        &alice_card,
+        &ipc_schema::Payload::text("signed with B"),
+    ));
+    put(sealed(
+        &a,
+        &alice_card,
+        &ipc_schema::Payload::text("signed with A, late"),
+    ));
+    eventually(WAIT, "alice has both texts", || {
+        (bodies(&alice, "carol").len() == 2).then_some(())
+    });
+    let c = contact(&alice, "carol");
+    assert_eq!(c["fingerprint"], fp(&b).as_str());
+    assert_eq!(c["rotated"], true, "{c}");
+    let rotated = alice
+        .events_after(0)
+        .into_iter()
+        .find(|e| e["event"] == "contact.changed" && e["change"] == "key_rotated")
+        .expect("a key_rotated event");
+    assert_eq!(rotated["old_fingerprint"], fp(&a).as_str());
+    assert!(
+        alice.log("carol").iter().any(|m| m["body"]
+            .as_str()
+            .unwrap_or("")
+            .contains("signed by their previous key")),
+        "a line in the conversation"
+    );
+
+    // B → A (counter 2), then A → B (counter 1) replayed: refused.
+    assert_eq!(
+        api.replace_card(&token, "carol-password", a.card().to_value())
+            .status,
+        204
+    );
+    put(sealed(&b, &alice_card, &transition_payload(&b, &a, 2)));
+    eventually(WAIT, "alice moves back to A", || {
+        (contact(&alice, "carol")["fingerprint"] == fp(&a).as_str()).then_some(())
+    });
+    put(sealed(&a, &alice_card, &transition_payload(&a, &b, 1)));
+    // Forged: "A → X" whose old signature is X's, not A's.
+    let forged = {
+        let mut t: serde_json::Value = serde_json::from_str(
+            &chatd::crypto::transition::make(&x, &b, 3, 1, &mut rand::rng()).unwrap(),
+        )
+        .unwrap();
+        t["old"] = a.card().fingerprint().to_hex().into();
+        ipc_schema::Payload::KeyTransition {
+            transition: t.to_string(),
+        }
+    };
+    put(sealed(&a, &alice_card, &forged));
+    put(sealed(
+        &a,
+        &alice_card,
+        &ipc_schema::Payload::text("still A"),
+    ));
+    eventually(WAIT, "alice has the text after them", || {
+        bodies(&alice, "carol")
+            .contains(&"still A".to_owned())
+            .then_some(())
+    });
+    let c = contact(&alice, "carol");
+    assert_eq!(c["fingerprint"], fp(&a).as_str(), "neither moved her: {c}");
+    assert_eq!(
+        c["dropped"], 2,
+        "the replay and the forgery are counted: {c}"
+    );
+}
+
+/// bob rotates with `chat-ctl id rotate`: alice moves to his new key without
+/// asking, and chat goes on both ways.
+#[test]
+fn id_rotate_moves_contacts_and_chat_goes_on_both_ways() {
+    let world = World::start();
+    let alice = world.daemon("alice");
+    let bob = world.daemon("bob");
+    alice.register(&world.relay);
+    bob.register(&world.relay);
+    alice.add_contact(&bob);
+    bob.add_contact(&alice);
+    let old_fp = fingerprint(&bob);
+    let rotated = bob
+        .ctl_in(
+            &["--json", "id", "rotate", "--password-stdin"],
+            "bob-password\n",
+        )
+        .json();
+    assert_eq!(rotated["contacts"], 1);
+    assert_eq!(rotated["old_fingerprint"], old_fp.as_str());
+    let new_fp = fingerprint(&bob);
+    assert_ne!(new_fp, old_fp);
+    eventually(WAIT, "alice moves to bob's new key", || {
+        (contact(&alice, "bob")["fingerprint"] == new_fp.as_str()).then_some(())
+    });
+    bob.ctl(&["send", "alice", "from my new keys"]).success();
+    alice.ctl(&["send", "bob", "got your new keys"]).success();
+    eventually(WAIT, "alice has bob's text", || {
+        bodies(&alice, "bob")
+            .contains(&"from my new keys".to_owned())
+            .then_some(())
+    });
+    eventually(WAIT, "bob has alice's text", || {
+        bodies(&bob, "alice")
+            .contains(&"got your new keys".to_owned())
+            .then_some(())
+    });
+    assert_eq!(contact(&alice, "bob")["rotated"], true);
+}

@@ -229,3 +229,16 @@ pub(super) fn identity_card(d: &Daemon) -> Result<IdentityCardResult, DaemonErro
         card: d.identity()?.card().to_value(),
     })
 }
+
+pub(super) async fn identity_rotate(
+    d: &Daemon,
+    p: ipc_schema::methods::IdentityRotateParams,
+) -> Result<ipc_schema::methods::IdentityRotateResult, DaemonError> {
+    let r = d.rotate(&p.password).await?;
+    Ok(ipc_schema::methods::IdentityRotateResult {
+        fingerprint: r.identity.card().fingerprint().grouped(),
+        old_fingerprint: r.old_fingerprint,
+        contacts: r.told as u32,
+        counter: r.counter,
+    })
+}

@@ -126,6 +126,7 @@ pub async fn dispatch(d: &Daemon, conn: u64, method: Method) -> Outcome {
         Method::BackupDisable(_) => reply(account::backup_disable(d).await),
         Method::IdentityShow(_) => reply(account::identity_show(d)),
         Method::IdentityCard(_) => reply(account::identity_card(d)),
+        Method::IdentityRotate(p) => reply(account::identity_rotate(d, p).await),
         Method::ContactAdd(p) => reply(contacts::add(d, p).await),
         Method::ContactList(_) => reply(contacts::list(d)),
         Method::ContactRemove(p) => reply(contacts::remove(d, p)),

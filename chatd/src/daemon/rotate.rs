@@ -1,0 +1,168 @@
+//! Rotating this account's keys (docs/PROTOCOL.md §13, `chat-ctl id
+//! rotate`): new key pairs, the directory's card replaced, and a transition
+//! signed by the old and the new keys sent to every contact in an envelope
+//! the old keys seal and sign (so it opens with the key they pinned). The
+//! old keys are kept for a grace period, so what was sealed to them while
+//! the transition travelled still opens, then destroyed.
+
+use std::sync::Arc;
+
+use ipc_schema::{Payload, Secret};
+
+use super::{Daemon, DaemonError, blocking};
+use crate::crypto::{self, Identity, KeyBits, transition};
+use crate::keystore::{KeystoreError, names};
+use crate::store::now_ms;
+
+/// How long this account's retired keys still open what was sealed to them.
+pub const RETIRED_GRACE_MS: u64 = crate::store::PREVIOUS_KEY_GRACE_MS;
+
+/// What a rotation did.
+pub struct Rotated {
+    /// The new identity.
+    pub identity: Arc<Identity>,
+    /// The fingerprint left.
+    pub old_fingerprint: String,
+    /// Contacts a transition was queued for.
+    pub told: usize,
+    /// The rotation's counter.
+    pub counter: u64,
+}
+
+impl Daemon {
+    /// This account's identity before its last rotation, while its grace
+    /// period lasts.
+    pub(super) fn retired_identity(&self) -> Option<Arc<Identity>> {
+        let retired = self.retired.read().expect("retired lock");
+        match &*retired {
+            Some((id, until)) if *until > now_ms() => Some(id.clone()),
+            _ => None,
+        }
+    }
+
+    /// Loads the retired keys at start, if their grace period lasts; deletes
+    /// them once it is over.
+    pub(super) async fn load_retired(&self) -> Result<(), DaemonError> {
+        let Some(account) = self.store.account()? else {
+            return Ok(());
+        };
+        let (_, until) = self.store.rotation_state()?;
+        let Some(until) = until else { return Ok(()) };
+        if until <= now_ms() {
+            return self.destroy_retired().await;
+        }
+        let ks = self.keystore.clone();
+        let (enc, sig) = blocking(move || -> Result<_, KeystoreError> {
+            Ok((ks.get(names::OLD_ENC_KEY)?, ks.get(names::OLD_SIG_KEY)?))
+        })
+        .await??;
+        if let (Some(enc), Some(sig)) = (enc, sig)
+            && let Ok(id) =
+                Identity::from_pkcs8(&account.user, enc.expose_secret(), sig.expose_secret())
+        {
+            *self.retired.write().expect("retired lock") = Some((Arc::new(id), until));
+        }
+        Ok(())
+    }
+
+    /// Deletes the retired keys (their grace period is over).
+    pub(super) async fn destroy_retired(&self) -> Result<(), DaemonError> {
+        let ks = self.keystore.clone();
+        blocking(move || -> Result<(), KeystoreError> {
+            ks.delete(names::OLD_ENC_KEY)?;
+            ks.delete(names::OLD_SIG_KEY)
+        })
+        .await??;
+        *self.retired.write().expect("retired lock") = None;
+        let (n, _) = self.store.rotation_state()?;
+        self.store.note_rotation(n, None)?;
+        tracing::info!("the keys retired by the last rotation are destroyed");
+        Ok(())
+    }
+
+    /// Destroys the retired keys when their grace period is over (called
+    /// now and then).
+    pub(super) async fn retire_if_due(&self) {
+        let due = matches!(self.store.rotation_state(), Ok((_, Some(until))) if until <= now_ms());
+        if due && let Err(e) = self.destroy_retired().await {
+            tracing::warn!(error = %e, "could not destroy the retired keys");
+        }
+    }
+
+    /// Replaces this account's key pairs (the relay `password` is asked:
+    /// the directory's card changes), and queues a transition for every
+    /// contact.
+    pub async fn rotate(&self, password: &Secret) -> Result<Rotated, DaemonError> {
+        let old = self.identity()?;
+        let account = self.account()?;
+        let token = self.token().ok_or_else(|| {
+            DaemonError::NotLoggedIn("not logged in: run `chat-ctl login` first".into())
+        })?;
+        if self.retired_identity().is_some() {
+            return Err(DaemonError::Invalid(
+                "the keys were rotated less than 7 days ago: messages sealed to the previous ones may still be on the way".into(),
+            ));
+        }
+        let bits = KeyBits::from_bits(old.key_bits()).unwrap_or_default();
+        let user = account.user.clone();
+        let new = blocking(move || Identity::generate(&user, bits, &mut rand::rng()))
+            .await?
+            .map_err(|e| DaemonError::Internal(e.to_string()))?;
+        let (done, _) = self.store.rotation_state()?;
+        let counter = done + 1;
+        let at = now_ms();
+        let (old2, new2) = (old.clone(), Arc::new(new));
+        let new3 = new2.clone();
+        let text = blocking(move || transition::make(&old2, &new3, counter, at, &mut rand::rng()))
+            .await?
+            .map_err(|e| DaemonError::Internal(e.to_string()))?;
+        // The directory first: if the relay refuses, nothing has changed.
+        self.relay()?
+            .replace_card(&token, password, new2.card().to_value())
+            .await?;
+        let ks = self.keystore.clone();
+        let keys = (
+            old.enc_private_pkcs8(),
+            old.sig_private_pkcs8(),
+            new2.enc_private_pkcs8(),
+            new2.sig_private_pkcs8(),
+        );
+        blocking(move || -> Result<(), KeystoreError> {
+            ks.set(names::OLD_ENC_KEY, keys.0.expose_secret())?;
+            ks.set(names::OLD_SIG_KEY, keys.1.expose_secret())?;
+            ks.set(names::ENC_KEY, keys.2.expose_secret())?;
+            ks.set(names::SIG_KEY, keys.3.expose_secret())
+        })
+        .await??;
+        let until = at + RETIRED_GRACE_MS;
+        self.store.note_rotation(counter, Some(until))?;
+        *self.retired.write().expect("retired lock") = Some((old.clone(), until));
+        *self.identity.write().expect("identity lock") = Some(new2.clone());
+        // Each contact gets the transition sealed and signed with the old
+        // keys: it opens with the card they pinned.
+        let payload = Payload::KeyTransition { transition: text };
+        let mut told = 0;
+        for (_, card) in self.store.contact_cards()? {
+            let (old3, payload) = (old.clone(), payload.clone());
+            let sealed =
+                blocking(move || crypto::seal(&old3, &card, &payload, now_ms(), &mut rand::rng()))
+                    .await?
+                    .map_err(|e| DaemonError::Internal(e.to_string()))?;
+            self.store.queue_sealed(
+                &sealed.to,
+                &sealed.id,
+                &serde_json::to_string(&sealed).expect("envelopes serialize"),
+            )?;
+            told += 1;
+        }
+        self.outbox_wake.notify_one();
+        self.backup_wake.notify_one();
+        tracing::warn!(counter, told, "rotated this account's keys");
+        Ok(Rotated {
+            identity: new2,
+            old_fingerprint: old.card().fingerprint().grouped(),
+            told,
+            counter,
+        })
+    }
+}
