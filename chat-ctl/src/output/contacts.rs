@@ -37,6 +37,9 @@ pub fn contacts_human(contacts: &[Contact]) -> String {
                 verified_label(c.verified),
                 one_line(&c.fingerprint)
             );
+            if c.rotated {
+                line.push_str("  (continued by signed rotation: verify the new fingerprint)");
+            }
             if c.dropped > 0 {
                 let _ = write!(line, "  {} dropped", c.dropped);
             }
@@ -122,5 +125,28 @@ mod tests {
             "{added}"
         );
         assert!(added.contains(&format!("chat-ctl contact verify carol '{FP}'")));
+    }
+
+    #[test]
+    fn a_changed_or_rotated_key_and_lost_messages_are_said() {
+        let bob = Contact {
+            user: "bob".into(),
+            fingerprint: FP.into(),
+            verified: true,
+            added_at: T0,
+            pending_fingerprint: Some(FP.replace("c7e1", "0000")),
+            quarantined: 3,
+            dropped: 2,
+            rotated: true,
+        };
+        let text = contacts_human(&[bob]);
+        assert!(text.contains("continued by signed rotation"), "{text}");
+        assert!(text.contains("2 dropped"), "{text}");
+        assert!(text.contains("KEY CHANGED"), "{text}");
+        assert!(text.contains("3 message(s) wait"), "{text}");
+        assert!(
+            text.contains("chat-ctl contact accept-key bob --fingerprint 0000"),
+            "{text}"
+        );
     }
 }

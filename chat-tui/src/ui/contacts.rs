@@ -103,10 +103,15 @@ fn marks<'a>(state: &AppState, c: &Contact, base: Style) -> Vec<Span<'a>> {
             base.patch(t.error),
         ));
     }
-    marks.push(if c.verified {
-        Span::styled("✓ verified", base.patch(t.verified))
-    } else {
-        Span::styled("not verified", base.patch(t.dim))
+    marks.push(match (c.verified, c.rotated) {
+        // The key a signed rotation moved to is not the one verified.
+        (true, true) => Span::styled(
+            "✓ verified, continued by signed rotation",
+            base.patch(t.warning),
+        ),
+        (false, true) => Span::styled("continued by signed rotation", base.patch(t.warning)),
+        (true, false) => Span::styled("✓ verified", base.patch(t.verified)),
+        (false, false) => Span::styled("not verified", base.patch(t.dim)),
     });
     let mut spaced = Vec::new();
     for (i, m) in marks.into_iter().enumerate() {

@@ -110,6 +110,20 @@ fn the_detail_shows_the_pinned_and_the_new_fingerprint_of_the_highlighted_contac
     );
 }
 
+#[test]
+fn a_key_continued_by_a_signed_rotation_is_not_shown_as_plainly_verified() {
+    let rotated = Contact {
+        verified: true,
+        rotated: true,
+        ..contact("dave", CAROL_FP)
+    };
+    let screen = render(&view_of(vec![rotated], 100, 30));
+    assert!(
+        screen.contains("verified, continued by signed rotation"),
+        "{screen}"
+    );
+}
+
 /// The hex groups drawn in the confirmation, between its two sentences.
 fn fingerprint_on(screen: &str) -> String {
     let rows: Vec<&str> = screen
