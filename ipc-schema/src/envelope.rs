@@ -337,6 +337,17 @@ pub enum Payload {
         /// The transition's text (§13.1).
         transition: String,
     },
+    /// This account's keys were rotated on another of its devices
+    /// (docs/PROTOCOL.md §13.5): the transition, and the new private keys
+    /// (PKCS#8 DER, b64) for this device to take.
+    KeysRotated {
+        /// The transition's text (§13.1).
+        transition: String,
+        /// The new encryption private key.
+        enc: String,
+        /// The new signing private key.
+        sig: String,
+    },
     /// A `type` this version does not know; kept as received and shown as unsupported.
     Unsupported {
         /// The payload's `type` field.
@@ -389,6 +400,11 @@ enum KnownPayload {
     },
     KeyTransition {
         transition: String,
+    },
+    KeysRotated {
+        transition: String,
+        enc: String,
+        sig: String,
     },
 }
 
@@ -474,6 +490,15 @@ impl Payload {
             Payload::DeviceAdded { name } => KnownPayload::DeviceAdded { name: name.clone() },
             Payload::KeyTransition { transition } => KnownPayload::KeyTransition {
                 transition: transition.clone(),
+            },
+            Payload::KeysRotated {
+                transition,
+                enc,
+                sig,
+            } => KnownPayload::KeysRotated {
+                transition: transition.clone(),
+                enc: enc.clone(),
+                sig: sig.clone(),
             },
             Payload::Contact {
                 user,
@@ -561,6 +586,7 @@ impl Payload {
             "device_added",
             "contact",
             "key_transition",
+            "keys_rotated",
         ]
         .contains(&kind.as_str())
         {
@@ -584,6 +610,20 @@ impl Payload {
                     return Err(PayloadError::BadFields("text".into()));
                 }
                 Ok(Payload::Text { body, reply_to, to })
+            }
+            KnownPayload::KeysRotated {
+                transition,
+                enc,
+                sig,
+            } => {
+                if transition.len() > 16 * 1024 || enc.len() > 8 * 1024 || sig.len() > 8 * 1024 {
+                    return Err(PayloadError::BadFields("keys_rotated".into()));
+                }
+                Ok(Payload::KeysRotated {
+                    transition,
+                    enc,
+                    sig,
+                })
             }
             KnownPayload::KeyTransition { transition } => {
                 // 16 KiB: docs/PROTOCOL.md §13.1; the rest is chatd's check.

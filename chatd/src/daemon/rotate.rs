@@ -30,6 +30,62 @@ pub struct Rotated {
 }
 
 impl Daemon {
+    /// Takes the keys another device of this account rotated to (a
+    /// `keys_rotated` payload from the own account): the transition must be
+    /// signed by this device's keys and the new ones, its counter above the
+    /// last, and the keys must be the transition's card.
+    pub(super) async fn take_rotation(&self, transition_text: &str, enc: &str, sig: &str) {
+        let taken = async {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let old = self.identity()?;
+            let t = transition::check(transition_text.as_bytes(), old.user(), old.card()).map_err(
+                |e| DaemonError::Internal(format!("a rotation from another device: {e}")),
+            )?;
+            let (done, _) = self.store.rotation_state()?;
+            if t.counter <= done {
+                return Err(DaemonError::Internal(
+                    "a rotation from another device was replayed".into(),
+                ));
+            }
+            let der = |text: &str| {
+                b64.decode(text)
+                    .map(zeroize::Zeroizing::new)
+                    .map_err(|_| DaemonError::Internal("rotated keys are not base64".into()))
+            };
+            let (enc, sig) = (der(enc)?, der(sig)?);
+            let new = Identity::from_pkcs8(old.user(), &enc, &sig)
+                .map_err(|e| DaemonError::Internal(format!("rotated keys do not load: {e}")))?;
+            if new.card().fingerprint() != t.card.fingerprint() {
+                return Err(DaemonError::Internal(
+                    "rotated keys are not the transition's".into(),
+                ));
+            }
+            let ks = self.keystore.clone();
+            let keys = (old.enc_private_pkcs8(), old.sig_private_pkcs8(), enc, sig);
+            blocking(move || -> Result<(), KeystoreError> {
+                ks.set(names::OLD_ENC_KEY, keys.0.expose_secret())?;
+                ks.set(names::OLD_SIG_KEY, keys.1.expose_secret())?;
+                ks.set(names::ENC_KEY, &keys.2)?;
+                ks.set(names::SIG_KEY, &keys.3)
+            })
+            .await??;
+            let until = now_ms() + RETIRED_GRACE_MS;
+            self.store.note_rotation(t.counter, Some(until))?;
+            *self.retired.write().expect("retired lock") = Some((old, until));
+            *self.identity.write().expect("identity lock") = Some(Arc::new(new));
+            tracing::warn!(
+                counter = t.counter,
+                "took the keys another device of this account rotated to"
+            );
+            Ok::<_, DaemonError>(())
+        }
+        .await;
+        if let Err(e) = taken {
+            tracing::error!(error = %e, "refused a rotation from another device");
+        }
+    }
+
     /// This account's identity before its last rotation, while its grace
     /// period lasts.
     pub(super) fn retired_identity(&self) -> Option<Arc<Identity>> {
@@ -154,6 +210,39 @@ impl Daemon {
                 &serde_json::to_string(&sealed).expect("envelopes serialize"),
             )?;
             told += 1;
+        }
+        // This account's other devices take the new keys too, end to end:
+        // sealed to, and signed by, the keys they still hold.
+        if self.has_other_devices() {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let rotated = Payload::KeysRotated {
+                transition: match &payload {
+                    Payload::KeyTransition { transition } => transition.clone(),
+                    _ => unreachable!("made above"),
+                },
+                enc: b64.encode(new2.enc_private_pkcs8().expose_secret()),
+                sig: b64.encode(new2.sig_private_pkcs8().expose_secret()),
+            };
+            let old3 = old.clone();
+            let sealed = blocking(move || {
+                let json = zeroize::Zeroizing::new(rotated.to_json().map_err(|e| e.to_string())?);
+                crypto::envelope_v2::seal_v2_bytes(
+                    &old3,
+                    &[old3.card()],
+                    &json,
+                    now_ms(),
+                    &mut rand::rng(),
+                )
+                .map_err(|e| e.to_string())
+            })
+            .await?
+            .map_err(DaemonError::Internal)?;
+            self.store.queue_sealed(
+                &account.user,
+                &sealed.id,
+                &serde_json::to_string(&sealed).expect("envelopes serialize"),
+            )?;
         }
         self.outbox_wake.notify_one();
         self.backup_wake.notify_one();

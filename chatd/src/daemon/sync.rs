@@ -203,6 +203,9 @@ impl Daemon {
         for (summary, text) in crate::notify::batch(self.config.notifications, &unseen) {
             tokio::task::spawn_blocking(move || crate::notify::show(&summary, &text));
         }
+        if let Some((transition, enc, sig)) = &outcome.own_rotation {
+            self.take_rotation(transition, enc, sig).await;
+        }
         // A rotation first: what its new key signed may be waiting already.
         for user in &outcome.rotated {
             self.after_rotation(me, user).await;

@@ -35,6 +35,9 @@ pub struct BatchOutcome {
     /// Contacts whose transition came from a key not pinned: look their
     /// card up, as for any key change.
     pub key_checks: Vec<String>,
+    /// This account's keys rotated on another device: (transition, enc,
+    /// sig) for the daemon to check and take.
+    pub own_rotation: Option<(String, String, String)>,
 }
 
 pub(super) fn bump(tx: &Transaction<'_>, reason: DropReason, by: u64) -> rusqlite::Result<()> {
@@ -190,7 +193,9 @@ impl Store {
                     }
                     // Only this account's own devices announce devices and
                     // sync contacts.
-                    Payload::DeviceAdded { .. } | Payload::Contact { .. } => {
+                    Payload::DeviceAdded { .. }
+                    | Payload::Contact { .. }
+                    | Payload::KeysRotated { .. } => {
                         bump(&tx, DropReason::UnknownSender, 1)?;
                         continue;
                     }

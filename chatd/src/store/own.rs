@@ -92,6 +92,15 @@ pub(super) fn own_copy(
             super::contact_sync::apply_synced(tx, me, synced, events)?;
             Ok(())
         }
+        // Checked and taken by the daemon (keystore writes), after commit.
+        Payload::KeysRotated {
+            transition,
+            enc,
+            sig,
+        } => {
+            out.own_rotation = Some((transition, enc, sig));
+            Ok(())
+        }
         Payload::DeviceAdded { name } => {
             push_event(
                 tx,

@@ -343,3 +343,71 @@ fn id_rotate_moves_contacts_and_chat_goes_on_both_ways() {
     });
     assert_eq!(contact(&alice, "bob")["rotated"], true);
 }
+
+/// alice on two devices rotates on one: the other takes the new keys end to
+/// end, bob moves to them, and both of alice's devices go on chatting.
+#[test]
+fn a_rotation_reaches_the_account_s_other_devices() {
+    let world = World::start();
+    let desk = world.daemon("alice");
+    let bob = world.daemon("bob");
+    desk.register(&world.relay);
+    bob.register(&world.relay);
+    desk.add_contact(&bob);
+    bob.add_contact(&desk);
+    let code = desk.ctl(&["--json", "device", "link"]).json()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let laptop = world.daemon("alice-laptop");
+    laptop
+        .ctl_in(
+            &[
+                "device",
+                "join",
+                &code,
+                "--relay",
+                &world.relay.url,
+                "--user",
+                "alice",
+                "--name",
+                "laptop",
+                "--password-stdin",
+            ],
+            "alice-password\n",
+        )
+        .success();
+    eventually(WAIT, "the desk learns of the laptop", || {
+        desk.events_after(0)
+            .iter()
+            .any(|e| e["event"] == "device.added")
+            .then_some(())
+    });
+    let old_fp = fingerprint(&desk);
+    desk.ctl_in(&["id", "rotate", "--password-stdin"], "alice-password\n")
+        .success();
+    let new_fp = fingerprint(&desk);
+    assert_ne!(new_fp, old_fp);
+    eventually(WAIT, "the laptop takes the new keys", || {
+        (fingerprint(&laptop) == new_fp).then_some(())
+    });
+    eventually(WAIT, "bob moves to alice's new key", || {
+        (contact(&bob, "alice")["fingerprint"] == new_fp.as_str()).then_some(())
+    });
+    bob.ctl(&["send", "alice", "to both of you"]).success();
+    for d in [&desk, &laptop] {
+        eventually(WAIT, &format!("{} has bob's text", d.name), || {
+            bodies(d, "bob")
+                .contains(&"to both of you".to_owned())
+                .then_some(())
+        });
+    }
+    laptop
+        .ctl(&["send", "bob", "from the laptop's new keys"])
+        .success();
+    eventually(WAIT, "bob has the laptop's text", || {
+        bodies(&bob, "alice")
+            .contains(&"from the laptop's new keys".to_owned())
+            .then_some(())
+    });
+}
