@@ -52,8 +52,13 @@ impl Daemon {
         Ok(added)
     }
 
-    /// Fetches `user`'s card from the directory; it must have `wanted`.
-    async fn directory_card(&self, user: &str, wanted: &Fingerprint) -> Result<Card, DaemonError> {
+    /// Fetches `user`'s card from the directory; it must have `wanted`
+    /// (adding a contact, accepting a changed key).
+    pub(super) async fn directory_card(
+        &self,
+        user: &str,
+        wanted: &Fingerprint,
+    ) -> Result<Card, DaemonError> {
         let token = self.token().ok_or_else(|| {
             DaemonError::NotLoggedIn("not logged in: run `chat-ctl login` first".into())
         })?;
@@ -74,7 +79,7 @@ impl Daemon {
         }
         if card.fingerprint() != *wanted {
             return Err(DaemonError::FingerprintMismatch(format!(
-                "{user}'s card in the directory has fingerprint {}, not the one given; not added",
+                "{user}'s card in the directory has fingerprint {}, not the one given; nothing changed",
                 card.fingerprint()
             )));
         }

@@ -149,7 +149,7 @@ impl Daemon {
         }
         let card = match self.store.pending_card(user)? {
             Some(card) if card.fingerprint() == wanted => card,
-            _ => self.directory_card_checked(user, &wanted).await?,
+            _ => self.directory_card(user, &wanted).await?,
         };
         let (contact, waiting) = self.publish(self.store.accept_key(me.user(), user, &card)?);
         let (filed, unopened) = self.reopen(&me, user, waiting, false).await?;
@@ -216,31 +216,5 @@ impl Daemon {
     pub fn refuse_key(&self, user: &str) -> Result<(Contact, u64), DaemonError> {
         let me = self.identity()?;
         Ok(self.publish(self.store.refuse_key(me.user(), user)?))
-    }
-
-    /// `user`'s card from the directory, which must have `wanted`.
-    async fn directory_card_checked(
-        &self,
-        user: &str,
-        wanted: &Fingerprint,
-    ) -> Result<Card, DaemonError> {
-        let token = self.token().ok_or_else(|| {
-            DaemonError::NotLoggedIn("not logged in: run `chat-ctl login` first".into())
-        })?;
-        let bytes = self.relay()?.card(&token, user).await?;
-        let card = Card::from_json(&bytes).map_err(|e| DaemonError::InvalidCard(e.to_string()))?;
-        if card.user() != user {
-            return Err(DaemonError::InvalidCard(format!(
-                "the directory's card names {}",
-                card.user()
-            )));
-        }
-        if card.fingerprint() != *wanted {
-            return Err(DaemonError::FingerprintMismatch(format!(
-                "{user}'s card in the directory has fingerprint {}, not the one given; nothing accepted",
-                card.fingerprint().grouped()
-            )));
-        }
-        Ok(card)
     }
 }

@@ -140,16 +140,31 @@ pub(super) fn notice(
     line: &str,
     events: &mut Vec<EventEnvelope>,
 ) -> rusqlite::Result<()> {
+    system_message(tx, me, peer, peer, line, now_ms(), None, events)
+}
+
+/// A line chatd writes in conversation `peer` as from `by` (a group's
+/// history, a key change), already read, with its event.
+#[allow(clippy::too_many_arguments)]
+pub(in crate::store) fn system_message(
+    tx: &Transaction<'_>,
+    me: &str,
+    peer: &str,
+    by: &str,
+    line: &str,
+    now: u64,
+    group: Option<&str>,
+    events: &mut Vec<EventEnvelope>,
+) -> rusqlite::Result<()> {
     let id = new_message_id();
-    let now = now_ms();
     tx.execute(
         "INSERT INTO messages (id, peer, direction, sender, recipient, ts, received_at, kind, body, state)
-         VALUES (?1, ?2, 'in', ?2, ?3, ?4, ?4, 'system', ?5, 'read')",
-        params![id, peer, me, now as i64, line],
+         VALUES (?1, ?2, 'in', ?3, ?4, ?5, ?5, 'system', ?6, 'read')",
+        params![id, peer, by, me, now as i64, line],
     )?;
     let view = MessageView {
         id,
-        from: peer.to_owned(),
+        from: by.to_owned(),
         to: me.to_owned(),
         ts: now,
         direction: Direction::In,
@@ -160,7 +175,7 @@ pub(super) fn notice(
         failure: None,
         seq: tx.last_insert_rowid() as u64,
         truncated: false,
-        group: None,
+        group: group.map(str::to_owned),
         deliveries: Vec::new(),
     };
     push_event(

@@ -5,8 +5,8 @@
 
 use ipc_schema::Payload;
 use ipc_schema::methods::{
-    Direction, DropReason, Event, EventEnvelope, GroupRemovedEvent, GroupState, GroupUpdatedEvent,
-    MessageReceivedEvent, MessageState, MessageView,
+    DropReason, Event, EventEnvelope, GroupRemovedEvent, GroupState, GroupUpdatedEvent,
+    MessageState,
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -255,34 +255,8 @@ fn system_line(
     now: u64,
     events: &mut Vec<EventEnvelope>,
 ) -> rusqlite::Result<()> {
-    let msg_id = new_message_id();
     let peer = group_peer(id);
-    tx.execute(
-        "INSERT INTO messages (id, peer, direction, sender, recipient, ts, received_at, kind, body, state)
-         VALUES (?1, ?2, 'in', ?3, ?4, ?5, ?5, 'system', ?6, 'read')",
-        params![msg_id, peer, by, me, now as i64, line],
-    )?;
-    let view = MessageView {
-        id: msg_id,
-        from: by.to_owned(),
-        to: me.to_owned(),
-        ts: now,
-        direction: Direction::In,
-        kind: "system".into(),
-        body: Some(line.to_owned()),
-        reply_to: None,
-        state: MessageState::Read,
-        failure: None,
-        seq: tx.last_insert_rowid() as u64,
-        truncated: false,
-        group: Some(id.to_owned()),
-        deliveries: Vec::new(),
-    };
-    push_event(
-        tx,
-        events,
-        Event::MessageReceived(MessageReceivedEvent { message: view }),
-    )
+    super::super::quarantine::system_message(tx, me, &peer, by, line, now, Some(id), events)
 }
 
 /// Writes a group from a backup or a device link: its rosters as the other
