@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use e2e::{Daemon, World, eventually};
+use e2e::{Daemon, World, eventually, pair};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -37,12 +37,7 @@ fn fingerprint(d: &Daemon) -> String {
 #[test]
 fn a_contact_with_new_keys_waits_in_quarantine_until_the_new_fingerprint_is_accepted() {
     let world = World::start();
-    let alice = world.daemon("alice");
-    let bob = world.daemon("bob");
-    alice.register(&world.relay);
-    bob.register(&world.relay);
-    alice.add_contact(&bob);
-    bob.add_contact(&alice);
+    let (alice, bob) = pair(&world, "alice", "bob");
     bob.ctl(&["send", "alice", "with my first keys"]).success();
     eventually(WAIT, "alice has bob's first text", || {
         (bodies(&alice, "bob") == ["with my first keys"]).then_some(())
@@ -309,12 +304,7 @@ fn a_signed_transition_moves_a_contact_and_replayed_or_forged_ones_do_not() {
 #[test]
 fn id_rotate_moves_contacts_and_chat_goes_on_both_ways() {
     let world = World::start();
-    let alice = world.daemon("alice");
-    let bob = world.daemon("bob");
-    alice.register(&world.relay);
-    bob.register(&world.relay);
-    alice.add_contact(&bob);
-    bob.add_contact(&alice);
+    let (alice, bob) = pair(&world, "alice", "bob");
     let old_fp = fingerprint(&bob);
     let rotated = bob
         .ctl_in(
@@ -349,12 +339,7 @@ fn id_rotate_moves_contacts_and_chat_goes_on_both_ways() {
 #[test]
 fn a_rotation_reaches_the_account_s_other_devices() {
     let world = World::start();
-    let desk = world.daemon("alice");
-    let bob = world.daemon("bob");
-    desk.register(&world.relay);
-    bob.register(&world.relay);
-    desk.add_contact(&bob);
-    bob.add_contact(&desk);
+    let (desk, bob) = pair(&world, "alice", "bob");
     let code = desk.ctl(&["--json", "device", "link"]).json()["code"]
         .as_str()
         .unwrap()

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use e2e::{Daemon, World, eventually};
+use e2e::{Daemon, World, eventually, pair};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -50,12 +50,7 @@ fn bodies(d: &Daemon, peer: &str) -> Vec<String> {
 #[test]
 fn a_machine_joins_with_a_link_code_and_brings_contacts_groups_and_history() {
     let world = World::start();
-    let desk = world.daemon("alice");
-    let bob = world.daemon("bob");
-    desk.register(&world.relay);
-    bob.register(&world.relay);
-    desk.add_contact(&bob);
-    bob.add_contact(&desk);
+    let (desk, bob) = pair(&world, "alice", "bob");
     let url = world.relay.url.clone();
 
     bob.ctl(&["send", "alice", "first from bob"]).success();
