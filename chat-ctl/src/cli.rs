@@ -173,9 +173,10 @@ pub struct IdArgs {
 #[derive(Debug, Subcommand)]
 pub enum IdCommand {
     /// Replace your key pairs: the relay's directory gets the new card
-    /// (asks for the relay password) and every contact is sent a transition
-    /// signed by the old and the new keys, so they move to the new key
-    /// without asking. Old keys still open what was sealed to them for 7 days
+    /// (asks for the relay password) and every contact and group is sent a
+    /// transition signed by the old and the new keys, so they move to the
+    /// new key without asking. Old keys still open what was sealed to them
+    /// for the grace period (chatd's `[keys] grace_days`, 7 by default)
     Rotate(PasswordArgs),
 }
 

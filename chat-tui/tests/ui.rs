@@ -451,6 +451,7 @@ fn contact_changes_update_the_lists_in_place() {
         quarantined: 0,
         dropped: 0,
         rotated: false,
+        frozen: false,
     };
     assert_eq!(
         app::update(&mut s, changed(1, ContactChange::Added, dave.clone())),
@@ -641,6 +642,7 @@ fn contacts_without_messages_are_listed_after_conversations() {
             quarantined: 0,
             dropped: 0,
             rotated: false,
+            frozen: false,
         }]),
     );
     let peers: Vec<_> = s.conversations.iter().map(|c| c.peer.as_str()).collect();
@@ -664,6 +666,7 @@ fn contact_list() -> Vec<Contact> {
             quarantined: 0,
             dropped: 0,
             rotated: false,
+            frozen: false,
         },
         Contact {
             user: "carol".into(),
@@ -674,6 +677,7 @@ fn contact_list() -> Vec<Contact> {
             quarantined: 0,
             dropped: 0,
             rotated: false,
+            frozen: false,
         },
     ]
 }
@@ -934,6 +938,7 @@ fn snapshot_picker_filtering_80x24() {
             quarantined: 0,
             dropped: 0,
             rotated: false,
+            frozen: false,
         }]),
     );
     app::update(&mut s, Action::OpenPicker);

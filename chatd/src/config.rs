@@ -54,6 +54,29 @@ impl QuarantineConfig {
     }
 }
 
+/// `[keys]`: how long keys left by a rotation still work (docs/PROTOCOL.md
+/// §13.4): this account's old private keys, and contacts' previous signing
+/// keys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// Days, 1 to 90 (default 7).
+    pub grace_days: u64,
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        KeysConfig { grace_days: 7 }
+    }
+}
+
+impl KeysConfig {
+    /// The grace period in ms.
+    pub fn grace_ms(&self) -> u64 {
+        self.grace_days * 24 * 3600 * 1000
+    }
+}
+
 /// `[events]`: how long the event log behind `subscribe {after}` is kept.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -99,13 +122,25 @@ pub struct Config {
     pub events: EventsConfig,
     /// Mail waiting for a decision on a contact's changed key.
     pub quarantine: QuarantineConfig,
+    /// Keys left by a rotation.
+    pub keys: KeysConfig,
 }
 
 impl Config {
     /// Reads `path`; a missing file means defaults, a broken one is an error.
     pub fn load(path: &Path) -> Result<Config, String> {
         match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display())),
+            Ok(text) => {
+                let c: Config =
+                    toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+                if !(1..=90).contains(&c.keys.grace_days) {
+                    return Err(format!(
+                        "{}: keys.grace_days must be 1 to 90 days",
+                        path.display()
+                    ));
+                }
+                Ok(c)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
             Err(e) => Err(format!("{}: {e}", path.display())),
         }
@@ -136,5 +171,27 @@ mod tests {
         let d = Config::default();
         assert_eq!(d.notifications, NotifyMode::Sender);
         assert_eq!(d.events.retention().days, 30);
+        assert_eq!(d.keys.grace_ms(), 7 * 24 * 3600 * 1000);
+    }
+
+    #[test]
+    fn the_grace_period_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        for (text, ok) in [
+            ("[keys]\ngrace_days = 1", true),
+            ("[keys]\ngrace_days = 90", true),
+            ("[keys]\ngrace_days = 0", false),
+            ("[keys]\ngrace_days = 91", false),
+            ("[keys]\ngrace = 3", false),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            assert_eq!(Config::load(&path).is_ok(), ok, "{text}");
+        }
+        std::fs::write(&path, "[keys]\ngrace_days = 2").unwrap();
+        assert_eq!(
+            Config::load(&path).unwrap().keys.grace_ms(),
+            2 * 24 * 3600 * 1000
+        );
     }
 }

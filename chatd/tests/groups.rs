@@ -394,3 +394,170 @@ fn a_removed_admin_cannot_win_back_by_removing_its_remover_from_the_past() {
     assert_eq!(head, h3);
     assert_eq!(members(&roster), ["alice", "carol", "erin"]);
 }
+
+/// carol's identity as the rosters name her (alice's vector keys), and the
+/// one she rotates to (bob's vector keys), with the transition between.
+fn carol_rotates() -> (chatd::crypto::Identity, chatd::crypto::Identity, String) {
+    use chatd::crypto::Identity;
+    let v = load_vectors();
+    let der = |who: &str, field: &str| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(v["keys"][who][field].as_str().unwrap())
+            .unwrap()
+    };
+    let old = Identity::from_pkcs8(
+        "carol",
+        &der("alice", "enc_private_pkcs8"),
+        &der("alice", "sig_private_pkcs8"),
+    )
+    .unwrap();
+    let new = Identity::from_pkcs8(
+        "carol",
+        &der("bob", "enc_private_pkcs8"),
+        &der("bob", "sig_private_pkcs8"),
+    )
+    .unwrap();
+    let text = chatd::crypto::transition::make(&old, &new, 1, 1_764_000_000_000, &mut rand::rng())
+        .unwrap();
+    (old, new, text)
+}
+
+#[test]
+fn a_member_moves_itself_to_new_keys_with_its_transition_and_nothing_else() {
+    let (_, base, r1, h1) = two_admins();
+    let (old, new, text) = carol_rotates();
+    assert_eq!(r1.members["carol"].card, *old.card());
+    let mut log = GroupLog::start(&base[0].0, "alice").unwrap();
+    log.offer(&base[1].0, "alice", 0).unwrap();
+    // carol is no admin, yet may change her own card with her transition.
+    let moved = r1.key_change(h1, "carol", &text, new.card());
+    let (mt, mh) = sealed(&moved);
+    // The transition travels in the roster text and is read back.
+    assert_eq!(Roster::parse(mt.as_bytes()).unwrap(), moved);
+    // Not sent by carol: refused.
+    assert_eq!(log.offer(&mt, "bob", 0), Err(RosterError::NotTheAuthor));
+    // Something else changed too: refused.
+    let mut greedy = moved.clone();
+    greedy.name = "carol's".into();
+    assert!(matches!(
+        log.offer(&greedy.to_text(), "carol", 0),
+        Err(RosterError::BadKeyChange(_))
+    ));
+    let mut promoted = moved.clone();
+    promoted.admins.push("carol".into());
+    assert!(matches!(
+        log.offer(&promoted.to_text(), "carol", 0),
+        Err(RosterError::BadKeyChange(_))
+    ));
+    // A card other than the transition's: refused.
+    let mut other = moved.clone();
+    other.members.get_mut("carol").unwrap().card = card("carol");
+    assert!(matches!(
+        log.offer(&other.to_text(), "carol", 0),
+        Err(RosterError::BadKeyChange(_))
+    ));
+    // bob cannot move carol, nor himself with carol's transition.
+    let as_bob = Card::from_der("bob", new.card().enc_der(), new.card().sig_der()).unwrap();
+    let bobs = r1.key_change(h1, "bob", &text, &as_bob);
+    assert_eq!(
+        log.offer(&bobs.to_text(), "bob", 0),
+        Err(RosterError::BadKeyChange("wrong_user"))
+    );
+    // A transition whose old key is not carol's card in the parent.
+    let (_, _, again) = carol_rotates();
+    let swapped = chatd::crypto::transition::make(&new, &old, 2, 1, &mut rand::rng()).unwrap();
+    let back = r1.key_change(h1, "carol", &swapped, old.card());
+    assert_eq!(
+        log.offer(&back.to_text(), "carol", 0),
+        Err(RosterError::BadKeyChange("not_pinned"))
+    );
+    // A tampered transition: refused.
+    let tampered = again.replacen("\"counter\":1", "\"counter\":7", 1);
+    let forged = r1.key_change(h1, "carol", &tampered, new.card());
+    assert_eq!(
+        log.offer(&forged.to_text(), "carol", 0),
+        Err(RosterError::BadKeyChange("bad_signature"))
+    );
+    // The real one counts; the next change by an admin keeps the new card
+    // and carries no transition.
+    assert_eq!(
+        log.offer(&mt, "carol", 0).unwrap(),
+        Offered::Accepted(vec![mh])
+    );
+    assert_eq!(log.head().1.members["carol"].card, *new.card());
+    let (r3, t3, h3) = change(&moved, mh, "alice", add(&["dave"]));
+    assert_eq!(r3.transition, None);
+    assert_eq!(r3.members["carol"].card, *new.card());
+    assert_eq!(
+        log.offer(&t3, "alice", 0).unwrap(),
+        Offered::Accepted(vec![h3])
+    );
+    // An admin cannot put carol's old card back.
+    let mut undo = r3.child(h3, "alice");
+    undo.members.get_mut("carol").unwrap().card = old.card().clone();
+    assert_eq!(
+        log.offer(&undo.to_text(), "alice", 0),
+        Err(RosterError::MemberRewritten)
+    );
+    // A first roster cannot carry a transition.
+    let mut first = Roster::parse(base[0].0.as_bytes()).unwrap();
+    first.transition = Some(text.clone());
+    assert_eq!(
+        GroupLog::start(&first.to_text(), "alice").err(),
+        Some(RosterError::BadGenesis)
+    );
+}
+
+#[test]
+fn a_key_change_that_lost_a_fork_is_made_again_and_needs_only_membership() {
+    let (_, base, r1, h1) = two_admins();
+    let (_, new, text) = carol_rotates();
+    let moved = r1.key_change(h1, "carol", &text, new.card());
+    let (mt, mh) = sealed(&moved);
+    // Concurrently alice renames the group.
+    let (_, rt, rh) = change(
+        &r1,
+        h1,
+        "alice",
+        Edit {
+            rename: Some("ops-2".into()),
+            ..Edit::default()
+        },
+    );
+    let changes = [(mt, "carol".to_owned()), (rt, "alice".to_owned())];
+    let (head, _) = converge(&base, &changes, &[vec![0, 1], vec![1, 0]]);
+    assert_eq!(
+        head,
+        mh.min(rh),
+        "neither lost its right: the lower hash wins"
+    );
+    let mut log = GroupLog::start(&base[0].0, "alice").unwrap();
+    log.offer(&base[1].0, "alice", 0).unwrap();
+    for (t, s) in &changes {
+        log.offer(t, s, 0).unwrap();
+    }
+    // Whoever lost makes it again, and then both hold.
+    let loser = if head == mh { "alice" } else { "carol" };
+    let again = log
+        .rebase_for(loser)
+        .expect("the loser makes its change again");
+    if loser == "carol" {
+        assert_eq!(again.transition.as_deref(), Some(text.as_str()));
+    }
+    log.offer(&again.to_text(), loser, 0).unwrap();
+    let head = log.head().1;
+    assert_eq!(head.name, "ops-2");
+    assert_eq!(head.members["carol"].card, *new.card());
+    assert_eq!(log.rebase_for("carol"), None);
+    assert_eq!(log.rebase_for("alice"), None);
+
+    // carol's key change against bob demoting... bob removing carol: the
+    // removal wins, and there is nothing for carol to make again.
+    let (_, xt, xh) = change(&r1, h1, "bob", remove(&["carol"]));
+    let (mt, _) = sealed(&moved);
+    let changes = [(mt, "carol".to_owned()), (xt, "bob".to_owned())];
+    let (head, roster) = converge(&base, &changes, &[vec![0, 1], vec![1, 0]]);
+    assert_eq!(head, xh, "a removal beats the removed member's key change");
+    assert!(!roster.is_member("carol"));
+}

@@ -119,6 +119,7 @@ fn bob() -> Contact {
         quarantined: 0,
         dropped: 0,
         rotated: false,
+        frozen: false,
     }
 }
 
@@ -479,7 +480,9 @@ fn method_cases() -> Vec<Case> {
                 fingerprint: BOB_FP.into(),
                 old_fingerprint: ALICE_FP.into(),
                 contacts: 2,
+                groups: 1,
                 counter: 1,
+                old_keys_until: 1764604800000,
             },
         ),
         case(
@@ -494,6 +497,7 @@ fn method_cases() -> Vec<Case> {
                     quarantined: 0,
                     dropped: 0,
                     rotated: false,
+                    frozen: false,
                     ..bob()
                 },
             },
@@ -513,6 +517,7 @@ fn method_cases() -> Vec<Case> {
                     quarantined: 0,
                     dropped: 0,
                     rotated: false,
+                    frozen: false,
                     ..bob()
                 },
             },
@@ -533,6 +538,7 @@ fn method_cases() -> Vec<Case> {
                         quarantined: 0,
                         dropped: 0,
                         rotated: false,
+                        frozen: false,
                     },
                 ],
             },

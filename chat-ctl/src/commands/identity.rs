@@ -45,15 +45,23 @@ async fn rotate(ctx: &Ctx, p: PasswordArgs) -> Result<(), CtlError> {
         ctx.out.json(&result)?;
     } else {
         let mut text = format!(
-            "new keys (rotation {}); a transition signed by the old and the new keys goes to {} contact(s)\nnew fingerprint:\n",
-            result.counter, result.contacts
+            "new keys (rotation {}); a transition signed by the old and the new keys goes to {} contact(s) and {} group(s)\nnew fingerprint:\n",
+            result.counter, result.contacts, result.groups
         );
         for line in ipc_schema::fingerprint::lines(&result.fingerprint) {
             text.push_str(&format!("  {line}\n"));
         }
-        text.push_str(
-            "the old keys still open what was sealed to them for 7 days, then they are destroyed",
-        );
+        let days = result
+            .old_keys_until
+            .saturating_sub(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64),
+            )
+            .div_ceil(24 * 3600 * 1000);
+        text.push_str(&format!(
+            "the old keys still open what was sealed to them for {days} day(s), then they are destroyed"
+        ));
         ctx.out.human(&text)?;
     }
     Ok(())

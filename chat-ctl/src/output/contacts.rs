@@ -44,7 +44,26 @@ pub fn contacts_human(contacts: &[Contact]) -> String {
                 let _ = write!(line, "  {} dropped", c.dropped);
             }
             line.push('\n');
-            if let Some(new) = &c.pending_fingerprint {
+            if let (true, Some(other)) = (c.frozen, &c.pending_fingerprint) {
+                let _ = writeln!(
+                    line,
+                    "{:<w$}  FROZEN: two different rotations came from {}'s previous key; someone else may hold it.\n\
+                     {:<w$}  nothing is sent or opened ({} message(s) wait) until you accept one, after comparing with {}:\n\
+                     {:<w$}    chat-ctl contact accept-key {} --fingerprint {}\n\
+                     {:<w$}    chat-ctl contact accept-key {} --fingerprint {}",
+                    "",
+                    c.user,
+                    "",
+                    c.quarantined,
+                    c.user,
+                    "",
+                    c.user,
+                    one_line(&c.fingerprint).replace(' ', ""),
+                    "",
+                    c.user,
+                    one_line(other).replace(' ', ""),
+                );
+            } else if let Some(new) = &c.pending_fingerprint {
                 let _ = writeln!(
                     line,
                     "{:<w$}  KEY CHANGED: the relay now has {}; {} message(s) wait.\n{:<w$}  compare it with {}, then: chat-ctl contact accept-key {} --fingerprint {} (or refuse-key)",
@@ -103,6 +122,7 @@ mod tests {
                 quarantined: 0,
                 dropped: 0,
                 rotated: false,
+                frozen: false,
             },
             Contact {
                 user: "carol".into(),
@@ -113,6 +133,7 @@ mod tests {
                 quarantined: 0,
                 dropped: 0,
                 rotated: false,
+                frozen: false,
             },
         ];
         assert_eq!(
@@ -138,6 +159,7 @@ mod tests {
             quarantined: 3,
             dropped: 2,
             rotated: true,
+            frozen: false,
         };
         let text = contacts_human(&[bob]);
         assert!(text.contains("continued by signed rotation"), "{text}");
@@ -148,5 +170,32 @@ mod tests {
             text.contains("chat-ctl contact accept-key bob --fingerprint 0000"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_frozen_contact_shows_both_fingerprints_to_choose_from() {
+        let other = FP.replace("c7e1", "0000");
+        let carol = Contact {
+            user: "carol".into(),
+            fingerprint: FP.into(),
+            verified: false,
+            added_at: T0,
+            pending_fingerprint: Some(other.clone()),
+            quarantined: 2,
+            dropped: 0,
+            rotated: true,
+            frozen: true,
+        };
+        let text = contacts_human(&[carol]);
+        assert!(text.contains("FROZEN"), "{text}");
+        assert!(!text.contains("KEY CHANGED"), "{text}");
+        assert!(text.contains("2 message(s) wait"), "{text}");
+        for fp in [FP, other.as_str()] {
+            let choice = format!(
+                "chat-ctl contact accept-key carol --fingerprint {}",
+                fp.replace(' ', "")
+            );
+            assert!(text.contains(&choice), "{text}");
+        }
     }
 }

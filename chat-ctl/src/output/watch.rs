@@ -179,6 +179,7 @@ mod tests {
                     quarantined: 0,
                     dropped: 0,
                     rotated: false,
+                    frozen: false,
                 },
                 old_fingerprint: None,
                 new_fingerprint: None,

@@ -236,6 +236,7 @@ impl Daemon for FakeDaemon {
                 quarantined: 0,
                 dropped: 0,
                 rotated: false,
+                frozen: false,
             };
             s.contacts.push(contact.clone());
             Ok(contact)

@@ -70,6 +70,7 @@ fn contact_list() -> Vec<Contact> {
             quarantined: 0,
             dropped: 0,
             rotated: false,
+            frozen: false,
         },
         Contact {
             user: "carol".into(),
@@ -80,6 +81,7 @@ fn contact_list() -> Vec<Contact> {
             quarantined: 0,
             dropped: 0,
             rotated: false,
+            frozen: false,
         },
     ]
 }

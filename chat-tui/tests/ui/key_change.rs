@@ -33,6 +33,7 @@ fn contact(user: &str, fingerprint: &str) -> Contact {
         quarantined: 0,
         dropped: 0,
         rotated: false,
+        frozen: false,
     }
 }
 
@@ -115,6 +116,7 @@ fn a_key_continued_by_a_signed_rotation_is_not_shown_as_plainly_verified() {
     let rotated = Contact {
         verified: true,
         rotated: true,
+        frozen: false,
         ..contact("dave", CAROL_FP)
     };
     let screen = render(&view_of(vec![rotated], 100, 30));

@@ -74,8 +74,12 @@ impl Daemon {
     /// the directory, each at most every ten minutes. Best effort.
     pub(super) async fn check_keys(&self, relay: &RelayClient, token: &Secret, senders: &[String]) {
         let Ok(me) = self.identity() else { return };
+        // A frozen contact already waits for the user's choice between two
+        // cards; the directory has no say in it.
+        let frozen = self.store.frozen_contacts().unwrap_or_default();
         for user in senders
             .iter()
+            .filter(|u| !frozen.contains(*u))
             .filter(|u| self.key_looks.due(u))
             .take(LOOKS_PER_BATCH)
         {
@@ -142,13 +146,22 @@ impl Daemon {
             .contact_cards()?
             .remove(user)
             .ok_or_else(|| DaemonError::UnknownContact(user.to_owned()))?;
-        if pinned.fingerprint() == wanted {
+        // Frozen between two rotations: the user may keep the card it moved
+        // to first, as well as take the other.
+        let frozen = self.store.frozen_contacts()?.contains(user);
+        if pinned.fingerprint() == wanted && !frozen {
             return Err(DaemonError::Invalid(format!(
                 "{user}'s pinned key already has that fingerprint"
             )));
         }
         let card = match self.store.pending_card(user)? {
+            _ if pinned.fingerprint() == wanted => pinned,
             Some(card) if card.fingerprint() == wanted => card,
+            _ if frozen => {
+                return Err(DaemonError::FingerprintMismatch(format!(
+                    "{user} is frozen between two keys: accept one of the two fingerprints `chat-ctl contact list` shows"
+                )));
+            }
             _ => self.directory_card(user, &wanted).await?,
         };
         let (contact, waiting) = self.publish(self.store.accept_key(me.user(), user, &card)?);
@@ -175,6 +188,10 @@ impl Daemon {
         let Some(last_seq) = waiting.last().map(|(seq, _)| *seq) else {
             return Ok((0, 0));
         };
+        if self.store.frozen_contacts()?.contains(user) {
+            // It waits for the user's choice, not for another try.
+            return Ok((0, 0));
+        }
         let total = waiting.len() as u64;
         let batch: Vec<Box<RawValue>> = waiting
             .into_iter()

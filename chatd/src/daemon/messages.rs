@@ -31,6 +31,11 @@ impl Daemon {
             None if !self.store.is_contact(to)? => {
                 return Err(DaemonError::UnknownContact(to.to_owned()));
             }
+            // Sealing to either of two competing keys could be sealing to
+            // whoever else holds the key they came from.
+            None if self.store.frozen_contacts()?.contains(to) => {
+                return Err(crate::store::StoreError::Frozen(to.to_owned()).into());
+            }
             None => to.to_owned(),
         };
         let to = to.as_str();

@@ -166,6 +166,7 @@ impl Daemon {
         config: Config,
     ) -> Result<Arc<Daemon>, DaemonError> {
         let (shutdown, _) = watch::channel(false);
+        store.set_key_grace_ms(config.keys.grace_ms());
         let daemon = Arc::new(Daemon {
             store,
             keystore,

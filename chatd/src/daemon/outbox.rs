@@ -193,9 +193,17 @@ impl Daemon {
         // Texts and rosters also go to this account's other devices, so
         // each shows what any of them sent (docs/PROTOCOL.md §11.1).
         let others = self.has_other_devices();
-        let mine = me.card().clone();
+        let retired = self.retired_identity();
         let mut jobs = Vec::with_capacity(todo.len());
         for u in todo {
+            // A roster moving this account to its new keys is signed, and
+            // its own copy sealed, with the old ones: members (and this
+            // account's other devices) still hold those (PROTOCOL.md §9.3).
+            let signer = match &retired {
+                Some(old) if is_own_key_change(&u, me.user()) => old.clone(),
+                _ => me.clone(),
+            };
+            let mine = signer.card().clone();
             let synced = others && matches!(u.kind, OutgoingKind::Text | OutgoingKind::Roster);
             let to = if u.peer == me.user() {
                 // Only for the other devices: nobody to send it to without them.
@@ -222,7 +230,7 @@ impl Daemon {
                 }
             };
             match to.ok_or(crate::store::REMOVED).and_then(|to| job(&u, to)) {
-                Ok((to, payload, id, ts)) => jobs.push((u, to, payload, id, ts)),
+                Ok((to, payload, id, ts)) => jobs.push((u, signer, to, payload, id, ts)),
                 Err(why) => self.give_up_on(&u.id, &u.peer, u.kind, why)?,
             }
         }
@@ -230,7 +238,7 @@ impl Daemon {
             .iter()
             .map(|(u, ..)| (u.id.clone(), u.peer.clone(), u.kind))
             .collect();
-        let results = on_all_cores(jobs, move |(u, to, payload, id, ts)| {
+        let results = on_all_cores(jobs, move |(u, me, to, payload, id, ts)| {
             let env = match to {
                 To::One(card) => crypto::seal_as(&me, &card, &payload, id, ts, &mut rand::rng())
                     .map(|e| (serde_json::to_string(&e), Vec::new())),
@@ -342,6 +350,18 @@ impl Daemon {
     ) -> Result<(), DaemonError> {
         self.publish(self.store.outbox_failed(id, peer, kind, why)?);
         Ok(())
+    }
+}
+
+/// Whether `u` is a roster change of `me`'s that carries its key transition.
+fn is_own_key_change(u: &Unsealed, me: &str) -> bool {
+    let UnsealedContent::Roster { payload, .. } = &u.content else {
+        return false;
+    };
+    match Payload::from_json(payload.as_bytes()) {
+        Ok(Payload::Roster { roster, .. }) => crate::groups::Roster::parse(roster.as_bytes())
+            .is_ok_and(|r| r.author == me && r.transition.is_some()),
+        _ => false,
     }
 }
 

@@ -1,7 +1,8 @@
 //! Rotating this account's keys (docs/PROTOCOL.md §13, `chat-ctl id
 //! rotate`): new key pairs, the directory's card replaced, and a transition
 //! signed by the old and the new keys sent to every contact in an envelope
-//! the old keys seal and sign (so it opens with the key they pinned). The
+//! the old keys seal and sign (so it opens with the key they pinned), and the
+//! groups it is in get a roster change carrying the transition. The
 //! old keys are kept for a grace period, so what was sealed to them while
 //! the transition travelled still opens, then destroyed.
 
@@ -14,9 +15,6 @@ use crate::crypto::{self, Identity, KeyBits, transition};
 use crate::keystore::{KeystoreError, names};
 use crate::store::now_ms;
 
-/// How long this account's retired keys still open what was sealed to them.
-pub const RETIRED_GRACE_MS: u64 = crate::store::PREVIOUS_KEY_GRACE_MS;
-
 /// What a rotation did.
 pub struct Rotated {
     /// The new identity.
@@ -25,8 +23,12 @@ pub struct Rotated {
     pub old_fingerprint: String,
     /// Contacts a transition was queued for.
     pub told: usize,
+    /// Groups a key change was queued for.
+    pub groups: usize,
     /// The rotation's counter.
     pub counter: u64,
+    /// When the old private keys are destroyed, ms.
+    pub old_keys_until: u64,
 }
 
 impl Daemon {
@@ -70,7 +72,7 @@ impl Daemon {
                 ks.set(names::SIG_KEY, &keys.3)
             })
             .await??;
-            let until = now_ms() + RETIRED_GRACE_MS;
+            let until = now_ms() + self.config.keys.grace_ms();
             self.store.note_rotation(t.counter, Some(until))?;
             *self.retired.write().expect("retired lock") = Some((old, until));
             *self.identity.write().expect("identity lock") = Some(Arc::new(new));
@@ -155,9 +157,10 @@ impl Daemon {
             DaemonError::NotLoggedIn("not logged in: run `chat-ctl login` first".into())
         })?;
         if self.retired_identity().is_some() {
-            return Err(DaemonError::Invalid(
-                "the keys were rotated less than 7 days ago: messages sealed to the previous ones may still be on the way".into(),
-            ));
+            return Err(DaemonError::Invalid(format!(
+                "the keys were rotated less than {} day(s) ago (keys.grace_days): messages sealed to the previous ones may still be on the way",
+                self.config.keys.grace_days
+            )));
         }
         let bits = KeyBits::from_bits(old.key_bits()).unwrap_or_default();
         let user = account.user.clone();
@@ -190,13 +193,15 @@ impl Daemon {
             ks.set(names::SIG_KEY, keys.3.expose_secret())
         })
         .await??;
-        let until = at + RETIRED_GRACE_MS;
+        let until = at + self.config.keys.grace_ms();
         self.store.note_rotation(counter, Some(until))?;
         *self.retired.write().expect("retired lock") = Some((old.clone(), until));
         *self.identity.write().expect("identity lock") = Some(new2.clone());
         // Each contact gets the transition sealed and signed with the old
         // keys: it opens with the card they pinned.
-        let payload = Payload::KeyTransition { transition: text };
+        let payload = Payload::KeyTransition {
+            transition: text.clone(),
+        };
         let mut told = 0;
         for (_, card) in self.store.contact_cards()? {
             let (old3, payload) = (old.clone(), payload.clone());
@@ -244,14 +249,24 @@ impl Daemon {
                 &serde_json::to_string(&sealed).expect("envelopes serialize"),
             )?;
         }
+        // Every group gets a change moving this member to the new card
+        // (PROTOCOL.md §9.3), so members who are not contacts follow too.
+        let groups = self.publish(self.store.key_change_groups(
+            &account.user,
+            &old.card().fingerprint(),
+            &text,
+            new2.card(),
+        )?);
         self.outbox_wake.notify_one();
         self.backup_wake.notify_one();
-        tracing::warn!(counter, told, "rotated this account's keys");
+        tracing::warn!(counter, told, groups, "rotated this account's keys");
         Ok(Rotated {
             identity: new2,
             old_fingerprint: old.card().fingerprint().grouped(),
             told,
+            groups,
             counter,
+            old_keys_until: until,
         })
     }
 }

@@ -264,7 +264,15 @@ impl Daemon {
                 cards
             },
             seen: self.store.seen(&keys)?,
-            previous: self.store.previous_cards()?,
+            // What another device of this account signed before taking
+            // its rotation's keys still verifies.
+            previous: {
+                let mut cards = self.store.previous_cards()?;
+                if let Some(old) = self.retired_identity() {
+                    cards.insert(me.user().to_owned(), old.card().clone());
+                }
+                cards
+            },
             retired: self.retired_identity(),
         });
         // Opening costs RSA work: off the async workers, over every core.
@@ -276,9 +284,15 @@ impl Daemon {
         let mut opened: Vec<Opened> = Vec::new();
         let mut replayed = Vec::new();
         let mut held = Vec::new();
+        let frozen = self.store.frozen_contacts()?;
         for ((result, key), index) in results.into_iter().zip(keys).zip(raw) {
             // A panic while opening counts as undecryptable.
             match result.unwrap_or(Err(OpenError::Decrypt)) {
+                // A contact frozen between two rotations: whichever key
+                // signed it, it waits for the user's choice.
+                Ok(o) if frozen.contains(&o.from) => {
+                    held.push((key.0, key.1, batch[index].get().to_owned()))
+                }
                 Ok(o) => opened.push(o),
                 // A pinned contact's envelope that their key does not
                 // verify: their key may have changed. It waits, unopened

@@ -235,8 +235,10 @@ impl GroupLog {
                     let branches: Vec<Vec<RosterHash>> =
                         children.iter().map(|c| self.walk(*c)).collect();
                     let lost_right = |i: usize| {
-                        let author = &self.nodes[&branches[i][0]].roster.author;
-                        let as_admin = parent.is_admin(author);
+                        let first = &self.nodes[&branches[i][0]].roster;
+                        let author = &first.author;
+                        // A key change, like a leave, needs only membership.
+                        let as_admin = parent.is_admin(author) && first.transition.is_none();
                         branches.iter().enumerate().any(|(j, other)| {
                             j != i
                                 && other.iter().any(|h| {
@@ -318,7 +320,16 @@ impl GroupLog {
             if moved_on {
                 continue;
             }
-            let edit = Edit::between(&node.roster, &self.nodes[lost].roster);
+            let lost = &self.nodes[lost].roster;
+            if let Some(text) = &lost.transition {
+                // A key change of mine lost: made again while the current
+                // roster still has the card it moved from.
+                let from = node.roster.members.get(me)?;
+                let to = lost.members.get(me)?;
+                return (head.members.get(me)?.card == from.card)
+                    .then(|| head.key_change(head_hash, me, text, &to.card));
+            }
+            let edit = Edit::between(&node.roster, lost);
             let leaving = edit.remove == [me.to_owned()];
             if !head.is_member(me) || !(head.is_admin(me) || leaving) {
                 return None;

@@ -14,7 +14,7 @@ use ipc_schema::envelope_v2::MAX_RECIPIENTS;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::crypto::Card;
+use crate::crypto::{Card, transition};
 
 /// Largest roster JSON text: 1,000 members with 4096-bit cards, with room.
 pub use ipc_schema::envelope::MAX_ROSTER_TEXT;
@@ -85,6 +85,9 @@ pub struct Roster {
     pub admins: Vec<String>,
     /// Members by username.
     pub members: BTreeMap<String, Member>,
+    /// In a change that only moves its author to new keys: the author's key
+    /// transition (docs/PROTOCOL.md §13.1), whose card replaces theirs.
+    pub transition: Option<String>,
 }
 
 /// Why a roster or a change was refused. Dropped and counted; never sent back.
@@ -108,6 +111,10 @@ pub enum RosterError {
     /// A first roster that is not a valid start of a group.
     #[error("invalid first roster")]
     BadGenesis,
+    /// A change carrying a key transition that does not check against the
+    /// author's card in the parent, or that changes more than that card.
+    #[error("roster key change does not check: {0}")]
+    BadKeyChange(&'static str),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -129,6 +136,8 @@ struct WireRoster {
     author: String,
     admins: Vec<String>,
     members: Vec<WireMember>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    transition: Option<String>,
 }
 
 /// True for a usable group name: 1 to 64 bytes, no control characters.
@@ -210,6 +219,7 @@ impl Roster {
             author: w.author,
             admins: w.admins,
             members,
+            transition: w.transition,
         })
     }
 
@@ -233,6 +243,7 @@ impl Roster {
                     since: m.since,
                 })
                 .collect(),
+            transition: self.transition.clone(),
         };
         serde_json::to_string(&w).expect("rosters serialize")
     }
@@ -270,6 +281,7 @@ impl Roster {
             author: author.user().to_owned(),
             admins: vec![author.user().to_owned()],
             members,
+            transition: None,
         }
     }
 
@@ -280,6 +292,7 @@ impl Roster {
             version: self.version + 1,
             parent: Some(own),
             author: author.to_owned(),
+            transition: None,
             ..self.clone()
         }
     }
@@ -302,6 +315,18 @@ impl Roster {
         self
     }
 
+    /// The roster after member `user` moved to the keys of `transition`
+    /// (its text, checked by the caller, and its card): what a key change
+    /// must be exactly (§9.3).
+    pub fn key_change(&self, own: RosterHash, user: &str, transition: &str, card: &Card) -> Roster {
+        let mut next = self.child(own, user);
+        if let Some(m) = next.members.get_mut(user) {
+            m.card = card.clone();
+        }
+        next.transition = Some(transition.to_owned());
+        next
+    }
+
     /// The roster after `user` leaves this one (hash `own`): what a leave
     /// change must be exactly.
     pub fn leave(&self, own: RosterHash, user: &str) -> Roster {
@@ -318,6 +343,7 @@ pub fn check_genesis(roster: &Roster, sender: &str) -> Result<(), RosterError> {
         return Err(RosterError::NotTheAuthor);
     }
     if roster.parent.is_some()
+        || roster.transition.is_some()
         || roster.version != 0
         || roster.admins != [roster.author.clone()]
         || roster.members.values().any(|m| m.since != 0)
@@ -343,6 +369,22 @@ pub fn check_change(
         || child.version != parent.version + 1
     {
         return Err(RosterError::NotAChild);
+    }
+    if let Some(text) = &child.transition {
+        // Any member may move itself to new keys, and change nothing else.
+        let own = parent
+            .members
+            .get(&child.author)
+            .ok_or(RosterError::BadKeyChange("the author is not a member"))?;
+        let t = transition::check(text.as_bytes(), &child.author, &own.card)
+            .map_err(|e| RosterError::BadKeyChange(e.name()))?;
+        return if *child == parent.key_change(parent_hash, &child.author, text, &t.card) {
+            Ok(())
+        } else {
+            Err(RosterError::BadKeyChange(
+                "changes more than the author's card",
+            ))
+        };
     }
     if !parent.is_admin(&child.author) {
         // Anyone may leave; nobody else may change anything.

@@ -23,7 +23,7 @@ const CONTACT_COLUMNS: &str =
     "c.user, c.fingerprint, c.verified, c.added_at, c.pending_fingerprint,
      (SELECT count(*) FROM quarantine q WHERE q.sender = c.user),
      (SELECT coalesce(sum(d.count), 0) FROM contact_drops d WHERE d.user = c.user),
-     c.rotated";
+     c.rotated, c.frozen";
 
 fn contact_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Contact> {
     Ok(Contact {
@@ -35,6 +35,7 @@ fn contact_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Contact> {
         quarantined: r.get::<_, i64>(5)? as u64,
         dropped: r.get::<_, i64>(6)? as u64,
         rotated: r.get(7)?,
+        frozen: r.get(8)?,
     })
 }
 

@@ -182,7 +182,14 @@ impl Store {
                         ("text".to_owned(), Some(body), reply_to, None)
                     }
                     Payload::KeyTransition { transition } => {
-                        match super::rotation::apply(&tx, me, &msg.from, &transition, &mut events)? {
+                        match super::rotation::apply(
+                            &tx,
+                            me,
+                            &msg.from,
+                            &transition,
+                            self.key_grace_ms(),
+                            &mut events,
+                        )? {
                             super::rotation::Applied::Rotated => out.rotated.push(msg.from.clone()),
                             super::rotation::Applied::NotPinned => {
                                 out.key_checks.push(msg.from.clone())

@@ -63,6 +63,11 @@ pub enum StoreError {
     /// The fingerprint given does not match the pinned card.
     #[error("fingerprint does not match {0}'s pinned card")]
     FingerprintMismatch(String),
+    /// Two rotations of the contact compete: the user must choose first.
+    #[error(
+        "{0} is frozen between two keys (two different rotations came from one key): compare fingerprints with {0} and accept one (chat-ctl contact accept-key)"
+    )]
+    Frozen(String),
     /// A value in the database that this chatd cannot read (a newer chatd
     /// wrote it, or the file was edited).
     #[error("local store: unreadable {0}")]
@@ -133,6 +138,9 @@ impl<T> Committed<T> {
 /// The local database.
 pub struct Store {
     conn: Mutex<Connection>,
+    /// How long a contact's previous card still verifies after their
+    /// rotation, ms (`[keys] grace_days`).
+    key_grace_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Store {
@@ -151,7 +159,20 @@ impl Store {
         schema::migrate(&mut conn)?;
         Ok(Store {
             conn: Mutex::new(conn),
+            key_grace_ms: std::sync::atomic::AtomicU64::new(PREVIOUS_KEY_GRACE_MS),
         })
+    }
+
+    /// Sets how long a contact's previous card still verifies after their
+    /// rotation (default [`PREVIOUS_KEY_GRACE_MS`]).
+    pub fn set_key_grace_ms(&self, ms: u64) {
+        self.key_grace_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How long a contact's previous card still verifies, ms.
+    pub fn key_grace_ms(&self) -> u64 {
+        self.key_grace_ms.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {

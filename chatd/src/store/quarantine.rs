@@ -346,9 +346,18 @@ impl Store {
             let pinned = pinned_fingerprint(&tx, user)?;
             let new = card.fingerprint();
             tx.execute(
-                "UPDATE contacts SET card = ?2, fingerprint = ?3, verified = 0,
-                        pending_card = NULL, pending_fingerprint = NULL WHERE user = ?1",
+                "UPDATE contacts SET card = ?2, fingerprint = ?3, verified = 0, frozen = 0,
+                        pending_card = NULL, pending_fingerprint = NULL,
+                        previous_card = NULL, previous_until = NULL WHERE user = ?1",
                 params![user, card.to_json(), new.to_hex()],
+            )?;
+            // The user chose: the key a rotation came from no longer
+            // verifies anything (after two competing rotations someone else
+            // holds it), and a rotation from it to another card no longer
+            // competes (seen again, it is from a key that is not pinned).
+            tx.execute(
+                "DELETE FROM transitions WHERE user = ?1 AND fingerprint != ?2",
+                params![user, new.to_hex()],
             )?;
             let waiting: Vec<(i64, String)> = tx
                 .prepare("SELECT seq, envelope FROM quarantine WHERE sender = ?1 ORDER BY seq")?
@@ -409,6 +418,13 @@ impl Store {
         self.with(|c| {
             let tx = c.transaction()?;
             pinned_fingerprint(&tx, user)?;
+            let frozen: bool =
+                tx.query_row("SELECT frozen FROM contacts WHERE user = ?1", [user], |r| {
+                    r.get(0)
+                })?;
+            if frozen {
+                return Err(StoreError::Frozen(user.to_owned()));
+            }
             let pending: Option<String> = tx.query_row(
                 "SELECT pending_fingerprint FROM contacts WHERE user = ?1",
                 [user],
@@ -436,6 +452,18 @@ impl Store {
             key_event(&tx, &mut events, ContactChange::KeyRefused, now.clone(), None, new)?;
             tx.commit()?;
             Ok(Committed::new((now, deleted), events))
+        })
+    }
+
+    /// Contacts frozen between two rotations (docs/PROTOCOL.md §13.4):
+    /// what they send waits, and nothing is sent to them.
+    pub fn frozen_contacts(&self) -> StoreResult<std::collections::HashSet<String>> {
+        self.with(|c| {
+            Ok(
+                c.prepare_cached("SELECT user FROM contacts WHERE frozen = 1")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?,
+            )
         })
     }
 

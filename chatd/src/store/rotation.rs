@@ -15,7 +15,8 @@ use crate::crypto::transition::{self, TransitionError};
 use crate::crypto::{Card, Fingerprint};
 
 /// How long a contact's previous signing key still verifies after their
-/// rotation, ms (envelopes signed before it may still be on the way).
+/// rotation by default, ms (envelopes signed before it may still be on the
+/// way); `[keys] grace_days` sets it.
 pub const PREVIOUS_KEY_GRACE_MS: u64 = 7 * 24 * 3600 * 1000;
 
 /// Why a contact's transition changed nothing (`contact_drops.reason`).
@@ -39,12 +40,26 @@ pub enum Applied {
     Frozen,
 }
 
+/// The card `user` rotated away from, while its grace period lasts.
+fn previous_card(tx: &Transaction<'_>, user: &str) -> StoreResult<Option<Card>> {
+    let text: Option<String> = tx
+        .query_row(
+            "SELECT previous_card FROM contacts WHERE user = ?1 AND previous_until > ?2",
+            params![user, now_ms() as i64],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    Ok(text.and_then(|t| Card::from_json(t.as_bytes()).ok()))
+}
+
 /// Applies a `key_transition` payload from contact `from`.
 pub(super) fn apply(
     tx: &Transaction<'_>,
     me: &str,
     from: &str,
     text: &str,
+    grace_ms: u64,
     events: &mut Vec<EventEnvelope>,
 ) -> StoreResult<Applied> {
     let pinned: Option<(String, i64)> = tx
@@ -61,11 +76,21 @@ pub(super) fn apply(
     let Ok(pinned) = Card::from_json(card_text.as_bytes()) else {
         return Ok(Applied::Refused);
     };
-    let t = match transition::check(text.as_bytes(), from, &pinned) {
-        Ok(t) => t,
+    // From the pinned key; or from the key the contact rotated away from
+    // (still in its grace period): the same rotation again, or another one
+    // from that key.
+    let (t, from_previous) = match transition::check(text.as_bytes(), from, &pinned) {
+        Ok(t) => (t, false),
         Err(TransitionError::NotPinned) => {
-            count_lost(tx, from, refused::NOT_PINNED, 1)?;
-            return Ok(Applied::NotPinned);
+            match previous_card(tx, from)?
+                .and_then(|p| transition::check(text.as_bytes(), from, &p).ok())
+            {
+                Some(t) => (t, true),
+                None => {
+                    count_lost(tx, from, refused::NOT_PINNED, 1)?;
+                    return Ok(Applied::NotPinned);
+                }
+            }
         }
         Err(e) => {
             tracing::warn!(user = %from, reason = e.name(), "refused a key transition");
@@ -74,15 +99,22 @@ pub(super) fn apply(
         }
     };
     let new_fp = t.card.fingerprint();
+    if from_previous && new_fp == pinned.fingerprint() {
+        count_lost(tx, from, refused::REPLAYED, 1)?;
+        return Ok(Applied::Refused);
+    }
     // Another transition from this very key, to another card: someone else
     // holds the old key too. Nobody is believed until the user chooses.
-    let other: Option<String> = tx
-        .query_row(
+    let other: Option<String> = if from_previous {
+        Some(pinned.fingerprint().to_hex())
+    } else {
+        tx.query_row(
             "SELECT fingerprint FROM transitions WHERE user = ?1 AND old = ?2 AND fingerprint != ?3",
             params![from, t.old.to_hex(), new_fp.to_hex()],
             |r| r.get(0),
         )
-        .optional()?;
+        .optional()?
+    };
     if let Some(other) = other {
         tx.execute(
             "UPDATE contacts SET frozen = 1, pending_card = ?2, pending_fingerprint = ?3 WHERE user = ?1",
@@ -134,7 +166,7 @@ pub(super) fn apply(
          WHERE user = ?1",
         params![
             from,
-            (now_ms() + PREVIOUS_KEY_GRACE_MS) as i64,
+            (now_ms() + grace_ms) as i64,
             t.card.to_json(),
             new_fp.to_hex(),
             t.counter as i64
@@ -243,5 +275,47 @@ mod tests {
             frozen.pending_fingerprint,
             Some(c.card().fingerprint().grouped())
         );
+    }
+
+    #[test]
+    fn a_rotation_from_the_key_left_behind_is_a_replay_or_a_conflict() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("chatd.db")).unwrap();
+        let (a, b, c) = (key(1), key(2), key(3));
+        let _ = store.add_contact(a.card()).unwrap();
+        let t = |old: &Identity, new: &Identity, n| Payload::KeyTransition {
+            transition: make(old, new, n, 5, &mut rand::rng()).unwrap(),
+        };
+        from_carol(&store, 1, t(&a, &b, 1));
+        // The same rotation again (a new envelope): a replay, counted.
+        from_carol(&store, 2, t(&a, &b, 1));
+        let now = carol(&store);
+        assert_eq!(now.fingerprint, b.card().fingerprint().grouped());
+        assert_eq!((now.dropped, now.frozen), (1, false));
+        // Another rotation from A, after alice moved on to B: frozen, and
+        // B stays where it is until the user chooses.
+        from_carol(&store, 3, t(&a, &c, 2));
+        let now = carol(&store);
+        assert!(now.frozen);
+        assert_eq!(now.fingerprint, b.card().fingerprint().grouped());
+        assert_eq!(
+            now.pending_fingerprint,
+            Some(c.card().fingerprint().grouped())
+        );
+        assert_eq!(
+            store.frozen_contacts().unwrap(),
+            ["carol".to_owned()].into()
+        );
+        // Refusing is no choice; accepting one is, and A verifies nothing
+        // after it.
+        assert!(matches!(
+            store.refuse_key("me", "carol"),
+            Err(crate::store::StoreError::Frozen(_))
+        ));
+        let _ = store.accept_key("me", "carol", c.card()).unwrap();
+        let now = carol(&store);
+        assert!(!now.frozen);
+        assert_eq!(now.fingerprint, c.card().fingerprint().grouped());
+        assert!(store.previous_cards().unwrap().is_empty());
     }
 }

@@ -48,6 +48,13 @@ pub struct IdentityRotateResult {
     pub old_fingerprint: String,
     /// Contacts a signed transition was queued for.
     pub contacts: u32,
+    /// Groups a roster change carrying the transition was queued for.
+    #[serde(default)]
+    pub groups: u32,
     /// The rotation's counter (1 for the first).
     pub counter: u64,
+    /// When the old private keys are destroyed (ms since the epoch; the
+    /// grace period is `[keys] grace_days`).
+    #[serde(default)]
+    pub old_keys_until: u64,
 }

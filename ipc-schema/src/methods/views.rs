@@ -115,6 +115,12 @@ pub struct Contact {
     /// `verified`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rotated: bool,
+    /// Two different signed rotations came from one key of the contact
+    /// (someone else holds it): nothing from or to the contact moves until
+    /// the user accepts one of the two fingerprints, `fingerprint` or
+    /// `pending_fingerprint` (docs/PROTOCOL.md §13.4).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub frozen: bool,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -396,3 +396,222 @@ fn a_rotation_reaches_the_account_s_other_devices() {
             .then_some(())
     });
 }
+
+/// "sender: body" of each text in a group's log.
+fn group_texts(d: &Daemon, group: &str) -> Vec<String> {
+    d.log(group)
+        .iter()
+        .filter(|m| m["body"].is_string() && m["group"].is_string() && m["kind"].is_null())
+        .map(|m| {
+            format!(
+                "{}: {}",
+                m["from"].as_str().unwrap(),
+                m["body"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// A member's fingerprint as `group info` at `d` shows it.
+fn member_fingerprint(d: &Daemon, group: &str, user: &str) -> Option<String> {
+    let run = d.ctl(&["--json", "group", "info", group]);
+    if run.code != 0 {
+        return None;
+    }
+    run.json()["members"]
+        .as_array()?
+        .iter()
+        .find(|m| m["user"] == user)
+        .and_then(|m| m["fingerprint"].as_str().map(str::to_owned))
+}
+
+/// carol rotates while in a group with dave, who knows her only from the
+/// roster (no pinned card, so no pairwise transition): the roster change
+/// that carries her transition moves dave to her new card, and the group
+/// goes on both ways. Without it dave could not verify her new signatures.
+#[test]
+fn a_rotation_moves_the_member_in_every_group_through_a_roster_change() {
+    let world = World::start();
+    let alice = world.daemon("alice");
+    let carol = world.daemon("carol");
+    let dave = world.daemon("dave");
+    for d in [&alice, &carol, &dave] {
+        d.register(&world.relay);
+    }
+    for d in [&carol, &dave] {
+        alice.add_contact(d);
+        d.add_contact(&alice);
+    }
+    alice
+        .ctl(&["group", "create", "ops", "carol", "dave"])
+        .success();
+    let old_fp = fingerprint(&carol);
+    for d in [&carol, &dave] {
+        eventually(WAIT, "carol and dave in #ops", || {
+            (member_fingerprint(d, "ops", "carol").as_deref() == Some(old_fp.as_str()))
+                .then_some(())
+        });
+    }
+    let rotated = carol
+        .ctl_in(
+            &["--json", "id", "rotate", "--password-stdin"],
+            "carol-password\n",
+        )
+        .json();
+    assert_eq!(rotated["contacts"], 1, "alice is carol's only contact");
+    assert_eq!(rotated["groups"], 1);
+    let new_fp = fingerprint(&carol);
+    assert_ne!(new_fp, old_fp);
+    for d in [&alice, &dave, &carol] {
+        eventually(
+            WAIT,
+            &format!("{}'s roster has carol's new card", d.name),
+            || {
+                (member_fingerprint(d, "ops", "carol").as_deref() == Some(new_fp.as_str()))
+                    .then_some(())
+            },
+        );
+    }
+    // Signed with the new key: dave verifies it with the roster's card.
+    carol
+        .ctl(&["send", "#ops", "new keys, same carol"])
+        .success();
+    for d in [&alice, &dave] {
+        eventually(WAIT, &format!("{} has carol's text", d.name), || {
+            group_texts(d, "#ops")
+                .contains(&"carol: new keys, same carol".to_owned())
+                .then_some(())
+        });
+    }
+    dave.ctl(&["send", "#ops", "welcome back"]).success();
+    eventually(WAIT, "carol has dave's text", || {
+        group_texts(&carol, "#ops")
+            .contains(&"dave: welcome back".to_owned())
+            .then_some(())
+    });
+    // dave's history says so.
+    let said = dave
+        .log("#ops")
+        .iter()
+        .filter_map(|m| m["body"].as_str().map(str::to_owned))
+        .any(|b| b.contains("carol rotated their keys"));
+    assert!(said, "dave's history tells of carol's rotation");
+}
+
+/// Someone stole carol's key A. The thief rotates it to C and carol to B,
+/// both signed by A: alice takes the first, and the second freezes carol.
+/// Nothing from carol opens (whichever key signed it) and nothing goes to
+/// her until alice accepts one of the two fingerprints; then what carol's
+/// chosen key signed opens, and the other is dropped and counted.
+#[test]
+fn two_rotations_from_one_key_freeze_the_contact_until_the_user_chooses() {
+    use chatd::crypto::{Card, Identity, KeyBits};
+    let world = World::start();
+    let alice = world.daemon("alice");
+    alice.register(&world.relay);
+    let alice_card = Card::from_json(alice.card().as_bytes()).unwrap();
+    let key = || Identity::generate("carol", KeyBits::B2048, &mut rand::rng()).unwrap();
+    let (a, b, c) = (key(), key(), key());
+    let api = world.relay.api();
+    assert_eq!(
+        api.register("carol", "carol-password", a.card().to_value())
+            .status,
+        201
+    );
+    let token = api.login("carol", "carol-password");
+    alice
+        .ctl_in(&["contact", "add", "-"], &a.card().to_json())
+        .success();
+    let fp = |id: &Identity| id.card().fingerprint().grouped();
+    let put = |v: serde_json::Value| assert_eq!(api.put(&token, &v).status, 201);
+
+    // The thief's transition comes first: alice moves to C.
+    put(sealed(&a, &alice_card, &transition_payload(&a, &c, 1)));
+    eventually(WAIT, "alice moves to C", || {
+        (contact(&alice, "carol")["fingerprint"] == fp(&c).as_str()).then_some(())
+    });
+    // carol's own, from the same key: frozen, B pending.
+    put(sealed(&a, &alice_card, &transition_payload(&a, &b, 1)));
+    eventually(WAIT, "carol is frozen", || {
+        (contact(&alice, "carol")["frozen"] == true).then_some(())
+    });
+    let frozen = contact(&alice, "carol");
+    assert_eq!(frozen["fingerprint"], fp(&c).as_str());
+    assert_eq!(frozen["pending_fingerprint"], fp(&b).as_str());
+    assert!(
+        alice.log("carol").iter().any(|m| m["body"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("WARNING: two different key rotations")),
+        "a warning in the conversation"
+    );
+    let list = alice.ctl(&["contact", "list"]).success().to_owned();
+    assert!(list.contains("FROZEN"), "{list}");
+
+    // Neither key gets through, the thief's (pinned now) included.
+    put(sealed(
+        &c,
+        &alice_card,
+        &ipc_schema::Payload::text("from the thief"),
+    ));
+    put(sealed(
+        &b,
+        &alice_card,
+        &ipc_schema::Payload::text("from carol"),
+    ));
+    eventually(WAIT, "both wait", || {
+        (contact(&alice, "carol")["quarantined"] == 2).then_some(())
+    });
+    assert!(bodies(&alice, "carol").is_empty(), "nothing opened");
+    // Nothing goes to her either, and there is nothing to refuse.
+    let sent = alice.ctl(&["send", "carol", "are you there?"]);
+    assert!(sent.fails_with(5).contains("frozen"), "{sent:?}");
+    let refused = alice.ctl(&["contact", "refuse-key", "carol"]);
+    assert!(refused.fails_with(5).contains("frozen"), "{refused:?}");
+    // Only one of the two fingerprints is a choice.
+    alice
+        .ctl(&[
+            "contact",
+            "accept-key",
+            "carol",
+            "--fingerprint",
+            &a.card().fingerprint().to_hex(),
+        ])
+        .fails_with(5);
+
+    // alice compares with carol and takes B: carol's text opens, the
+    // thief's is dropped and counted.
+    alice
+        .ctl(&[
+            "contact",
+            "accept-key",
+            "carol",
+            "--fingerprint",
+            &b.card().fingerprint().to_hex(),
+        ])
+        .success();
+    eventually(WAIT, "carol's text opens", || {
+        (bodies(&alice, "carol") == ["from carol"]).then_some(())
+    });
+    let after = contact(&alice, "carol");
+    assert_eq!(after["fingerprint"], fp(&b).as_str());
+    assert_eq!(after["frozen"], serde_json::Value::Null, "{after}");
+    assert_eq!(after["quarantined"], serde_json::Value::Null, "{after}");
+    assert_eq!(after["dropped"], 1, "{after}");
+    // The thief's transition, sent again, moves nothing now.
+    put(sealed(&a, &alice_card, &transition_payload(&a, &c, 2)));
+    put(sealed(
+        &b,
+        &alice_card,
+        &ipc_schema::Payload::text("still carol"),
+    ));
+    eventually(WAIT, "carol's next text opens", || {
+        bodies(&alice, "carol")
+            .contains(&"still carol".to_owned())
+            .then_some(())
+    });
+    let last = contact(&alice, "carol");
+    assert_eq!(last["fingerprint"], fp(&b).as_str(), "{last}");
+    assert_eq!(last["frozen"], serde_json::Value::Null, "{last}");
+    alice.ctl(&["send", "carol", "it was you"]).success();
+}

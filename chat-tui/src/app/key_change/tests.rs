@@ -25,6 +25,7 @@ fn bob(pending: Option<&str>) -> Contact {
         quarantined: 3,
         dropped: 0,
         rotated: false,
+        frozen: false,
     }
 }
 
@@ -39,6 +40,7 @@ fn carol() -> Contact {
         quarantined: 2,
         dropped: 1,
         rotated: false,
+        frozen: false,
     }
 }
 
@@ -354,6 +356,7 @@ fn a_signed_rotation_is_told_with_its_new_fingerprint() {
         quarantined: 0,
         dropped: 0,
         rotated: true,
+        frozen: false,
     };
     let line = notice(ContactChange::KeyRotated, &contact, Some("85f3 9ebb")).unwrap();
     assert!(

@@ -239,6 +239,8 @@ pub(super) async fn identity_rotate(
         fingerprint: r.identity.card().fingerprint().grouped(),
         old_fingerprint: r.old_fingerprint,
         contacts: r.told as u32,
+        groups: r.groups as u32,
         counter: r.counter,
+        old_keys_until: r.old_keys_until,
     })
 }

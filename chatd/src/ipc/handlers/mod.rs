@@ -45,7 +45,7 @@ impl From<DaemonError> for ErrorObject {
                 ErrorObject::new(code::UNKNOWN_CONTACT, message)
             }
             DaemonError::FingerprintMismatch(_)
-            | DaemonError::Store(StoreError::FingerprintMismatch(_)) => {
+            | DaemonError::Store(StoreError::FingerprintMismatch(_) | StoreError::Frozen(_)) => {
                 ErrorObject::new(code::FINGERPRINT_MISMATCH, message)
             }
             DaemonError::InvalidCard(_) | DaemonError::Store(StoreError::CardChanged(_)) => {

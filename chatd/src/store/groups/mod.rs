@@ -195,6 +195,46 @@ impl Store {
         })
     }
 
+    /// After `me` rotated its keys from `old` to `card`: a change in every
+    /// group it is a member of that moves it to the new card, carrying the
+    /// `transition` (docs/PROTOCOL.md §9.3), queued for all members.
+    /// Returns how many groups were told.
+    pub fn key_change_groups(
+        &self,
+        me: &str,
+        old: &crate::crypto::Fingerprint,
+        transition: &str,
+        card: &Card,
+    ) -> StoreResult<Committed<usize>> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let ids: Vec<String> = tx
+                .prepare("SELECT id FROM groups WHERE state = 'member' ORDER BY id")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut events = Vec::new();
+            let mut told = 0;
+            for id in ids {
+                let Some(mut log) = load_log(&tx, &id)? else {
+                    continue;
+                };
+                let (head_hash, head) = log.head();
+                if head
+                    .members
+                    .get(me)
+                    .is_none_or(|m| m.card.fingerprint() != *old)
+                {
+                    continue;
+                }
+                let next = head.key_change(head_hash, me, transition, card);
+                commit_change(&tx, me, &mut log, next, &mut events)?;
+                told += 1;
+            }
+            tx.commit()?;
+            Ok(Committed::new(told, events))
+        })
+    }
+
     /// Every group, by name.
     pub fn groups(&self, me: &str) -> StoreResult<Vec<GroupView>> {
         self.with(|c| {

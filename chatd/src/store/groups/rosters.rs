@@ -113,6 +113,18 @@ fn mark_accepted(tx: &Transaction<'_>, id: &str, hashes: &[RosterHash]) -> rusql
 fn describe(before: &Roster, after: &Roster, by: &str) -> Vec<String> {
     let edit = Edit::between(before, after);
     let mut lines = Vec::new();
+    for (user, m) in &after.members {
+        if before
+            .members
+            .get(user)
+            .is_some_and(|old| old.card != m.card)
+        {
+            lines.push(format!(
+                "{user} rotated their keys (signed by their previous key): new fingerprint {}",
+                m.card.fingerprint().grouped()
+            ));
+        }
+    }
     for card in &edit.add {
         lines.push(format!("{by} added {}", card.user()));
     }
