@@ -615,3 +615,105 @@ fn two_rotations_from_one_key_freeze_the_contact_until_the_user_chooses() {
     assert_eq!(last["frozen"], serde_json::Value::Null, "{last}");
     alice.ctl(&["send", "carol", "it was you"]).success();
 }
+
+/// The relay lies: its operator writes the card it serves for bob in its
+/// database, one card when carol looks bob up and another when alice does.
+/// Neither is taken: carol's `contact add` wants the fingerprint she
+/// compared with bob and shows the one the relay served; alice, who pinned
+/// bob, holds the envelopes the relay's key signs, sees that key's
+/// fingerprint, and accepts nothing she did not compare. The real bob still
+/// gets through.
+#[test]
+fn a_lying_directory_gets_no_card_accepted_silently() {
+    use chatd::crypto::{Card, Identity, KeyBits};
+    let world = World::start();
+    let (alice, bob) = pair(&world, "alice", "bob");
+    let carol = world.daemon("carol");
+    carol.register(&world.relay);
+    let bob_fp = fingerprint(&bob);
+    let alice_card = Card::from_json(alice.card().as_bytes()).unwrap();
+    let key = || Identity::generate("bob", KeyBits::B2048, &mut rand::rng()).unwrap();
+    let (m1, m2) = (key(), key());
+    let db = rusqlite::Connection::open(world.relay.data_dir().join("relay.db")).unwrap();
+    db.busy_timeout(Duration::from_secs(10)).unwrap();
+    let lie = |card: &Card| {
+        let n = db
+            .execute(
+                "UPDATE accounts SET card = ?1 WHERE username = 'bob'",
+                [card.to_json()],
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+    };
+
+    // carol asks the directory for bob, with the fingerprint bob told her.
+    lie(m1.card());
+    let add = carol.ctl(&[
+        "contact",
+        "add",
+        "bob",
+        "--fingerprint",
+        &bob_fp.replace(' ', ""),
+    ]);
+    let said = add.fails_with(5);
+    assert!(
+        said.contains(&m1.card().fingerprint().grouped()),
+        "the fingerprint the relay served is shown: {said}"
+    );
+    let contacts = carol.ctl(&["--json", "contact", "list"]).json();
+    assert!(
+        !contacts.to_string().contains("\"bob\""),
+        "carol pinned nothing: {contacts}"
+    );
+
+    // alice: an envelope signed by the relay's other key, under bob's name.
+    lie(m2.card());
+    let api = world.relay.api();
+    let token = api.login("bob", "bob-password");
+    let forged = sealed(&m2, &alice_card, &ipc_schema::Payload::text("it's me, bob"));
+    assert_eq!(api.put(&token, &forged).status, 201);
+    let m2_fp = m2.card().fingerprint().grouped();
+    eventually(WAIT, "alice is shown the relay's key", || {
+        let c = contact(&alice, "bob");
+        (c["pending_fingerprint"] == m2_fp.as_str() && c["quarantined"] == 1).then_some(())
+    });
+    let c = contact(&alice, "bob");
+    assert_eq!(c["fingerprint"], bob_fp.as_str(), "bob's key stays pinned");
+    let changed = alice
+        .events_after(0)
+        .into_iter()
+        .find(|e| e["event"] == "contact.changed" && e["change"] == "key_changed")
+        .expect("a key_changed event");
+    assert_eq!(changed["old_fingerprint"], bob_fp.as_str());
+    assert_eq!(changed["new_fingerprint"], m2_fp.as_str());
+    let list = alice.ctl(&["contact", "list"]).success().to_owned();
+    assert!(list.contains("KEY CHANGED"), "{list}");
+    assert!(
+        !bodies(&alice, "bob").contains(&"it's me, bob".to_owned()),
+        "nothing opened"
+    );
+    // The fingerprint the relay showed carol is no key alice can accept.
+    alice
+        .ctl(&[
+            "contact",
+            "accept-key",
+            "bob",
+            "--fingerprint",
+            &m1.card().fingerprint().to_hex(),
+        ])
+        .fails_with(5);
+    // The real bob still gets through, with the key alice pinned.
+    bob.ctl(&["send", "alice", "the real bob"]).success();
+    eventually(WAIT, "alice has the real bob's text", || {
+        bodies(&alice, "bob")
+            .contains(&"the real bob".to_owned())
+            .then_some(())
+    });
+    // alice calls bob, learns the key is not his, and refuses it.
+    alice.ctl(&["contact", "refuse-key", "bob"]).success();
+    let c = contact(&alice, "bob");
+    assert_eq!(c["fingerprint"], bob_fp.as_str());
+    assert_eq!(c["pending_fingerprint"], serde_json::Value::Null, "{c}");
+    assert_eq!(c["dropped"], 1, "{c}");
+    assert!(!bodies(&alice, "bob").contains(&"it's me, bob".to_owned()));
+}
