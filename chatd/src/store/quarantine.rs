@@ -92,24 +92,35 @@ fn keep(
         params![sender, limits.per_contact as i64],
     )?;
     count_lost(tx, sender, lost::OVERFLOW, over as u64)?;
-    // Bytes in all: the oldest go, whoever sent them.
+    // Bytes in all: the contact holding the most gives up its oldest, so
+    // one contact's flood pushes out its own mail, never another's.
     let total: i64 = tx.query_row("SELECT coalesce(sum(bytes), 0) FROM quarantine", [], |r| {
         r.get(0)
     })?;
     let mut excess = total - limits.max_bytes as i64;
-    if excess > 0 {
-        let oldest: Vec<(i64, String, i64)> = tx
-            .prepare("SELECT seq, sender, bytes FROM quarantine ORDER BY seq")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<Result<_, _>>()?;
-        for (seq, who, bytes) in oldest {
-            if excess <= 0 {
-                break;
-            }
-            tx.execute("DELETE FROM quarantine WHERE seq = ?1", [seq])?;
-            count_lost(tx, &who, lost::OVERFLOW, 1)?;
-            excess -= bytes;
-        }
+    while excess > 0 {
+        let Some((seq, who, bytes)) = tx
+            .query_row(
+                "SELECT seq, sender, bytes FROM quarantine WHERE sender =
+                   (SELECT sender FROM quarantine GROUP BY sender
+                    ORDER BY sum(bytes) DESC, sender LIMIT 1)
+                 ORDER BY seq LIMIT 1",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                },
+            )
+            .optional()?
+        else {
+            break;
+        };
+        tx.execute("DELETE FROM quarantine WHERE seq = ?1", [seq])?;
+        count_lost(tx, &who, lost::OVERFLOW, 1)?;
+        excess -= bytes;
     }
     Ok(())
 }
@@ -556,6 +567,39 @@ mod tests {
             .unwrap();
         assert!(total <= 10_000, "{total}");
         assert_eq!(bob(&store).quarantined + bob(&store).dropped, 11);
+    }
+
+    #[test]
+    fn one_contact_s_flood_pushes_out_its_own_mail_not_another_s() {
+        let (_d, store, _) = store_with_bob();
+        let _ = store.add_contact(&card("mallory", 2)).unwrap();
+        let limits = QuarantineLimits {
+            per_contact: 1000,
+            max_bytes: 10_000,
+            max_age_ms: u64::MAX,
+        };
+        // bob's two wait first; then mallory sends 40 of 1,000 bytes.
+        store.hold(&limits, &held(2, "bob", 1_000)).unwrap();
+        store.hold(&limits, &held(40, "mallory", 1_000)).unwrap();
+        assert_eq!((bob(&store).quarantined, bob(&store).dropped), (2, 0));
+        let mallory = store
+            .contacts()
+            .unwrap()
+            .into_iter()
+            .find(|c| c.user == "mallory")
+            .unwrap();
+        assert_eq!((mallory.quarantined, mallory.dropped), (8, 32));
+        // The newest of mallory's stay.
+        let newest: String = store
+            .with(|c| {
+                Ok(c.query_row(
+                    "SELECT min(id) FROM quarantine WHERE sender = 'mallory'",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(newest, format!("{:032x}", 32));
     }
 
     #[test]
