@@ -110,6 +110,20 @@ impl RelayApi {
         }
     }
 
+    /// `GET /v1/backup`: the account's backup on the relay, if it has one.
+    pub fn backup(&self, token: &str) -> Option<String> {
+        let reply = self.send(
+            self.http
+                .get(format!("{}/v1/backup", self.url))
+                .bearer_auth(token),
+        );
+        match reply.status {
+            200 => Some(reply.body),
+            404 => None,
+            _ => panic!("GET /v1/backup: {reply:?}"),
+        }
+    }
+
     /// `POST /v1/messages/ack`.
     pub fn ack(&self, token: &str, ids: &[&str]) {
         let reply = self.send(

@@ -93,6 +93,17 @@ fn forged_tampered_and_stranger_envelopes_are_dropped_counted_and_never_shown() 
     });
     assert_eq!(bob.log("alice"), Vec::<serde_json::Value>::new());
     bob.ctl(&["log", "carol"]).fails_with(4);
+    // A stranger's envelope is dropped before any crypto, never kept in the
+    // quarantine that waits for a contact's key decision.
+    let db = rusqlite::Connection::open(bob.data_dir.join("chatd.db")).unwrap();
+    let kept: i64 = db
+        .query_row(
+            "SELECT count(*) FROM quarantine WHERE sender = 'carol'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kept, 0, "a stranger fills no quarantine");
     let status = bob.status();
     assert_eq!(status["unread"], 0);
     let events = bob.events_after(0);

@@ -717,3 +717,40 @@ fn a_lying_directory_gets_no_card_accepted_silently() {
     assert_eq!(c["dropped"], 1, "{c}");
     assert!(!bodies(&alice, "bob").contains(&"it's me, bob".to_owned()));
 }
+
+/// A rotation seals the relay's backup again: what a new device would
+/// restore from it is the new keys, not the ones left behind.
+#[test]
+fn a_rotation_refreshes_the_relay_backup() {
+    const PASSPHRASE: &str = "Seven-horses Quietly Ate 41 lemons!";
+    let world = World::start();
+    let (alice, _bob) = pair(&world, "alice", "bob");
+    alice
+        .ctl_in(
+            &["backup", "enable", "--passphrase-stdin"],
+            &format!("{PASSPHRASE}\n"),
+        )
+        .success();
+    let api = world.relay.api();
+    let token = api.login("alice", "alice-password");
+    let restored_fp = |text: &str| {
+        let plain = chatd::crypto::backup::open(PASSPHRASE.as_bytes(), text.as_bytes())
+            .expect("the backup opens");
+        chatd::crypto::backup::BackupContents::parse(plain.expose_secret(), "alice")
+            .expect("the backup parses")
+            .identity
+            .card()
+            .fingerprint()
+            .grouped()
+    };
+    let before = eventually(WAIT, "the relay has alice's backup", || api.backup(&token));
+    assert_eq!(restored_fp(&before), fingerprint(&alice));
+    alice
+        .ctl_in(&["id", "rotate", "--password-stdin"], "alice-password\n")
+        .success();
+    let new_fp = fingerprint(&alice);
+    let after = eventually(WAIT, "the backup is sealed again", || {
+        api.backup(&token).filter(|b| *b != before)
+    });
+    assert_eq!(restored_fp(&after), new_fp);
+}
