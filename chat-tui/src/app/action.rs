@@ -7,7 +7,7 @@ use ipc_schema::methods::{
 };
 
 use crate::app::composer::Edit;
-use crate::app::state::Pane;
+use crate::app::state::{KeyChoice, Pane};
 
 /// Something that happened: a key, a mouse event, a tick, or an answer from chatd.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,6 +138,9 @@ pub enum Action {
     /// In the contacts view: refuse the highlighted contact's changed key,
     /// after y/n (R).
     ContactRefuseKey,
+    /// In the contacts view, asked which of a frozen contact's two
+    /// fingerprints to accept: that one, to confirm with y/n (1 or 2).
+    ContactChooseKey(KeyChoice),
     /// Edit the open prompt's text.
     PromptEdit(Edit),
     /// Answer the open prompt (Enter, or y in a confirmation).

@@ -156,11 +156,15 @@ pub fn submit(state: &mut AppState, fx: &mut Vec<Effect>) {
         }
         Some(ContactPrompt::Remove { user }) => Ok(Effect::RemoveContact { user: user.clone() }),
         // Exactly the fingerprint the confirmation shows, never the list's.
-        Some(ContactPrompt::AcceptKey { user, fingerprint }) => Ok(Effect::AcceptKey {
+        Some(ContactPrompt::AcceptKey {
+            user, fingerprint, ..
+        }) => Ok(Effect::AcceptKey {
             user: user.clone(),
             fingerprint: fingerprint.clone(),
         }),
         Some(ContactPrompt::RefuseKey { user }) => Ok(Effect::RefuseKey { user: user.clone() }),
+        // The question which fingerprint takes `1` or `2`, not Enter.
+        Some(ContactPrompt::ChooseKey { .. }) => return,
     };
     match effect {
         Err(e) => v.message = Some(Err(e)),

@@ -1,7 +1,8 @@
 //! A contact's changed key in the contacts view (docs/SECURITY.md §4.2):
 //! accepting it after a confirmation that shows the new fingerprint again,
-//! refusing it, and what chatd answered. Pure: effects only; chatd checks
-//! the fingerprint again and has the last word.
+//! refusing it, and what chatd answered. A contact frozen between two
+//! rotations has its own module, [`frozen`]. Pure: effects only; chatd
+//! checks the fingerprint again and has the last word.
 
 use ipc_schema::fingerprint;
 use ipc_schema::methods::{Contact, ContactChange};
@@ -10,6 +11,8 @@ use ipc_schema::text::sanitize;
 use crate::app::action::{ContactDone, ContactFailed, Effect};
 use crate::app::contacts::{self, normalize_fingerprint};
 use crate::app::state::{AppState, ContactPrompt, ContactsView, DaemonLink, Overlay};
+
+pub mod frozen;
 
 fn view(state: &mut AppState) -> Option<&mut ContactsView> {
     match &mut state.overlay {
@@ -43,39 +46,57 @@ pub fn waiting(n: u64) -> String {
 }
 
 /// `A`: asks to confirm the highlighted contact's new key; the prompt keeps
-/// the fingerprint it shows, which is what `y` sends. Nothing happens for a
-/// contact without a changed key.
+/// the fingerprint it shows, which is what `y` sends. A frozen contact is
+/// first asked which of its two fingerprints ([`frozen::ask`]). Nothing
+/// happens for a contact without a changed key.
 pub fn accept(state: &mut AppState) {
     let Some(contact) = idle_selection(state) else {
         return;
     };
-    let Some(pending) = contact.pending_fingerprint.as_deref() else {
-        return;
+    let prompt = if contact.frozen {
+        frozen::ask(contact)
+    } else {
+        let Some(pending) = contact.pending_fingerprint.as_deref() else {
+            return;
+        };
+        let user = contact.user.clone();
+        normalize_fingerprint(pending)
+            .map(|fingerprint| ContactPrompt::AcceptKey {
+                user,
+                fingerprint,
+                choice: None,
+            })
+            .map_err(|_| {
+                format!(
+                    "chatd sent no readable fingerprint for {}'s new key: nothing to accept",
+                    sanitize(&contact.user)
+                )
+            })
     };
-    let user = contact.user.clone();
-    let prompt = normalize_fingerprint(pending).map_err(|_| {
-        format!(
-            "chatd sent no readable fingerprint for {}'s new key: nothing to accept",
-            sanitize(&user)
-        )
-    });
     let Some(v) = view(state) else { return };
     match prompt {
-        Ok(fingerprint) => {
-            v.prompt = Some(ContactPrompt::AcceptKey { user, fingerprint });
+        Ok(prompt) => {
+            v.prompt = Some(prompt);
             v.message = None;
         }
         Err(why) => v.message = Some(Err(why)),
     }
 }
 
-/// `R`: asks to confirm refusing the highlighted contact's new key. Nothing
-/// happens for a contact without a changed key.
+/// `R`: asks to confirm refusing the highlighted contact's new key; for a
+/// frozen contact, only says that refusing is no choice. Nothing happens
+/// for a contact without a changed key.
 pub fn refuse(state: &mut AppState) {
-    let Some(contact) = idle_selection(state).filter(|c| c.pending_fingerprint.is_some()) else {
+    let Some(contact) = idle_selection(state) else {
         return;
     };
     let user = contact.user.clone();
+    if contact.frozen {
+        return frozen::refuse(state, &user);
+    }
+    if contact.pending_fingerprint.is_none() {
+        return;
+    }
     if let Some(v) = view(state) {
         v.prompt = Some(ContactPrompt::RefuseKey { user });
         v.message = None;
@@ -140,7 +161,20 @@ pub fn result(
     result: Result<ContactDone, ContactFailed>,
     fx: &mut Vec<Effect>,
 ) {
-    let text = describe(&result);
+    // The confirmation still waits for this answer: a frozen contact's
+    // choice is told as such.
+    let choice = match &state.overlay {
+        Some(Overlay::Contacts(ContactsView {
+            prompt: Some(ContactPrompt::AcceptKey { choice, .. }),
+            busy: true,
+            ..
+        })) => *choice,
+        _ => None,
+    };
+    let text = match choice {
+        Some(choice) => frozen::describe(choice, &result),
+        None => describe(&result),
+    };
     match view(state) {
         Some(v) => {
             v.busy = false;
@@ -156,11 +190,25 @@ pub fn result(
 
 /// The contacts changed: a confirmation whose contact no longer has the
 /// key it shows closes, saying why, so that `y` never answers a question
-/// that is not on screen. Not while chatd is answering it.
+/// that is not on screen; so does one about a plain changed key when the
+/// contact froze. Not while chatd is answering it.
 pub fn settle(state: &mut AppState) {
     let stale = match &state.overlay {
         Some(Overlay::Contacts(v)) if !v.busy => match &v.prompt {
-            Some(ContactPrompt::AcceptKey { user, fingerprint }) => match pending_of(state, user) {
+            Some(
+                prompt @ (ContactPrompt::ChooseKey { .. }
+                | ContactPrompt::AcceptKey {
+                    choice: Some(_), ..
+                }),
+            ) => frozen::stale(state, prompt),
+            Some(ContactPrompt::AcceptKey { user, .. } | ContactPrompt::RefuseKey { user })
+                if frozen::pair(state, user).is_some() =>
+            {
+                Some(frozen::froze(user))
+            }
+            Some(ContactPrompt::AcceptKey {
+                user, fingerprint, ..
+            }) => match pending_of(state, user) {
                 Some(now) if now == *fingerprint => None,
                 Some(_) => Some(format!(
                     "{}'s new key changed again: compare the fingerprint shown now",
@@ -185,11 +233,13 @@ pub fn settle(state: &mut AppState) {
 }
 
 /// The status bar's notice for a key event: a changed key is a warning
-/// the user must act on; accepting or refusing it (here, on another device
-/// or with chat-ctl) ends that warning.
+/// the user must act on, a frozen contact all the more; accepting or
+/// refusing it (here, on another device or with chat-ctl) ends that
+/// warning.
 pub fn notice(change: ContactChange, contact: &Contact, new: Option<&str>) -> Option<String> {
     let user = sanitize(&contact.user);
     match change {
+        ContactChange::KeyChanged if contact.frozen => Some(frozen::notice(contact)),
         ContactChange::KeyChanged => Some(format!(
             "{user}'s key changed to {}: their messages wait; compare it with them, then accept (contacts view) or refuse",
             sanitize(new.unwrap_or("?")),

@@ -8,7 +8,8 @@ use crate::app::action::Action;
 use crate::app::composer::Edit;
 use crate::app::keymap::{Bound, KeyMap};
 use crate::app::state::{
-    AppState, ContactPrompt, DevicePrompt, DevicesView, MemberPrompt, Overlay, Pane, RevokeStep,
+    AppState, ContactPrompt, DevicePrompt, DevicesView, KeyChoice, MemberPrompt, Overlay, Pane,
+    RevokeStep,
 };
 
 /// Every key, for the help overlay; a row with no key is a heading. `{name}`
@@ -88,6 +89,14 @@ pub const HELP: &[(&str, &str)] = &[
     (
         "{contact_refuse_key}",
         "changed key: refuse it; what waited is deleted",
+    ),
+    (
+        "{contact_accept_key}",
+        "frozen: choose fingerprint 1 or 2, then y/n",
+    ),
+    (
+        "{contact_refuse_key}",
+        "frozen: no refusing, one must be accepted",
     ),
     ("Esc", "close the prompt, then the view"),
     ("", "Devices"),
@@ -241,6 +250,12 @@ fn map_key(state: &AppState, keys: &KeyMap, key: KeyEvent) -> Option<Action> {
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
                     Some(Action::CloseOverlay)
                 }
+                _ => None,
+            },
+            Some(ContactPrompt::ChooseKey { .. }) => match key.code {
+                KeyCode::Char('1') => Some(Action::ContactChooseKey(KeyChoice::First)),
+                KeyCode::Char('2') => Some(Action::ContactChooseKey(KeyChoice::Second)),
+                KeyCode::Esc => Some(Action::CloseOverlay),
                 _ => None,
             },
             Some(_) => prompt_key(key),

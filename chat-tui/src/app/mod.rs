@@ -17,7 +17,7 @@ pub mod update;
 pub use action::{Action, ContactDone, ContactFailed, DeviceFailed, Effect};
 pub use composer::{Composer, Edit};
 pub use state::{
-    AppState, ContactPrompt, ContactsView, DaemonLink, DevicePrompt, DevicesView, OpenConversation,
-    Overlay, Pane, Picker, Revoke, RevokeStep,
+    AppState, ContactPrompt, ContactsView, DaemonLink, DevicePrompt, DevicesView, KeyChoice,
+    OpenConversation, Overlay, Pane, Picker, Revoke, RevokeStep,
 };
 pub use update::update;

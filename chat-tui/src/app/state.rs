@@ -204,6 +204,17 @@ pub enum ContactPrompt {
         /// The contact.
         user: String,
     },
+    /// `A` on a frozen contact: `1` or `2`, which of its two fingerprints
+    /// to accept; the choice is then confirmed as [`ContactPrompt::AcceptKey`].
+    ChooseKey {
+        /// The contact.
+        user: String,
+        /// Choice 1, grouped: the pinned fingerprint, the card it rotated
+        /// to first.
+        first: String,
+        /// Choice 2, grouped: the other card's fingerprint.
+        second: String,
+    },
     /// `A`: y/n before pinning `user`'s changed key, with its fingerprint
     /// shown again.
     AcceptKey {
@@ -212,12 +223,43 @@ pub enum ContactPrompt {
         /// The new fingerprint as the prompt shows it (grouped): what `y`
         /// sends, whatever the list says by then.
         fingerprint: String,
+        /// Which of a frozen contact's two fingerprints it is; `None` for a
+        /// plain changed key.
+        choice: Option<KeyChoice>,
     },
     /// `R`: y/n before keeping `user`'s old key and deleting what waited.
     RefuseKey {
         /// The contact.
         user: String,
     },
+}
+
+/// One of a frozen contact's two fingerprints (docs/PROTOCOL.md §13.4),
+/// numbered as the contacts view shows them. Neither is known to be right.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyChoice {
+    /// `1`: the pinned fingerprint, the card the contact rotated to first.
+    First,
+    /// `2`: the pending fingerprint, the other card.
+    Second,
+}
+
+impl KeyChoice {
+    /// The number the user presses for it.
+    pub fn number(self) -> u8 {
+        match self {
+            KeyChoice::First => 1,
+            KeyChoice::Second => 2,
+        }
+    }
+
+    /// The fingerprint it names in (choice 1, choice 2).
+    pub fn of<'a>(self, first: &'a str, second: &'a str) -> &'a str {
+        match self {
+            KeyChoice::First => first,
+            KeyChoice::Second => second,
+        }
+    }
 }
 
 /// A search in the open conversation.

@@ -294,6 +294,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::ContactRemove => contacts::prompt(state, contacts::remove_prompt),
         Action::ContactAcceptKey => key_change::accept(state),
         Action::ContactRefuseKey => key_change::refuse(state),
+        Action::ContactChooseKey(choice) => key_change::frozen::choose(state, choice),
         Action::PromptEdit(edit) if picker::is_open(state) => picker::edit(state, edit),
         Action::PromptSubmit if picker::is_open(state) => {
             let request = match &state.overlay {

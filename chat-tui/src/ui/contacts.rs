@@ -1,7 +1,8 @@
 //! The contacts view: every pinned contact with its fingerprint in groups, a
-//! verified mark, a changed key, what waits and what was lost; the
-//! highlighted contact's changed key in detail; and the add / verify /
-//! remove / accept / refuse prompts over it.
+//! verified mark, a changed key or a frozen one, what waits and what was
+//! lost; the highlighted contact's changed key (or its two fingerprints,
+//! frozen) in detail; and the add / verify / remove / accept / choose /
+//! refuse prompts over it.
 //!
 //! Usernames and fingerprints are chatd's text, which peers and the relay
 //! chose: every one goes through [`truncate`], [`wrap`], [`drawable`] or
@@ -83,12 +84,14 @@ pub fn draw(frame: &mut Frame, state: &AppState, view: &ContactsView, area: Rect
     }
 }
 
-/// The marks on a contact's row, left to right: a changed key, what waits,
-/// what was lost, and whether the pinned key is verified.
+/// The marks on a contact's row, left to right: a frozen or changed key,
+/// what waits, what was lost, and whether the pinned key is verified.
 fn marks<'a>(state: &AppState, c: &Contact, base: Style) -> Vec<Span<'a>> {
     let t = &state.theme;
     let mut marks = Vec::new();
-    if c.pending_fingerprint.is_some() {
+    if c.frozen {
+        marks.push(Span::styled(" FROZEN ", t.warning));
+    } else if c.pending_fingerprint.is_some() {
         marks.push(Span::styled(" KEY CHANGED ", t.warning));
     }
     if c.quarantined > 0 {
@@ -178,19 +181,93 @@ fn fingerprint_lines(fp: &str, width: usize, style: Style) -> Vec<Line<'static>>
         .collect()
 }
 
+/// A fingerprint's rows indented by 2, bold: how a prompt shows the one it
+/// asks about.
+fn prompt_fingerprint(fp: &str, width: usize) -> Vec<Line<'static>> {
+    fingerprint_rows(fp, width.saturating_sub(2))
+        .into_iter()
+        .map(|row| {
+            Line::from(vec![
+                Span::raw("  "),
+                Span::styled(row, Style::new().add_modifier(Modifier::BOLD)),
+            ])
+        })
+        .collect()
+}
+
 /// `text` wrapped to `width`, one line per row.
 fn wrapped(text: &str, width: usize) -> Vec<Line<'static>> {
     wrap(text, width).into_iter().map(Line::raw).collect()
 }
 
-/// What the detail area says about the highlighted contact: for a changed
-/// key, both fingerprints and what to do; else what waits or was lost.
-/// Nothing for a contact with none of these.
+/// What the detail area says about a frozen contact: why, what is held,
+/// its two fingerprints drawn alike (neither is known to be the right one),
+/// and what to do.
+fn frozen_lines(state: &AppState, c: &Contact, width: usize) -> Vec<Line<'static>> {
+    let t = &state.theme;
+    let key = |b: Bound| state.keys.key(b).to_string();
+    let user = drawable(&c.user).into_owned();
+    let held = match c.quarantined {
+        0 => "nothing held yet".to_owned(),
+        n => format!("{} held unopened", waiting(n)),
+    };
+    let both = Style::new().add_modifier(Modifier::BOLD);
+    let mut lines = vec![
+        Line::styled("─".repeat(width), t.dim),
+        Line::from(vec![
+            Span::styled(" FROZEN ", t.warning),
+            Span::raw(truncate(
+                &format!(" {user} — {held}"),
+                width.saturating_sub(8),
+            )),
+        ]),
+    ];
+    lines.extend(wrapped(
+        &format!(
+            "Two different key rotations came from {user}'s previous key: someone else \
+             may hold it. Nothing is sent to {user} or opened until you choose one."
+        ),
+        width,
+    ));
+    lines.push(Line::raw(
+        "Choice 1 — the card rotated to first (pinned until you choose):",
+    ));
+    lines.extend(fingerprint_lines(&c.fingerprint, width, both));
+    lines.push(Line::raw("Choice 2 — the other card:"));
+    let second = c.pending_fingerprint.as_deref().unwrap_or("?");
+    lines.extend(fingerprint_lines(second, width, both));
+    lines.extend(wrapped(
+        &format!(
+            "Either may be whoever else holds the key: compare both with {user} out of \
+             band (in person or on a call) and accept only the one {user} confirms."
+        ),
+        width,
+    ));
+    lines.push(Line::styled(
+        truncate(
+            &format!(
+                "{} choose 1 or 2, then accept it · {} does nothing: refusing is no choice",
+                key(Bound::ContactAcceptKey),
+                key(Bound::ContactRefuseKey)
+            ),
+            width,
+        ),
+        t.unread,
+    ));
+    lines
+}
+
+/// What the detail area says about the highlighted contact: for a frozen
+/// one, [`frozen_lines`]; for a changed key, both fingerprints and what to
+/// do; else what waits or was lost. Nothing for a contact with none of
+/// these.
 fn detail_lines(state: &AppState, c: &Contact, width: usize) -> Vec<Line<'static>> {
     let t = &state.theme;
     let user = drawable(&c.user).into_owned();
     let mut lines = Vec::new();
-    if let Some(new) = &c.pending_fingerprint {
+    if c.frozen {
+        lines = frozen_lines(state, c, width);
+    } else if let Some(new) = &c.pending_fingerprint {
         let key = |b: Bound| state.keys.key(b).to_string();
         let held = match c.quarantined {
             0 => "their messages no longer verify".to_owned(),
@@ -291,12 +368,7 @@ fn draw_prompt(
                 "Pinned fingerprint of {}:",
                 drawable(user)
             )));
-            for row in fingerprint_rows(pinned, inner_w.saturating_sub(2)) {
-                lines.push(Line::from(vec![
-                    Span::raw("  "),
-                    Span::styled(row, Style::new().add_modifier(Modifier::BOLD)),
-                ]));
-            }
+            lines.extend(prompt_fingerprint(pinned, inner_w));
             lines.push(Line::raw(
                 "Type or paste the one they gave you out of band; Enter compares:",
             ));
@@ -311,17 +383,40 @@ fn draw_prompt(
             lines.push(Line::styled("y remove · n keep", t.unread));
             " Remove contact "
         }
+        // Both alike, in the list's order: neither is known to be right.
+        ContactPrompt::ChooseKey {
+            user,
+            first,
+            second,
+        } => {
+            let user = drawable(user);
+            lines.extend(wrapped(
+                &format!(
+                    "Two rotations came from one key of {user}: choose the fingerprint \
+                     {user} confirmed to you out of band (in person or on a call)."
+                ),
+                inner_w,
+            ));
+            lines.push(Line::raw("1 — the card rotated to first:"));
+            lines.extend(prompt_fingerprint(first, inner_w));
+            lines.push(Line::raw("2 — the other card:"));
+            lines.extend(prompt_fingerprint(second, inner_w));
+            lines.push(Line::styled("1 or 2 choose · Esc not now", t.unread));
+            " Choose a frozen contact's key "
+        }
         // The fingerprint drawn is the prompt's own: the one `y` sends.
-        ContactPrompt::AcceptKey { user, fingerprint } => {
+        ContactPrompt::AcceptKey {
+            user,
+            fingerprint,
+            choice,
+        } => {
             let waits = waiting_for(state, user);
             let user = drawable(user);
-            lines.push(Line::raw(format!("New fingerprint of {user}:")));
-            for row in fingerprint_rows(fingerprint, inner_w.saturating_sub(2)) {
-                lines.push(Line::from(vec![
-                    Span::raw("  "),
-                    Span::styled(row, Style::new().add_modifier(Modifier::BOLD)),
-                ]));
-            }
+            lines.push(Line::raw(match choice {
+                None => format!("New fingerprint of {user}:"),
+                Some(c) => format!("Choice {} for {user}, frozen:", c.number()),
+            }));
+            lines.extend(prompt_fingerprint(fingerprint, inner_w));
             lines.extend(wrapped(
                 &format!(
                     "Accept it only if {user} confirmed this fingerprint to you \
@@ -329,16 +424,29 @@ fn draw_prompt(
                 ),
                 inner_w,
             ));
-            let opens = match waits {
-                0 => String::new(),
-                n => format!("; {} will open", waiting(n)),
+            let text = match (choice, waits) {
+                (None, 0) => "The new key will be pinned, not verified.".to_owned(),
+                (None, n) => format!(
+                    "The new key will be pinned, not verified; {} will open.",
+                    waiting(n)
+                ),
+                (Some(_), 0) => format!(
+                    "This key will be pinned, not verified, and {user} no longer frozen; \
+                     neither the other key nor the previous one will count any more."
+                ),
+                (Some(_), n) => format!(
+                    "This key will be pinned, not verified, and {user} no longer frozen; \
+                     neither the other key nor the previous one will count any more. \
+                     Of {}, those this key signed will open, the rest are dropped.",
+                    waiting(n)
+                ),
             };
-            lines.extend(wrapped(
-                &format!("The new key will be pinned, not verified{opens}."),
-                inner_w,
-            ));
+            lines.extend(wrapped(&text, inner_w));
             lines.push(Line::styled("y accept · n not now", t.unread));
-            " Accept a changed key "
+            match choice {
+                None => " Accept a changed key ",
+                Some(_) => " Accept one of two keys ",
+            }
         }
         ContactPrompt::RefuseKey { user } => {
             let waits = waiting(waiting_for(state, user));

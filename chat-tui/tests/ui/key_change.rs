@@ -1,11 +1,12 @@
 //! A contact's changed key in the contacts view, drawn with TestBackend +
 //! insta snapshots (the marked list with both fingerprints, the two
-//! confirmations), its keys, that the fingerprint sent is the one on
+//! confirmations; a frozen contact with its two fingerprints and the
+//! question which), its keys, that the fingerprint sent is the one on
 //! screen, and that chatd's and peers' text is drawn inert. (Its `update`
 //! logic is tested in src/app/key_change/tests.rs, the worker's calls in
 //! src/backend/tests.rs.)
 
-use chat_tui::app::{self, Action, AppState, ContactPrompt, Effect, Overlay};
+use chat_tui::app::{self, Action, AppState, ContactPrompt, Effect, KeyChoice, Overlay};
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use ipc_schema::methods::Contact;
 
@@ -282,4 +283,200 @@ fn names_and_fingerprints_from_chatd_are_drawn_inert() {
     app::update(&mut s, Action::ContactAcceptKey);
     assert_eq!(prompt(&s), None);
     assert!(render(&s).contains("no readable fingerprint for nemo's new key"));
+}
+
+/// bob frozen between two rotations from his previous key: pinned to
+/// [`BOB_FP`] (the card he rotated to first), [`NEW_BOB_FP`] the other, 3
+/// waiting; carol as in [`contacts`].
+fn frozen_contacts() -> Vec<Contact> {
+    let mut list = contacts();
+    list[0].frozen = true;
+    list[0].rotated = true;
+    list
+}
+
+#[test]
+fn snapshot_contacts_frozen_80x24() {
+    let s = view_of(frozen_contacts(), 80, 24);
+    snapshot!(render(&s));
+}
+
+#[test]
+fn snapshot_contacts_frozen_choice_80x24() {
+    let mut s = view_of(frozen_contacts(), 80, 24);
+    app::update(&mut s, Action::ContactAcceptKey);
+    snapshot!(render(&s));
+}
+
+#[test]
+fn snapshot_contacts_frozen_choice_2_confirmation_80x24() {
+    let mut s = view_of(frozen_contacts(), 80, 24);
+    app::update(&mut s, Action::ContactAcceptKey);
+    app::update(&mut s, Action::ContactChooseKey(KeyChoice::Second));
+    snapshot!(render(&s));
+}
+
+/// The hex groups drawn on the rows after the one holding `label`, up to
+/// the next row without any.
+fn fingerprint_after(screen: &str, label: &str) -> String {
+    let groups: Vec<String> = screen
+        .lines()
+        .skip_while(|l| !l.contains(label))
+        .skip(1)
+        .map(|l| {
+            l.split(['│', ' ', '"'])
+                .filter(|w| w.len() == 4 && w.chars().all(|c| c.is_ascii_hexdigit()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .take_while(|row| !row.is_empty())
+        .collect();
+    groups.join(" ")
+}
+
+#[test]
+fn a_frozen_contact_shows_both_fingerprints_as_two_choices() {
+    let s = view_of(frozen_contacts(), 100, 30);
+    let screen = render(&s);
+    assert!(!screen.contains("KEY CHANGED"), "{screen}");
+    assert!(screen.contains("FROZEN   3 waiting"), "the row: {screen}");
+    assert!(
+        screen.contains("FROZEN  bob — 3 waiting messages held unopened"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Two different key rotations came from bob's previous key"),
+        "{screen}"
+    );
+    assert!(screen.contains("someone else may hold it"), "{screen}");
+    assert_eq!(
+        fingerprint_after(&screen, "Choice 1 — the card rotated to first"),
+        BOB_FP
+    );
+    assert_eq!(
+        fingerprint_after(&screen, "Choice 2 — the other card"),
+        NEW_BOB_FP
+    );
+    assert!(
+        screen.contains("whoever else holds the key: compare both with bob out of band"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("A choose 1 or 2, then accept it · R does nothing"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn a_frozen_contact_takes_1_or_2_and_y_sends_exactly_the_one_on_screen() {
+    for (press, choice, sent) in [
+        ('1', KeyChoice::First, BOB_FP),
+        ('2', KeyChoice::Second, NEW_BOB_FP),
+    ] {
+        let mut s = view_of(frozen_contacts(), 80, 24);
+        assert_eq!(
+            app::keys::map_event(&s, key('A')),
+            Some(Action::ContactAcceptKey)
+        );
+        app::update(&mut s, Action::ContactAcceptKey);
+        let screen = render(&s);
+        assert_eq!(fingerprint_after(&screen, "1 — the card rotated"), BOB_FP);
+        assert_eq!(fingerprint_after(&screen, "2 — the other card"), NEW_BOB_FP);
+        // Only 1, 2 and Esc answer the question.
+        for ignored in ['y', 'n', 'A', 'R', '3', 'q', 'j'] {
+            assert_eq!(app::keys::map_event(&s, key(ignored)), None, "{ignored}");
+        }
+        let enter = TermEvent::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        assert_eq!(app::keys::map_event(&s, enter), None);
+        assert_eq!(
+            app::keys::map_event(&s, key(press)),
+            Some(Action::ContactChooseKey(choice))
+        );
+        app::update(&mut s, Action::ContactChooseKey(choice));
+        let screen = render(&s);
+        let label = format!("Choice {press} for bob, frozen:");
+        let shown = fingerprint_after(&screen, &label);
+        assert_eq!(shown, sent, "{screen}");
+        assert_eq!(
+            app::keys::map_event(&s, key('y')),
+            Some(Action::PromptSubmit)
+        );
+        assert_eq!(
+            app::update(&mut s, Action::PromptSubmit),
+            vec![Effect::AcceptKey {
+                user: "bob".into(),
+                fingerprint: shown
+            }]
+        );
+    }
+}
+
+#[test]
+fn esc_closes_the_question_and_r_on_a_frozen_contact_asks_nothing() {
+    let mut s = view_of(frozen_contacts(), 80, 24);
+    app::update(&mut s, Action::ContactAcceptKey);
+    let esc = TermEvent::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    assert_eq!(app::keys::map_event(&s, esc), Some(Action::CloseOverlay));
+    assert!(app::update(&mut s, Action::CloseOverlay).is_empty());
+    assert_eq!(prompt(&s), None);
+    assert_eq!(
+        app::keys::map_event(&s, key('R')),
+        Some(Action::ContactRefuseKey)
+    );
+    assert!(app::update(&mut s, Action::ContactRefuseKey).is_empty());
+    assert_eq!(prompt(&s), None);
+    let screen = render(&s);
+    assert!(
+        screen.contains("bob is frozen: refusing is no choice — accept one of the two"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn a_frozen_contact_s_name_and_fingerprints_are_drawn_inert() {
+    let evil = format!("m{HOSTILE}");
+    let list = vec![Contact {
+        frozen: true,
+        pending_fingerprint: Some(HOSTILE.into()),
+        quarantined: 1,
+        ..contact(&evil, BOB_FP)
+    }];
+    let mut s = view_of(list, 200, 50);
+    let stand_ins = ["␛]52;c;cm0gLXJmIH4=␇", "\u{fffd}gnp.exe"];
+    let name = "mhi ␛]52;c;cm0gLXJmIH4=␇";
+    let screen = render(&s);
+    assert_drawn_inert(&screen, &stand_ins);
+    assert!(
+        screen.contains(&format!("FROZEN  {name}")),
+        "{name:?} not on\n{screen}"
+    );
+    let second = screen
+        .lines()
+        .skip_while(|l| !l.contains("Choice 2 — the other card:"))
+        .nth(1)
+        .unwrap_or_default();
+    assert!(second.contains("    hi ␛]52;c;cm0gLXJmIH4=␇"), "{screen}");
+    assert!(
+        screen.contains(&format!("rotations came from {name} ")),
+        "{screen}"
+    );
+    // A second "fingerprint" that is none cannot be chosen.
+    app::update(&mut s, Action::ContactAcceptKey);
+    assert_eq!(prompt(&s), None);
+    let screen = render(&s);
+    assert_drawn_inert(&screen, &stand_ins);
+    assert!(
+        screen.contains(&format!("no two readable fingerprints for frozen {name}")),
+        "{screen}"
+    );
+    // With two, the question draws the name inert too.
+    s.contacts[0].pending_fingerprint = Some(NEW_BOB_FP.into());
+    app::update(&mut s, Action::ContactAcceptKey);
+    assert!(matches!(prompt(&s), Some(ContactPrompt::ChooseKey { .. })));
+    let screen = render(&s);
+    assert_drawn_inert(&screen, &stand_ins);
+    assert!(
+        screen.contains(&format!("Two rotations came from one key of {name}")),
+        "{screen}"
+    );
 }

@@ -6,6 +6,7 @@ use ipc_schema::methods::{Contact, ContactChangedEvent, Event, EventEnvelope};
 use ipc_schema::time::TimeZone;
 
 use super::*;
+use crate::app::state::KeyChoice;
 use crate::app::{Action, update};
 use crate::theme::{Theme, ThemeName};
 
@@ -81,7 +82,8 @@ fn accepting_asks_first_then_sends_the_fingerprint_the_prompt_holds() {
         view(&s).prompt,
         Some(ContactPrompt::AcceptKey {
             user: "bob".into(),
-            fingerprint: NEW.into()
+            fingerprint: NEW.into(),
+            choice: None
         })
     );
     assert_eq!(
@@ -365,4 +367,236 @@ fn a_signed_rotation_is_told_with_its_new_fingerprint() {
     );
     assert!(line.contains("85f3 9ebb"), "{line}");
     assert!(!line.contains('\u{1b}'), "sanitized: {line}");
+}
+
+/// bob frozen between two rotations from his previous key: pinned to
+/// [`OLD`] (the card he rotated to first), [`NEW`] the other, 3 waiting.
+fn frozen_bob() -> Contact {
+    Contact {
+        verified: false,
+        rotated: true,
+        frozen: true,
+        ..bob(Some(NEW))
+    }
+}
+
+/// Online, the contacts view open on frozen bob, asked which fingerprint.
+fn asked_which() -> AppState {
+    let mut s = opened(vec![frozen_bob(), carol()]);
+    assert!(update(&mut s, Action::ContactAcceptKey).is_empty());
+    s
+}
+
+#[test]
+fn a_frozen_contact_is_asked_which_of_its_two_fingerprints() {
+    let s = asked_which();
+    assert_eq!(
+        view(&s).prompt,
+        Some(ContactPrompt::ChooseKey {
+            user: "bob".into(),
+            first: OLD.into(),
+            second: NEW.into()
+        })
+    );
+    // Both are shown grouped, however chatd spelled them.
+    let squashed = Contact {
+        fingerprint: OLD.replace(' ', ":").to_uppercase(),
+        pending_fingerprint: Some(NEW.replace(' ', "")),
+        ..frozen_bob()
+    };
+    let mut s = opened(vec![squashed]);
+    update(&mut s, Action::ContactAcceptKey);
+    assert!(matches!(
+        &view(&s).prompt,
+        Some(ContactPrompt::ChooseKey { first, second, .. }) if first == OLD && second == NEW
+    ));
+    // One that is no fingerprint cannot be compared, so not chosen.
+    let unreadable = Contact {
+        pending_fingerprint: Some("3b9f \u{1b}[2J".into()),
+        ..frozen_bob()
+    };
+    let mut s = opened(vec![unreadable]);
+    assert!(update(&mut s, Action::ContactAcceptKey).is_empty());
+    assert_eq!(view(&s).prompt, None);
+    assert!(
+        matches!(&view(&s).message, Some(Err(e)) if e.contains("no two readable fingerprints"))
+    );
+}
+
+#[test]
+fn choice_1_confirms_then_sends_the_pinned_fingerprint() {
+    let mut s = asked_which();
+    // Enter is no answer to the question: only 1 or 2.
+    assert!(update(&mut s, Action::PromptSubmit).is_empty());
+    assert!(update(&mut s, Action::ContactChooseKey(KeyChoice::First)).is_empty());
+    assert_eq!(
+        view(&s).prompt,
+        Some(ContactPrompt::AcceptKey {
+            user: "bob".into(),
+            fingerprint: OLD.into(),
+            choice: Some(KeyChoice::First)
+        })
+    );
+    assert_eq!(
+        update(&mut s, Action::PromptSubmit),
+        vec![Effect::AcceptKey {
+            user: "bob".into(),
+            fingerprint: OLD.into()
+        }]
+    );
+    assert!(view(&s).busy);
+    // Neither a second y nor a late 2 sends anything more.
+    assert!(update(&mut s, Action::PromptSubmit).is_empty());
+    assert!(update(&mut s, Action::ContactChooseKey(KeyChoice::Second)).is_empty());
+}
+
+#[test]
+fn choice_2_confirms_then_sends_the_other_fingerprint() {
+    let mut s = asked_which();
+    update(&mut s, Action::ContactChooseKey(KeyChoice::Second));
+    assert_eq!(
+        view(&s).prompt,
+        Some(ContactPrompt::AcceptKey {
+            user: "bob".into(),
+            fingerprint: NEW.into(),
+            choice: Some(KeyChoice::Second)
+        })
+    );
+    assert_eq!(
+        update(&mut s, Action::PromptSubmit),
+        vec![Effect::AcceptKey {
+            user: "bob".into(),
+            fingerprint: NEW.into()
+        }]
+    );
+    let done = ContactDone::KeyAccepted {
+        user: "bob".into(),
+        opened: 2,
+        dropped: 1,
+    };
+    let fx = update(&mut s, Action::ContactResult(Ok(done)));
+    assert_eq!(fx, vec![Effect::LoadContacts, Effect::LoadConversations]);
+    assert_eq!(view(&s).prompt, None);
+    assert_eq!(
+        view(&s).message,
+        Some(Ok(
+            "accepted fingerprint 2 for bob, no longer frozen: 2 waiting messages opened, 1 did not open (dropped) — it is not verified yet".into()
+        ))
+    );
+}
+
+#[test]
+fn esc_cancels_the_choice_and_nothing_is_sent() {
+    let mut s = asked_which();
+    assert!(update(&mut s, Action::CloseOverlay).is_empty());
+    assert_eq!(
+        view(&s).prompt,
+        None,
+        "Esc closes the question, not the view"
+    );
+    // A 1 or y without the question open means nothing.
+    assert!(update(&mut s, Action::ContactChooseKey(KeyChoice::First)).is_empty());
+    assert!(update(&mut s, Action::PromptSubmit).is_empty());
+    assert_eq!(view(&s).prompt, None);
+    // Nor does n at the confirmation of a choice send it.
+    update(&mut s, Action::ContactAcceptKey);
+    update(&mut s, Action::ContactChooseKey(KeyChoice::Second));
+    assert!(update(&mut s, Action::CloseOverlay).is_empty());
+    assert!(update(&mut s, Action::PromptSubmit).is_empty());
+    assert!(!view(&s).busy);
+}
+
+#[test]
+fn refusing_a_frozen_contact_sends_nothing_and_says_it_is_frozen() {
+    let mut s = opened(vec![frozen_bob()]);
+    assert!(update(&mut s, Action::ContactRefuseKey).is_empty());
+    assert_eq!(view(&s).prompt, None, "no confirmation to say y to");
+    assert_eq!(
+        view(&s).message,
+        Some(Err(
+            "bob is frozen: refusing is no choice — accept one of the two fingerprints (A)".into()
+        ))
+    );
+    assert!(update(&mut s, Action::PromptSubmit).is_empty());
+    // Even without a second fingerprint in the list.
+    let mut s = opened(vec![Contact {
+        pending_fingerprint: None,
+        ..frozen_bob()
+    }]);
+    assert!(update(&mut s, Action::ContactRefuseKey).is_empty());
+    assert!(matches!(&view(&s).message, Some(Err(e)) if e.contains("is frozen")));
+}
+
+#[test]
+fn a_choice_the_list_made_stale_closes_before_y() {
+    // Another fingerprint in place of choice 2: the question shows old ones.
+    let mut s = asked_which();
+    let moved = Contact {
+        pending_fingerprint: Some(OTHER.into()),
+        ..frozen_bob()
+    };
+    update(&mut s, Action::Contacts(vec![moved.clone()]));
+    assert_eq!(view(&s).prompt, None);
+    assert!(matches!(&view(&s).message, Some(Err(e)) if e.contains("two fingerprints changed")));
+    // Choice 1 still is what its confirmation shows: it stays.
+    update(&mut s, Action::ContactAcceptKey);
+    update(&mut s, Action::ContactChooseKey(KeyChoice::First));
+    update(&mut s, Action::Contacts(vec![moved]));
+    assert!(matches!(
+        view(&s).prompt,
+        Some(ContactPrompt::AcceptKey {
+            choice: Some(KeyChoice::First),
+            ..
+        })
+    ));
+    // Chosen elsewhere: bob thawed, nothing left to choose.
+    let thawed = Contact {
+        fingerprint: NEW.into(),
+        pending_fingerprint: None,
+        quarantined: 0,
+        frozen: false,
+        ..frozen_bob()
+    };
+    update(&mut s, Action::Contacts(vec![thawed]));
+    assert_eq!(view(&s).prompt, None);
+    assert!(matches!(&view(&s).message, Some(Err(e)) if e.contains("not frozen any more")));
+    assert!(update(&mut s, Action::PromptSubmit).is_empty());
+}
+
+#[test]
+fn a_contact_that_freezes_closes_its_plain_confirmations() {
+    for ask in [Action::ContactAcceptKey, Action::ContactRefuseKey] {
+        let mut s = opened(vec![bob(Some(NEW))]);
+        update(&mut s, ask);
+        assert!(view(&s).prompt.is_some());
+        update(&mut s, Action::Contacts(vec![frozen_bob()]));
+        assert_eq!(view(&s).prompt, None);
+        assert!(matches!(&view(&s).message, Some(Err(e)) if e.contains("frozen now")));
+        assert!(update(&mut s, Action::PromptSubmit).is_empty());
+    }
+}
+
+#[test]
+fn a_frozen_contact_is_announced_as_frozen() {
+    let mut s = opened(vec![bob(None)]);
+    s.overlay = None;
+    update(&mut s, key_event(ContactChange::KeyChanged, frozen_bob()));
+    assert!(s.contacts[0].frozen);
+    let notice = s.notice.clone().unwrap();
+    assert!(
+        notice.starts_with("bob is FROZEN: two different key rotations"),
+        "{notice}"
+    );
+    assert!(
+        notice.contains("until you accept one of the two fingerprints"),
+        "{notice}"
+    );
+    let hostile = Contact {
+        user: "b\u{1b}]52;c;eA==\u{7}ob".into(),
+        ..frozen_bob()
+    };
+    update(&mut s, key_event(ContactChange::KeyChanged, hostile));
+    let notice = s.notice.unwrap();
+    assert!(notice.contains("FROZEN"), "{notice}");
+    assert!(!notice.contains(['\u{1b}', '\u{7}']), "sanitized: {notice}");
 }
