@@ -10,7 +10,9 @@ use std::time::Duration;
 use clap::builder::PossibleValuesParser;
 use clap::{ArgGroup, Args, Parser, Subcommand};
 
+mod changes;
 mod devices;
+pub use changes::*;
 pub use devices::*;
 
 /// Scriptable client for chatd, the end-to-end encrypted chat daemon.
@@ -70,6 +72,12 @@ pub enum Command {
     Send(SendArgs),
     /// Show a conversation's history
     Log(LogArgs),
+    /// Edit one of your messages, for everyone (TEXT from stdin when absent or `-`)
+    Edit(EditArgs),
+    /// Delete one of your messages, for everyone
+    Delete(DeleteArgs),
+    /// React to a message with an emoji, or take your reaction back (--remove)
+    React(ReactArgs),
     /// Mark a conversation's incoming messages read
     Read(ReadArgs),
     /// Print events as they happen, each with its sequence number
@@ -265,6 +273,9 @@ pub struct SendArgs {
     /// The message; read from stdin when absent or `-`
     #[arg(value_name = "TEXT")]
     pub text: Option<String>,
+    /// Answer this message (its id, or its first 8 or more hex digits)
+    #[arg(long, value_name = "ID", value_parser = changes::parse_message_id)]
+    pub reply_to: Option<String>,
     /// Wait until the relay accepted the message
     #[arg(long)]
     pub wait: bool,
@@ -324,6 +335,10 @@ pub struct LogArgs {
     /// Show the last N messages [default: 50]
     #[arg(short = 'n', long = "limit", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub limit: Option<u32>,
+    /// Show each message's id (its first 8 hex digits), for edit, delete,
+    /// react and send --reply-to
+    #[arg(long)]
+    pub ids: bool,
 }
 
 /// `read`.

@@ -348,6 +348,8 @@ pub enum Payload {
         /// The new signing private key.
         sig: String,
     },
+    /// An edit, delete or reaction (docs/PROTOCOL.md §14).
+    Change(crate::changes::MessageChange),
     /// A `type` this version does not know; kept as received and shown as unsupported.
     Unsupported {
         /// The payload's `type` field.
@@ -565,6 +567,7 @@ impl Payload {
                 parent_roster: parent_roster.clone(),
             },
             Payload::Unsupported { raw, .. } => return Ok(raw.as_bytes().to_vec()),
+            Payload::Change(change) => return change.to_json(),
         };
         Ok(serde_json::to_vec(&known).expect("payload types always serialize"))
     }
@@ -587,6 +590,9 @@ impl Payload {
             "contact",
             "key_transition",
             "keys_rotated",
+            "edit",
+            "delete",
+            "react",
         ]
         .contains(&kind.as_str())
         {
@@ -595,6 +601,9 @@ impl Payload {
         }
         if kind == "contact" {
             return contact_from_json(bytes);
+        }
+        if crate::changes::CHANGE_TYPES.contains(&kind.as_str()) {
+            return crate::changes::MessageChange::from_json(bytes).map(Payload::Change);
         }
         let known: KnownPayload =
             serde_json::from_value(value).map_err(|_| PayloadError::BadFields(kind))?;

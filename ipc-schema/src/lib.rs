@@ -2,6 +2,7 @@
 //!
 //! Shape and size validation lives here; no business logic and no crypto.
 
+pub mod changes;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod envelope;
@@ -18,6 +19,7 @@ pub mod secret;
 pub mod text;
 pub mod time;
 
+pub use changes::MessageChange;
 pub use envelope::{CheckedEnvelope, ContactSyncState, Envelope, Payload, ReceiptKind};
 pub use envelope_v2::{CheckedDeliveredV2, CheckedSealedV2, DeliveredV2, Incoming, SealedV2};
 pub use frame::{FrameDecoder, FrameError, MAX_FRAME, encode_frame};

@@ -139,6 +139,9 @@ fn incoming() -> MessageView {
         truncated: false,
         group: None,
         deliveries: Vec::new(),
+        edited: false,
+        deleted: false,
+        reactions: Vec::new(),
     }
 }
 
@@ -158,6 +161,9 @@ fn outgoing_failed() -> MessageView {
         truncated: false,
         group: None,
         deliveries: Vec::new(),
+        edited: false,
+        deleted: false,
+        reactions: Vec::new(),
     }
 }
 
@@ -177,6 +183,9 @@ fn unsupported() -> MessageView {
         truncated: false,
         group: None,
         deliveries: Vec::new(),
+        edited: false,
+        deleted: false,
+        reactions: Vec::new(),
     }
 }
 
@@ -238,6 +247,7 @@ fn method_cases() -> Vec<Case> {
                     replay: 4,
                     not_a_member: 1,
                     bad_roster: 0,
+                    bad_target: 0,
                 },
                 relay_trust: Some(RelayTrustView {
                     insecure_http: false,
@@ -742,6 +752,54 @@ fn method_cases() -> Vec<Case> {
             },
         ),
         case(
+            "message.edit",
+            60,
+            MessageEditParams {
+                id: MSG_ID.into(),
+                body: "deploy at 13:00".into(),
+            },
+            MessageEditResult {
+                peer: "bob".into(),
+                message: MessageView {
+                    body: Some("deploy at 13:00".into()),
+                    edited: true,
+                    ..outgoing_failed()
+                },
+            },
+        ),
+        case(
+            "message.delete",
+            61,
+            MessageDeleteParams { id: MSG_ID.into() },
+            MessageDeleteResult {
+                peer: "bob".into(),
+                message: MessageView {
+                    body: None,
+                    deleted: true,
+                    ..outgoing_failed()
+                },
+            },
+        ),
+        case(
+            "message.react",
+            62,
+            MessageReactParams {
+                id: MSG_ID.into(),
+                peer: Some("bob".into()),
+                emoji: Some("👍".into()),
+            },
+            MessageReactResult {
+                peer: "bob".into(),
+                message: MessageView {
+                    reactions: vec![ReactionView {
+                        emoji: "👍".into(),
+                        users: vec!["alice".into(), "bob".into()],
+                    }],
+                    ..incoming()
+                },
+            },
+        ),
+        case(
             "conversation.list",
             17,
             ConversationListParams {},
@@ -876,6 +934,22 @@ fn event_cases() -> Vec<(&'static str, EventEnvelope)> {
                     name: "phone".into(),
                     gone: "expired".into(),
                     gone_at: T0 + 50,
+                }),
+            ),
+        ),
+        (
+            "message.changed",
+            at(
+                54,
+                Event::MessageChanged(MessageChangedEvent {
+                    change: MessageChangeKind::Edited,
+                    by: "bob".into(),
+                    peer: "bob".into(),
+                    message: Box::new(MessageView {
+                        body: Some("build finished ✅ (all green)".into()),
+                        edited: true,
+                        ..incoming()
+                    }),
                 }),
             ),
         ),

@@ -3,12 +3,14 @@
 implementation in protocol_v1.py and protocol_v2.py (written from
 docs/PROTOCOL.md only), then seal fresh envelopes with it and open them again.
 Also checks the identity-backup vectors (§10) against backup.py, the
-device-link vectors (§12) against link.py and the key-transition vectors
-(§13) against transition.py.
+device-link vectors (§12) against link.py, the key-transition vectors
+(§13) against transition.py and the edit, delete and reaction vectors (§14)
+against changes.py.
 
 Usage:
     check_vectors.py [--vectors PATH] [--vectors-v2 PATH] [--vectors-backup PATH]
                      [--vectors-link PATH] [--vectors-transition PATH]
+                     [--vectors-changes PATH]
                      [--write-sealed PATH] [--write-sealed-v2 PATH]
 
 --vectors-v2 defaults to envelope-v2.json next to the v1 file; a missing v2
@@ -46,6 +48,13 @@ transition.py given the keys of a valid vector must write that vector's text
 byte for byte but for the two signatures (PSS salts are random, so those are
 verified, never reproduced).
 
+--vectors-changes defaults to changes.json next to the v1 file; a missing
+changes file is only a NOTE (changes.selftest(), which needs no vectors
+file, still runs). Each valid vector's payload must read to exactly its
+`fields` (every member of §14.1's table, absent ones null), and writing
+those fields as chatd does must give its `written` byte for byte; each
+invalid one must fail with exactly its error name.
+
 The valid v2 vectors of one account on several devices (§11:
 sent_copy_to_own_devices, read_state_to_own_devices, device_added,
 contact_sync) are also checked against the written rules of their payloads
@@ -56,12 +65,13 @@ break one rule must fail with exactly that rule's name, and
 own_devices.selftest() runs §11.4's last-writer cases.
 
 Exit 0 with a summary (one line for v1, one for v2, one for own devices,
-one for backups, one for links, one for transitions; NOTE lines for places
-where the v2 vectors file and the text of §8.7, an own-device payload and
-the form §4 / §2 say chatd writes, the backup and link vectors and §10.1 /
-§12.5, or the transition vectors and §13.1's writing form, differ without
-affecting the protocol, and for what no vector covers) on success; exit 1
-listing every disagreement otherwise.
+one for backups, one for links, one for transitions, one for changes; NOTE
+lines for places where the v2 vectors file and the text of §8.7, an
+own-device payload and the form §4 / §2 say chatd writes, the backup and
+link vectors and §10.1 / §12.5, or the transition vectors and §13.1's
+writing form, differ without affecting the protocol, and for what no vector
+covers, §14.1's error names among them) on success; exit 1 listing every
+disagreement otherwise.
 """
 
 from __future__ import annotations
@@ -82,6 +92,7 @@ import protocol_v2 as q  # noqa: E402
 import backup as bk  # noqa: E402
 import link as lk  # noqa: E402
 import transition as tr  # noqa: E402
+import changes as ch  # noqa: E402
 import own_devices as od  # noqa: E402
 
 DEFAULT_VECTORS = os.path.normpath(
@@ -104,6 +115,8 @@ def main() -> int:
                     help="default: link.json next to --vectors (skipped with a NOTE if absent)")
     ap.add_argument("--vectors-transition", metavar="PATH",
                     help="default: transition.json next to --vectors (skipped with a NOTE if absent)")
+    ap.add_argument("--vectors-changes", metavar="PATH",
+                    help="default: changes.json next to --vectors (skipped with a NOTE if absent)")
     ap.add_argument("--write-sealed", metavar="PATH")
     ap.add_argument("--write-sealed-v2", metavar="PATH", help=f"default with --write-sealed: {DEFAULT_SEALED_V2}")
     args = ap.parse_args()
@@ -116,6 +129,8 @@ def main() -> int:
     if args.vectors_transition is None:
         args.vectors_transition = os.path.join(os.path.dirname(os.path.abspath(args.vectors)),
                                                "transition.json")
+    if args.vectors_changes is None:
+        args.vectors_changes = os.path.join(os.path.dirname(os.path.abspath(args.vectors)), "changes.json")
     write_v2 = args.write_sealed_v2 or (DEFAULT_SEALED_V2 if args.write_sealed else None)
 
     problems: list[str] = []
@@ -136,7 +151,11 @@ def main() -> int:
     problems_tr, counts_tr, notes_tr = check_transition_vectors(args.vectors_transition, args.vectors_v2)
     for n in notes_tr:
         print(f"NOTE: {n}")
-    others = problems_v2 + problems_bk + problems_lk + problems_tr
+    # Edits, deletes and reactions (§14): likewise.
+    problems_ch, counts_ch, notes_ch = check_changes_vectors(args.vectors_changes)
+    for n in notes_ch:
+        print(f"NOTE: {n}")
+    others = problems_v2 + problems_bk + problems_lk + problems_tr + problems_ch
 
     with open(args.vectors, "rb") as f:
         vec = json.loads(f.read().decode("utf-8"))
@@ -186,7 +205,7 @@ def main() -> int:
     if set(cards) != {"alice", "bob"}:
         problems.append(f"keys: expected alice and bob, usable: {sorted(cards)}")
         return report(problems + others, counts, None, counts_v2, written_v2, counts_bk, counts_lk,
-                      counts_tr)
+                      counts_tr, counts_ch)
 
     def other(n: str) -> str:
         return "bob" if n == "alice" else "alice"
@@ -370,25 +389,26 @@ def main() -> int:
             f.write("\n")
 
     return report(problems + others, counts, args.write_sealed, counts_v2, written_v2, counts_bk, counts_lk,
-                  counts_tr)
+                  counts_tr, counts_ch)
 
 
 def report(problems, counts, written=None, counts_v2=None, written_v2=None, counts_bk=None,
-           counts_lk=None, counts_tr=None) -> int:
+           counts_lk=None, counts_tr=None, counts_ch=None) -> int:
     v2 = f"\n    v2: {fmt_v2(counts_v2)}" if counts_v2 is not None else ""
     own = f"\n    own devices: {fmt_own(counts_v2['own'])}" if counts_v2 is not None else ""
     bkl = f"\n    backup: {fmt_backup(counts_bk)}" if counts_bk is not None else ""
     lkl = f"\n    link: {fmt_link(counts_lk)}" if counts_lk is not None else ""
     trl = f"\n    transition: {fmt_transition(counts_tr)}" if counts_tr is not None else ""
+    chl = f"\n    changes: {fmt_changes(counts_ch)}" if counts_ch is not None else ""
     if problems:
         for pr in problems:
             print(f"DISAGREEMENT: {pr}")
-        print(f"FAIL: {len(problems)} disagreement(s); {fmt(counts)}{v2}{own}{bkl}{lkl}{trl}")
+        print(f"FAIL: {len(problems)} disagreement(s); {fmt(counts)}{v2}{own}{bkl}{lkl}{trl}{chl}")
         return 1
     extra = f"; wrote {counts['sealed']} to {written}" if written else ""
     if written_v2:
         v2 += f"; wrote {counts_v2['written']} to {written_v2}"
-    print(f"OK: {fmt(counts)}{extra}{v2}{own}{bkl}{lkl}{trl}")
+    print(f"OK: {fmt(counts)}{extra}{v2}{own}{bkl}{lkl}{trl}{chl}")
     return 0
 
 
@@ -2326,6 +2346,129 @@ def _made_with_vector_keys(keys, problems, counts):
                     problems.append(f"{where2}: with the first pin: {e.name}, expected not_pinned")
                     continue
             counts["made"] += 1
+
+
+
+# ===========================================================================
+# Edits, deletes and reactions (§14)
+
+CHANGES_VALID_MEMBERS = {"name", "payload", "fields", "written"}
+CHANGES_INVALID_MEMBERS = {"name", "payload", "error"}
+
+
+def fmt_changes(c) -> str:
+    src = "" if c["file"] else " (no vectors file)"
+    return (
+        f"{c['valid']} valid read to their fields{src}, {c['written']} written byte-exact, "
+        f"{c['invalid']} invalid rejected with the expected error, {c['self']} self-checks"
+    )
+
+
+def check_changes_vectors(path: str):
+    problems: list[str] = []
+    notes: list[str] = []
+    counts = {"valid": 0, "written": 0, "invalid": 0, "self": 0, "file": False}
+    try:
+        _check_changes(path, problems, counts, notes)
+    except Exception as e:  # a crash is a failure, never a skip
+        import traceback
+
+        problems.append(f"changes: checker crashed: {e!r}\n{traceback.format_exc()}")
+    try:
+        counts["self"] += ch.selftest()
+    except AssertionError as e:
+        problems.append(f"changes.self: {e}")
+    except Exception as e:
+        import traceback
+
+        problems.append(f"changes.self: crashed: {e!r}\n{traceback.format_exc()}")
+    return problems, counts, notes
+
+
+def _check_changes(path, problems, counts, notes):
+    if not os.path.exists(path):
+        notes.append(f"changes vectors file {path} does not exist yet; changes vectors skipped "
+                     "(the changes self-test still ran)")
+        return
+    counts["file"] = True
+    with open(path, "rb") as f:
+        vec = json.loads(f.read().decode("utf-8"))
+    if vec.get("version") != 1:
+        problems.append(f"changes: version is {vec.get('version')!r}, expected 1")
+    missing = {"version", "valid", "invalid"} - set(vec)
+    if missing:
+        problems.append(f"changes: top-level members {sorted(missing)} missing")
+    unknown = set(vec) - {"version", "description", "valid", "invalid"}
+    if unknown:
+        notes.append(f"changes: top-level members {sorted(unknown)} not checked")
+    if not vec.get("valid") or not vec.get("invalid"):
+        problems.append("changes: valid and invalid must each be non-empty")
+
+    for v in vec.get("valid", []):
+        where = f"changes.valid.{v.get('name')}"
+        try:
+            _check_valid_change(v, where, problems, counts, notes)
+        except Exception as e:
+            problems.append(f"{where}: checker crashed: {e!r}")
+
+    seen_errors = set()
+    for v in vec.get("invalid", []):
+        where = f"changes.invalid.{v.get('name')}"
+        want = v.get("error")
+        if want not in ch.ERROR_NAMES:
+            problems.append(f"{where}: error {want!r} is not one of {list(ch.ERROR_NAMES)}")
+            continue
+        if set(v) != CHANGES_INVALID_MEMBERS:
+            notes.append(f"{where}: members {sorted(set(v) ^ CHANGES_INVALID_MEMBERS)} unexpected / missing")
+        seen_errors.add(want)
+        try:
+            got = ch.read_change(v["payload"].encode("utf-8"))
+        except ch.ChangeError as e:
+            if e.name != want:
+                problems.append(f"{where}: failed with {e.name} ({e.detail}), vector says {want}")
+            else:
+                counts["invalid"] += 1
+            continue
+        except ch.NotAChange as e:
+            problems.append(f"{where}: not an edit, delete or react ({e}), vector says {want}")
+            continue
+        problems.append(f"{where}: read as {got}, vector says {want}")
+
+    # What the vectors leave to the self-test: said, not a failure.
+    if vec.get("invalid"):
+        not_covered = [n for n in ch.ERROR_NAMES if n not in seen_errors]
+        if not_covered:
+            notes.append(f"changes: no invalid vector for {', '.join(not_covered)} "
+                         "(the changes self-test covers it)")
+
+
+def _check_valid_change(v, where, problems, counts, notes):
+    if set(v) != CHANGES_VALID_MEMBERS:
+        notes.append(f"{where}: members {sorted(set(v) ^ CHANGES_VALID_MEMBERS)} unexpected / missing")
+    want = v["fields"]
+    if set(want) != set(ch.FIELD_ORDER):
+        problems.append(f"{where}: fields {sorted(want)} are not every member of §14.1's table "
+                        f"{list(ch.FIELD_ORDER)}")
+        return
+    try:
+        got = ch.read_change(v["payload"].encode("utf-8"))
+    except ch.ChangeError as e:
+        problems.append(f"{where}: refused with {e.name} ({e.detail})")
+        return
+    except ch.NotAChange as e:
+        problems.append(f"{where}: not an edit, delete or react ({e})")
+        return
+    if got != want:
+        differ = [n for n in ch.FIELD_ORDER if got[n] != want[n]]
+        problems.append(f"{where}: read {', '.join(f'{n}={got[n]!r}' for n in differ)}, vector says "
+                        f"{', '.join(f'{n}={want[n]!r}' for n in differ)}")
+        return
+    counts["valid"] += 1
+    mine = ch.write_change(got).decode("utf-8")
+    if mine != v["written"]:
+        problems.append(f"{where}: written differently: {_first_difference(mine, v['written'])}")
+        return
+    counts["written"] += 1
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ pub async fn log(ctx: &Ctx, args: LogArgs) -> Result<(), CtlError> {
         ctx.out.json_text(&log_json(&messages))?;
     } else {
         ctx.out
-            .human(&log_human(&args.user, &messages, &ctx.clock))?;
+            .human(&log_human(&args.user, &messages, &ctx.clock, args.ids))?;
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ use crate::output::{Clock, Out};
 
 mod account;
 mod backup;
+mod changes;
 mod completions;
 mod contact;
 mod device;
@@ -99,6 +100,9 @@ pub async fn run(cli: Cli) -> Result<(), CtlError> {
         Command::Group(GroupCommand::Info(args)) => group::info(&ctx, args).await,
         Command::Send(args) => send::run(&ctx, args).await,
         Command::Log(args) => log::log(&ctx, args).await,
+        Command::Edit(args) => changes::edit(&ctx, args).await,
+        Command::Delete(args) => changes::delete(&ctx, args).await,
+        Command::React(args) => changes::react(&ctx, args).await,
         Command::Read(args) => log::read(&ctx, args).await,
         Command::Watch(args) => watch::run(&ctx, args).await,
         Command::Completions(args) => completions::run(&args),

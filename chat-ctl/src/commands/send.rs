@@ -29,7 +29,7 @@ pub async fn run(ctx: &Ctx, args: SendArgs) -> Result<(), CtlError> {
         .call(MessageSendParams {
             to,
             body,
-            reply_to: None,
+            reply_to: args.reply_to.clone(),
         })
         .await?;
     if ctx.out.json {

@@ -10,9 +10,20 @@ use super::{Clock, json_line, ticks};
 /// What a message shows as text: its body, or a note for payloads chat-ctl cannot show.
 pub(super) fn message_text(m: &MessageView) -> String {
     match &m.body {
+        _ if m.deleted => "[deleted]".to_owned(),
+        Some(body) if m.edited => format!("{body} (edited)"),
         Some(body) => body.clone(),
         None => format!("[unsupported message type: {}]", m.kind),
     }
+}
+
+/// A message's reactions, each emoji with its count: `👍 2  🎉 1`.
+pub(super) fn reactions_text(m: &MessageView) -> String {
+    m.reactions
+        .iter()
+        .map(|r| format!("{} {}", r.emoji, r.users.len()))
+        .collect::<Vec<_>>()
+        .join("  ")
 }
 
 /// One entry of `log --json`: `{id, from, to, ts, direction, body, state}`.
@@ -34,6 +45,9 @@ pub struct LogEntry<'a> {
     pub kind: Option<&'a str>,
     /// The text; `null` for payloads that are not text.
     pub body: Option<&'a str>,
+    /// The message this one answers (absent when none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<&'a str>,
     /// `queued`, `sent`, `delivered`, `read` or `failed`.
     pub state: MessageState,
     /// A group message's group id; absent for one-to-one messages.
@@ -42,6 +56,15 @@ pub struct LogEntry<'a> {
     /// An outgoing group message's delivery to each member; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deliveries: Option<&'a [DeliveryView]>,
+    /// Edited by its author (absent otherwise).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub edited: bool,
+    /// Deleted by its author: `body` is `null` (absent otherwise).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    /// Reactions: each emoji with who chose it (absent when none).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub reactions: &'a [ipc_schema::methods::ReactionView],
 }
 
 impl<'a> From<&'a MessageView> for LogEntry<'a> {
@@ -54,10 +77,14 @@ impl<'a> From<&'a MessageView> for LogEntry<'a> {
             direction: m.direction,
             kind: (m.kind != "text").then_some(m.kind.as_str()),
             body: m.body.as_deref(),
+            reply_to: m.reply_to.as_deref(),
             state: m.state,
             group: m.group.as_deref(),
             deliveries: (m.group.is_some() && m.direction == Direction::Out)
                 .then_some(m.deliveries.as_slice()),
+            edited: m.edited,
+            deleted: m.deleted,
+            reactions: &m.reactions,
         }
     }
 }
@@ -74,7 +101,7 @@ pub fn log_json(messages: &[MessageView]) -> String {
 /// 14:04  you  thanks!
 ///             see you  ✓✓
 /// ```
-pub fn log_human(peer: &str, messages: &[MessageView], clock: &Clock) -> String {
+pub fn log_human(peer: &str, messages: &[MessageView], clock: &Clock, ids: bool) -> String {
     if messages.is_empty() {
         return format!("no messages with {peer} yet");
     }
@@ -87,7 +114,13 @@ pub fn log_human(peer: &str, messages: &[MessageView], clock: &Clock) -> String 
                 Direction::Out => "you",
                 Direction::In => m.from.as_str(),
             };
-            (clock.short(m.ts), who, m)
+            let time = if ids {
+                let short: String = m.id.chars().take(8).collect();
+                format!("{short} {}", clock.short(m.ts))
+            } else {
+                clock.short(m.ts)
+            };
+            (time, who, m)
         })
         .collect();
     let time_w = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
@@ -95,7 +128,11 @@ pub fn log_human(peer: &str, messages: &[MessageView], clock: &Clock) -> String 
     let indent = " ".repeat(time_w + 2 + who_w + 2);
     let mut out = String::new();
     for (time, who, m) in rows {
-        let text = message_text(m);
+        let mut text = message_text(m);
+        if let Some(to) = &m.reply_to {
+            let short: String = to.chars().take(8).collect();
+            text = format!("↪ {short}: {text}");
+        }
         let lines: Vec<&str> = text.split('\n').collect();
         let last = lines.len() - 1;
         for (i, line) in lines.iter().enumerate() {
@@ -109,6 +146,9 @@ pub fn log_human(peer: &str, messages: &[MessageView], clock: &Clock) -> String 
                 if let Some((have, of)) = m.delivered_of() {
                     let _ = write!(out, " {have}/{of}");
                 }
+            }
+            if i == last && !m.reactions.is_empty() {
+                let _ = write!(out, "  [{}]", reactions_text(m));
             }
             out.push('\n');
         }
@@ -169,13 +209,57 @@ mod tests {
             message("ad", Direction::In, None, MessageState::Read),
         ];
         assert_eq!(
-            log_human("bob", &messages, &clock),
+            log_human("bob", &messages, &clock, false),
             "16:00  bob  build finished ✅\n\
              16:00  you  thanks!\n\
              \x20           see you  ✓✓\n\
              16:00  you  again  ✗ failed: bob's mailbox is full\n\
              16:00  bob  [unsupported message type: reaction]\n"
         );
-        assert_eq!(log_human("bob", &[], &clock), "no messages with bob yet");
+        assert_eq!(
+            log_human("bob", &[], &clock, false),
+            "no messages with bob yet"
+        );
+    }
+
+    #[test]
+    fn edits_deletes_and_reactions_show_in_the_log_with_ids_on_request() {
+        let clock = Clock::utc_at(T0);
+        let mut edited = message(
+            "0b7e4d2c9a1f48e6b3c5d7e9f1a2b4c6",
+            Direction::In,
+            Some("deploy at 13:00"),
+            MessageState::Delivered,
+        );
+        edited.edited = true;
+        edited.reactions = vec![
+            ipc_schema::methods::ReactionView {
+                emoji: "👍".into(),
+                users: vec!["alice".into(), "carol".into()],
+            },
+            ipc_schema::methods::ReactionView {
+                emoji: "🎉".into(),
+                users: vec!["alice".into()],
+            },
+        ];
+        let mut gone = message(
+            "9d3a6f0e2b8c47d1a5e9f3b7c1d2e4f6",
+            Direction::In,
+            None,
+            MessageState::Read,
+        );
+        gone.deleted = true;
+        let text = log_human("bob", &[edited.clone(), gone.clone()], &clock, true);
+        assert_eq!(
+            text,
+            "0b7e4d2c 16:00  bob  deploy at 13:00 (edited)  [👍 2  🎉 1]\n\
+             9d3a6f0e 16:00  bob  [deleted]\n"
+        );
+        let json: Value = serde_json::from_str(&log_json(&[edited, gone])).unwrap();
+        assert_eq!(json[0]["edited"], true);
+        assert_eq!(json[0]["reactions"][0]["users"], json!(["alice", "carol"]));
+        assert_eq!(json[1]["deleted"], true);
+        assert_eq!(json[1]["body"], Value::Null);
+        assert!(json[1].get("edited").is_none());
     }
 }

@@ -36,5 +36,8 @@ pub fn message(
         truncated: false,
         group: None,
         deliveries: Vec::new(),
+        edited: false,
+        deleted: false,
+        reactions: Vec::new(),
     }
 }

@@ -1,9 +1,11 @@
 //! `chat-ctl watch`: one event per line, for people and as JSON.
 
-use ipc_schema::methods::{ContactChange, Direction, Event, EventEnvelope, MessageState};
+use ipc_schema::methods::{
+    ContactChange, Direction, Event, EventEnvelope, MessageChangeKind, MessageState,
+};
 use serde::Serialize;
 
-use super::log::message_text;
+use super::log::{message_text, reactions_text};
 use super::status::connection_name;
 use super::{Clock, json_line, ticks};
 
@@ -35,6 +37,7 @@ pub fn event_json(env: &EventEnvelope) -> String {
         Event::GroupRemoved(e) => line(env, e),
         Event::DeviceAdded(e) => line(env, e),
         Event::DeviceGone(e) => line(env, e),
+        Event::MessageChanged(e) => line(env, e),
     }
 }
 
@@ -85,6 +88,30 @@ pub fn event_human(env: &EventEnvelope, clock: &Clock) -> String {
             e.group.name, e.group.state
         ),
         Event::DeviceGone(e) => format!("device '{}' ({}) {}", e.name, e.id, e.gone),
+        Event::MessageChanged(e) => {
+            let short_id: String = e.message.id.chars().take(8).collect();
+            let indent = " ".repeat(head.chars().count() + 2);
+            match e.change {
+                MessageChangeKind::Edited => format!(
+                    "{} edited {short_id} in {}: {}",
+                    e.by,
+                    e.peer,
+                    message_text(&e.message).replace('\n', &format!("\n{indent}"))
+                ),
+                MessageChangeKind::Deleted => {
+                    format!("{} deleted {short_id} in {} for everyone", e.by, e.peer)
+                }
+                MessageChangeKind::Reacted => format!(
+                    "{} reacted to {short_id} in {}: {}",
+                    e.by,
+                    e.peer,
+                    match reactions_text(&e.message) {
+                        r if r.is_empty() => "(no reactions now)".to_owned(),
+                        r => r,
+                    }
+                ),
+            }
+        }
         Event::DeviceAdded(e) => format!(
             "new device '{}' added at {}; if this wasn't you, revoke it (chat-ctl device revoke) and change your password",
             e.name,

@@ -304,13 +304,21 @@ fn log_json_is_an_array_of_the_documented_shape() {
             .unwrap()
             .keys()
             .map(String::as_str)
-            .filter(|k| *k != "kind")
+            .filter(|k| *k != "kind" && *k != "reply_to")
             .collect();
         keys.sort_unstable();
         assert_eq!(
             keys,
             ["body", "direction", "from", "id", "state", "to", "ts"]
         );
+        // `reply_to` only for an answer, and then a whole message id.
+        if let Some(to) = entry.get("reply_to") {
+            assert!(
+                to.as_str()
+                    .is_some_and(ipc_schema::envelope::is_valid_message_id),
+                "{entry}"
+            );
+        }
         // `kind` only for what is not a text (here the unsupported one).
         assert_eq!(
             entry.get("kind").is_some(),
@@ -321,7 +329,8 @@ fn log_json_is_an_array_of_the_documented_shape() {
     assert_eq!(
         log[1],
         json!({"id": ID, "from": "alice", "to": "bob", "ts": 1764000005123u64,
-               "direction": "out", "body": "thanks!\nsee you", "state": "failed"})
+               "direction": "out", "body": "thanks!\nsee you",
+               "reply_to": "4f9c2e1ab3d04c7e8a61f05d2b9e7c13", "state": "failed"})
     );
     assert_eq!(
         d.params_of("message.list"),

@@ -39,6 +39,20 @@ impl Daemon {
             None => to.to_owned(),
         };
         let to = to.as_str();
+        // A reply names a message of this conversation, maybe by the first
+        // hex digits of its id.
+        let reply_to = match reply_to {
+            Some(given) if given.len() < 32 => match self.store.resolve_id(to, &given)? {
+                Ok(id) => Some(id),
+                Err(crate::store::ChangeError::Unknown(_)) => {
+                    return Err(DaemonError::UnknownMessage(format!(
+                        "{given} (to reply to)"
+                    )));
+                }
+                Err(e) => return Err(DaemonError::Invalid(e.to_string())),
+            },
+            other => other,
+        };
         let payload = Payload::Text {
             body,
             reply_to,
@@ -64,6 +78,9 @@ impl Daemon {
             truncated: false,
             group: ipc_schema::methods::group_peer(to).map(str::to_owned),
             deliveries: Vec::new(),
+            edited: false,
+            deleted: false,
+            reactions: Vec::new(),
         };
         let queued = self.publish(self.store.queue_text(&view)?);
         self.outbox_wake.notify_one();
@@ -132,5 +149,59 @@ impl Daemon {
             self.outbox_wake.notify_one();
         }
         Ok(marked)
+    }
+}
+
+impl Daemon {
+    /// Edits, deletes or reacts to a message (docs/PROTOCOL.md §14): applied
+    /// here at once, then queued for the conversation and this account's
+    /// other devices. Returns the conversation and the message now.
+    pub fn change_message(
+        &self,
+        change: ipc_schema::MessageChange,
+        peer: Option<&str>,
+    ) -> Result<(String, MessageView), DaemonError> {
+        use crate::store::ChangeError;
+        let me = self.identity()?;
+        // Refused now what sealing would refuse later (the id may be a
+        // prefix here: the store finds the message).
+        let id = change.target();
+        if !(8..=32).contains(&id.len())
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(DaemonError::Invalid(format!(
+                "{id:?} is not a message id (8 to 32 lowercase hex digits)"
+            )));
+        }
+        match &change {
+            ipc_schema::MessageChange::Edit { body, .. }
+                if body.len() > ipc_schema::envelope::MAX_BODY =>
+            {
+                return Err(DaemonError::Invalid(format!(
+                    "the text is {} bytes; at most {} fit",
+                    body.len(),
+                    ipc_schema::envelope::MAX_BODY
+                )));
+            }
+            ipc_schema::MessageChange::Reaction { emoji: Some(e), .. }
+                if !ipc_schema::changes::is_valid_emoji(e) =>
+            {
+                return Err(DaemonError::Invalid(format!(
+                    "{e:?} is not a reaction: one emoji, at most {} bytes, no spaces",
+                    ipc_schema::changes::MAX_EMOJI
+                )));
+            }
+            _ => {}
+        }
+        let done = match self.store.change_message(me.user(), change, peer)? {
+            Ok(done) => done,
+            Err(ChangeError::Unknown(id)) => return Err(DaemonError::UnknownMessage(id)),
+            Err(e) => return Err(DaemonError::Invalid(e.to_string())),
+        };
+        let done = self.publish(done);
+        self.outbox_wake.notify_one();
+        Ok(done)
     }
 }

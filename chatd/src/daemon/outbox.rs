@@ -204,7 +204,11 @@ impl Daemon {
                 _ => me.clone(),
             };
             let mine = signer.card().clone();
-            let synced = others && matches!(u.kind, OutgoingKind::Text | OutgoingKind::Roster);
+            let synced = others
+                && matches!(
+                    u.kind,
+                    OutgoingKind::Text | OutgoingKind::Roster | OutgoingKind::Change
+                );
             let to = if u.peer == me.user() {
                 // Only for the other devices: nobody to send it to without them.
                 if !others {
@@ -516,6 +520,17 @@ fn job(u: &Unsealed, to: To) -> Result<(To, Payload, [u8; 16], u64), &'static st
             Payload::from_json(payload.as_bytes()).map_err(|_| "has a broken payload")?,
             now_ms(),
         ),
+        UnsealedContent::Change { payload } => {
+            let change = ipc_schema::MessageChange::from_json(payload.as_bytes())
+                .map_err(|_| "has a broken change")?;
+            // Sealed to the contact and this account's other devices: they
+            // need to know whose conversation it is (as for a text).
+            let change = match (group, &to) {
+                (None, To::Many(_)) => change.with_to(&u.peer),
+                _ => change,
+            };
+            (Payload::Change(change), now_ms())
+        }
         UnsealedContent::Receipt { ids } => (
             Payload::Receipt {
                 ids: ids.clone(),

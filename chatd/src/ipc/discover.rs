@@ -172,6 +172,21 @@ const SUMMARIES: &[(&str, &str, &[&str])] = &[
         &["peer", "id", "direction"],
     ),
     (
+        "message.edit",
+        "Edit one of your messages, for everyone; earlier versions are kept.",
+        &["id", "body"],
+    ),
+    (
+        "message.delete",
+        "Delete one of your messages for everyone; only a tombstone is left.",
+        &["id"],
+    ),
+    (
+        "message.react",
+        "React to a message with one emoji, or take the reaction back (emoji null).",
+        &["id", "peer", "emoji"],
+    ),
+    (
         "group.create",
         "Create a group with contacts; returns it (its id is 32 hex digits).",
         &["name", "members"],

@@ -41,6 +41,7 @@ fn event_fields(event: &Event) -> String {
         Event::GroupRemoved(e) => serde_json::to_string(e),
         Event::DeviceAdded(e) => serde_json::to_string(e),
         Event::DeviceGone(e) => serde_json::to_string(e),
+        Event::MessageChanged(e) => serde_json::to_string(e),
     }
     .expect("events serialize")
 }

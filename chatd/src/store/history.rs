@@ -62,11 +62,7 @@ impl Store {
             }
             page.reverse();
             drop(rows);
-            for m in &mut page {
-                if m.group.is_some() && m.direction == Direction::Out {
-                    m.deliveries = super::groups::deliveries(c, &m.id)?;
-                }
-            }
+            super::changes::attach(c, &mut page)?;
             Ok((page, has_more))
         })
     }
@@ -86,12 +82,17 @@ impl Store {
                  WHERE id = ?1 AND peer = ?2 AND (?3 IS NULL OR direction = ?3)
                  ORDER BY direction = 'in' DESC LIMIT 1"
             ))?;
-            Ok(stmt
+            let mut m = stmt
                 .query_row(
                     params![id, peer, direction.map(Direction::as_str)],
                     message_from_row,
                 )
-                .optional()?)
+                .optional()?;
+            drop(stmt);
+            if let Some(m) = &mut m {
+                super::changes::attach(c, std::slice::from_mut(m))?;
+            }
+            Ok(m)
         })
     }
 

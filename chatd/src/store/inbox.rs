@@ -38,6 +38,9 @@ pub struct BatchOutcome {
     /// This account's keys rotated on another device: (transition, enc,
     /// sig) for the daemon to check and take.
     pub own_rotation: Option<(String, String, String)>,
+    /// A message was deleted for everyone: the WAL is checkpointed after
+    /// the commit.
+    pub deleted: bool,
 }
 
 pub(super) fn bump(tx: &Transaction<'_>, reason: DropReason, by: u64) -> rusqlite::Result<()> {
@@ -206,6 +209,21 @@ impl Store {
                         bump(&tx, DropReason::UnknownSender, 1)?;
                         continue;
                     }
+                    Payload::Change(change) => {
+                        let applied = super::changes::apply(
+                            &tx,
+                            me,
+                            &msg.from,
+                            msg.ts,
+                            &change,
+                            &mut out.deleted,
+                            &mut events,
+                        )?;
+                        if applied == super::changes::Applied::Refused {
+                            bump(&tx, DropReason::BadTarget, 1)?;
+                        }
+                        continue;
+                    }
                     Payload::Unsupported { kind, raw } => (kind, None, None, Some(raw)),
                 };
                 // A group member a roster introduced can send receipts and
@@ -240,6 +258,9 @@ impl Store {
                     truncated: false,
                     group: None,
                     deliveries: Vec::new(),
+                    edited: false,
+                    deleted: false,
+                    reactions: Vec::new(),
                 };
                 push_event(
                     &tx,
@@ -272,6 +293,9 @@ impl Store {
                 bump(&tx, *reason, drops.iter().filter(|d| *d == reason).count() as u64)?;
             }
             tx.commit()?;
+            if out.deleted {
+                super::changes::checkpoint(c)?;
+            }
             Ok(Committed::new(out, events))
         })
     }

@@ -7,6 +7,7 @@
 //! frontends (docs/ARCHITECTURE.md, "Events always reach clients").
 
 mod account;
+mod changes;
 mod contact_sync;
 mod contacts;
 mod events;
@@ -30,6 +31,7 @@ use rusqlite::Connection;
 use tokio::sync::broadcast;
 
 pub use account::{AccountRow, RelayTrust};
+pub use changes::ChangeError;
 pub use contacts::REMOVED;
 pub use events::Retention;
 pub use groups::{AdminEdit, GroupChange, GroupError, group_peer};
@@ -156,6 +158,9 @@ impl Store {
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // What is deleted (a message deleted for everyone) is overwritten
+        // on disk, not left in free pages (docs/PROTOCOL.md §14.3).
+        conn.pragma_update(None, "secure_delete", "ON")?;
         schema::migrate(&mut conn)?;
         Ok(Store {
             conn: Mutex::new(conn),
@@ -189,8 +194,9 @@ fn parse_state(s: &str) -> rusqlite::Result<MessageState> {
     })
 }
 
-const MESSAGE_COLUMNS: &str =
-    "id, sender, recipient, ts, direction, kind, body, reply_to, state, failure, seq, peer";
+pub(crate) const MESSAGE_COLUMNS: &str =
+    "id, sender, recipient, ts, direction, kind, body, reply_to, state, failure, seq, peer,
+     edited_at IS NOT NULL, deleted";
 
 fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageView> {
     let direction: String = r.get(4)?;
@@ -217,6 +223,9 @@ fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageView> {
         truncated: false,
         group: r.get::<_, String>(11)?.strip_prefix('#').map(str::to_owned),
         deliveries: Vec::new(),
+        edited: r.get(12)?,
+        deleted: r.get(13)?,
+        reactions: Vec::new(),
     })
 }
 

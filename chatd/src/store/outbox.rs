@@ -29,6 +29,9 @@ pub enum OutgoingKind {
     /// A payload for this account's other devices only (docs/PROTOCOL.md
     /// §11): a new device announcing itself.
     Announce,
+    /// An edit, delete or reaction (docs/PROTOCOL.md §14), for a contact
+    /// or a group's members.
+    Change,
 }
 
 impl OutgoingKind {
@@ -40,6 +43,7 @@ impl OutgoingKind {
             OutgoingKind::Read => "read",
             OutgoingKind::Roster => "roster",
             OutgoingKind::Announce => "announce",
+            OutgoingKind::Change => "change",
         }
     }
 
@@ -50,6 +54,7 @@ impl OutgoingKind {
             "read" => Ok(OutgoingKind::Read),
             "roster" => Ok(OutgoingKind::Roster),
             "announce" => Ok(OutgoingKind::Announce),
+            "change" => Ok(OutgoingKind::Change),
             other => Err(StoreError::Corrupt(format!("outbox kind `{other}`"))),
         }
     }
@@ -62,7 +67,7 @@ impl OutgoingKind {
     /// True for what is dropped, not failed, when it cannot be delivered
     /// for days: receipts and announcements (nobody sees them fail).
     pub fn is_best_effort(self) -> bool {
-        self.is_receipt() || self == OutgoingKind::Announce
+        self.is_receipt() || matches!(self, OutgoingKind::Announce | OutgoingKind::Change)
     }
 }
 
@@ -86,6 +91,12 @@ pub enum UnsealedContent {
     /// A payload (JSON) for this account's other devices.
     Announce {
         /// The payload JSON, exactly as it will be sealed.
+        payload: String,
+    },
+    /// An edit, delete or reaction payload (JSON), without `to`: the
+    /// sealer adds it for this account's other devices.
+    Change {
+        /// The payload JSON.
         payload: String,
     },
     /// A roster payload (JSON) for the cards in `recipients`.
@@ -347,6 +358,11 @@ fn item_from_row(peer: &str, row: Row) -> StoreResult<Option<Item>> {
             payload: payload
                 .clone()
                 .ok_or_else(|| StoreError::Corrupt(format!("announcement {id}")))?,
+        },
+        OutgoingKind::Change => UnsealedContent::Change {
+            payload: payload
+                .clone()
+                .ok_or_else(|| StoreError::Corrupt(format!("change {id}")))?,
         },
         OutgoingKind::Delivered | OutgoingKind::Read => {
             let ids = payload

@@ -113,6 +113,15 @@ pub(super) fn own_copy(
             out.new_devices.push(name);
             Ok(())
         }
+        // An edit, delete or reaction made on another device.
+        Payload::Change(change) => {
+            let applied =
+                super::changes::apply(tx, me, me, msg.ts, &change, &mut out.deleted, events)?;
+            if applied == super::changes::Applied::Refused {
+                super::inbox::bump(tx, ipc_schema::methods::DropReason::BadTarget, 1)?;
+            }
+            Ok(())
+        }
         // Delivered receipts and texts without a conversation mean nothing
         // between one account's devices.
         _ => Ok(()),
@@ -157,6 +166,9 @@ fn file_sent(
         truncated: false,
         group,
         deliveries: Vec::new(),
+        edited: false,
+        deleted: false,
+        reactions: Vec::new(),
     };
     push_event(
         tx,

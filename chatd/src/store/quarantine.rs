@@ -188,6 +188,9 @@ pub(in crate::store) fn system_message(
         truncated: false,
         group: group.map(str::to_owned),
         deliveries: Vec::new(),
+        edited: false,
+        deleted: false,
+        reactions: Vec::new(),
     };
     push_event(
         tx,

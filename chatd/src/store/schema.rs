@@ -283,6 +283,48 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     ALTER TABLE account ADD COLUMN rotations INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE account ADD COLUMN retired_until INTEGER;",
+    // 13: edits, deletes and reactions (docs/PROTOCOL.md §14). `edited_at`
+    // is the sender's ts of the version shown; the versions before it, and
+    // edits that came late, are in `message_edits`. A reaction taken back
+    // stays as a row with no emoji, so an older one arriving late does not
+    // come back.
+    "ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+    ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE message_edits (
+        sender TEXT NOT NULL,
+        id     TEXT NOT NULL,
+        ts     INTEGER NOT NULL,
+        body   TEXT NOT NULL,
+        PRIMARY KEY (sender, id, ts)
+    ) WITHOUT ROWID;
+    CREATE TABLE reactions (
+        sender   TEXT NOT NULL,
+        id       TEXT NOT NULL,
+        user     TEXT NOT NULL,
+        emoji    TEXT,
+        ts       INTEGER NOT NULL,
+        first_at INTEGER NOT NULL,
+        PRIMARY KEY (sender, id, user)
+    ) WITHOUT ROWID;
+    CREATE TABLE outbox_v13 (
+        seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+        id              TEXT NOT NULL UNIQUE,
+        peer            TEXT NOT NULL,
+        kind            TEXT NOT NULL
+                        CHECK (kind IN ('text', 'delivered', 'read', 'roster', 'announce', 'change')),
+        payload         TEXT,
+        envelope        TEXT,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        created_at      INTEGER NOT NULL,
+        recipients      TEXT,
+        CHECK (kind = 'text' OR envelope IS NOT NULL OR payload IS NOT NULL)
+    );
+    INSERT INTO outbox_v13 (seq, id, peer, kind, payload, envelope, attempts, next_attempt_at, created_at, recipients)
+        SELECT seq, id, peer, kind, payload, envelope, attempts, next_attempt_at, created_at, recipients FROM outbox;
+    DROP TABLE outbox;
+    ALTER TABLE outbox_v13 RENAME TO outbox;
+    CREATE INDEX outbox_by_peer ON outbox(peer, seq);",
 ];
 
 /// Brings the database to the newest schema, one transaction per step.

@@ -41,6 +41,9 @@ fn out(id: &str, to: &str, body: &str) -> MessageView {
         truncated: false,
         group: None,
         deliveries: Vec::new(),
+        edited: false,
+        deleted: false,
+        reactions: Vec::new(),
     }
 }
 

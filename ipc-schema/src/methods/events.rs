@@ -20,6 +20,32 @@ pub struct MessageReceivedEvent {
     pub message: MessageView,
 }
 
+wire_enum! {
+    /// How a message changed after it was sent (docs/PROTOCOL.md §14).
+    pub enum MessageChangeKind {
+        /// Its author edited it.
+        Edited = "edited",
+        /// Its author deleted it for everyone.
+        Deleted = "deleted",
+        /// Someone reacted to it, or took a reaction back.
+        Reacted = "reacted",
+    }
+}
+
+/// Payload of `message.changed`: an edit, a delete or a reaction, with the
+/// message as it is now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageChangedEvent {
+    /// What happened.
+    pub change: MessageChangeKind,
+    /// Who did it.
+    pub by: String,
+    /// The conversation it belongs to.
+    pub peer: String,
+    /// The message now (boxed: events stay small).
+    pub message: Box<MessageView>,
+}
+
 /// Payload of `message.state`: a message moved to another state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageStateEvent {
@@ -129,6 +155,8 @@ pub enum Event {
     DeviceAdded(DeviceAddedEvent),
     /// `device.gone`
     DeviceGone(DeviceGoneEvent),
+    /// `message.changed`
+    MessageChanged(MessageChangedEvent),
 }
 
 impl Event {
@@ -142,6 +170,7 @@ impl Event {
         "group.removed",
         "device.added",
         "device.gone",
+        "message.changed",
     ];
 
     /// This event's name, which is the notification's `method`.
@@ -155,6 +184,7 @@ impl Event {
             Event::GroupRemoved(_) => "group.removed",
             Event::DeviceAdded(_) => "device.added",
             Event::DeviceGone(_) => "device.gone",
+            Event::MessageChanged(_) => "message.changed",
         }
     }
 }
@@ -210,6 +240,7 @@ impl Serialize for EventEnvelope {
             Event::GroupRemoved(e) => out(serializer, self, e),
             Event::DeviceAdded(e) => out(serializer, self, e),
             Event::DeviceGone(e) => out(serializer, self, e),
+            Event::MessageChanged(e) => out(serializer, self, e),
         }
     }
 }
@@ -241,6 +272,7 @@ impl EventEnvelope {
             "group.removed" => Event::GroupRemoved(serde_json::from_value(params)?),
             "device.added" => Event::DeviceAdded(serde_json::from_value(params)?),
             "device.gone" => Event::DeviceGone(serde_json::from_value(params)?),
+            "message.changed" => Event::MessageChanged(serde_json::from_value(params)?),
             other => return Err(de::Error::custom(format!("unknown event `{other}`"))),
         };
         Ok(EventEnvelope { seq, ts, event })

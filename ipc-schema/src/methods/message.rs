@@ -72,3 +72,64 @@ pub struct MessageGetResult {
     /// The message, never truncated.
     pub message: MessageView,
 }
+
+/// Params of `message.edit`: only one's own messages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageEditParams {
+    /// The message's id (one this user sent).
+    pub id: String,
+    /// Its new text, at most [`crate::envelope::MAX_BODY`] bytes.
+    pub body: String,
+}
+
+/// Params of `message.delete`: only one's own messages, for everyone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageDeleteParams {
+    /// The message's id (one this user sent).
+    pub id: String,
+}
+
+/// Params of `message.react`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageReactParams {
+    /// The message's id.
+    pub id: String,
+    /// The conversation (a contact or `#group`), needed only when two
+    /// conversations hold a message with that id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    /// The emoji; `null` takes this user's reaction back.
+    pub emoji: Option<String>,
+}
+
+/// Result of `message.edit`: the message as it is now (the edit is queued
+/// for the others).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageEditResult {
+    /// The conversation it belongs to.
+    pub peer: String,
+    /// The message now.
+    pub message: MessageView,
+}
+
+/// Result of `message.delete`: the tombstone (the delete is queued for the
+/// others).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageDeleteResult {
+    /// The conversation it belonged to.
+    pub peer: String,
+    /// The message now.
+    pub message: MessageView,
+}
+
+/// Result of `message.react`: the message with its reactions now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageReactResult {
+    /// The conversation it belongs to.
+    pub peer: String,
+    /// The message now.
+    pub message: MessageView,
+}

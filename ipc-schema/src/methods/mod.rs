@@ -239,6 +239,12 @@ methods! {
     MessageList = "message.list" (MessageListParams) -> MessageListResult;
     /// One message with its whole body.
     MessageGet = "message.get" (MessageGetParams) -> MessageGetResult;
+    /// Edit one's own message, for everyone.
+    MessageEdit = "message.edit" (MessageEditParams) -> MessageEditResult;
+    /// Delete one's own message, for everyone.
+    MessageDelete = "message.delete" (MessageDeleteParams) -> MessageDeleteResult;
+    /// React to a message with an emoji, or take the reaction back.
+    MessageReact = "message.react" (MessageReactParams) -> MessageReactResult;
     /// Creates a group with contacts.
     GroupCreate = "group.create" (GroupCreateParams) -> GroupCreateResult;
     /// Adds contacts to a group (admins only).
@@ -280,7 +286,7 @@ mod tests {
         for name in Method::NAMES.iter().chain(Event::NAMES) {
             assert!(seen.insert(*name), "duplicate name {name}");
         }
-        assert_eq!(Method::NAMES.len(), 43);
+        assert_eq!(Method::NAMES.len(), 46);
         let m = Method::from(StatusParams {});
         assert_eq!(m.name(), "status");
         assert_eq!(

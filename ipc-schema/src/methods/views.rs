@@ -35,6 +35,9 @@ wire_enum! {
         NotAMember = "not_a_member",
         /// A roster change that does not count (docs/PROTOCOL.md §9.3).
         BadRoster = "bad_roster",
+        /// An edit, delete or reaction naming a message the reader does not
+        /// have, or may not be changed by its sender (docs/PROTOCOL.md §14.2).
+        BadTarget = "bad_target",
     }
 }
 
@@ -49,6 +52,7 @@ impl DroppedCounters {
             DropReason::Replay => &mut self.replay,
             DropReason::NotAMember => &mut self.not_a_member,
             DropReason::BadRoster => &mut self.bad_roster,
+            DropReason::BadTarget => &mut self.bad_target,
         }
     }
 
@@ -83,6 +87,10 @@ pub struct DroppedCounters {
     /// Roster changes that did not count (forged, from a non-admin, stale).
     #[serde(default)]
     pub bad_roster: u64,
+    /// Edits, deletes and reactions of messages not there, or not the
+    /// sender's to change.
+    #[serde(default)]
+    pub bad_target: u64,
 }
 
 /// A pinned contact.
@@ -209,6 +217,25 @@ pub struct MessageView {
     /// ("delivered to 7 of 9"); empty otherwise.
     #[serde(default)]
     pub deliveries: Vec<super::group::DeliveryView>,
+    /// Its author edited it: `body` is the latest version.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub edited: bool,
+    /// Its author deleted it for everyone: `body` is `null`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    /// Reactions, one per person: each emoji with who chose it, in the order
+    /// they were first chosen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<ReactionView>,
+}
+
+/// One emoji reacted to a message, and who chose it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionView {
+    /// The emoji (a peer's text: sanitize before showing).
+    pub emoji: String,
+    /// Who reacted with it, this user included.
+    pub users: Vec<String>,
 }
 
 impl MessageView {

@@ -102,7 +102,7 @@ fn status_register_login_logout_and_delete_account() {
     assert_eq!(status["outbox_pending"], 0);
     assert_eq!(
         status["dropped"],
-        json!({"malformed":0,"unknown_sender":0,"bad_signature":0,"undecryptable":0,"replay":0,"not_a_member":0,"bad_roster":0})
+        json!({"malformed":0,"unknown_sender":0,"bad_signature":0,"undecryptable":0,"replay":0,"not_a_member":0,"bad_roster":0,"bad_target":0})
     );
     assert!(alice.ctl(&["status"]).success().contains("user"));
     fails(alice.ctl(&["id"]), 5, "register");

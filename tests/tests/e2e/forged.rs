@@ -85,6 +85,7 @@ fn forged_tampered_and_stranger_envelopes_are_dropped_counted_and_never_shown() 
             "replay": 0,
             "not_a_member": 0,
             "bad_roster": 0,
+            "bad_target": 0,
         })
     );
     // Dropped means gone from the relay too (acked), and shown nowhere.

@@ -4,6 +4,7 @@
 mod argv;
 mod basics;
 mod big_texts;
+mod changes;
 mod crash;
 mod ctl;
 mod devices;

@@ -28,6 +28,55 @@ pub(super) fn get(d: &Daemon, p: MessageGetParams) -> Result<MessageGetResult, D
     })
 }
 
+pub(super) fn edit(
+    d: &Daemon,
+    p: ipc_schema::methods::MessageEditParams,
+) -> Result<ipc_schema::methods::MessageEditResult, DaemonError> {
+    let (peer, message) = d.change_message(
+        ipc_schema::MessageChange::Edit {
+            target: p.id,
+            body: p.body,
+            group: None,
+            to: None,
+        },
+        None,
+    )?;
+    Ok(ipc_schema::methods::MessageEditResult { peer, message })
+}
+
+pub(super) fn delete(
+    d: &Daemon,
+    p: ipc_schema::methods::MessageDeleteParams,
+) -> Result<ipc_schema::methods::MessageDeleteResult, DaemonError> {
+    let (peer, message) = d.change_message(
+        ipc_schema::MessageChange::Delete {
+            target: p.id,
+            group: None,
+            to: None,
+        },
+        None,
+    )?;
+    Ok(ipc_schema::methods::MessageDeleteResult { peer, message })
+}
+
+pub(super) fn react(
+    d: &Daemon,
+    p: ipc_schema::methods::MessageReactParams,
+) -> Result<ipc_schema::methods::MessageReactResult, DaemonError> {
+    let (peer, message) = d.change_message(
+        ipc_schema::MessageChange::Reaction {
+            target: p.id,
+            // The store names the message's author.
+            author: "unknown".into(),
+            emoji: p.emoji,
+            group: None,
+            to: None,
+        },
+        p.peer.as_deref(),
+    )?;
+    Ok(ipc_schema::methods::MessageReactResult { peer, message })
+}
+
 pub(super) fn conversations(d: &Daemon) -> Result<ConversationListResult, DaemonError> {
     Ok(ConversationListResult {
         conversations: d.conversations()?,

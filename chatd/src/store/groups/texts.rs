@@ -77,6 +77,9 @@ pub(in crate::store) fn file_group_text(
         truncated: false,
         group: Some(group.to_owned()),
         deliveries: Vec::new(),
+        edited: false,
+        deleted: false,
+        reactions: Vec::new(),
     };
     push_event(
         tx,

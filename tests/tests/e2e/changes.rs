@@ -1,0 +1,152 @@
+//! Edits, deletes and reactions (docs/PROTOCOL.md §14) through real
+//! daemons and a real relay: bob edits his text and alice sees the latest
+//! version, marked edited; alice reacts and takes it back; bob deletes his
+//! text and nothing of it is left in alice's database files; the same in a
+//! group; and nobody changes a message that is not theirs.
+
+use std::time::Duration;
+
+use e2e::{Daemon, World, eventually, pair};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// The message `id` of conversation `peer` at `d`, as `log --json` shows it.
+fn entry(d: &Daemon, peer: &str, id: &str) -> Option<Value> {
+    d.log(peer).into_iter().find(|m| m["id"] == id)
+}
+
+/// Every byte of `d`'s database files.
+fn database_bytes(d: &Daemon) -> Vec<u8> {
+    let mut all = Vec::new();
+    for name in ["chatd.db", "chatd.db-wal", "chatd.db-journal"] {
+        if let Ok(bytes) = std::fs::read(d.data_dir.join(name)) {
+            all.extend(bytes);
+        }
+    }
+    all
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn a_message_is_edited_reacted_to_and_deleted_for_everyone() {
+    let world = World::start();
+    let (alice, bob) = pair(&world, "alice", "bob");
+    let id = bob.ctl(&["send", "bob-never-types-this", "x"]).code;
+    assert_eq!(id, 4, "an unknown recipient");
+    let id = bob
+        .ctl(&["send", "alice", "deploy at noon, vault code 7719"])
+        .success()
+        .trim()
+        .to_owned();
+    eventually(WAIT, "alice has bob's text", || entry(&alice, "bob", &id));
+
+    // bob edits it (by its first 8 hex digits): alice sees the new text.
+    let short = &id[..8];
+    bob.ctl(&["edit", short, "deploy at 13:00, vault code 7719"])
+        .success();
+    let edited = eventually(WAIT, "alice sees the edit", || {
+        entry(&alice, "bob", &id).filter(|m| m["edited"] == true)
+    });
+    assert_eq!(edited["body"], "deploy at 13:00, vault code 7719");
+    // Not alice's to edit or delete.
+    alice.ctl(&["edit", &id, "alice was here"]).fails_with(4);
+    alice.ctl(&["delete", &id]).fails_with(4);
+
+    // alice reacts; bob sees it; alice takes it back.
+    alice.ctl(&["react", short, "👍"]).success();
+    eventually(WAIT, "bob sees alice's reaction", || {
+        entry(&bob, "alice", &id)
+            .filter(|m| m["reactions"] == serde_json::json!([{"emoji": "👍", "users": ["alice"]}]))
+    });
+    assert_eq!(alice.ctl(&["react", short, "a b"]).code, 2, "a usage error");
+    alice.ctl(&["react", short, "--remove"]).success();
+    eventually(WAIT, "bob sees it taken back", || {
+        entry(&bob, "alice", &id).filter(|m| m.get("reactions").is_none())
+    });
+
+    // alice answers it by its short id.
+    let reply = alice
+        .ctl(&["send", "bob", "on it", "--reply-to", short])
+        .success()
+        .trim()
+        .to_owned();
+    let at_bob = eventually(WAIT, "bob has the reply", || entry(&bob, "alice", &reply));
+    assert_eq!(at_bob["reply_to"], id.as_str());
+
+    // bob deletes it: a tombstone at alice, and nothing of the text in her
+    // database files (the WAL included).
+    bob.ctl(&["delete", &id]).success();
+    let gone = eventually(WAIT, "alice sees the delete", || {
+        entry(&alice, "bob", &id).filter(|m| m["deleted"] == true)
+    });
+    assert_eq!(gone["body"], Value::Null);
+    let text = alice.ctl(&["log", "bob"]).success().to_owned();
+    assert!(text.contains("[deleted]"), "{text}");
+    for d in [&alice, &bob] {
+        let bytes = database_bytes(d);
+        assert!(!bytes.is_empty());
+        assert!(
+            !contains(&bytes, "vault code 7719"),
+            "{}'s database still holds the deleted text",
+            d.name
+        );
+    }
+    // The reply is still there.
+    assert!(entry(&bob, "alice", &reply).is_some());
+}
+
+#[test]
+fn in_a_group_edits_and_reactions_reach_every_member() {
+    let world = World::start();
+    let alice = world.daemon("alice");
+    let bob = world.daemon("bob");
+    let carol = world.daemon("carol");
+    for d in [&alice, &bob, &carol] {
+        d.register(&world.relay);
+    }
+    for d in [&bob, &carol] {
+        alice.add_contact(d);
+        d.add_contact(&alice);
+    }
+    alice
+        .ctl(&["group", "create", "ops", "bob", "carol"])
+        .success();
+    for d in [&bob, &carol] {
+        eventually(WAIT, "everyone in #ops", || {
+            let run = d.ctl(&["--json", "group", "info", "ops"]);
+            (run.code == 0).then_some(())
+        });
+    }
+    let id = carol
+        .ctl(&["send", "#ops", "lunch at noon?"])
+        .success()
+        .trim()
+        .to_owned();
+    for d in [&alice, &bob] {
+        eventually(WAIT, "carol's text arrives", || entry(d, "#ops", &id));
+    }
+    carol.ctl(&["edit", &id, "lunch at 12:30?"]).success();
+    bob.ctl(&["react", &id, "👍"]).success();
+    alice.ctl(&["react", &id, "👍"]).success();
+    for d in [&alice, &bob, &carol] {
+        eventually(
+            WAIT,
+            &format!("{} sees the edit and both reactions", d.name),
+            || {
+                entry(d, "#ops", &id).filter(|m| {
+                    m["body"] == "lunch at 12:30?"
+                        && m["edited"] == true
+                        && m["reactions"][0]["users"].as_array().map(Vec::len) == Some(2)
+                })
+            },
+        );
+    }
+    // bob cannot edit carol's message.
+    bob.ctl(&["edit", &id, "bob's lunch"]).fails_with(4);
+}
