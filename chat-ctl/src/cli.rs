@@ -78,6 +78,8 @@ pub enum Command {
     Delete(DeleteArgs),
     /// React to a message with an emoji, or take your reaction back (--remove)
     React(ReactArgs),
+    /// Search all history for words, newest first
+    Search(SearchArgs),
     /// Mark a conversation's incoming messages read
     Read(ReadArgs),
     /// Print events as they happen, each with its sequence number

@@ -57,6 +57,9 @@ fn state_with(messages: usize, cut: usize) -> AppState {
                 truncated: false,
                 group: None,
                 deliveries: Vec::new(),
+                edited: false,
+                deleted: false,
+                reactions: Vec::new(),
             })
             .map(|mut m| {
                 if m.seq as usize > messages - cut {

@@ -25,7 +25,8 @@
 //! devices: `down` (j), `up` (k), `top` (g), `bottom` (G); list: `open` (l),
 //! `write` (i); messages: `write` (i), `half_page_up` (ctrl+u),
 //! `half_page_down` (ctrl+d), `search` (/), `search_next` (n), `search_prev`
-//! (N), `list` (h); composer: `editor` (ctrl+e); contacts view: `contact_add`
+//! (N), `list` (h), and on the selected message `reply` (r), `edit` (e),
+//! `delete` (d), `react` (+); composer: `editor` (ctrl+e); contacts view: `contact_add`
 //! (a), `contact_verify` (v), `contact_remove` (d), `contact_accept_key` (A),
 //! `contact_refuse_key` (R); devices view:
 //! `device_revoke` (r), `device_rename` (e), `device_link` (l),

@@ -3,10 +3,10 @@
 //! paging, scrolling) and `draw` both read it, so they agree on every row;
 //! it knows nothing of either (no app state, no styles).
 
-use ipc_schema::methods::{MessageState, MessageView};
+use ipc_schema::methods::{MessageState, MessageView, ReactionView};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Block;
-use unicode_width::UnicodeWidthChar;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::text::{truncate, wrap};
 
@@ -110,6 +110,48 @@ pub enum BodyKind {
     Text,
     /// A note that the payload type cannot be shown.
     Unsupported,
+    /// [`TOMBSTONE`]: its author deleted it for everyone.
+    Deleted,
+}
+
+/// Shown in place of the body of a message its author deleted.
+pub const TOMBSTONE: &str = "[deleted]";
+
+/// Most columns a reaction's emoji takes: a peer's "emoji" is up to 32
+/// bytes of anything that is not a control or a space.
+pub const EMOJI_MAX_WIDTH: usize = 8;
+
+/// Columns between two reactions on a row.
+pub const REACTION_GAP: usize = 2;
+
+/// One reaction as the message pane shows it, the emoji and how many chose
+/// it: `👍 2`.
+pub fn reaction_chip(r: &ReactionView) -> String {
+    format!("{} {}", truncate(&r.emoji, EMOJI_MAX_WIDTH), r.users.len())
+}
+
+/// The reactions someone still has, as rows of [`reaction_chip`]s that fit
+/// in `width` (indexes into `reactions`).
+fn reaction_rows(reactions: &[ReactionView], width: usize) -> Vec<Vec<usize>> {
+    let mut rows: Vec<Vec<usize>> = Vec::new();
+    let mut used = 0;
+    for (i, r) in reactions.iter().enumerate() {
+        if r.users.is_empty() {
+            continue;
+        }
+        let w = reaction_chip(r).width();
+        match rows.last_mut() {
+            Some(row) if used + REACTION_GAP + w <= width => {
+                row.push(i);
+                used += REACTION_GAP + w;
+            }
+            _ => {
+                rows.push(vec![i]);
+                used = w;
+            }
+        }
+    }
+    rows
 }
 
 /// Shown under a body that was cut (`MessageView::truncated`): chat-tui
@@ -121,14 +163,20 @@ pub const CUT_MARKER: &str = "… (cut at 64 KiB; `chat-ctl log` shows it whole)
 /// `draw` styles them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageRows {
+    /// Whether a row above the body quotes the message it answers; `draw`
+    /// finds that one among the loaded messages (the row is there either way).
+    pub reply: bool,
     /// The body's rows (already indented by nothing; `draw` adds [`INDENT`]).
     pub body: Vec<String>,
-    /// Whether `body` is text or the unsupported-type note.
+    /// Whether `body` is text, the unsupported-type note or the tombstone.
     pub kind: BodyKind,
     /// [`CUT_MARKER`], fitted to the width, when the body was cut.
     pub cut: Option<String>,
     /// Why it failed, wrapped, when it did.
     pub failure: Vec<String>,
+    /// The reactions under it, in rows (indexes into the message's
+    /// `reactions`; `draw` styles each [`reaction_chip`]).
+    pub reactions: Vec<Vec<usize>>,
 }
 
 impl MessageRows {
@@ -136,6 +184,8 @@ impl MessageRows {
     pub fn new(m: &MessageView, width: usize) -> MessageRows {
         let body_w = width.saturating_sub(INDENT).max(1);
         let (body, kind) = match (m.kind.as_str(), &m.body) {
+            // Nothing of a deleted text is shown, not even what it answered.
+            _ if m.deleted => (vec![truncate(TOMBSTONE, body_w)], BodyKind::Deleted),
             ("text", Some(body)) => (wrap(body, body_w), BodyKind::Text),
             // A group's history line: its one row is the header.
             ("system", _) => (Vec::new(), BodyKind::Text),
@@ -154,17 +204,28 @@ impl MessageRows {
             Vec::new()
         };
         let cut = (m.truncated && kind == BodyKind::Text).then(|| truncate(CUT_MARKER, body_w));
+        let shown = m.kind != "system" && kind != BodyKind::Deleted;
         MessageRows {
+            reply: shown && m.reply_to.is_some(),
             body,
             kind,
             cut,
             failure,
+            reactions: if shown {
+                reaction_rows(&m.reactions, body_w)
+            } else {
+                Vec::new()
+            },
         }
     }
 
     /// Rows the message takes, its header included.
     pub fn height(&self) -> usize {
-        1 + self.body.len() + usize::from(self.cut.is_some()) + self.failure.len()
+        1 + usize::from(self.reply)
+            + self.body.len()
+            + usize::from(self.cut.is_some())
+            + self.failure.len()
+            + self.reactions.len()
     }
 }
 
@@ -220,5 +281,68 @@ mod tests {
         let (rows, at) = composer_rows("abcd", 4, 4);
         assert_eq!(rows, vec!["abcd", ""]);
         assert_eq!(at, (1, 0));
+    }
+
+    fn text(body: &str) -> MessageView {
+        MessageView {
+            id: "0".repeat(32),
+            from: "bob".into(),
+            to: "alice".into(),
+            ts: 0,
+            direction: ipc_schema::methods::Direction::In,
+            kind: "text".into(),
+            body: Some(body.into()),
+            reply_to: None,
+            state: MessageState::Read,
+            failure: None,
+            seq: 1,
+            truncated: false,
+            group: None,
+            deliveries: Vec::new(),
+            edited: false,
+            deleted: false,
+            reactions: Vec::new(),
+        }
+    }
+
+    fn reaction(emoji: &str, users: &[&str]) -> ReactionView {
+        ReactionView {
+            emoji: emoji.into(),
+            users: users.iter().map(|u| u.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_reply_and_reactions_add_rows_and_a_tombstone_has_one() {
+        let mut m = text("one two three");
+        assert_eq!(MessageRows::new(&m, 40).height(), 2);
+        m.reply_to = Some("1".repeat(32));
+        m.reactions = vec![
+            reaction("👍", &["alice", "bob"]),
+            reaction("🎉", &["carol"]),
+            reaction("😮", &[]),
+        ];
+        let rows = MessageRows::new(&m, 40);
+        assert!(rows.reply);
+        assert_eq!(rows.reactions, vec![vec![0, 1]]);
+        assert_eq!(rows.height(), 4);
+        // Two chips of 4 columns and the gap fit in 10, not in 9.
+        assert_eq!(MessageRows::new(&m, 12).reactions, vec![vec![0, 1]]);
+        assert_eq!(MessageRows::new(&m, 11).reactions, vec![vec![0], vec![1]]);
+        m.deleted = true;
+        m.body = None;
+        let rows = MessageRows::new(&m, 40);
+        assert_eq!(
+            (rows.body, rows.kind),
+            (vec![TOMBSTONE.to_owned()], BodyKind::Deleted)
+        );
+        assert!(!rows.reply && rows.reactions.is_empty());
+    }
+
+    #[test]
+    fn a_reaction_is_drawable_and_short_whatever_the_peer_sent() {
+        let chip = reaction_chip(&reaction("\x1b[2J\u{202e}abcdefghijkl", &["bob"]));
+        assert_eq!(chip, "␛[2J\u{fffd}ab… 1");
+        assert!(chip.width() <= EMOJI_MAX_WIDTH + 2);
     }
 }

@@ -20,6 +20,8 @@ use ratatui::backend::TestBackend;
 mod devices;
 #[path = "ui/key_change.rs"]
 mod key_change;
+#[path = "ui/message_changes.rs"]
+mod message_changes;
 
 /// 2026-11-25 14:05 UTC.
 const T0: u64 = 1_795_615_500_000;
@@ -49,6 +51,9 @@ fn msg(i: usize, peer: &str, out: bool, body: &str, state: MessageState) -> Mess
         truncated: false,
         group: None,
         deliveries: Vec::new(),
+        edited: false,
+        deleted: false,
+        reactions: Vec::new(),
     }
 }
 
@@ -259,7 +264,8 @@ fn enter_sends_and_drafts_are_kept_per_conversation() {
         fx,
         vec![Effect::Send {
             to: "bob".into(),
-            body: "hi bob".into()
+            body: "hi bob".into(),
+            reply_to: None,
         }]
     );
     assert_eq!(s.composer().unwrap().text, "");

@@ -800,6 +800,25 @@ fn method_cases() -> Vec<Case> {
             },
         ),
         case(
+            "message.search",
+            63,
+            MessageSearchParams {
+                query: "build finished".into(),
+                peer: None,
+                before: None,
+                limit: Some(20),
+            },
+            MessageSearchResult {
+                hits: vec![SearchHit {
+                    peer: "bob".into(),
+                    message: incoming(),
+                    snippet: "build finished ✅".into(),
+                    highlights: vec![[0, 5], [6, 14]],
+                }],
+                has_more: false,
+            },
+        ),
+        case(
             "conversation.list",
             17,
             ConversationListParams {},

@@ -65,3 +65,18 @@ pub struct ReactArgs {
     #[arg(long = "with", value_name = "USER|#GROUP", value_parser = super::parse_peer)]
     pub with: Option<String>,
 }
+
+/// `search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Words to find (all of them; the last also as a prefix). Plain words:
+    /// quotes, dashes and the like are not syntax
+    #[arg(value_name = "WORDS", required = true, num_args = 1.., allow_hyphen_values = true)]
+    pub words: Vec<String>,
+    /// Only this conversation
+    #[arg(long = "with", value_name = "USER|#GROUP", value_parser = super::parse_peer)]
+    pub with: Option<String>,
+    /// Show at most N hits, newest first [default: 20]
+    #[arg(short = 'n', long = "limit", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub limit: Option<u32>,
+}

@@ -83,3 +83,28 @@ pub async fn react(ctx: &Ctx, args: ReactArgs) -> Result<(), CtlError> {
     }
     Ok(())
 }
+
+/// Searches all history; prints the hits newest first, the words found in
+/// brackets (`--json`: the result as chatd gives it).
+pub async fn search(ctx: &Ctx, args: crate::cli::SearchArgs) -> Result<(), CtlError> {
+    let mut client = ctx.connect().await?;
+    let peer = match &args.with {
+        Some(with) => Some(super::group::peer(&mut client, with).await?),
+        None => None,
+    };
+    let found = client
+        .call(ipc_schema::methods::MessageSearchParams {
+            query: args.words.join(" "),
+            peer,
+            before: None,
+            limit: args.limit,
+        })
+        .await?;
+    if ctx.out.json {
+        ctx.out.json(&found)?;
+    } else {
+        ctx.out
+            .human(&crate::output::search_human(&found, &ctx.clock))?;
+    }
+    Ok(())
+}

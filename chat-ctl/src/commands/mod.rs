@@ -103,6 +103,7 @@ pub async fn run(cli: Cli) -> Result<(), CtlError> {
         Command::Edit(args) => changes::edit(&ctx, args).await,
         Command::Delete(args) => changes::delete(&ctx, args).await,
         Command::React(args) => changes::react(&ctx, args).await,
+        Command::Search(args) => changes::search(&ctx, args).await,
         Command::Read(args) => log::read(&ctx, args).await,
         Command::Watch(args) => watch::run(&ctx, args).await,
         Command::Completions(args) => completions::run(&args),

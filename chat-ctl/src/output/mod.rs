@@ -18,12 +18,14 @@ mod groups;
 mod log;
 #[cfg(test)]
 mod samples;
+mod search;
 mod status;
 mod watch;
 
 pub use contacts::{contact_added_human, contacts_human};
 pub use groups::{group_human, group_info_human, groups_human};
 pub use log::{log_human, log_json};
+pub use search::search_human;
 pub use status::{identity_human, status_human, trust_human};
 pub use watch::{event_human, event_json};
 

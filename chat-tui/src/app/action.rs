@@ -3,7 +3,7 @@
 use ipc_schema::Secret;
 use ipc_schema::methods::{
     Contact, ConversationView, DeviceLinkResult, DeviceView, EventEnvelope, IdentityShowResult,
-    MessageListResult, StatusResult,
+    MessageChangeKind, MessageListResult, MessageView, StatusResult,
 };
 
 use crate::app::composer::Edit;
@@ -211,6 +211,36 @@ pub enum Action {
     },
     /// What `device.link` gave: the code and what the link carries.
     DeviceLinked(Result<DeviceLinkResult, DeviceFailed>),
+    /// Move the message selection by messages: negative towards older
+    /// (k), positive towards newer (j).
+    MessageSelect(i64),
+    /// Write a reply to the selected message (r).
+    Reply,
+    /// Edit the selected message, one's own text (e).
+    EditMessage,
+    /// Delete the selected message for everyone, one's own, after y/n (d).
+    DeleteMessage,
+    /// Ask which emoji to react to the selected message with (+).
+    React,
+    /// In the reaction prompt: the quick choice of this number (1–6).
+    ReactQuick(usize),
+    /// Stop replying or editing; the draft from before an edit comes back
+    /// (Esc in the composer).
+    CancelCompose,
+    /// chatd's answer to an edit, a delete or a reaction: the message now.
+    MessageChanged {
+        /// Its conversation.
+        peer: String,
+        /// The message as it is now.
+        message: MessageView,
+    },
+    /// chatd refused an edit, a delete or a reaction.
+    MessageChangeFailed {
+        /// Which.
+        change: MessageChangeKind,
+        /// chatd's error text.
+        error: String,
+    },
 }
 
 /// Why a `device.*` call did not go through.
@@ -339,6 +369,29 @@ pub enum Effect {
         to: String,
         /// Text.
         body: String,
+        /// Id of the message it answers.
+        reply_to: Option<String>,
+    },
+    /// `message.edit` of one's own message.
+    EditMessage {
+        /// The message's id.
+        id: String,
+        /// Its new text.
+        body: String,
+    },
+    /// `message.delete` of one's own message, for everyone.
+    DeleteMessage {
+        /// The message's id.
+        id: String,
+    },
+    /// `message.react`.
+    React {
+        /// The message's id.
+        id: String,
+        /// Its conversation.
+        peer: String,
+        /// The emoji; `None` takes the reaction back.
+        emoji: Option<String>,
     },
     /// `conversation.mark_read`.
     MarkRead {

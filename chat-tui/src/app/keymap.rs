@@ -189,6 +189,10 @@ pub enum Bound {
     DeviceRename,
     DeviceLink,
     DeviceLinkHistory,
+    Reply,
+    EditMessage,
+    DeleteMessage,
+    React,
 }
 
 /// (name in `[keys]`, action, default key, scopes).
@@ -269,6 +273,10 @@ const TABLE: &[(&str, Bound, Key, &[Scope])] = {
         ("search_next", B::SearchNext, Key::ch('n'), &[S::Messages]),
         ("search_prev", B::SearchPrev, Key::ch('N'), &[S::Messages]),
         ("list", B::ToList, Key::ch('h'), &[S::Messages]),
+        ("reply", B::Reply, Key::ch('r'), &[S::Messages]),
+        ("edit", B::EditMessage, Key::ch('e'), &[S::Messages]),
+        ("delete", B::DeleteMessage, Key::ch('d'), &[S::Messages]),
+        ("react", B::React, Key::ch('+'), &[S::Messages]),
         ("editor", B::Editor, Key::ctrl('e'), &[S::Composer]),
         ("contact_add", B::ContactAdd, Key::ch('a'), &[S::Contacts]),
         (

@@ -8,8 +8,8 @@ use crate::app::action::Action;
 use crate::app::composer::Edit;
 use crate::app::keymap::{Bound, KeyMap};
 use crate::app::state::{
-    AppState, ContactPrompt, DevicePrompt, DevicesView, KeyChoice, MemberPrompt, Overlay, Pane,
-    RevokeStep,
+    AppState, ContactPrompt, DevicePrompt, DevicesView, KeyChoice, MemberPrompt, MessagePrompt,
+    Overlay, Pane, RevokeStep,
 };
 
 /// Every key, for the help overlay; a row with no key is a heading. `{name}`
@@ -52,7 +52,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("Enter / {open} / →", "open the conversation"),
     ("{write}", "write in the open conversation"),
     ("", "Messages"),
-    ("{down} {up} / ↓ ↑", "scroll one row"),
+    ("{down} {up} / ↓ ↑", "select the next / previous message"),
     ("{half_page_down} / {half_page_up}", "half a page down / up"),
     ("{top} / {bottom}", "oldest loaded / newest message"),
     (
@@ -61,8 +61,14 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     ("{write} / Enter", "write"),
     ("{list} / ←", "back to the conversation list"),
+    ("{reply}", "reply to the selected message"),
+    ("{edit}", "edit your selected message (Enter saves)"),
+    ("{delete} / Delete", "delete yours for everyone (asks y/n)"),
+    ("{react}", "react: 1–6 or type an emoji; again undoes"),
+    ("Esc", "forget the selection, then back to the list"),
     ("", "Composer"),
-    ("Enter", "send"),
+    ("Enter", "send (a reply, or the edit)"),
+    ("Esc", "cancel a reply or an edit, else to messages"),
     ("Alt+Enter / Shift+Enter / Ctrl+J", "new line"),
     ("← → ↑ ↓ Home End", "move the cursor"),
     ("Ctrl+← / Ctrl+→", "word left / right"),
@@ -201,6 +207,9 @@ fn map_key(state: &AppState, keys: &KeyMap, key: KeyEvent) -> Option<Action> {
     if is(Bound::Picker) {
         return Some(Action::OpenPicker);
     }
+    if let Some(Overlay::Message(prompt)) = &state.overlay {
+        return message_prompt_key(prompt, key);
+    }
     if state.overlay == Some(Overlay::Identity) {
         return match key.code {
             _ if is(Bound::Identity) || is(Bound::Quit) => Some(Action::CloseOverlay),
@@ -325,6 +334,9 @@ fn map_key(state: &AppState, keys: &KeyMap, key: KeyEvent) -> Option<Action> {
                 KeyCode::End => Edit::End,
                 KeyCode::Up => Edit::Up,
                 KeyCode::Down => Edit::Down,
+                KeyCode::Esc if state.compose_mode().is_some() => {
+                    return Some(Action::CancelCompose);
+                }
                 KeyCode::Esc => return Some(Action::Focus(Pane::Messages)),
                 _ => return None,
             };
@@ -345,8 +357,12 @@ fn map_key(state: &AppState, keys: &KeyMap, key: KeyEvent) -> Option<Action> {
             _ => common(keys, key),
         },
         Pane::Messages => match key.code {
-            _ if is(Bound::Down) => Some(Action::ScrollDown(1)),
-            _ if is(Bound::Up) => Some(Action::ScrollUp(1)),
+            _ if is(Bound::Down) => Some(Action::MessageSelect(1)),
+            _ if is(Bound::Up) => Some(Action::MessageSelect(-1)),
+            _ if is(Bound::Reply) => Some(Action::Reply),
+            _ if is(Bound::EditMessage) => Some(Action::EditMessage),
+            _ if is(Bound::DeleteMessage) => Some(Action::DeleteMessage),
+            _ if is(Bound::React) => Some(Action::React),
             _ if is(Bound::HalfPageDown) => Some(Action::HalfPageDown),
             _ if is(Bound::HalfPageUp) => Some(Action::HalfPageUp),
             _ if is(Bound::Top) => Some(Action::ScrollTop),
@@ -356,8 +372,9 @@ fn map_key(state: &AppState, keys: &KeyMap, key: KeyEvent) -> Option<Action> {
             _ if is(Bound::SearchPrev) => Some(Action::SearchPrev),
             _ if is(Bound::Write) => Some(Action::Focus(Pane::Composer)),
             _ if is(Bound::ToList) => Some(Action::Focus(Pane::List)),
-            KeyCode::Down => Some(Action::ScrollDown(1)),
-            KeyCode::Up => Some(Action::ScrollUp(1)),
+            KeyCode::Down => Some(Action::MessageSelect(1)),
+            KeyCode::Up => Some(Action::MessageSelect(-1)),
+            KeyCode::Delete => Some(Action::DeleteMessage),
             KeyCode::Home => Some(Action::ScrollTop),
             KeyCode::End => Some(Action::ScrollBottom),
             KeyCode::Enter => Some(Action::Focus(Pane::Composer)),
@@ -379,6 +396,25 @@ fn common(keys: &KeyMap, key: KeyEvent) -> Option<Action> {
         _ if is(Bound::Devices) => Some(Action::ShowDevices),
         KeyCode::Esc => Some(Action::CloseOverlay),
         _ => None,
+    }
+}
+
+/// Keys in a question about a message: y/n to deleting it; for a reaction,
+/// a quick choice's number (while nothing is typed) or an emoji typed.
+fn message_prompt_key(prompt: &MessagePrompt, key: KeyEvent) -> Option<Action> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match prompt {
+        MessagePrompt::Delete { .. } => match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => Some(Action::PromptSubmit),
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Some(Action::CloseOverlay),
+            _ => None,
+        },
+        MessagePrompt::React { input, .. } => match key.code {
+            KeyCode::Char(c @ '1'..='6') if input.text.is_empty() && !ctrl => {
+                Some(Action::ReactQuick(c as usize - '0' as usize))
+            }
+            _ => prompt_key(key),
+        },
     }
 }
 
@@ -434,6 +470,7 @@ fn has_prompt(state: &AppState) -> bool {
                 Some(ContactPrompt::Add(_) | ContactPrompt::Verify { .. })
             )
         }
+        Some(Overlay::Message(p)) => matches!(p, MessagePrompt::React { .. }),
         _ => false,
     }
 }

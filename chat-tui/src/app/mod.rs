@@ -10,14 +10,17 @@ pub mod keys;
 pub mod lists;
 pub mod masked;
 pub mod members;
+pub mod message_changes;
 pub mod picker;
+pub mod selection;
 pub mod state;
 pub mod update;
 
 pub use action::{Action, ContactDone, ContactFailed, DeviceFailed, Effect};
 pub use composer::{Composer, Edit};
 pub use state::{
-    AppState, ContactPrompt, ContactsView, DaemonLink, DevicePrompt, DevicesView, KeyChoice,
-    OpenConversation, Overlay, Pane, Picker, Revoke, RevokeStep,
+    AppState, ComposeMode, ContactPrompt, ContactsView, DaemonLink, DevicePrompt, DevicesView,
+    KeyChoice, MessageKey, MessagePrompt, OpenConversation, Overlay, Pane, Picker, Revoke,
+    RevokeStep,
 };
 pub use update::update;

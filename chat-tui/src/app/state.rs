@@ -56,6 +56,77 @@ pub enum Overlay {
     Picker(Picker),
     /// The account's devices: revoke one, rename one, link a new machine.
     Devices(DevicesView),
+    /// A question about the selected message: delete it, or which emoji.
+    Message(MessagePrompt),
+}
+
+/// A question about one message of the open conversation, asked over the
+/// message pane.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MessagePrompt {
+    /// y/n before deleting one's own message for everyone.
+    Delete {
+        /// The message's id: exactly what `y` sends.
+        id: String,
+        /// Its first line (own text, drawn through `truncate` all the same).
+        quote: String,
+    },
+    /// Which emoji: a quick choice by its number, or one typed.
+    React {
+        /// The message.
+        key: MessageKey,
+        /// The emoji being typed.
+        input: Composer,
+        /// Why the typed one was refused.
+        error: Option<String>,
+    },
+}
+
+/// Names one message of a conversation: ids are unique per sender, so the
+/// sender is part of the name (a hostile peer can reuse one of ours).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageKey {
+    /// The message's id.
+    pub id: String,
+    /// Its sender.
+    pub from: String,
+}
+
+impl MessageKey {
+    /// The key of `m`.
+    pub fn of(m: &MessageView) -> Self {
+        MessageKey {
+            id: m.id.clone(),
+            from: m.from.clone(),
+        }
+    }
+
+    /// Whether `m` is the message this key names.
+    pub fn names(&self, m: &MessageView) -> bool {
+        m.id == self.id && m.from == self.from
+    }
+}
+
+/// What the composer's Enter does when it is not a plain new message; one
+/// per conversation, beside its draft.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ComposeMode {
+    /// A reply: the text goes with `reply_to`.
+    Reply {
+        /// The message answered.
+        to: MessageKey,
+        /// Its first line, for the composer's title (peer text: drawn
+        /// through `truncate`).
+        quote: String,
+    },
+    /// A new text for one of one's own messages: Enter sends `message.edit`.
+    Edit {
+        /// The message's id.
+        id: String,
+        /// The draft there was before, given back once the edit is sent or
+        /// cancelled.
+        stashed: Composer,
+    },
 }
 
 /// The devices view: the account's devices, at most one prompt over them,
@@ -286,6 +357,9 @@ pub struct OpenConversation {
     pub loading: bool,
     /// How many rows the view is scrolled up from the newest message.
     pub scroll: usize,
+    /// The message the message pane's keys act on (reply, edit, delete,
+    /// react); none until the user moves to one.
+    pub selected: Option<MessageKey>,
 }
 
 impl OpenConversation {
@@ -297,6 +371,7 @@ impl OpenConversation {
             has_more: false,
             loading: true,
             scroll: 0,
+            selected: None,
         }
     }
 }
@@ -343,6 +418,8 @@ pub struct AppState {
     pub open: Option<OpenConversation>,
     /// Drafts by peer; the open conversation's is the composer.
     pub drafts: HashMap<String, Composer>,
+    /// Drafts that reply to or edit a message, by peer.
+    pub modes: HashMap<String, ComposeMode>,
     /// Which pane has the keyboard.
     pub focus: Pane,
     /// A window over the panes, if any.
@@ -383,6 +460,7 @@ impl AppState {
             selected: 0,
             open: None,
             drafts: HashMap::new(),
+            modes: HashMap::new(),
             focus: Pane::List,
             overlay: None,
             help_scroll: 0,
@@ -412,6 +490,20 @@ impl AppState {
     /// The screen's regions at the current terminal size.
     pub fn areas(&self) -> Areas {
         Areas::new(self.viewport, self.draft())
+    }
+
+    /// What the open conversation's draft replies to or edits, if anything.
+    pub fn compose_mode(&self) -> Option<&ComposeMode> {
+        self.modes.get(&self.open.as_ref()?.peer)
+    }
+
+    /// The open conversation's selected message and its index among the
+    /// loaded ones.
+    pub fn selected_message(&self) -> Option<(usize, &MessageView)> {
+        let open = self.open.as_ref()?;
+        let key = open.selected.as_ref()?;
+        let i = open.messages.iter().rposition(|m| key.names(m))?;
+        Some((i, &open.messages[i]))
     }
 
     /// The open conversation's draft, created on first use.

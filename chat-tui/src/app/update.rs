@@ -9,7 +9,9 @@ use ipc_schema::methods::{
 use crate::app::action::{Action, Effect};
 use crate::app::keys::HELP;
 use crate::app::state::{AppState, DaemonLink, OpenConversation, Overlay, Pane, Search, Status};
-use crate::app::{contacts, devices, key_change, lists, members, picker};
+use crate::app::{
+    contacts, devices, key_change, lists, members, message_changes, picker, selection,
+};
 use crate::layout::{self, MessageRows};
 use crate::qr::Qr;
 
@@ -101,6 +103,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 state.overlay = None;
             } else if state.search.is_some() {
                 state.search = None;
+            } else if state.focus == Pane::Messages && selection::clear(state) {
             } else if state.focus != Pane::List {
                 state.focus = Pane::List;
             }
@@ -310,6 +313,12 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 return update(state, Action::OpenSelected);
             }
         }
+        Action::PromptEdit(edit) if message_changes::is_open(state) => {
+            message_changes::prompt_edit(state, edit)
+        }
+        Action::PromptSubmit if message_changes::is_open(state) => {
+            message_changes::prompt_submit(state, &mut fx)
+        }
         Action::PromptEdit(edit) if devices::is_open(state) => devices::edit(state, edit),
         Action::PromptSubmit if devices::is_open(state) => devices::submit(state, &mut fx),
         Action::PromptEdit(edit) => contacts::edit(state, edit),
@@ -357,6 +366,17 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             devices::renamed(state, id, name, result, &mut fx)
         }
         Action::DeviceLinked(result) => devices::linked(state, result),
+        Action::MessageSelect(delta) => selection::select(state, delta, &mut fx),
+        Action::Reply => message_changes::reply(state),
+        Action::EditMessage => message_changes::edit(state),
+        Action::DeleteMessage => message_changes::delete(state),
+        Action::React => message_changes::react(state),
+        Action::ReactQuick(n) => message_changes::react_quick(state, n, &mut fx),
+        Action::CancelCompose => message_changes::cancel(state),
+        Action::MessageChanged { peer, message } => message_changes::changed(state, &peer, message),
+        Action::MessageChangeFailed { change, error } => {
+            message_changes::failed(state, change, error)
+        }
     }
     fx
 }
@@ -392,7 +412,7 @@ fn submit(state: &mut AppState, fx: &mut Vec<Effect>) {
         return;
     };
     if composer.is_blank() {
-        return;
+        return message_changes::submit_blank(state);
     }
     if !online {
         state.notice = Some("daemon offline — the message stays in the draft".into());
@@ -402,7 +422,7 @@ fn submit(state: &mut AppState, fx: &mut Vec<Effect>) {
     if let Some(open) = &mut state.open {
         open.scroll = 0;
     }
-    fx.push(Effect::Send { to, body });
+    fx.extend(message_changes::submit(state, to, body));
 }
 
 /// Rows of the message pane's inside.
@@ -444,7 +464,8 @@ fn scroll_down(state: &mut AppState, n: usize) {
     }
 }
 
-fn load_older(state: &mut AppState, fx: &mut Vec<Effect>) {
+/// Asks for the page before the oldest loaded message, once at a time.
+pub(crate) fn load_older(state: &mut AppState, fx: &mut Vec<Effect>) {
     if state.daemon != DaemonLink::Online {
         return;
     }
@@ -567,6 +588,8 @@ fn on_event(state: &mut AppState, event: Event, fx: &mut Vec<Effect>) {
         Event::GroupRemoved(_) => {
             fx.extend([Effect::LoadGroups, Effect::LoadConversations]);
         }
+        // An edit, a delete or a reaction: the message as it is now.
+        Event::MessageChanged(e) => message_changes::changed(state, &e.peer, *e.message),
         Event::DeviceGone(d) => {
             state.notice = Some(format!(
                 "device '{}' {}: it no longer gets this account's messages",

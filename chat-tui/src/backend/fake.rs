@@ -8,8 +8,9 @@ use ipc_schema::client::ClientError;
 use ipc_schema::jsonrpc::code;
 use ipc_schema::methods::{
     Contact, ContactAcceptKeyResult, ContactAddParams, ContactRefuseKeyResult, ConversationView,
-    DeviceLinkResult, DeviceView, EventEnvelope, IdentityShowResult, MessageListResult,
-    MessageSendResult, MessageView, StatusResult,
+    DeviceLinkResult, DeviceView, Direction, EventEnvelope, IdentityShowResult,
+    MessageDeleteResult, MessageEditResult, MessageListResult, MessageReactResult,
+    MessageSendResult, MessageView, ReactionView, StatusResult,
 };
 use tokio::sync::mpsc;
 
@@ -52,6 +53,28 @@ pub struct FakeState {
     pub link: Option<DeviceLinkResult>,
     /// Whether connecting fails (chatd "down").
     pub down: bool,
+}
+
+impl FakeState {
+    /// The message `id` and its conversation, like chatd looks it up: one's
+    /// own only when `own`, in `peer` when given.
+    fn message(
+        &mut self,
+        id: &str,
+        own: bool,
+        peer: Option<&str>,
+    ) -> Result<(String, &mut MessageView), ClientError> {
+        self.history
+            .iter_mut()
+            .filter(|(p, _)| peer.is_none_or(|want| want == p.as_str()))
+            .find_map(|(p, messages)| {
+                let m = messages
+                    .iter_mut()
+                    .find(|m| m.id == id && (!own || m.direction == Direction::Out))?;
+                Some((p.clone(), m))
+            })
+            .ok_or_else(|| rpc(code::UNKNOWN_MESSAGE, "unknown message"))
+    }
 }
 
 /// An in-memory chatd for tests.
@@ -176,12 +199,88 @@ impl Daemon for FakeDaemon {
             }
         }))
     }
-    async fn send(&mut self, to: String, body: String) -> Result<MessageSendResult, ClientError> {
+    async fn send(
+        &mut self,
+        to: String,
+        body: String,
+        reply_to: Option<String>,
+    ) -> Result<MessageSendResult, ClientError> {
         self.check()?;
-        self.with(|s| s.calls.push(format!("message.send {to} {body}")));
+        let answering = reply_to.map_or(String::new(), |id| format!(" reply_to={id}"));
+        self.with(|s| s.calls.push(format!("message.send {to} {body}{answering}")));
         Ok(MessageSendResult {
             id: "0".repeat(32),
             ts: 0,
+        })
+    }
+    async fn message_edit(
+        &mut self,
+        id: String,
+        body: String,
+    ) -> Result<MessageEditResult, ClientError> {
+        self.check()?;
+        self.with(|s| {
+            s.calls.push(format!("message.edit {id} {body}"));
+            let (peer, m) = s.message(&id, true, None)?;
+            m.body = Some(body);
+            m.edited = true;
+            Ok(MessageEditResult {
+                peer,
+                message: m.clone(),
+            })
+        })
+    }
+    async fn message_delete(&mut self, id: String) -> Result<MessageDeleteResult, ClientError> {
+        self.check()?;
+        self.with(|s| {
+            s.calls.push(format!("message.delete {id}"));
+            let (peer, m) = s.message(&id, true, None)?;
+            m.body = None;
+            m.deleted = true;
+            m.reactions.clear();
+            Ok(MessageDeleteResult {
+                peer,
+                message: m.clone(),
+            })
+        })
+    }
+    async fn message_react(
+        &mut self,
+        id: String,
+        peer: Option<String>,
+        emoji: Option<String>,
+    ) -> Result<MessageReactResult, ClientError> {
+        self.check()?;
+        self.with(|s| {
+            s.calls.push(format!(
+                "message.react {id} {} {}",
+                peer.as_deref().unwrap_or("-"),
+                emoji.as_deref().unwrap_or("-")
+            ));
+            let me = s
+                .status
+                .as_ref()
+                .and_then(|st| st.user.clone())
+                .unwrap_or_else(|| "alice".into());
+            let (peer, m) = s.message(&id, false, peer.as_deref())?;
+            // One reaction per person: the new one replaces the old.
+            for r in &mut m.reactions {
+                r.users.retain(|u| *u != me);
+            }
+            m.reactions.retain(|r| !r.users.is_empty());
+            if let Some(emoji) = emoji {
+                match m.reactions.iter_mut().find(|r| r.emoji == emoji) {
+                    Some(r) => r.users.push(me),
+                    None => m.reactions.push(ReactionView {
+                        emoji,
+                        users: vec![me],
+                    }),
+                }
+            }
+            Ok(MessageReactResult {
+                peer,
+                message: m.clone(),
+            })
         })
     }
     async fn mark_read(&mut self, peer: String) -> Result<u64, ClientError> {

@@ -9,8 +9,10 @@ use ipc_schema::methods::{
     ContactRefuseKeyParams, ContactRefuseKeyResult, ContactRemoveParams, ContactVerifyParams,
     ConversationFocusParams, ConversationListParams, ConversationMarkReadParams, ConversationView,
     DeviceLinkParams, DeviceLinkResult, DeviceListParams, DeviceRenameParams, DeviceRevokeParams,
-    DeviceView, IdentityCardParams, IdentityShowParams, IdentityShowResult, MessageListParams,
-    MessageListResult, MessageSendParams, MessageSendResult, StatusParams, StatusResult,
+    DeviceView, IdentityCardParams, IdentityShowParams, IdentityShowResult, MessageDeleteParams,
+    MessageDeleteResult, MessageEditParams, MessageEditResult, MessageListParams,
+    MessageListResult, MessageReactParams, MessageReactResult, MessageSendParams,
+    MessageSendResult, StatusParams, StatusResult,
 };
 use tokio::sync::mpsc;
 
@@ -116,13 +118,34 @@ impl Daemon for IpcDaemon {
             })
             .await
     }
-    async fn send(&mut self, to: String, body: String) -> Result<MessageSendResult, ClientError> {
+    async fn send(
+        &mut self,
+        to: String,
+        body: String,
+        reply_to: Option<String>,
+    ) -> Result<MessageSendResult, ClientError> {
         self.client
-            .call(MessageSendParams {
-                to,
-                body,
-                reply_to: None,
-            })
+            .call(MessageSendParams { to, body, reply_to })
+            .await
+    }
+    async fn message_edit(
+        &mut self,
+        id: String,
+        body: String,
+    ) -> Result<MessageEditResult, ClientError> {
+        self.client.call(MessageEditParams { id, body }).await
+    }
+    async fn message_delete(&mut self, id: String) -> Result<MessageDeleteResult, ClientError> {
+        self.client.call(MessageDeleteParams { id }).await
+    }
+    async fn message_react(
+        &mut self,
+        id: String,
+        peer: Option<String>,
+        emoji: Option<String>,
+    ) -> Result<MessageReactResult, ClientError> {
+        self.client
+            .call(MessageReactParams { id, peer, emoji })
             .await
     }
     async fn mark_read(&mut self, peer: String) -> Result<u64, ClientError> {

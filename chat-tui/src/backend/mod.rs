@@ -11,8 +11,8 @@ use ipc_schema::Secret;
 use ipc_schema::client::ClientError;
 use ipc_schema::methods::{
     Contact, ContactAcceptKeyResult, ContactAddParams, ContactRefuseKeyResult, ConversationView,
-    DeviceLinkResult, DeviceView, EventEnvelope, IdentityShowResult, MessageListResult,
-    MessageSendResult, StatusResult,
+    DeviceLinkResult, DeviceView, EventEnvelope, IdentityShowResult, MessageDeleteResult,
+    MessageEditResult, MessageListResult, MessageReactResult, MessageSendResult, StatusResult,
 };
 use tokio::sync::mpsc;
 
@@ -65,12 +65,31 @@ pub trait Daemon: Send + 'static {
         before: Option<u64>,
         limit: u32,
     ) -> impl Future<Output = Result<MessageListResult, ClientError>> + Send;
-    /// `message.send`.
+    /// `message.send`, answering the message `reply_to` if any.
     fn send(
         &mut self,
         to: String,
         body: String,
+        reply_to: Option<String>,
     ) -> impl Future<Output = Result<MessageSendResult, ClientError>> + Send;
+    /// `message.edit` of one's own message.
+    fn message_edit(
+        &mut self,
+        id: String,
+        body: String,
+    ) -> impl Future<Output = Result<MessageEditResult, ClientError>> + Send;
+    /// `message.delete` of one's own message, for everyone.
+    fn message_delete(
+        &mut self,
+        id: String,
+    ) -> impl Future<Output = Result<MessageDeleteResult, ClientError>> + Send;
+    /// `message.react`; `emoji: None` takes the reaction back.
+    fn message_react(
+        &mut self,
+        id: String,
+        peer: Option<String>,
+        emoji: Option<String>,
+    ) -> impl Future<Output = Result<MessageReactResult, ClientError>> + Send;
     /// `conversation.mark_read`.
     fn mark_read(&mut self, peer: String) -> impl Future<Output = Result<u64, ClientError>> + Send;
     /// `conversation.focus`; lasts as long as this connection.

@@ -41,6 +41,9 @@ fn msg(i: usize, peer: &str, out: bool, body: &str, state: MessageState) -> Mess
         truncated: false,
         group: None,
         deliveries: Vec::new(),
+        edited: false,
+        deleted: false,
+        reactions: Vec::new(),
     }
 }
 
@@ -668,3 +671,5 @@ async fn accepting_in_the_app_pins_the_key_it_showed_and_reloads_the_lists() {
         v.message
     );
 }
+
+mod changes;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ipc_schema::client::ClientError;
 use ipc_schema::jsonrpc::code;
-use ipc_schema::methods::ContactAddParams;
+use ipc_schema::methods::{ContactAddParams, MessageChangeKind, MessageView};
 use tokio::sync::mpsc;
 
 use super::{Connector, Daemon, Subscription, is_connection_error};
@@ -154,14 +154,34 @@ pub async fn execute<D: Daemon>(
             peer,
             older: true,
         },
-        Effect::Send { to, body } => match daemon.send(to.clone(), body).await {
-            Ok(_) => return Ok(()),
-            Err(e) if !is_connection_error(&e) => Action::SendFailed {
-                to,
-                error: e.to_string(),
-            },
-            Err(e) => return Err(e),
-        },
+        Effect::Send { to, body, reply_to } => {
+            match daemon.send(to.clone(), body, reply_to).await {
+                Ok(_) => return Ok(()),
+                Err(e) if !is_connection_error(&e) => Action::SendFailed {
+                    to,
+                    error: e.to_string(),
+                },
+                Err(e) => return Err(e),
+            }
+        }
+        Effect::EditMessage { id, body } => change_answer(
+            daemon
+                .message_edit(id, body)
+                .await
+                .map(|r| (r.peer, r.message)),
+            MessageChangeKind::Edited,
+        )?,
+        Effect::DeleteMessage { id } => change_answer(
+            daemon.message_delete(id).await.map(|r| (r.peer, r.message)),
+            MessageChangeKind::Deleted,
+        )?,
+        Effect::React { id, peer, emoji } => change_answer(
+            daemon
+                .message_react(id, Some(peer), emoji)
+                .await
+                .map(|r| (r.peer, r.message)),
+            MessageChangeKind::Reacted,
+        )?,
         Effect::MarkRead { peer } => {
             daemon.mark_read(peer).await?;
             return Ok(());
@@ -246,6 +266,22 @@ pub async fn execute<D: Daemon>(
     };
     let _ = actions.send(action);
     Ok(())
+}
+
+/// An edit, a delete or a reaction: the message as chatd has it now, or
+/// why chatd refused; a lost connection stays an error.
+fn change_answer(
+    result: Result<(String, MessageView), ClientError>,
+    change: MessageChangeKind,
+) -> Result<Action, ClientError> {
+    match result {
+        Ok((peer, message)) => Ok(Action::MessageChanged { peer, message }),
+        Err(e) if !is_connection_error(&e) => Ok(Action::MessageChangeFailed {
+            change,
+            error: e.to_string(),
+        }),
+        Err(e) => Err(e),
+    }
 }
 
 /// A refused call becomes a failure for the contacts view; a lost connection stays an error.

@@ -4,21 +4,32 @@ use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
+use unicode_width::UnicodeWidthStr;
 
-use crate::app::{AppState, Pane};
+use crate::app::{AppState, ComposeMode, Pane};
 use crate::layout::composer_rows;
+use crate::text::truncate;
 
 /// Draws the composer into `area` and places the terminal cursor when it has the keyboard.
 pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
     let t = &state.theme;
     let focused = state.focus == Pane::Composer && state.overlay.is_none();
     let border = if focused { t.border_focus } else { t.border };
-    let title = match &state.open {
-        Some(o) => format!(
-            " Message {} ",
-            crate::text::drawable(&state.peer_label(&o.peer))
-        ),
-        None => " Message ".to_owned(),
+    let room = usize::from(area.width.saturating_sub(2));
+    // The quote and the names are peers' text: all of it goes through `truncate`.
+    let title = match (&state.open, state.compose_mode()) {
+        (Some(_), Some(ComposeMode::Reply { to, quote })) => {
+            // The quote gives way first: how to cancel stays in sight.
+            let cancel = " · Esc cancels ";
+            let what = format!(" replying to {}: {quote}", to.from);
+            let what = truncate(&what, room.saturating_sub(cancel.width()));
+            truncate(&format!("{what}{cancel}"), room)
+        }
+        (Some(_), Some(ComposeMode::Edit { .. })) => {
+            truncate(" editing your message · Enter saves · Esc cancels ", room)
+        }
+        (Some(o), None) => truncate(&format!(" Message {} ", state.peer_label(&o.peer)), room),
+        (None, _) => " Message ".to_owned(),
     };
     let block = Block::bordered().border_style(border).title(title);
     let inner = block.inner(area);

@@ -9,8 +9,9 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
+use crate::app::message_changes::{hints, is_mine};
 use crate::app::{AppState, DaemonLink, Pane};
-use crate::layout::{BodyKind, INDENT, MessageRows};
+use crate::layout::{BodyKind, INDENT, MessageRows, REACTION_GAP, TOMBSTONE, reaction_chip};
 use crate::text::{drawable, truncate};
 
 /// The delivery mark of an outgoing message.
@@ -21,6 +22,24 @@ pub fn tick(state: MessageState) -> &'static str {
         MessageState::Delivered | MessageState::Read => "✓✓",
         MessageState::Failed => "✗ failed",
     }
+}
+
+/// The row quoting the message `m` answers, from the loaded ones:
+/// `↪ bob: its first line…`, or `↪ earlier message` when it is not loaded.
+fn reply_quote(state: &AppState, m: &MessageView, width: usize) -> String {
+    let answered = m.reply_to.as_deref().and_then(|id| {
+        let open = state.open.as_ref()?;
+        open.messages.iter().rev().find(|q| q.id == id)
+    });
+    let Some(q) = answered else {
+        return truncate("↪ earlier message", width);
+    };
+    let line = match (&q.body, q.deleted) {
+        (_, true) => TOMBSTONE,
+        (Some(body), false) => body.split('\n').next().unwrap_or_default(),
+        (None, false) => "…",
+    };
+    truncate(&format!("↪ {}: {line}", q.from), width)
 }
 
 /// The rows of one message at `width` columns, styled: a header, then the
@@ -50,6 +69,12 @@ pub fn message_lines(
             .search
             .as_ref()
             .is_some_and(|s| !s.editing && s.current == index);
+    let selected = index.is_some()
+        && state
+            .open
+            .as_ref()
+            .and_then(|o| o.selected.as_ref())
+            .is_some_and(|k| k.names(m));
     let mut header = vec![
         Span::styled(
             truncate(&m.from, width.saturating_sub(12)),
@@ -57,6 +82,12 @@ pub fn message_lines(
         ),
         Span::styled(format!(" {}", state.tz.civil(m.ts).hh_mm()), t.dim),
     ];
+    if selected {
+        header.insert(0, Span::raw("▶ "));
+    }
+    if m.edited && !m.deleted {
+        header.push(Span::styled(" (edited)", t.dim));
+    }
     if outgoing {
         let style = match m.state {
             MessageState::Read => t.read.add_modifier(Modifier::BOLD),
@@ -73,14 +104,24 @@ pub fn message_lines(
     if current_match {
         header = header.style(t.highlight);
     }
+    if selected {
+        header = header.style(t.selected);
+    }
     let rows = MessageRows::new(m, width);
     let pad = " ".repeat(INDENT.min(width.saturating_sub(1)));
+    let body_w = width.saturating_sub(INDENT).max(1);
     let body_style = match rows.kind {
         BodyKind::Text => Style::new(),
-        BodyKind::Unsupported => t.dim.add_modifier(Modifier::ITALIC),
+        BodyKind::Unsupported | BodyKind::Deleted => t.dim.add_modifier(Modifier::ITALIC),
     };
     let mut lines = Vec::with_capacity(rows.height());
     lines.push(header);
+    if rows.reply {
+        lines.push(Line::from(vec![
+            Span::raw(pad.clone()),
+            Span::styled(reply_quote(state, m, body_w), t.dim),
+        ]));
+    }
     for row in rows.body {
         lines.push(Line::from(vec![
             Span::raw(pad.clone()),
@@ -98,6 +139,22 @@ pub fn message_lines(
             Span::raw(pad.clone()),
             Span::styled(row, t.error),
         ]));
+    }
+    for row in rows.reactions {
+        let mut spans = vec![Span::raw(pad.clone())];
+        for (n, i) in row.into_iter().enumerate() {
+            let r = &m.reactions[i];
+            if n > 0 {
+                spans.push(Span::raw(" ".repeat(REACTION_GAP)));
+            }
+            let style = if is_mine(state, r) {
+                t.highlight
+            } else {
+                Style::new()
+            };
+            spans.push(Span::styled(reaction_chip(r), style));
+        }
+        lines.push(Line::from(spans));
     }
     lines
 }
@@ -155,6 +212,14 @@ pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
             format!(" /{} · n older · N newer · Esc ", search.query)
         };
         block = block.title_bottom(Line::from(text).alignment(Alignment::Left));
+    } else if state.focus == Pane::Messages && open.selected.is_some() {
+        // What the keys do to the selected message.
+        let mut text = String::from(" ");
+        for (key, what) in hints(state) {
+            text.push_str(&format!("{key} {what} · "));
+        }
+        text.push_str("Esc ");
+        block = block.title_bottom(Line::styled(text, t.dim).alignment(Alignment::Left));
     }
     let inner = block.inner(area);
     frame.render_widget(block, area);

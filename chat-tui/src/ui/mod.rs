@@ -8,6 +8,7 @@ pub mod help;
 pub mod identity;
 pub mod list;
 pub mod members;
+pub mod message_prompt;
 pub mod messages;
 pub mod picker;
 pub mod status;
@@ -56,6 +57,9 @@ pub fn draw(frame: &mut Frame, state: &AppState) {
             devices::draw(frame, state, view, main);
         }
         Some(Overlay::Picker(p)) => picker::draw(frame, state, p, frame.area()),
+        Some(Overlay::Message(prompt)) => {
+            message_prompt::draw(frame, state, prompt, areas.messages)
+        }
         None => {}
     }
 }

@@ -205,3 +205,28 @@ impl Daemon {
         Ok(done)
     }
 }
+
+impl Daemon {
+    /// Messages with every word of `query`, newest first, in `peer`'s
+    /// conversation (a contact, or `#` and a group's id) when given; the
+    /// bool says whether more are left.
+    pub fn search(
+        &self,
+        query: &str,
+        peer: Option<&str>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<(Vec<ipc_schema::methods::SearchHit>, bool), DaemonError> {
+        let peer = match peer {
+            Some(p) if p.starts_with('#') => {
+                let id = super::groups::parse_group(p)?;
+                self.group_info(id)?;
+                Some(crate::store::group_peer(id))
+            }
+            other => other.map(str::to_owned),
+        };
+        self.store
+            .search(query, peer.as_deref(), before, limit)?
+            .ok_or_else(|| DaemonError::Invalid("nothing to search for: give a word".into()))
+    }
+}

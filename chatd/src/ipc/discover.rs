@@ -187,6 +187,11 @@ const SUMMARIES: &[(&str, &str, &[&str])] = &[
         &["id", "peer", "emoji"],
     ),
     (
+        "message.search",
+        "Search all history for plain words, newest first, with snippets.",
+        &["query", "peer", "before", "limit"],
+    ),
+    (
         "group.create",
         "Create a group with contacts; returns it (its id is 32 hex digits).",
         &["name", "members"],

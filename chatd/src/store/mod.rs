@@ -20,6 +20,7 @@ mod quarantine;
 mod receipts;
 mod rotation;
 mod schema;
+mod search;
 mod transfer;
 
 use std::path::Path;

@@ -325,6 +325,32 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE outbox;
     ALTER TABLE outbox_v13 RENAME TO outbox;
     CREATE INDEX outbox_by_peer ON outbox(peer, seq);",
+    // 14: search over all history (FTS5). The index holds texts' words,
+    // not the texts (`content` is the messages table); triggers keep it in
+    // the transaction that writes the message, and follow edits and
+    // deletes. `secure-delete` removes a deleted text's words from the
+    // index's own pages instead of marking them deleted.
+    "CREATE VIRTUAL TABLE messages_fts USING fts5(
+        body, content = 'messages', content_rowid = 'seq',
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1);
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+    WHEN new.kind = 'text' AND new.body IS NOT NULL BEGIN
+        INSERT INTO messages_fts (rowid, body) VALUES (new.seq, new.body);
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+    WHEN old.kind = 'text' AND old.body IS NOT NULL BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, body) VALUES ('delete', old.seq, old.body);
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF body, kind ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, body)
+            SELECT 'delete', old.seq, old.body WHERE old.kind = 'text' AND old.body IS NOT NULL;
+        INSERT INTO messages_fts (rowid, body)
+            SELECT new.seq, new.body WHERE new.kind = 'text' AND new.body IS NOT NULL;
+    END;
+    INSERT INTO messages_fts (rowid, body)
+        SELECT seq, body FROM messages WHERE kind = 'text' AND body IS NOT NULL;",
 ];
 
 /// Brings the database to the newest schema, one transaction per step.

@@ -133,3 +133,43 @@ pub struct MessageReactResult {
     /// The message now.
     pub message: MessageView,
 }
+
+/// Params of `message.search`: plain words, never index syntax.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageSearchParams {
+    /// Words to find, all of them (the last one also as a prefix). Quotes,
+    /// dashes, `AND`, `*` and the like are words or ignored, never syntax.
+    pub query: String,
+    /// Only this conversation (a contact, or `#` and a group's id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    /// Only messages whose `seq` is below this (the next page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<u64>,
+    /// At most this many hits (default 20, at most 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// One message a search found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    /// The conversation it is in.
+    pub peer: String,
+    /// The message (its body cut as in `message.list`).
+    pub message: MessageView,
+    /// A short piece of the body around the words found.
+    pub snippet: String,
+    /// Where the words found are in `snippet`: [start, end) byte offsets.
+    pub highlights: Vec<[u32; 2]>,
+}
+
+/// Result of `message.search`: newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageSearchResult {
+    /// The hits, most recent first (by `seq`).
+    pub hits: Vec<SearchHit>,
+    /// Whether older hits exist (ask again with `before` = the last `seq`).
+    pub has_more: bool,
+}

@@ -245,6 +245,8 @@ methods! {
     MessageDelete = "message.delete" (MessageDeleteParams) -> MessageDeleteResult;
     /// React to a message with an emoji, or take the reaction back.
     MessageReact = "message.react" (MessageReactParams) -> MessageReactResult;
+    /// Search all history for words.
+    MessageSearch = "message.search" (MessageSearchParams) -> MessageSearchResult;
     /// Creates a group with contacts.
     GroupCreate = "group.create" (GroupCreateParams) -> GroupCreateResult;
     /// Adds contacts to a group (admins only).
@@ -286,7 +288,7 @@ mod tests {
         for name in Method::NAMES.iter().chain(Event::NAMES) {
             assert!(seen.insert(*name), "duplicate name {name}");
         }
-        assert_eq!(Method::NAMES.len(), 46);
+        assert_eq!(Method::NAMES.len(), 47);
         let m = Method::from(StatusParams {});
         assert_eq!(m.name(), "status");
         assert_eq!(

@@ -150,3 +150,55 @@ fn in_a_group_edits_and_reactions_reach_every_member() {
     // bob cannot edit carol's message.
     bob.ctl(&["edit", &id, "bob's lunch"]).fails_with(4);
 }
+
+/// `chat-ctl search` finds words in all of history (not one page), takes
+/// what the user types as plain words, and forgets a text its author
+/// deleted.
+#[test]
+fn search_finds_words_in_all_history_and_forgets_deleted_texts() {
+    let world = World::start();
+    let (alice, bob) = pair(&world, "alice", "bob");
+    let old = bob
+        .ctl(&["send", "alice", "run deploy.sh -n prod --force"])
+        .success()
+        .trim()
+        .to_owned();
+    for i in 0..60 {
+        bob.ctl_in(&["send", "alice"], &format!("chatter {i}\n"))
+            .success();
+    }
+    eventually(WAIT, "alice has all 61", || {
+        (alice.log_n("bob", 100).len() == 61).then_some(())
+    });
+    let search = |args: &[&str]| -> Value {
+        let mut all = vec!["--json", "search"];
+        all.extend_from_slice(args);
+        alice.ctl(&all).json()
+    };
+    let found = search(&["--", "-n", "prod"]);
+    let hits = found["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{found}");
+    assert_eq!(hits[0]["message"]["id"], old.as_str());
+    assert_eq!(hits[0]["peer"], "bob");
+    // Quotes and operators are words, never syntax errors.
+    for q in ["\"", "deploy.sh AND", "NEAR(prod", "--force*"] {
+        let run = alice.ctl(&["--json", "search", q]);
+        assert!(run.code == 0 || run.code == 1, "{q}: {run:?}");
+    }
+    assert_eq!(
+        search(&["--with", "bob", "-n", "100", "chatter"])["hits"]
+            .as_array()
+            .unwrap()
+            .len(),
+        60
+    );
+    let human = alice.ctl(&["search", "deploy"]).success().to_owned();
+    assert!(human.contains("[deploy]"), "{human}");
+    bob.ctl(&["delete", &old]).success();
+    eventually(WAIT, "the deleted text is no longer found", || {
+        search(&["prod"])["hits"]
+            .as_array()
+            .is_some_and(|h| h.is_empty())
+            .then_some(())
+    });
+}

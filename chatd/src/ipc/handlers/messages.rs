@@ -77,6 +77,15 @@ pub(super) fn react(
     Ok(ipc_schema::methods::MessageReactResult { peer, message })
 }
 
+pub(super) fn search(
+    d: &Daemon,
+    p: ipc_schema::methods::MessageSearchParams,
+) -> Result<ipc_schema::methods::MessageSearchResult, DaemonError> {
+    let limit = p.limit.unwrap_or(20).clamp(1, 100) as usize;
+    let (hits, has_more) = d.search(&p.query, p.peer.as_deref(), p.before, limit)?;
+    Ok(ipc_schema::methods::MessageSearchResult { hits, has_more })
+}
+
 pub(super) fn conversations(d: &Daemon) -> Result<ConversationListResult, DaemonError> {
     Ok(ConversationListResult {
         conversations: d.conversations()?,

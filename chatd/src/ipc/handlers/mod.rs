@@ -139,6 +139,7 @@ pub async fn dispatch(d: &Daemon, conn: u64, method: Method) -> Outcome {
         Method::MessageEdit(p) => reply(messages::edit(d, p)),
         Method::MessageDelete(p) => reply(messages::delete(d, p)),
         Method::MessageReact(p) => reply(messages::react(d, p)),
+        Method::MessageSearch(p) => reply(messages::search(d, p)),
         Method::GroupCreate(p) => reply(groups::create(d, p)),
         Method::GroupAdd(p) => reply(groups::add(d, p)),
         Method::GroupRemove(p) => reply(groups::remove(d, p)),

@@ -1,0 +1,110 @@
+//! A question about the selected message, over the bottom of the message
+//! pane: delete it for everyone (y/n), or which emoji to react with. The
+//! quote, the emoji and the names are peers' text: each goes through
+//! [`truncate`].
+
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+use unicode_width::UnicodeWidthStr;
+
+use crate::app::message_changes::{QUICK, is_mine};
+use crate::app::{AppState, MessageKey, MessagePrompt};
+use crate::text::truncate;
+
+/// Draws `prompt` over the bottom of the message pane `area`.
+pub fn draw(frame: &mut Frame, state: &AppState, prompt: &MessagePrompt, area: Rect) {
+    let t = &state.theme;
+    let width = usize::from(area.width.saturating_sub(4));
+    let (title, lines) = match prompt {
+        MessagePrompt::Delete { quote, .. } => (
+            " Delete for everyone? ",
+            vec![
+                Line::raw(truncate(&format!("“{quote}”"), width)),
+                Line::styled(
+                    truncate("y deletes it for everyone · n or Esc keeps it", width),
+                    t.dim,
+                ),
+            ],
+        ),
+        MessagePrompt::React { key, input, error } => (
+            " React ",
+            react_lines(state, key, input.text.as_str(), error.as_deref(), width),
+        ),
+    };
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let popup = Rect {
+        x: area.x + 1,
+        y: area.bottom().saturating_sub(height + 1).max(area.y),
+        width: area.width.saturating_sub(2),
+        height,
+    };
+    frame.render_widget(Clear, popup);
+    let block = Block::bordered().border_style(t.border_focus).title(title);
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    frame.render_widget(Paragraph::new(lines), inner);
+    // The typed emoji's row is the third; a tiny pane may not show it.
+    if let MessagePrompt::React { input, .. } = prompt
+        && inner.height > 2
+    {
+        let before = input.text[..input.cursor].width();
+        let room = usize::from(inner.width.saturating_sub(3));
+        frame.set_cursor_position(Position::new(
+            inner.x + 2 + before.min(room) as u16,
+            inner.y + 2,
+        ));
+    }
+}
+
+/// The message, the quick choices, the emoji being typed, and this user's
+/// reaction now.
+fn react_lines(
+    state: &AppState,
+    key: &MessageKey,
+    typed: &str,
+    error: Option<&str>,
+    width: usize,
+) -> Vec<Line<'static>> {
+    let t = &state.theme;
+    let message = state
+        .open
+        .as_ref()
+        .and_then(|o| o.messages.iter().rev().find(|m| key.names(m)));
+    let quote = message.and_then(|m| m.body.as_deref()).unwrap_or_default();
+    let quote = quote.split('\n').next().unwrap_or_default();
+    let mut quick = Vec::new();
+    for (i, emoji) in QUICK.iter().enumerate() {
+        if i > 0 {
+            quick.push(Span::raw("  "));
+        }
+        quick.push(Span::styled(format!("{}", i + 1), t.unread));
+        quick.push(Span::raw(format!(" {emoji}")));
+    }
+    let mut lines = vec![
+        Line::raw(truncate(&format!("{}: {quote}", key.from), width)),
+        Line::from(quick),
+        Line::from(vec![
+            Span::styled("> ", t.unread),
+            Span::raw(truncate(typed, width.saturating_sub(2))),
+        ]),
+    ];
+    let mine = message.and_then(|m| m.reactions.iter().find(|r| is_mine(state, r)));
+    let note = match (error, mine) {
+        (Some(e), _) => Line::styled(truncate(e, width), t.error),
+        (None, Some(r)) => Line::styled(
+            truncate(
+                &format!("yours is {}; choosing it again takes it back", r.emoji),
+                width,
+            ),
+            t.dim,
+        ),
+        (None, None) => Line::styled(
+            truncate("a number, or type an emoji and Enter · Esc", width),
+            t.dim,
+        ),
+    };
+    lines.push(note);
+    lines
+}
