@@ -329,10 +329,12 @@ const MIGRATIONS: &[&str] = &[
     // not the texts (`content` is the messages table); triggers keep it in
     // the transaction that writes the message, and follow edits and
     // deletes. `secure-delete` removes a deleted text's words from the
-    // index's own pages instead of marking them deleted.
+    // index's own pages instead of marking them deleted. The prefix indexes
+    // keep a short last word (searched as a prefix) from merging thousands
+    // of words' lists.
     "CREATE VIRTUAL TABLE messages_fts USING fts5(
         body, content = 'messages', content_rowid = 'seq',
-        tokenize = 'unicode61 remove_diacritics 2'
+        tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
     );
     INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1);
     CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages

@@ -16,8 +16,8 @@ const CLOSE: char = '\u{3}';
 const SNIPPET_WORDS: u32 = 12;
 
 /// The FTS5 query for plain words: each a quoted string (quotes doubled),
-/// all required, the last one also as a prefix. `None` when there is no
-/// word at all.
+/// all required, the last one also as a prefix when it has two characters
+/// or more. `None` when there is no word at all.
 pub fn fts_query(text: &str) -> Option<String> {
     let words: Vec<&str> = text
         .split(|c: char| !c.is_alphanumeric())
@@ -31,7 +31,11 @@ pub fn fts_query(text: &str) -> Option<String> {
             .enumerate()
             .map(|(i, w)| {
                 let quoted = format!("\"{}\"", w.replace('"', "\"\""));
-                if i == last { quoted + "*" } else { quoted }
+                if i == last && w.chars().count() >= 2 {
+                    quoted + "*"
+                } else {
+                    quoted
+                }
             })
             .collect::<Vec<_>>()
             .join(" "),
