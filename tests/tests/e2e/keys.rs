@@ -193,29 +193,61 @@ fn transition_payload(
     }
 }
 
-/// carol is a client of the test's own (as a thief of her keys could be):
-/// her signed transition moves alice to the new key without asking; what
-/// her previous key signed before still opens; a replayed transition and a
-/// forged one change nothing and are counted.
-#[test]
-fn a_signed_transition_moves_a_contact_and_replayed_or_forged_ones_do_not() {
+/// alice with carol as a client of the test's own: three key pairs of
+/// carol's, the first registered and pinned by alice, and a relay session
+/// of carol's to put envelopes with.
+struct CarolByHand {
+    world: World,
+    alice: Daemon,
+    alice_card: chatd::crypto::Card,
+    api: e2e::RelayApi,
+    token: String,
+    keys: [chatd::crypto::Identity; 3],
+}
+
+fn carol_by_hand() -> CarolByHand {
     use chatd::crypto::{Card, Identity, KeyBits};
     let world = World::start();
     let alice = world.daemon("alice");
     alice.register(&world.relay);
     let alice_card = Card::from_json(alice.card().as_bytes()).unwrap();
     let key = || Identity::generate("carol", KeyBits::B2048, &mut rand::rng()).unwrap();
-    let (a, b, x) = (key(), key(), key());
+    let keys = [key(), key(), key()];
     let api = world.relay.api();
     assert_eq!(
-        api.register("carol", "carol-password", a.card().to_value())
+        api.register("carol", "carol-password", keys[0].card().to_value())
             .status,
         201
     );
     let token = api.login("carol", "carol-password");
     alice
-        .ctl_in(&["contact", "add", "-"], &a.card().to_json())
+        .ctl_in(&["contact", "add", "-"], &keys[0].card().to_json())
         .success();
+    CarolByHand {
+        world,
+        alice,
+        alice_card,
+        api,
+        token,
+        keys,
+    }
+}
+
+/// carol is a client of the test's own (as a thief of her keys could be):
+/// her signed transition moves alice to the new key without asking; what
+/// her previous key signed before still opens; a replayed transition and a
+/// forged one change nothing and are counted.
+#[test]
+fn a_signed_transition_moves_a_contact_and_replayed_or_forged_ones_do_not() {
+    use chatd::crypto::Identity;
+    let CarolByHand {
+        world: _world,
+        alice,
+        alice_card,
+        api,
+        token,
+        keys: [a, b, x],
+    } = carol_by_hand();
     let fp = |id: &Identity| id.card().fingerprint().grouped();
     let put = |v: serde_json::Value| assert_eq!(api.put(&token, &v).status, 201);
 
@@ -505,23 +537,15 @@ fn a_rotation_moves_the_member_in_every_group_through_a_roster_change() {
 /// chosen key signed opens, and the other is dropped and counted.
 #[test]
 fn two_rotations_from_one_key_freeze_the_contact_until_the_user_chooses() {
-    use chatd::crypto::{Card, Identity, KeyBits};
-    let world = World::start();
-    let alice = world.daemon("alice");
-    alice.register(&world.relay);
-    let alice_card = Card::from_json(alice.card().as_bytes()).unwrap();
-    let key = || Identity::generate("carol", KeyBits::B2048, &mut rand::rng()).unwrap();
-    let (a, b, c) = (key(), key(), key());
-    let api = world.relay.api();
-    assert_eq!(
-        api.register("carol", "carol-password", a.card().to_value())
-            .status,
-        201
-    );
-    let token = api.login("carol", "carol-password");
-    alice
-        .ctl_in(&["contact", "add", "-"], &a.card().to_json())
-        .success();
+    use chatd::crypto::Identity;
+    let CarolByHand {
+        world: _world,
+        alice,
+        alice_card,
+        api,
+        token,
+        keys: [a, b, c],
+    } = carol_by_hand();
     let fp = |id: &Identity| id.card().fingerprint().grouped();
     let put = |v: serde_json::Value| assert_eq!(api.put(&token, &v).status, 201);
 
