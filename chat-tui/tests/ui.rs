@@ -22,6 +22,8 @@ mod devices;
 mod key_change;
 #[path = "ui/message_changes.rs"]
 mod message_changes;
+#[path = "ui/search.rs"]
+mod search;
 
 /// 2026-11-25 14:05 UTC.
 const T0: u64 = 1_795_615_500_000;
@@ -592,35 +594,6 @@ fn keys_map_by_pane_and_ctrl_c_always_quits() {
         app::keys::map_event(&s, key(KeyCode::Esc, KeyModifiers::NONE)),
         Some(Action::CloseOverlay)
     );
-}
-
-#[test]
-fn search_finds_the_newest_match_then_older_ones() {
-    let mut s = online(80, 24);
-    let page: Vec<_> = (0..30)
-        .map(|i| {
-            msg(
-                i,
-                "bob",
-                false,
-                if i % 10 == 5 { "needle here" } else { "hay" },
-                MessageState::Read,
-            )
-        })
-        .collect();
-    open_with(&mut s, "bob", page, false);
-    app::update(&mut s, Action::Focus(Pane::Messages));
-    app::update(&mut s, Action::SearchStart);
-    for c in "NEEDLE".chars() {
-        app::update(&mut s, Action::SearchEdit(Edit::Insert(c)));
-    }
-    app::update(&mut s, Action::SearchSubmit);
-    assert_eq!(s.search.as_ref().unwrap().current, Some(25));
-    app::update(&mut s, Action::SearchNext);
-    assert_eq!(s.search.as_ref().unwrap().current, Some(15));
-    assert!(s.open.as_ref().unwrap().scroll > 0);
-    app::update(&mut s, Action::SearchPrev);
-    assert_eq!(s.search.as_ref().unwrap().current, Some(25));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use ipc_schema::Secret;
 use ipc_schema::methods::{
     Contact, ConversationView, DeviceLinkResult, DeviceView, EventEnvelope, IdentityShowResult,
-    MessageChangeKind, MessageListResult, MessageView, StatusResult,
+    MessageChangeKind, MessageListResult, MessageSearchResult, MessageView, StatusResult,
 };
 
 use crate::app::composer::Edit;
@@ -54,16 +54,33 @@ pub enum Action {
     ToggleHelp,
     /// Close the overlay or search (Esc).
     CloseOverlay,
-    /// Start a search in the open conversation (/).
+    /// Open the search prompt (/): over the open conversation when the
+    /// message pane has the keyboard, else over all conversations.
     SearchStart,
-    /// Edit the search query.
+    /// Edit the search's words.
     SearchEdit(Edit),
-    /// Run the search (Enter in the query).
+    /// Enter in the search: search for new words, else open the
+    /// highlighted hit.
     SearchSubmit,
-    /// Next older match (n).
+    /// Search the open conversation only, or all conversations (Tab).
+    SearchScope,
+    /// Move the highlight in the hits; reaching the last loads older hits.
+    SearchSelect(i64),
+    /// Jump to the next older hit (n).
     SearchNext,
-    /// Next newer match (N).
+    /// Jump to the next newer hit (N).
     SearchPrev,
+    /// Answer to `message.search`, or chatd's refusal (its error text).
+    SearchResults {
+        /// The words asked for.
+        query: String,
+        /// The conversation searched, or all.
+        peer: Option<String>,
+        /// The page asked for: hits before this `seq`.
+        before: Option<u64>,
+        /// The hits, or why not.
+        result: Result<MessageSearchResult, String>,
+    },
     /// Mouse wheel at a cell; `up` is towards older messages.
     MouseScroll {
         /// Column.
@@ -393,6 +410,15 @@ pub enum Effect {
         /// The emoji; `None` takes the reaction back.
         emoji: Option<String>,
     },
+    /// `message.search`, a page of [`SEARCH_PAGE`] hits.
+    Search {
+        /// The words.
+        query: String,
+        /// Only this conversation; all when `None`.
+        peer: Option<String>,
+        /// Only hits before this `seq` (the next page).
+        before: Option<u64>,
+    },
     /// `conversation.mark_read`.
     MarkRead {
         /// The conversation.
@@ -470,3 +496,6 @@ pub enum Effect {
 
 /// Messages per `message.list` page.
 pub const PAGE_SIZE: u32 = 100;
+
+/// Hits per `message.search` page.
+pub const SEARCH_PAGE: u32 = 20;

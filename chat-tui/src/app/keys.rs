@@ -51,14 +51,12 @@ pub const HELP: &[(&str, &str)] = &[
     ("{top} {bottom} / Home End", "first / last conversation"),
     ("Enter / {open} / →", "open the conversation"),
     ("{write}", "write in the open conversation"),
+    ("{search}", "search all conversations"),
     ("", "Messages"),
     ("{down} {up} / ↓ ↑", "select the next / previous message"),
     ("{half_page_down} / {half_page_up}", "half a page down / up"),
     ("{top} / {bottom}", "oldest loaded / newest message"),
-    (
-        "{search}",
-        "search; Enter runs it, {search_next} older, {search_prev} newer",
-    ),
+    ("{search}", "search this conversation (Tab: all)"),
     ("{write} / Enter", "write"),
     ("{list} / ←", "back to the conversation list"),
     ("{reply}", "reply to the selected message"),
@@ -66,6 +64,19 @@ pub const HELP: &[(&str, &str)] = &[
     ("{delete} / Delete", "delete yours for everyone (asks y/n)"),
     ("{react}", "react: 1–6 or type an emoji; again undoes"),
     ("Esc", "forget the selection, then back to the list"),
+    ("", "Search"),
+    ("type, Enter", "search the whole history through chatd"),
+    ("Tab", "this conversation / all conversations"),
+    (
+        "↑ ↓ / Ctrl+K Ctrl+J",
+        "select a hit; the last loads older ones",
+    ),
+    ("Enter", "open the hit's conversation, at the hit"),
+    (
+        "{search_next} / {search_prev}",
+        "after Esc: next older / newer hit",
+    ),
+    ("Esc", "close (Esc again forgets the search)"),
     ("", "Composer"),
     ("Enter", "send (a reply, or the edit)"),
     ("Esc", "cancel a reply or an edit, else to messages"),
@@ -150,6 +161,9 @@ pub fn map_event(state: &AppState, event: Event) -> Option<Action> {
         {
             Some(Action::MemberPromptEdit(Edit::InsertStr(text)))
         }
+        Event::Paste(text) if state.overlay == Some(Overlay::Search) => {
+            Some(Action::SearchEdit(Edit::InsertStr(text)))
+        }
         Event::Paste(text) if has_prompt(state) => Some(Action::PromptEdit(Edit::InsertStr(text))),
         Event::Paste(_) if state.overlay.is_some() => None,
         Event::Paste(text) => state
@@ -203,6 +217,9 @@ fn map_key(state: &AppState, keys: &KeyMap, key: KeyEvent) -> Option<Action> {
             KeyCode::Char('n') | KeyCode::Char('j') if ctrl => Some(Action::SelectNext),
             _ => prompt_key(key),
         };
+    }
+    if state.overlay == Some(Overlay::Search) {
+        return search_key(key);
     }
     if is(Bound::Picker) {
         return Some(Action::OpenPicker);
@@ -289,16 +306,6 @@ fn map_key(state: &AppState, keys: &KeyMap, key: KeyEvent) -> Option<Action> {
             },
         };
     }
-    if state.search.as_ref().is_some_and(|s| s.editing) {
-        return match key.code {
-            KeyCode::Esc => Some(Action::CloseOverlay),
-            KeyCode::Enter => Some(Action::SearchSubmit),
-            KeyCode::Backspace => Some(Action::SearchEdit(Edit::Backspace)),
-            KeyCode::Char('w') if ctrl => Some(Action::SearchEdit(Edit::DeleteWord)),
-            KeyCode::Char(c) if !ctrl => Some(Action::SearchEdit(Edit::Insert(c))),
-            _ => None,
-        };
-    }
     for (bound, action) in [
         (Bound::NextPane, Action::FocusNext),
         (Bound::PrevPane, Action::FocusPrev),
@@ -349,6 +356,9 @@ fn map_key(state: &AppState, keys: &KeyMap, key: KeyEvent) -> Option<Action> {
             _ if is(Bound::Bottom) => Some(Action::SelectLast),
             _ if is(Bound::Open) => Some(Action::OpenSelected),
             _ if is(Bound::Write) => Some(Action::Focus(Pane::Composer)),
+            _ if is(Bound::Search) => Some(Action::SearchStart),
+            _ if is(Bound::SearchNext) => Some(Action::SearchNext),
+            _ if is(Bound::SearchPrev) => Some(Action::SearchPrev),
             KeyCode::Down => Some(Action::SelectNext),
             KeyCode::Up => Some(Action::SelectPrev),
             KeyCode::Home => Some(Action::SelectFirst),
@@ -396,6 +406,26 @@ fn common(keys: &KeyMap, key: KeyEvent) -> Option<Action> {
         _ if is(Bound::Devices) => Some(Action::ShowDevices),
         KeyCode::Esc => Some(Action::CloseOverlay),
         _ => None,
+    }
+}
+
+/// Keys in the search window: the words are typed, the arrows move in
+/// the hits, Tab switches between the open conversation and all.
+fn search_key(key: KeyEvent) -> Option<Action> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Up => Some(Action::SearchSelect(-1)),
+        KeyCode::Down => Some(Action::SearchSelect(1)),
+        KeyCode::PageUp => Some(Action::SearchSelect(-10)),
+        KeyCode::PageDown => Some(Action::SearchSelect(10)),
+        KeyCode::Char('p') | KeyCode::Char('k') if ctrl => Some(Action::SearchSelect(-1)),
+        KeyCode::Char('n') | KeyCode::Char('j') if ctrl => Some(Action::SearchSelect(1)),
+        KeyCode::Tab => Some(Action::SearchScope),
+        KeyCode::Enter => Some(Action::SearchSubmit),
+        _ => match prompt_key(key)? {
+            Action::PromptEdit(edit) => Some(Action::SearchEdit(edit)),
+            other => Some(other),
+        },
     }
 }
 

@@ -12,6 +12,7 @@ pub mod masked;
 pub mod members;
 pub mod message_changes;
 pub mod picker;
+pub mod search;
 pub mod selection;
 pub mod state;
 pub mod update;
@@ -21,6 +22,6 @@ pub use composer::{Composer, Edit};
 pub use state::{
     AppState, ComposeMode, ContactPrompt, ContactsView, DaemonLink, DevicePrompt, DevicesView,
     KeyChoice, MessageKey, MessagePrompt, OpenConversation, Overlay, Pane, Picker, Revoke,
-    RevokeStep,
+    RevokeStep, Search, SearchQuery,
 };
 pub use update::update;

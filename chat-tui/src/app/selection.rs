@@ -9,7 +9,7 @@ use ipc_schema::methods::MessageView;
 use crate::app::action::Effect;
 use crate::app::state::{AppState, MessageKey};
 use crate::app::update::load_older;
-use crate::layout::MessageRows;
+use crate::layout::{self, MessageRows};
 
 /// Whether the selection stops on `m`: a group's history line is no
 /// message anyone wrote.
@@ -74,6 +74,25 @@ fn select_at(state: &mut AppState, i: usize) {
     if below + height > open.scroll + page {
         open.scroll = below + height - page;
     }
+}
+
+/// Selects the loaded message at `i` with its context: its header near
+/// the middle of the pane, as far as the history allows.
+pub fn select_centered(state: &mut AppState, i: usize) {
+    let areas = state.areas();
+    let (width, page) = (areas.message_width(), areas.message_page());
+    let Some(open) = &mut state.open else { return };
+    let Some(m) = open.messages.get(i) else {
+        return;
+    };
+    open.selected = Some(MessageKey::of(m));
+    // Rows from the bottom up to and with the message: its header is the last.
+    let through: usize = open.messages[i..]
+        .iter()
+        .map(|m| MessageRows::new(m, width).height())
+        .sum();
+    let max = (layout::count_rows(&open.messages, width, usize::MAX) + 1).saturating_sub(page);
+    open.scroll = through.saturating_sub(page / 2).min(max);
 }
 
 /// Forgets the selection; returns whether there was one.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use ipc_schema::Secret;
 use ipc_schema::methods::{
     ConnectionState, Contact, ConversationView, DeviceLinkResult, DeviceView, IdentityShowResult,
-    MessageView,
+    MessageView, SearchHit,
 };
 use ratatui::layout::Rect;
 
@@ -58,6 +58,8 @@ pub enum Overlay {
     Devices(DevicesView),
     /// A question about the selected message: delete it, or which emoji.
     Message(MessagePrompt),
+    /// The search prompt and its hits ([`AppState::search`]).
+    Search,
 }
 
 /// A question about one message of the open conversation, asked over the
@@ -333,15 +335,49 @@ impl KeyChoice {
     }
 }
 
-/// A search in the open conversation.
+/// A search of the whole history through chatd (`message.search`): the
+/// words typed, the hits so far and the highlight. It outlives its window,
+/// so that n/N go on through the hits.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Search {
-    /// What is searched for (case-insensitive).
-    pub query: String,
-    /// Whether the query is still being typed.
-    pub editing: bool,
-    /// Index into the loaded messages of the current match.
+    /// The words being typed.
+    pub input: Composer,
+    /// Only this conversation (a contact, or `#` and a group's id); all
+    /// conversations when `None`.
+    pub scope: Option<String>,
+    /// The words and scope the hits are for; `None` before the first search.
+    pub searched: Option<SearchQuery>,
+    /// The hits, newest first (peers' text: sanitize before drawing).
+    pub hits: Vec<SearchHit>,
+    /// Whether chatd has older hits than the last one.
+    pub has_more: bool,
+    /// Index of the highlighted hit.
+    pub selected: usize,
+    /// The hit last jumped to, which n/N step from.
     pub current: Option<usize>,
+    /// Whether a `message.search` is on its way.
+    pub loading: bool,
+}
+
+/// What a `message.search` asked for; an answer to anything else is stale.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// The words, as sent.
+    pub query: String,
+    /// The conversation searched, or all of them.
+    pub peer: Option<String>,
+}
+
+/// A message the open conversation is loading older pages to show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Jump {
+    /// The message.
+    pub target: MessageKey,
+    /// Its `seq`: once a loaded page starts at or before it, it is either
+    /// loaded or gone.
+    pub seq: u64,
+    /// Older pages asked for so far.
+    pub pages: usize,
 }
 
 /// The conversation on the right.
@@ -360,6 +396,8 @@ pub struct OpenConversation {
     /// The message the message pane's keys act on (reply, edit, delete,
     /// react); none until the user moves to one.
     pub selected: Option<MessageKey>,
+    /// A search hit being brought into view, page by page.
+    pub jump: Option<Jump>,
 }
 
 impl OpenConversation {
@@ -372,6 +410,7 @@ impl OpenConversation {
             loading: true,
             scroll: 0,
             selected: None,
+            jump: None,
         }
     }
 }
@@ -426,7 +465,7 @@ pub struct AppState {
     pub overlay: Option<Overlay>,
     /// First row of the help overlay shown (it scrolls on small terminals).
     pub help_scroll: u16,
-    /// The search in the open conversation, if any.
+    /// The last search of the history, if any; [`Overlay::Search`] shows it.
     pub search: Option<Search>,
     /// A one-line message for the user (an error, a hint), shown in the status bar.
     pub notice: Option<String>,

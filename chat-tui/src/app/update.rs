@@ -8,9 +8,11 @@ use ipc_schema::methods::{
 
 use crate::app::action::{Action, Effect};
 use crate::app::keys::HELP;
-use crate::app::state::{AppState, DaemonLink, OpenConversation, Overlay, Pane, Search, Status};
+use crate::app::state::{
+    AppState, DaemonLink, OpenConversation, Overlay, Pane, SearchQuery, Status,
+};
 use crate::app::{
-    contacts, devices, key_change, lists, members, message_changes, picker, selection,
+    contacts, devices, key_change, lists, members, message_changes, picker, search, selection,
 };
 use crate::layout::{self, MessageRows};
 use crate::qr::Qr;
@@ -108,30 +110,23 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 state.focus = Pane::List;
             }
         }
-        Action::SearchStart => {
-            if state.open.is_some() {
-                state.search = Some(Search {
-                    editing: true,
-                    ..Search::default()
-                });
-            }
+        Action::SearchStart => search::start(state),
+        Action::SearchEdit(edit) => search::edit(state, edit),
+        Action::SearchSubmit => search::submit(state, &mut fx),
+        Action::SearchScope => search::toggle_scope(state, &mut fx),
+        Action::SearchSelect(delta) => search::select(state, delta, &mut fx),
+        Action::SearchNext => search::step(state, true, &mut fx),
+        Action::SearchPrev => search::step(state, false, &mut fx),
+        Action::SearchResults {
+            query,
+            peer,
+            before,
+            result,
+        } => search::results(state, SearchQuery { query, peer }, before, result),
+        Action::MouseScroll { up, .. } if search::is_open(state) => {
+            search::select(state, if up { -1 } else { 1 }, &mut fx);
         }
-        Action::SearchEdit(edit) => {
-            if let Some(search) = state.search.as_mut().filter(|s| s.editing) {
-                let mut c = crate::app::Composer::with_text(std::mem::take(&mut search.query));
-                c.apply(edit);
-                search.query = c.text.replace('\n', " ");
-            }
-        }
-        Action::SearchSubmit => {
-            if let Some(search) = state.search.as_mut() {
-                search.editing = false;
-                search.current = None;
-            }
-            search_step(state, true);
-        }
-        Action::SearchNext => search_step(state, true),
-        Action::SearchPrev => search_step(state, false),
+        Action::MouseClick { .. } if search::is_open(state) => {}
         Action::MouseScroll { up, .. } if is_contacts(state) => {
             contacts::select(state, if up { -1 } else { 1 });
         }
@@ -233,6 +228,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::DaemonOffline(reason) => {
             state.daemon = DaemonLink::Offline { reason };
             devices::offline(state);
+            search::offline(state);
             if let Some(open) = &mut state.open {
                 open.loading = false;
             }
@@ -284,6 +280,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                     open.messages.extend(late);
                     open.has_more = page.has_more;
                 }
+                search::jump(state, &mut fx);
             }
         }
         Action::CallFailed(why) => state.notice = Some(why),
@@ -381,12 +378,12 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
     fx
 }
 
-fn open_conversation(state: &mut AppState, peer: &str, fx: &mut Vec<Effect>) {
+/// Opens `peer`'s conversation, unless it is open already.
+pub(crate) fn open_conversation(state: &mut AppState, peer: &str, fx: &mut Vec<Effect>) {
     if state.open.as_ref().is_some_and(|o| o.peer == peer) {
         return;
     }
     state.open = Some(OpenConversation::new(peer));
-    state.search = None;
     if let Some(c) = state.conversations.iter_mut().find(|c| c.peer == peer) {
         state.status.unread = state.status.unread.saturating_sub(c.unread);
         c.unread = 0;
@@ -481,48 +478,6 @@ pub(crate) fn load_older(state: &mut AppState, fx: &mut Vec<Effect>) {
         peer: open.peer.clone(),
         before: oldest.seq,
     });
-}
-
-/// Moves to the next match: older when `older`, else newer; scrolls it into view.
-fn search_step(state: &mut AppState, older: bool) {
-    let (Some(open), Some(search)) = (&state.open, &state.search) else {
-        return;
-    };
-    if search.query.is_empty() {
-        return;
-    }
-    let needle = search.query.to_lowercase();
-    let matches = |m: &MessageView| {
-        m.body
-            .as_deref()
-            .is_some_and(|b| b.to_lowercase().contains(&needle))
-    };
-    let len = open.messages.len();
-    let found = match (search.current, older) {
-        (None, _) => (0..len).rev().find(|&i| matches(&open.messages[i])),
-        (Some(c), true) => (0..c).rev().find(|&i| matches(&open.messages[i])),
-        (Some(c), false) => (c + 1..len).find(|&i| matches(&open.messages[i])),
-    };
-    let Some(i) = found else {
-        state.notice = Some(format!("no more matches for “{}”", search.query));
-        return;
-    };
-    let width = state.areas().message_width();
-    // Rows below the match's header, so that the header sits near the middle.
-    let below: usize = open.messages[i..]
-        .iter()
-        .map(|m| MessageRows::new(m, width).height())
-        .sum();
-    let scroll = below.saturating_sub(page(state) / 2);
-    let max =
-        (layout::count_rows(&open.messages, width, usize::MAX) + 1).saturating_sub(page(state));
-    if let Some(open) = &mut state.open {
-        open.scroll = scroll.min(max);
-    }
-    if let Some(search) = &mut state.search {
-        search.current = Some(i);
-    }
-    state.notice = None;
 }
 
 fn on_event(state: &mut AppState, event: Event, fx: &mut Vec<Effect>) {

@@ -10,7 +10,7 @@ use ipc_schema::methods::{
     Contact, ContactAcceptKeyResult, ContactAddParams, ContactRefuseKeyResult, ConversationView,
     DeviceLinkResult, DeviceView, Direction, EventEnvelope, IdentityShowResult,
     MessageDeleteResult, MessageEditResult, MessageListResult, MessageReactResult,
-    MessageSendResult, MessageView, ReactionView, StatusResult,
+    MessageSearchResult, MessageSendResult, MessageView, ReactionView, StatusResult,
 };
 use tokio::sync::mpsc;
 
@@ -51,6 +51,9 @@ pub struct FakeState {
     pub password: Option<Secret>,
     /// `device.link` answer; none is `too_many_devices`.
     pub link: Option<DeviceLinkResult>,
+    /// What `message.search` finds, newest first; pages are cut from it
+    /// by `peer` and `before`.
+    pub search_hits: Vec<ipc_schema::methods::SearchHit>,
     /// Whether connecting fails (chatd "down").
     pub down: bool,
 }
@@ -280,6 +283,36 @@ impl Daemon for FakeDaemon {
             Ok(MessageReactResult {
                 peer,
                 message: m.clone(),
+            })
+        })
+    }
+    async fn message_search(
+        &mut self,
+        query: String,
+        peer: Option<String>,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<MessageSearchResult, ClientError> {
+        self.check()?;
+        self.with(|s| {
+            let dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+            s.calls.push(format!(
+                "message.search {query} {} {} {limit}",
+                dash(peer.clone()),
+                dash(before.map(|b| b.to_string()))
+            ));
+            if !query.chars().any(char::is_alphanumeric) {
+                return Err(rpc(code::INVALID_PARAMS, "query has no word to search for"));
+            }
+            let mut hits = s
+                .search_hits
+                .iter()
+                .filter(|h| peer.as_ref().is_none_or(|p| *p == h.peer))
+                .filter(|h| before.is_none_or(|b| h.message.seq < b));
+            let page: Vec<_> = hits.by_ref().take(limit as usize).cloned().collect();
+            Ok(MessageSearchResult {
+                hits: page,
+                has_more: hits.next().is_some(),
             })
         })
     }

@@ -11,8 +11,8 @@ use ipc_schema::methods::{
     DeviceLinkParams, DeviceLinkResult, DeviceListParams, DeviceRenameParams, DeviceRevokeParams,
     DeviceView, IdentityCardParams, IdentityShowParams, IdentityShowResult, MessageDeleteParams,
     MessageDeleteResult, MessageEditParams, MessageEditResult, MessageListParams,
-    MessageListResult, MessageReactParams, MessageReactResult, MessageSendParams,
-    MessageSendResult, StatusParams, StatusResult,
+    MessageListResult, MessageReactParams, MessageReactResult, MessageSearchParams,
+    MessageSearchResult, MessageSendParams, MessageSendResult, StatusParams, StatusResult,
 };
 use tokio::sync::mpsc;
 
@@ -146,6 +146,22 @@ impl Daemon for IpcDaemon {
     ) -> Result<MessageReactResult, ClientError> {
         self.client
             .call(MessageReactParams { id, peer, emoji })
+            .await
+    }
+    async fn message_search(
+        &mut self,
+        query: String,
+        peer: Option<String>,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<MessageSearchResult, ClientError> {
+        self.client
+            .call(MessageSearchParams {
+                query,
+                peer,
+                before,
+                limit: Some(limit),
+            })
             .await
     }
     async fn mark_read(&mut self, peer: String) -> Result<u64, ClientError> {

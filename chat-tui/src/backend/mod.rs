@@ -12,7 +12,8 @@ use ipc_schema::client::ClientError;
 use ipc_schema::methods::{
     Contact, ContactAcceptKeyResult, ContactAddParams, ContactRefuseKeyResult, ConversationView,
     DeviceLinkResult, DeviceView, EventEnvelope, IdentityShowResult, MessageDeleteResult,
-    MessageEditResult, MessageListResult, MessageReactResult, MessageSendResult, StatusResult,
+    MessageEditResult, MessageListResult, MessageReactResult, MessageSearchResult,
+    MessageSendResult, StatusResult,
 };
 use tokio::sync::mpsc;
 
@@ -90,6 +91,14 @@ pub trait Daemon: Send + 'static {
         peer: Option<String>,
         emoji: Option<String>,
     ) -> impl Future<Output = Result<MessageReactResult, ClientError>> + Send;
+    /// `message.search {query, peer, before, limit}`.
+    fn message_search(
+        &mut self,
+        query: String,
+        peer: Option<String>,
+        before: Option<u64>,
+        limit: u32,
+    ) -> impl Future<Output = Result<MessageSearchResult, ClientError>> + Send;
     /// `conversation.mark_read`.
     fn mark_read(&mut self, peer: String) -> impl Future<Output = Result<u64, ClientError>> + Send;
     /// `conversation.focus`; lasts as long as this connection.

@@ -673,3 +673,4 @@ async fn accepting_in_the_app_pins_the_key_it_showed_and_reloads_the_lists() {
 }
 
 mod changes;
+mod search;

@@ -11,7 +11,9 @@ use ipc_schema::methods::{ContactAddParams, MessageChangeKind, MessageView};
 use tokio::sync::mpsc;
 
 use super::{Connector, Daemon, Subscription, is_connection_error};
-use crate::app::action::{Action, ContactDone, ContactFailed, DeviceFailed, Effect, PAGE_SIZE};
+use crate::app::action::{
+    Action, ContactDone, ContactFailed, DeviceFailed, Effect, PAGE_SIZE, SEARCH_PAGE,
+};
 
 /// Runs effects against chatd, forwards its events, and reconnects every
 /// `retry` while it is away. Ends when the effect channel closes.
@@ -182,6 +184,23 @@ pub async fn execute<D: Daemon>(
                 .map(|r| (r.peer, r.message)),
             MessageChangeKind::Reacted,
         )?,
+        Effect::Search {
+            query,
+            peer,
+            before,
+        } => Action::SearchResults {
+            result: match daemon
+                .message_search(query.clone(), peer.clone(), before, SEARCH_PAGE)
+                .await
+            {
+                Ok(page) => Ok(page),
+                Err(e) if !is_connection_error(&e) => Err(e.to_string()),
+                Err(e) => return Err(e),
+            },
+            query,
+            peer,
+            before,
+        },
         Effect::MarkRead { peer } => {
             daemon.mark_read(peer).await?;
             return Ok(());

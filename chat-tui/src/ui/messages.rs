@@ -9,6 +9,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
+use crate::app::keymap::Bound;
 use crate::app::message_changes::{hints, is_mine};
 use crate::app::{AppState, DaemonLink, Pane};
 use crate::layout::{BodyKind, INDENT, MessageRows, REACTION_GAP, TOMBSTONE, reaction_chip};
@@ -64,11 +65,6 @@ pub fn message_lines(
             t.dim.add_modifier(Modifier::ITALIC),
         ))];
     }
-    let current_match = index.is_some()
-        && state
-            .search
-            .as_ref()
-            .is_some_and(|s| !s.editing && s.current == index);
     let selected = index.is_some()
         && state
             .open
@@ -101,9 +97,6 @@ pub fn message_lines(
         }
     }
     let mut header = Line::from(header);
-    if current_match {
-        header = header.style(t.highlight);
-    }
     if selected {
         header = header.style(t.selected);
     }
@@ -205,21 +198,20 @@ pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
                 .alignment(Alignment::Right),
         );
     }
-    if let Some(search) = &state.search {
-        let text = if search.editing {
-            format!(" /{}▏ ", search.query)
-        } else {
-            format!(" /{} · n older · N newer · Esc ", search.query)
-        };
-        block = block.title_bottom(Line::from(text).alignment(Alignment::Left));
-    } else if state.focus == Pane::Messages && open.selected.is_some() {
-        // What the keys do to the selected message.
-        let mut text = String::from(" ");
+    // Where the last search's hit is, then what the keys do to the
+    // selected message.
+    let mut hint = String::new();
+    if let Some(text) = hit_hint(state, &open.peer) {
+        hint.push_str(&text);
+    }
+    if state.focus == Pane::Messages && open.selected.is_some() {
         for (key, what) in hints(state) {
-            text.push_str(&format!("{key} {what} · "));
+            hint.push_str(&format!(" {key} {what} ·"));
         }
-        text.push_str("Esc ");
-        block = block.title_bottom(Line::styled(text, t.dim).alignment(Alignment::Left));
+    }
+    if !hint.is_empty() {
+        hint.push_str(" Esc ");
+        block = block.title_bottom(Line::styled(hint, t.dim).alignment(Alignment::Left));
     }
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -259,6 +251,26 @@ pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
     let top = inner.y + (inner.height - rows.len() as u16);
     let area = Rect::new(inner.x, top, inner.width, rows.len() as u16);
     frame.render_widget(Paragraph::new(rows), area);
+}
+
+/// ` /words 2/20+ · n older · N newer ·` when the hit last jumped to is
+/// in `peer`'s conversation and the search window is closed.
+fn hit_hint(state: &AppState, peer: &str) -> Option<String> {
+    let search = state.search.as_ref().filter(|_| state.overlay.is_none())?;
+    let i = search.current?;
+    if search.hits.get(i)?.peer != peer {
+        return None;
+    }
+    let words = search.searched.as_ref()?.query.as_str();
+    Some(format!(
+        " /{} {}/{}{} · {} older · {} newer ·",
+        drawable(words),
+        i + 1,
+        search.hits.len(),
+        if search.has_more { "+" } else { "" },
+        state.keys.key(Bound::SearchNext),
+        state.keys.key(Bound::SearchPrev),
+    ))
 }
 
 fn draw_placeholder(frame: &mut Frame, state: &AppState, inner: Rect) {

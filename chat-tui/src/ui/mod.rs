@@ -11,6 +11,7 @@ pub mod members;
 pub mod message_prompt;
 pub mod messages;
 pub mod picker;
+pub mod search;
 pub mod status;
 
 use ratatui::Frame;
@@ -59,6 +60,15 @@ pub fn draw(frame: &mut Frame, state: &AppState) {
         Some(Overlay::Picker(p)) => picker::draw(frame, state, p, frame.area()),
         Some(Overlay::Message(prompt)) => {
             message_prompt::draw(frame, state, prompt, areas.messages)
+        }
+        Some(Overlay::Search) => {
+            if let Some(search) = &state.search {
+                let main = Rect {
+                    height: areas.status.y.saturating_sub(frame.area().y),
+                    ..frame.area()
+                };
+                search::draw(frame, state, search, main);
+            }
         }
         None => {}
     }
