@@ -14,6 +14,7 @@ pub mod card;
 pub mod envelope;
 pub mod envelope_v2;
 pub mod error;
+pub mod file;
 pub mod identity;
 pub mod link;
 pub mod passphrase;
