@@ -85,6 +85,37 @@ pub struct LinkStored {
     pub expires_at: u64,
 }
 
+/// Most readers one blob may name (docs/RELAY.md §5.5).
+pub const MAX_BLOB_READERS: usize = 1000;
+
+/// Body of `POST /v1/blobs`: an upload, before its bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BlobCreate {
+    /// The uploader's random id: 32 lowercase hex digits.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{32}$"))]
+    pub id: String,
+    /// The blob's whole length in bytes, as it will be uploaded.
+    pub size: u64,
+    /// The accounts that may download it (1 to [`MAX_BLOB_READERS`]); the
+    /// owner may name itself, for its other devices.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 1000))]
+    pub readers: Vec<String>,
+}
+
+/// Answer to `POST` and `PUT /v1/blobs/{id}`: how far the upload is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BlobStatus {
+    /// Bytes stored so far (durably), from the start.
+    pub stored: u64,
+    /// The declared length.
+    pub size: u64,
+    /// Whether every byte is stored, so readers may download it.
+    pub complete: bool,
+}
+
 /// Body of `PATCH /v1/devices/{id}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -357,8 +388,14 @@ pub mod error_code {
     pub const INTERNAL: &str = "internal";
     /// 503: the relay's disk is full; nothing was stored, retry after `Retry-After`.
     pub const STORAGE_FULL: &str = "storage_full";
-    /// 507: the recipient's mailbox is over its quota.
+    /// 507: the recipient's mailbox is over its quota, or the account's
+    /// blobs would be over theirs.
     pub const QUOTA_EXCEEDED: &str = "quota_exceeded";
+    /// 413: a blob's declared size is over the relay's largest.
+    pub const BLOB_TOO_LARGE: &str = "blob_too_large";
+    /// 416: an upload's `Content-Range` does not continue the stored bytes
+    /// (see `Upload-Offset`), or a download's `Range` is past the end.
+    pub const RANGE_NOT_SATISFIABLE: &str = "range_not_satisfiable";
 }
 
 /// Whether a part of the relay works.

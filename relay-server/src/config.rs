@@ -34,7 +34,18 @@ pub mod defaults {
     pub const IDLE_TIMEOUT_SECS: u64 = 60;
     /// Seconds for a request's body to arrive.
     pub const BODY_TIMEOUT_SECS: u64 = 60;
+    /// Largest blob, in MiB (docs/RELAY.md §5.5).
+    pub const MAX_BLOB_MIB: u64 = 100;
+    /// Bytes of blobs one account may hold at once, in MiB.
+    pub const BLOB_QUOTA_MIB: u64 = 1024;
+    /// Days a blob is kept.
+    pub const BLOB_TTL_DAYS: u64 = 30;
+    /// Hours an incomplete upload is kept.
+    pub const BLOB_UPLOAD_HOURS: u64 = 24;
 }
+
+/// One mebibyte.
+pub const MIB: u64 = 1 << 20;
 
 /// Who may create an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -99,8 +110,19 @@ pub struct Config {
     pub header_timeout: Duration,
     /// Time a connection may stay open with no request in flight.
     pub idle_timeout: Duration,
-    /// Time for a request's body to arrive once its head has (408 after).
+    /// Time for a request's body to arrive once its head has (408 after);
+    /// for a blob upload, the longest pause between two pieces of it.
     pub body_timeout: Duration,
+    /// Largest declared size of a blob, in bytes.
+    pub max_blob_bytes: u64,
+    /// Bytes of unexpired blobs one account may hold.
+    pub blob_quota_bytes: u64,
+    /// How long a blob is kept after it is created.
+    pub blob_ttl: Duration,
+    /// How long an incomplete upload is kept after it is created.
+    pub blob_upload_ttl: Duration,
+    /// How often the sweep expires idle devices, links and blobs.
+    pub sweep_every: Duration,
 }
 
 /// PEM files for rustls.
@@ -144,6 +166,11 @@ impl Config {
             header_timeout: Duration::from_secs(defaults::HEADER_TIMEOUT_SECS),
             idle_timeout: Duration::from_secs(defaults::IDLE_TIMEOUT_SECS),
             body_timeout: Duration::from_secs(defaults::BODY_TIMEOUT_SECS),
+            max_blob_bytes: defaults::MAX_BLOB_MIB * MIB,
+            blob_quota_bytes: defaults::BLOB_QUOTA_MIB * MIB,
+            blob_ttl: Duration::from_secs(defaults::BLOB_TTL_DAYS * 24 * 3600),
+            blob_upload_ttl: Duration::from_secs(defaults::BLOB_UPLOAD_HOURS * 3600),
+            sweep_every: Duration::from_secs(3600),
         }
     }
 }

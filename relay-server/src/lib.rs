@@ -6,6 +6,7 @@
 //! [`router`] directly with `oneshot`.
 
 pub mod auth;
+pub mod blobs;
 pub mod config;
 pub mod error;
 pub mod mailbox;

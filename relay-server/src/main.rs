@@ -41,7 +41,7 @@ enum Command {
         #[arg(long)]
         insecure_http: bool,
         #[command(flatten)]
-        limits: Limits,
+        limits: Box<Limits>,
     },
     /// Manage single-use invite codes.
     Invite {
@@ -118,6 +118,20 @@ struct Limits {
     #[arg(long, value_name = "SECS", default_value_t = defaults::BODY_TIMEOUT_SECS,
           value_parser = clap::value_parser!(u64).range(1..))]
     body_timeout: u64,
+    /// Largest blob (file transfer) an upload may declare, in MiB; past it
+    /// POST /v1/blobs is 413.
+    #[arg(long, value_name = "MIB", default_value_t = defaults::MAX_BLOB_MIB,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    max_blob_mib: u64,
+    /// MiB of unexpired blobs one account may hold; past it POST /v1/blobs
+    /// is 507.
+    #[arg(long, value_name = "MIB", default_value_t = defaults::BLOB_QUOTA_MIB,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+    blob_quota_mib: u64,
+    /// Days a blob is kept before the hourly sweep deletes it.
+    #[arg(long, value_name = "DAYS", default_value_t = defaults::BLOB_TTL_DAYS,
+          value_parser = clap::value_parser!(u64).range(1..=3650))]
+    blob_ttl_days: u64,
     /// A reverse proxy's address or block (CIDR, e.g. 10.0.0.0/8); repeat for
     /// more. Only requests from these use X-Forwarded-For as their client
     /// address (for the login throttle).
@@ -142,6 +156,9 @@ impl Limits {
         config.header_timeout = Duration::from_secs(self.header_timeout);
         config.idle_timeout = Duration::from_secs(self.idle_timeout);
         config.body_timeout = Duration::from_secs(self.body_timeout);
+        config.max_blob_bytes = self.max_blob_mib * relay_server::config::MIB;
+        config.blob_quota_bytes = self.blob_quota_mib * relay_server::config::MIB;
+        config.blob_ttl = Duration::from_secs(self.blob_ttl_days * 24 * 3600);
     }
 }
 

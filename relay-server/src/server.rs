@@ -3,7 +3,6 @@
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -14,6 +13,7 @@ use tokio::sync::watch;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{Passwords, RateLimiter, Throttle};
+use crate::blobs::BlobFiles;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::mailbox::Waiters;
@@ -50,6 +50,8 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// The OpenAPI document, rendered once when the router is built.
     pub openapi: Arc<OnceLock<String>>,
+    /// Blob files, and the uploads writing them.
+    pub blobs: Arc<BlobFiles>,
 }
 
 /// A ready state plus the handle that signals shutdown to long-polls.
@@ -75,6 +77,7 @@ impl Relay {
     /// Builds the state around any store (its commit hook must call `waiters.wake`).
     pub fn with_store(config: Config, store: Arc<dyn Store>, waiters: Arc<Waiters>) -> Relay {
         let (stop, shutdown) = watch::channel(false);
+        let blobs = Arc::new(BlobFiles::new(&config.data_dir));
         let state = AppState {
             store,
             passwords: Arc::new(Passwords::new(
@@ -94,6 +97,7 @@ impl Relay {
             waiters,
             shutdown,
             openapi: Arc::new(OnceLock::new()),
+            blobs,
         };
         Relay { state, stop }
     }
@@ -167,11 +171,8 @@ pub async fn run_announced(
     result
 }
 
-/// How often idle devices are looked for.
-const EXPIRY_SWEEP: Duration = Duration::from_secs(3600);
-
-/// Expires idle devices now and then every [`EXPIRY_SWEEP`] (docs/RELAY.md,
-/// "Devices").
+/// Expires idle devices, unclaimed links and old blobs now and then every
+/// `Config::sweep_every` (hourly; docs/RELAY.md, "Devices", §5.5).
 async fn expire_devices(state: AppState) {
     loop {
         let idle_before = now_ms().saturating_sub(state.config.device_expiry.as_millis() as u64);
@@ -183,6 +184,30 @@ async fn expire_devices(state: AppState) {
             }
             Err(e) => tracing::warn!(error = %e, "could not expire idle devices"),
         }
-        tokio::time::sleep(EXPIRY_SWEEP).await;
+        expire_blobs(&state).await;
+        tokio::time::sleep(state.config.sweep_every).await;
     }
+}
+
+/// Deletes expired blobs and stale incomplete uploads, rows then files, and
+/// any file whose row is gone.
+async fn expire_blobs(state: &AppState) {
+    let now = now_ms();
+    let stale = now.saturating_sub(state.config.blob_upload_ttl.as_millis() as u64);
+    match state.store.expire_blobs(now, stale).await {
+        Ok(gone) => {
+            if !gone.is_empty() {
+                tracing::info!(count = gone.len(), "blobs expired");
+            }
+            state.blobs.remove(&gone).await;
+        }
+        Err(e) => tracing::warn!(error = %e, "could not expire blobs"),
+    }
+    let mut orphans = Vec::new();
+    for id in state.blobs.on_disk().await {
+        if let Ok(None) = state.store.blob(&id).await {
+            orphans.push(id);
+        }
+    }
+    state.blobs.remove(&orphans).await;
 }

@@ -7,6 +7,8 @@ mod helper;
 
 #[path = "api/accounts.rs"]
 mod accounts;
+#[path = "api/blobs.rs"]
+mod blobs;
 #[path = "api/cli.rs"]
 mod cli;
 #[path = "api/devices.rs"]

@@ -122,7 +122,7 @@ pub async fn register(
     Ok(StatusCode::CREATED)
 }
 
-/// Delete the caller's account: mailbox, sessions and directory entry.
+/// Delete the caller's account: mailbox, sessions, directory entry and blobs.
 #[utoipa::path(delete, path = "/v1/accounts/me", tag = "accounts",
     request_body = DeleteAccountRequest,
     security(("bearer" = [])),
@@ -142,7 +142,11 @@ pub async fn delete_me(
     ApiJson(req): ApiJson<DeleteAccountRequest>,
 ) -> Result<StatusCode, AppError> {
     super::sessions::verify_password(&state, &user.username, ip, req.password).await?;
+    let blobs = state.store.blobs_of(&user.username).await?;
     state.store.delete_account(&user.username).await?;
+    // The rows went with the account; a blob created in between is left to
+    // the sweep, which deletes files without a row.
+    state.blobs.remove(&blobs).await;
     tracing::info!(user = %user.username, "account deleted");
     Ok(StatusCode::NO_CONTENT)
 }

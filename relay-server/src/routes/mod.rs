@@ -4,6 +4,8 @@
 
 pub mod accounts;
 pub mod backup;
+pub mod blob_upload;
+pub mod blobs;
 pub mod devices;
 pub mod directory;
 pub mod extract;
@@ -44,7 +46,8 @@ impl utoipa::Modify for BearerAuth {
 /// 2 KiB from chatd, whose cap is 8 KiB) and a password of at most 1 KiB,
 /// 6 KiB if every byte of it is `\u`-escaped.
 pub const SMALL_BODY: usize = 16 * 1024;
-/// Body cap of an ack: 1,000 ids of 32 hex digits are 35 KiB of JSON.
+/// Body cap of an ack (1,000 ids of 32 hex digits are 35 KiB of JSON) and
+/// of a new blob (1,000 readers' names are at most 35 KiB).
 pub const ACK_BODY: usize = 64 * 1024;
 
 /// Every route, with its OpenAPI description. Only `PUT /v1/messages/{id}`
@@ -63,6 +66,13 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(
             routes!(backup::put, backup::get, backup::delete)
                 .layer(DefaultBodyLimit::max(backup::MAX_BACKUP)),
+        )
+        // A blob's bytes are streamed to disk, never collected: the route
+        // enforces the blob's own size (`blob_upload`).
+        .routes(routes!(blobs::create).layer(DefaultBodyLimit::max(ACK_BODY)))
+        .routes(
+            routes!(blob_upload::put, blobs::get, blobs::head, blobs::delete)
+                .layer(DefaultBodyLimit::disable()),
         )
         .routes(routes!(sessions::login).layer(small()))
         .routes(routes!(sessions::logout).layer(small()))

@@ -144,6 +144,53 @@ pub struct Quota {
     pub max_bytes: u64,
 }
 
+/// A blob upload to record, already checked by the handler.
+#[derive(Debug, Clone)]
+pub struct NewBlob {
+    /// The uploader's id (32 hex).
+    pub id: String,
+    /// Who uploads it (= the token's user).
+    pub owner: String,
+    /// Its declared length in bytes.
+    pub size: u64,
+    /// Who may download it, sorted and without repeats.
+    pub readers: Vec<String>,
+    /// When the sweep deletes it (ms since the epoch).
+    pub expires_at: u64,
+}
+
+/// A recorded blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blob {
+    /// Its id.
+    pub id: String,
+    /// Who uploads it.
+    pub owner: String,
+    /// Its declared length.
+    pub size: u64,
+    /// Bytes durably stored so far, from the start.
+    pub stored: u64,
+    /// Who may download it, sorted.
+    pub readers: Vec<String>,
+    /// When it was created (ms).
+    pub created_at: u64,
+    /// When it expires (ms).
+    pub expires_at: u64,
+}
+
+/// What `POST /v1/blobs` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobCreated {
+    /// Recorded now (201).
+    Created,
+    /// The same owner already recorded the same upload (200), with this
+    /// many bytes stored.
+    Existing {
+        /// Bytes stored so far.
+        stored: u64,
+    },
+}
+
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -319,6 +366,22 @@ pub trait Store: Send + Sync + 'static {
     /// a wrong handle (nothing changes then) or an expired link.
     /// [`StoreError::TooManyDevices`] leaves it in place.
     async fn take_link(&self, username: &str, handle: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Records a blob upload, unless the owner's unexpired blobs and it
+    /// would hold more than `quota_bytes` ([`StoreError::QuotaExceeded`]), a
+    /// reader has no account ([`StoreError::UnknownRecipient`]) or the id is
+    /// taken by another upload ([`StoreError::Conflict`]).
+    async fn create_blob(&self, blob: NewBlob, quota_bytes: u64) -> StoreResult<BlobCreated>;
+    /// One blob, expired or not.
+    async fn blob(&self, id: &str) -> StoreResult<Option<Blob>>;
+    /// Notes that `stored` bytes of the blob are durable; false if it is gone.
+    async fn set_blob_stored(&self, id: &str, stored: u64) -> StoreResult<bool>;
+    /// Deletes the owner's blob; returns whether there was one.
+    async fn delete_blob(&self, owner: &str, id: &str) -> StoreResult<bool>;
+    /// Deletes every blob expired at `now` and every incomplete one created
+    /// before `incomplete_before` (ms); returns their ids, for their files.
+    async fn expire_blobs(&self, now: u64, incomplete_before: u64) -> StoreResult<Vec<String>>;
+    /// The ids of the account's blobs (to delete their files with it).
+    async fn blobs_of(&self, owner: &str) -> StoreResult<Vec<String>>;
     /// Renames an active device of the account.
     async fn rename_device(&self, username: &str, device_id: &str, name: &str) -> StoreResult<()>;
     /// Creates `count` single-use invite codes (stored hashed) and returns them.

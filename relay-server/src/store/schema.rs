@@ -170,6 +170,26 @@ const MIGRATIONS: &[&str] = &[
         body       BLOB NOT NULL,
         expires_at INTEGER NOT NULL
     ) WITHOUT ROWID;",
+    // 7: blobs for file transfer (docs/RELAY.md §5.5). The bytes live in
+    // files under `<data-dir>/blobs/`, named by id; a row says whose upload
+    // it is, who may read it, and how many bytes are durable so far. Readers
+    // go with their account, so a name registered again reads nothing.
+    "CREATE TABLE blobs (
+        id         TEXT PRIMARY KEY,
+        owner      TEXT NOT NULL REFERENCES accounts(username) ON DELETE CASCADE,
+        size       INTEGER NOT NULL,
+        stored     INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX blobs_by_owner ON blobs(owner);
+    CREATE INDEX blobs_by_expiry ON blobs(expires_at);
+    CREATE TABLE blob_readers (
+        id       TEXT NOT NULL REFERENCES blobs(id) ON DELETE CASCADE,
+        username TEXT NOT NULL REFERENCES accounts(username) ON DELETE CASCADE,
+        PRIMARY KEY (id, username)
+    ) WITHOUT ROWID;
+    CREATE INDEX blob_readers_by_user ON blob_readers(username);",
 ];
 
 /// Brings the database to the newest schema, one transaction per step.

@@ -9,7 +9,12 @@ use serde_json::json;
 use crate::helper::*;
 
 /// The API's routes (docs/RELAY.md).
-const ROUTES: [(&str, &str); 22] = [
+const ROUTES: [(&str, &str); 27] = [
+    ("POST", "/v1/blobs"),
+    ("PUT", "/v1/blobs/{id}"),
+    ("GET", "/v1/blobs/{id}"),
+    ("HEAD", "/v1/blobs/{id}"),
+    ("DELETE", "/v1/blobs/{id}"),
     ("PUT", "/v1/backup"),
     ("GET", "/v1/backup"),
     ("DELETE", "/v1/backup"),

@@ -189,6 +189,8 @@ async fn the_store_holds_sealed_envelopes_and_only_the_documented_metadata() {
         [
             "accounts",
             "backups",
+            "blob_readers",
+            "blobs",
             "bodies",
             "copies",
             "delivered",
@@ -218,4 +220,11 @@ async fn the_store_holds_sealed_envelopes_and_only_the_documented_metadata() {
         columns(&db, "links"),
         ["username", "handle", "body", "expires_at"]
     );
+    // Blobs (RELAY.md §5.5): who uploads what size for whom, and when; the
+    // bytes are files, opaque to the relay.
+    assert_eq!(
+        columns(&db, "blobs"),
+        ["id", "owner", "size", "stored", "created_at", "expires_at"]
+    );
+    assert_eq!(columns(&db, "blob_readers"), ["id", "username"]);
 }

@@ -15,16 +15,26 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use rand::Rng as _;
 
 use super::{
-    Account, CommitHook, DeviceChoice, DeviceInfo, FetchFilter, NewEnvelope, NewSharedEnvelope,
-    PutOutcome, Quota, Session, SharedPutOutcome, Store, StoreError, StoreResult, schema,
+    Account, Blob, BlobCreated, CommitHook, DeviceChoice, DeviceInfo, FetchFilter, NewBlob,
+    NewEnvelope, NewSharedEnvelope, PutOutcome, Quota, Session, SharedPutOutcome, Store,
+    StoreError, StoreResult, schema,
 };
+use blobs::{BlobOk, BlobOp};
 use write::{Job, WriteOk, WriteOp, writer_loop};
 
+mod blobs;
 mod devices;
 mod read;
 mod write;
 
-pub use write::hash_code;
+/// Invite codes are stored as SHA-256 hex, like tokens.
+pub fn hash_code(code: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    Sha256::digest(code.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 /// Writes queued before callers wait (back-pressure).
 const QUEUE: usize = 8192;
@@ -134,6 +144,13 @@ impl SqliteStore {
             .await
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn blob_write(&self, op: BlobOp) -> StoreResult<BlobOk> {
+        match self.write(WriteOp::Blob(op)).await? {
+            WriteOk::Blob(ok) => Ok(ok),
+            _ => unreachable!("a blob write answers with a blob outcome"),
+        }
     }
 
     /// Forgets the cached sessions of these devices, after their revocation.
@@ -487,6 +504,56 @@ impl Store for SqliteStore {
             WriteOk::Link(body) => Ok(body),
             _ => unreachable!("taking a link answers with its body"),
         }
+    }
+
+    async fn create_blob(&self, blob: NewBlob, quota_bytes: u64) -> StoreResult<BlobCreated> {
+        match self.blob_write(BlobOp::Create(blob, quota_bytes)).await? {
+            BlobOk::Created(created) => Ok(created),
+            _ => unreachable!("creating a blob answers with what it did"),
+        }
+    }
+
+    async fn blob(&self, id: &str) -> StoreResult<Option<Blob>> {
+        let id = id.to_owned();
+        self.read(move |c| blobs::read_blob(c, &id)).await
+    }
+
+    async fn set_blob_stored(&self, id: &str, stored: u64) -> StoreResult<bool> {
+        let op = BlobOp::SetStored {
+            id: id.to_owned(),
+            stored,
+        };
+        match self.blob_write(op).await? {
+            BlobOk::Changed(changed) => Ok(changed),
+            _ => unreachable!("setting a blob's length answers whether it changed"),
+        }
+    }
+
+    async fn delete_blob(&self, owner: &str, id: &str) -> StoreResult<bool> {
+        let op = BlobOp::Delete {
+            owner: owner.to_owned(),
+            id: id.to_owned(),
+        };
+        match self.blob_write(op).await? {
+            BlobOk::Changed(changed) => Ok(changed),
+            _ => unreachable!("deleting a blob answers whether there was one"),
+        }
+    }
+
+    async fn expire_blobs(&self, now: u64, incomplete_before: u64) -> StoreResult<Vec<String>> {
+        let op = BlobOp::Expire {
+            now,
+            incomplete_before,
+        };
+        match self.blob_write(op).await? {
+            BlobOk::Gone(ids) => Ok(ids),
+            _ => unreachable!("expiring blobs answers with their ids"),
+        }
+    }
+
+    async fn blobs_of(&self, owner: &str) -> StoreResult<Vec<String>> {
+        let owner = owner.to_owned();
+        self.read(move |c| blobs::owned(c, &owner)).await
     }
 
     async fn rename_device(&self, username: &str, device_id: &str, name: &str) -> StoreResult<()> {

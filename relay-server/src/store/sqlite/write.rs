@@ -3,13 +3,13 @@
 //! refuse it before it writes anything.
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
+use super::blobs::{BlobOk, BlobOp};
 use super::devices::{
     active_devices, add_copies, add_device, copy_targets, device_row, release_ids, retire_device,
 };
-use super::now_ms;
+use super::{hash_code, now_ms};
 use crate::store::{
     CommitHook, DeviceChoice, DeviceInfo, MAX_DEVICES, NewEnvelope, NewSharedEnvelope, PutOutcome,
     Quota, SharedPutOutcome, Skip, StoreError, StoreResult,
@@ -83,6 +83,7 @@ pub(super) enum WriteOp {
         device_id: String,
         name: String,
     },
+    Blob(BlobOp),
 }
 
 pub(super) enum WriteOk {
@@ -96,6 +97,7 @@ pub(super) enum WriteOk {
     Expired(Vec<(String, String)>),
     /// A link's body, if one was taken.
     Link(Option<Vec<u8>>),
+    Blob(BlobOk),
 }
 
 pub(super) struct Job {
@@ -369,6 +371,7 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
             conn.execute("DELETE FROM links WHERE expires_at <= ?1", [now])?;
             Ok(WriteOk::Expired(idle))
         }
+        WriteOp::Blob(op) => super::blobs::apply(conn, op, now as u64).map(WriteOk::Blob),
         WriteOp::RevokeSession(token_hash) => {
             conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
             Ok(WriteOk::Unit)
@@ -686,12 +689,4 @@ fn put_shared(
         out.stored.push(recipient.clone());
     }
     Ok(out)
-}
-
-/// Invite codes are stored as SHA-256 hex, like tokens.
-pub fn hash_code(code: &str) -> String {
-    Sha256::digest(code.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
