@@ -4,13 +4,13 @@ implementation in protocol_v1.py and protocol_v2.py (written from
 docs/PROTOCOL.md only), then seal fresh envelopes with it and open them again.
 Also checks the identity-backup vectors (§10) against backup.py, the
 device-link vectors (§12) against link.py, the key-transition vectors
-(§13) against transition.py and the edit, delete and reaction vectors (§14)
-against changes.py.
+(§13) against transition.py, the edit, delete and reaction vectors (§14)
+against changes.py and the file vectors (§15) against file_chunks.py.
 
 Usage:
     check_vectors.py [--vectors PATH] [--vectors-v2 PATH] [--vectors-backup PATH]
                      [--vectors-link PATH] [--vectors-transition PATH]
-                     [--vectors-changes PATH]
+                     [--vectors-changes PATH] [--vectors-file PATH]
                      [--write-sealed PATH] [--write-sealed-v2 PATH]
 
 --vectors-v2 defaults to envelope-v2.json next to the v1 file; a missing v2
@@ -55,6 +55,17 @@ file, still runs). Each valid vector's payload must read to exactly its
 those fields as chatd does must give its `written` byte for byte; each
 invalid one must fail with exactly its error name.
 
+--vectors-file defaults to file.json next to the v1 file; a missing file
+vectors file is only a NOTE (file_chunks.selftest(), which needs no vectors
+file, still runs). For each valid vector, the file made by the rule of
+chatd/tests/vectors_file.rs (byte i is i * 31 mod 251) must have its
+`sha256`, and sealing it with its `key` and `id` and the rule's ivs (chunk
+i's is the first 16 bytes of SHA-256("chat-file-vector-iv" || u64be(i)))
+must give its `blob_length`, `blob_sha256`, `tags` and, when given, `blob`
+byte for byte; opening that blob must give the file back. Each invalid
+vector's `change` is made to the blob of the valid vector it names (`of`),
+and opening the result must fail with exactly its error name.
+
 The valid v2 vectors of one account on several devices (§11:
 sent_copy_to_own_devices, read_state_to_own_devices, device_added,
 contact_sync) are also checked against the written rules of their payloads
@@ -65,19 +76,20 @@ break one rule must fail with exactly that rule's name, and
 own_devices.selftest() runs §11.4's last-writer cases.
 
 Exit 0 with a summary (one line for v1, one for v2, one for own devices,
-one for backups, one for links, one for transitions, one for changes; NOTE
-lines for places where the v2 vectors file and the text of §8.7, an
-own-device payload and the form §4 / §2 say chatd writes, the backup and
-link vectors and §10.1 / §12.5, or the transition vectors and §13.1's
-writing form, differ without affecting the protocol, and for what no vector
-covers, §14.1's error names among them) on success; exit 1 listing every
-disagreement otherwise.
+one for backups, one for links, one for transitions, one for changes, one
+for files; NOTE lines for places where the v2 vectors file and the text of
+§8.7, an own-device payload and the form §4 / §2 say chatd writes, the
+backup and link vectors and §10.1 / §12.5, or the transition vectors and
+§13.1's writing form, differ without affecting the protocol, and for what
+no vector covers, §14.1's error names among them) on success; exit 1
+listing every disagreement otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import json
 import math
 import os
@@ -93,6 +105,7 @@ import backup as bk  # noqa: E402
 import link as lk  # noqa: E402
 import transition as tr  # noqa: E402
 import changes as ch  # noqa: E402
+import file_chunks as fc  # noqa: E402
 import own_devices as od  # noqa: E402
 
 DEFAULT_VECTORS = os.path.normpath(
@@ -117,6 +130,8 @@ def main() -> int:
                     help="default: transition.json next to --vectors (skipped with a NOTE if absent)")
     ap.add_argument("--vectors-changes", metavar="PATH",
                     help="default: changes.json next to --vectors (skipped with a NOTE if absent)")
+    ap.add_argument("--vectors-file", metavar="PATH",
+                    help="default: file.json next to --vectors (skipped with a NOTE if absent)")
     ap.add_argument("--write-sealed", metavar="PATH")
     ap.add_argument("--write-sealed-v2", metavar="PATH", help=f"default with --write-sealed: {DEFAULT_SEALED_V2}")
     args = ap.parse_args()
@@ -131,6 +146,8 @@ def main() -> int:
                                                "transition.json")
     if args.vectors_changes is None:
         args.vectors_changes = os.path.join(os.path.dirname(os.path.abspath(args.vectors)), "changes.json")
+    if args.vectors_file is None:
+        args.vectors_file = os.path.join(os.path.dirname(os.path.abspath(args.vectors)), "file.json")
     write_v2 = args.write_sealed_v2 or (DEFAULT_SEALED_V2 if args.write_sealed else None)
 
     problems: list[str] = []
@@ -155,7 +172,11 @@ def main() -> int:
     problems_ch, counts_ch, notes_ch = check_changes_vectors(args.vectors_changes)
     for n in notes_ch:
         print(f"NOTE: {n}")
-    others = problems_v2 + problems_bk + problems_lk + problems_tr + problems_ch
+    # Files in chunks (§15): likewise.
+    problems_fi, counts_fi, notes_fi = check_file_vectors(args.vectors_file)
+    for n in notes_fi:
+        print(f"NOTE: {n}")
+    others = problems_v2 + problems_bk + problems_lk + problems_tr + problems_ch + problems_fi
 
     with open(args.vectors, "rb") as f:
         vec = json.loads(f.read().decode("utf-8"))
@@ -205,7 +226,7 @@ def main() -> int:
     if set(cards) != {"alice", "bob"}:
         problems.append(f"keys: expected alice and bob, usable: {sorted(cards)}")
         return report(problems + others, counts, None, counts_v2, written_v2, counts_bk, counts_lk,
-                      counts_tr, counts_ch)
+                      counts_tr, counts_ch, counts_fi)
 
     def other(n: str) -> str:
         return "bob" if n == "alice" else "alice"
@@ -389,26 +410,27 @@ def main() -> int:
             f.write("\n")
 
     return report(problems + others, counts, args.write_sealed, counts_v2, written_v2, counts_bk, counts_lk,
-                  counts_tr, counts_ch)
+                  counts_tr, counts_ch, counts_fi)
 
 
 def report(problems, counts, written=None, counts_v2=None, written_v2=None, counts_bk=None,
-           counts_lk=None, counts_tr=None, counts_ch=None) -> int:
+           counts_lk=None, counts_tr=None, counts_ch=None, counts_fi=None) -> int:
     v2 = f"\n    v2: {fmt_v2(counts_v2)}" if counts_v2 is not None else ""
     own = f"\n    own devices: {fmt_own(counts_v2['own'])}" if counts_v2 is not None else ""
     bkl = f"\n    backup: {fmt_backup(counts_bk)}" if counts_bk is not None else ""
     lkl = f"\n    link: {fmt_link(counts_lk)}" if counts_lk is not None else ""
     trl = f"\n    transition: {fmt_transition(counts_tr)}" if counts_tr is not None else ""
     chl = f"\n    changes: {fmt_changes(counts_ch)}" if counts_ch is not None else ""
+    fil = f"\n    file: {fmt_file(counts_fi)}" if counts_fi is not None else ""
     if problems:
         for pr in problems:
             print(f"DISAGREEMENT: {pr}")
-        print(f"FAIL: {len(problems)} disagreement(s); {fmt(counts)}{v2}{own}{bkl}{lkl}{trl}{chl}")
+        print(f"FAIL: {len(problems)} disagreement(s); {fmt(counts)}{v2}{own}{bkl}{lkl}{trl}{chl}{fil}")
         return 1
     extra = f"; wrote {counts['sealed']} to {written}" if written else ""
     if written_v2:
         v2 += f"; wrote {counts_v2['written']} to {written_v2}"
-    print(f"OK: {fmt(counts)}{extra}{v2}{own}{bkl}{lkl}{trl}{chl}")
+    print(f"OK: {fmt(counts)}{extra}{v2}{own}{bkl}{lkl}{trl}{chl}{fil}")
     return 0
 
 
@@ -2469,6 +2491,308 @@ def _check_valid_change(v, where, problems, counts, notes):
         problems.append(f"{where}: written differently: {_first_difference(mine, v['written'])}")
         return
     counts["written"] += 1
+
+
+# ===========================================================================
+# Files in chunks (§15)
+
+FILE_VALID_MEMBERS = {"name", "key", "id", "size", "sha256", "blob_length", "blob_sha256", "tags"}
+FILE_VALID_OPTIONAL = {"blob"}  # the whole blob, for small files only
+FILE_INVALID_MEMBERS = {"name", "of", "change", "error"}
+# The changes an invalid vector may make: to its valid vector's chunks,
+# applied in this order whatever order the JSON writes them in ...
+FILE_BLOB_CHANGES = ("swap", "keep", "truncate_last_by", "repeat_last", "flip")
+# ... and to what the reader is told.
+FILE_READER_CHANGES = ("size", "id", "sha256")
+
+# chatd/tests/vectors_file.rs: byte i of a vector's file is i * 31 mod 251,
+# so the file repeats every 251 bytes.
+FILE_PERIOD = bytes(i * 31 % 251 for i in range(251))
+FILE_IV_PREFIX = b"chat-file-vector-iv"
+
+
+def fmt_file(c) -> str:
+    src = "" if c["file"] else " (no vectors file)"
+    return (
+        f"{c['valid']} valid sealed byte-exact ({c['chunks']} chunks' tags, {c['blobs']} whole blobs) "
+        f"and opened{src}, {c['invalid']} invalid rejected with the expected error, {c['self']} self-checks"
+    )
+
+
+def check_file_vectors(path: str):
+    problems: list[str] = []
+    notes: list[str] = []
+    counts = {"valid": 0, "chunks": 0, "blobs": 0, "invalid": 0, "self": 0, "file": False}
+    try:
+        _check_file(path, problems, counts, notes)
+    except Exception as e:  # a crash is a failure, never a skip
+        import traceback
+
+        problems.append(f"file: checker crashed: {e!r}\n{traceback.format_exc()}")
+    try:
+        counts["self"] += fc.selftest()
+    except AssertionError as e:
+        problems.append(f"file.self: {e}")
+    except Exception as e:
+        import traceback
+
+        problems.append(f"file.self: crashed: {e!r}\n{traceback.format_exc()}")
+    return problems, counts, notes
+
+
+def _vector_file_bytes(start: int, end: int) -> bytes:
+    """Bytes start..end of every vector's file."""
+    offset = start % len(FILE_PERIOD)
+    repeats = (end - start) // len(FILE_PERIOD) + 2
+    return (FILE_PERIOD * repeats)[offset:offset + end - start]
+
+
+def _vector_iv(i: int) -> bytes:
+    return hashlib.sha256(FILE_IV_PREFIX + p.u64be(i)).digest()[:fc.IV_BYTES]
+
+
+def _sha256_hex(text, what: str) -> bytes:
+    if not isinstance(text, str) or len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise ValueError(f"{what} is not 64 lowercase hex digits: {text!r}")
+    return bytes.fromhex(text)
+
+
+def _where_in_chunk(size: int, offset: int) -> str:
+    """Which chunk of a blob, and which part of it, a byte offset is in."""
+    for i in range(fc.chunk_count(size)):
+        at = offset - fc.chunk_start(size, i)
+        if 0 <= at < fc.chunk_length(size, i):
+            part = ("iv" if at < fc.IV_BYTES else
+                    "tag" if at >= fc.chunk_length(size, i) - fc.TAG_BYTES else "ciphertext")
+            return f"chunk {i}'s {part}, byte {at} of the chunk"
+    return "after the last chunk"
+
+
+def _check_file(path, problems, counts, notes):
+    if not os.path.exists(path):
+        notes.append(f"file vectors file {path} does not exist yet; file vectors skipped "
+                     "(the file_chunks self-test still ran)")
+        return
+    counts["file"] = True
+    with open(path, "rb") as f:
+        vec = json.loads(f.read().decode("utf-8"))
+    if vec.get("version") != 1:
+        problems.append(f"file: version is {vec.get('version')!r}, expected 1")
+    missing = {"version", "chunk", "valid", "invalid"} - set(vec)
+    if missing:
+        problems.append(f"file: top-level members {sorted(missing)} missing")
+    unknown = set(vec) - {"version", "description", "chunk", "valid", "invalid"}
+    if unknown:
+        notes.append(f"file: top-level members {sorted(unknown)} not checked")
+    if "chunk" in vec and vec["chunk"] != fc.CHUNK_BYTES:
+        problems.append(f"file: chunk is {vec['chunk']!r}, §15.1 says {fc.CHUNK_BYTES}")
+    if not vec.get("valid") or not vec.get("invalid"):
+        problems.append("file: valid and invalid must each be non-empty")
+
+    # The valid vectors that checked, by name: what their invalid ones change.
+    opened: dict[str, dict] = {}
+    for v in vec.get("valid", []):
+        where = f"file.valid.{v.get('name')}"
+        try:
+            base = _check_valid_file(v, where, problems, counts, notes)
+        except Exception as e:
+            problems.append(f"{where}: checker crashed: {e!r}")
+            continue
+        if base is not None:
+            opened[v["name"]] = base
+
+    valid_names = {v.get("name") for v in vec.get("valid", [])}
+    seen_errors = set()
+    for v in vec.get("invalid", []):
+        where = f"file.invalid.{v.get('name')}"
+        try:
+            _check_invalid_file(v, where, valid_names, opened, seen_errors, problems, counts, notes)
+        except Exception as e:
+            problems.append(f"{where}: checker crashed: {e!r}")
+
+    # What the vectors leave to the self-test: said, not a failure.
+    if vec.get("invalid"):
+        not_covered = [n for n in fc.ERROR_NAMES if n not in seen_errors]
+        if not_covered:
+            notes.append(f"file: no invalid vector for {', '.join(not_covered)} "
+                         "(the file_chunks self-test covers it)")
+
+
+def _check_valid_file(v, where, problems, counts, notes) -> dict | None:
+    """Seals the vector's file as §15.2 says and compares; then opens it.
+    Gives what its invalid vectors change (None if it did not check)."""
+    missing = FILE_VALID_MEMBERS - set(v)
+    if missing:
+        problems.append(f"{where}: members {sorted(missing)} missing")
+        return None
+    unknown = set(v) - FILE_VALID_MEMBERS - FILE_VALID_OPTIONAL
+    if unknown:
+        notes.append(f"{where}: members {sorted(unknown)} not checked")
+    try:
+        key = p.b64d_strict(v["key"])
+        fc.split_key(key)
+        blob_id = fc.parse_blob_name(v["id"])
+        sha = _sha256_hex(v["sha256"], "sha256")
+        fc.chunk_count(v["size"])
+    except ValueError as e:
+        problems.append(f"{where}: {e}")
+        return None
+    size = v["size"]
+
+    # The file by the rule, sealed chunk by chunk with the rule's ivs.
+    sealer = fc.ChunkSealer(key, blob_id, size)
+    digest = hashlib.sha256()
+    chunks = []
+    for i in range(fc.chunk_count(size)):
+        start = i * fc.CHUNK_BYTES
+        plaintext = _vector_file_bytes(start, start + fc.plain_length(size, i))
+        digest.update(plaintext)
+        chunks.append(sealer.seal(plaintext, _vector_iv(i)))
+    sealer.finish()
+    blob = b"".join(chunks)
+
+    ok = True
+    if digest.digest() != sha:
+        problems.append(f"{where}: the file made by the rule has SHA-256 {digest.hexdigest()}, "
+                        f"the vector says {v['sha256']}")
+        ok = False
+    if fc.blob_length(size) != v["blob_length"]:
+        problems.append(f"{where}: §15.2 gives a file of {size} bytes a blob of {fc.blob_length(size)} "
+                        f"bytes, the vector says {v['blob_length']}")
+        ok = False
+    if len(blob) != v["blob_length"]:
+        problems.append(f"{where}: sealed {len(blob)} bytes, the vector says {v['blob_length']}")
+        ok = False
+    if hashlib.sha256(blob).hexdigest() != v["blob_sha256"]:
+        problems.append(f"{where}: the blob's SHA-256 is {hashlib.sha256(blob).hexdigest()}, "
+                        f"the vector says {v['blob_sha256']}")
+        ok = False
+    tags = [c[-fc.TAG_BYTES:].hex() for c in chunks]
+    theirs = v["tags"]
+    if not isinstance(theirs, list) or len(theirs) != len(tags):
+        problems.append(f"{where}: {len(tags)} chunks sealed, the vector has tags {theirs!r}")
+        ok = False
+    else:
+        for i, (mine, stated) in enumerate(zip(tags, theirs)):
+            if mine != stated:
+                problems.append(f"{where}: chunk {i}'s tag is {mine}, the vector says {stated}")
+                ok = False
+            else:
+                counts["chunks"] += 1
+    if "blob" in v:
+        try:
+            stated_blob = p.b64d_strict(v["blob"])
+        except ValueError as e:
+            problems.append(f"{where}: blob: {e}")
+            return None
+        if stated_blob != blob:
+            at = next((k for k, (a, b) in enumerate(zip(blob, stated_blob)) if a != b),
+                      min(len(blob), len(stated_blob)))
+            problems.append(f"{where}: the blob differs from the vector's first at byte {at} "
+                            f"({_where_in_chunk(size, at)}); {len(blob)} bytes sealed, "
+                            f"{len(stated_blob)} in the vector")
+            ok = False
+    if not ok:
+        return None
+
+    try:
+        got = fc.open_bytes(blob, key, blob_id, size, sha)
+    except fc.FileError as e:
+        problems.append(f"{where}: sealed, but does not open: {e.name} ({e.detail})")
+        return None
+    if got != _vector_file_bytes(0, size):
+        problems.append(f"{where}: opened to {len(got)} bytes that are not the file")
+        return None
+    counts["valid"] += 1
+    counts["blobs"] += "blob" in v
+    return {"key": key, "id": blob_id, "size": size, "sha256": sha, "chunks": chunks}
+
+
+def _apply_file_change(base: dict, change) -> tuple[bytes, dict]:
+    """The blob and the reader's inputs after an invalid vector's change;
+    ValueError for a change this reading does not understand."""
+    if not isinstance(change, dict) or not change:
+        raise ValueError(f"change is not a non-empty object: {change!r}")
+    unknown = set(change) - set(FILE_BLOB_CHANGES) - set(FILE_READER_CHANGES)
+    if unknown:
+        raise ValueError(f"unknown changes {sorted(unknown)}")
+
+    def index(x, below: int, what: str) -> int:
+        if not p.is_int(x) or not 0 <= x < below:
+            raise ValueError(f"{what} {x!r} is not an integer in 0..{below - 1}")
+        return x
+
+    chunks = list(base["chunks"])
+    if "swap" in change:
+        pair = change["swap"]
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise ValueError(f"swap {pair!r} is not two chunk numbers")
+        a, b = (index(x, len(chunks), "swap's chunk") for x in pair)
+        chunks[a], chunks[b] = chunks[b], chunks[a]
+    if "keep" in change:
+        chunks = chunks[:index(change["keep"], len(chunks) + 1, "keep")]
+    if "truncate_last_by" in change:
+        if not chunks:
+            raise ValueError("truncate_last_by with no chunk left")
+        by = index(change["truncate_last_by"], len(chunks[-1]) + 1, "truncate_last_by")
+        chunks[-1] = chunks[-1][:len(chunks[-1]) - by]
+    if "repeat_last" in change:
+        if change["repeat_last"] is not True or not chunks:
+            raise ValueError(f"repeat_last {change['repeat_last']!r} is not true, or no chunk is left")
+        chunks.append(chunks[-1])
+    if "flip" in change:
+        f = change["flip"]
+        if not isinstance(f, dict) or set(f) != {"chunk", "byte", "mask"}:
+            raise ValueError(f"flip {f!r} is not an object of chunk, byte and mask")
+        c = index(f["chunk"], len(chunks), "flip's chunk")
+        at = index(f["byte"], len(chunks[c]), "flip's byte")
+        mask = index(f["mask"], 256, "flip's mask")
+        changed = bytearray(chunks[c])
+        changed[at] ^= mask
+        chunks[c] = bytes(changed)
+
+    reader = {name: base[name] for name in ("key", "id", "size", "sha256")}
+    if "size" in change:
+        if not p.is_int(change["size"]) or change["size"] < 0:
+            raise ValueError(f"size {change['size']!r} is not a non-negative integer")
+        reader["size"] = change["size"]
+    if "id" in change:
+        reader["id"] = fc.parse_blob_name(change["id"])
+    if "sha256" in change:
+        reader["sha256"] = _sha256_hex(change["sha256"], "the change's sha256")
+    blob = b"".join(chunks)
+    if blob == b"".join(base["chunks"]) and all(reader[n] == base[n] for n in reader):
+        raise ValueError("the change changes nothing")
+    return blob, reader
+
+
+def _check_invalid_file(v, where, valid_names, opened, seen_errors, problems, counts, notes):
+    if set(v) != FILE_INVALID_MEMBERS:
+        notes.append(f"{where}: members {sorted(set(v) ^ FILE_INVALID_MEMBERS)} unexpected / missing")
+    want = v.get("error")
+    if want not in fc.ERROR_NAMES:
+        problems.append(f"{where}: error {want!r} is not one of §15.3's {list(fc.ERROR_NAMES)}")
+        return
+    seen_errors.add(want)
+    base = opened.get(v.get("of"))
+    if base is None:
+        why = "did not check" if v.get("of") in valid_names else "is not a valid vector's name"
+        problems.append(f"{where}: `of` {v.get('of')!r} {why}; its change cannot be made")
+        return
+    try:
+        blob, reader = _apply_file_change(base, v.get("change"))
+    except ValueError as e:
+        problems.append(f"{where}: change {v.get('change')!r} not understood: {e}")
+        return
+    try:
+        fc.open_bytes(blob, reader["key"], reader["id"], reader["size"], reader["sha256"])
+    except fc.FileError as e:
+        if e.name != want:
+            problems.append(f"{where}: failed with {e.name} ({e.detail}), the vector says {want}")
+        else:
+            counts["invalid"] += 1
+        return
+    problems.append(f"{where}: opened, the vector says {want}")
 
 
 if __name__ == "__main__":
