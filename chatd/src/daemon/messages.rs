@@ -198,6 +198,9 @@ impl Daemon {
         let done = match self.store.change_message(me.user(), change, peer)? {
             Ok(done) => done,
             Err(ChangeError::Unknown(id)) => return Err(DaemonError::UnknownMessage(id)),
+            Err(ChangeError::Frozen(user)) => {
+                return Err(crate::store::StoreError::Frozen(user).into());
+            }
             Err(e) => return Err(DaemonError::Invalid(e.to_string())),
         };
         let done = self.publish(done);

@@ -277,6 +277,11 @@ pub enum ChangeError {
     /// Not a text, or deleted already.
     #[error("{0}")]
     Refused(String),
+    /// The conversation's contact is frozen between two keys.
+    #[error(
+        "{0} is frozen between two keys: accept one of the two fingerprints first (chat-ctl contact list)"
+    )]
+    Frozen(String),
 }
 
 impl Store {
@@ -331,6 +336,19 @@ impl Store {
                 [one] => one.clone(),
                 _ => return Ok(Err(ChangeError::Ambiguous(given))),
             };
+            // As for a text: nothing goes to a contact frozen between two
+            // keys (whoever else holds the key they came from could read it).
+            let frozen: bool = tx
+                .query_row(
+                    "SELECT frozen FROM contacts WHERE user = ?1",
+                    [&conv],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or(false);
+            if frozen {
+                return Ok(Err(ChangeError::Frozen(conv)));
+            }
             let group = conv.strip_prefix('#').map(str::to_owned);
             let change = match change {
                 MessageChange::Reaction { emoji, .. } => MessageChange::Reaction {

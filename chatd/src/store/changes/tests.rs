@@ -323,3 +323,36 @@ fn the_user_s_own_changes_are_applied_and_queued() {
         ["me"]
     );
 }
+
+#[test]
+fn nothing_is_changed_in_the_conversation_of_a_frozen_contact() {
+    let (_d, store) = store();
+    store
+        .with(|c| {
+            c.execute("UPDATE contacts SET frozen = 1 WHERE user = 'bob'", [])?;
+            Ok(())
+        })
+        .unwrap();
+    let edit = store
+        .change_message(
+            "me",
+            MessageChange::Edit {
+                target: MINE.into(),
+                body: "for the thief too".into(),
+                group: None,
+                to: None,
+            },
+            None,
+        )
+        .unwrap();
+    assert!(matches!(edit, Err(super::ChangeError::Frozen(ref u)) if u == "bob"));
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM outbox WHERE kind = 'change'"),
+        0
+    );
+    let mine = store
+        .message("bob", MINE, Some(Direction::Out))
+        .unwrap()
+        .unwrap();
+    assert_eq!(mine.body.as_deref(), Some("ok, noon"));
+}
