@@ -356,3 +356,52 @@ fn nothing_is_changed_in_the_conversation_of_a_frozen_contact() {
         .unwrap();
     assert_eq!(mine.body.as_deref(), Some("ok, noon"));
 }
+
+#[test]
+fn a_frozen_member_gets_no_group_message() {
+    let (_d, store) = store();
+    let card = |user: &str| {
+        use rand_core::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed([user.len() as u8; 32]);
+        crate::crypto::Identity::generate(user, crate::crypto::KeyBits::B2048, &mut rng)
+            .unwrap()
+            .card()
+            .to_json()
+    };
+    let (bob, carol) = (card("bob"), card("carol"));
+    store
+        .with(|c| {
+            c.execute(
+                "INSERT INTO groups (id, name, state, version, head, created_at)
+                 VALUES ('g', 'ops', 'member', 0, '', 0)",
+                [],
+            )?;
+            for (user, card) in [("me", &bob), ("bob", &bob), ("carol", &carol)] {
+                c.execute(
+                    "INSERT INTO group_members (group_id, user, card, fingerprint, admin, since, introduced_by)
+                     VALUES ('g', ?1, ?2, '', 0, 0, '')",
+                    rusqlite::params![user, card],
+                )?;
+            }
+            c.execute("UPDATE contacts SET card = ?1 WHERE user = 'bob'", [&bob])?;
+            c.execute("UPDATE contacts SET card = ?1 WHERE user = 'carol'", [&carol])?;
+            Ok(())
+        })
+        .unwrap();
+    let to = |s: &Store| -> Vec<String> {
+        s.group_recipients("me", "g")
+            .unwrap()
+            .unwrap()
+            .iter()
+            .map(|c| c.user().to_owned())
+            .collect()
+    };
+    assert_eq!(to(&store), ["bob", "carol"]);
+    store
+        .with(|c| {
+            c.execute("UPDATE contacts SET frozen = 1 WHERE user = 'carol'", [])?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(to(&store), ["bob"]);
+}

@@ -313,7 +313,8 @@ impl Store {
     }
 
     /// The members a group message goes to now (all but `me`), with the
-    /// cards to seal to (a pinned contact's card wins); `None` unless this
+    /// cards to seal to (a pinned contact's card wins; a contact frozen
+    /// between two keys gets nothing, as in one-to-one); `None` unless this
     /// user is a member.
     pub fn group_recipients(&self, me: &str, id: &str) -> StoreResult<Option<Vec<Card>>> {
         self.with(|c| {
@@ -327,7 +328,8 @@ impl Store {
                 .prepare(
                     "SELECT m.user, coalesce(k.card, m.card) FROM group_members m
                      LEFT JOIN contacts k ON k.user = m.user
-                     WHERE m.group_id = ?1 AND m.user <> ?2 ORDER BY m.user",
+                     WHERE m.group_id = ?1 AND m.user <> ?2 AND NOT coalesce(k.frozen, 0)
+                     ORDER BY m.user",
                 )?
                 .query_map(params![id, me], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?;
