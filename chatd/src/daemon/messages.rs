@@ -158,14 +158,14 @@ impl Daemon {
     /// other devices. Returns the conversation and the message now.
     pub fn change_message(
         &self,
-        change: ipc_schema::MessageChange,
+        id: &str,
+        what: crate::store::UserChange,
         peer: Option<&str>,
     ) -> Result<(String, MessageView), DaemonError> {
-        use crate::store::ChangeError;
+        use crate::store::{ChangeError, UserChange};
         let me = self.identity()?;
         // Refused now what sealing would refuse later (the id may be a
         // prefix here: the store finds the message).
-        let id = change.target();
         if !(8..=32).contains(&id.len())
             || !id
                 .bytes()
@@ -175,19 +175,15 @@ impl Daemon {
                 "{id:?} is not a message id (8 to 32 lowercase hex digits)"
             )));
         }
-        match &change {
-            ipc_schema::MessageChange::Edit { body, .. }
-                if body.len() > ipc_schema::envelope::MAX_BODY =>
-            {
+        match &what {
+            UserChange::Edit(body) if body.len() > ipc_schema::envelope::MAX_BODY => {
                 return Err(DaemonError::Invalid(format!(
                     "the text is {} bytes; at most {} fit",
                     body.len(),
                     ipc_schema::envelope::MAX_BODY
                 )));
             }
-            ipc_schema::MessageChange::Reaction { emoji: Some(e), .. }
-                if !ipc_schema::changes::is_valid_emoji(e) =>
-            {
+            UserChange::React(Some(e)) if !ipc_schema::changes::is_valid_emoji(e) => {
                 return Err(DaemonError::Invalid(format!(
                     "{e:?} is not a reaction: one emoji, at most {} bytes, no spaces",
                     ipc_schema::changes::MAX_EMOJI
@@ -195,7 +191,7 @@ impl Daemon {
             }
             _ => {}
         }
-        let done = match self.store.change_message(me.user(), change, peer)? {
+        let done = match self.store.change_message(me.user(), id, what, peer)? {
             Ok(done) => done,
             Err(ChangeError::Unknown(id)) => return Err(DaemonError::UnknownMessage(id)),
             Err(ChangeError::Frozen(user)) => {

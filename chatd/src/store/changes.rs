@@ -265,6 +265,17 @@ pub(super) fn attach(c: &Connection, messages: &mut [MessageView]) -> rusqlite::
     Ok(())
 }
 
+/// What the user does to a message (`message.edit`, `.delete`, `.react`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserChange {
+    /// Its new text (one's own message).
+    Edit(String),
+    /// Delete it for everyone (one's own message).
+    Delete,
+    /// React with this emoji, or take the reaction back.
+    React(Option<String>),
+}
+
 /// Why the user's own change was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ChangeError {
@@ -305,22 +316,22 @@ impl Store {
         })
     }
 
-    /// The user's change to a message: applied here and queued for the
-    /// conversation (and this account's other devices). `change` names no
-    /// conversation; `peer` narrows a reaction's message when ids repeat.
+    /// The user's change to message `id` (the whole id, or its first 8 or
+    /// more hex digits, as `chat-ctl log --ids` shows them): applied here
+    /// and queued for the conversation (and this account's other devices).
+    /// `peer` narrows a reaction's message when ids repeat.
     pub fn change_message(
         &self,
         me: &str,
-        change: MessageChange,
+        id: &str,
+        what: UserChange,
         peer: Option<&str>,
     ) -> StoreResult<Result<super::Committed<(String, MessageView)>, ChangeError>> {
         self.with(|c| {
             let tx = c.transaction()?;
-            // The whole id, or its first 8 or more hex digits (as `chat-ctl
-            // log --ids` shows them).
-            let given = change.target().to_owned();
+            let given = id.to_owned();
             // Edits and deletes: this user's own message; reactions: any.
-            let own = !matches!(change, MessageChange::Reaction { .. });
+            let own = !matches!(what, UserChange::React(_));
             let rows: Vec<(String, String, String)> = tx
                 .prepare(
                     "SELECT id, sender, peer FROM messages
@@ -350,21 +361,21 @@ impl Store {
                 return Ok(Err(ChangeError::Frozen(conv)));
             }
             let group = conv.strip_prefix('#').map(str::to_owned);
-            let change = match change {
-                MessageChange::Reaction { emoji, .. } => MessageChange::Reaction {
+            let change = match what {
+                UserChange::React(emoji) => MessageChange::Reaction {
                     target: id.clone(),
                     author,
                     emoji,
                     group,
                     to: None,
                 },
-                MessageChange::Edit { body, .. } => MessageChange::Edit {
+                UserChange::Edit(body) => MessageChange::Edit {
                     target: id.clone(),
                     body,
                     group,
                     to: None,
                 },
-                MessageChange::Delete { .. } => MessageChange::Delete {
+                UserChange::Delete => MessageChange::Delete {
                     target: id.clone(),
                     group,
                     to: None,

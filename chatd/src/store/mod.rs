@@ -32,7 +32,7 @@ use rusqlite::Connection;
 use tokio::sync::broadcast;
 
 pub use account::{AccountRow, RelayTrust};
-pub use changes::ChangeError;
+pub use changes::{ChangeError, UserChange};
 pub use contacts::REMOVED;
 pub use events::Retention;
 pub use groups::{AdminEdit, GroupChange, GroupError, group_peer};

@@ -7,6 +7,7 @@ use ipc_schema::methods::{
 };
 
 use crate::daemon::{Daemon, DaemonError};
+use crate::store::UserChange;
 
 pub(super) fn send(d: &Daemon, p: MessageSendParams) -> Result<MessageSendResult, DaemonError> {
     let (id, ts) = d.send(&p.to, p.body, p.reply_to)?;
@@ -32,15 +33,7 @@ pub(super) fn edit(
     d: &Daemon,
     p: ipc_schema::methods::MessageEditParams,
 ) -> Result<ipc_schema::methods::MessageEditResult, DaemonError> {
-    let (peer, message) = d.change_message(
-        ipc_schema::MessageChange::Edit {
-            target: p.id,
-            body: p.body,
-            group: None,
-            to: None,
-        },
-        None,
-    )?;
+    let (peer, message) = d.change_message(&p.id, UserChange::Edit(p.body), None)?;
     Ok(ipc_schema::methods::MessageEditResult { peer, message })
 }
 
@@ -48,14 +41,7 @@ pub(super) fn delete(
     d: &Daemon,
     p: ipc_schema::methods::MessageDeleteParams,
 ) -> Result<ipc_schema::methods::MessageDeleteResult, DaemonError> {
-    let (peer, message) = d.change_message(
-        ipc_schema::MessageChange::Delete {
-            target: p.id,
-            group: None,
-            to: None,
-        },
-        None,
-    )?;
+    let (peer, message) = d.change_message(&p.id, UserChange::Delete, None)?;
     Ok(ipc_schema::methods::MessageDeleteResult { peer, message })
 }
 
@@ -63,17 +49,7 @@ pub(super) fn react(
     d: &Daemon,
     p: ipc_schema::methods::MessageReactParams,
 ) -> Result<ipc_schema::methods::MessageReactResult, DaemonError> {
-    let (peer, message) = d.change_message(
-        ipc_schema::MessageChange::Reaction {
-            target: p.id,
-            // The store names the message's author.
-            author: "unknown".into(),
-            emoji: p.emoji,
-            group: None,
-            to: None,
-        },
-        p.peer.as_deref(),
-    )?;
+    let (peer, message) = d.change_message(&p.id, UserChange::React(p.emoji), p.peer.as_deref())?;
     Ok(ipc_schema::methods::MessageReactResult { peer, message })
 }
 

@@ -4,6 +4,7 @@ use ipc_schema::methods::{Direction, DropReason, MessageState, MessageView};
 use ipc_schema::{MessageChange, Payload};
 
 use super::super::Store;
+use super::UserChange;
 use crate::crypto::Opened;
 
 const BOBS: &str = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
@@ -258,16 +259,7 @@ fn one_reaction_per_person_replaced_by_a_newer_one_and_taken_back() {
 fn the_user_s_own_changes_are_applied_and_queued() {
     let (_d, store) = store();
     let done = store
-        .change_message(
-            "me",
-            MessageChange::Edit {
-                target: MINE.into(),
-                body: "ok, 13:00".into(),
-                group: None,
-                to: None,
-            },
-            None,
-        )
+        .change_message("me", MINE, UserChange::Edit("ok, 13:00".into()), None)
         .unwrap()
         .unwrap();
     let (peer, m) = done.publish(&super::super::EventBus::default());
@@ -281,19 +273,13 @@ fn the_user_s_own_changes_are_applied_and_queued() {
         1
     );
     // bob's message is not mine to edit.
-    let theirs = store.change_message("me", edit("mine now"), None).unwrap();
+    let theirs = store
+        .change_message("me", BOBS, UserChange::Edit("mine now".into()), None)
+        .unwrap();
     assert!(matches!(theirs, Err(super::ChangeError::Unknown(_))));
     // Deleting my queued text takes its envelope out of the queue too.
     let _ = store
-        .change_message(
-            "me",
-            MessageChange::Delete {
-                target: MINE.into(),
-                group: None,
-                to: None,
-            },
-            None,
-        )
+        .change_message("me", MINE, UserChange::Delete, None)
         .unwrap()
         .unwrap();
     assert_eq!(
@@ -305,17 +291,7 @@ fn the_user_s_own_changes_are_applied_and_queued() {
     );
     // Reacting to bob's.
     let done = store
-        .change_message(
-            "me",
-            MessageChange::Reaction {
-                target: BOBS.into(),
-                author: String::new(),
-                emoji: Some("👍".into()),
-                group: None,
-                to: None,
-            },
-            None,
-        )
+        .change_message("me", BOBS, UserChange::React(Some("👍".into())), None)
         .unwrap()
         .unwrap();
     assert_eq!(
@@ -336,12 +312,8 @@ fn nothing_is_changed_in_the_conversation_of_a_frozen_contact() {
     let edit = store
         .change_message(
             "me",
-            MessageChange::Edit {
-                target: MINE.into(),
-                body: "for the thief too".into(),
-                group: None,
-                to: None,
-            },
+            MINE,
+            UserChange::Edit("for the thief too".into()),
             None,
         )
         .unwrap();
