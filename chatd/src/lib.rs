@@ -6,6 +6,7 @@
 pub mod config;
 pub mod crypto;
 pub mod daemon;
+pub mod files;
 pub mod groups;
 pub mod ipc;
 pub mod keystore;

@@ -7,6 +7,7 @@ use ipc_schema::relay::{
     AckRequest, ChangePasswordRequest, DeleteAccountRequest, DeviceList, DeviceLogin, ErrorBody,
     LoginRequest, LoginResponse, RegisterRequest, RevokeDeviceRequest,
 };
+mod blobs;
 mod links;
 mod proxy;
 mod tls;
