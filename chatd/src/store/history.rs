@@ -15,7 +15,7 @@ use super::{Committed, MESSAGE_COLUMNS, Store, StoreResult, message_from_row};
 
 /// `m` as `message.list` sends it: a body over [`LIST_BODY_MAX`] is cut at
 /// a character boundary and marked truncated.
-fn listed(mut m: MessageView) -> MessageView {
+pub(super) fn listed(mut m: MessageView) -> MessageView {
     if let Some(body) = &m.body
         && body.len() > LIST_BODY_MAX
     {

@@ -2,7 +2,7 @@
 //! become quoted FTS5 strings, so nothing they type is index syntax; the
 //! hits come newest first, each with a snippet and where its words are.
 
-use ipc_schema::methods::{LIST_BODY_MAX, SearchHit};
+use ipc_schema::methods::SearchHit;
 use rusqlite::params;
 
 use super::{Store, StoreResult, message_from_row};
@@ -96,19 +96,9 @@ impl Store {
                     has_more = true;
                     break;
                 }
-                let mut message = message_from_row(row)?;
+                let message = super::history::listed(message_from_row(row)?);
                 let peer: String = row.get(11)?;
                 let (snippet, highlights) = highlights(&row.get::<_, String>(14)?);
-                if let Some(body) = &mut message.body
-                    && body.len() > LIST_BODY_MAX
-                {
-                    let mut cut = LIST_BODY_MAX;
-                    while !body.is_char_boundary(cut) {
-                        cut -= 1;
-                    }
-                    body.truncate(cut);
-                    message.truncated = true;
-                }
                 hits.push(SearchHit {
                     peer,
                     message,

@@ -49,7 +49,7 @@ fn out(id: &str, to: &str, body: &str) -> MessageView {
 
 /// Makes `user` a contact, as far as filing one-to-one messages goes (the
 /// card is not needed by the store's checks).
-fn knows(store: &Store, user: &str) {
+pub(in crate::store) fn knows(store: &Store, user: &str) {
     store
         .with(|c| {
             c.execute(

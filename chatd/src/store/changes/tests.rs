@@ -14,15 +14,7 @@ fn store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("chatd.db")).unwrap();
     for user in ["bob", "carol"] {
-        store
-            .with(|c| {
-                c.execute(
-                    "INSERT INTO contacts (user, card, fingerprint, verified, added_at) VALUES (?1, '{}', '', 0, 0)",
-                    [user],
-                )?;
-                Ok(())
-            })
-            .unwrap();
+        super::super::tests::knows(&store, user);
     }
     // bob's text, and one of mine to bob.
     let _ = store
