@@ -78,15 +78,9 @@ pub async fn create(
             "a blob id is 32 lowercase hex digits",
         ));
     }
-    if req.size > state.config.max_blob_bytes {
-        return Err(AppError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            error_code::BLOB_TOO_LARGE,
-            format!(
-                "a blob is at most {} bytes on this relay",
-                state.config.max_blob_bytes
-            ),
-        ));
+    // Beyond what the document allows (an int64) is malformed, not large.
+    if i64::try_from(req.size).is_err() {
+        return Err(AppError::bad_request("a blob's size is an int64"));
     }
     if req.readers.is_empty() || req.readers.len() > MAX_BLOB_READERS {
         return Err(AppError::bad_request(format!(
@@ -97,6 +91,17 @@ pub async fn create(
         return Err(AppError::bad_request(format!(
             "{bad:?} is not a valid username"
         )));
+    }
+    // Well-formed, but over this relay's cap.
+    if req.size > state.config.max_blob_bytes {
+        return Err(AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            error_code::BLOB_TOO_LARGE,
+            format!(
+                "a blob is at most {} bytes on this relay",
+                state.config.max_blob_bytes
+            ),
+        ));
     }
     let mut readers = req.readers;
     readers.sort();

@@ -196,6 +196,14 @@ async fn sizes_over_the_caps_are_refused_and_nothing_beyond_is_written() {
     create(&alice, &random_id(), 1001, &["alice"])
         .await
         .assert_error(413, "blob_too_large");
+    // Beyond an int64 (what the document allows) is malformed, and so is a
+    // bad reader whatever the size: 400 before any cap.
+    create(&alice, &random_id(), 1 << 63, &["alice"])
+        .await
+        .assert_error(400, "bad_request");
+    create(&alice, &random_id(), 1001, &["\u{13}"])
+        .await
+        .assert_error(400, "bad_request");
 
     let id = random_id();
     create(&alice, &id, 1000, &["alice"])
