@@ -60,6 +60,7 @@ fn state_with(messages: usize, cut: usize) -> AppState {
                 edited: false,
                 deleted: false,
                 reactions: Vec::new(),
+                file: None,
             })
             .map(|mut m| {
                 if m.seq as usize > messages - cut {

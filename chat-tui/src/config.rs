@@ -26,7 +26,8 @@
 //! `write` (i); messages: `write` (i), `half_page_up` (ctrl+u),
 //! `half_page_down` (ctrl+d), `search` (/), `search_next` (n), `search_prev`
 //! (N), `list` (h), and on the selected message `reply` (r), `edit` (e),
-//! `delete` (d), `react` (+); composer: `editor` (ctrl+e); contacts view: `contact_add`
+//! `delete` (d), `react` (+), and on a selected file `save_file` (s),
+//! `open_file` (o); composer: `editor` (ctrl+e); contacts view: `contact_add`
 //! (a), `contact_verify` (v), `contact_remove` (d), `contact_accept_key` (A),
 //! `contact_refuse_key` (R); devices view:
 //! `device_revoke` (r), `device_rename` (e), `device_link` (l),

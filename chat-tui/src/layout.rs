@@ -3,12 +3,14 @@
 //! paging, scrolling) and `draw` both read it, so they agree on every row;
 //! it knows nothing of either (no app state, no styles).
 
-use ipc_schema::methods::{MessageState, MessageView, ReactionView};
+use ipc_schema::files::shown_name;
+use ipc_schema::methods::{FileState, FileView, MessageState, MessageView, ReactionView};
+use ipc_schema::text::human_size;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Block;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::text::{truncate, wrap};
+use crate::text::{drawable, truncate, wrap};
 
 /// Columns a message body is indented by under its header.
 pub const INDENT: usize = 2;
@@ -112,6 +114,8 @@ pub enum BodyKind {
     Unsupported,
     /// [`TOMBSTONE`]: its author deleted it for everyone.
     Deleted,
+    /// A file's one row ([`file_row`]).
+    File,
 }
 
 /// Shown in place of the body of a message its author deleted.
@@ -189,6 +193,18 @@ impl MessageRows {
             ("text", Some(body)) => (wrap(body, body_w), BodyKind::Text),
             // A group's history line: its one row is the header.
             ("system", _) => (Vec::new(), BodyKind::Text),
+            ("file", body) => {
+                let row = match &m.file {
+                    Some(f) => file_row(f, "s", body_w),
+                    // From a chatd that does not say where the file is.
+                    None => vec![(
+                        format!("{CLIP}{}", shown_name(body.as_deref().unwrap_or_default())),
+                        FilePart::Name,
+                    )],
+                };
+                let row: String = row.into_iter().map(|(text, _)| text).collect();
+                (vec![truncate(&row, body_w)], BodyKind::File)
+            }
             (kind, _) => (
                 vec![truncate(
                     &format!("[unsupported message type “{kind}”]"),
@@ -227,6 +243,104 @@ impl MessageRows {
             + self.failure.len()
             + self.reactions.len()
     }
+}
+
+/// What starts a file's row.
+pub const CLIP: &str = "📎 ";
+
+/// Columns a file's row keeps for its state before cutting its name.
+const STATE_ROOM: usize = 32;
+
+/// A piece of a file's row, for `draw` to style.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilePart {
+    /// The clip and the file's shown name.
+    Name,
+    /// Its size.
+    Size,
+    /// Where it is on its way: uploading, downloading, not fetched.
+    Moving,
+    /// Why it failed.
+    Failed,
+}
+
+/// How far `done` of `size` bytes is, in whole percent (0 to 100).
+pub fn percent(done: u64, size: u64) -> u64 {
+    if size == 0 {
+        return 100;
+    }
+    (u128::from(done.min(size)) * 100 / u128::from(size)) as u64
+}
+
+/// Where a file is, as its row says it, unless it is simply here (kept,
+/// or sent from this device): `uploading 45%`, `downloading 45%`,
+/// `not fetched — s to save` (`save_key` being the key that saves),
+/// `failed: why`.
+pub fn file_state(f: &FileView, save_key: &str) -> Option<(String, FilePart)> {
+    let (text, part) = match f.state {
+        FileState::Uploading => (
+            format!("uploading {}%", percent(f.done, f.size)),
+            FilePart::Moving,
+        ),
+        FileState::Downloading => (
+            format!("downloading {}%", percent(f.done, f.size)),
+            FilePart::Moving,
+        ),
+        FileState::Waiting => (
+            format!("not fetched — {save_key} to save"),
+            FilePart::Moving,
+        ),
+        FileState::Failed => {
+            let why = f.failure.as_deref().unwrap_or("unknown reason");
+            // One row: a reason's line breaks become spaces.
+            (
+                format!("failed: {}", why.replace(['\n', '\r'], " ")),
+                FilePart::Failed,
+            )
+        }
+        FileState::Uploaded | FileState::Ready => return None,
+    };
+    Some((text, part))
+}
+
+/// A file message's one row at most `width` columns wide, in pieces:
+/// `📎 build.log  2.3 MB  downloading 45%`. The name is the shown name
+/// (never a path, no controls) and every piece is [`truncate`]d, so a
+/// peer's name or failure reason is drawn inert; a long name is cut first,
+/// so the size and the state stay in sight.
+pub fn file_row(f: &FileView, save_key: &str, width: usize) -> Vec<(String, FilePart)> {
+    let name = drawable(&shown_name(&f.name)).into_owned();
+    let mut tail = vec![(format!("  {}", human_size(f.size)), FilePart::Size)];
+    if let Some((text, part)) = file_state(f, save_key) {
+        tail.push((drawable(&format!("  {text}")).into_owned(), part));
+    }
+    // The name gets what the size and the state leave (a long failure
+    // reason is cut rather than the name), and a few columns at least.
+    let reserved: usize = tail
+        .iter()
+        .map(|(t, part)| match part {
+            FilePart::Size => t.width(),
+            _ => t.width().min(STATE_ROOM),
+        })
+        .sum();
+    let name_room = width
+        .saturating_sub(CLIP.width() + reserved)
+        .max(name.width().min(8));
+    let mut parts = vec![(
+        truncate(&format!("{CLIP}{}", truncate(&name, name_room)), width),
+        FilePart::Name,
+    )];
+    let mut used = parts[0].0.width();
+    for (text, part) in tail {
+        let room = width.saturating_sub(used);
+        if room == 0 {
+            break;
+        }
+        let text = truncate(&text, room);
+        used += text.width();
+        parts.push((text, part));
+    }
+    parts
 }
 
 /// Rows of `messages` at `width`, counting from the newest and stopping once
@@ -302,6 +416,7 @@ mod tests {
             edited: false,
             deleted: false,
             reactions: Vec::new(),
+            file: None,
         }
     }
 

@@ -30,7 +30,11 @@ use tokio::sync::mpsc;
 
 /// Full-screen terminal client for chatd.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(
+    version,
+    about,
+    after_help = "Environment: CHAT_TUI_OPENER is the program `o` opens a file with (default: xdg-open, on macOS open); files to open are kept in $XDG_CACHE_HOME/chat/open (else ~/.cache/chat/open)."
+)]
 struct Cli {
     /// chatd's socket [default: $CHAT_SOCKET, else the per-user runtime dir]
     #[arg(long, value_name = "PATH")]
@@ -183,6 +187,8 @@ async fn run(socket: PathBuf, theme: Theme, keys: app::keymap::KeyMap) -> io::Re
     let size = terminal.size()?;
     let mut state = AppState::new(socket.display().to_string(), theme, TimeZone::Local);
     state.keys = keys;
+    state.files.opener = backend::files::opener_from_env();
+    state.files.cache = backend::files::open_cache_dir();
     state.viewport = ratatui::layout::Rect::new(0, 0, size.width, size.height);
     state.now_ms = now_ms();
 

@@ -7,6 +7,7 @@ use ipc_schema::methods::{
 };
 
 use crate::app::composer::Edit;
+use crate::app::files::{FileWrite, Written};
 use crate::app::state::{KeyChoice, Pane};
 
 /// Something that happened: a key, a mouse event, a tick, or an answer from chatd.
@@ -258,6 +259,25 @@ pub enum Action {
         /// chatd's error text.
         error: String,
     },
+    /// Save the selected file: asks where (s).
+    SaveFile,
+    /// Open the selected file with the desktop's opener (o).
+    OpenFile,
+    /// chatd's answer to `file.download` for a save or an open.
+    FileFetched {
+        /// The job ([`crate::app::files::FileJob`]).
+        job: u64,
+        /// Where the file is now, or chatd's refusal.
+        result: Result<ipc_schema::methods::FileState, String>,
+    },
+    /// A file was read back and written out (and the opener started), or
+    /// why not.
+    FileWritten {
+        /// The job.
+        job: u64,
+        /// Where it is, or why it is not.
+        result: Result<Written, String>,
+    },
 }
 
 /// Why a `device.*` call did not go through.
@@ -492,6 +512,19 @@ pub enum Effect {
         /// Carry the message history too.
         with_history: bool,
     },
+    /// `file.download`: fetch a file message's file now, for a job.
+    DownloadFile {
+        /// The job; the answer is [`Action::FileFetched`].
+        job: u64,
+        /// The conversation.
+        peer: String,
+        /// The message's id.
+        id: String,
+    },
+    /// Read a kept file back (`file.read`) and write it out, then open it
+    /// if asked; the answer is [`Action::FileWritten`]. The worker runs it
+    /// as a task of its own, on a connection of its own.
+    WriteFile(FileWrite),
 }
 
 /// Messages per `message.list` page.

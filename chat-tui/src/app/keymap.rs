@@ -193,6 +193,8 @@ pub enum Bound {
     EditMessage,
     DeleteMessage,
     React,
+    SaveFile,
+    OpenFile,
 }
 
 /// (name in `[keys]`, action, default key, scopes).
@@ -277,6 +279,8 @@ const TABLE: &[(&str, Bound, Key, &[Scope])] = {
         ("edit", B::EditMessage, Key::ch('e'), &[S::Messages]),
         ("delete", B::DeleteMessage, Key::ch('d'), &[S::Messages]),
         ("react", B::React, Key::ch('+'), &[S::Messages]),
+        ("save_file", B::SaveFile, Key::ch('s'), &[S::Messages]),
+        ("open_file", B::OpenFile, Key::ch('o'), &[S::Messages]),
         ("editor", B::Editor, Key::ctrl('e'), &[S::Composer]),
         ("contact_add", B::ContactAdd, Key::ch('a'), &[S::Contacts]),
         (

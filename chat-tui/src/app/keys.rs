@@ -63,6 +63,11 @@ pub const HELP: &[(&str, &str)] = &[
     ("{edit}", "edit your selected message (Enter saves)"),
     ("{delete} / Delete", "delete yours for everyone (asks y/n)"),
     ("{react}", "react: 1–6 or type an emoji; again undoes"),
+    ("{save_file}", "save the selected file (asks where)"),
+    (
+        "{open_file}",
+        "open the selected file (an unknown type asks y/N)",
+    ),
     ("Esc", "forget the selection, then back to the list"),
     ("", "Search"),
     ("type, Enter", "search the whole history through chatd"),
@@ -373,6 +378,8 @@ fn map_key(state: &AppState, keys: &KeyMap, key: KeyEvent) -> Option<Action> {
             _ if is(Bound::EditMessage) => Some(Action::EditMessage),
             _ if is(Bound::DeleteMessage) => Some(Action::DeleteMessage),
             _ if is(Bound::React) => Some(Action::React),
+            _ if is(Bound::SaveFile) => Some(Action::SaveFile),
+            _ if is(Bound::OpenFile) => Some(Action::OpenFile),
             _ if is(Bound::HalfPageDown) => Some(Action::HalfPageDown),
             _ if is(Bound::HalfPageUp) => Some(Action::HalfPageUp),
             _ if is(Bound::Top) => Some(Action::ScrollTop),
@@ -430,7 +437,9 @@ fn search_key(key: KeyEvent) -> Option<Action> {
 }
 
 /// Keys in a question about a message: y/n to deleting it; for a reaction,
-/// a quick choice's number (while nothing is typed) or an emoji typed.
+/// a quick choice's number (while nothing is typed) or an emoji typed; a
+/// path to save a file to; y/N to opening a risky file, where any key
+/// but `y` is no.
 fn message_prompt_key(prompt: &MessagePrompt, key: KeyEvent) -> Option<Action> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     match prompt {
@@ -444,6 +453,11 @@ fn message_prompt_key(prompt: &MessagePrompt, key: KeyEvent) -> Option<Action> {
                 Some(Action::ReactQuick(c as usize - '0' as usize))
             }
             _ => prompt_key(key),
+        },
+        MessagePrompt::SaveFile { .. } => prompt_key(key),
+        MessagePrompt::OpenRisky { .. } => match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') if !ctrl => Some(Action::PromptSubmit),
+            _ => Some(Action::CloseOverlay),
         },
     }
 }
@@ -500,7 +514,12 @@ fn has_prompt(state: &AppState) -> bool {
                 Some(ContactPrompt::Add(_) | ContactPrompt::Verify { .. })
             )
         }
-        Some(Overlay::Message(p)) => matches!(p, MessagePrompt::React { .. }),
+        Some(Overlay::Message(p)) => {
+            matches!(
+                p,
+                MessagePrompt::React { .. } | MessagePrompt::SaveFile { .. }
+            )
+        }
         _ => false,
     }
 }

@@ -75,16 +75,18 @@ pub fn refusal(m: &MessageView, change: Change) -> Option<&'static str> {
 }
 
 /// The keys that work on the selected message, with their names, for the
-/// hint under the message pane.
+/// hint under the message pane (a file's save and open keys last).
 pub fn hints(state: &AppState) -> Vec<(String, &'static str)> {
     let Some((_, m)) = state.selected_message() else {
         return Vec::new();
     };
-    Change::ALL
+    let mut hints: Vec<_> = Change::ALL
         .into_iter()
         .filter(|c| refusal(m, *c).is_none())
         .map(|c| (state.keys.key(c.bound()).to_string(), c.label()))
-        .collect()
+        .collect();
+    hints.extend(crate::app::files::hints(state, m));
+    hints
 }
 
 /// Whether `r` holds this user's own reaction.
@@ -341,6 +343,7 @@ pub fn failed(state: &mut AppState, change: MessageChangeKind, error: String) {
         MessageChangeKind::Edited => "not edited",
         MessageChangeKind::Deleted => "not deleted",
         MessageChangeKind::Reacted => "reaction not sent",
+        MessageChangeKind::File => "file not moved",
     };
     state.notice = Some(format!("{what}: {error}"));
 }

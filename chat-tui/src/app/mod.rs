@@ -4,6 +4,7 @@ pub mod action;
 pub mod composer;
 pub mod contacts;
 pub mod devices;
+pub mod files;
 pub mod key_change;
 pub mod keymap;
 pub mod keys;

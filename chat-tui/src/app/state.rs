@@ -82,6 +82,26 @@ pub enum MessagePrompt {
         /// Why the typed one was refused.
         error: Option<String>,
     },
+    /// Where to save a file message's file: a path, prefilled with
+    /// `~/Downloads/` and the shown name.
+    SaveFile {
+        /// The message.
+        key: MessageKey,
+        /// The path being typed.
+        input: Composer,
+        /// Why the typed one was refused.
+        error: Option<String>,
+    },
+    /// y/N before opening a file whose type is unknown or may run
+    /// something ([`ipc_schema::files::opening_is_risky`]).
+    OpenRisky {
+        /// The message.
+        key: MessageKey,
+        /// The file's shown name (a peer's text: drawn through `wrap`).
+        name: String,
+        /// The media type the sender gave.
+        media_type: String,
+    },
 }
 
 /// Names one message of a conversation: ids are unique per sender, so the
@@ -481,6 +501,8 @@ pub struct AppState {
     pub keys: crate::app::keymap::KeyMap,
     /// Own identity, once loaded for the identity view.
     pub identity: Option<Identity>,
+    /// Files being saved or opened, and how opening is done.
+    pub files: crate::app::files::Files,
     /// Set when the user asked to quit.
     pub should_quit: bool,
 }
@@ -511,6 +533,7 @@ impl AppState {
             theme,
             keys: crate::app::keymap::KeyMap::default(),
             identity: None,
+            files: crate::app::files::Files::default(),
             should_quit: false,
         }
     }

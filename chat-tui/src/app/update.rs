@@ -12,7 +12,8 @@ use crate::app::state::{
     AppState, DaemonLink, OpenConversation, Overlay, Pane, SearchQuery, Status,
 };
 use crate::app::{
-    contacts, devices, key_change, lists, members, message_changes, picker, search, selection,
+    contacts, devices, files, key_change, lists, members, message_changes, picker, search,
+    selection,
 };
 use crate::layout::{self, MessageRows};
 use crate::qr::Qr;
@@ -194,6 +195,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 Effect::LoadConversations,
             ]);
             devices::refresh(state, &mut fx);
+            files::reconnected(state, &mut fx);
             if let Some(open) = &mut state.open {
                 open.loading = true;
                 let peer = open.peer.clone();
@@ -209,6 +211,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::DaemonResumed => {
             state.daemon = DaemonLink::Online;
             state.notice = Some("reconnected to chatd".into());
+            files::reconnected(state, &mut fx);
             if let Some(open) = &mut state.open {
                 // Focus belongs to a connection, and a conversation opened
                 // while offline was neither marked read nor loaded.
@@ -310,6 +313,8 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 return update(state, Action::OpenSelected);
             }
         }
+        Action::PromptEdit(edit) if files::is_open(state) => files::prompt_edit(state, edit),
+        Action::PromptSubmit if files::is_open(state) => files::prompt_submit(state, &mut fx),
         Action::PromptEdit(edit) if message_changes::is_open(state) => {
             message_changes::prompt_edit(state, edit)
         }
@@ -374,6 +379,10 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::MessageChangeFailed { change, error } => {
             message_changes::failed(state, change, error)
         }
+        Action::SaveFile => files::save(state),
+        Action::OpenFile => files::open(state, &mut fx),
+        Action::FileFetched { job, result } => files::fetched(state, job, result, &mut fx),
+        Action::FileWritten { job, result } => files::written(state, job, result),
     }
     fx
 }
@@ -543,8 +552,12 @@ fn on_event(state: &mut AppState, event: Event, fx: &mut Vec<Effect>) {
         Event::GroupRemoved(_) => {
             fx.extend([Effect::LoadGroups, Effect::LoadConversations]);
         }
-        // An edit, a delete or a reaction: the message as it is now.
-        Event::MessageChanged(e) => message_changes::changed(state, &e.peer, *e.message),
+        // An edit, a delete, a reaction or its file moving: the message
+        // as it is now. A save or an open may have waited for its file.
+        Event::MessageChanged(e) => {
+            files::changed(state, &e.message, fx);
+            message_changes::changed(state, &e.peer, *e.message);
+        }
         Event::DeviceGone(d) => {
             state.notice = Some(format!(
                 "device '{}' {}: it no longer gets this account's messages",

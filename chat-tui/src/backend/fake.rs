@@ -8,13 +8,16 @@ use ipc_schema::client::ClientError;
 use ipc_schema::jsonrpc::code;
 use ipc_schema::methods::{
     Contact, ContactAcceptKeyResult, ContactAddParams, ContactRefuseKeyResult, ConversationView,
-    DeviceLinkResult, DeviceView, Direction, EventEnvelope, IdentityShowResult,
-    MessageDeleteResult, MessageEditResult, MessageListResult, MessageReactResult,
-    MessageSearchResult, MessageSendResult, MessageView, ReactionView, StatusResult,
+    DeviceLinkResult, DeviceView, Direction, EventEnvelope, FileDownloadResult, FileReadResult,
+    IdentityShowResult, MessageDeleteResult, MessageEditResult, MessageListResult,
+    MessageReactResult, MessageSearchResult, MessageSendResult, MessageView, ReactionView,
+    StatusResult,
 };
 use tokio::sync::mpsc;
 
 use super::{Connector, Daemon, Subscription};
+
+mod files;
 
 /// What the fake saw and what it answers with, shared with the test.
 #[derive(Debug, Default)]
@@ -56,6 +59,17 @@ pub struct FakeState {
     pub search_hits: Vec<ipc_schema::methods::SearchHit>,
     /// Whether connecting fails (chatd "down").
     pub down: bool,
+    /// The bytes of the files chatd can fetch, by message id: `file.download`
+    /// makes the file `downloading` and then, with an event, `ready`; a file
+    /// not here fails (`blob_gone`).
+    pub files: HashMap<String, Vec<u8>>,
+    /// Bytes per `file.read` piece; 0 is chatd's 1 MiB.
+    pub piece: usize,
+    /// `file.read` from this offset fails (chatd's disk, say).
+    pub read_fails_at: Option<u64>,
+    /// The `message.changed` events of files, also sent to the subscriber
+    /// if there is one, for tests that feed `update` themselves.
+    pub file_events: Vec<EventEnvelope>,
 }
 
 impl FakeState {
@@ -517,6 +531,31 @@ impl Daemon for FakeDaemon {
             s.link
                 .clone()
                 .ok_or_else(|| relay_refused(403, "too_many_devices"))
+        })
+    }
+    async fn file_download(
+        &mut self,
+        peer: Option<String>,
+        id: String,
+    ) -> Result<FileDownloadResult, ClientError> {
+        self.check()?;
+        self.with(|s| {
+            let dash = peer.as_deref().unwrap_or("-");
+            s.calls.push(format!("file.download {dash} {id}"));
+            s.fetch(peer.as_deref(), &id)
+        })
+    }
+    async fn file_read(
+        &mut self,
+        peer: Option<String>,
+        id: String,
+        offset: u64,
+    ) -> Result<FileReadResult, ClientError> {
+        self.check()?;
+        self.with(|s| {
+            let dash = peer.as_deref().unwrap_or("-");
+            s.calls.push(format!("file.read {dash} {id} {offset}"));
+            s.read(peer.as_deref(), &id, offset)
         })
     }
     async fn subscribe(&mut self, after: Option<u64>) -> Result<Subscription, ClientError> {

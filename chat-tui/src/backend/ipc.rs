@@ -9,7 +9,8 @@ use ipc_schema::methods::{
     ContactRefuseKeyParams, ContactRefuseKeyResult, ContactRemoveParams, ContactVerifyParams,
     ConversationFocusParams, ConversationListParams, ConversationMarkReadParams, ConversationView,
     DeviceLinkParams, DeviceLinkResult, DeviceListParams, DeviceRenameParams, DeviceRevokeParams,
-    DeviceView, IdentityCardParams, IdentityShowParams, IdentityShowResult, MessageDeleteParams,
+    DeviceView, FileDownloadParams, FileDownloadResult, FileReadParams, FileReadResult,
+    IdentityCardParams, IdentityShowParams, IdentityShowResult, MessageDeleteParams,
     MessageDeleteResult, MessageEditParams, MessageEditResult, MessageListParams,
     MessageListResult, MessageReactParams, MessageReactResult, MessageSearchParams,
     MessageSearchResult, MessageSendParams, MessageSendResult, StatusParams, StatusResult,
@@ -238,6 +239,28 @@ impl Daemon for IpcDaemon {
     }
     async fn device_link(&mut self, with_history: bool) -> Result<DeviceLinkResult, ClientError> {
         self.client.call(DeviceLinkParams { with_history }).await
+    }
+    async fn file_download(
+        &mut self,
+        peer: Option<String>,
+        id: String,
+    ) -> Result<FileDownloadResult, ClientError> {
+        self.client.call(FileDownloadParams { peer, id }).await
+    }
+    async fn file_read(
+        &mut self,
+        peer: Option<String>,
+        id: String,
+        offset: u64,
+    ) -> Result<FileReadResult, ClientError> {
+        self.client
+            .call(FileReadParams {
+                peer,
+                id,
+                offset,
+                length: None,
+            })
+            .await
     }
     async fn subscribe(&mut self, after: Option<u64>) -> Result<Subscription, ClientError> {
         // Events need a connection of their own: a subscribed one takes no calls.

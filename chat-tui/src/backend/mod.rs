@@ -11,14 +11,16 @@ use ipc_schema::Secret;
 use ipc_schema::client::ClientError;
 use ipc_schema::methods::{
     Contact, ContactAcceptKeyResult, ContactAddParams, ContactRefuseKeyResult, ConversationView,
-    DeviceLinkResult, DeviceView, EventEnvelope, IdentityShowResult, MessageDeleteResult,
-    MessageEditResult, MessageListResult, MessageReactResult, MessageSearchResult,
-    MessageSendResult, StatusResult,
+    DeviceLinkResult, DeviceView, EventEnvelope, FileDownloadResult, FileReadResult,
+    IdentityShowResult, MessageDeleteResult, MessageEditResult, MessageListResult,
+    MessageReactResult, MessageSearchResult, MessageSendResult, StatusResult,
 };
 use tokio::sync::mpsc;
 
+mod base64;
 #[cfg(test)]
 mod fake;
+pub mod files;
 mod ipc;
 #[cfg(test)]
 mod tests;
@@ -161,6 +163,20 @@ pub trait Daemon: Send + 'static {
         &mut self,
         with_history: bool,
     ) -> impl Future<Output = Result<DeviceLinkResult, ClientError>> + Send;
+    /// `file.download`: fetch message `id`'s file now, whatever its size.
+    fn file_download(
+        &mut self,
+        peer: Option<String>,
+        id: String,
+    ) -> impl Future<Output = Result<FileDownloadResult, ClientError>> + Send;
+    /// `file.read`: the next piece (at most 1 MiB) of message `id`'s kept
+    /// file from `offset`.
+    fn file_read(
+        &mut self,
+        peer: Option<String>,
+        id: String,
+        offset: u64,
+    ) -> impl Future<Output = Result<FileReadResult, ClientError>> + Send;
     /// `subscribe {after}` on a connection of its own: the stored events
     /// after `after` first, then live ones; only live ones without `after`.
     fn subscribe(

@@ -44,6 +44,7 @@ fn msg(i: usize, peer: &str, out: bool, body: &str, state: MessageState) -> Mess
         edited: false,
         deleted: false,
         reactions: Vec::new(),
+        file: None,
     }
 }
 
@@ -673,4 +674,5 @@ async fn accepting_in_the_app_pins_the_key_it_showed_and_reloads_the_lists() {
 }
 
 mod changes;
+mod files;
 mod search;

@@ -3,6 +3,7 @@
 //! app as actions that say what happened, never as wording for the user.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ipc_schema::client::ClientError;
@@ -10,10 +11,11 @@ use ipc_schema::jsonrpc::code;
 use ipc_schema::methods::{ContactAddParams, MessageChangeKind, MessageView};
 use tokio::sync::mpsc;
 
-use super::{Connector, Daemon, Subscription, is_connection_error};
+use super::{Connector, Daemon, Subscription, files, is_connection_error};
 use crate::app::action::{
     Action, ContactDone, ContactFailed, DeviceFailed, Effect, PAGE_SIZE, SEARCH_PAGE,
 };
+use crate::app::files::FileWrite;
 
 /// Runs effects against chatd, forwards its events, and reconnects every
 /// `retry` while it is away. Ends when the effect channel closes.
@@ -22,12 +24,17 @@ use crate::app::action::{
 /// (docs/IPC.md §6), so the app misses nothing and reloads nothing
 /// ([`Action::DaemonResumed`]); when that cannot be done, the app is told to
 /// load everything afresh ([`Action::DaemonOnline`]).
+///
+/// Writing a file out ([`Effect::WriteFile`]) takes as many calls as the
+/// file has pieces: it runs as a task of its own, on a connection of its
+/// own, so that everything else goes on meanwhile.
 pub async fn run<C: Connector>(
     connector: C,
     mut effects: mpsc::UnboundedReceiver<Effect>,
     actions: mpsc::UnboundedSender<Action>,
     retry: Duration,
 ) {
+    let connector = Arc::new(connector);
     // The `seq` of the last event the app has, once there is a subscription.
     let mut resume: Option<u64> = None;
     loop {
@@ -54,6 +61,13 @@ pub async fn run<C: Connector>(
                         () = &mut sleep => break,
                         effect = effects.recv() => match effect {
                             None => return,
+                            // A save would wait for an answer forever.
+                            Some(Effect::WriteFile(w)) => {
+                                let _ = actions.send(Action::FileWritten {
+                                    job: w.job,
+                                    result: Err("daemon offline".into()),
+                                });
+                            }
                             // Nothing to run them against; `update` already kept drafts.
                             Some(effect) => tracing::debug!("dropped while offline: {effect:?}"),
                         },
@@ -72,6 +86,10 @@ pub async fn run<C: Connector>(
             tokio::select! {
                 effect = effects.recv() => {
                     let Some(effect) = effect else { return };
+                    if let Effect::WriteFile(w) = effect {
+                        spawn_write(connector.clone(), w, actions.clone());
+                        continue;
+                    }
                     match execute(&mut daemon, effect, &actions).await {
                         Ok(()) => {}
                         Err(e) if is_connection_error(&e) => break e,
@@ -91,6 +109,25 @@ pub async fn run<C: Connector>(
         let _ = actions.send(Action::DaemonOffline(lost.to_string()));
         tokio::time::sleep(retry).await;
     }
+}
+
+/// Writes a file out on a connection of its own, as a task of its own.
+fn spawn_write<C: Connector>(
+    connector: Arc<C>,
+    w: FileWrite,
+    actions: mpsc::UnboundedSender<Action>,
+) {
+    tokio::spawn(async move {
+        let job = w.job;
+        let action = match connector.connect().await {
+            Ok(mut daemon) => files::write(&mut daemon, w).await,
+            Err(e) => Action::FileWritten {
+                job,
+                result: Err(e.to_string()),
+            },
+        };
+        let _ = actions.send(action);
+    });
 }
 
 /// Subscribes after `resume`, the last event the app has, and says whether
@@ -282,6 +319,9 @@ pub async fn execute<D: Daemon>(
             daemon.device_link(with_history).await,
             false,
         )?),
+        Effect::DownloadFile { job, peer, id } => files::download(daemon, job, peer, id).await?,
+        // `run` gives it a task of its own; run here, it is one call after the other.
+        Effect::WriteFile(w) => files::write(daemon, w).await,
     };
     let _ = actions.send(action);
     Ok(())

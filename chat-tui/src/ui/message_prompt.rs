@@ -1,7 +1,8 @@
 //! A question about the selected message, over the bottom of the message
-//! pane: delete it for everyone (y/n), or which emoji to react with. The
-//! quote, the emoji and the names are peers' text: each goes through
-//! [`truncate`].
+//! pane: delete it for everyone (y/n), which emoji to react with, where to
+//! save a file, or whether to open a risky one (y/N). The quote, the
+//! emoji and the names are peers' text: each goes through [`truncate`] or
+//! [`wrap`].
 
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
@@ -11,7 +12,8 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::app::message_changes::{QUICK, is_mine};
 use crate::app::{AppState, MessageKey, MessagePrompt};
-use crate::text::truncate;
+use crate::layout::{FilePart, file_row};
+use crate::text::{drawable, truncate, wrap};
 
 /// Draws `prompt` over the bottom of the message pane `area`.
 pub fn draw(frame: &mut Frame, state: &AppState, prompt: &MessagePrompt, area: Rect) {
@@ -32,6 +34,37 @@ pub fn draw(frame: &mut Frame, state: &AppState, prompt: &MessagePrompt, area: R
             " React ",
             react_lines(state, key, input.text.as_str(), error.as_deref(), width),
         ),
+        MessagePrompt::SaveFile { key, input, error } => {
+            let (path, _) = window(&input.text, input.cursor, width.saturating_sub(2));
+            let note = match error {
+                Some(e) => Line::styled(truncate(e, width), t.error),
+                None => Line::styled(
+                    truncate("Enter saves (never over a file) · Esc cancels", width),
+                    t.dim,
+                ),
+            };
+            (
+                " Save file ",
+                vec![
+                    file_line(state, key, width),
+                    Line::from(vec![Span::styled("> ", t.unread), Span::raw(path)]),
+                    note,
+                ],
+            )
+        }
+        MessagePrompt::OpenRisky {
+            name, media_type, ..
+        } => {
+            let question = format!(
+                "\"{name}\" is {media_type} — an unknown or executable type. Open it anyway? y/N"
+            );
+            let mut lines: Vec<Line> = wrap(&question, width).into_iter().map(Line::raw).collect();
+            lines.push(Line::styled(
+                truncate("y opens it · any other key does not", width),
+                t.dim,
+            ));
+            (" Open? ", lines)
+        }
     };
     let height = (lines.len() as u16 + 2).min(area.height);
     let popup = Rect {
@@ -56,6 +89,60 @@ pub fn draw(frame: &mut Frame, state: &AppState, prompt: &MessagePrompt, area: R
             inner.y + 2,
         ));
     }
+    // The path's row is the second.
+    if let MessagePrompt::SaveFile { input, .. } = prompt
+        && inner.height > 1
+    {
+        let (_, at) = window(&input.text, input.cursor, width.saturating_sub(2));
+        frame.set_cursor_position(Position::new(inner.x + 2 + at as u16, inner.y + 1));
+    }
+}
+
+/// What of a one-line `text` shows in `room` columns so that the cursor
+/// (a byte index) is in sight, and the cursor's column in it: the start,
+/// or `…` and the part before the cursor when that is too wide.
+fn window(text: &str, cursor: usize, room: usize) -> (String, usize) {
+    let cursor = cursor.min(text.len());
+    // Made drawable in two halves, so the cursor stays between them.
+    let head = drawable(&text[..cursor]);
+    let text = format!("{head}{}", drawable(&text[cursor..]));
+    let cursor = head.len();
+    let before = head.width();
+    if before < room {
+        return (truncate(&text, room), before);
+    }
+    // Drop characters from the start until what is left before the
+    // cursor fits after the `…`.
+    let mut start = 0;
+    let mut width = before;
+    for (i, c) in text[..cursor].char_indices() {
+        if width + 1 < room {
+            break;
+        }
+        width -= c.to_string().width();
+        start = i + c.len_utf8();
+    }
+    let shown = truncate(&format!("…{}", &text[start..]), room);
+    (shown, (width + 1).min(room.saturating_sub(1)))
+}
+
+/// The file of the message `key` names, as its row shows it.
+fn file_line(state: &AppState, key: &MessageKey, width: usize) -> Line<'static> {
+    let file = state
+        .open
+        .as_ref()
+        .and_then(|o| o.messages.iter().rev().find(|m| key.names(m)))
+        .and_then(|m| m.file.as_ref());
+    let Some(file) = file else {
+        return Line::raw("");
+    };
+    // Its name and size; where it is does not matter here.
+    let row: String = file_row(file, "", width)
+        .into_iter()
+        .filter(|(_, part)| matches!(part, FilePart::Name | FilePart::Size))
+        .map(|(text, _)| text)
+        .collect();
+    Line::raw(row)
 }
 
 /// The message, the quick choices, the emoji being typed, and this user's

@@ -12,7 +12,9 @@ use ratatui::widgets::{Block, Paragraph};
 use crate::app::keymap::Bound;
 use crate::app::message_changes::{hints, is_mine};
 use crate::app::{AppState, DaemonLink, Pane};
-use crate::layout::{BodyKind, INDENT, MessageRows, REACTION_GAP, TOMBSTONE, reaction_chip};
+use crate::layout::{
+    BodyKind, FilePart, INDENT, MessageRows, REACTION_GAP, TOMBSTONE, file_row, reaction_chip,
+};
 use crate::text::{drawable, truncate};
 
 /// The delivery mark of an outgoing message.
@@ -104,7 +106,7 @@ pub fn message_lines(
     let pad = " ".repeat(INDENT.min(width.saturating_sub(1)));
     let body_w = width.saturating_sub(INDENT).max(1);
     let body_style = match rows.kind {
-        BodyKind::Text => Style::new(),
+        BodyKind::Text | BodyKind::File => Style::new(),
         BodyKind::Unsupported | BodyKind::Deleted => t.dim.add_modifier(Modifier::ITALIC),
     };
     let mut lines = Vec::with_capacity(rows.height());
@@ -115,11 +117,29 @@ pub fn message_lines(
             Span::styled(reply_quote(state, m, body_w), t.dim),
         ]));
     }
-    for row in rows.body {
-        lines.push(Line::from(vec![
-            Span::raw(pad.clone()),
-            Span::styled(row, body_style),
-        ]));
+    match (&m.file, rows.kind) {
+        // The same one row, in pieces: the state dim, a failure in red.
+        (Some(f), BodyKind::File) => {
+            let save = state.keys.key(Bound::SaveFile).to_string();
+            let mut spans = vec![Span::raw(pad.clone())];
+            for (text, part) in file_row(f, &save, body_w) {
+                let style = match part {
+                    FilePart::Name => Style::new(),
+                    FilePart::Size | FilePart::Moving => t.dim,
+                    FilePart::Failed => t.error,
+                };
+                spans.push(Span::styled(text, style));
+            }
+            lines.push(Line::from(spans));
+        }
+        _ => {
+            for row in rows.body {
+                lines.push(Line::from(vec![
+                    Span::raw(pad.clone()),
+                    Span::styled(row, body_style),
+                ]));
+            }
+        }
     }
     if let Some(cut) = rows.cut {
         lines.push(Line::from(vec![

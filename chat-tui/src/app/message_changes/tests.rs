@@ -41,6 +41,7 @@ fn msg(i: usize, out: bool, body: &str) -> MessageView {
         edited: false,
         deleted: false,
         reactions: Vec::new(),
+        file: None,
     }
 }
 

@@ -32,6 +32,7 @@ fn msg(i: usize, peer: &str, body: &str) -> MessageView {
         edited: false,
         deleted: false,
         reactions: Vec::new(),
+        file: None,
     }
 }
 
