@@ -80,6 +80,8 @@ pub enum Command {
     React(ReactArgs),
     /// Search all history for words, newest first
     Search(SearchArgs),
+    /// Write a received (or sent) file out, fetching it first if needed
+    Save(SaveArgs),
     /// Mark a conversation's incoming messages read
     Read(ReadArgs),
     /// Print events as they happen, each with its sequence number
@@ -275,6 +277,13 @@ pub struct SendArgs {
     /// The message; read from stdin when absent or `-`
     #[arg(value_name = "TEXT")]
     pub text: Option<String>,
+    /// Send this file instead of a text (up to 100 MiB by default); chatd
+    /// gets it through chat-ctl, so it needs no access to the path
+    #[arg(long, value_name = "PATH", conflicts_with = "text")]
+    pub file: Option<std::path::PathBuf>,
+    /// The file's media type (type/subtype); guessed from its name when absent
+    #[arg(long = "type", value_name = "MEDIA", requires = "file")]
+    pub media_type: Option<String>,
     /// Answer this message (its id, or its first 8 or more hex digits)
     #[arg(long, value_name = "ID", value_parser = changes::parse_message_id)]
     pub reply_to: Option<String>,

@@ -77,6 +77,40 @@ impl KeysConfig {
     }
 }
 
+/// `[files]`: files sent and received (docs/PROTOCOL.md §15).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesConfig {
+    /// Received files up to this many MiB come down by themselves; bigger
+    /// ones wait for `chat-ctl save` (or chat-tui's `s`). 0: none do.
+    /// Default 25.
+    pub auto_download_mib: u64,
+    /// The biggest file this device sends, in MiB (default 100, the
+    /// relay's default `--max-blob-mib`; at most 4096).
+    pub max_send_mib: u64,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        FilesConfig {
+            auto_download_mib: 25,
+            max_send_mib: 100,
+        }
+    }
+}
+
+impl FilesConfig {
+    /// The automatic download limit in bytes.
+    pub fn auto_limit(&self) -> u64 {
+        self.auto_download_mib.saturating_mul(1 << 20)
+    }
+
+    /// The biggest file sent, in bytes.
+    pub fn max_send(&self) -> u64 {
+        self.max_send_mib.saturating_mul(1 << 20)
+    }
+}
+
 /// `[events]`: how long the event log behind `subscribe {after}` is kept.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -124,6 +158,8 @@ pub struct Config {
     pub quarantine: QuarantineConfig,
     /// Keys left by a rotation.
     pub keys: KeysConfig,
+    /// Files.
+    pub files: FilesConfig,
 }
 
 impl Config {
@@ -136,6 +172,12 @@ impl Config {
                 if !(1..=90).contains(&c.keys.grace_days) {
                     return Err(format!(
                         "{}: keys.grace_days must be 1 to 90 days",
+                        path.display()
+                    ));
+                }
+                if !(1..=4096).contains(&c.files.max_send_mib) {
+                    return Err(format!(
+                        "{}: files.max_send_mib must be 1 to 4096",
                         path.display()
                     ));
                 }
@@ -184,6 +226,9 @@ mod tests {
             ("[keys]\ngrace_days = 0", false),
             ("[keys]\ngrace_days = 91", false),
             ("[keys]\ngrace = 3", false),
+            ("[files]\nauto_download_mib = 0\nmax_send_mib = 4096", true),
+            ("[files]\nmax_send_mib = 0", false),
+            ("[files]\nauto_download = 3", false),
         ] {
             std::fs::write(&path, text).unwrap();
             assert_eq!(Config::load(&path).is_ok(), ok, "{text}");

@@ -89,31 +89,53 @@ pub async fn upload(
     sealed: &SealedFile,
     readers: &[String],
 ) -> Result<(), FilesError> {
-    let total = file::sealed_len(sealed.size);
+    upload_spool(
+        relay,
+        token,
+        &sealed.id,
+        sealed.size,
+        &sealed.spool,
+        readers,
+        &mut |_| {},
+    )
+    .await
+}
+
+/// Uploads blob `id` (a file of `size` bytes, sealed into `spool`) for
+/// `readers`, from the bytes the relay holds already; `progress` hears the
+/// sealed bytes stored after each piece.
+pub async fn upload_spool(
+    relay: &RelayClient,
+    token: &Secret,
+    id: &str,
+    size: u64,
+    spool: &Path,
+    readers: &[String],
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> Result<(), FilesError> {
+    let total = file::sealed_len(size);
     let status = relay
         .create_blob(
             token,
             &BlobCreate {
-                id: sealed.id.clone(),
+                id: id.to_owned(),
                 size: total,
                 readers: readers.to_vec(),
             },
         )
         .await?;
-    let mut at = match relay.blob_stored(token, &sealed.id).await? {
+    let mut at = match relay.blob_stored(token, id).await? {
         Some(stored) => stored,
         None => status.stored,
     };
-    let mut spool = std::fs::File::open(&sealed.spool)?;
+    let mut spool = std::fs::File::open(spool)?;
     while at < total {
         let n = PIECE.min((total - at) as usize);
         let mut piece = vec![0u8; n];
         spool.seek(SeekFrom::Start(at))?;
         spool.read_exact(&mut piece)?;
-        at = relay
-            .put_blob(token, &sealed.id, at, total, piece)
-            .await?
-            .stored;
+        at = relay.put_blob(token, id, at, total, piece).await?.stored;
+        progress(at);
     }
     Ok(())
 }
@@ -130,14 +152,57 @@ pub async fn download(
     sha256: &[u8; 32],
     dest: &Path,
 ) -> Result<(), FilesError> {
-    let id_bytes = blob_id(id).ok_or_else(|| FilesError::NoBlob(id.to_owned()))?;
-    let partial = dest.with_extension("partial");
-    let opened = open_into(relay, token, id, id_bytes, key, size, sha256, &partial).await;
+    let want = Want {
+        id,
+        key,
+        size,
+        sha256,
+    };
+    download_resuming(relay, token, want, dest, &mut |_| {}).await
+}
+
+/// What a download must bring: blob `id`, opened with `key` into a file of
+/// `size` bytes whose SHA-256 is `sha256`.
+pub struct Want<'a> {
+    /// The blob's id.
+    pub id: &'a str,
+    /// The file's key.
+    pub key: FileKey,
+    /// The file's size.
+    pub size: u64,
+    /// The file's SHA-256.
+    pub sha256: &'a [u8; 32],
+}
+
+/// The temporary file a download of `dest` writes.
+pub fn partial_path(dest: &Path) -> PathBuf {
+    let mut name = dest.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
+}
+
+/// Like [`download`], going on from the whole chunks an interrupted
+/// download left in the temporary file (they are hashed again, and the
+/// digest still checks the whole file); `progress` hears the file's bytes
+/// opened so far. A blob that fails a check leaves nothing behind; one the
+/// relay could not serve leaves the chunks so far.
+pub async fn download_resuming(
+    relay: &RelayClient,
+    token: &Secret,
+    want: Want<'_>,
+    dest: &Path,
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> Result<(), FilesError> {
+    let id_bytes = blob_id(want.id).ok_or_else(|| FilesError::NoBlob(want.id.to_owned()))?;
+    let partial = partial_path(dest);
+    let opened = open_into(relay, token, want, id_bytes, &partial, progress).await;
     match opened {
         Ok(()) => Ok(std::fs::rename(&partial, dest)?),
         Err(e) => {
             // Nothing of a file that did not check is kept.
-            let _ = std::fs::remove_file(&partial);
+            if matches!(e, FilesError::File(_) | FilesError::NoBlob(_)) {
+                let _ = std::fs::remove_file(&partial);
+            }
             Err(e)
         }
     }
@@ -155,29 +220,63 @@ fn blob_id(hex: &str) -> Option<[u8; 16]> {
     Some(id)
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn open_into(
     relay: &RelayClient,
     token: &Secret,
-    id: &str,
+    want: Want<'_>,
     id_bytes: [u8; 16],
-    key: FileKey,
-    size: u64,
-    sha256: &[u8; 32],
     partial: &Path,
+    progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<(), FilesError> {
-    let mut out = std::io::BufWriter::new(std::fs::File::create(partial)?);
-    let mut opener = Opener::new(key, id_bytes, size);
-    let mut at = 0u64;
-    while let Some(n) = opener.next_len() {
-        let sealed = relay
-            .get_blob(token, id, at, at + n as u64)
-            .await?
-            .ok_or_else(|| FilesError::NoBlob(id.to_owned()))?;
-        out.write_all(opener.open_chunk(&sealed)?.expose_secret())?;
-        at += n as u64;
+    let mut opener = Opener::new(want.key, id_bytes, want.size);
+    let mut out = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(partial)?;
+    // Whole chunks kept from before (written only after their tags
+    // verified); a torn last one is written again.
+    let kept = out.metadata()?.len();
+    let mut plain = zeroize::Zeroizing::new(vec![0u8; file::CHUNK]);
+    let mut done = 0u64;
+    out.seek(SeekFrom::Start(0))?;
+    while opener.next_len().is_some() {
+        let n = file::plain_len(want.size, opener.opened());
+        if done + n as u64 > kept || n == 0 {
+            break;
+        }
+        out.read_exact(&mut plain[..n])?;
+        opener.resume_chunk(&plain[..n]);
+        done += n as u64;
     }
-    opener.finish(sha256)?;
+    out.set_len(done)?;
+    out.seek(SeekFrom::Start(done))?;
+    let mut at: u64 = (0..opener.opened())
+        .map(|i| file::sealed_chunk_len(file::plain_len(want.size, i)) as u64)
+        .sum();
+    let mut out = std::io::BufWriter::new(out);
+    while let Some(n) = opener.next_len() {
+        let sealed = match relay.get_blob(token, want.id, at, at + n as u64).await {
+            Ok(Some(sealed)) => sealed,
+            Ok(None) => return Err(FilesError::NoBlob(want.id.to_owned())),
+            // The blob ends before §15.2 says it does: chunks are missing.
+            Err(RelayError::Refused { status: 416, .. }) => {
+                return Err(FileError::BadCount {
+                    got: opener.opened(),
+                    want: file::chunks(want.size),
+                }
+                .into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let chunk = opener.open_chunk(&sealed)?;
+        out.write_all(chunk.expose_secret())?;
+        at += n as u64;
+        done += chunk.expose_secret().len() as u64;
+        progress(done);
+    }
+    opener.finish(want.sha256)?;
     out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     Ok(())
 }

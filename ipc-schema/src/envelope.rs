@@ -350,6 +350,8 @@ pub enum Payload {
     },
     /// An edit, delete or reaction (docs/PROTOCOL.md §14).
     Change(crate::changes::MessageChange),
+    /// A file sent as a blob (docs/PROTOCOL.md §15.4).
+    File(crate::files::FileOffer),
     /// A `type` this version does not know; kept as received and shown as unsupported.
     Unsupported {
         /// The payload's `type` field.
@@ -568,6 +570,7 @@ impl Payload {
             },
             Payload::Unsupported { raw, .. } => return Ok(raw.as_bytes().to_vec()),
             Payload::Change(change) => return change.to_json(),
+            Payload::File(offer) => return offer.to_json(),
         };
         Ok(serde_json::to_vec(&known).expect("payload types always serialize"))
     }
@@ -593,6 +596,7 @@ impl Payload {
             "edit",
             "delete",
             "react",
+            "file",
         ]
         .contains(&kind.as_str())
         {
@@ -601,6 +605,9 @@ impl Payload {
         }
         if kind == "contact" {
             return contact_from_json(bytes);
+        }
+        if kind == "file" {
+            return crate::files::FileOffer::from_json(bytes).map(Payload::File);
         }
         if crate::changes::CHANGE_TYPES.contains(&kind.as_str()) {
             return crate::changes::MessageChange::from_json(bytes).map(Payload::Change);

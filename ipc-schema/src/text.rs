@@ -90,6 +90,21 @@ pub fn cut_at_char(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
+/// A size as people read it, in SI units: `512 B`, `2.3 MB`, `1.0 GB`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 999.95 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +157,16 @@ mod tests {
             notification_body("<a href=\"x\">hi</a> & \x1b[1m"),
             "&lt;a href=\"x\"&gt;hi&lt;/a&gt; &amp; ␛[1m"
         );
+    }
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(999), "999 B");
+        assert_eq!(human_size(2_300_000), "2.3 MB");
+        assert_eq!(human_size(104_857_600), "104.9 MB");
+        assert_eq!(human_size(999_999), "1.0 MB");
+        assert_eq!(human_size(5_000_000_000), "5.0 GB");
     }
 
     #[test]

@@ -142,6 +142,7 @@ fn incoming() -> MessageView {
         edited: false,
         deleted: false,
         reactions: Vec::new(),
+        file: None,
     }
 }
 
@@ -164,6 +165,7 @@ fn outgoing_failed() -> MessageView {
         edited: false,
         deleted: false,
         reactions: Vec::new(),
+        file: None,
     }
 }
 
@@ -186,6 +188,7 @@ fn unsupported() -> MessageView {
         edited: false,
         deleted: false,
         reactions: Vec::new(),
+        file: None,
     }
 }
 
@@ -816,6 +819,78 @@ fn method_cases() -> Vec<Case> {
                     highlights: vec![[0, 5], [6, 14]],
                 }],
                 has_more: false,
+            },
+        ),
+        case(
+            "file.upload_start",
+            70,
+            FileUploadStartParams {
+                to: "bob".into(),
+                name: "build.log".into(),
+                size: 2_300_000,
+                media_type: Some("text/plain".into()),
+                reply_to: None,
+            },
+            FileUploadStartResult {
+                upload: "5f0c6b9e2d7a4c1b8e3f9a0d6c2b7e41".into(),
+                piece: 1 << 20,
+            },
+        ),
+        case(
+            "file.upload_chunk",
+            71,
+            FileUploadChunkParams {
+                upload: "5f0c6b9e2d7a4c1b8e3f9a0d6c2b7e41".into(),
+                data: "YnVpbGQgb2sK".into(),
+            },
+            FileUploadChunkResult { received: 9 },
+        ),
+        case(
+            "file.upload_finish",
+            72,
+            FileUploadFinishParams {
+                upload: "5f0c6b9e2d7a4c1b8e3f9a0d6c2b7e41".into(),
+            },
+            FileUploadFinishResult {
+                id: MSG_ID.into(),
+                ts: T0,
+            },
+        ),
+        case(
+            "file.upload_cancel",
+            73,
+            FileUploadCancelParams {
+                upload: "5f0c6b9e2d7a4c1b8e3f9a0d6c2b7e41".into(),
+            },
+            FileUploadCancelResult {},
+        ),
+        case(
+            "file.download",
+            74,
+            FileDownloadParams {
+                peer: Some("bob".into()),
+                id: MSG_ID[..8].into(),
+            },
+            FileDownloadResult {
+                id: MSG_ID.into(),
+                from: "bob".into(),
+                name: "build.log".into(),
+                size: 2_300_000,
+                state: FileState::Downloading,
+            },
+        ),
+        case(
+            "file.read",
+            75,
+            FileReadParams {
+                peer: None,
+                id: MSG_ID.into(),
+                offset: 0,
+                length: Some(9),
+            },
+            FileReadResult {
+                data: "YnVpbGQgb2sK".into(),
+                size: 9,
             },
         ),
         case(

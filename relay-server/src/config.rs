@@ -47,6 +47,13 @@ pub mod defaults {
 /// One mebibyte.
 pub const MIB: u64 = 1 << 20;
 
+/// The blob size a file of `mib` MiB takes once sealed in chunks
+/// (docs/PROTOCOL.md §15.2: 64 bytes more per MiB), so that
+/// `--max-blob-mib 100` lets a file of 100 MiB through.
+pub fn sealed_file_cap(mib: u64) -> u64 {
+    mib * (MIB + 64)
+}
+
 /// Who may create an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum RegistrationPolicy {
@@ -113,7 +120,7 @@ pub struct Config {
     /// Time for a request's body to arrive once its head has (408 after);
     /// for a blob upload, the longest pause between two pieces of it.
     pub body_timeout: Duration,
-    /// Largest declared size of a blob, in bytes.
+    /// Largest declared size of a blob, in bytes ([`sealed_file_cap`]).
     pub max_blob_bytes: u64,
     /// Bytes of unexpired blobs one account may hold.
     pub blob_quota_bytes: u64,
@@ -166,7 +173,7 @@ impl Config {
             header_timeout: Duration::from_secs(defaults::HEADER_TIMEOUT_SECS),
             idle_timeout: Duration::from_secs(defaults::IDLE_TIMEOUT_SECS),
             body_timeout: Duration::from_secs(defaults::BODY_TIMEOUT_SECS),
-            max_blob_bytes: defaults::MAX_BLOB_MIB * MIB,
+            max_blob_bytes: sealed_file_cap(defaults::MAX_BLOB_MIB),
             blob_quota_bytes: defaults::BLOB_QUOTA_MIB * MIB,
             blob_ttl: Duration::from_secs(defaults::BLOB_TTL_DAYS * 24 * 3600),
             blob_upload_ttl: Duration::from_secs(defaults::BLOB_UPLOAD_HOURS * 3600),

@@ -118,8 +118,8 @@ struct Limits {
     #[arg(long, value_name = "SECS", default_value_t = defaults::BODY_TIMEOUT_SECS,
           value_parser = clap::value_parser!(u64).range(1..))]
     body_timeout: u64,
-    /// Largest blob (file transfer) an upload may declare, in MiB; past it
-    /// POST /v1/blobs is 413.
+    /// Largest file an upload may carry, in MiB (its blob, sealed, is 64
+    /// bytes more per MiB); past it POST /v1/blobs is 413.
     #[arg(long, value_name = "MIB", default_value_t = defaults::MAX_BLOB_MIB,
           value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     max_blob_mib: u64,
@@ -156,7 +156,7 @@ impl Limits {
         config.header_timeout = Duration::from_secs(self.header_timeout);
         config.idle_timeout = Duration::from_secs(self.idle_timeout);
         config.body_timeout = Duration::from_secs(self.body_timeout);
-        config.max_blob_bytes = self.max_blob_mib * relay_server::config::MIB;
+        config.max_blob_bytes = relay_server::config::sealed_file_cap(self.max_blob_mib);
         config.blob_quota_bytes = self.blob_quota_mib * relay_server::config::MIB;
         config.blob_ttl = Duration::from_secs(self.blob_ttl_days * 24 * 3600);
     }

@@ -82,6 +82,36 @@ impl RelayApi {
         )
     }
 
+    /// `POST /v1/blobs` then one `PUT /v1/blobs/{id}` of all of `bytes`,
+    /// declared as `size` bytes, for `readers`; the PUT's answer.
+    pub fn upload_blob(
+        &self,
+        token: &str,
+        id: &str,
+        size: u64,
+        readers: &[&str],
+        bytes: Vec<u8>,
+    ) -> HttpReply {
+        let created = self.send(
+            self.http
+                .post(format!("{}/v1/blobs", self.url))
+                .bearer_auth(token)
+                .json(&serde_json::json!({"id": id, "size": size, "readers": readers})),
+        );
+        assert!(created.status < 300, "create blob {id}: {created:?}");
+        let end = bytes.len() as u64;
+        self.send(
+            self.http
+                .put(format!("{}/v1/blobs/{id}", self.url))
+                .bearer_auth(token)
+                .header(
+                    "Content-Range",
+                    format!("bytes 0-{}/{size}", end.saturating_sub(1)),
+                )
+                .body(bytes),
+        )
+    }
+
     /// `PUT /v1/messages/{id}` with the envelope's own id.
     pub fn put(&self, token: &str, envelope: &serde_json::Value) -> HttpReply {
         let id = envelope["id"].as_str().expect("envelope id");

@@ -80,3 +80,24 @@ pub struct SearchArgs {
     #[arg(short = 'n', long = "limit", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub limit: Option<u32>,
 }
+
+/// `save`.
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// The file message (its id, or its first 8 or more hex digits)
+    #[arg(value_name = "ID", value_parser = parse_message_id)]
+    pub id: String,
+    /// Where to write it: a file, a directory (the file's name is kept), or
+    /// `-` for stdout; the file's name in the current directory when absent
+    #[arg(value_name = "PATH")]
+    pub path: Option<std::path::PathBuf>,
+    /// The conversation, when the id alone is not enough
+    #[arg(long, value_name = "USER|#GROUP", value_parser = super::parse_peer)]
+    pub with: Option<String>,
+    /// Replace PATH if it exists
+    #[arg(long)]
+    pub force: bool,
+    /// Give up waiting for the file to come down after S seconds (exit 6)
+    #[arg(long, value_name = "S", value_parser = super::parse_seconds, default_value = "600")]
+    pub timeout: std::time::Duration,
+}

@@ -18,6 +18,7 @@ mod changes;
 mod completions;
 mod contact;
 mod device;
+mod files;
 mod group;
 mod identity;
 mod log;
@@ -104,6 +105,7 @@ pub async fn run(cli: Cli) -> Result<(), CtlError> {
         Command::Delete(args) => changes::delete(&ctx, args).await,
         Command::React(args) => changes::react(&ctx, args).await,
         Command::Search(args) => changes::search(&ctx, args).await,
+        Command::Save(args) => files::save(&ctx, args).await,
         Command::Read(args) => log::read(&ctx, args).await,
         Command::Watch(args) => watch::run(&ctx, args).await,
         Command::Completions(args) => completions::run(&args),

@@ -12,6 +12,9 @@ use crate::input::{check_body, read_body_from_stdin};
 /// Queues a message and prints its id (`--json`: `{"id","ts"}`); with a wait
 /// flag, then waits for its state to get there.
 pub async fn run(ctx: &Ctx, args: SendArgs) -> Result<(), CtlError> {
+    if let Some(path) = &args.file {
+        return super::files::send(ctx, &args, path).await;
+    }
     let body = match args.body_source() {
         BodySource::Arg(text) => text.to_owned(),
         BodySource::Stdin => read_body_from_stdin()?,
@@ -55,7 +58,7 @@ pub fn reached(state: MessageState, target: WaitFor) -> bool {
     }
 }
 
-async fn wait_for_state(
+pub(super) async fn wait_for_state(
     events: &mut EventStream,
     id: &str,
     to: &str,

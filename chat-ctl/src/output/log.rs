@@ -11,9 +11,36 @@ use super::{Clock, json_line, ticks};
 pub(super) fn message_text(m: &MessageView) -> String {
     match &m.body {
         _ if m.deleted => "[deleted]".to_owned(),
+        _ if m.file.is_some() => m.file.as_deref().map(file_text).unwrap_or_default(),
         Some(body) if m.edited => format!("{body} (edited)"),
         Some(body) => body.clone(),
         None => format!("[unsupported message type: {}]", m.kind),
+    }
+}
+
+/// A file as `log` shows it: `[file build.log, 2.3 MB]`, and where it is
+/// when it is not simply here (or sent).
+pub(super) fn file_text(f: &ipc_schema::methods::FileView) -> String {
+    use ipc_schema::methods::FileState;
+    let head = format!(
+        "[file {}, {}]",
+        f.name,
+        ipc_schema::text::human_size(f.size)
+    );
+    let percent = || {
+        (f.done.min(f.size) * 100)
+            .checked_div(f.size)
+            .unwrap_or(100)
+    };
+    match f.state {
+        FileState::Ready | FileState::Uploaded => head,
+        FileState::Uploading => format!("{head} (uploading {}%)", percent()),
+        FileState::Downloading => format!("{head} (downloading {}%)", percent()),
+        FileState::Waiting => format!("{head} (not fetched: chat-ctl save)"),
+        FileState::Failed => format!(
+            "{head} (failed: {})",
+            f.failure.as_deref().unwrap_or("unknown")
+        ),
     }
 }
 
@@ -65,6 +92,10 @@ pub struct LogEntry<'a> {
     /// Reactions: each emoji with who chose it (absent when none).
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub reactions: &'a [ipc_schema::methods::ReactionView],
+    /// A file message's file: name, size, media type, where it is (absent
+    /// otherwise; `body` is then its name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<&'a ipc_schema::methods::FileView>,
 }
 
 impl<'a> From<&'a MessageView> for LogEntry<'a> {
@@ -85,6 +116,7 @@ impl<'a> From<&'a MessageView> for LogEntry<'a> {
             edited: m.edited,
             deleted: m.deleted,
             reactions: &m.reactions,
+            file: m.file.as_deref(),
         }
     }
 }

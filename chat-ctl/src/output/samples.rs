@@ -39,5 +39,6 @@ pub fn message(
         edited: false,
         deleted: false,
         reactions: Vec::new(),
+        file: None,
     }
 }

@@ -101,6 +101,9 @@ pub fn event_human(env: &EventEnvelope, clock: &Clock) -> String {
                 MessageChangeKind::Deleted => {
                     format!("{} deleted {short_id} in {} for everyone", e.by, e.peer)
                 }
+                MessageChangeKind::File => {
+                    format!("{short_id} in {}: {}", e.peer, message_text(&e.message))
+                }
                 MessageChangeKind::Reacted => format!(
                     "{} reacted to {short_id} in {}: {}",
                     e.by,

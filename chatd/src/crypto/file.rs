@@ -250,6 +250,19 @@ impl Opener {
         (self.index < chunks(self.size)).then(|| sealed_chunk_len(plain_len(self.size, self.index)))
     }
 
+    /// Takes chunk `opened()` as already opened, from its plaintext kept
+    /// by an earlier, interrupted download (only whole chunks are kept, and
+    /// only once their tags verified): it counts toward the digest, which
+    /// `finish` still checks. False when `plain` is not that chunk's length.
+    pub fn resume_chunk(&mut self, plain: &[u8]) -> bool {
+        if self.index >= chunks(self.size) || plain.len() != plain_len(self.size, self.index) {
+            return false;
+        }
+        self.digest.update(plain);
+        self.index += 1;
+        true
+    }
+
     /// How many chunks were opened.
     pub fn opened(&self) -> u64 {
         self.index

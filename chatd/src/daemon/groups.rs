@@ -26,7 +26,7 @@ pub enum GroupOp {
 }
 
 /// The id in `text` (32 hex, with or without `#`), or an unknown-group error.
-pub(super) fn parse_group(text: &str) -> Result<&str, DaemonError> {
+pub fn parse_group(text: &str) -> Result<&str, DaemonError> {
     group_id(text).ok_or_else(|| DaemonError::Group(GroupError::Unknown(text.to_owned())))
 }
 

@@ -18,41 +18,9 @@ impl Daemon {
         reply_to: Option<String>,
     ) -> Result<(String, u64), DaemonError> {
         let me = self.identity()?;
-        let to = match ipc_schema::methods::group_peer(to) {
-            Some(id) => {
-                self.store.group_sendable(id)??;
-                crate::store::group_peer(id)
-            }
-            None if to.starts_with('#') => {
-                return Err(super::groups::parse_group(to)
-                    .err()
-                    .unwrap_or_else(|| DaemonError::Invalid(format!("{to} is not a group id"))));
-            }
-            None if !self.store.is_contact(to)? => {
-                return Err(DaemonError::UnknownContact(to.to_owned()));
-            }
-            // Sealing to either of two competing keys could be sealing to
-            // whoever else holds the key they came from.
-            None if self.store.frozen_contacts()?.contains(to) => {
-                return Err(crate::store::StoreError::Frozen(to.to_owned()).into());
-            }
-            None => to.to_owned(),
-        };
+        let to = self.sendable(to)?;
         let to = to.as_str();
-        // A reply names a message of this conversation, maybe by the first
-        // hex digits of its id.
-        let reply_to = match reply_to {
-            Some(given) if given.len() < 32 => match self.store.resolve_id(to, &given)? {
-                Ok(id) => Some(id),
-                Err(crate::store::ChangeError::Unknown(_)) => {
-                    return Err(DaemonError::UnknownMessage(format!(
-                        "{given} (to reply to)"
-                    )));
-                }
-                Err(e) => return Err(DaemonError::Invalid(e.to_string())),
-            },
-            other => other,
-        };
+        let reply_to = self.reply_target(to, reply_to)?;
         let payload = Payload::Text {
             body,
             reply_to,
@@ -81,10 +49,57 @@ impl Daemon {
             edited: false,
             deleted: false,
             reactions: Vec::new(),
+            file: None,
         };
         let queued = self.publish(self.store.queue_text(&view)?);
         self.outbox_wake.notify_one();
         Ok((queued.id, queued.ts))
+    }
+
+    /// The conversation `to` names (a contact, or `#` and a group's id)
+    /// if this user may send to it now.
+    pub(super) fn sendable(&self, to: &str) -> Result<String, DaemonError> {
+        Ok(match ipc_schema::methods::group_peer(to) {
+            Some(id) => {
+                self.store.group_sendable(id)??;
+                crate::store::group_peer(id)
+            }
+            None if to.starts_with('#') => {
+                return Err(super::groups::parse_group(to)
+                    .err()
+                    .unwrap_or_else(|| DaemonError::Invalid(format!("{to} is not a group id"))));
+            }
+            None if !self.store.is_contact(to)? => {
+                return Err(DaemonError::UnknownContact(to.to_owned()));
+            }
+            // Sealing to either of two competing keys could be sealing to
+            // whoever else holds the key they came from.
+            None if self.store.frozen_contacts()?.contains(to) => {
+                return Err(crate::store::StoreError::Frozen(to.to_owned()).into());
+            }
+            None => to.to_owned(),
+        })
+    }
+
+    /// The whole id of the message of conversation `to` a reply answers,
+    /// given maybe by the first hex digits of its id.
+    pub(super) fn reply_target(
+        &self,
+        to: &str,
+        reply_to: Option<String>,
+    ) -> Result<Option<String>, DaemonError> {
+        Ok(match reply_to {
+            Some(given) if given.len() < 32 => match self.store.resolve_id(to, &given)? {
+                Ok(id) => Some(id),
+                Err(crate::store::ChangeError::Unknown(_)) => {
+                    return Err(DaemonError::UnknownMessage(format!(
+                        "{given} (to reply to)"
+                    )));
+                }
+                Err(e) => return Err(DaemonError::Invalid(e.to_string())),
+            },
+            other => other,
+        })
     }
 
     /// A page of a conversation (see `Store::messages`).
@@ -201,6 +216,7 @@ impl Daemon {
         };
         let done = self.publish(done);
         self.outbox_wake.notify_one();
+        let _ = self.sweep_files();
         Ok(done)
     }
 }

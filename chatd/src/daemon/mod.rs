@@ -8,6 +8,7 @@ mod backup;
 mod contacts;
 mod devices;
 mod events;
+mod files;
 mod groups;
 mod keys;
 mod link;
@@ -37,7 +38,9 @@ pub use account::Registration;
 pub use backup::{Carried, Restore};
 pub use contacts::CardSource;
 pub use events::EventsExpired;
+pub use files::READ_MAX;
 pub use groups::GroupOp;
+pub use groups::parse_group as parse_group_id;
 pub use link::{Join, LinkLeft};
 
 /// Longest pause between reconnection or resend attempts.
@@ -124,6 +127,12 @@ pub struct Daemon {
     sync_wake: Notify,
     /// Asks for the relay's key backup to be sealed again (contacts changed).
     backup_wake: Notify,
+    /// Wakes the file uploads (a file was streamed in).
+    uploads_wake: Notify,
+    /// Wakes the file downloads (a file message came, or one was asked for).
+    downloads_wake: Notify,
+    /// Files being streamed in by frontends.
+    uploads: files::Sessions,
     /// One automatic session renewal at a time (sync and outbox both ask).
     renewing: tokio::sync::Mutex<()>,
     /// Whether the account has other active devices, which then get a copy
@@ -180,6 +189,9 @@ impl Daemon {
             outbox_wake: Notify::new(),
             sync_wake: Notify::new(),
             backup_wake: Notify::new(),
+            uploads_wake: Notify::new(),
+            downloads_wake: Notify::new(),
+            uploads: files::Sessions::default(),
             key_looks: keys::KeyLooks::default(),
             retired: RwLock::new(None),
             renewing: tokio::sync::Mutex::new(()),
@@ -200,6 +212,8 @@ impl Daemon {
             tokio::spawn(self.clone().run_outbox()),
             tokio::spawn(self.clone().run_retention()),
             tokio::spawn(self.clone().run_backups()),
+            tokio::spawn(self.clone().run_uploads()),
+            tokio::spawn(self.clone().run_downloads()),
         ]
     }
 

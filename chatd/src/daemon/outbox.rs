@@ -512,6 +512,17 @@ fn job(u: &Unsealed, to: To) -> Result<(To, Payload, [u8; 16], u64), &'static st
                 *ts,
             ),
         },
+        UnsealedContent::File { ts, offer } => {
+            let mut offer = offer.clone();
+            match group {
+                Some(group) => offer.group = Some(group.to_owned()),
+                // As a text: the copy for this account's other devices
+                // names the conversation.
+                None if matches!(to, To::Many(_)) => offer.to = Some(u.peer.clone()),
+                None => {}
+            }
+            (Payload::File(offer), *ts)
+        }
         UnsealedContent::Roster { payload, .. } => (
             Payload::from_json(payload.as_bytes()).map_err(|_| "has a broken roster payload")?,
             now_ms(),

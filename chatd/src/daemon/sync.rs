@@ -339,6 +339,13 @@ impl Daemon {
         if outcome.receipts_owed {
             self.outbox_wake.notify_one();
         }
+        if outcome.files {
+            self.downloads_wake.notify_one();
+        }
+        if outcome.deleted {
+            // A file deleted for everyone leaves nothing here either.
+            let _ = self.sweep_files();
+        }
         if outcome.from_own_devices {
             self.note_other_devices(true);
         }

@@ -192,6 +192,36 @@ const SUMMARIES: &[(&str, &str, &[&str])] = &[
         &["query", "peer", "before", "limit"],
     ),
     (
+        "file.upload_start",
+        "Start streaming a file in to send it (to a contact or #group); returns an upload id.",
+        &["to", "name", "size", "media_type", "reply_to"],
+    ),
+    (
+        "file.upload_chunk",
+        "The next 1 MiB piece (base64) of a file being streamed in; the last one shorter.",
+        &["upload", "data"],
+    ),
+    (
+        "file.upload_finish",
+        "Commit the file message; its blob goes up to the relay, then the message is sent.",
+        &["upload"],
+    ),
+    (
+        "file.upload_cancel",
+        "Give up a file being streamed in.",
+        &["upload"],
+    ),
+    (
+        "file.download",
+        "Fetch a received file now, whatever its size (one that failed is tried again).",
+        &["peer", "id"],
+    ),
+    (
+        "file.read",
+        "Read a kept file back, at most 1 MiB (base64) per call.",
+        &["peer", "id", "offset", "length"],
+    ),
+    (
         "group.create",
         "Create a group with contacts; returns it (its id is 32 hex digits).",
         &["name", "members"],

@@ -22,7 +22,8 @@ use super::{MESSAGE_COLUMNS, Store, StoreError, StoreResult, message_from_row, n
 
 /// The conversation a change from `from` is about (§14.2), or `None` when
 /// it cannot be about any: a group `from` is not a member of, a contact's
-/// change naming a `to`, this account's own change without one.
+/// change naming a `to` other than this user, this account's own change
+/// without one.
 fn conversation(
     tx: &Transaction<'_>,
     me: &str,
@@ -46,7 +47,9 @@ fn conversation(
         [from],
         |r| r.get(0),
     )?;
-    Ok((contact && change.to().is_none()).then(|| from.to_owned()))
+    // A contact with other devices seals one envelope to us and to them,
+    // naming us as `to` (§11.1).
+    Ok((contact && change.to().is_none_or(|to| to == me)).then(|| from.to_owned()))
 }
 
 /// The message a change names, as stored.
@@ -115,7 +118,10 @@ pub(super) fn apply(
     let Some(t) = target(tx, author, change.target())? else {
         return Ok(Applied::Refused);
     };
-    if t.peer != peer || t.kind != "text" {
+    // A file message can be deleted and reacted to; its name is not edited.
+    let changeable =
+        t.kind == "text" || t.kind == "file" && !matches!(change, MessageChange::Edit { .. });
+    if t.peer != peer || !changeable {
         return Ok(Applied::Refused);
     }
     let ts = ts.min(i64::MAX as u64) as i64;
@@ -209,8 +215,14 @@ fn erase(tx: &Transaction<'_>, author: &str, id: &str, seq: i64) -> rusqlite::Re
         "DELETE FROM reactions WHERE sender = ?1 AND id = ?2",
         params![author, id],
     )?;
+    // A file's offer (its key and name) goes too; chatd removes the kept
+    // file once no row names it (`daemon::files`).
     tx.execute(
-        "UPDATE events SET params = json_set(params, '$.message.body', NULL)
+        "DELETE FROM files WHERE sender = ?1 AND id = ?2",
+        params![author, id],
+    )?;
+    tx.execute(
+        "UPDATE events SET params = json_set(params, '$.message.body', NULL, '$.message.file', NULL)
          WHERE name IN ('message.received', 'message.changed')
            AND json_extract(params, '$.message.id') = ?2
            AND json_extract(params, '$.message.from') = ?1",
@@ -221,7 +233,7 @@ fn erase(tx: &Transaction<'_>, author: &str, id: &str, seq: i64) -> rusqlite::Re
 }
 
 /// A message as frontends show it, with its reactions.
-fn view(c: &Connection, seq: i64) -> rusqlite::Result<Option<MessageView>> {
+pub(super) fn view(c: &Connection, seq: i64) -> rusqlite::Result<Option<MessageView>> {
     let mut m = c
         .query_row(
             &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE seq = ?1"),
@@ -242,7 +254,7 @@ pub(super) fn attach(c: &Connection, messages: &mut [MessageView]) -> rusqlite::
         "SELECT emoji, user FROM reactions WHERE sender = ?1 AND id = ?2 AND emoji IS NOT NULL
          ORDER BY first_at, user",
     )?;
-    for m in messages {
+    for m in messages.iter_mut() {
         if m.group.is_some() && m.direction == Direction::Out && m.deliveries.is_empty() {
             m.deliveries = super::groups::deliveries(c, &m.id)?;
         }
@@ -262,7 +274,7 @@ pub(super) fn attach(c: &Connection, messages: &mut [MessageView]) -> rusqlite::
         }
         m.reactions = reactions;
     }
-    Ok(())
+    super::files::attach(c, messages)
 }
 
 /// What the user does to a message (`message.edit`, `.delete`, `.react`).
@@ -302,7 +314,7 @@ impl Store {
         self.with(|c| {
             let ids: Vec<String> = c
                 .prepare_cached(
-                    "SELECT id FROM messages WHERE peer = ?1 AND kind = 'text'
+                    "SELECT id FROM messages WHERE peer = ?1 AND kind IN ('text', 'file')
                        AND (id = ?2 OR (length(?2) BETWEEN 8 AND 31 AND substr(id, 1, length(?2)) = ?2))
                      LIMIT 2",
                 )?
@@ -336,9 +348,10 @@ impl Store {
                 .prepare(
                     "SELECT id, sender, peer FROM messages
                      WHERE (id = ?1 OR (length(?1) BETWEEN 8 AND 31 AND substr(id, 1, length(?1)) = ?1))
-                       AND kind = 'text' AND (?2 = 0 OR sender = ?3) AND (?4 IS NULL OR peer = ?4)",
+                       AND (kind = 'text' OR (kind = 'file' AND ?5 = 0))
+                       AND (?2 = 0 OR sender = ?3) AND (?4 IS NULL OR peer = ?4)",
                 )?
-                .query_map(params![given, own, me, peer], |r| {
+                .query_map(params![given, own, me, peer, matches!(what, UserChange::Edit(_))], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })?
                 .collect::<Result<_, _>>()?;

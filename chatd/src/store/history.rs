@@ -169,7 +169,7 @@ impl Store {
                     .collect::<Result<_, _>>()?;
                 let texts = rows
                     .iter()
-                    .filter(|(_, k, _)| k == "text")
+                    .filter(|(_, k, _)| k == "text" || k == "file")
                     .map(|(id, _, from)| (from.clone(), id.clone()))
                     .collect();
                 (texts, rows.into_iter().map(|(id, _, _)| id).collect())

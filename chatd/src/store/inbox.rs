@@ -41,6 +41,8 @@ pub struct BatchOutcome {
     /// A message was deleted for everyone: the WAL is checkpointed after
     /// the commit.
     pub deleted: bool,
+    /// A file message came: the downloads may have work.
+    pub files: bool,
 }
 
 pub(super) fn bump(tx: &Transaction<'_>, reason: DropReason, by: u64) -> rusqlite::Result<()> {
@@ -96,7 +98,7 @@ impl Store {
             for (from, id) in replayed {
                 let is_text: bool = tx.query_row(
                     "SELECT EXISTS (SELECT 1 FROM messages
-                     WHERE direction = 'in' AND kind = 'text' AND sender = ?1 AND id = ?2)",
+                     WHERE direction = 'in' AND kind IN ('text', 'file') AND sender = ?1 AND id = ?2)",
                     params![from, id],
                     |r| r.get(0),
                 )?;
@@ -121,6 +123,7 @@ impl Store {
                     super::own::own_copy(&tx, me, msg, &mut out, &mut events)?;
                     continue;
                 }
+                let mut offer: Option<ipc_schema::FileOffer> = None;
                 let (kind, body, reply_to, raw) = match msg.payload {
                     Payload::Receipt { ids, kind } => {
                         let state = match kind {
@@ -145,18 +148,14 @@ impl Store {
                             ts: msg.ts,
                             body: &body,
                             reply_to: reply_to.as_deref(),
+                            file: None,
                         };
                         let filed = groups::file_group_text(&tx, me, &text, &mut events)?;
                         if filed {
                             out.receipts_owed = true;
-                            let name: String = tx
-                                .query_row("SELECT name FROM groups WHERE id = ?1", [&group], |r| {
-                                    r.get(0)
-                                })
-                                .unwrap_or_default();
                             out.new_texts.push((
                                 groups::group_peer(&group),
-                                format!("{} in {name}", msg.from),
+                                format!("{} in {}", msg.from, groups::group_name(&tx, &group)?),
                                 Some(body),
                             ));
                         } else {
@@ -183,6 +182,39 @@ impl Store {
                     }
                     Payload::Text { body, reply_to, .. } => {
                         ("text".to_owned(), Some(body), reply_to, None)
+                    }
+                    Payload::File(file) if file.group.is_some() => {
+                        let group = file.group.clone().unwrap_or_default();
+                        let name = ipc_schema::files::shown_name(&file.name);
+                        let text = groups::GroupText {
+                            group: &group,
+                            from: &msg.from,
+                            id: &msg.id,
+                            ts: msg.ts,
+                            body: &name,
+                            reply_to: file.reply_to.as_deref(),
+                            file: Some(&file),
+                        };
+                        if groups::file_group_text(&tx, me, &text, &mut events)? {
+                            out.receipts_owed = true;
+                            out.files = true;
+                            out.new_texts.push((
+                                groups::group_peer(&group),
+                                format!("{} in {}", msg.from, groups::group_name(&tx, &group)?),
+                                Some(file_line(&name, file.size)),
+                            ));
+                        } else {
+                            // A file from someone not (yet) a member does
+                            // not wait for a roster, as a text would.
+                            bump(&tx, DropReason::NotAMember, 1)?;
+                        }
+                        continue;
+                    }
+                    Payload::File(file) => {
+                        let name = ipc_schema::files::shown_name(&file.name);
+                        let reply_to = file.reply_to.clone();
+                        offer = Some(file);
+                        ("file".to_owned(), Some(name), reply_to, None)
                     }
                     Payload::KeyTransition { transition } => {
                         match super::rotation::apply(
@@ -243,7 +275,18 @@ impl Store {
                      VALUES (?1, ?2, 'in', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'delivered')",
                     params![msg.id, msg.from, me, msg.ts as i64, now, kind, body, reply_to, raw],
                 )?;
-                let view = MessageView {
+                if let Some(file) = &offer {
+                    super::files::record(
+                        &tx,
+                        &msg.from,
+                        &msg.id,
+                        &msg.from,
+                        file,
+                        ipc_schema::methods::FileState::Waiting,
+                    )?;
+                    out.files = true;
+                }
+                let mut view = MessageView {
                     id: msg.id.clone(),
                     from: msg.from.clone(),
                     to: me.to_owned(),
@@ -261,7 +304,9 @@ impl Store {
                     edited: false,
                     deleted: false,
                     reactions: Vec::new(),
+                    file: None,
                 };
+                super::files::attach(&tx, std::slice::from_mut(&mut view))?;
                 push_event(
                     &tx,
                     &mut events,
@@ -270,6 +315,10 @@ impl Store {
                 if kind == "text" {
                     owed.push((msg.from.clone(), msg.id));
                     out.new_texts.push((msg.from.clone(), msg.from, body));
+                } else if let Some(file) = &offer {
+                    owed.push((msg.from.clone(), msg.id));
+                    let line = file_line(body.as_deref().unwrap_or_default(), file.size);
+                    out.new_texts.push((msg.from.clone(), msg.from, Some(line)));
                 }
             }
             // Grouped by sender, in order of first appearance.
@@ -299,4 +348,9 @@ impl Store {
             Ok(Committed::new(out, events))
         })
     }
+}
+
+/// A file as a notification shows it: `[file build.log, 2.3 MB]`.
+pub(super) fn file_line(name: &str, size: u64) -> String {
+    format!("[file {name}, {}]", ipc_schema::text::human_size(size))
 }

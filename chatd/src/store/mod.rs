@@ -11,6 +11,7 @@ mod changes;
 mod contact_sync;
 mod contacts;
 mod events;
+mod files;
 mod groups;
 mod history;
 mod inbox;
@@ -35,6 +36,7 @@ pub use account::{AccountRow, RelayTrust};
 pub use changes::{ChangeError, UserChange};
 pub use contacts::REMOVED;
 pub use events::Retention;
+pub use files::{Download, KeptFile, Upload};
 pub use groups::{AdminEdit, GroupChange, GroupError, group_peer};
 pub use inbox::BatchOutcome;
 pub use outbox::{Item, OutgoingKind, Queue, Sealed, Unsealed, UnsealedContent, conversation_of};
@@ -144,9 +146,17 @@ pub struct Store {
     /// How long a contact's previous card still verifies after their
     /// rotation, ms (`[keys] grace_days`).
     key_grace_ms: std::sync::atomic::AtomicU64,
+    /// Where files are kept: `files/` next to the database.
+    files_dir: std::path::PathBuf,
 }
 
 impl Store {
+    /// Where received files are kept (`files/` next to the database), and
+    /// outgoing ones sealed (`files/spool/`).
+    pub fn files_dir(&self) -> &Path {
+        &self.files_dir
+    }
+
     /// Opens (creating and migrating) the database at `path`.
     pub fn open(path: &Path) -> StoreResult<Store> {
         let mut conn = Connection::open(path)?;
@@ -164,6 +174,10 @@ impl Store {
         conn.pragma_update(None, "secure_delete", "ON")?;
         schema::migrate(&mut conn)?;
         Ok(Store {
+            files_dir: path
+                .parent()
+                .unwrap_or_else(|| Path::new("."))
+                .join("files"),
             conn: Mutex::new(conn),
             key_grace_ms: std::sync::atomic::AtomicU64::new(PREVIOUS_KEY_GRACE_MS),
         })
@@ -227,6 +241,7 @@ fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageView> {
         edited: r.get(12)?,
         deleted: r.get(13)?,
         reactions: Vec::new(),
+        file: None,
     })
 }
 

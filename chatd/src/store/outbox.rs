@@ -88,6 +88,14 @@ pub enum UnsealedContent {
         /// The ids of the texts it answers.
         ids: Vec<String>,
     },
+    /// A file message (its blob is up), without `group` or `to`: the
+    /// sealer adds them.
+    File {
+        /// Its timestamp (ms), signed into the envelope.
+        ts: u64,
+        /// The offer.
+        offer: ipc_schema::FileOffer,
+    },
     /// A payload (JSON) for this account's other devices.
     Announce {
         /// The payload JSON, exactly as it will be sealed.
@@ -313,11 +321,11 @@ type Row = (
     Option<String>,
     u32,
     i64,
-    Option<(i64, Option<String>, Option<String>)>,
+    Option<(i64, Option<String>, Option<String>, String, String)>,
     Option<String>,
 );
 
-fn item_from_row(peer: &str, row: Row) -> StoreResult<Option<Item>> {
+fn item_from_row(c: &rusqlite::Connection, peer: &str, row: Row) -> StoreResult<Option<Item>> {
     let (id, kind, payload, envelope, attempts, created_at, text, recipients) = row;
     let kind = OutgoingKind::parse(&kind)?;
     let created_at = created_at as u64;
@@ -335,7 +343,17 @@ fn item_from_row(peer: &str, row: Row) -> StoreResult<Option<Item>> {
     }
     let content = match kind {
         OutgoingKind::Text => match text {
-            Some((ts, body, reply_to)) => UnsealedContent::Text {
+            Some((ts, _, _, kind, sender)) if kind == "file" => {
+                match super::files::offer(c, &sender, &id)? {
+                    Some(offer) => UnsealedContent::File {
+                        ts: ts as u64,
+                        offer,
+                    },
+                    // Deleted before it went: nothing to send.
+                    None => return Ok(None),
+                }
+            }
+            Some((ts, body, reply_to, _, _)) => UnsealedContent::Text {
                 ts: ts as u64,
                 body: body.unwrap_or_default(),
                 reply_to,
@@ -465,7 +483,8 @@ impl Store {
             let mut stmt = c.prepare_cached(
                 "SELECT o.id, o.kind, o.payload, o.envelope, o.attempts, o.created_at,
                         m.ts, CASE WHEN o.envelope IS NULL THEN m.body END, m.reply_to,
-                        m.id IS NOT NULL, CASE WHEN o.envelope IS NULL THEN o.recipients END
+                        m.id IS NOT NULL, CASE WHEN o.envelope IS NULL THEN o.recipients END,
+                        m.kind, m.sender
                  FROM outbox o
                  LEFT JOIN messages m
                    ON o.kind = 'text' AND m.direction = 'out' AND m.id = o.id
@@ -476,7 +495,7 @@ impl Store {
                 let rows: Vec<Row> = stmt
                     .query_map(params![peer, per_peer as i64], |r| {
                         let text = if r.get::<_, bool>(9)? {
-                            Some((r.get(6)?, r.get(7)?, r.get(8)?))
+                            Some((r.get(6)?, r.get(7)?, r.get(8)?, r.get(11)?, r.get(12)?))
                         } else {
                             None
                         };
@@ -495,7 +514,7 @@ impl Store {
                 let mut items = Vec::with_capacity(rows.len());
                 for row in rows {
                     let id = row.0.clone();
-                    match item_from_row(&peer, row)? {
+                    match item_from_row(c, &peer, row)? {
                         Some(item) => items.push(item),
                         None => {
                             c.execute("DELETE FROM outbox WHERE id = ?1", [&id])?;

@@ -29,7 +29,43 @@ pub(super) fn own_copy(
             body,
             reply_to,
             to: Some(peer),
-        } => file_sent(tx, me, &msg.id, msg.ts, &peer, None, body, reply_to, events),
+        } => file_sent(
+            tx, me, &msg.id, msg.ts, &peer, None, body, reply_to, None, events,
+        ),
+        // A file another device of ours sent: shown here too, its blob
+        // fetched as any received file's (this account may read it).
+        Payload::File(offer) => {
+            let peer = match (&offer.group, &offer.to) {
+                (Some(group), _) => {
+                    let known: bool = tx.query_row(
+                        "SELECT EXISTS (SELECT 1 FROM groups WHERE id = ?1)",
+                        [group],
+                        |r| r.get(0),
+                    )?;
+                    if !known {
+                        return Ok(());
+                    }
+                    group_peer(group)
+                }
+                (None, Some(to)) => to.clone(),
+                (None, None) => return Ok(()),
+            };
+            let group = offer.group.as_ref().map(|_| peer.clone());
+            let name = ipc_schema::files::shown_name(&offer.name);
+            out.files = true;
+            file_sent(
+                tx,
+                me,
+                &msg.id,
+                msg.ts,
+                &peer,
+                group,
+                name,
+                offer.reply_to.clone(),
+                Some(&offer),
+                events,
+            )
+        }
         Payload::GroupText {
             group,
             body,
@@ -53,6 +89,7 @@ pub(super) fn own_copy(
                 Some(peer.clone()),
                 body,
                 reply_to,
+                None,
                 events,
             )
         }
@@ -141,35 +178,50 @@ fn file_sent(
     group: Option<String>,
     body: String,
     reply_to: Option<String>,
+    file: Option<&ipc_schema::FileOffer>,
     events: &mut Vec<ipc_schema::methods::EventEnvelope>,
 ) -> StoreResult<()> {
+    let kind = if file.is_some() { "file" } else { "text" };
     let added = tx.execute(
         "INSERT OR IGNORE INTO messages (id, peer, direction, sender, recipient, ts, received_at, kind, body, reply_to, state)
-         VALUES (?1, ?2, 'out', ?3, ?2, ?4, ?5, 'text', ?6, ?7, 'sent')",
-        params![id, peer, me, ts as i64, now_ms() as i64, body, reply_to],
+         VALUES (?1, ?2, 'out', ?3, ?2, ?4, ?5, ?8, ?6, ?7, 'sent')",
+        params![id, peer, me, ts as i64, now_ms() as i64, body, reply_to, kind],
     )?;
     if added == 0 {
         return Ok(());
     }
-    let view = MessageView {
+    let seq = tx.last_insert_rowid() as u64;
+    if let Some(offer) = file {
+        super::files::record(
+            tx,
+            me,
+            id,
+            peer,
+            offer,
+            ipc_schema::methods::FileState::Waiting,
+        )?;
+    }
+    let mut view = MessageView {
         id: id.to_owned(),
         from: me.to_owned(),
         to: peer.to_owned(),
         ts,
         direction: Direction::Out,
-        kind: "text".into(),
+        kind: kind.into(),
         body: Some(body),
         reply_to,
         state: MessageState::Sent,
         failure: None,
-        seq: tx.last_insert_rowid() as u64,
+        seq,
         truncated: false,
         group,
         deliveries: Vec::new(),
         edited: false,
         deleted: false,
         reactions: Vec::new(),
+        file: None,
     };
+    super::files::attach(tx, std::slice::from_mut(&mut view))?;
     push_event(
         tx,
         events,

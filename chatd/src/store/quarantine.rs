@@ -191,6 +191,7 @@ pub(in crate::store) fn system_message(
         edited: false,
         deleted: false,
         reactions: Vec::new(),
+        file: None,
     };
     push_event(
         tx,

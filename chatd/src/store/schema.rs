@@ -353,6 +353,32 @@ const MIGRATIONS: &[&str] = &[
     END;
     INSERT INTO messages_fts (rowid, body)
         SELECT seq, body FROM messages WHERE kind = 'text' AND body IS NOT NULL;",
+    // 15: files (docs/PROTOCOL.md §15.4). One row per file message (the
+    // message's `body` is the file's shown name): the offer as it came or
+    // went, where the blob is, and the retry schedule of its upload or
+    // download. The file itself is kept under the data dir, named by
+    // sender and id, never by the name a peer gave.
+    "CREATE TABLE files (
+        sender          TEXT NOT NULL,
+        id              TEXT NOT NULL,
+        peer            TEXT NOT NULL,
+        blob            TEXT NOT NULL,
+        size            INTEGER NOT NULL,
+        name            TEXT NOT NULL,
+        media_type      TEXT NOT NULL,
+        key             TEXT NOT NULL,
+        sha256          TEXT NOT NULL,
+        state           TEXT NOT NULL CHECK (state IN
+                        ('uploading', 'uploaded', 'waiting', 'downloading', 'ready', 'failed')),
+        failure         TEXT,
+        done            INTEGER NOT NULL DEFAULT 0,
+        requested       INTEGER NOT NULL DEFAULT 0,
+        readers         TEXT,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (sender, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX files_by_state ON files(state, next_attempt_at);",
 ];
 
 /// Brings the database to the newest schema, one transaction per step.

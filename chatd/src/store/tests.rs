@@ -44,6 +44,7 @@ fn out(id: &str, to: &str, body: &str) -> MessageView {
         edited: false,
         deleted: false,
         reactions: Vec::new(),
+        file: None,
     }
 }
 

@@ -29,6 +29,8 @@ wire_enum! {
         Deleted = "deleted",
         /// Someone reacted to it, or took a reaction back.
         Reacted = "reacted",
+        /// Its file moved: went up, came down (or part of it), or failed.
+        File = "file",
     }
 }
 

@@ -163,6 +163,7 @@ mod conversation;
 mod daemon;
 mod device;
 mod events;
+mod file;
 mod group;
 mod identity;
 mod message;
@@ -174,6 +175,7 @@ pub use conversation::*;
 pub use daemon::*;
 pub use device::*;
 pub use events::*;
+pub use file::*;
 pub use group::*;
 pub use identity::*;
 pub use message::*;
@@ -247,6 +249,19 @@ methods! {
     MessageReact = "message.react" (MessageReactParams) -> MessageReactResult;
     /// Search all history for words.
     MessageSearch = "message.search" (MessageSearchParams) -> MessageSearchResult;
+    /// Start streaming a file in, to send it.
+    FileUploadStart = "file.upload_start" (FileUploadStartParams) -> FileUploadStartResult;
+    /// The next piece of a file being streamed in.
+    FileUploadChunk = "file.upload_chunk" (FileUploadChunkParams) -> FileUploadChunkResult;
+    /// A file streamed in is whole: the message is committed and sent once
+    /// its blob is up.
+    FileUploadFinish = "file.upload_finish" (FileUploadFinishParams) -> FileUploadFinishResult;
+    /// Give up a file being streamed in.
+    FileUploadCancel = "file.upload_cancel" (FileUploadCancelParams) -> FileUploadCancelResult;
+    /// Fetch a received file now, whatever its size.
+    FileDownload = "file.download" (FileDownloadParams) -> FileDownloadResult;
+    /// Read a kept file back, a piece at a time.
+    FileRead = "file.read" (FileReadParams) -> FileReadResult;
     /// Creates a group with contacts.
     GroupCreate = "group.create" (GroupCreateParams) -> GroupCreateResult;
     /// Adds contacts to a group (admins only).
@@ -288,7 +303,7 @@ mod tests {
         for name in Method::NAMES.iter().chain(Event::NAMES) {
             assert!(seen.insert(*name), "duplicate name {name}");
         }
-        assert_eq!(Method::NAMES.len(), 47);
+        assert_eq!(Method::NAMES.len(), 53);
         let m = Method::from(StatusParams {});
         assert_eq!(m.name(), "status");
         assert_eq!(

@@ -227,6 +227,48 @@ pub struct MessageView {
     /// they were first chosen.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<ReactionView>,
+    /// For `kind == "file"`: the file (then `body` is its name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<Box<FileView>>,
+}
+
+/// Where a file of a message is (docs/IPC.md, `file.*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileState {
+    /// Being sent: the blob is going up to the relay (the message follows).
+    Uploading,
+    /// Sent from this device; not kept here (`file.download` fetches it).
+    Uploaded,
+    /// Received; bigger than the automatic download limit, or not fetched
+    /// yet: `file.download` asks for it.
+    Waiting,
+    /// Being fetched from the relay.
+    Downloading,
+    /// Checked (every chunk and the SHA-256) and kept: `file.read` reads it.
+    Ready,
+    /// Could not be sent or received: `failure` says why.
+    Failed,
+}
+
+/// A message's file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileView {
+    /// Its name, made safe (docs/PROTOCOL.md §15.4): never a path, no
+    /// control characters; still a peer's text.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The media type the sender gave.
+    pub media_type: String,
+    /// Where it is.
+    pub state: FileState,
+    /// Bytes moved so far while uploading or downloading.
+    #[serde(default)]
+    pub done: u64,
+    /// Why, when `state` is `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
 }
 
 /// One emoji reacted to a message, and who chose it.

@@ -63,7 +63,7 @@ pub(super) fn status(size: u64, stored: u64) -> BlobStatus {
         (status = 404, description = "a reader has no account (`unknown_recipient`)", body = ErrorBody),
         (status = 408, description = "the body did not arrive within the body timeout (60 s by default)", body = ErrorBody),
         (status = 409, description = "the id is taken by another upload", body = ErrorBody),
-        (status = 413, description = "the size is over the largest blob (100 MiB by default; `blob_too_large`), or the body over 64 KiB", body = ErrorBody),
+        (status = 413, description = "the size is over the largest blob (a 100 MiB file sealed, by default; `blob_too_large`), or the body over 64 KiB", body = ErrorBody),
         (status = 429, description = "over this token's request rate; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
         (status = 503, description = "the relay's disk is full, nothing stored; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64, description = "whole seconds to wait before trying again"))),
         (status = 507, description = "the account's blobs would be over its quota (1 GiB by default)", body = ErrorBody),

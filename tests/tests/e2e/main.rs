@@ -8,6 +8,7 @@ mod changes;
 mod crash;
 mod ctl;
 mod devices;
+mod files;
 mod forged;
 mod groups;
 mod hostile_text;

@@ -1,5 +1,6 @@
 //! `message.*` and `conversation.*`.
 
+use base64::Engine as _;
 use ipc_schema::methods::{
     ConversationListResult, ConversationMarkReadParams, ConversationMarkReadResult,
     MESSAGE_LIST_DEFAULT_LIMIT, MESSAGE_LIST_MAX_LIMIT, MessageGetParams, MessageGetResult,
@@ -74,5 +75,80 @@ pub(super) fn mark_read(
 ) -> Result<ConversationMarkReadResult, DaemonError> {
     Ok(ConversationMarkReadResult {
         marked: d.mark_read(&p.peer)?,
+    })
+}
+
+pub(super) fn file_upload_start(
+    d: &Daemon,
+    p: ipc_schema::methods::FileUploadStartParams,
+) -> Result<ipc_schema::methods::FileUploadStartResult, DaemonError> {
+    let upload = d.file_upload_start(&p.to, &p.name, p.size, p.media_type, p.reply_to)?;
+    Ok(ipc_schema::methods::FileUploadStartResult {
+        upload,
+        piece: ipc_schema::methods::FILE_PIECE as u64,
+    })
+}
+
+pub(super) fn file_upload_chunk(
+    d: &Daemon,
+    p: ipc_schema::methods::FileUploadChunkParams,
+) -> Result<ipc_schema::methods::FileUploadChunkResult, DaemonError> {
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(p.data.as_bytes())
+        .map_err(|_| DaemonError::Invalid("`data` is not standard base64".into()))?;
+    Ok(ipc_schema::methods::FileUploadChunkResult {
+        received: d.file_upload_chunk(&p.upload, &data)?,
+    })
+}
+
+pub(super) fn file_upload_finish(
+    d: &Daemon,
+    p: ipc_schema::methods::FileUploadFinishParams,
+) -> Result<ipc_schema::methods::FileUploadFinishResult, DaemonError> {
+    let (id, ts) = d.file_upload_finish(&p.upload)?;
+    Ok(ipc_schema::methods::FileUploadFinishResult { id, ts })
+}
+
+/// A conversation as `file.*` names it: a contact, or `#` and a group id.
+fn file_peer(peer: Option<&str>) -> Result<Option<String>, DaemonError> {
+    Ok(match peer {
+        Some(p) if p.starts_with('#') => {
+            Some(crate::store::group_peer(crate::daemon::parse_group_id(p)?))
+        }
+        other => other.map(str::to_owned),
+    })
+}
+
+pub(super) fn file_download(
+    d: &Daemon,
+    p: ipc_schema::methods::FileDownloadParams,
+) -> Result<ipc_schema::methods::FileDownloadResult, DaemonError> {
+    let kept = d.file_download(file_peer(p.peer.as_deref())?.as_deref(), &p.id)?;
+    Ok(ipc_schema::methods::FileDownloadResult {
+        id: kept.id,
+        from: kept.sender,
+        name: kept.name,
+        size: kept.size,
+        state: kept.state,
+    })
+}
+
+pub(super) fn file_read(
+    d: &Daemon,
+    p: ipc_schema::methods::FileReadParams,
+) -> Result<ipc_schema::methods::FileReadResult, DaemonError> {
+    let len = p
+        .length
+        .unwrap_or(crate::daemon::READ_MAX as u64)
+        .min(crate::daemon::READ_MAX as u64) as usize;
+    let (data, size) = d.file_read(
+        file_peer(p.peer.as_deref())?.as_deref(),
+        &p.id,
+        p.offset,
+        len,
+    )?;
+    Ok(ipc_schema::methods::FileReadResult {
+        data: base64::engine::general_purpose::STANDARD.encode(data),
+        size,
     })
 }

@@ -140,6 +140,15 @@ pub async fn dispatch(d: &Daemon, conn: u64, method: Method) -> Outcome {
         Method::MessageDelete(p) => reply(messages::delete(d, p)),
         Method::MessageReact(p) => reply(messages::react(d, p)),
         Method::MessageSearch(p) => reply(messages::search(d, p)),
+        Method::FileUploadStart(p) => reply(messages::file_upload_start(d, p)),
+        Method::FileUploadChunk(p) => reply(messages::file_upload_chunk(d, p)),
+        Method::FileUploadFinish(p) => reply(messages::file_upload_finish(d, p)),
+        Method::FileUploadCancel(p) => reply(
+            d.file_upload_cancel(&p.upload)
+                .map(|()| ipc_schema::methods::FileUploadCancelResult {}),
+        ),
+        Method::FileDownload(p) => reply(messages::file_download(d, p)),
+        Method::FileRead(p) => reply(messages::file_read(d, p)),
         Method::GroupCreate(p) => reply(groups::create(d, p)),
         Method::GroupAdd(p) => reply(groups::add(d, p)),
         Method::GroupRemove(p) => reply(groups::remove(d, p)),

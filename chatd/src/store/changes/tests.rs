@@ -43,6 +43,7 @@ fn store() -> (tempfile::TempDir, Store) {
         edited: false,
         deleted: false,
         reactions: Vec::new(),
+        file: None,
     };
     let _ = store.queue_text(&mine).unwrap();
     (dir, store)
@@ -167,6 +168,27 @@ fn only_the_author_edits_or_deletes_and_unknown_targets_are_counted() {
         .unwrap();
     assert_eq!(mine.body.as_deref(), Some("ok, noon"));
     let _ = DropReason::BadTarget;
+}
+
+#[test]
+fn a_contact_s_change_naming_me_as_to_is_the_copy_for_its_own_devices_too() {
+    let (_d, store) = store();
+    // bob has other devices: one envelope goes to me and to them, with
+    // `to` naming me.
+    change(
+        &store,
+        "bob",
+        1,
+        30,
+        MessageChange::Edit {
+            target: BOBS.into(),
+            body: "deploy at 13:00".into(),
+            group: None,
+            to: Some("me".into()),
+        },
+    );
+    assert_eq!(store.dropped().unwrap().bad_target, 0);
+    assert_eq!(bobs(&store).body.as_deref(), Some("deploy at 13:00"));
 }
 
 #[test]

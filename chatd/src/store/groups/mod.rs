@@ -21,7 +21,7 @@ mod texts;
 use rosters::{commit_change, load_log, queue_roster, refresh, store_roster};
 pub(super) use rosters::{import_group, receive_roster};
 pub(super) use texts::{
-    GroupText, deliveries, expire_waiting, file_group_text, group_receipt, record_put,
+    GroupText, deliveries, expire_waiting, file_group_text, group_name, group_receipt, record_put,
     wait_for_roster,
 };
 

@@ -28,6 +28,8 @@ pub(in crate::store) struct GroupText<'a> {
     pub body: &'a str,
     /// What it answers.
     pub reply_to: Option<&'a str>,
+    /// For a file message (`body` is then its shown name): the offer.
+    pub file: Option<&'a ipc_schema::FileOffer>,
 }
 
 /// Files a group text from a member: history, event, delivered receipt owed.
@@ -46,6 +48,7 @@ pub(in crate::store) fn file_group_text(
         ts,
         body,
         reply_to,
+        file,
     } = *text;
     let member: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM group_members m JOIN groups g ON g.id = m.group_id
@@ -59,28 +62,42 @@ pub(in crate::store) fn file_group_text(
     let peer = group_peer(group);
     tx.execute(
         "INSERT INTO messages (id, peer, direction, sender, recipient, ts, received_at, kind, body, reply_to, state)
-         VALUES (?1, ?2, 'in', ?3, ?4, ?5, ?6, 'text', ?7, ?8, 'delivered')",
-        params![id, peer, from, me, ts as i64, now_ms() as i64, body, reply_to],
+         VALUES (?1, ?2, 'in', ?3, ?4, ?5, ?6, ?9, ?7, ?8, 'delivered')",
+        params![id, peer, from, me, ts as i64, now_ms() as i64, body, reply_to,
+                if file.is_some() { "file" } else { "text" }],
     )?;
-    let view = MessageView {
+    let seq = tx.last_insert_rowid() as u64;
+    if let Some(offer) = file {
+        super::super::files::record(
+            tx,
+            from,
+            id,
+            &peer,
+            offer,
+            ipc_schema::methods::FileState::Waiting,
+        )?;
+    }
+    let mut view = MessageView {
         id: id.to_owned(),
         from: from.to_owned(),
         to: me.to_owned(),
         ts,
         direction: Direction::In,
-        kind: "text".into(),
+        kind: if file.is_some() { "file" } else { "text" }.into(),
         body: Some(body.to_owned()),
         reply_to: reply_to.map(str::to_owned),
         state: MessageState::Delivered,
         failure: None,
-        seq: tx.last_insert_rowid() as u64,
+        seq,
         truncated: false,
         group: Some(group.to_owned()),
         deliveries: Vec::new(),
         edited: false,
         deleted: false,
         reactions: Vec::new(),
+        file: None,
     };
+    super::super::files::attach(tx, std::slice::from_mut(&mut view))?;
     push_event(
         tx,
         events,
@@ -102,6 +119,7 @@ pub(in crate::store) fn wait_for_roster(
         ts,
         body,
         reply_to,
+        file: _,
     } = *text;
     tx.execute(
         "INSERT OR IGNORE INTO group_waiting (group_id, sender, id, ts, body, reply_to, received_at)
@@ -160,6 +178,7 @@ pub(super) fn release_waiting(
             ts: ts as u64,
             body: &body,
             reply_to: reply_to.as_deref(),
+            file: None,
         };
         if file_group_text(tx, me, &text, events)? {
             tx.execute("DELETE FROM group_waiting WHERE seq = ?1", [seq])?;
@@ -258,4 +277,14 @@ pub(in crate::store) fn record_put(
         )?;
     }
     Ok(())
+}
+
+/// A group's name as this user follows it (empty when unknown).
+pub(in crate::store) fn group_name(tx: &Transaction<'_>, group: &str) -> rusqlite::Result<String> {
+    Ok(tx
+        .query_row("SELECT name FROM groups WHERE id = ?1", [group], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .unwrap_or_default())
 }
