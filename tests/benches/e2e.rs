@@ -36,7 +36,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chatd::crypto::{Card, Identity, KeyBits, Peers, open, seal, seal_v2_as};
-use e2e::{Daemon, World, bin};
+use e2e::{Daemon, World, bin, cpu_time};
 use ipc_schema::Payload;
 use ipc_schema::client::{Client, EventStream};
 use ipc_schema::envelope::Envelope;
@@ -125,12 +125,7 @@ fn main() {
 
 /// The new machine's RSS high-water mark, KiB.
 fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .expect("VmHWM")
+    e2e::status_kib(pid, "VmHWM:")
 }
 
 /// A new machine set up from a backup file (docs/PROTOCOL.md §10): the wall
@@ -696,26 +691,6 @@ async fn received(events: &mut EventStream, n: usize) {
     }
 }
 
-/// CPU time (user + system) a process has used so far.
-fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may hold spaces) closing with ')'.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // utime and stime are fields 14 and 15 of stat(5); `rest` starts at 3.
-    let total = ticks(11) + ticks(12);
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    Duration::from_millis(total * 1000 / hz)
-}
-
 /// Where the CPU went during a run: per process, in ms per message.
 struct CpuShare(Vec<(&'static str, u32, Duration)>);
 
@@ -799,12 +774,7 @@ fn throughput(n: usize, bounds: &Bounds, table: &mut Table) {
 }
 
 fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .expect("VmRSS")
+    e2e::status_kib(pid, "VmRSS:")
 }
 
 fn backlog_and_footprint(n: usize, bounds: &Bounds, table: &mut Table) {

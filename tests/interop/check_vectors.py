@@ -5,12 +5,14 @@ docs/PROTOCOL.md only), then seal fresh envelopes with it and open them again.
 Also checks the identity-backup vectors (§10) against backup.py, the
 device-link vectors (§12) against link.py, the key-transition vectors
 (§13) against transition.py, the edit, delete and reaction vectors (§14)
-against changes.py and the file vectors (§15) against file_chunks.py.
+against changes.py, the file vectors (§15) against file_chunks.py and the
+file payload vectors (§15.4) against file_payload.py.
 
 Usage:
     check_vectors.py [--vectors PATH] [--vectors-v2 PATH] [--vectors-backup PATH]
                      [--vectors-link PATH] [--vectors-transition PATH]
                      [--vectors-changes PATH] [--vectors-file PATH]
+                     [--vectors-file-payload PATH]
                      [--write-sealed PATH] [--write-sealed-v2 PATH]
 
 --vectors-v2 defaults to envelope-v2.json next to the v1 file; a missing v2
@@ -66,6 +68,14 @@ byte for byte; opening that blob must give the file back. Each invalid
 vector's `change` is made to the blob of the valid vector it names (`of`),
 and opening the result must fail with exactly its error name.
 
+--vectors-file-payload defaults to file_payload.json next to the v1 file;
+a missing one is only a NOTE (file_payload.selftest(), which needs no
+vectors file, still runs). Each valid vector's payload must read to exactly
+its `fields` (every member of §15.4's table, absent ones null, and
+`shown_name`), and writing those fields as chatd does must give its
+`written` byte for byte; each invalid one must fail with exactly its error
+name; each entry of `names` must show as its `shown`.
+
 The valid v2 vectors of one account on several devices (§11:
 sent_copy_to_own_devices, read_state_to_own_devices, device_added,
 contact_sync) are also checked against the written rules of their payloads
@@ -77,7 +87,7 @@ own_devices.selftest() runs §11.4's last-writer cases.
 
 Exit 0 with a summary (one line for v1, one for v2, one for own devices,
 one for backups, one for links, one for transitions, one for changes, one
-for files; NOTE lines for places where the v2 vectors file and the text of
+for files, one for file payloads; NOTE lines for places where the v2 vectors file and the text of
 §8.7, an own-device payload and the form §4 / §2 say chatd writes, the
 backup and link vectors and §10.1 / §12.5, or the transition vectors and
 §13.1's writing form, differ without affecting the protocol, and for what
@@ -107,6 +117,7 @@ import transition as tr  # noqa: E402
 import changes as ch  # noqa: E402
 import file_chunks as fc  # noqa: E402
 import own_devices as od  # noqa: E402
+import file_payload as fp  # noqa: E402
 
 DEFAULT_VECTORS = os.path.normpath(
     os.path.join(HERE, "..", "..", "chatd", "tests", "vectors", "envelope-v1.json")
@@ -132,6 +143,8 @@ def main() -> int:
                     help="default: changes.json next to --vectors (skipped with a NOTE if absent)")
     ap.add_argument("--vectors-file", metavar="PATH",
                     help="default: file.json next to --vectors (skipped with a NOTE if absent)")
+    ap.add_argument("--vectors-file-payload", metavar="PATH",
+                    help="default: file_payload.json next to --vectors (skipped with a NOTE if absent)")
     ap.add_argument("--write-sealed", metavar="PATH")
     ap.add_argument("--write-sealed-v2", metavar="PATH", help=f"default with --write-sealed: {DEFAULT_SEALED_V2}")
     args = ap.parse_args()
@@ -148,6 +161,9 @@ def main() -> int:
         args.vectors_changes = os.path.join(os.path.dirname(os.path.abspath(args.vectors)), "changes.json")
     if args.vectors_file is None:
         args.vectors_file = os.path.join(os.path.dirname(os.path.abspath(args.vectors)), "file.json")
+    if args.vectors_file_payload is None:
+        args.vectors_file_payload = os.path.join(os.path.dirname(os.path.abspath(args.vectors)),
+                                                 "file_payload.json")
     write_v2 = args.write_sealed_v2 or (DEFAULT_SEALED_V2 if args.write_sealed else None)
 
     problems: list[str] = []
@@ -176,7 +192,11 @@ def main() -> int:
     problems_fi, counts_fi, notes_fi = check_file_vectors(args.vectors_file)
     for n in notes_fi:
         print(f"NOTE: {n}")
-    others = problems_v2 + problems_bk + problems_lk + problems_tr + problems_ch + problems_fi
+    # The `file` payload (§15.4): likewise.
+    problems_fp, counts_fp, notes_fp = check_file_payload_vectors(args.vectors_file_payload)
+    for n in notes_fp:
+        print(f"NOTE: {n}")
+    others = problems_v2 + problems_bk + problems_lk + problems_tr + problems_ch + problems_fi + problems_fp
 
     with open(args.vectors, "rb") as f:
         vec = json.loads(f.read().decode("utf-8"))
@@ -226,7 +246,7 @@ def main() -> int:
     if set(cards) != {"alice", "bob"}:
         problems.append(f"keys: expected alice and bob, usable: {sorted(cards)}")
         return report(problems + others, counts, None, counts_v2, written_v2, counts_bk, counts_lk,
-                      counts_tr, counts_ch, counts_fi)
+                      counts_tr, counts_ch, counts_fi, counts_fp)
 
     def other(n: str) -> str:
         return "bob" if n == "alice" else "alice"
@@ -410,11 +430,11 @@ def main() -> int:
             f.write("\n")
 
     return report(problems + others, counts, args.write_sealed, counts_v2, written_v2, counts_bk, counts_lk,
-                  counts_tr, counts_ch, counts_fi)
+                  counts_tr, counts_ch, counts_fi, counts_fp)
 
 
 def report(problems, counts, written=None, counts_v2=None, written_v2=None, counts_bk=None,
-           counts_lk=None, counts_tr=None, counts_ch=None, counts_fi=None) -> int:
+           counts_lk=None, counts_tr=None, counts_ch=None, counts_fi=None, counts_fp=None) -> int:
     v2 = f"\n    v2: {fmt_v2(counts_v2)}" if counts_v2 is not None else ""
     own = f"\n    own devices: {fmt_own(counts_v2['own'])}" if counts_v2 is not None else ""
     bkl = f"\n    backup: {fmt_backup(counts_bk)}" if counts_bk is not None else ""
@@ -422,6 +442,7 @@ def report(problems, counts, written=None, counts_v2=None, written_v2=None, coun
     trl = f"\n    transition: {fmt_transition(counts_tr)}" if counts_tr is not None else ""
     chl = f"\n    changes: {fmt_changes(counts_ch)}" if counts_ch is not None else ""
     fil = f"\n    file: {fmt_file(counts_fi)}" if counts_fi is not None else ""
+    fil += f"\n    file payload: {fmt_file_payload(counts_fp)}" if counts_fp is not None else ""
     if problems:
         for pr in problems:
             print(f"DISAGREEMENT: {pr}")
@@ -2793,6 +2814,148 @@ def _check_invalid_file(v, where, valid_names, opened, seen_errors, problems, co
             counts["invalid"] += 1
         return
     problems.append(f"{where}: opened, the vector says {want}")
+
+
+
+# ===========================================================================
+# The `file` payload (§15.4)
+
+FILE_PAYLOAD_VALID_MEMBERS = {"name", "payload", "fields", "written"}
+FILE_PAYLOAD_INVALID_MEMBERS = {"name", "payload", "error"}
+FILE_PAYLOAD_NAME_MEMBERS = {"name", "shown"}
+
+
+def fmt_file_payload(c) -> str:
+    src = "" if c["file"] else " (no vectors file)"
+    return (
+        f"{c['valid']} valid read to their fields{src}, {c['written']} written byte-exact, "
+        f"{c['invalid']} invalid rejected with the expected error, {c['names']} names shown as stated, "
+        f"{c['self']} self-checks"
+    )
+
+
+def check_file_payload_vectors(path: str):
+    problems: list[str] = []
+    notes: list[str] = []
+    counts = {"valid": 0, "written": 0, "invalid": 0, "names": 0, "self": 0, "file": False}
+    try:
+        _check_file_payload(path, problems, counts, notes)
+    except Exception as e:  # a crash is a failure, never a skip
+        import traceback
+
+        problems.append(f"file_payload: checker crashed: {e!r}\n{traceback.format_exc()}")
+    try:
+        counts["self"] += fp.selftest()
+    except AssertionError as e:
+        problems.append(f"file_payload.self: {e}")
+    except Exception as e:
+        import traceback
+
+        problems.append(f"file_payload.self: crashed: {e!r}\n{traceback.format_exc()}")
+    return problems, counts, notes
+
+
+def _check_file_payload(path, problems, counts, notes):
+    if not os.path.exists(path):
+        notes.append(f"file payload vectors file {path} does not exist yet; file payload vectors skipped "
+                     "(the file_payload self-test still ran)")
+        return
+    counts["file"] = True
+    with open(path, "rb") as f:
+        vec = json.loads(f.read().decode("utf-8"))
+    if vec.get("version") != 1:
+        problems.append(f"file_payload: version is {vec.get('version')!r}, expected 1")
+    missing = {"version", "valid", "invalid", "names"} - set(vec)
+    if missing:
+        problems.append(f"file_payload: top-level members {sorted(missing)} missing")
+    unknown = set(vec) - {"version", "description", "valid", "invalid", "names"}
+    if unknown:
+        notes.append(f"file_payload: top-level members {sorted(unknown)} not checked")
+    if not vec.get("valid") or not vec.get("invalid") or not vec.get("names"):
+        problems.append("file_payload: valid, invalid and names must each be non-empty")
+
+    for v in vec.get("valid", []):
+        where = f"file_payload.valid.{v.get('name')}"
+        try:
+            _check_valid_file_payload(v, where, problems, counts, notes)
+        except Exception as e:
+            problems.append(f"{where}: checker crashed: {e!r}")
+
+    seen_errors = set()
+    for v in vec.get("invalid", []):
+        where = f"file_payload.invalid.{v.get('name')}"
+        want = v.get("error")
+        if want not in fp.ERROR_NAMES:
+            problems.append(f"{where}: error {want!r} is not one of {list(fp.ERROR_NAMES)}")
+            continue
+        if set(v) != FILE_PAYLOAD_INVALID_MEMBERS:
+            notes.append(f"{where}: members {sorted(set(v) ^ FILE_PAYLOAD_INVALID_MEMBERS)} unexpected / missing")
+        seen_errors.add(want)
+        try:
+            got = fp.read_file_payload(v["payload"].encode("utf-8"))
+        except fp.FilePayloadError as e:
+            if e.name != want:
+                problems.append(f"{where}: failed with {e.name} ({e.detail}), vector says {want}")
+            else:
+                counts["invalid"] += 1
+            continue
+        except fp.NotAFilePayload as e:
+            problems.append(f"{where}: not a file payload ({e}), vector says {want}")
+            continue
+        except Exception as e:
+            problems.append(f"{where}: checker crashed: {e!r}")
+            continue
+        problems.append(f"{where}: read as {got}, vector says {want}")
+
+    for v in vec.get("names", []):
+        where = f"file_payload.names.{v.get('name')!r}"
+        if set(v) != FILE_PAYLOAD_NAME_MEMBERS:
+            notes.append(f"{where}: members {sorted(set(v) ^ FILE_PAYLOAD_NAME_MEMBERS)} unexpected / missing")
+        if not isinstance(v.get("name"), str) or not isinstance(v.get("shown"), str):
+            problems.append(f"{where}: name and shown must be strings")
+            continue
+        got = fp.shown_name(v["name"])
+        if got != v["shown"]:
+            problems.append(f"{where}: shows as {got!r}, vector says {v['shown']!r}")
+        else:
+            counts["names"] += 1
+
+    # What the vectors leave to the self-test: said, not a failure.
+    if vec.get("invalid"):
+        not_covered = [n for n in fp.ERROR_NAMES if n not in seen_errors]
+        if not_covered:
+            notes.append(f"file_payload: no invalid vector for {', '.join(not_covered)} "
+                         "(the file_payload self-test covers it)")
+
+
+def _check_valid_file_payload(v, where, problems, counts, notes):
+    if set(v) != FILE_PAYLOAD_VALID_MEMBERS:
+        notes.append(f"{where}: members {sorted(set(v) ^ FILE_PAYLOAD_VALID_MEMBERS)} unexpected / missing")
+    want = v["fields"]
+    if set(want) != set(fp.FIELDS):
+        problems.append(f"{where}: fields {sorted(want)} are not every member of §15.4's table and "
+                        f"shown_name {list(fp.FIELDS)}")
+        return
+    try:
+        got = fp.read_file_payload(v["payload"].encode("utf-8"))
+    except fp.FilePayloadError as e:
+        problems.append(f"{where}: refused with {e.name} ({e.detail})")
+        return
+    except fp.NotAFilePayload as e:
+        problems.append(f"{where}: not a file payload ({e})")
+        return
+    # A size must be an integer in the vector too (json gives 5.0 as a float).
+    if got != want or any(p.is_int(got[n]) != p.is_int(want[n]) for n in fp.FIELDS):
+        differ = [n for n in fp.FIELDS if got[n] != want[n] or p.is_int(got[n]) != p.is_int(want[n])]
+        problems.append(f"{where}: read {', '.join(f'{n}={got[n]!r}' for n in differ)}, vector says "
+                        f"{', '.join(f'{n}={want[n]!r}' for n in differ)}")
+        return
+    counts["valid"] += 1
+    mine = fp.write_file_payload(got).decode("utf-8")
+    if mine != v["written"]:
+        problems.append(f"{where}: written differently: {_first_difference(mine, v['written'])}")
+        return
+    counts["written"] += 1
 
 
 if __name__ == "__main__":

@@ -26,12 +26,12 @@ mod world;
 
 pub use ctl::Ctl;
 pub use daemon::Daemon;
-pub use process::{bin, eventually, run_to_exit, signal, wait_exit};
+pub use process::{bin, cpu_time, eventually, run_to_exit, signal, status_kib, wait_exit};
 pub use relay::Relay;
 pub use relay_api::{HttpReply, RelayApi};
 pub use tmux::Tmux;
 pub use watch::{Watch, watch_shape};
-pub use world::{PrepareDir, Setup, World, pair};
+pub use world::{PrepareDir, Setup, World, pair, second_device};
 
 /// A current-thread tokio runtime, for the async IPC and HTTP clients.
 pub fn runtime() -> tokio::runtime::Runtime {

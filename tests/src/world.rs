@@ -176,3 +176,41 @@ pub fn pair(world: &World, a: &str, b: &str) -> (Daemon, Daemon) {
     db.add_contact(&da);
     (da, db)
 }
+
+/// Another device of `of`'s account, named `device`: restored from a
+/// backup file `of` exports (docs/PROTOCOL.md §10), with `of`'s contacts.
+/// `of` must have registered as `<user>` with the password
+/// `<user>-password`.
+pub fn second_device(world: &World, of: &Daemon, user: &str, device: &str) -> Daemon {
+    const PASSPHRASE: &str = "Seven-horses Quietly Ate 41 lemons!";
+    let file = world.dir.path().join(format!("{user}-{device}.backup"));
+    of.ctl_in(
+        &[
+            "backup",
+            "export",
+            file.to_str().unwrap(),
+            "--passphrase-stdin",
+        ],
+        &format!("{PASSPHRASE}\n"),
+    )
+    .success();
+    let d = world.daemon(&format!("{user}-{device}"));
+    d.ctl_in(
+        &[
+            "backup",
+            "import",
+            file.to_str().unwrap(),
+            "--relay",
+            &world.relay.url,
+            "--user",
+            user,
+            "--device-name",
+            device,
+            "--password-stdin",
+            "--passphrase-stdin",
+        ],
+        &format!("{user}-password\n{PASSPHRASE}\n"),
+    )
+    .success();
+    d
+}

@@ -202,11 +202,10 @@ impl Daemon {
     /// file `uploading`) and the blob goes up; returns (id, ts).
     pub fn file_upload_finish(&self, upload: &str) -> Result<(String, u64), DaemonError> {
         let me = self.identity()?;
-        let s = self
-            .uploads
-            .0
-            .lock()
-            .expect("uploads lock")
+        // Held until the message is committed, so that a sweep sees the
+        // spool either as this session's or as an upload's, never neither.
+        let mut sessions = self.uploads.0.lock().expect("uploads lock");
+        let s = sessions
             .remove(upload)
             .ok_or_else(|| DaemonError::UnknownMessage(format!("no upload {upload}")))?;
         let Session {
@@ -274,6 +273,7 @@ impl Daemon {
             file: None,
         };
         let queued = self.publish(self.store.queue_file(&view, &offer, &readers)?);
+        drop(sessions);
         self.uploads_wake.notify_one();
         Ok((queued.id, queued.ts))
     }
@@ -345,7 +345,8 @@ impl Daemon {
     }
 
     /// Removes kept files (and partial downloads) no message names any
-    /// more: deleted for everyone.
+    /// more (deleted for everyone), and spooled blobs no upload needs (a
+    /// file deleted before it went up).
     pub(super) fn sweep_files(&self) -> Result<(), DaemonError> {
         let dir = self.store.files_dir();
         let Ok(entries) = std::fs::read_dir(dir) else {
@@ -357,6 +358,19 @@ impl Daemon {
             .into_iter()
             .map(|(s, i)| format!("{s}-{i}"))
             .collect();
+        // Sessions first, then the uploads: see `file_upload_finish`.
+        let sessions = self.uploads.0.lock().expect("uploads lock");
+        let mut spooled: std::collections::HashSet<String> =
+            sessions.values().map(|s| s.blob.clone()).collect();
+        spooled.extend(self.store.uploading_blobs()?);
+        if let Ok(spool) = std::fs::read_dir(spool_dir(dir)) {
+            for entry in spool.flatten() {
+                if !spooled.contains(entry.file_name().to_string_lossy().as_ref()) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        drop(sessions);
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             let is_file = entry.file_type().is_ok_and(|t| t.is_file());

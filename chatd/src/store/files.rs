@@ -480,6 +480,17 @@ impl Store {
         })
     }
 
+    /// The blobs of this device's uploads still to go up.
+    pub fn uploading_blobs(&self) -> StoreResult<Vec<String>> {
+        self.with(|c| {
+            Ok(
+                c.prepare("SELECT blob FROM files WHERE state = 'uploading'")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?,
+            )
+        })
+    }
+
     /// Who may fetch a file sent to conversation `peer`: the contact, or a
     /// group's current members; this account always (its other devices).
     pub fn file_readers(&self, me: &str, peer: &str) -> StoreResult<Vec<String>> {

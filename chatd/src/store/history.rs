@@ -100,7 +100,10 @@ impl Store {
     pub fn conversations(&self) -> StoreResult<Vec<ConversationView>> {
         self.with(|c| {
             let mut stmt = c.prepare(
-                "SELECT m.peer, substr(m.body, 1, 256), m.ts,
+                "SELECT m.peer,
+                        CASE WHEN m.kind = 'file' THEN '[file ' || substr(m.body, 1, 240) || ']'
+                             ELSE substr(m.body, 1, 256) END,
+                        m.ts,
                         (SELECT count(*) FROM messages u WHERE u.peer = m.peer AND u.direction = 'in' AND u.state != 'read'),
                         coalesce((SELECT verified FROM contacts WHERE user = m.peer), 0)
                  FROM messages m

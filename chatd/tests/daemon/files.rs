@@ -172,3 +172,70 @@ async fn an_interrupted_upload_resumes_where_the_relay_stopped() {
     .unwrap();
     assert_eq!(std::fs::read(&got).unwrap(), plain);
 }
+
+/// A download resumes from the whole chunks an earlier one kept: here the
+/// relay's first chunk is garbage, so only a download that does not fetch
+/// it again succeeds; and kept chunks that are not the file's fail the
+/// digest and leave nothing behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_resumes_from_the_chunks_it_kept_and_still_checks_them() {
+    let relay = Relay::start().await;
+    let (alice, alice_token) = account(&relay, "alice").await;
+    let (bob, bob_token) = account(&relay, "bob").await;
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("core");
+    let plain = file_of(3 * CHUNK + 99);
+    std::fs::write(&src, &plain).unwrap();
+    let spool = dir.path().join("spool");
+    let sealed = files::seal_to_spool(&src, &spool, &mut rand::rng()).unwrap();
+    let mut blob = std::fs::read(&spool).unwrap();
+    blob[100] ^= 0x55;
+    std::fs::write(&spool, &blob).unwrap();
+    files::upload(&alice, &alice_token, &sealed, &["bob".to_owned()])
+        .await
+        .unwrap();
+    let want = || files::Want {
+        id: &sealed.id,
+        key: FileKey::from_bytes(sealed.key.bytes()).unwrap(),
+        size: sealed.size,
+        sha256: &sealed.sha256,
+    };
+
+    // From nothing: chunk 0 does not verify.
+    let dest = dir.path().join("got");
+    let fresh = files::download_resuming(&bob, &bob_token, want(), &dest, &mut |_| {}).await;
+    assert!(
+        matches!(&fresh, Err(FilesError::File(e)) if e.name() == "bad_tag"),
+        "{fresh:?}"
+    );
+    assert!(
+        !files::partial_path(&dest).exists(),
+        "nothing of it is kept"
+    );
+
+    // An earlier download kept chunk 0 and half of chunk 1: it goes on
+    // from chunk 1, and the whole file checks.
+    std::fs::write(files::partial_path(&dest), &plain[..CHUNK + CHUNK / 2]).unwrap();
+    let mut seen = Vec::new();
+    files::download_resuming(&bob, &bob_token, want(), &dest, &mut |done| seen.push(done))
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), plain);
+    assert_eq!(
+        seen.first(),
+        Some(&(2 * CHUNK as u64)),
+        "chunk 1 came first"
+    );
+    std::fs::remove_file(&dest).unwrap();
+
+    // Kept bytes that are not the file's: the digest says so.
+    let mut wrong = plain[..CHUNK].to_vec();
+    wrong[0] ^= 1;
+    std::fs::write(files::partial_path(&dest), &wrong).unwrap();
+    let refused = files::download_resuming(&bob, &bob_token, want(), &dest, &mut |_| {}).await;
+    assert!(
+        matches!(&refused, Err(FilesError::File(e)) if e.name() == "bad_digest"),
+        "{refused:?}"
+    );
+    assert!(!dest.exists() && !files::partial_path(&dest).exists());
+}

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use e2e::{Daemon, World, eventually, pair};
+use e2e::{Daemon, World, eventually, pair, second_device};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -149,6 +149,60 @@ fn in_a_group_edits_and_reactions_reach_every_member() {
     }
     // bob cannot edit carol's message.
     bob.ctl(&["edit", &id, "bob's lunch"]).fails_with(4);
+}
+
+/// alice on two devices: what bob changes reaches both; what either of
+/// alice's devices changes reaches bob and the other one (the envelope
+/// sealed to bob and to alice's other device names bob as `to`).
+#[test]
+fn a_second_device_sees_and_makes_edits_replies_reactions_and_deletes() {
+    let world = World::start();
+    let (alice, bob) = pair(&world, "alice", "bob");
+    let laptop = second_device(&world, &alice, "alice", "laptop");
+    let both = [&alice, &laptop];
+
+    let id = bob
+        .ctl(&["send", "alice", "deploy at noon"])
+        .success()
+        .trim()
+        .to_owned();
+    bob.ctl(&["edit", &id, "deploy at 13:00"]).success();
+    for d in both {
+        eventually(WAIT, &format!("{} sees bob's edit", d.name), || {
+            entry(d, "bob", &id).filter(|m| m["body"] == "deploy at 13:00" && m["edited"] == true)
+        });
+    }
+    // The laptop answers and reacts; bob and the desk see both.
+    let reply = laptop
+        .ctl(&["send", "bob", "on it", "--reply-to", &id[..8]])
+        .success()
+        .trim()
+        .to_owned();
+    laptop.ctl(&["react", &id, "🚀"]).success();
+    for (d, peer) in [(&bob, "alice"), (&alice, "bob")] {
+        eventually(WAIT, &format!("{} has the reply", d.name), || {
+            entry(d, peer, &reply).filter(|m| m["reply_to"] == id.as_str())
+        });
+        eventually(WAIT, &format!("{} sees the reaction", d.name), || {
+            entry(d, peer, &id).filter(|m| {
+                m["reactions"] == serde_json::json!([{"emoji": "🚀", "users": ["alice"]}])
+            })
+        });
+    }
+    // The desk edits, then deletes, the laptop's reply: everywhere.
+    alice.ctl(&["edit", &reply, "on it, 10 min"]).success();
+    for (d, peer) in [(&bob, "alice"), (&laptop, "bob")] {
+        eventually(WAIT, &format!("{} sees the desk's edit", d.name), || {
+            entry(d, peer, &reply).filter(|m| m["body"] == "on it, 10 min")
+        });
+    }
+    alice.ctl(&["delete", &reply]).success();
+    for (d, peer) in [(&bob, "alice"), (&laptop, "bob")] {
+        eventually(WAIT, &format!("{} sees the delete", d.name), || {
+            entry(d, peer, &reply).filter(|m| m["deleted"] == true && m["body"].is_null())
+        });
+    }
+    assert_eq!(bob.status()["dropped"]["bad_target"], 0);
 }
 
 /// `chat-ctl search` finds words in all of history (not one page), takes

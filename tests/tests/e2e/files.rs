@@ -13,13 +13,12 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use chatd::crypto::{Card, Identity, KeyBits, seal};
-use e2e::{Daemon, World, eventually};
+use e2e::{Daemon, World, eventually, second_device};
 use ipc_schema::{FileOffer, Payload};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 const WAIT: Duration = Duration::from_secs(60);
-const PASSPHRASE: &str = "Seven-horses Quietly Ate 41 lemons!";
 
 /// Writes `size` pseudo-random bytes (xorshift) to `path`; their SHA-256.
 fn make_file(path: &Path, size: usize, seed: u64) -> [u8; 32] {
@@ -100,38 +99,7 @@ fn a_100_mib_file_reaches_bob_a_group_and_another_device_through_a_relay_killed_
         d.add_contact(&alice);
     }
     // alice's laptop, restored from a backup file.
-    let backup = world.dir.path().join("alice.backup");
-    alice
-        .ctl_in(
-            &[
-                "backup",
-                "export",
-                backup.to_str().unwrap(),
-                "--passphrase-stdin",
-            ],
-            &format!("{PASSPHRASE}\n"),
-        )
-        .success();
-    let laptop = world.daemon("alice-laptop");
-    let url = world.relay.url.clone();
-    laptop
-        .ctl_in(
-            &[
-                "backup",
-                "import",
-                backup.to_str().unwrap(),
-                "--relay",
-                &url,
-                "--user",
-                "alice",
-                "--device-name",
-                "laptop",
-                "--password-stdin",
-                "--passphrase-stdin",
-            ],
-            &format!("alice-password\n{PASSPHRASE}\n"),
-        )
-        .success();
+    let laptop = second_device(&world, &alice, "alice", "laptop");
     let group = alice
         .ctl(&["group", "create", "ops", "bob", "carol"])
         .success()
