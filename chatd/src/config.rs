@@ -88,6 +88,10 @@ pub struct FilesConfig {
     /// The biggest file this device sends, in MiB (default 100, the
     /// relay's default `--max-blob-mib`; at most 4096).
     pub max_send_mib: u64,
+    /// At most this many MiB of one sender's files (those kept here
+    /// included) come down by themselves; past it they wait for a request,
+    /// so one contact cannot fill the disk unasked. Default 500.
+    pub auto_download_budget_mib: u64,
 }
 
 impl Default for FilesConfig {
@@ -95,6 +99,7 @@ impl Default for FilesConfig {
         FilesConfig {
             auto_download_mib: 25,
             max_send_mib: 100,
+            auto_download_budget_mib: 500,
         }
     }
 }
@@ -103,6 +108,11 @@ impl FilesConfig {
     /// The automatic download limit in bytes.
     pub fn auto_limit(&self) -> u64 {
         self.auto_download_mib.saturating_mul(1 << 20)
+    }
+
+    /// The per-sender automatic download budget in bytes.
+    pub fn auto_budget(&self) -> u64 {
+        self.auto_download_budget_mib.saturating_mul(1 << 20)
     }
 
     /// The biggest file sent, in bytes.

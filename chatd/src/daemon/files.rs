@@ -30,6 +30,9 @@ const MAX_SESSIONS: usize = 4;
 /// An upload nobody fed for this long is dropped (its spool removed).
 const IDLE: Duration = Duration::from_secs(300);
 
+/// How long the file tasks wait for a session before looking again.
+const NOT_LOGGED_IN_WAIT: Duration = Duration::from_secs(5);
+
 /// Largest piece `file.read` returns.
 pub const READ_MAX: usize = chunks::CHUNK;
 
@@ -385,14 +388,25 @@ impl Daemon {
     /// Uploads due blobs until shutdown.
     pub(super) async fn run_uploads(self: Arc<Self>) {
         let mut stop = self.shutdown.subscribe();
+        let mut failures = 0;
         loop {
             if self.stopping() {
                 return;
             }
-            if let Err(e) = self.upload_pass().await {
-                tracing::warn!(error = %e, "upload pass failed");
-            }
-            let wait = self.next_file_wait();
+            let wait = match self.upload_pass().await {
+                Ok(true) => {
+                    failures = 0;
+                    self.next_file_wait()
+                }
+                Ok(false) => NOT_LOGGED_IN_WAIT,
+                Err(e) => {
+                    // A local failure (the store, the disk) is retried
+                    // with backoff, never in a tight loop.
+                    failures += 1;
+                    tracing::warn!(error = %e, "upload pass failed");
+                    backoff(failures)
+                }
+            };
             tokio::select! {
                 _ = self.uploads_wake.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
@@ -404,15 +418,24 @@ impl Daemon {
     /// Downloads due files until shutdown.
     pub(super) async fn run_downloads(self: Arc<Self>) {
         let mut stop = self.shutdown.subscribe();
+        let mut failures = 0;
         let _ = self.sweep_files();
         loop {
             if self.stopping() {
                 return;
             }
-            if let Err(e) = self.download_pass().await {
-                tracing::warn!(error = %e, "download pass failed");
-            }
-            let wait = self.next_file_wait();
+            let wait = match self.download_pass().await {
+                Ok(true) => {
+                    failures = 0;
+                    self.next_file_wait()
+                }
+                Ok(false) => NOT_LOGGED_IN_WAIT,
+                Err(e) => {
+                    failures += 1;
+                    tracing::warn!(error = %e, "download pass failed");
+                    backoff(failures)
+                }
+            };
             tokio::select! {
                 _ = self.downloads_wake.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
@@ -422,21 +445,27 @@ impl Daemon {
     }
 
     fn next_file_wait(&self) -> Duration {
-        match self.store.next_file_due(self.config.files.auto_limit()) {
+        let files = &self.config.files;
+        match self
+            .store
+            .next_file_due(files.auto_limit(), files.auto_budget())
+        {
             Ok(Some(at)) => Duration::from_millis(at.saturating_sub(now_ms()).max(50)),
             _ => Duration::from_secs(3600),
         }
     }
 
-    async fn upload_pass(&self) -> Result<(), DaemonError> {
+    /// One pass over the due uploads; false when there is no session to
+    /// upload with.
+    async fn upload_pass(&self) -> Result<bool, DaemonError> {
         let (Some(token), Ok(me)) = (self.token(), self.identity()) else {
-            return Ok(());
+            return Ok(false);
         };
         let relay = self.relay()?;
         let dir = spool_dir(self.store.files_dir());
         for up in self.store.uploads_due(me.user(), now_ms())? {
             if self.stopping() {
-                return Ok(());
+                return Ok(true);
             }
             let spool = dir.join(&up.blob);
             let total = chunks::sealed_len(up.size).max(1);
@@ -488,23 +517,25 @@ impl Daemon {
                 }
             }
         }
-        Ok(())
+        Ok(true)
     }
 
-    async fn download_pass(&self) -> Result<(), DaemonError> {
+    /// One pass over the due downloads; false when there is no session.
+    async fn download_pass(&self) -> Result<bool, DaemonError> {
         let Some(token) = self.token() else {
-            return Ok(());
+            return Ok(false);
         };
         let relay = self.relay()?;
         let dir = self.store.files_dir().to_owned();
         crate::keystore::create_private_dir(&dir)
             .map_err(|e| DaemonError::Internal(format!("{}: {e}", dir.display())))?;
+        let files = &self.config.files;
         let due = self
             .store
-            .downloads_due(now_ms(), self.config.files.auto_limit())?;
+            .downloads_due(now_ms(), files.auto_limit(), files.auto_budget())?;
         for down in due {
             if self.stopping() {
-                return Ok(());
+                return Ok(true);
             }
             let (Some(key), Some(sha256)) = (
                 ipc_schema::files::key_bytes(&down.offer.key).and_then(|k| FileKey::from_bytes(&k)),
@@ -563,6 +594,6 @@ impl Daemon {
                 }
             }
         }
-        Ok(())
+        Ok(true)
     }
 }

@@ -16,6 +16,19 @@ use super::events::push_event;
 use super::outbox::set_out_state;
 use super::{Committed, Store, StoreError, StoreResult, now_ms};
 
+/// Which files the downloads take (`?2` the automatic limit, `?3` the
+/// per-sender budget, both bytes): asked for, coming down, or small enough
+/// to come down by themselves while the sender's unasked files kept here
+/// (and coming down) stay within the budget.
+const DUE: &str = "(state = 'downloading' OR (state = 'waiting' AND (requested = 1 OR (size <= ?2
+    AND size + (SELECT coalesce(sum(g.size), 0) FROM files g
+                WHERE g.sender = f.sender AND g.requested = 0
+                  AND g.state IN ('ready', 'downloading')) <= ?3))))";
+
+fn clamp(bytes: u64) -> i64 {
+    bytes.min(i64::MAX as u64) as i64
+}
+
 fn state_name(s: FileState) -> &'static str {
     match s {
         FileState::Uploading => "uploading",
@@ -354,17 +367,21 @@ impl Store {
 
     /// Files to bring down at `now`: those asked for, those that were
     /// coming down when chatd stopped, and received ones of at most
-    /// `auto_limit` bytes.
-    pub fn downloads_due(&self, now: u64, auto_limit: u64) -> StoreResult<Vec<Download>> {
+    /// `auto_limit` bytes while their sender's files that came down by
+    /// themselves stay within `budget` bytes.
+    pub fn downloads_due(
+        &self,
+        now: u64,
+        auto_limit: u64,
+        budget: u64,
+    ) -> StoreResult<Vec<Download>> {
         self.with(|c| {
             let keys: Vec<(String, String, u32)> = c
-                .prepare_cached(
-                    "SELECT sender, id, attempts FROM files
-                     WHERE (state = 'downloading' OR (state = 'waiting' AND (requested = 1 OR size <= ?2)))
-                       AND next_attempt_at <= ?1
-                     ORDER BY next_attempt_at, size LIMIT 16",
-                )?
-                .query_map(params![now as i64, auto_limit.min(i64::MAX as u64) as i64], |r| {
+                .prepare_cached(&format!(
+                    "SELECT sender, id, attempts FROM files f WHERE {DUE} AND next_attempt_at <= ?1
+                     ORDER BY next_attempt_at, size LIMIT 16"
+                ))?
+                .query_map(params![now as i64, clamp(auto_limit), clamp(budget)], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })?
                 .collect::<Result<_, _>>()?;
@@ -384,13 +401,13 @@ impl Store {
     }
 
     /// When the next upload or download retry is due, if any waits.
-    pub fn next_file_due(&self, auto_limit: u64) -> StoreResult<Option<u64>> {
+    pub fn next_file_due(&self, auto_limit: u64, budget: u64) -> StoreResult<Option<u64>> {
         self.with(|c| {
             Ok(c.query_row(
-                "SELECT min(next_attempt_at) FROM files
-                 WHERE state IN ('uploading', 'downloading')
-                    OR (state = 'waiting' AND (requested = 1 OR size <= ?1))",
-                [auto_limit.min(i64::MAX as u64) as i64],
+                &format!(
+                    "SELECT min(next_attempt_at) FROM files f WHERE state = 'uploading' OR {DUE}"
+                ),
+                params![0, clamp(auto_limit), clamp(budget)],
                 |r| r.get::<_, Option<i64>>(0),
             )?
             .map(|t| t.max(0) as u64))
@@ -531,3 +548,6 @@ pub(super) fn offer(c: &Connection, sender: &str, id: &str) -> rusqlite::Result<
     )
     .optional()
 }
+
+#[cfg(test)]
+mod tests;
