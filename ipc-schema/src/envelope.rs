@@ -412,39 +412,6 @@ enum KnownPayload {
     },
 }
 
-/// Reads a `contact` payload (docs/PROTOCOL.md §11.4), keeping the card's
-/// text as it came, so the payload reads back byte for byte.
-fn contact_from_json(bytes: &[u8]) -> Result<Payload, PayloadError> {
-    #[derive(Deserialize)]
-    struct ContactIn {
-        user: String,
-        state: ContactSyncState,
-        #[serde(default)]
-        card: Option<Box<serde_json::value::RawValue>>,
-        at: u64,
-        device: String,
-    }
-    let bad = || PayloadError::BadFields("contact".into());
-    let c: ContactIn = serde_json::from_slice(bytes).map_err(|_| bad())?;
-    let card_ok = match (&c.card, c.state) {
-        (None, ContactSyncState::Removed) => true,
-        (Some(card), ContactSyncState::Pinned | ContactSyncState::Verified) => {
-            card.get().starts_with('{')
-        }
-        _ => false,
-    };
-    if !is_valid_username(&c.user) || !crate::relay::is_valid_device_id(&c.device) || !card_ok {
-        return Err(bad());
-    }
-    Ok(Payload::Contact {
-        user: c.user,
-        state: c.state,
-        card: c.card.map(|card| card.get().to_owned()),
-        at: c.at,
-        device: c.device,
-    })
-}
-
 /// Largest roster text a payload carries (docs/PROTOCOL.md §9.2).
 pub const MAX_ROSTER_TEXT: usize = 1_800_000;
 
@@ -604,7 +571,7 @@ impl Payload {
             return Ok(Payload::Unsupported { kind, raw });
         }
         if kind == "contact" {
-            return contact_from_json(bytes);
+            return contact::contact_from_json(bytes);
         }
         if kind == "file" {
             return crate::files::FileOffer::from_json(bytes).map(Payload::File);
@@ -702,5 +669,6 @@ impl Payload {
     }
 }
 
+mod contact;
 #[cfg(test)]
 mod tests;
