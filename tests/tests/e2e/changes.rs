@@ -256,3 +256,53 @@ fn search_finds_words_in_all_history_and_forgets_deleted_texts() {
             .then_some(())
     });
 }
+
+/// A word 10,000 messages back is found (the history seeded straight into
+/// alice's database while her chatd is stopped, through its own schema and
+/// triggers: sending 10,000 texts would take minutes), and no longer once
+/// bob deletes that message.
+#[test]
+fn search_finds_a_word_10_000_messages_back_and_not_once_it_is_deleted() {
+    let world = World::start();
+    let (mut alice, bob) = pair(&world, "alice", "bob");
+    let old = bob
+        .ctl(&["send", "alice", "the vault code is zeppelin-7719"])
+        .success()
+        .trim()
+        .to_owned();
+    eventually(WAIT, "alice has it", || entry(&alice, "bob", &old));
+    alice.stop();
+    {
+        let mut db = rusqlite::Connection::open(alice.data_dir.join("chatd.db")).unwrap();
+        let tx = db.transaction().unwrap();
+        let now = chatd::store::now_ms() as i64;
+        for i in 0..10_000i64 {
+            tx.execute(
+                "INSERT INTO messages (id, peer, direction, sender, recipient, ts, received_at, kind, body, state)
+                 VALUES (?1, 'bob', 'in', 'bob', 'alice', ?2, ?2, 'text', ?3, 'read')",
+                rusqlite::params![format!("{:032x}", i + 1), now + i, format!("chatter {i} about the build")],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    alice.start_again(&[]);
+    let found = |q: &str| -> Vec<String> {
+        alice.ctl(&["--json", "search", q]).json()["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["message"]["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(found("zeppelin"), vec![old.clone()]);
+    assert_eq!(
+        found("chatter")[..1],
+        [format!("{:032x}", 10_000)],
+        "newest first"
+    );
+    bob.ctl(&["delete", &old]).success();
+    eventually(WAIT, "the deleted text is no longer found", || {
+        found("zeppelin").is_empty().then_some(())
+    });
+}
