@@ -206,6 +206,12 @@ impl Daemon {
             }
             _ => {}
         }
+        // A file deleted for everyone goes from the relay too (its key is
+        // gone from every store; the ciphertext need not wait for expiry).
+        let blob = match &what {
+            UserChange::Delete => self.store.own_blob(me.user(), id)?,
+            _ => None,
+        };
         let done = match self.store.change_message(me.user(), id, what, peer)? {
             Ok(done) => done,
             Err(ChangeError::Unknown(id)) => return Err(DaemonError::UnknownMessage(id)),
@@ -217,6 +223,13 @@ impl Daemon {
         let done = self.publish(done);
         self.outbox_wake.notify_one();
         let _ = self.sweep_files();
+        if let (Some(blob), Some(token), Ok(relay)) = (blob, self.token(), self.relay()) {
+            tokio::spawn(async move {
+                if let Err(e) = relay.delete_blob(&token, &blob).await {
+                    tracing::info!(error = %e, "a deleted file's blob stays on the relay until it expires");
+                }
+            });
+        }
         Ok(done)
     }
 }

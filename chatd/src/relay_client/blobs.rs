@@ -87,6 +87,20 @@ impl RelayClient {
         }
     }
 
+    /// `DELETE /v1/blobs/{id}` (the owner's); a blob already gone is fine.
+    pub async fn delete_blob(&self, token: &Secret, id: &str) -> Result<(), RelayError> {
+        let resp = self
+            .send(
+                self.at(Method::DELETE, self.url(&format!("/v1/blobs/{id}")), 30)
+                    .bearer_auth(token.expose()),
+            )
+            .await?;
+        match resp.status() {
+            s if s.is_success() || s == StatusCode::NOT_FOUND => Ok(()),
+            _ => Err(refused(resp).await),
+        }
+    }
+
     /// `GET /v1/blobs/{id}` of bytes `start..end`; `None` when the relay
     /// has no such blob for this account (or it is not complete yet).
     pub async fn get_blob(

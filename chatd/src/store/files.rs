@@ -497,6 +497,25 @@ impl Store {
         })
     }
 
+    /// The blob of `me`'s own file message `id` (whole id or 8+ first
+    /// hex digits), if it is one.
+    pub fn own_blob(&self, me: &str, id: &str) -> StoreResult<Option<String>> {
+        self.with(|c| {
+            let blobs: Vec<String> = c
+                .prepare_cached(
+                    "SELECT blob FROM files WHERE sender = ?1
+                       AND (id = ?2 OR (length(?2) BETWEEN 8 AND 31 AND substr(id, 1, length(?2)) = ?2))
+                     LIMIT 2",
+                )?
+                .query_map(params![me, id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(match blobs.len() {
+                1 => blobs.into_iter().next(),
+                _ => None,
+            })
+        })
+    }
+
     /// The blobs of this device's uploads still to go up.
     pub fn uploading_blobs(&self) -> StoreResult<Vec<String>> {
         self.with(|c| {

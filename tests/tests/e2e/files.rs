@@ -205,9 +205,15 @@ fn a_100_mib_file_reaches_bob_a_group_and_another_device_through_a_relay_killed_
     assert_eq!(ready["file"]["media_type"], "text/plain");
     let kept = bob.data_dir.join("files").join(format!("alice-{sid}"));
     assert_eq!(sha256_of(&kept), small_sum);
+    let blobs = |dir: &Path| std::fs::read_dir(dir.join("blobs")).unwrap().count();
+    let relay_dir = world.relay.data_dir().to_owned();
+    let before = blobs(&relay_dir);
     alice.ctl(&["delete", &sid]).success();
     eventually(WAIT, "bob's copy is gone with the message", || {
         (!kept.exists()).then_some(())
+    });
+    eventually(WAIT, "and its blob from the relay", || {
+        (blobs(&relay_dir) == before - 1).then_some(())
     });
 }
 
