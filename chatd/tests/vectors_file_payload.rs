@@ -121,6 +121,7 @@ fn build() -> Value {
         ("key missing", without("key")),
         ("sha256 missing", without("sha256")),
         ("size negative", replaced("size", "-1")),
+        ("size written -0", with("").replace("2300000", "-0")),
         ("size with a fraction", replaced("size", "5.5")),
         ("size a string", replaced("size", r#""5""#)),
         ("name a number", replaced("name", "5")),
@@ -136,6 +137,12 @@ fn build() -> Value {
             with(&format!(r#","group":"{GROUP}","to":"bob""#)),
         ),
         ("size over 2^53 - 1", replaced("size", "9007199254740992")),
+        (
+            "size of 2^64 (a wrong type, step 2) with a blob that is not an id",
+            with("")
+                .replace("2300000", "18446744073709551616")
+                .replace(BLOB, "nope"),
+        ),
         (
             "key of 63 bytes",
             replaced("key", &format!("\"{}\"", base64_of(63))),

@@ -39,13 +39,11 @@ review report):
 * Members the table does not define are ignored whatever their JSON type.
   A required member written as `null` is of the wrong type (step 2); only
   `reply_to`, `group` and `to` may be `null`, read as absent.
-* `size` at step 2: a JSON number written as an integer (no fraction, no
-  exponent) and not negative; `true` / `"5"` / `5.0` / `1e3` are of the
-  wrong type. Its magnitude is step 6's: an integer of any length over
-  2^53 - 1 passes step 2 and is refused at step 6 (so `bad_id` and
-  `bad_group` come first). `-0` is read as the integer 0, which is not
-  negative, so it is accepted (and written back as `0`): the text does
-  not say otherwise.
+* `size` at step 2: a JSON number written as decimal digits only (no
+  sign, `-0` included, no fraction, no exponent) and at most 2^64 - 1;
+  `true` / `"5"` / `5.0` / `1e3` / `-0` are of the wrong type. Over
+  2^53 - 1 (and within 2^64 - 1) it passes step 2 and is refused at step
+  6 (so `bad_id` and `bad_group` come first).
 * `reply_to` "as a text's" (§4): a message id, 32 lowercase hex digits.
 * `key` at step 6: Notation's strict base64 (standard alphabet, `=`
   padding, no whitespace, no non-zero trailing bits) of exactly 64 bytes.
@@ -260,8 +258,10 @@ def _size_fault(size: _Number) -> str | None:
         return f"size is a {_json_type(size)}, not a number"
     if not size.integer:
         return f"size {size.text[:40]} has a fraction or exponent"
-    if size.text.startswith("-") and size.text != "-0":
-        return f"size {size.text[:40]} is negative"
+    if size.text.startswith("-"):
+        return f"size {size.text[:40]} has a sign (-0 included)"
+    if len(size.text) > 20 or int(size.text) > 2**64 - 1:
+        return f"size {size.text[:40]} is over 2^64 - 1"
     return None
 
 
@@ -487,12 +487,18 @@ def selftest() -> int:
     reads("repeated.last_wins", plain[:-1] + b',"blob":"' + G.encode() + b'"}', blob=G)
     reads("size.zero", pl(size=0), size=0)
     reads("size.max", pl(size=SIZE_MAX), size=SIZE_MAX)
-    reads("size.minus_zero", raw_size("-0"), size=0)
     reads("name.255_bytes", pl(name="é" * 127 + "x"), name="é" * 127 + "x")
     reads("name.a_path", pl(name="../../.bashrc"), name="../../.bashrc", shown_name="bashrc")
     reads("media_type.all_characters", pl(media_type="A0!#$&-^_.+/z9+.-^"), media_type="A0!#$&-^_.+/z9+.-^")
     reads("media_type.63_and_63", pl(media_type="a" * 63 + "/" + "b" * 63), media_type="a" * 63 + "/" + "b" * 63)
     reads("escapes", pl().replace(b'"a.txt"', b'"\\u0061\\ud83d\\udc4d\\/"'), name="a👍/", shown_name="file")
+
+    fails("size.minus_zero", "bad_fields", raw_size("-0"))
+    fails("size.2_to_the_64", "bad_fields", raw_size(str(2**64)))
+    fails("size.2_to_the_64_before_bad_id", "bad_fields",
+          raw_size(str(2**64)).replace(ID.encode(), b"nope"))
+    fails("size.2_to_the_53_after_bad_id", "bad_id",
+          raw_size(str(2**53)).replace(ID.encode(), b"nope"))
 
     # ------------------------------------------- 1. malformed
     for label, payload in (
@@ -543,7 +549,7 @@ def selftest() -> int:
         fails(f"bad_id.blob_{label}", I, pl(blob=bad))
         fails(f"bad_id.reply_to_{label}", I, pl(reply_to=bad))
     fails("order.bad_id_before_bad_group", I, pl(blob="x", group="ops"))
-    fails("order.huge_size_after_bad_id", I, raw_size("9" * 5000, blob="x"))
+    fails("order.huge_size_before_bad_id", "bad_fields", raw_size("9" * 5000, blob="x"))
 
     # ------------------------------------------- 4. bad_group
     for label, bad in (("name", "ops"), ("upper", G.upper()), ("31", G[1:]), ("empty", "")):
