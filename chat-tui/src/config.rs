@@ -26,11 +26,11 @@
 //! `write` (i); messages: `write` (i), `half_page_up` (ctrl+u),
 //! `half_page_down` (ctrl+d), `search` (/), `search_next` (n), `search_prev`
 //! (N), `list` (h), and on the selected message `reply` (r), `edit` (e),
-//! `delete` (d), `react` (+), and on a selected file `save_file` (s),
-//! `open_file` (o); composer: `editor` (ctrl+e); contacts view: `contact_add`
-//! (a), `contact_verify` (v), `contact_remove` (d), `contact_accept_key` (A),
-//! `contact_refuse_key` (R); devices view:
-//! `device_revoke` (r), `device_rename` (e), `device_link` (l),
+//! `delete` (d), `react` (+), on a selected file `save_file` (s) and
+//! `open_file` (o), and `attach_file` (a), which sends a file; composer:
+//! `editor` (ctrl+e); contacts view: `contact_add` (a), `contact_verify` (v),
+//! `contact_remove` (d), `contact_accept_key` (A), `contact_refuse_key` (R);
+//! devices view: `device_revoke` (r), `device_rename` (e), `device_link` (l),
 //! `device_link_history` (L). Arrow keys, Enter, Esc, Ctrl+C and the composer's
 //! editing keys are fixed. An unknown action, a key that does not parse, two
 //! actions on one key in the same pane, or a plain character for a key that

@@ -9,6 +9,7 @@ use ipc_schema::methods::{
 use crate::app::composer::Edit;
 use crate::app::files::{FileWrite, Written};
 use crate::app::state::{KeyChoice, Pane};
+use crate::app::upload::FileSend;
 
 /// Something that happened: a key, a mouse event, a tick, or an answer from chatd.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -278,6 +279,19 @@ pub enum Action {
         /// Where it is, or why it is not.
         result: Result<Written, String>,
     },
+    /// Send a file into the open conversation: asks for its path (a).
+    AttachFile,
+    /// A file was streamed to chatd, which now sends it (its message
+    /// comes by event), or why not: the path was no file, or chatd
+    /// refused (its error text).
+    FileSent {
+        /// The conversation.
+        to: String,
+        /// The file's name, as sent.
+        name: String,
+        /// Sent, or why not.
+        result: Result<(), String>,
+    },
 }
 
 /// Why a `device.*` call did not go through.
@@ -525,6 +539,10 @@ pub enum Effect {
     /// if asked; the answer is [`Action::FileWritten`]. The worker runs it
     /// as a task of its own, on a connection of its own.
     WriteFile(FileWrite),
+    /// Open a file, check it is one, and stream it to chatd
+    /// (`file.upload_*`); the answer is [`Action::FileSent`]. The worker
+    /// runs it as a task of its own, on a connection of its own.
+    SendFile(FileSend),
 }
 
 /// Messages per `message.list` page.

@@ -195,6 +195,7 @@ pub enum Bound {
     React,
     SaveFile,
     OpenFile,
+    AttachFile,
 }
 
 /// (name in `[keys]`, action, default key, scopes).
@@ -281,6 +282,7 @@ const TABLE: &[(&str, Bound, Key, &[Scope])] = {
         ("react", B::React, Key::ch('+'), &[S::Messages]),
         ("save_file", B::SaveFile, Key::ch('s'), &[S::Messages]),
         ("open_file", B::OpenFile, Key::ch('o'), &[S::Messages]),
+        ("attach_file", B::AttachFile, Key::ch('a'), &[S::Messages]),
         ("editor", B::Editor, Key::ctrl('e'), &[S::Composer]),
         ("contact_add", B::ContactAdd, Key::ch('a'), &[S::Contacts]),
         (

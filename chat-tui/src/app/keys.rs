@@ -68,6 +68,7 @@ pub const HELP: &[(&str, &str)] = &[
         "{open_file}",
         "open the selected file (an unknown type asks y/N)",
     ),
+    ("{attach_file}", "send a file here: asks for its path"),
     ("Esc", "forget the selection, then back to the list"),
     ("", "Search"),
     ("type, Enter", "search the whole history through chatd"),
@@ -92,6 +93,8 @@ pub const HELP: &[(&str, &str)] = &[
     ("Ctrl+W", "delete the previous word"),
     ("Ctrl+U", "delete to the start of the line"),
     ("{editor}", "edit the draft in $EDITOR"),
+    ("/file PATH, Enter", "send the file at PATH (~/ is home)"),
+    ("//TEXT, Enter", "send /TEXT as a text, not a command"),
     ("paste", "inserted as is, newlines kept"),
     ("", "Contacts"),
     ("{down} {up} / ↓ ↑", "next / previous contact"),
@@ -380,6 +383,7 @@ fn map_key(state: &AppState, keys: &KeyMap, key: KeyEvent) -> Option<Action> {
             _ if is(Bound::React) => Some(Action::React),
             _ if is(Bound::SaveFile) => Some(Action::SaveFile),
             _ if is(Bound::OpenFile) => Some(Action::OpenFile),
+            _ if is(Bound::AttachFile) => Some(Action::AttachFile),
             _ if is(Bound::HalfPageDown) => Some(Action::HalfPageDown),
             _ if is(Bound::HalfPageUp) => Some(Action::HalfPageUp),
             _ if is(Bound::Top) => Some(Action::ScrollTop),
@@ -438,8 +442,8 @@ fn search_key(key: KeyEvent) -> Option<Action> {
 
 /// Keys in a question about a message: y/n to deleting it; for a reaction,
 /// a quick choice's number (while nothing is typed) or an emoji typed; a
-/// path to save a file to; y/N to opening a risky file, where any key
-/// but `y` is no.
+/// path to save a file to, or of one to send; y/N to opening a risky
+/// file, where any key but `y` is no.
 fn message_prompt_key(prompt: &MessagePrompt, key: KeyEvent) -> Option<Action> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     match prompt {
@@ -454,7 +458,7 @@ fn message_prompt_key(prompt: &MessagePrompt, key: KeyEvent) -> Option<Action> {
             }
             _ => prompt_key(key),
         },
-        MessagePrompt::SaveFile { .. } => prompt_key(key),
+        MessagePrompt::SaveFile { .. } | MessagePrompt::SendFile { .. } => prompt_key(key),
         MessagePrompt::OpenRisky { .. } => match key.code {
             KeyCode::Char('y') | KeyCode::Char('Y') if !ctrl => Some(Action::PromptSubmit),
             _ => Some(Action::CloseOverlay),
@@ -517,7 +521,9 @@ fn has_prompt(state: &AppState) -> bool {
         Some(Overlay::Message(p)) => {
             matches!(
                 p,
-                MessagePrompt::React { .. } | MessagePrompt::SaveFile { .. }
+                MessagePrompt::React { .. }
+                    | MessagePrompt::SaveFile { .. }
+                    | MessagePrompt::SendFile { .. }
             )
         }
         _ => false,

@@ -17,6 +17,7 @@ pub mod search;
 pub mod selection;
 pub mod state;
 pub mod update;
+pub mod upload;
 
 pub use action::{Action, ContactDone, ContactFailed, DeviceFailed, Effect};
 pub use composer::{Composer, Edit};

@@ -56,14 +56,15 @@ pub enum Overlay {
     Picker(Picker),
     /// The account's devices: revoke one, rename one, link a new machine.
     Devices(DevicesView),
-    /// A question about the selected message: delete it, or which emoji.
+    /// A question about the selected message (delete it, which emoji,
+    /// where to save its file), or the path of a file to send.
     Message(MessagePrompt),
     /// The search prompt and its hits ([`AppState::search`]).
     Search,
 }
 
-/// A question about one message of the open conversation, asked over the
-/// message pane.
+/// A question about one message of the open conversation, or about a file
+/// to send into it, asked over the message pane.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MessagePrompt {
     /// y/n before deleting one's own message for everyone.
@@ -87,6 +88,14 @@ pub enum MessagePrompt {
     SaveFile {
         /// The message.
         key: MessageKey,
+        /// The path being typed.
+        input: Composer,
+        /// Why the typed one was refused.
+        error: Option<String>,
+    },
+    /// The path of a file to send into the open conversation, typed in
+    /// an empty prompt (`a`).
+    SendFile {
         /// The path being typed.
         input: Composer,
         /// Why the typed one was refused.

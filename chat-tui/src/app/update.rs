@@ -9,8 +9,9 @@ use ipc_schema::methods::{
 use crate::app::action::{Action, Effect};
 use crate::app::keys::HELP;
 use crate::app::state::{
-    AppState, DaemonLink, OpenConversation, Overlay, Pane, SearchQuery, Status,
+    AppState, ComposeMode, DaemonLink, OpenConversation, Overlay, Pane, SearchQuery, Status,
 };
+use crate::app::upload::{self, Typed};
 use crate::app::{
     contacts, devices, files, key_change, lists, members, message_changes, picker, search,
     selection,
@@ -315,6 +316,8 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::PromptEdit(edit) if files::is_open(state) => files::prompt_edit(state, edit),
         Action::PromptSubmit if files::is_open(state) => files::prompt_submit(state, &mut fx),
+        Action::PromptEdit(edit) if upload::is_open(state) => upload::prompt_edit(state, edit),
+        Action::PromptSubmit if upload::is_open(state) => upload::prompt_submit(state, &mut fx),
         Action::PromptEdit(edit) if message_changes::is_open(state) => {
             message_changes::prompt_edit(state, edit)
         }
@@ -383,6 +386,8 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::OpenFile => files::open(state, &mut fx),
         Action::FileFetched { job, result } => files::fetched(state, job, result, &mut fx),
         Action::FileWritten { job, result } => files::written(state, job, result),
+        Action::AttachFile => upload::attach(state),
+        Action::FileSent { to, name, result } => upload::sent(state, &to, &name, result),
     }
     fx
 }
@@ -410,21 +415,34 @@ pub(crate) fn open_conversation(state: &mut AppState, peer: &str, fx: &mut Vec<E
     ]);
 }
 
+/// Enter in the composer: the draft is sent as a text, a reply or an
+/// edit, or, on `/file PATH` (not in an edit), as that file.
 fn submit(state: &mut AppState, fx: &mut Vec<Effect>) {
     let online = state.daemon == DaemonLink::Online;
     let Some(open) = &state.open else { return };
     let to = open.peer.clone();
+    // An edit is the message's new text, exactly as typed.
+    let editing = matches!(state.compose_mode(), Some(ComposeMode::Edit { .. }));
     let Some(composer) = state.composer_mut() else {
         return;
     };
     if composer.is_blank() {
         return message_changes::submit_blank(state);
     }
+    if !editing && let Typed::File(path) = upload::parse(&composer.text) {
+        let path = path.to_owned();
+        return upload::from_composer(state, path, fx);
+    }
     if !online {
         state.notice = Some("daemon offline — the message stays in the draft".into());
         return;
     }
     let body = composer.take();
+    let body = if editing {
+        body
+    } else {
+        upload::unescape(body)
+    };
     if let Some(open) = &mut state.open {
         open.scroll = 0;
     }

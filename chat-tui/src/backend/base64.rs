@@ -1,7 +1,7 @@
 //! Standard base64 (RFC 4648 §4, with padding), the way `file.read` hands
-//! over a file's bytes. Decoding is strict: the alphabet, whole groups of
-//! four, padding only at the end, and no stray bits under it. (Encoding is
-//! only for the tests' fake chatd.)
+//! over a file's bytes and `file.upload_chunk` takes them. Decoding is
+//! strict: the alphabet, whole groups of four, padding only at the end, and
+//! no stray bits under it.
 
 /// Why a text is not standard base64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,7 +13,6 @@ impl std::fmt::Display for NotBase64 {
     }
 }
 
-#[cfg(test)]
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// The 6 bits a character of the alphabet stands for.
@@ -57,7 +56,6 @@ pub fn decode(text: &str) -> Result<Vec<u8>, NotBase64> {
 }
 
 /// `bytes` as standard base64.
-#[cfg(test)]
 pub fn encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {

@@ -9,12 +9,14 @@ use ipc_schema::jsonrpc::code;
 use ipc_schema::methods::{
     Contact, ContactAcceptKeyResult, ContactAddParams, ContactRefuseKeyResult, ConversationView,
     DeviceLinkResult, DeviceView, Direction, EventEnvelope, FileDownloadResult, FileReadResult,
+    FileUploadChunkResult, FileUploadFinishResult, FileUploadStartParams, FileUploadStartResult,
     IdentityShowResult, MessageDeleteResult, MessageEditResult, MessageListResult,
     MessageReactResult, MessageSearchResult, MessageSendResult, MessageView, ReactionView,
     StatusResult,
 };
 use tokio::sync::mpsc;
 
+use self::files::{FakeUpload, SentFile};
 use super::{Connector, Daemon, Subscription};
 
 mod files;
@@ -63,8 +65,18 @@ pub struct FakeState {
     /// makes the file `downloading` and then, with an event, `ready`; a file
     /// not here fails (`blob_gone`).
     pub files: HashMap<String, Vec<u8>>,
-    /// Bytes per `file.read` piece; 0 is chatd's 1 MiB.
+    /// Bytes per `file.read` piece and per `file.upload_chunk`; 0 is
+    /// chatd's 1 MiB.
     pub piece: usize,
+    /// chatd's refusal of `file.upload_start` (`invalid_params`, this
+    /// message), when set.
+    pub upload_refusal: Option<String>,
+    /// `file.upload_chunk` number this (from 1) is refused (`internal_error`).
+    pub chunk_fails_at: Option<usize>,
+    /// The uploads being streamed, by id.
+    pub uploads: HashMap<String, FakeUpload>,
+    /// The files `file.upload_finish` committed, in order.
+    pub sent_files: Vec<SentFile>,
     /// `file.read` from this offset fails (chatd's disk, say).
     pub read_fails_at: Option<u64>,
     /// The `message.changed` events of files, also sent to the subscriber
@@ -557,6 +569,36 @@ impl Daemon for FakeDaemon {
             s.calls.push(format!("file.read {dash} {id} {offset}"));
             s.read(peer.as_deref(), &id, offset)
         })
+    }
+    async fn file_upload_start(
+        &mut self,
+        params: FileUploadStartParams,
+    ) -> Result<FileUploadStartResult, ClientError> {
+        self.check()?;
+        self.with(|s| s.upload_start(params))
+    }
+    async fn file_upload_chunk(
+        &mut self,
+        upload: String,
+        data: String,
+    ) -> Result<FileUploadChunkResult, ClientError> {
+        self.check()?;
+        self.with(|s| s.upload_chunk(&upload, &data))
+    }
+    async fn file_upload_finish(
+        &mut self,
+        upload: String,
+    ) -> Result<FileUploadFinishResult, ClientError> {
+        self.check()?;
+        self.with(|s| s.upload_finish(&upload))
+    }
+    async fn file_upload_cancel(&mut self, upload: String) -> Result<(), ClientError> {
+        self.check()?;
+        self.with(|s| {
+            s.calls.push(format!("file.upload_cancel {upload}"));
+            s.uploads.remove(&upload);
+        });
+        Ok(())
     }
     async fn subscribe(&mut self, after: Option<u64>) -> Result<Subscription, ClientError> {
         self.check()?;

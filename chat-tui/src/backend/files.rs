@@ -224,17 +224,7 @@ async fn place(part: &Path, dest: &Path) -> Result<(), String> {
 /// The path a save goes to: the typed one with a leading `~/` made the
 /// home directory, and the shown name added when it is a directory.
 async fn destination(typed: &str, name: &str) -> Result<PathBuf, String> {
-    let home = || {
-        std::env::var_os("HOME")
-            .filter(|h| !h.is_empty())
-            .map(PathBuf::from)
-            .ok_or_else(|| "$HOME is not set: type the whole path".to_owned())
-    };
-    let path = match typed.strip_prefix("~/") {
-        Some(rest) => home()?.join(rest),
-        None if typed == "~" => home()?,
-        None => PathBuf::from(typed),
-    };
+    let path = expand_home(typed)?;
     if tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_dir()) {
         return Ok(path.join(name));
     }
@@ -242,6 +232,22 @@ async fn destination(typed: &str, name: &str) -> Result<PathBuf, String> {
         return Err(format!("{typed}: no such directory"));
     }
     Ok(path)
+}
+
+/// The path the user typed, a leading `~/` (or a lone `~`) being the home
+/// directory.
+pub(super) fn expand_home(typed: &str) -> Result<PathBuf, String> {
+    let home = || {
+        std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
+            .ok_or_else(|| "$HOME is not set: type the whole path".to_owned())
+    };
+    Ok(match typed.strip_prefix("~/") {
+        Some(rest) => home()?.join(rest),
+        None if typed == "~" => home()?,
+        None => PathBuf::from(typed),
+    })
 }
 
 /// `<dest>.part`, beside it.

@@ -10,10 +10,12 @@ use ipc_schema::methods::{
     ConversationFocusParams, ConversationListParams, ConversationMarkReadParams, ConversationView,
     DeviceLinkParams, DeviceLinkResult, DeviceListParams, DeviceRenameParams, DeviceRevokeParams,
     DeviceView, FileDownloadParams, FileDownloadResult, FileReadParams, FileReadResult,
-    IdentityCardParams, IdentityShowParams, IdentityShowResult, MessageDeleteParams,
-    MessageDeleteResult, MessageEditParams, MessageEditResult, MessageListParams,
-    MessageListResult, MessageReactParams, MessageReactResult, MessageSearchParams,
-    MessageSearchResult, MessageSendParams, MessageSendResult, StatusParams, StatusResult,
+    FileUploadCancelParams, FileUploadChunkParams, FileUploadChunkResult, FileUploadFinishParams,
+    FileUploadFinishResult, FileUploadStartParams, FileUploadStartResult, IdentityCardParams,
+    IdentityShowParams, IdentityShowResult, MessageDeleteParams, MessageDeleteResult,
+    MessageEditParams, MessageEditResult, MessageListParams, MessageListResult, MessageReactParams,
+    MessageReactResult, MessageSearchParams, MessageSearchResult, MessageSendParams,
+    MessageSendResult, StatusParams, StatusResult,
 };
 use tokio::sync::mpsc;
 
@@ -261,6 +263,31 @@ impl Daemon for IpcDaemon {
                 length: None,
             })
             .await
+    }
+    async fn file_upload_start(
+        &mut self,
+        params: FileUploadStartParams,
+    ) -> Result<FileUploadStartResult, ClientError> {
+        self.client.call(params).await
+    }
+    async fn file_upload_chunk(
+        &mut self,
+        upload: String,
+        data: String,
+    ) -> Result<FileUploadChunkResult, ClientError> {
+        self.client
+            .call(FileUploadChunkParams { upload, data })
+            .await
+    }
+    async fn file_upload_finish(
+        &mut self,
+        upload: String,
+    ) -> Result<FileUploadFinishResult, ClientError> {
+        self.client.call(FileUploadFinishParams { upload }).await
+    }
+    async fn file_upload_cancel(&mut self, upload: String) -> Result<(), ClientError> {
+        self.client.call(FileUploadCancelParams { upload }).await?;
+        Ok(())
     }
     async fn subscribe(&mut self, after: Option<u64>) -> Result<Subscription, ClientError> {
         // Events need a connection of their own: a subscribed one takes no calls.

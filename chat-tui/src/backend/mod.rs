@@ -12,6 +12,7 @@ use ipc_schema::client::ClientError;
 use ipc_schema::methods::{
     Contact, ContactAcceptKeyResult, ContactAddParams, ContactRefuseKeyResult, ConversationView,
     DeviceLinkResult, DeviceView, EventEnvelope, FileDownloadResult, FileReadResult,
+    FileUploadChunkResult, FileUploadFinishResult, FileUploadStartParams, FileUploadStartResult,
     IdentityShowResult, MessageDeleteResult, MessageEditResult, MessageListResult,
     MessageReactResult, MessageSearchResult, MessageSendResult, StatusResult,
 };
@@ -24,6 +25,7 @@ pub mod files;
 mod ipc;
 #[cfg(test)]
 mod tests;
+mod upload;
 mod worker;
 
 pub use ipc::{CLIENT_NAME, IpcConnector, IpcDaemon};
@@ -177,6 +179,28 @@ pub trait Daemon: Send + 'static {
         id: String,
         offset: u64,
     ) -> impl Future<Output = Result<FileReadResult, ClientError>> + Send;
+    /// `file.upload_start`: an upload of a file to send; chatd checks the
+    /// conversation, the size and the reply, and says how big a piece is.
+    fn file_upload_start(
+        &mut self,
+        params: FileUploadStartParams,
+    ) -> impl Future<Output = Result<FileUploadStartResult, ClientError>> + Send;
+    /// `file.upload_chunk`: the upload's next piece, standard base64.
+    fn file_upload_chunk(
+        &mut self,
+        upload: String,
+        data: String,
+    ) -> impl Future<Output = Result<FileUploadChunkResult, ClientError>> + Send;
+    /// `file.upload_finish`: every piece is in; the message is committed.
+    fn file_upload_finish(
+        &mut self,
+        upload: String,
+    ) -> impl Future<Output = Result<FileUploadFinishResult, ClientError>> + Send;
+    /// `file.upload_cancel`: chatd drops the upload and what it got of it.
+    fn file_upload_cancel(
+        &mut self,
+        upload: String,
+    ) -> impl Future<Output = Result<(), ClientError>> + Send;
     /// `subscribe {after}` on a connection of its own: the stored events
     /// after `after` first, then live ones; only live ones without `after`.
     fn subscribe(

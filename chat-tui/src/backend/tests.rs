@@ -676,3 +676,4 @@ async fn accepting_in_the_app_pins_the_key_it_showed_and_reloads_the_lists() {
 mod changes;
 mod files;
 mod search;
+mod upload;

@@ -11,11 +11,10 @@ use ipc_schema::jsonrpc::code;
 use ipc_schema::methods::{ContactAddParams, MessageChangeKind, MessageView};
 use tokio::sync::mpsc;
 
-use super::{Connector, Daemon, Subscription, files, is_connection_error};
+use super::{Connector, Daemon, Subscription, files, is_connection_error, upload};
 use crate::app::action::{
     Action, ContactDone, ContactFailed, DeviceFailed, Effect, PAGE_SIZE, SEARCH_PAGE,
 };
-use crate::app::files::FileWrite;
 
 /// Runs effects against chatd, forwards its events, and reconnects every
 /// `retry` while it is away. Ends when the effect channel closes.
@@ -25,9 +24,10 @@ use crate::app::files::FileWrite;
 /// ([`Action::DaemonResumed`]); when that cannot be done, the app is told to
 /// load everything afresh ([`Action::DaemonOnline`]).
 ///
-/// Writing a file out ([`Effect::WriteFile`]) takes as many calls as the
-/// file has pieces: it runs as a task of its own, on a connection of its
-/// own, so that everything else goes on meanwhile.
+/// Writing a file out ([`Effect::WriteFile`]) and sending one
+/// ([`Effect::SendFile`]) take as many calls as the file has pieces: each
+/// runs as a task of its own, on a connection of its own, so that
+/// everything else goes on meanwhile.
 pub async fn run<C: Connector>(
     connector: C,
     mut effects: mpsc::UnboundedReceiver<Effect>,
@@ -61,15 +61,11 @@ pub async fn run<C: Connector>(
                         () = &mut sleep => break,
                         effect = effects.recv() => match effect {
                             None => return,
-                            // A save would wait for an answer forever.
-                            Some(Effect::WriteFile(w)) => {
-                                let _ = actions.send(Action::FileWritten {
-                                    job: w.job,
-                                    result: Err("daemon offline".into()),
-                                });
-                            }
-                            // Nothing to run them against; `update` already kept drafts.
-                            Some(effect) => tracing::debug!("dropped while offline: {effect:?}"),
+                            Some(effect) => match not_run(&effect, "daemon offline") {
+                                Some(answer) => { let _ = actions.send(answer); }
+                                // Nothing to run them against; `update` already kept drafts.
+                                None => tracing::debug!("dropped while offline: {effect:?}"),
+                            },
                         },
                     }
                 }
@@ -86,8 +82,8 @@ pub async fn run<C: Connector>(
             tokio::select! {
                 effect = effects.recv() => {
                     let Some(effect) = effect else { return };
-                    if let Effect::WriteFile(w) = effect {
-                        spawn_write(connector.clone(), w, actions.clone());
+                    if matches!(effect, Effect::WriteFile(_) | Effect::SendFile(_)) {
+                        spawn_own(connector.clone(), effect, actions.clone());
                         continue;
                     }
                     match execute(&mut daemon, effect, &actions).await {
@@ -111,23 +107,43 @@ pub async fn run<C: Connector>(
     }
 }
 
-/// Writes a file out on a connection of its own, as a task of its own.
-fn spawn_write<C: Connector>(
+/// Runs `effect` (a file's write or send) on a connection of its own, as
+/// a task of its own.
+fn spawn_own<C: Connector>(
     connector: Arc<C>,
-    w: FileWrite,
+    effect: Effect,
     actions: mpsc::UnboundedSender<Action>,
 ) {
     tokio::spawn(async move {
-        let job = w.job;
-        let action = match connector.connect().await {
-            Ok(mut daemon) => files::write(&mut daemon, w).await,
-            Err(e) => Action::FileWritten {
-                job,
-                result: Err(e.to_string()),
-            },
-        };
-        let _ = actions.send(action);
+        match connector.connect().await {
+            // A file's effects answer every failure themselves.
+            Ok(mut daemon) => {
+                let _ = execute(&mut daemon, effect, &actions).await;
+            }
+            Err(e) => {
+                if let Some(answer) = not_run(&effect, &e.to_string()) {
+                    let _ = actions.send(answer);
+                }
+            }
+        }
     });
+}
+
+/// The answer to a file's effect that could not run, `why`: a save or a
+/// send would wait for one forever. `None` for the other effects.
+fn not_run(effect: &Effect, why: &str) -> Option<Action> {
+    match effect {
+        Effect::WriteFile(w) => Some(Action::FileWritten {
+            job: w.job,
+            result: Err(why.to_owned()),
+        }),
+        Effect::SendFile(s) => Some(Action::FileSent {
+            to: s.to.clone(),
+            name: s.name.clone(),
+            result: Err(why.to_owned()),
+        }),
+        _ => None,
+    }
 }
 
 /// Subscribes after `resume`, the last event the app has, and says whether
@@ -320,8 +336,10 @@ pub async fn execute<D: Daemon>(
             false,
         )?),
         Effect::DownloadFile { job, peer, id } => files::download(daemon, job, peer, id).await?,
-        // `run` gives it a task of its own; run here, it is one call after the other.
+        // `run` gives these a task of their own; run here, they are one
+        // call after the other.
         Effect::WriteFile(w) => files::write(daemon, w).await,
+        Effect::SendFile(s) => upload::send(daemon, s).await,
     };
     let _ = actions.send(action);
     Ok(())

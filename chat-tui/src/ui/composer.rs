@@ -6,6 +6,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
+use crate::app::upload::{Typed, parse};
 use crate::app::{AppState, ComposeMode, Pane};
 use crate::layout::composer_rows;
 use crate::text::truncate;
@@ -28,6 +29,14 @@ pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
         (Some(_), Some(ComposeMode::Edit { .. })) => {
             truncate(" editing your message · Enter saves · Esc cancels ", room)
         }
+        // `/file PATH`: Enter sends that file, not the text.
+        (Some(o), None) if state.composer().is_some_and(|c| is_file(&c.text)) => truncate(
+            &format!(
+                " File for {} · Enter sends it · // for a text ",
+                state.peer_label(&o.peer)
+            ),
+            room,
+        ),
         (Some(o), None) => truncate(&format!(" Message {} ", state.peer_label(&o.peer)), room),
         (None, _) => " Message ".to_owned(),
     };
@@ -43,8 +52,10 @@ pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
     };
     if composer.text.is_empty() && !focused {
         frame.render_widget(
-            Paragraph::new("press i or Tab to write · Enter sends · Alt+Enter new line")
-                .style(t.dim),
+            Paragraph::new(
+                "i or Tab writes · Enter sends · /file PATH sends a file · Alt+Enter new line",
+            )
+            .style(t.dim),
             inner,
         );
         return;
@@ -65,4 +76,9 @@ pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
             inner.y + (row - first) as u16,
         ));
     }
+}
+
+/// Whether Enter sends `draft` as a file (`/file PATH`).
+fn is_file(draft: &str) -> bool {
+    matches!(parse(draft), Typed::File(_))
 }

@@ -1,8 +1,8 @@
 //! A question about the selected message, over the bottom of the message
 //! pane: delete it for everyone (y/n), which emoji to react with, where to
-//! save a file, or whether to open a risky one (y/N). The quote, the
-//! emoji and the names are peers' text: each goes through [`truncate`] or
-//! [`wrap`].
+//! save a file, or whether to open a risky one (y/N); or the path of a
+//! file to send. The quote, the emoji and the names are peers' text: each
+//! goes through [`truncate`] or [`wrap`].
 
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
 use crate::app::message_changes::{QUICK, is_mine};
-use crate::app::{AppState, MessageKey, MessagePrompt};
+use crate::app::{AppState, ComposeMode, MessageKey, MessagePrompt};
 use crate::layout::{FilePart, file_row};
 use crate::text::{drawable, truncate, wrap};
 
@@ -47,6 +47,24 @@ pub fn draw(frame: &mut Frame, state: &AppState, prompt: &MessagePrompt, area: R
                 " Save file ",
                 vec![
                     file_line(state, key, width),
+                    Line::from(vec![Span::styled("> ", t.unread), Span::raw(path)]),
+                    note,
+                ],
+            )
+        }
+        MessagePrompt::SendFile { input, error } => {
+            let (path, _) = window(&input.text, input.cursor, width.saturating_sub(2));
+            let note = match error {
+                Some(e) => Line::styled(truncate(e, width), t.error),
+                None => Line::styled(
+                    truncate("Enter sends it · ~/ is your home · Esc cancels", width),
+                    t.dim,
+                ),
+            };
+            (
+                " Send file ",
+                vec![
+                    recipient_line(state, width),
                     Line::from(vec![Span::styled("> ", t.unread), Span::raw(path)]),
                     note,
                 ],
@@ -90,7 +108,7 @@ pub fn draw(frame: &mut Frame, state: &AppState, prompt: &MessagePrompt, area: R
         ));
     }
     // The path's row is the second.
-    if let MessagePrompt::SaveFile { input, .. } = prompt
+    if let MessagePrompt::SaveFile { input, .. } | MessagePrompt::SendFile { input, .. } = prompt
         && inner.height > 1
     {
         let (_, at) = window(&input.text, input.cursor, width.saturating_sub(2));
@@ -143,6 +161,25 @@ fn file_line(state: &AppState, key: &MessageKey, width: usize) -> Line<'static> 
         .map(|(text, _)| text)
         .collect();
     Line::raw(row)
+}
+
+/// Whom a file goes to: the open conversation, and the message it
+/// answers when the composer is replying.
+fn recipient_line(state: &AppState, width: usize) -> Line<'static> {
+    let Some(open) = &state.open else {
+        return Line::raw("");
+    };
+    let to = state.peer_label(&open.peer);
+    let text = match state.compose_mode() {
+        Some(ComposeMode::Reply {
+            to: answered,
+            quote,
+        }) => {
+            format!("to {to}, replying to {}: {quote}", answered.from)
+        }
+        _ => format!("to {to}"),
+    };
+    Line::raw(truncate(&text, width))
 }
 
 /// The message, the quick choices, the emoji being typed, and this user's

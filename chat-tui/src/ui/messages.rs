@@ -219,7 +219,7 @@ pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
         );
     }
     // Where the last search's hit is, then what the keys do to the
-    // selected message.
+    // selected message, or, with none selected, the key that sends a file.
     let mut hint = String::new();
     if let Some(text) = hit_hint(state, &open.peer) {
         hint.push_str(&text);
@@ -228,6 +228,8 @@ pub fn draw(frame: &mut Frame, state: &AppState, area: Rect) {
         for (key, what) in hints(state) {
             hint.push_str(&format!(" {key} {what} ·"));
         }
+    } else if state.focus == Pane::Messages {
+        hint.push_str(&format!(" {} attach ·", state.keys.key(Bound::AttachFile)));
     }
     if !hint.is_empty() {
         hint.push_str(" Esc ");

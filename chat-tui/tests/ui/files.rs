@@ -1,8 +1,10 @@
 //! File messages drawn with TestBackend and insta snapshots: the one row
 //! of each state, a hostile name and failure drawn inert, the selected
 //! file's keys, the save prompt and the question before opening a risky
-//! type. (The flows' `update` logic is tested in src/app/files/tests.rs,
-//! the reads and writes in src/backend/tests/files.rs.)
+//! type; sending one: the `a` hint, its prompt and the composer on
+//! `/file`. (The flows' `update` logic is tested in src/app/files/tests.rs
+//! and src/app/upload/tests.rs, the reads, writes and uploads in
+//! src/backend/tests/.)
 
 use chat_tui::app::{self, Action, AppState, Pane};
 use chat_tui::layout::{FilePart, file_row};
@@ -228,6 +230,98 @@ fn the_help_lists_the_file_keys_with_the_message_keys() {
         .iter()
         .map(|(k, _)| k.as_str())
         .collect();
-    assert!(keys.contains(&"s") && keys.contains(&"o"), "{keys:?}");
+    assert!(
+        keys.contains(&"s") && keys.contains(&"o") && keys.contains(&"a"),
+        "{keys:?}"
+    );
     assert!(rows.contains(&("s".into(), "save the selected file (asks where)".into())));
+    let composer = rows
+        .iter()
+        .position(|(_, what)| what == "Composer")
+        .unwrap();
+    let slash_file = rows.iter().position(|(k, _)| k == "/file PATH, Enter");
+    assert!(slash_file.is_some_and(|i| i > composer), "{rows:?}");
+}
+
+#[test]
+fn with_no_message_selected_the_pane_offers_a_attach() {
+    let mut s = conversation(every_state());
+    let screen = render(&s);
+    assert!(screen.contains("└ a attach · Esc "), "{screen}");
+    assert!(screen.contains("/file PATH sends a file"), "{screen}");
+    // A selected message's own keys take the place.
+    app::update(&mut s, Action::MessageSelect(-1));
+    assert!(!render(&s).contains("a attach"));
+}
+
+#[test]
+fn snapshot_send_prompt_80x24() {
+    let mut s = conversation(every_state());
+    app::update(&mut s, Action::AttachFile);
+    app::update(
+        &mut s,
+        Action::PromptEdit(app::Edit::InsertStr("~/logs/build.log".into())),
+    );
+    let screen = render(&s);
+    assert!(screen.contains(" Send file "), "{screen}");
+    assert!(screen.contains("│to bob "), "{screen}");
+    assert!(screen.contains("> ~/logs/build.log "), "{screen}");
+    assert!(
+        screen.contains("Enter sends it · ~/ is your home · Esc cancels"),
+        "{screen}"
+    );
+    snapshot!(screen);
+    // A path that cannot be a file: the prompt says why.
+    app::update(&mut s, Action::PromptEdit(app::Edit::Insert('/')));
+    app::update(&mut s, Action::PromptSubmit);
+    let screen = render(&s);
+    assert!(
+        screen.contains("~/logs/build.log/ is a directory; only files can be"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn the_send_prompt_names_the_message_it_answers() {
+    let mut s = online(100, 30);
+    let question = msg(
+        1,
+        "bob",
+        false,
+        "can you send the \x1b[2Jlog?",
+        MessageState::Read,
+    );
+    open_with(&mut s, "bob", vec![question], false);
+    app::update(&mut s, Action::Focus(Pane::Messages));
+    app::update(&mut s, Action::MessageSelect(-1));
+    app::update(&mut s, Action::Reply);
+    app::update(&mut s, Action::Focus(Pane::Messages));
+    app::update(&mut s, Action::AttachFile);
+    let screen = render(&s);
+    assert!(
+        // The quote is bob's text: drawn inert.
+        screen.contains("to bob, replying to bob: can you send the ␛[2Jlog?"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn the_composer_says_when_enter_sends_a_file() {
+    let mut s = online(100, 30);
+    open_with(&mut s, "bob", every_state(), false);
+    app::update(
+        &mut s,
+        Action::Edit(app::Edit::InsertStr("/file ~/build.log".into())),
+    );
+    let screen = render(&s);
+    assert!(
+        screen.contains(" File for bob · Enter sends it · // for a text "),
+        "{screen}"
+    );
+    // Escaped, it is a text again.
+    app::update(&mut s, Action::Edit(app::Edit::Home));
+    app::update(&mut s, Action::Edit(app::Edit::Insert('/')));
+    let screen = render(&s);
+    assert!(screen.contains(" Message bob "), "{screen}");
+    assert!(!screen.contains("File for bob"), "{screen}");
 }

@@ -205,6 +205,21 @@ fn a_100_mib_file_reaches_bob_a_group_and_another_device_through_a_relay_killed_
     assert_eq!(ready["file"]["media_type"], "text/plain");
     let kept = bob.data_dir.join("files").join(format!("alice-{sid}"));
     assert_eq!(sha256_of(&kept), small_sum);
+    // An empty file is a file too.
+    let empty = world.dir.path().join("empty.txt");
+    std::fs::write(&empty, b"").unwrap();
+    let eid = alice
+        .ctl(&["send", "bob", "--file", empty.to_str().unwrap()])
+        .success()
+        .trim()
+        .to_owned();
+    eventually(WAIT, "bob has the empty file", || {
+        file_entry(&bob, "alice", &eid).filter(|m| m["file"]["state"] == "ready")
+    });
+    let copy = world.dir.path().join("bob-empty.txt");
+    bob.ctl(&["save", &eid, copy.to_str().unwrap()]).success();
+    assert_eq!(std::fs::read(&copy).unwrap(), b"");
+
     let blobs = |dir: &Path| std::fs::read_dir(dir.join("blobs")).unwrap().count();
     let relay_dir = world.relay.data_dir().to_owned();
     let before = blobs(&relay_dir);
