@@ -161,7 +161,15 @@ def _last_wins(pairs: list) -> dict:
     return dict(pairs)
 
 
-def _load(payload: bytes):
+def load_payload_json(payload: bytes, parse_int=None, parse_float=None):
+    """§4's reading of a payload's JSON (UTF-8 without a byte-order mark,
+    no unpaired surrogate anywhere, the last of repeated names wins); numbers
+    through `parse_int` / `parse_float` (kept as written by default).
+    Refusals are ChangeError `malformed`."""
+    return _load(payload, parse_int or _Number, parse_float or _Number)
+
+
+def _load(payload: bytes, parse_int=_Number, parse_float=_Number):
     try:
         text = bytes(payload).decode("utf-8")
     except UnicodeDecodeError as e:
@@ -173,8 +181,8 @@ def _load(payload: bytes):
             text,
             object_pairs_hook=_last_wins,
             parse_constant=_not_json,
-            parse_int=_Number,
-            parse_float=_Number,
+            parse_int=parse_int,
+            parse_float=parse_float,
         )
     except RecursionError:
         raise ChangeError("malformed", "nested too deeply") from None

@@ -76,7 +76,7 @@ from __future__ import annotations
 import json
 import re
 
-from changes import is_control, is_white_space, json_string
+from changes import ChangeError, is_control, is_white_space, json_string, load_payload_json
 from protocol_v1 import b64d_strict, is_id, is_username
 
 # ---------------------------------------------------------------------------
@@ -153,52 +153,13 @@ def _float(text: str) -> _Number:
     return _Number(text, False)
 
 
-def _not_json(name: str):
-    raise FilePayloadError("malformed", f"{name} is not JSON")
-
-
-def _no_unpaired_surrogate(value) -> None:
-    """Refuses an unpaired surrogate in a string or in the strings of an
-    array. Objects are checked as they are built (_last_wins), each once."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise FilePayloadError("malformed", f"unpaired surrogate in {value[:40]!r}") from None
-    elif isinstance(value, list):
-        for item in value:
-            _no_unpaired_surrogate(item)
-
-
-def _last_wins(pairs: list) -> dict:
-    # Every pair is checked, so a value a repeated name overrides counts too.
-    for name, value in pairs:
-        _no_unpaired_surrogate(name)
-        _no_unpaired_surrogate(value)
-    return dict(pairs)
-
-
 def _load(payload: bytes):
+    """§4's JSON reading, shared with the §14 reading; numbers kept as
+    written, with whether they were written as integers."""
     try:
-        text = bytes(payload).decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise FilePayloadError("malformed", f"not UTF-8: {e.reason} at byte {e.start}") from None
-    if text.startswith("\ufeff"):
-        raise FilePayloadError("malformed", "a byte-order mark")
-    try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_last_wins,
-            parse_constant=_not_json,
-            parse_int=_int,
-            parse_float=_float,
-        )
-    except RecursionError:
-        raise FilePayloadError("malformed", "nested too deeply") from None
-    except ValueError as e:  # JSONDecodeError
-        raise FilePayloadError("malformed", str(e)) from None
-    _no_unpaired_surrogate(value)
-    return value
+        return load_payload_json(payload, parse_int=_int, parse_float=_float)
+    except ChangeError as e:
+        raise FilePayloadError(e.name, e.detail) from None
 
 
 # ---------------------------------------------------------------------------

@@ -36,6 +36,13 @@ const NOT_LOGGED_IN_WAIT: Duration = Duration::from_secs(5);
 /// Largest piece `file.read` returns.
 pub const READ_MAX: usize = chunks::CHUNK;
 
+/// The two file tasks.
+#[derive(Debug, Clone, Copy)]
+enum Transfers {
+    Uploads,
+    Downloads,
+}
+
 /// A file being streamed in by a frontend.
 struct Session {
     to: String,
@@ -387,44 +394,34 @@ impl Daemon {
 
     /// Uploads due blobs until shutdown.
     pub(super) async fn run_uploads(self: Arc<Self>) {
-        let mut stop = self.shutdown.subscribe();
-        let mut failures = 0;
-        loop {
-            if self.stopping() {
-                return;
-            }
-            let wait = match self.upload_pass().await {
-                Ok(true) => {
-                    failures = 0;
-                    self.next_file_wait()
-                }
-                Ok(false) => NOT_LOGGED_IN_WAIT,
-                Err(e) => {
-                    // A local failure (the store, the disk) is retried
-                    // with backoff, never in a tight loop.
-                    failures += 1;
-                    tracing::warn!(error = %e, "upload pass failed");
-                    backoff(failures)
-                }
-            };
-            tokio::select! {
-                _ = self.uploads_wake.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
-                _ = stopped(&mut stop) => return,
-            }
-        }
+        self.run_files(Transfers::Uploads).await
     }
 
     /// Downloads due files until shutdown.
     pub(super) async fn run_downloads(self: Arc<Self>) {
+        let _ = self.sweep_files();
+        self.run_files(Transfers::Downloads).await
+    }
+
+    /// Runs passes of `which` until shutdown: when woken, when the next
+    /// retry is due, and with backoff after a local failure (the store,
+    /// the disk), never in a tight loop.
+    async fn run_files(self: Arc<Self>, which: Transfers) {
         let mut stop = self.shutdown.subscribe();
         let mut failures = 0;
-        let _ = self.sweep_files();
+        let wake = match which {
+            Transfers::Uploads => &self.uploads_wake,
+            Transfers::Downloads => &self.downloads_wake,
+        };
         loop {
             if self.stopping() {
                 return;
             }
-            let wait = match self.download_pass().await {
+            let pass = match which {
+                Transfers::Uploads => self.upload_pass().await,
+                Transfers::Downloads => self.download_pass().await,
+            };
+            let wait = match pass {
                 Ok(true) => {
                     failures = 0;
                     self.next_file_wait()
@@ -432,12 +429,12 @@ impl Daemon {
                 Ok(false) => NOT_LOGGED_IN_WAIT,
                 Err(e) => {
                     failures += 1;
-                    tracing::warn!(error = %e, "download pass failed");
+                    tracing::warn!(error = %e, ?which, "file pass failed");
                     backoff(failures)
                 }
             };
             tokio::select! {
-                _ = self.downloads_wake.notified() => {}
+                _ = wake.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
                 _ = stopped(&mut stop) => return,
             }
