@@ -222,7 +222,11 @@ impl Daemon {
         };
         let done = self.publish(done);
         self.outbox_wake.notify_one();
-        let _ = self.sweep_files();
+        // Only a deleted file of ours leaves something to sweep (its kept
+        // copy or its spool); an edit or a reaction leaves nothing.
+        if blob.is_some() {
+            let _ = self.sweep_files();
+        }
         if let (Some(blob), Some(token), Ok(relay)) = (blob, self.token(), self.relay()) {
             tokio::spawn(async move {
                 if let Err(e) = relay.delete_blob(&token, &blob).await {
