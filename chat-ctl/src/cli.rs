@@ -93,9 +93,10 @@ pub enum Command {
 /// `register`.
 #[derive(Debug, Args)]
 pub struct RegisterArgs {
-    /// Base URL of the relay, e.g. https://relay.example.org
-    #[arg(long, value_name = "URL")]
-    pub relay: String,
+    /// Base URL of the relay, e.g. https://relay.example.org; repeat for a
+    /// relay with several instances (tried in this order, same CA or pin)
+    #[arg(long, value_name = "URL", required = true)]
+    pub relay: Vec<String>,
     /// The username to claim (3-32 of a-z 0-9 _ . -, starting with a letter or digit)
     #[arg(long, value_name = "NAME", value_parser = parse_username)]
     pub user: String,
@@ -156,11 +157,23 @@ pub struct RelayTrustArgs {
     pub insecure_http: Option<bool>,
 }
 
+/// `relay urls`: the URLs the relay is reached at.
+#[derive(Debug, Args)]
+pub struct RelayUrlsArgs {
+    /// The relay's base URLs, in the order to try them: instances of the
+    /// same relay (the same accounts), checked with the same CA or pin
+    #[arg(value_name = "URL", required = true)]
+    pub urls: Vec<String>,
+}
+
 /// `relay …`.
 #[derive(Debug, Subcommand)]
 pub enum RelayCommand {
     /// Change how the relay's certificate is checked (after it changed)
     Trust(RelayTrustArgs),
+    /// Change the URLs the relay is reached at (it added or moved an
+    /// instance); chatd uses one at a time and moves on when it is down
+    Urls(RelayUrlsArgs),
 }
 
 /// `login` and `delete-account`.
@@ -608,6 +621,54 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::InvalidValue);
         let err = parse(&["register", "--relay", "r", "--user", "Al"]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::ValueValidation);
+    }
+
+    #[test]
+    fn relay_repeats_and_is_required_where_an_account_is_set_up() {
+        let cli = parse(&[
+            "register",
+            "--relay",
+            "https://a",
+            "--relay",
+            "https://b",
+            "--user",
+            "alice",
+        ])
+        .unwrap();
+        let Command::Register(r) = cli.command else {
+            panic!("not register");
+        };
+        assert_eq!(r.relay, ["https://a", "https://b"]);
+        for cmd in [
+            &["register", "--user", "alice"][..],
+            &["device", "join", "CODE", "--user", "alice"],
+            &["backup", "import", "f", "--user", "alice"],
+            &["login", "--restore", "--user", "alice"],
+        ] {
+            let err = parse(cmd).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::MissingRequiredArgument, "{cmd:?}");
+        }
+        let cli = parse(&[
+            "login",
+            "--restore",
+            "--relay",
+            "https://a",
+            "--relay",
+            "https://b",
+            "--user",
+            "alice",
+        ])
+        .unwrap();
+        let Command::Login(l) = cli.command else {
+            panic!("not login");
+        };
+        assert_eq!(l.relay, ["https://a", "https://b"]);
+        let cli = parse(&["relay", "urls", "https://a", "https://b"]).unwrap();
+        let Command::Relay(RelayCommand::Urls(u)) = cli.command else {
+            panic!("not relay urls");
+        };
+        assert_eq!(u.urls, ["https://a", "https://b"]);
+        assert!(parse(&["relay", "urls"]).is_err());
     }
 
     #[test]

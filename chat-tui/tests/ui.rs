@@ -97,6 +97,7 @@ fn status() -> StatusResult {
         dropped: DroppedCounters::default(),
         relay_trust: None,
         proxy: None,
+        relays: Vec::new(),
     }
 }
 

@@ -258,6 +258,22 @@ fn method_cases() -> Vec<Case> {
                     pin: Some("5f1c".repeat(16)),
                 }),
                 proxy: Some("http://proxy.corp:3128".into()),
+                relays: vec![
+                    RelayUrlView {
+                        url: "https://relay.example.org".into(),
+                        in_use: true,
+                        failure: None,
+                        failed_at: None,
+                    },
+                    RelayUrlView {
+                        url: "https://relay2.example.org".into(),
+                        in_use: false,
+                        failure: Some(
+                            "relay unreachable: error sending request: client error (Connect): tcp connect error: Connection refused (os error 111)".into(),
+                        ),
+                        failed_at: Some(T0 + 5_000),
+                    },
+                ],
             },
         ),
         case(
@@ -273,6 +289,31 @@ fn method_cases() -> Vec<Case> {
                 relay_ca: None,
                 relay_pin: Some("5f1c".repeat(16)),
                 device_name: Some("work laptop".into()),
+                replace_keys: false,
+            },
+            AccountRegisterResult {
+                user: "alice".into(),
+                fingerprint: ALICE_FP.into(),
+                relay_url: "https://relay.example.org".into(),
+            },
+        ),
+        case(
+            "account.register.several_urls",
+            40,
+            AccountRegisterParams {
+                relay_url: vec![
+                    "https://relay.example.org".to_owned(),
+                    "https://relay2.example.org".to_owned(),
+                ]
+                .into(),
+                username: "alice".into(),
+                password: Secret::new("correct horse battery staple"),
+                invite: None,
+                key_bits: None,
+                insecure_http: false,
+                relay_ca: None,
+                relay_pin: None,
+                device_name: None,
                 replace_keys: false,
             },
             AccountRegisterResult {
@@ -463,6 +504,33 @@ fn method_cases() -> Vec<Case> {
                     ca: Some(format!("CA certificate sha256 {}", "0e9d".repeat(16))),
                     pin: None,
                 },
+            },
+        ),
+        case(
+            "relay.urls",
+            41,
+            RelayUrlsParams {
+                urls: vec![
+                    "https://relay.example.org".into(),
+                    "https://relay2.example.org".into(),
+                ],
+            },
+            RelayUrlsResult {
+                relay_url: "https://relay.example.org".into(),
+                relays: vec![
+                    RelayUrlView {
+                        url: "https://relay.example.org".into(),
+                        in_use: true,
+                        failure: None,
+                        failed_at: None,
+                    },
+                    RelayUrlView {
+                        url: "https://relay2.example.org".into(),
+                        in_use: false,
+                        failure: None,
+                        failed_at: None,
+                    },
+                ],
             },
         ),
         case(
@@ -1452,6 +1520,31 @@ fn every_method_and_event_has_fixtures_and_every_fixture_is_checked() {
         expected,
         "fixtures on disk and fixtures checked differ"
     );
+}
+
+/// A relay URL param is a string, as before a relay could have several
+/// URLs, or a list; one URL is written as a string.
+#[test]
+fn a_relay_url_is_a_string_or_a_list_of_them() {
+    let one: RelayUrls = serde_json::from_value(json!("https://a.example")).unwrap();
+    assert_eq!(one.as_slice(), ["https://a.example"]);
+    assert_eq!(
+        serde_json::to_value(&one).unwrap(),
+        json!("https://a.example")
+    );
+    let two: RelayUrls =
+        serde_json::from_value(json!(["https://a.example", "https://b.example"])).unwrap();
+    assert_eq!(two.as_slice(), ["https://a.example", "https://b.example"]);
+    assert_eq!(
+        serde_json::to_value(&two).unwrap(),
+        json!(["https://a.example", "https://b.example"])
+    );
+    let listed_one: RelayUrls = serde_json::from_value(json!(["https://a.example"])).unwrap();
+    assert_eq!(listed_one, one, "a list of one is one URL");
+    for bad in [json!(7), json!({"url": "https://a.example"}), json!([1, 2])] {
+        let err = serde_json::from_value::<RelayUrls>(bad.clone()).unwrap_err();
+        assert!(err.to_string().contains("list of URLs"), "{bad}: {err}");
+    }
 }
 
 #[test]

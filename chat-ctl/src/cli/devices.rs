@@ -66,9 +66,9 @@ pub struct JoinDeviceArgs {
     /// The code `device link` printed (single use, 10 minutes)
     #[arg(value_name = "CODE")]
     pub code: String,
-    /// Base URL of the account's relay
-    #[arg(long, value_name = "URL")]
-    pub relay: String,
+    /// Base URL of the account's relay; repeat for each of its instances
+    #[arg(long, value_name = "URL", required = true)]
+    pub relay: Vec<String>,
     /// The account's username
     #[arg(long, value_name = "NAME", value_parser = parse_username)]
     pub user: String,
@@ -129,9 +129,9 @@ pub struct BackupImportArgs {
     /// The backup file
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// Base URL of the account's relay
-    #[arg(long, value_name = "URL")]
-    pub relay: String,
+    /// Base URL of the account's relay; repeat for each of its instances
+    #[arg(long, value_name = "URL", required = true)]
+    pub relay: Vec<String>,
     /// The account's username
     #[arg(long, value_name = "NAME", value_parser = parse_username)]
     pub user: String,
@@ -173,9 +173,9 @@ pub struct LoginArgs {
     /// (`backup enable`), joining the account as a new device
     #[arg(long, requires_all = ["relay", "user"])]
     pub restore: bool,
-    /// With --restore: the account's relay
+    /// With --restore: the account's relay; repeat for each of its instances
     #[arg(long, value_name = "URL", requires = "restore")]
-    pub relay: Option<String>,
+    pub relay: Vec<String>,
     /// With --restore: the account's username
     #[arg(long, value_name = "NAME", value_parser = parse_username, requires = "restore")]
     pub user: Option<String>,

@@ -2,11 +2,11 @@
 
 use ipc_schema::methods::{
     AccountDeleteParams, AccountLoginParams, AccountLogoutParams, AccountRegisterParams,
-    RelayTrustParams,
+    RelayTrustParams, RelayUrlsParams,
 };
 
 use super::Ctx;
-use crate::cli::{LoginArgs, PasswordArgs, RegisterArgs, RelayTrustArgs};
+use crate::cli::{LoginArgs, PasswordArgs, RegisterArgs, RelayTrustArgs, RelayUrlsArgs};
 use crate::exit::CtlError;
 use crate::input::{PasswordFrom, read_ca, read_password};
 use crate::output::trust_human;
@@ -17,10 +17,11 @@ pub async fn register(ctx: &Ctx, args: RegisterArgs) -> Result<(), CtlError> {
     // a password when chatd is not there.
     let relay_ca = args.trust.ca.as_deref().map(read_ca).transpose()?;
     let mut client = ctx.connect().await?;
+    let relay = &args.relay[0];
     let prompt = if args.replace_keys {
-        format!("Password of {} on {}: ", args.user, args.relay)
+        format!("Password of {} on {relay}: ", args.user)
     } else {
-        format!("New password for {} on {}: ", args.user, args.relay)
+        format!("New password for {} on {relay}: ", args.user)
     };
     let password = read_password(if args.password_stdin {
         PasswordFrom::Stdin
@@ -32,7 +33,7 @@ pub async fn register(ctx: &Ctx, args: RegisterArgs) -> Result<(), CtlError> {
     })?;
     let result = client
         .call(AccountRegisterParams {
-            relay_url: args.relay,
+            relay_url: args.relay.into(),
             username: args.user,
             password,
             invite: args.invite,
@@ -171,6 +172,27 @@ pub async fn relay_trust(ctx: &Ctx, args: RelayTrustArgs) -> Result<(), CtlError
             result.relay_url,
             trust_human(&result.trust)
         ))?;
+    }
+    Ok(())
+}
+
+/// `relay urls`: the URLs chatd reaches the relay at from now on.
+pub async fn relay_urls(ctx: &Ctx, args: RelayUrlsArgs) -> Result<(), CtlError> {
+    let result = ctx
+        .connect()
+        .await?
+        .call(RelayUrlsParams { urls: args.urls })
+        .await?;
+    if ctx.out.json {
+        ctx.out.json(&result)?;
+    } else {
+        let text: String = result
+            .relays
+            .iter()
+            .enumerate()
+            .map(|(i, r)| format!("{}. {}\n", i + 1, r.url))
+            .collect();
+        ctx.out.human(text.trim_end())?;
     }
     Ok(())
 }

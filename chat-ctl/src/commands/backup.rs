@@ -115,11 +115,12 @@ pub async fn disable(ctx: &Ctx) -> Result<(), CtlError> {
 
 /// `login --restore`: sets this machine up from the relay's key backup.
 pub async fn login_restore(ctx: &Ctx, args: LoginArgs) -> Result<(), CtlError> {
-    let (Some(relay), Some(user)) = (args.relay, args.user) else {
+    let (false, Some(user)) = (args.relay.is_empty(), args.user) else {
         return Err(CtlError::Usage(
             "--restore needs --relay URL and --user NAME".into(),
         ));
     };
+    let relay = args.relay;
     restore(
         ctx,
         Restore {
@@ -140,7 +141,7 @@ pub async fn login_restore(ctx: &Ctx, args: LoginArgs) -> Result<(), CtlError> {
 /// What a restore needs from the command line.
 struct Restore {
     backup: Option<Secret>,
-    relay: String,
+    relay: Vec<String>,
     user: String,
     device_name: Option<String>,
     password_stdin: bool,
@@ -188,7 +189,7 @@ async fn restore(ctx: &Ctx, args: Restore) -> Result<(), CtlError> {
     let (password, passphrase) = secrets(&args)?;
     let result = client
         .call(AccountRestoreParams {
-            relay_url: args.relay,
+            relay_url: args.relay.into(),
             username: args.user,
             password,
             backup: args.backup,

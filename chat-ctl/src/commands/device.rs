@@ -146,12 +146,24 @@ pub async fn link(ctx: &Ctx, args: LinkDeviceArgs) -> Result<(), CtlError> {
         }))?;
         return Ok(());
     }
+    // Every URL of the relay, in the order this device tries them.
+    let mut urls: Vec<&str> = status.relays.iter().map(|r| r.url.as_str()).collect();
+    if urls.is_empty() {
+        urls.extend(status.relay_url.as_deref());
+    }
+    if urls.is_empty() {
+        urls.push("URL");
+    }
+    let relay_flags: Vec<String> = urls
+        .iter()
+        .map(|u| format!("--relay {}", sanitize(u)))
+        .collect();
     let mut text = format!(
-        "one-time link code, valid until {} (single use):\n\n    {}\n\non the new machine:\n    chat-ctl device join {} --relay {} --user {} --name NAME\n",
+        "one-time link code, valid until {} (single use):\n\n    {}\n\non the new machine:\n    chat-ctl device join {} {} --user {} --name NAME\n",
         ctx.clock.short(result.expires_at),
         result.code.expose(),
         result.code.expose(),
-        sanitize(status.relay_url.as_deref().unwrap_or("URL")),
+        relay_flags.join(" "),
         sanitize(status.user.as_deref().unwrap_or("NAME")),
     );
     text.push_str(&format!(
@@ -185,7 +197,7 @@ pub async fn join(ctx: &Ctx, args: JoinDeviceArgs) -> Result<(), CtlError> {
     };
     let result = client
         .call(AccountJoinParams {
-            relay_url: args.relay,
+            relay_url: args.relay.into(),
             username: args.user,
             password,
             code: Secret::new(args.code),

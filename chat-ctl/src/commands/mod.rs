@@ -84,6 +84,7 @@ pub async fn run(cli: Cli) -> Result<(), CtlError> {
         Command::Backup(BackupCommand::Disable) => backup::disable(&ctx).await,
         Command::Backup(BackupCommand::Import(args)) => backup::import(&ctx, args).await,
         Command::Relay(RelayCommand::Trust(args)) => account::relay_trust(&ctx, args).await,
+        Command::Relay(RelayCommand::Urls(args)) => account::relay_urls(&ctx, args).await,
         Command::Id(args) => identity::run(&ctx, args).await,
         Command::Contact(ContactCommand::Add(args)) => contact::add(&ctx, args).await,
         Command::Contact(ContactCommand::List) => contact::list(&ctx).await,

@@ -30,6 +30,18 @@ pub fn status_human(s: &StatusResult) -> String {
         Some(url) => rows.push(("relay", format!("{url} · {link}"))),
         None => rows.push(("relay", link.to_owned())),
     }
+    // Several URLs of one relay: each in the order chatd tries them.
+    if s.relays.len() > 1 {
+        for (i, r) in s.relays.iter().enumerate() {
+            let state = match (&r.failure, r.in_use) {
+                (_, true) => "in use".to_owned(),
+                (Some(why), false) => format!("failed: {why}"),
+                (None, false) => "standing by".to_owned(),
+            };
+            let label = if i == 0 { "relay urls" } else { "" };
+            rows.push((label, format!("{}. {} · {state}", i + 1, r.url)));
+        }
+    }
     if let Some(trust) = &s.relay_trust {
         rows.push(("tls", trust_human(trust)));
     }
@@ -94,7 +106,7 @@ pub fn identity_human(id: &IdentityShowResult) -> String {
 mod tests {
     use super::super::samples::FP;
     use super::*;
-    use ipc_schema::methods::DroppedCounters;
+    use ipc_schema::methods::{DroppedCounters, RelayUrlView};
 
     fn status(user: Option<&str>) -> StatusResult {
         StatusResult {
@@ -115,6 +127,7 @@ mod tests {
                 ..RelayTrustView::default()
             }),
             proxy: user.map(|_| "http://proxy.corp:3128".to_owned()),
+            relays: Vec::new(),
         }
     }
 
@@ -142,6 +155,41 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("dropped  none\n"));
+    }
+
+    #[test]
+    fn several_relay_urls_are_listed_in_order_with_the_one_in_use() {
+        let url = |url: &str, in_use: bool, failure: Option<&str>| RelayUrlView {
+            url: url.into(),
+            in_use,
+            failure: failure.map(Into::into),
+            failed_at: failure.map(|_| 1),
+        };
+        let mut s = status(Some("alice"));
+        s.relay_url = Some("https://b.example.org".into());
+        s.relays = vec![
+            url(
+                "https://a.example.org",
+                false,
+                Some("relay unreachable: refused"),
+            ),
+            url("https://b.example.org", true, None),
+            url("https://c.example.org", false, None),
+        ];
+        let text = status_human(&s);
+        assert!(
+            text.contains(
+                "relay        https://b.example.org · online\n\
+                 relay urls   1. https://a.example.org · failed: relay unreachable: refused\n\
+                 \x20            2. https://b.example.org · in use\n\
+                 \x20            3. https://c.example.org · standing by\n\
+                 tls "
+            ),
+            "{text}"
+        );
+        // One URL: no list, as before.
+        s.relays.truncate(1);
+        assert!(!status_human(&s).contains("relay urls"));
     }
 
     #[test]

@@ -28,6 +28,10 @@ fn daemon() -> FakeDaemon {
                 req,
                 fixture("results/relay.trust.json")["result"].clone(),
             )],
+            "relay.urls" => vec![ok(
+                req,
+                fixture("results/relay.urls.json")["result"].clone(),
+            )],
             other => panic!("unexpected {other}"),
         },
     )
@@ -114,4 +118,65 @@ fn relay_trust_takes_a_ca_a_pin_or_the_system_roots_and_shows_the_result() {
     )
     .assert_failed_with(1);
     assert_eq!(d.params_of("relay.trust").len(), 3);
+}
+
+#[test]
+fn relay_repeats_for_a_relay_with_several_urls() {
+    let d = daemon();
+    let register = |relays: &[&str]| {
+        let mut args = vec!["register", "--user", "alice", "--password-stdin"];
+        for r in relays {
+            args.extend(["--relay", r]);
+        }
+        chat_ctl(d.socket(), &args, "correct horse battery staple\n").assert_ok();
+    };
+    register(&["https://relay.example.org"]);
+    register(&["https://relay.example.org", "https://relay2.example.org"]);
+    let sent = d.params_of("account.register");
+    assert_eq!(
+        sent[0]["relay_url"], "https://relay.example.org",
+        "one: a string, as before"
+    );
+    assert_eq!(
+        sent[1]["relay_url"],
+        json!(["https://relay.example.org", "https://relay2.example.org"])
+    );
+    // No --relay at all is a usage error.
+    let run = chat_ctl(
+        d.socket(),
+        &["register", "--user", "alice", "--password-stdin"],
+        "pw\n",
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+
+    let out = chat_ctl(
+        d.socket(),
+        &[
+            "relay",
+            "urls",
+            "https://relay.example.org",
+            "https://relay2.example.org",
+        ],
+        "",
+    )
+    .assert_ok();
+    assert_eq!(
+        out,
+        "1. https://relay.example.org\n2. https://relay2.example.org\n"
+    );
+    assert_eq!(
+        d.params_of("relay.urls")[0],
+        json!({"urls": ["https://relay.example.org", "https://relay2.example.org"]})
+    );
+    assert_eq!(chat_ctl(d.socket(), &["relay", "urls"], "").code, 2);
+
+    let out = chat_ctl(d.socket(), &["status"], "").assert_ok();
+    assert!(
+        out.contains("relay urls   1. https://relay.example.org · in use\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("2. https://relay2.example.org · failed: relay unreachable"),
+        "{out}"
+    );
 }

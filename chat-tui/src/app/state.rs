@@ -451,8 +451,9 @@ pub struct Status {
     pub user: Option<String>,
     /// Own fingerprint, grouped hex.
     pub fingerprint: Option<String>,
-    /// The relay's URL, once known (for the device-join command).
-    pub relay_url: Option<String>,
+    /// The relay's URLs in the order chatd tries them, once known (for
+    /// the device-join command).
+    pub relay_urls: Vec<String>,
     /// chatd's link to the relay.
     pub connection: Option<ConnectionState>,
     /// Why the relay link went down, when it did.

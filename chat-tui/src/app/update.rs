@@ -241,7 +241,12 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             state.status = Status {
                 user: s.user,
                 fingerprint: s.fingerprint,
-                relay_url: s.relay_url,
+                // A chatd from before several URLs lists none: its one URL.
+                relay_urls: if s.relays.is_empty() {
+                    s.relay_url.into_iter().collect()
+                } else {
+                    s.relays.into_iter().map(|r| r.url).collect()
+                },
                 connection: Some(s.connection),
                 connection_error: state.status.connection_error.take(),
                 unread: s.unread,

@@ -60,6 +60,7 @@ fn status() -> StatusResult {
         dropped: DroppedCounters::default(),
         relay_trust: None,
         proxy: None,
+        relays: Vec::new(),
     }
 }
 

@@ -121,7 +121,7 @@ fn text(state: &AppState, link: &DeviceLinkResult, width: usize) -> (Vec<Line<'s
     para("", Style::new());
     para("On the new machine, run:", Style::new());
     let mut command = format!("chat-ctl device join {code}");
-    if let Some(relay) = &state.status.relay_url {
+    for relay in &state.status.relay_urls {
         command.push_str(&format!(" --relay {relay}"));
     }
     if let Some(user) = &state.status.user {

@@ -10,7 +10,7 @@ use chat_tui::ui;
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use ipc_schema::Secret;
 use ipc_schema::methods::{
-    ConnectionState, DeviceLinkResult, DeviceView, DroppedCounters, StatusResult,
+    ConnectionState, DeviceLinkResult, DeviceView, DroppedCounters, RelayUrlView, StatusResult,
 };
 use ipc_schema::time::TimeZone;
 use ratatui::Terminal;
@@ -37,6 +37,7 @@ fn status() -> StatusResult {
         dropped: DroppedCounters::default(),
         relay_trust: None,
         proxy: None,
+        relays: Vec::new(),
     }
 }
 
@@ -274,6 +275,38 @@ fn the_link_gives_the_command_and_closing_forgets_the_code() {
         "{screen}"
     );
     assert!(!format!("{s:?}").contains("HW1D"));
+}
+
+#[test]
+fn the_join_command_names_every_url_of_the_relay_in_order() {
+    let mut s = devices_open(160, 40);
+    let url = |url: &str, in_use: bool| RelayUrlView {
+        url: url.into(),
+        in_use,
+        failure: None,
+        failed_at: None,
+    };
+    app::update(
+        &mut s,
+        Action::Status(StatusResult {
+            relay_url: Some("https://relay2.example.org".into()),
+            relays: vec![
+                url("https://relay.example.org", false),
+                url("https://relay2.example.org", true),
+            ],
+            ..status()
+        }),
+    );
+    press(&mut s, [key('l')]);
+    app::update(&mut s, Action::DeviceLinked(Ok(link())));
+    let screen = render(&s);
+    // Wrapped after the second --relay.
+    for part in [
+        "--relay https://relay.example.org --relay",
+        "https://relay2.example.org --user alice",
+    ] {
+        assert!(screen.contains(part), "{part:?} missing:\n{screen}");
+    }
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ipc_schema::Secret;
-use ipc_schema::methods::ConnectionState;
+use ipc_schema::methods::{ConnectionState, RelayUrlView};
 use ipc_schema::relay::DeviceLogin;
 
 use super::{Daemon, DaemonError, blocking};
@@ -18,8 +18,8 @@ use crate::store::{AccountRow, RelayTrust};
 /// What `account.register` needs.
 #[derive(Debug)]
 pub struct Registration {
-    /// The relay's base URL.
-    pub relay_url: String,
+    /// The relay's base URLs (its instances, the preferred first).
+    pub relay_urls: Vec<String>,
     /// The username to claim.
     pub username: String,
     /// The relay password.
@@ -111,7 +111,7 @@ impl Daemon {
                 "username must match ^[a-z0-9][a-z0-9_.-]{2,31}$".into(),
             ));
         }
-        let relay_url = crate::relay_client::check_url(&r.relay_url, r.trust.insecure_http)
+        let relay_urls = crate::relay_client::check_urls(&r.relay_urls, r.trust.insecure_http)
             .map_err(|e| DaemonError::Invalid(e.to_string()))?;
         let trust = normalized(r.trust)?;
         let bits = match r.key_bits {
@@ -123,7 +123,7 @@ impl Daemon {
         let device_name = super::devices::device_name(r.device_name)?;
         // Everything that can be refused locally is refused before keys are
         // made or the relay is asked.
-        let relay = RelayClient::new(&relay_url, &trust)?;
+        let relay = RelayClient::new(&relay_urls, &trust)?;
         let identity = match self.load_identity(&r.username).await? {
             Some(existing) => existing,
             None => {
@@ -175,15 +175,17 @@ impl Daemon {
         };
         self.store.set_account(&AccountRow {
             user: r.username.clone(),
-            relay_url: relay_url.clone(),
+            relay_urls: relay_urls.clone(),
             key_bits: identity.key_bits() as u32,
-            trust,
+            trust: trust.clone(),
             device_id: session.device.as_ref().map(|d| d.id.clone()),
         })?;
+        let in_use = relay.current_url();
+        self.keep_relay(relay_urls, trust, relay);
         let identity = Arc::new(identity);
         *self.identity.write().expect("identity lock") = Some(identity.clone());
         self.save_session(session.token, Some(&r.password)).await?;
-        tracing::info!(user = %r.username, relay = %relay_url, "registered");
+        tracing::info!(user = %r.username, relay = %in_use, "registered");
         Ok(identity)
     }
 
@@ -304,6 +306,11 @@ impl Daemon {
     /// What `status` shows: account, relay link, counters.
     pub fn status(&self) -> Result<ipc_schema::methods::StatusResult, DaemonError> {
         let account = self.store.account()?;
+        let relays = match &account {
+            Some(a) => self.relays(a),
+            None => Vec::new(),
+        };
+        let in_use = relays.iter().find(|r| r.in_use).map(|r| r.url.clone());
         Ok(ipc_schema::methods::StatusResult {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             user: account.as_ref().map(|a| a.user.clone()),
@@ -311,18 +318,47 @@ impl Daemon {
                 .identity()
                 .ok()
                 .map(|i| i.card().fingerprint().grouped()),
-            relay_url: account.as_ref().map(|a| a.relay_url.clone()),
+            relay_url: in_use.clone(),
             connection: self.connection(),
             unread: self.store.unread_total()?,
             outbox_pending: self.store.outbox_len()?,
             dropped: self.store.dropped()?,
             relay_trust: account.as_ref().map(|a| super::trust_view(&a.trust)),
-            proxy: account
-                .as_ref()
-                .and_then(|a| reqwest::Url::parse(&a.relay_url).ok())
+            proxy: in_use
+                .and_then(|url| reqwest::Url::parse(&url).ok())
                 .and_then(|u| crate::relay_client::proxy_for(&u))
                 .map(|p| crate::relay_client::shown_proxy(&p)),
+            relays,
         })
+    }
+
+    /// The relay URL requests go to now.
+    pub fn relay_url_in_use(&self) -> Result<String, DaemonError> {
+        let account = self.account()?;
+        Ok(match self.relay_if_made(&account) {
+            Some(client) => client.current_url(),
+            None => account.relay_url().to_owned(),
+        })
+    }
+
+    /// The account's relay URLs as `status` shows them: from the client in
+    /// use, or (before any request, or when its settings do not check) the
+    /// first one marked in use.
+    fn relays(&self, account: &AccountRow) -> Vec<RelayUrlView> {
+        match self.relay_if_made(account) {
+            Some(client) => client.relays(),
+            None => account
+                .relay_urls
+                .iter()
+                .enumerate()
+                .map(|(i, url)| RelayUrlView {
+                    url: url.clone(),
+                    in_use: i == 0,
+                    failure: None,
+                    failed_at: None,
+                })
+                .collect(),
+        }
     }
 
     /// Changes how the relay's certificate is checked (`chat-ctl relay
@@ -330,12 +366,27 @@ impl Daemon {
     pub fn set_relay_trust(&self, trust: RelayTrust) -> Result<AccountRow, DaemonError> {
         let account = self.account()?;
         let trust = normalized(trust)?;
-        crate::relay_client::check_url(&account.relay_url, trust.insecure_http)
+        crate::relay_client::check_urls(&account.relay_urls, trust.insecure_http)
             .map_err(|e| DaemonError::Invalid(e.to_string()))?;
-        RelayClient::new(&account.relay_url, &trust)?;
+        RelayClient::new(&account.relay_urls, &trust)?;
         self.store.set_relay_trust(&trust)?;
         self.sync_wake.notify_one();
         self.outbox_wake.notify_one();
         self.account()
+    }
+
+    /// Changes the URLs the relay is reached at (`chat-ctl relay urls`):
+    /// each held to the rules of the account's trust settings; the next
+    /// request goes to the first. Returns what `status` shows of them.
+    pub fn set_relay_urls(&self, urls: &[String]) -> Result<Vec<RelayUrlView>, DaemonError> {
+        let account = self.account()?;
+        let urls = crate::relay_client::check_urls(urls, account.trust.insecure_http)
+            .map_err(|e| DaemonError::Invalid(e.to_string()))?;
+        RelayClient::new(&urls, &account.trust)?;
+        self.store.set_relay_urls(&urls)?;
+        tracing::info!(first = %urls[0], count = urls.len(), "relay URLs changed");
+        self.sync_wake.notify_one();
+        self.outbox_wake.notify_one();
+        Ok(self.relays(&self.account()?))
     }
 }

@@ -19,8 +19,8 @@ use crate::store::{AccountRow, RelayTrust};
 /// What `account.restore` needs.
 #[derive(Debug)]
 pub struct Restore {
-    /// The relay's base URL.
-    pub relay_url: String,
+    /// The relay's base URLs (its instances, the preferred first).
+    pub relay_urls: Vec<String>,
     /// The account's username.
     pub username: String,
     /// The relay password.
@@ -38,7 +38,7 @@ pub struct Restore {
 /// What a new device needs besides its source: the account and the relay.
 #[derive(Debug)]
 pub(super) struct NewDevice {
-    pub(super) relay_url: String,
+    pub(super) relay_urls: Vec<String>,
     pub(super) username: String,
     pub(super) password: Secret,
     pub(super) device_name: Option<String>,
@@ -150,7 +150,7 @@ impl Daemon {
     /// and the relay accepts the password.
     pub async fn restore(&self, r: Restore) -> Result<(Arc<Identity>, Carried), DaemonError> {
         let setup = NewDevice {
-            relay_url: r.relay_url,
+            relay_urls: r.relay_urls,
             username: r.username,
             password: r.password,
             device_name: r.device_name,
@@ -188,11 +188,12 @@ impl Daemon {
             ),
             Source::Backup { .. } => None,
         };
-        let relay_url = crate::relay_client::check_url(&setup.relay_url, setup.trust.insecure_http)
-            .map_err(|e| DaemonError::Invalid(e.to_string()))?;
+        let relay_urls =
+            crate::relay_client::check_urls(&setup.relay_urls, setup.trust.insecure_http)
+                .map_err(|e| DaemonError::Invalid(e.to_string()))?;
         let trust = super::account::normalized(setup.trust)?;
         let device_name = super::devices::device_name(setup.device_name)?;
-        let relay = RelayClient::new(&relay_url, &trust)?;
+        let relay = RelayClient::new(&relay_urls, &trust)?;
         // The relay must know this account by these keys: a backup of an
         // older identity would make a device nobody can write to.
         let fetch = match (&from, &code) {
@@ -259,8 +260,8 @@ impl Daemon {
         let stored = self
             .keep_restored(
                 &setup.username,
-                &relay_url,
-                trust,
+                &relay_urls,
+                trust.clone(),
                 &identity,
                 &contacts,
                 &session,
@@ -272,6 +273,7 @@ impl Daemon {
             self.forget_restored(&contacts).await;
             return Err(e);
         }
+        self.keep_relay(relay_urls, trust, relay);
         let identity = Arc::new(identity);
         *self.identity.write().expect("identity lock") = Some(identity.clone());
         self.note_other_devices(true);
@@ -315,7 +317,7 @@ impl Daemon {
     async fn keep_restored(
         &self,
         user: &str,
-        relay_url: &str,
+        relay_urls: &[String],
         trust: RelayTrust,
         identity: &Identity,
         contacts: &[(Card, bool)],
@@ -350,7 +352,7 @@ impl Daemon {
         self.store.queue_announcement(user, &announce)?;
         self.store.set_account(&AccountRow {
             user: user.to_owned(),
-            relay_url: relay_url.to_owned(),
+            relay_urls: relay_urls.to_vec(),
             key_bits: identity.key_bits() as u32,
             trust,
             device_id: session.device.as_ref().map(|d| d.id.clone()),

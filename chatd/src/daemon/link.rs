@@ -20,8 +20,8 @@ const HISTORY_BUDGET: usize = 11 * 1024 * 1024;
 /// What `account.join` needs.
 #[derive(Debug)]
 pub struct Join {
-    /// The relay's base URL.
-    pub relay_url: String,
+    /// The relay's base URLs (its instances, the preferred first).
+    pub relay_urls: Vec<String>,
     /// The account's username.
     pub username: String,
     /// The relay password.
@@ -83,7 +83,7 @@ impl Daemon {
     /// becomes a new device of the account with what it holds.
     pub async fn join(&self, j: Join) -> Result<(Arc<Identity>, Carried), DaemonError> {
         let setup = NewDevice {
-            relay_url: j.relay_url,
+            relay_urls: j.relay_urls,
             username: j.username,
             password: j.password,
             device_name: j.device_name,

@@ -119,8 +119,8 @@ pub struct Daemon {
     connection: Mutex<(ConnectionState, Option<String>)>,
     /// Conversations frontends have focused, by connection id.
     focus: Mutex<HashMap<u64, String>>,
-    /// The relay client and the account settings it was made for.
-    relay_client: Mutex<Option<(String, crate::store::RelayTrust, RelayClient)>>,
+    /// The relay client and the account settings (URLs, trust) it was made for.
+    relay_client: Mutex<Option<(Vec<String>, crate::store::RelayTrust, RelayClient)>>,
     /// Wakes the outbox.
     outbox_wake: Notify,
     /// Wakes the sync loop (after login).
@@ -231,29 +231,45 @@ impl Daemon {
         self.store.account()?.ok_or_else(not_registered)
     }
 
-    /// The client for the account's relay: one per relay URL and trust
-    /// settings for the daemon's life, so connections are kept alive and
-    /// the TLS roots are loaded once, not on every outbox pass and long-poll.
+    /// The client for the account's relay: one per relay URLs and trust
+    /// settings for the daemon's life, so connections are kept alive, the
+    /// TLS roots are loaded once, not on every outbox pass and long-poll,
+    /// and the URL in use stays in use (docs/IPC.md `status`).
     fn relay(&self) -> Result<RelayClient, DaemonError> {
         let account = self.account()?;
         // Also for an account stored before chatd checked URLs.
-        crate::relay_client::check_url(&account.relay_url, account.trust.insecure_http).map_err(
+        crate::relay_client::check_urls(&account.relay_urls, account.trust.insecure_http).map_err(
             |e| {
                 RelayError::Settings(format!(
-                    "{e}; for this account: `chat-ctl relay trust --insecure-http` if a TLS proxy on this machine forwards it, or register again with https://"
+                    "{e}; for this account: `chat-ctl relay trust --insecure-http` if a TLS proxy on this machine forwards it, or `chat-ctl relay urls` with https://"
                 ))
             },
         )?;
         let mut cached = self.relay_client.lock().expect("relay client lock");
-        if let Some((url, trust, client)) = cached.as_ref()
-            && *url == account.relay_url
+        if let Some((urls, trust, client)) = cached.as_ref()
+            && *urls == account.relay_urls
             && *trust == account.trust
         {
             return Ok(client.clone());
         }
-        let client = RelayClient::new(&account.relay_url, &account.trust)?;
-        *cached = Some((account.relay_url, account.trust, client.clone()));
+        let client = RelayClient::new(&account.relay_urls, &account.trust)?;
+        *cached = Some((account.relay_urls, account.trust, client.clone()));
         Ok(client)
+    }
+
+    /// Keeps `client`, made for `urls` and `trust` (by a registration or a
+    /// restore), as the account's: the URL it found working stays in use.
+    fn keep_relay(&self, urls: Vec<String>, trust: crate::store::RelayTrust, client: RelayClient) {
+        *self.relay_client.lock().expect("relay client lock") = Some((urls, trust, client));
+    }
+
+    /// The client made for the account's current settings, if one was.
+    fn relay_if_made(&self, account: &AccountRow) -> Option<RelayClient> {
+        let cached = self.relay_client.lock().expect("relay client lock");
+        cached
+            .as_ref()
+            .filter(|(urls, trust, _)| *urls == account.relay_urls && *trust == account.trust)
+            .map(|(_, _, client)| client.clone())
     }
 
     fn token(&self) -> Option<Secret> {

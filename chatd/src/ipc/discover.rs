@@ -51,6 +51,11 @@ const SUMMARIES: &[(&str, &str, &[&str])] = &[
         &["ca", "pin", "insecure_http"],
     ),
     (
+        "relay.urls",
+        "Change the URLs the relay is reached at: instances of the same relay, tried in order; the one that answers stays in use.",
+        &["urls"],
+    ),
+    (
         "account.password",
         "Change the relay password; sessions stay, and the new one is kept for renewal.",
         &["password", "new_password"],

@@ -6,7 +6,7 @@ use ipc_schema::Secret;
 use ipc_schema::relay::{BlobCreate, BlobStatus};
 use reqwest::{Method, StatusCode};
 
-use super::{RelayClient, RelayError, refused, transport};
+use super::{RelayClient, RelayError, Resend, refused, transport};
 
 /// The header the relay says how many bytes it holds in.
 const UPLOAD_OFFSET: &str = "upload-offset";
@@ -18,12 +18,11 @@ impl RelayClient {
         token: &Secret,
         create: &BlobCreate,
     ) -> Result<BlobStatus, RelayError> {
+        // Posting the same blob again finds it (docs/RELAY.md §5.5).
         let resp = self
-            .send(
-                self.at(Method::POST, self.url("/v1/blobs"), 30)
-                    .bearer_auth(token.expose())
-                    .json(create),
-            )
+            .call(Method::POST, "/v1/blobs", 30, Resend::Always, |r| {
+                r.bearer_auth(token.expose()).json(create)
+            })
             .await?;
         if resp.status().is_success() {
             resp.json()
@@ -44,17 +43,27 @@ impl RelayClient {
         bytes: Vec<u8>,
     ) -> Result<BlobStatus, RelayError> {
         let end = start + bytes.len() as u64;
-        let mut req = self
-            .at(Method::PUT, self.url(&format!("/v1/blobs/{id}")), 300)
-            .bearer_auth(token.expose())
-            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream");
-        if end > start {
-            req = req.header(
-                reqwest::header::CONTENT_RANGE,
-                format!("bytes {start}-{}/{total}", end - 1),
-            );
-        }
-        let resp = self.send(req.body(bytes)).await?;
+        let range = (end > start).then(|| format!("bytes {start}-{}/{total}", end - 1));
+        // A piece sent again after the relay took it is a 416 naming what
+        // it holds: the upload then resumes from there, nothing is doubled.
+        let resp = self
+            .call(
+                Method::PUT,
+                &format!("/v1/blobs/{id}"),
+                300,
+                Resend::Always,
+                |r| {
+                    let r = r
+                        .bearer_auth(token.expose())
+                        .header(reqwest::header::CONTENT_TYPE, "application/octet-stream");
+                    match range {
+                        Some(range) => r.header(reqwest::header::CONTENT_RANGE, range),
+                        None => r,
+                    }
+                    .body(bytes)
+                },
+            )
+            .await?;
         if resp.status().is_success() {
             resp.json()
                 .await
@@ -69,9 +78,12 @@ impl RelayClient {
     /// none for this account.
     pub async fn blob_stored(&self, token: &Secret, id: &str) -> Result<Option<u64>, RelayError> {
         let resp = self
-            .send(
-                self.at(Method::HEAD, self.url(&format!("/v1/blobs/{id}")), 30)
-                    .bearer_auth(token.expose()),
+            .call(
+                Method::HEAD,
+                &format!("/v1/blobs/{id}"),
+                30,
+                Resend::Always,
+                |r| r.bearer_auth(token.expose()),
             )
             .await?;
         match resp.status() {
@@ -90,9 +102,12 @@ impl RelayClient {
     /// `DELETE /v1/blobs/{id}` (the owner's); a blob already gone is fine.
     pub async fn delete_blob(&self, token: &Secret, id: &str) -> Result<(), RelayError> {
         let resp = self
-            .send(
-                self.at(Method::DELETE, self.url(&format!("/v1/blobs/{id}")), 30)
-                    .bearer_auth(token.expose()),
+            .call(
+                Method::DELETE,
+                &format!("/v1/blobs/{id}"),
+                30,
+                Resend::Always,
+                |r| r.bearer_auth(token.expose()),
             )
             .await?;
         match resp.status() {
@@ -114,15 +129,20 @@ impl RelayClient {
             return Ok(Some(Vec::new()));
         }
         let resp = self
-            .send(
-                self.at(Method::GET, self.url(&format!("/v1/blobs/{id}")), 300)
-                    .bearer_auth(token.expose())
-                    .header(reqwest::header::RANGE, format!("bytes={start}-{}", end - 1)),
+            .call(
+                Method::GET,
+                &format!("/v1/blobs/{id}"),
+                300,
+                Resend::Always,
+                |r| {
+                    r.bearer_auth(token.expose())
+                        .header(reqwest::header::RANGE, format!("bytes={start}-{}", end - 1))
+                },
             )
             .await?;
         match resp.status() {
             StatusCode::PARTIAL_CONTENT | StatusCode::OK => {
-                let bytes = resp.bytes().await.map_err(|e| transport(e, &self.host))?;
+                let bytes = resp.bytes().await.map_err(transport)?;
                 if bytes.len() as u64 != end - start {
                     return Err(RelayError::Protocol(format!(
                         "asked for {} bytes of a blob, got {}",

@@ -5,7 +5,7 @@ use ipc_schema::Secret;
 use ipc_schema::relay::{LinkStored, RenameDeviceRequest, ReplaceCardRequest};
 use reqwest::{Method, StatusCode};
 
-use super::{RelayClient, RelayError, refused, success, transport};
+use super::{RelayClient, RelayError, Resend, refused, success, transport};
 
 impl RelayClient {
     /// `PUT /v1/links/{handle}`: leaves a sealed link; when it expires.
@@ -15,12 +15,18 @@ impl RelayClient {
         handle: &str,
         link: String,
     ) -> Result<u64, RelayError> {
+        // Leaving it again replaces it with the same link.
         let resp = self
-            .send(
-                self.at(Method::PUT, self.url(&format!("/v1/links/{handle}")), 120)
-                    .bearer_auth(token.expose())
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(link),
+            .call(
+                Method::PUT,
+                &format!("/v1/links/{handle}"),
+                120,
+                Resend::Always,
+                |r| {
+                    r.bearer_auth(token.expose())
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(link)
+                },
             )
             .await?;
         if resp.status() == StatusCode::CREATED {
@@ -41,20 +47,19 @@ impl RelayClient {
         token: &Secret,
         handle: &str,
     ) -> Result<Option<String>, RelayError> {
+        // The relay deletes the link as it gives it: a second claim finds
+        // none.
         let resp = self
-            .send(
-                self.at(
-                    Method::POST,
-                    self.url(&format!("/v1/links/{handle}/claim")),
-                    120,
-                )
-                .bearer_auth(token.expose()),
+            .call(
+                Method::POST,
+                &format!("/v1/links/{handle}/claim"),
+                120,
+                Resend::IfUnsent,
+                |r| r.bearer_auth(token.expose()),
             )
             .await?;
         match resp.status() {
-            StatusCode::OK => Ok(Some(
-                resp.text().await.map_err(|e| transport(e, &self.host))?,
-            )),
+            StatusCode::OK => Ok(Some(resp.text().await.map_err(transport)?)),
             StatusCode::NOT_FOUND => Ok(None),
             _ => Err(refused(resp).await),
         }
@@ -67,13 +72,16 @@ impl RelayClient {
         id: &str,
         name: &str,
     ) -> Result<(), RelayError> {
+        let body = RenameDeviceRequest {
+            name: name.to_owned(),
+        };
         let resp = self
-            .send(
-                self.at(Method::PATCH, self.url(&format!("/v1/devices/{id}")), 30)
-                    .bearer_auth(token.expose())
-                    .json(&RenameDeviceRequest {
-                        name: name.to_owned(),
-                    }),
+            .call(
+                Method::PATCH,
+                &format!("/v1/devices/{id}"),
+                30,
+                Resend::Always,
+                |r| r.bearer_auth(token.expose()).json(&body),
             )
             .await?;
         success(resp).await
@@ -86,15 +94,15 @@ impl RelayClient {
         password: &Secret,
         card: serde_json::Value,
     ) -> Result<(), RelayError> {
+        let body = ReplaceCardRequest {
+            password: password.clone(),
+            card,
+        };
+        // The same card again changes nothing.
         let resp = self
-            .send(
-                self.at(Method::PUT, self.url("/v1/directory/me"), 30)
-                    .bearer_auth(token.expose())
-                    .json(&ReplaceCardRequest {
-                        password: password.clone(),
-                        card,
-                    }),
-            )
+            .call(Method::PUT, "/v1/directory/me", 30, Resend::Always, |r| {
+                r.bearer_auth(token.expose()).json(&body)
+            })
             .await?;
         success(resp).await
     }

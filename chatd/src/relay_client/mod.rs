@@ -1,6 +1,8 @@
-//! The relay's HTTP API v1 (docs/RELAY.md, `/v1/openapi.json`), as chatd uses it.
+//! The relay's HTTP API v1 (docs/RELAY.md, `/v1/openapi.json`), as chatd uses
+//! it: at one of the relay's URLs at a time (`failover.rs`).
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use ipc_schema::Secret;
 use ipc_schema::relay::{
@@ -8,14 +10,18 @@ use ipc_schema::relay::{
     LoginRequest, LoginResponse, RegisterRequest, RevokeDeviceRequest,
 };
 mod blobs;
+mod failover;
 mod links;
 mod proxy;
 mod tls;
 mod url;
 
+pub use failover::RETURN_AFTER;
 pub use proxy::{proxy_for, shown as shown_proxy};
 pub use tls::{TlsReason, cert_facts, describe_ca, parse_pin};
-pub use url::{UrlError, check_url, is_loopback_host};
+pub use url::{MAX_RELAY_URLS, UrlError, check_url, check_urls, is_loopback_host};
+
+use failover::{Moved, Resend, Route, moves_on_after_status};
 
 use reqwest::{Method, StatusCode};
 use serde_json::value::RawValue;
@@ -154,12 +160,27 @@ mod tests {
     }
 }
 
-/// A client for one relay.
+/// A client for one relay, reached at one of its URLs at a time (see
+/// `relay_client/failover.rs`). Clones share the connections and the route.
 #[derive(Clone)]
 pub struct RelayClient {
+    inner: Arc<Instances>,
+}
+
+/// The relay's URLs, a connection pool for each, and where requests go.
+struct Instances {
+    /// In the order they are tried; never empty.
+    list: Vec<Instance>,
+    /// Which one is in use, and what each did last.
+    route: Mutex<Route>,
+}
+
+/// One URL of the relay.
+struct Instance {
+    /// Its own pool (and proxy: `NO_PROXY` may name one host and not another).
     http: reqwest::Client,
+    /// The base URL, without a trailing `/`.
     base: String,
-    host: String,
 }
 
 /// `Ok(())` for any 2xx, else the relay's error.
@@ -197,8 +218,13 @@ async fn refused(resp: reqwest::Response) -> RelayError {
 /// A transport failure: the TLS verdict in words when TLS refused the
 /// relay, else the whole chain of causes (never just "error sending
 /// request").
-fn transport(e: reqwest::Error, host: &str) -> RelayError {
-    if let Some((reason, message)) = tls::classify(&e, host) {
+fn transport(e: reqwest::Error) -> RelayError {
+    let host = e
+        .url()
+        .and_then(|u| u.host_str())
+        .unwrap_or_default()
+        .to_owned();
+    if let Some((reason, message)) = tls::classify(&e, &host) {
         return RelayError::Tls { reason, message };
     }
     let mut text = e.to_string();
@@ -214,74 +240,191 @@ fn transport(e: reqwest::Error, host: &str) -> RelayError {
     RelayError::Unreachable(text)
 }
 
-impl RelayClient {
-    /// A client for the relay at `base` (e.g. `https://relay.example:8443`),
-    /// checking its certificate as `trust` says, through the proxy the
-    /// environment names (never for a loopback relay).
-    pub fn new(base: &str, trust: &crate::store::RelayTrust) -> Result<RelayClient, RelayError> {
-        let parsed = reqwest::Url::parse(base).map_err(|e| RelayError::Settings(e.to_string()))?;
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            // Drop idle connections before the relay's idle timeout (60 s by
-            // default, docs/RELAY.md) closes them under a request.
-            .pool_idle_timeout(Duration::from_secs(30))
-            // The URL was checked (https:// off loopback); a redirect must
-            // not take the password or a token anywhere else.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("chatd/", env!("CARGO_PKG_VERSION")))
-            .no_proxy();
-        if let Some(proxy) = proxy::proxy_for(&parsed) {
-            let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| {
-                RelayError::Settings(format!("proxy {}: {e}", proxy::shown(&proxy)))
-            })?;
-            builder = builder.proxy(proxy);
+/// The HTTP client for the relay URL `parsed`: its certificate checked as
+/// `trust` says, through the proxy the environment names for it (never for
+/// a loopback relay).
+fn http_client(
+    parsed: &reqwest::Url,
+    trust: &crate::store::RelayTrust,
+) -> Result<reqwest::Client, RelayError> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        // Drop idle connections before the relay's idle timeout (60 s by
+        // default, docs/RELAY.md) closes them under a request.
+        .pool_idle_timeout(Duration::from_secs(30))
+        // The URL was checked (https:// off loopback); a redirect must
+        // not take the password or a token anywhere else.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("chatd/", env!("CARGO_PKG_VERSION")))
+        .no_proxy();
+    if let Some(proxy) = proxy::proxy_for(parsed) {
+        let proxy = reqwest::Proxy::all(proxy.as_str())
+            .map_err(|e| RelayError::Settings(format!("proxy {}: {e}", proxy::shown(&proxy))))?;
+        builder = builder.proxy(proxy);
+    }
+    builder = match (&trust.ca_pem, &trust.pin) {
+        (Some(_), Some(_)) => {
+            return Err(RelayError::Settings(
+                "a relay CA and a pin exclude each other; give one".into(),
+            ));
         }
-        builder = match (&trust.ca_pem, &trust.pin) {
-            (Some(_), Some(_)) => {
-                return Err(RelayError::Settings(
-                    "a relay CA and a pin exclude each other; give one".into(),
-                ));
-            }
-            (Some(pem), None) => {
-                builder.tls_certs_merge(tls::pem_certificates(pem).map_err(RelayError::Settings)?)
-            }
-            (None, Some(pin)) => {
-                let pin = tls::parse_pin(pin).ok_or_else(|| {
-                    RelayError::Settings(
-                        "a pin is the SHA-256 of the relay's key: 64 hex digits".into(),
-                    )
-                })?;
-                let config =
-                    tls::pinned_config(pin).map_err(|e| RelayError::Settings(e.to_string()))?;
-                builder.tls_backend_preconfigured(config)
-            }
-            (None, None) => builder,
-        };
-        let http = builder
-            .build()
-            .map_err(|e| RelayError::Settings(e.to_string()))?;
+        (Some(pem), None) => {
+            builder.tls_certs_merge(tls::pem_certificates(pem).map_err(RelayError::Settings)?)
+        }
+        (None, Some(pin)) => {
+            let pin = tls::parse_pin(pin).ok_or_else(|| {
+                RelayError::Settings(
+                    "a pin is the SHA-256 of the relay's key: 64 hex digits".into(),
+                )
+            })?;
+            let config =
+                tls::pinned_config(pin).map_err(|e| RelayError::Settings(e.to_string()))?;
+            builder.tls_backend_preconfigured(config)
+        }
+        (None, None) => builder,
+    };
+    builder
+        .build()
+        .map_err(|e| RelayError::Settings(e.to_string()))
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl RelayClient {
+    /// A client for the relay at `urls` (e.g. `https://relay.example:8443`;
+    /// several when the relay runs several instances, the preferred first),
+    /// checking its certificate at each as `trust` says.
+    pub fn new(
+        urls: &[impl AsRef<str>],
+        trust: &crate::store::RelayTrust,
+    ) -> Result<RelayClient, RelayError> {
+        if urls.is_empty() {
+            return Err(RelayError::Settings("no relay URL".into()));
+        }
+        let list = urls
+            .iter()
+            .map(|url| {
+                let url = url.as_ref();
+                let parsed =
+                    reqwest::Url::parse(url).map_err(|e| RelayError::Settings(e.to_string()))?;
+                Ok(Instance {
+                    http: http_client(&parsed, trust)?,
+                    base: url.trim_end_matches('/').to_owned(),
+                })
+            })
+            .collect::<Result<Vec<_>, RelayError>>()?;
+        let route = Mutex::new(Route::new(list.len(), Instant::now()));
         Ok(RelayClient {
-            http,
-            base: base.trim_end_matches('/').to_owned(),
-            host: parsed.host_str().unwrap_or_default().to_owned(),
+            inner: Arc::new(Instances { list, route }),
         })
     }
 
-    /// Sends a request; a transport failure is the relay being unreachable,
-    /// or its certificate refused.
-    async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, RelayError> {
-        req.send().await.map_err(|e| transport(e, &self.host))
+    /// The URL requests go to now.
+    pub fn current_url(&self) -> String {
+        let i = self.route().current();
+        self.inner.list[i].base.clone()
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+    /// Every URL, the one in use marked, with its last failure.
+    pub fn relays(&self) -> Vec<ipc_schema::methods::RelayUrlView> {
+        let urls: Vec<String> = self.inner.list.iter().map(|i| i.base.clone()).collect();
+        self.route().view(&urls)
     }
 
-    /// A request to `url` that gives up after `secs` seconds.
-    fn at(&self, method: Method, url: String, secs: u64) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, url)
-            .timeout(Duration::from_secs(secs))
+    fn route(&self) -> std::sync::MutexGuard<'_, Route> {
+        self.inner.route.lock().expect("relay route lock")
+    }
+
+    /// Sends `method path` (with what `build` adds: token, body), giving up
+    /// on a URL after `secs` seconds; a URL that cannot be reached, or that
+    /// cannot serve now, passes the request on to the next one as
+    /// `failover.rs` says. The answer is the first URL's that served it, or
+    /// the last failure.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        secs: u64,
+        resend: Resend,
+        build: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, RelayError> {
+        let list = &self.inner.list;
+        let template = build(
+            list[0]
+                .http
+                .request(method, format!("{}{path}", list[0].base)),
+        )
+        .timeout(Duration::from_secs(secs))
+        .build()
+        .map_err(|e| RelayError::Protocol(e.to_string()))?;
+        let order = self.route().order(Instant::now());
+        let mut template = Some(template);
+        let mut last = None;
+        for (n, &i) in order.iter().enumerate() {
+            // Bodies are bytes, so a copy is cheap; the last try takes the
+            // request itself.
+            let copy = (n + 1 < order.len())
+                .then(|| template.as_ref().and_then(|t| t.try_clone()))
+                .flatten();
+            let more = copy.is_some();
+            let mut req = match copy {
+                Some(copy) => copy,
+                None => template.take().expect("no request after the last try"),
+            };
+            let at = reqwest::Url::parse(&format!("{}{path}", list[i].base))
+                .map_err(|e| RelayError::Settings(e.to_string()))?;
+            *req.url_mut() = at;
+            match list[i].http.execute(req).await {
+                Ok(resp) if moves_on_after_status(resp.status().as_u16(), resend) => {
+                    let err = refused(resp).await;
+                    self.route().failed(i, now_ms(), err.to_string());
+                    if !more {
+                        return Err(err);
+                    }
+                    last = Some(err);
+                }
+                Ok(resp) => {
+                    let moved = self.route().answered(i, Instant::now());
+                    if let Some(m) = moved {
+                        self.log_move(m);
+                    }
+                    return Ok(resp);
+                }
+                Err(e) => {
+                    // Refused before any byte of the request went out.
+                    let unsent = e.is_connect();
+                    let err = transport(e);
+                    self.route().failed(i, now_ms(), err.to_string());
+                    let moves_on = match err {
+                        // Whoever answered there failed to prove it is the
+                        // relay: never routed around (docs/SECURITY.md §2.1).
+                        RelayError::Tls { .. } => false,
+                        _ => unsent || resend == Resend::Always,
+                    };
+                    if !moves_on || !more {
+                        return Err(err);
+                    }
+                    last = Some(err);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| RelayError::Settings("no relay URL".into())))
+    }
+
+    /// One line when requests go to another URL from now on; the URLs and
+    /// the failure carry no secret (a URL has no credentials, see [`check_url`]).
+    fn log_move(&self, m: Moved) {
+        let (from, to) = (&self.inner.list[m.from].base, &self.inner.list[m.to].base);
+        match m.why {
+            Some(why) => {
+                tracing::warn!(from = %from, to = %to, why = %why, "relay URL failed; using the next")
+            }
+            None => tracing::info!(from = %from, to = %to, "relay URL in use changed"),
+        }
     }
 
     /// `POST /v1/accounts`.
@@ -300,11 +443,11 @@ impl RelayClient {
             invite,
             device_name,
         };
+        // Twice would be "username taken" for the account just made.
         let resp = self
-            .send(
-                self.at(Method::POST, self.url("/v1/accounts"), 30)
-                    .json(&body),
-            )
+            .call(Method::POST, "/v1/accounts", 30, Resend::IfUnsent, |r| {
+                r.json(&body)
+            })
             .await?;
         if resp.status() == StatusCode::CREATED {
             Ok(())
@@ -325,11 +468,11 @@ impl RelayClient {
             password: password.clone(),
             device,
         };
+        // Twice would make two sessions, or two new devices.
         let resp = self
-            .send(
-                self.at(Method::POST, self.url("/v1/sessions"), 30)
-                    .json(&body),
-            )
+            .call(Method::POST, "/v1/sessions", 30, Resend::IfUnsent, |r| {
+                r.json(&body)
+            })
             .await?;
         if resp.status() == StatusCode::CREATED {
             resp.json()
@@ -342,10 +485,14 @@ impl RelayClient {
 
     /// `DELETE /v1/sessions/current`.
     pub async fn logout(&self, token: &Secret) -> Result<(), RelayError> {
+        // Twice would be a 401 for the session just ended.
         let resp = self
-            .send(
-                self.at(Method::DELETE, self.url("/v1/sessions/current"), 30)
-                    .bearer_auth(token.expose()),
+            .call(
+                Method::DELETE,
+                "/v1/sessions/current",
+                30,
+                Resend::IfUnsent,
+                |r| r.bearer_auth(token.expose()),
             )
             .await?;
         success(resp).await
@@ -361,10 +508,12 @@ impl RelayClient {
             password: password.clone(),
         };
         let resp = self
-            .send(
-                self.at(Method::DELETE, self.url("/v1/accounts/me"), 30)
-                    .bearer_auth(token.expose())
-                    .json(&body),
+            .call(
+                Method::DELETE,
+                "/v1/accounts/me",
+                30,
+                Resend::IfUnsent,
+                |r| r.bearer_auth(token.expose()).json(&body),
             )
             .await?;
         success(resp).await
@@ -373,10 +522,9 @@ impl RelayClient {
     /// `GET /v1/devices`.
     pub async fn devices(&self, token: &Secret) -> Result<DeviceList, RelayError> {
         let resp = self
-            .send(
-                self.at(Method::GET, self.url("/v1/devices"), 30)
-                    .bearer_auth(token.expose()),
-            )
+            .call(Method::GET, "/v1/devices", 30, Resend::Always, |r| {
+                r.bearer_auth(token.expose())
+            })
             .await?;
         if resp.status() == StatusCode::OK {
             resp.json()
@@ -401,11 +549,14 @@ impl RelayClient {
         };
         // Checked by the caller; never a path of its own choosing.
         debug_assert!(ipc_schema::relay::is_valid_device_id(id));
+        // Twice would be a 401: the password changed the first time.
         let resp = self
-            .send(
-                self.at(Method::DELETE, self.url(&format!("/v1/devices/{id}")), 30)
-                    .bearer_auth(token.expose())
-                    .json(&body),
+            .call(
+                Method::DELETE,
+                &format!("/v1/devices/{id}"),
+                30,
+                Resend::IfUnsent,
+                |r| r.bearer_auth(token.expose()).json(&body),
             )
             .await?;
         success(resp).await
@@ -423,10 +574,12 @@ impl RelayClient {
             new_password: new_password.clone(),
         };
         let resp = self
-            .send(
-                self.at(Method::PUT, self.url("/v1/accounts/me/password"), 30)
-                    .bearer_auth(token.expose())
-                    .json(&body),
+            .call(
+                Method::PUT,
+                "/v1/accounts/me/password",
+                30,
+                Resend::IfUnsent,
+                |r| r.bearer_auth(token.expose()).json(&body),
             )
             .await?;
         success(resp).await
@@ -435,12 +588,11 @@ impl RelayClient {
     /// `PUT /v1/backup`.
     pub async fn put_backup(&self, token: &Secret, backup: &str) -> Result<(), RelayError> {
         let resp = self
-            .send(
-                self.at(Method::PUT, self.url("/v1/backup"), 60)
-                    .bearer_auth(token.expose())
+            .call(Method::PUT, "/v1/backup", 60, Resend::Always, |r| {
+                r.bearer_auth(token.expose())
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(backup.to_owned()),
-            )
+                    .body(backup.to_owned())
+            })
             .await?;
         success(resp).await
     }
@@ -448,15 +600,12 @@ impl RelayClient {
     /// `GET /v1/backup`: the sealed backup, or `None` when there is none.
     pub async fn backup(&self, token: &Secret) -> Result<Option<String>, RelayError> {
         let resp = self
-            .send(
-                self.at(Method::GET, self.url("/v1/backup"), 60)
-                    .bearer_auth(token.expose()),
-            )
+            .call(Method::GET, "/v1/backup", 60, Resend::Always, |r| {
+                r.bearer_auth(token.expose())
+            })
             .await?;
         match resp.status() {
-            StatusCode::OK => Ok(Some(
-                resp.text().await.map_err(|e| transport(e, &self.host))?,
-            )),
+            StatusCode::OK => Ok(Some(resp.text().await.map_err(transport)?)),
             StatusCode::NOT_FOUND => Ok(None),
             _ => Err(refused(resp).await),
         }
@@ -465,10 +614,9 @@ impl RelayClient {
     /// `DELETE /v1/backup`; none there is fine.
     pub async fn delete_backup(&self, token: &Secret) -> Result<(), RelayError> {
         let resp = self
-            .send(
-                self.at(Method::DELETE, self.url("/v1/backup"), 30)
-                    .bearer_auth(token.expose()),
-            )
+            .call(Method::DELETE, "/v1/backup", 30, Resend::Always, |r| {
+                r.bearer_auth(token.expose())
+            })
             .await?;
         if resp.status() == StatusCode::NOT_FOUND {
             return Ok(());
@@ -479,34 +627,40 @@ impl RelayClient {
     /// `GET /v1/directory/{user}`: the card JSON.
     pub async fn card(&self, token: &Secret, user: &str) -> Result<Vec<u8>, RelayError> {
         let resp = self
-            .send(
-                self.at(Method::GET, self.url(&format!("/v1/directory/{user}")), 30)
-                    .bearer_auth(token.expose()),
+            .call(
+                Method::GET,
+                &format!("/v1/directory/{user}"),
+                30,
+                Resend::Always,
+                |r| r.bearer_auth(token.expose()),
             )
             .await?;
         if resp.status() == StatusCode::OK {
-            Ok(resp
-                .bytes()
-                .await
-                .map_err(|e| transport(e, &self.host))?
-                .to_vec())
+            Ok(resp.bytes().await.map_err(transport)?.to_vec())
         } else {
             Err(refused(resp).await)
         }
     }
 
-    /// The `PUT /v1/messages/{id}` of either version, sent.
+    /// The `PUT /v1/messages/{id}` of either version, sent. The same bytes
+    /// under the same id again are a 200 (docs/RELAY.md §4), so a retry on
+    /// another URL never stores a message twice.
     async fn put_envelope(
         &self,
         token: &Secret,
         id: &str,
         envelope_json: &str,
     ) -> Result<reqwest::Response, RelayError> {
-        self.send(
-            self.at(Method::PUT, self.url(&format!("/v1/messages/{id}")), 60)
-                .bearer_auth(token.expose())
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(envelope_json.to_owned()),
+        self.call(
+            Method::PUT,
+            &format!("/v1/messages/{id}"),
+            60,
+            Resend::Always,
+            |r| {
+                r.bearer_auth(token.expose())
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(envelope_json.to_owned())
+            },
         )
         .await
     }
@@ -553,13 +707,12 @@ impl RelayClient {
         wait_secs: u64,
     ) -> Result<Vec<Box<RawValue>>, RelayError> {
         let resp = self
-            .send(
-                self.at(
-                    Method::GET,
-                    self.url(&format!("/v1/messages?wait={wait_secs}&limit=200")),
-                    wait_secs + 30,
-                )
-                .bearer_auth(token.expose()),
+            .call(
+                Method::GET,
+                &format!("/v1/messages?wait={wait_secs}&limit=200"),
+                wait_secs + 30,
+                Resend::Always,
+                |r| r.bearer_auth(token.expose()),
             )
             .await?;
         match resp.status() {
@@ -579,17 +732,16 @@ impl RelayClient {
         }
     }
 
-    /// `POST /v1/messages/ack`.
+    /// `POST /v1/messages/ack`; acking an id again is harmless.
     pub async fn ack(&self, token: &Secret, ids: Vec<String>) -> Result<(), RelayError> {
         if ids.is_empty() {
             return Ok(());
         }
+        let body = AckRequest { ids };
         let resp = self
-            .send(
-                self.at(Method::POST, self.url("/v1/messages/ack"), 30)
-                    .bearer_auth(token.expose())
-                    .json(&AckRequest { ids }),
-            )
+            .call(Method::POST, "/v1/messages/ack", 30, Resend::Always, |r| {
+                r.bearer_auth(token.expose()).json(&body)
+            })
             .await?;
         success(resp).await
     }

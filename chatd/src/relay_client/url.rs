@@ -23,7 +23,20 @@ pub enum UrlError {
     /// `user:password@`, `?query` or `#fragment`.
     #[error("relay URL must not carry a {0}; give just https://host[:port][/path]")]
     Extra(&'static str),
+    /// An empty list.
+    #[error("give the relay's URL")]
+    NoUrl,
+    /// More URLs than [`MAX_RELAY_URLS`].
+    #[error("a relay has at most {MAX_RELAY_URLS} URLs (got {0})")]
+    TooMany(usize),
+    /// The same URL twice.
+    #[error("relay URL {0} is given twice")]
+    Twice(String),
 }
+
+/// The most URLs one relay may be reached at: each one a request may try
+/// before it gives up.
+pub const MAX_RELAY_URLS: usize = 8;
 
 /// True for 127.0.0.0/8, ::1 and `localhost`.
 pub fn is_loopback_host(host: &str) -> bool {
@@ -59,6 +72,27 @@ pub fn check_url(url: &str, insecure_http: bool) -> Result<String, UrlError> {
         return Err(UrlError::Parse(url.to_owned(), "no host".into()));
     }
     Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+/// Checks each URL of one relay as [`check_url`] does (the same rules for
+/// every one: the trust settings are the relay's, not a URL's) and returns
+/// them in their order, without trailing `/`.
+pub fn check_urls(urls: &[String], insecure_http: bool) -> Result<Vec<String>, UrlError> {
+    if urls.is_empty() {
+        return Err(UrlError::NoUrl);
+    }
+    if urls.len() > MAX_RELAY_URLS {
+        return Err(UrlError::TooMany(urls.len()));
+    }
+    let mut checked: Vec<String> = Vec::with_capacity(urls.len());
+    for url in urls {
+        let url = check_url(url, insecure_http)?;
+        if checked.contains(&url) {
+            return Err(UrlError::Twice(url));
+        }
+        checked.push(url);
+    }
+    Ok(checked)
 }
 
 #[cfg(test)]
@@ -119,5 +153,65 @@ mod tests {
             check_url("relay.example.org", false),
             Err(UrlError::Parse(..))
         ));
+    }
+
+    #[test]
+    fn every_url_of_a_relay_is_held_to_the_same_rules() {
+        let urls = |list: &[&str]| list.iter().map(|u| u.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            check_urls(
+                &urls(&[
+                    "https://a.example.org/",
+                    "http://127.0.0.1:9",
+                    "https://b.example.org:8443"
+                ]),
+                false
+            )
+            .unwrap(),
+            [
+                "https://a.example.org",
+                "http://127.0.0.1:9",
+                "https://b.example.org:8443"
+            ],
+            "checked, in their order"
+        );
+        // One plain remote URL among good ones is refused as it would be alone.
+        let err = check_urls(
+            &urls(&["https://a.example.org", "http://b.example.org"]),
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, UrlError::PlainHttp(ref h) if h == "b.example.org"),
+            "{err}"
+        );
+        assert!(
+            check_urls(
+                &urls(&["https://a.example.org", "http://b.example.org"]),
+                true
+            )
+            .is_ok()
+        );
+        assert!(matches!(
+            check_urls(
+                &urls(&["https://a.example.org", "https://x:y@b.example.org"]),
+                false
+            ),
+            Err(UrlError::Extra(_))
+        ));
+        assert_eq!(check_urls(&[], false), Err(UrlError::NoUrl));
+        // The same URL twice, also when written differently.
+        assert_eq!(
+            check_urls(
+                &urls(&["https://a.example.org", "https://A.example.org/"]),
+                false
+            ),
+            Err(UrlError::Twice("https://a.example.org".into()))
+        );
+        let nine: Vec<String> = (0..9)
+            .map(|i| format!("https://r{i}.example.org"))
+            .collect();
+        assert_eq!(check_urls(&nine, false), Err(UrlError::TooMany(9)));
+        assert_eq!(check_urls(&nine[..8], false).unwrap().len(), 8);
     }
 }

@@ -27,8 +27,9 @@ pub struct RelayTrust {
 pub struct AccountRow {
     /// Username.
     pub user: String,
-    /// Relay base URL.
-    pub relay_url: String,
+    /// The relay's base URLs (its instances), in the order they are
+    /// tried; never empty.
+    pub relay_urls: Vec<String>,
     /// RSA modulus size of the identity.
     pub key_bits: u32,
     /// How the relay's certificate is checked.
@@ -38,18 +39,40 @@ pub struct AccountRow {
     pub device_id: Option<String>,
 }
 
+impl AccountRow {
+    /// The relay's first URL, the one tried first.
+    pub fn relay_url(&self) -> &str {
+        &self.relay_urls[0]
+    }
+}
+
+/// The URLs after the first, as stored.
+fn more_urls(urls: &[String]) -> String {
+    serde_json::to_string(&urls[1..]).expect("strings serialize")
+}
+
 impl Store {
     /// The registered account, if any.
     pub fn account(&self) -> StoreResult<Option<AccountRow>> {
         self.with(|c| {
             Ok(c.query_row(
-                "SELECT user, relay_url, key_bits, insecure_http, relay_ca, relay_pin, device_id
+                "SELECT user, relay_url, key_bits, insecure_http, relay_ca, relay_pin, device_id,
+                        relay_more_urls
                  FROM account WHERE id = 1",
                 [],
                 |r| {
+                    let first: String = r.get(1)?;
+                    let more: String = r.get(7)?;
+                    let more: Vec<String> = serde_json::from_str(&more).map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            7,
+                            rusqlite::types::Type::Text,
+                            Box::new(e),
+                        )
+                    })?;
                     Ok(AccountRow {
                         user: r.get(0)?,
-                        relay_url: r.get(1)?,
+                        relay_urls: std::iter::once(first).chain(more).collect(),
                         key_bits: r.get(2)?,
                         trust: RelayTrust {
                             insecure_http: r.get(3)?,
@@ -69,17 +92,19 @@ impl Store {
         self.with(|c| {
             c.execute(
                 "INSERT OR REPLACE INTO account
-                 (id, user, relay_url, key_bits, created_at, insecure_http, relay_ca, relay_pin, device_id)
-                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 (id, user, relay_url, key_bits, created_at, insecure_http, relay_ca, relay_pin, device_id,
+                  relay_more_urls)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     account.user,
-                    account.relay_url,
+                    account.relay_url(),
                     account.key_bits,
                     now_ms() as i64,
                     account.trust.insecure_http,
                     account.trust.ca_pem,
                     account.trust.pin,
-                    account.device_id
+                    account.device_id,
+                    more_urls(&account.relay_urls)
                 ],
             )?;
             Ok(())
@@ -117,6 +142,17 @@ impl Store {
             c.execute(
                 "UPDATE account SET device_id = ?1 WHERE id = 1",
                 [device_id],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Replaces the relay's URLs (`chat-ctl relay urls`); `urls` is not empty.
+    pub fn set_relay_urls(&self, urls: &[String]) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE account SET relay_url = ?1, relay_more_urls = ?2 WHERE id = 1",
+                params![urls[0], more_urls(urls)],
             )?;
             Ok(())
         })

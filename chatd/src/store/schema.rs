@@ -379,6 +379,9 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (sender, id)
     ) WITHOUT ROWID;
     CREATE INDEX files_by_state ON files(state, next_attempt_at);",
+    // 16: a relay reached at several URLs (its instances): `relay_url` is
+    // the first, `relay_more_urls` the others in order, as a JSON array.
+    "ALTER TABLE account ADD COLUMN relay_more_urls TEXT NOT NULL DEFAULT '[]';",
 ];
 
 /// Brings the database to the newest schema, one transaction per step.

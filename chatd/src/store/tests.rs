@@ -422,6 +422,45 @@ fn deleting_the_account_fails_its_queued_texts_with_events() {
 }
 
 #[test]
+fn an_account_keeps_its_relay_urls_in_order_and_an_older_row_has_one() {
+    let (_d, store) = store();
+    let mut account = AccountRow {
+        user: "alice".into(),
+        relay_urls: vec!["https://a.example".into()],
+        key_bits: 2048,
+        trust: RelayTrust::default(),
+        device_id: None,
+    };
+    store.set_account(&account).unwrap();
+    // What a chatd from before several URLs stored reads as one URL.
+    let more: String = store
+        .with(|c| Ok(c.query_row("SELECT relay_more_urls FROM account", [], |r| r.get(0))?))
+        .unwrap();
+    assert_eq!(more, "[]");
+    assert_eq!(
+        store.account().unwrap().unwrap().relay_urls,
+        ["https://a.example"]
+    );
+
+    account.relay_urls = vec!["https://b.example".into(), "https://a.example".into()];
+    store.set_account(&account).unwrap();
+    assert_eq!(
+        store.account().unwrap().unwrap().relay_urls,
+        ["https://b.example", "https://a.example"]
+    );
+    let three = [
+        "https://c.example",
+        "https://a.example",
+        "https://b.example",
+    ]
+    .map(String::from);
+    store.set_relay_urls(&three).unwrap();
+    let stored = store.account().unwrap().unwrap();
+    assert_eq!(stored.relay_urls, three);
+    assert_eq!(stored.relay_url(), "https://c.example");
+}
+
+#[test]
 fn a_receipt_row_never_grows_past_its_cap() {
     let (_d, store) = store();
     knows(&store, "bob");

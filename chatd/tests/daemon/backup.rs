@@ -28,7 +28,7 @@ async fn export(chatd: &Chatd, passphrase: &str) -> Result<String, ClientError> 
 
 fn restore_params(relay: &Relay, backup: &str, passphrase: &str) -> AccountRestoreParams {
     AccountRestoreParams {
-        relay_url: relay.url.clone(),
+        relay_url: relay.url.clone().into(),
         username: "alice".into(),
         password: Secret::new("alice relay password"),
         backup: Some(Secret::new(backup)),

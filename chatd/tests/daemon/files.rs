@@ -14,7 +14,7 @@ use super::helper::Relay;
 
 /// A relay client and a session of a new account `user`.
 async fn account(relay: &Relay, user: &str) -> (RelayClient, Secret) {
-    let client = RelayClient::new(&relay.url, &RelayTrust::default()).unwrap();
+    let client = RelayClient::new(&[&relay.url], &RelayTrust::default()).unwrap();
     let id = Identity::generate(user, KeyBits::B2048, &mut rand::rng()).unwrap();
     let password = Secret::new(format!("{user}-password"));
     client

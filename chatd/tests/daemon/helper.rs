@@ -217,7 +217,7 @@ impl Chatd {
         adjust: impl FnOnce(&mut AccountRegisterParams),
     ) -> Result<AccountRegisterResult, ipc_schema::client::ClientError> {
         let mut params = AccountRegisterParams {
-            relay_url: relay_url.to_owned(),
+            relay_url: relay_url.into(),
             username: self.name.clone(),
             password: Secret::new(format!("{} relay password", self.name)),
             invite: None,

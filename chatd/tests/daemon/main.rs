@@ -9,6 +9,7 @@ mod mock_relay;
 mod backup;
 mod devices;
 mod events;
+mod failover;
 mod files;
 mod groups;
 mod history;

@@ -5,7 +5,7 @@
 use chatd::relay_client::cert_facts;
 use ipc_schema::client::ClientError;
 use ipc_schema::jsonrpc::code;
-use ipc_schema::methods::{ConnectionState, RelayTrustParams, StatusParams};
+use ipc_schema::methods::{ConnectionState, RelayTrustParams, RelayUrlsParams, StatusParams};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, PublicKeyData};
 use sha2::{Digest, Sha256};
 
@@ -240,4 +240,113 @@ async fn plain_http_off_loopback_is_refused_before_any_request() {
         let err = alice.try_register(bad, |_| {}).await.unwrap_err();
         assert_eq!(err.rpc_code(), Some(code::INVALID_PARAMS), "{bad}: {err}");
     }
+}
+
+/// A loopback URL that counts the connections made to it (and answers
+/// none): where a request routed around a refused certificate would go.
+async fn counting_url() -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(AtomicU64::new(0));
+    let count = seen.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            held.push(conn);
+        }
+    });
+    (url, seen)
+}
+
+/// docs/SECURITY.md §2.1: whoever answers at a relay URL without the
+/// pinned key (or a certificate a trusted CA signed) is not the relay;
+/// chatd says so and stops there, and never tries the relay's next URL,
+/// where an attacker who made the first one fail would want it to go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_certificate_on_the_first_url_is_never_routed_around() {
+    use std::sync::atomic::Ordering;
+    let alice = Chatd::start("alice", "").await;
+    let (next, asked) = counting_url().await;
+
+    let (cert, key, _) = relay_cert(&["localhost"], NOW, None);
+    let impostor = Relay::with_tls(&cert, &key).await;
+    let (_, _, pin) = relay_cert(&["localhost"], NOW, None);
+    let (reason, message) = tls_reason(
+        alice
+            .try_register(&impostor.url, |p| {
+                p.relay_url = vec![impostor.url.clone(), next.clone()].into();
+                p.relay_pin = Some(pin.clone());
+            })
+            .await,
+    );
+    assert_eq!(reason, "pin_mismatch", "{message}");
+
+    // The system's roots, and a certificate no CA they hold signed.
+    let (reason, message) = tls_reason(
+        alice
+            .try_register(&impostor.url, |p| {
+                p.relay_url = vec![impostor.url.clone(), next.clone()].into();
+            })
+            .await,
+    );
+    assert_eq!(reason, "unknown_ca", "{message}");
+    assert_eq!(
+        asked.load(Ordering::SeqCst),
+        0,
+        "the next URL was never tried"
+    );
+}
+
+/// The same while the account runs: with a first URL that fails the pin,
+/// chatd stays offline on it, saying why, and what alice sends waits; it
+/// goes out once the user drops that URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pin_failure_on_the_url_in_use_keeps_chatd_there_until_the_user_acts() {
+    let (cert, key, pin) = relay_cert(&["localhost"], NOW, None);
+    let relay = Relay::with_tls(&cert, &key).await;
+    let (cert, key, _) = relay_cert(&["localhost"], NOW, None);
+    let impostor = Relay::with_tls(&cert, &key).await;
+    let alice = Chatd::start("alice", "").await;
+    let bob = Chatd::start("bob", "").await;
+    for d in [&alice, &bob] {
+        d.try_register(&relay.url, |p| p.relay_pin = Some(pin.clone()))
+            .await
+            .unwrap();
+    }
+    alice.add(&bob).await;
+    bob.add(&alice).await;
+
+    let mut client = alice.client().await;
+    client
+        .call(RelayUrlsParams {
+            urls: vec![impostor.url.clone(), relay.url.clone()],
+        })
+        .await
+        .unwrap();
+    alice.send("bob", "waits for the user").await;
+    let status = eventually(SOON, "offline on the impostor", || async {
+        let s = alice.status().await;
+        (s.connection == ConnectionState::Offline && s.relays[0].failure.is_some()).then_some(s)
+    })
+    .await;
+    assert!(status.relays[0].in_use, "still on the first URL");
+    let why = status.relays[0].failure.as_deref().unwrap();
+    assert!(why.contains("pinned"), "{why}");
+    assert_eq!(status.relays[1].failure, None);
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(alice.status().await.outbox_pending, 1);
+    assert!(bob.received("alice").await.is_empty());
+
+    client
+        .call(RelayUrlsParams {
+            urls: vec![relay.url.clone()],
+        })
+        .await
+        .unwrap();
+    eventually(SOON, "bob has it once the impostor is dropped", || async {
+        (bob.received("alice").await == ["waits for the user"]).then_some(())
+    })
+    .await;
 }

@@ -2,15 +2,87 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::views::RelayTrustView;
+use super::views::{RelayTrustView, RelayUrlView};
 use crate::secret::Secret;
+
+/// The base URLs of one relay: instances of it that share its accounts
+/// and mailboxes, tried in this order (chatd stays on the one that answers
+/// and moves on when it cannot be reached; docs/IPC.md `status`).
+///
+/// On the wire a string when there is one, as before a relay could have
+/// several, else a list of strings; both are read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelayUrls(Vec<String>);
+
+impl RelayUrls {
+    /// The URLs in the order given.
+    pub fn new(urls: Vec<String>) -> RelayUrls {
+        RelayUrls(urls)
+    }
+
+    /// The URLs, first the preferred one.
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+
+    /// The URLs, first the preferred one.
+    pub fn into_vec(self) -> Vec<String> {
+        self.0
+    }
+}
+
+impl From<String> for RelayUrls {
+    fn from(url: String) -> RelayUrls {
+        RelayUrls(vec![url])
+    }
+}
+
+impl From<&str> for RelayUrls {
+    fn from(url: &str) -> RelayUrls {
+        RelayUrls(vec![url.to_owned()])
+    }
+}
+
+impl From<Vec<String>> for RelayUrls {
+    fn from(urls: Vec<String>) -> RelayUrls {
+        RelayUrls(urls)
+    }
+}
+
+impl Serialize for RelayUrls {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => s.serialize_str(one),
+            many => many.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RelayUrls {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RelayUrls, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(
+            untagged,
+            expecting = "a relay URL, or a list of URLs of the same relay"
+        )]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        Ok(match OneOrMany::deserialize(d)? {
+            OneOrMany::One(url) => RelayUrls(vec![url]),
+            OneOrMany::Many(urls) => RelayUrls(urls),
+        })
+    }
+}
 
 /// Params of `account.register`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountRegisterParams {
-    /// Base URL of the relay, e.g. `https://relay.example.org`.
-    pub relay_url: String,
+    /// Base URL of the relay, e.g. `https://relay.example.org`, or the
+    /// URLs of its instances in the order to try them.
+    pub relay_url: RelayUrls,
     /// The username to claim.
     pub username: String,
     /// The relay account's password.
@@ -68,10 +140,29 @@ pub struct RelayTrustParams {
 /// Result of `relay.trust`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RelayTrustResult {
-    /// The account's relay.
+    /// The account's relay (its first URL).
     pub relay_url: String,
     /// How its certificate is checked now.
     pub trust: RelayTrustView,
+}
+
+/// Params of `relay.urls`: the account's relay is reached at these URLs
+/// from now on, in this order. They must be instances of the same relay
+/// (the same accounts behind them); the trust settings apply to each.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayUrlsParams {
+    /// The URLs, the preferred one first.
+    pub urls: Vec<String>,
+}
+
+/// Result of `relay.urls`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayUrlsResult {
+    /// The URL requests go to first now.
+    pub relay_url: String,
+    /// Every URL, as `status` shows them.
+    pub relays: Vec<RelayUrlView>,
 }
 
 /// Result of `account.register`.

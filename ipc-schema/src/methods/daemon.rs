@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::views::{ConnectionState, DroppedCounters, RelayTrustView};
+use super::views::{ConnectionState, DroppedCounters, RelayTrustView, RelayUrlView};
 
 // ---------------------------------------------------------------------------
 // hello
@@ -47,7 +47,8 @@ pub struct StatusResult {
     pub user: Option<String>,
     /// Own fingerprint, if registered.
     pub fingerprint: Option<String>,
-    /// The relay this account lives on, if registered.
+    /// The relay URL requests go to now, if registered (with several URLs,
+    /// the one in use; see `relays`).
     pub relay_url: Option<String>,
     /// The link to the relay.
     pub connection: ConnectionState,
@@ -65,6 +66,10 @@ pub struct StatusResult {
     /// `null` when they go direct (always, to a loopback relay).
     #[serde(default)]
     pub proxy: Option<String>,
+    /// Every URL of the account's relay in the order they are tried, the
+    /// one in use marked (empty before `register`).
+    #[serde(default)]
+    pub relays: Vec<RelayUrlView>,
 }
 
 // ---------------------------------------------------------------------------

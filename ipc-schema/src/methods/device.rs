@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::account::RelayUrls;
 use crate::secret::Secret;
 
 /// Params of `device.list` (none).
@@ -117,8 +118,8 @@ pub struct BackupDisableResult {}
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountRestoreParams {
-    /// Base URL of the relay.
-    pub relay_url: String,
+    /// Base URL of the relay, or its URLs (as for `account.register`).
+    pub relay_url: RelayUrls,
     /// The account's username.
     pub username: String,
     /// The relay account's password.
@@ -207,8 +208,8 @@ pub struct DeviceLinkResult {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountJoinParams {
-    /// Base URL of the relay.
-    pub relay_url: String,
+    /// Base URL of the relay, or its URLs (as for `account.register`).
+    pub relay_url: RelayUrls,
     /// The account's username.
     pub username: String,
     /// The relay account's password.

@@ -196,6 +196,8 @@ methods! {
     AccountDelete = "account.delete" (AccountDeleteParams) -> AccountDeleteResult;
     /// Change how the relay's certificate is checked.
     RelayTrust = "relay.trust" (RelayTrustParams) -> RelayTrustResult;
+    /// Change the URLs the relay is reached at (its instances).
+    RelayUrls = "relay.urls" (RelayUrlsParams) -> RelayUrlsResult;
     /// Change the relay password (kept for session renewal).
     AccountPassword = "account.password" (AccountPasswordParams) -> AccountPasswordResult;
     /// The account's devices on the relay.
@@ -303,7 +305,7 @@ mod tests {
         for name in Method::NAMES.iter().chain(Event::NAMES) {
             assert!(seen.insert(*name), "duplicate name {name}");
         }
-        assert_eq!(Method::NAMES.len(), 53);
+        assert_eq!(Method::NAMES.len(), 54);
         let m = Method::from(StatusParams {});
         assert_eq!(m.name(), "status");
         assert_eq!(

@@ -320,6 +320,20 @@ pub struct ConversationView {
     pub verified: bool,
 }
 
+/// One URL of the account's relay (`status`, `relay.urls`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayUrlView {
+    /// The base URL.
+    pub url: String,
+    /// Requests go here now (exactly one URL is in use).
+    pub in_use: bool,
+    /// Why the last request here failed (unreachable, TLS refused, the
+    /// relay shutting down); `null` once it answers again.
+    pub failure: Option<String>,
+    /// When that was (ms).
+    pub failed_at: Option<u64>,
+}
+
 /// How chatd checks its relay's certificate (`status`, `relay.trust`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RelayTrustView {

@@ -87,6 +87,7 @@ fn status_register_login_logout_and_delete_account() {
             "proxy",
             "relay_trust",
             "relay_url",
+            "relays",
             "unread",
             "user",
             "version"
@@ -97,6 +98,7 @@ fn status_register_login_logout_and_delete_account() {
     assert_eq!(status["proxy"], Value::Null);
     assert_eq!(status["fingerprint"], Value::Null);
     assert_eq!(status["relay_url"], Value::Null);
+    assert_eq!(status["relays"], json!([]));
     assert_eq!(status["connection"], "logged_out");
     assert_eq!(status["unread"], 0);
     assert_eq!(status["outbox_pending"], 0);
@@ -120,6 +122,10 @@ fn status_register_login_logout_and_delete_account() {
     assert_eq!(status["user"], "alice");
     assert_eq!(status["fingerprint"], reg["fingerprint"]);
     assert_eq!(status["relay_url"], url.as_str());
+    assert_eq!(
+        status["relays"],
+        json!([{"url": url, "in_use": true, "failure": null, "failed_at": null}])
+    );
     // (the sync loop picks the new session up a moment after `register` returns)
     eventually(T, "the relay link leaves logged_out", || {
         (alice.status()["connection"] != "logged_out").then_some(())

@@ -6,7 +6,7 @@ use ipc_schema::methods::{
     AccountRegisterResult, AccountRestoreParams, AccountRestoreResult, BackupDisableResult,
     BackupEnableParams, BackupEnableResult, BackupExportParams, BackupExportResult,
     DeviceListResult, DeviceRevokeParams, DeviceRevokeResult, IdentityCardResult,
-    IdentityShowResult, RelayTrustParams, RelayTrustResult,
+    IdentityShowResult, RelayTrustParams, RelayTrustResult, RelayUrlsParams, RelayUrlsResult,
 };
 use ipc_schema::methods::{
     AccountJoinParams, AccountJoinResult, DeviceLinkParams, DeviceLinkResult, DeviceRenameParams,
@@ -24,7 +24,7 @@ pub(super) async fn register(
 ) -> Result<AccountRegisterResult, DaemonError> {
     let id = d
         .register(Registration {
-            relay_url: p.relay_url,
+            relay_urls: p.relay_url.into_vec(),
             username: p.username,
             password: p.password,
             invite: p.invite,
@@ -41,7 +41,7 @@ pub(super) async fn register(
     Ok(AccountRegisterResult {
         user: id.user().to_owned(),
         fingerprint: id.card().fingerprint().grouped(),
-        relay_url: d.account()?.relay_url,
+        relay_url: d.relay_url_in_use()?,
     })
 }
 
@@ -56,8 +56,16 @@ pub(super) fn relay_trust(
         pin: p.pin,
     })?;
     Ok(RelayTrustResult {
-        relay_url: account.relay_url,
+        relay_url: account.relay_url().to_owned(),
         trust: crate::daemon::trust_view(&account.trust),
+    })
+}
+
+pub(super) fn relay_urls(d: &Daemon, p: RelayUrlsParams) -> Result<RelayUrlsResult, DaemonError> {
+    let relays = d.set_relay_urls(&p.urls)?;
+    Ok(RelayUrlsResult {
+        relay_url: d.relay_url_in_use()?,
+        relays,
     })
 }
 
@@ -128,7 +136,7 @@ pub(super) async fn restore(
 ) -> Result<AccountRestoreResult, DaemonError> {
     let (id, carried) = d
         .restore(Restore {
-            relay_url: p.relay_url,
+            relay_urls: p.relay_url.into_vec(),
             username: p.username,
             password: p.password,
             backup: p.backup,
@@ -144,7 +152,7 @@ pub(super) async fn restore(
     Ok(AccountRestoreResult {
         user: id.user().to_owned(),
         fingerprint: id.card().fingerprint().grouped(),
-        relay_url: d.account()?.relay_url,
+        relay_url: d.relay_url_in_use()?,
         contacts: carried.contacts as u32,
         groups: carried.groups as u32,
     })
@@ -156,7 +164,7 @@ pub(super) async fn join(
 ) -> Result<AccountJoinResult, DaemonError> {
     let (id, carried) = d
         .join(Join {
-            relay_url: p.relay_url,
+            relay_urls: p.relay_url.into_vec(),
             username: p.username,
             password: p.password,
             code: p.code,
@@ -171,7 +179,7 @@ pub(super) async fn join(
     Ok(AccountJoinResult {
         user: id.user().to_owned(),
         fingerprint: id.card().fingerprint().grouped(),
-        relay_url: d.account()?.relay_url,
+        relay_url: d.relay_url_in_use()?,
         contacts: carried.contacts as u32,
         groups: carried.groups as u32,
         messages: carried.messages as u32,

@@ -114,6 +114,7 @@ pub async fn dispatch(d: &Daemon, conn: u64, method: Method) -> Outcome {
         Method::AccountLogout(_) => reply(account::logout(d).await),
         Method::AccountDelete(p) => reply(account::delete(d, p).await),
         Method::RelayTrust(p) => reply(account::relay_trust(d, p)),
+        Method::RelayUrls(p) => reply(account::relay_urls(d, p)),
         Method::AccountPassword(p) => reply(account::password(d, p).await),
         Method::DeviceList(_) => reply(account::devices(d).await),
         Method::DeviceRevoke(p) => reply(account::revoke_device(d, p).await),

@@ -1,0 +1,172 @@
+//! A relay reached at several URLs (its instances): chatd uses one at a
+//! time, moves on to the next when its URL cannot be reached or is shutting
+//! down, stays there, and `status` says which one is in use and why the
+//! others were left.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use ipc_schema::jsonrpc::code;
+use ipc_schema::methods::{ConnectionState, RelayUrlsParams};
+
+use crate::helper::{Chatd, Relay, SOON, eventually};
+
+/// A loopback URL nothing listens on.
+fn dead_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
+/// An instance shutting down: every request is a 503 with `Retry-After`,
+/// as relay-server answers once its store is closing. Counts requests.
+async fn draining() -> (String, Arc<AtomicU64>, tokio::task::JoinHandle<()>) {
+    let seen = Arc::new(AtomicU64::new(0));
+    let count = seen.clone();
+    let app = axum::Router::new().fallback(move || {
+        let count = count.clone();
+        async move {
+            count.fetch_add(1, Ordering::SeqCst);
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [
+                    (header::CONTENT_TYPE, "application/json"),
+                    (header::RETRY_AFTER, "5"),
+                ],
+                r#"{"error":{"code":"internal","message":"relay is shutting down"}}"#,
+            )
+                .into_response()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (url, seen, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_url_nobody_listens_on_is_passed_over_and_status_shows_the_switch() {
+    let relay = Relay::start().await;
+    let dead = dead_url();
+    let alice = Chatd::start("alice", "").await;
+    let bob = Chatd::start("bob", "").await;
+    alice
+        .try_register(&dead, |p| {
+            p.relay_url = vec![dead.clone(), relay.url.clone()].into();
+        })
+        .await
+        .unwrap();
+    bob.register(&relay.url).await;
+    alice.add(&bob).await;
+    bob.add(&alice).await;
+
+    let status = alice.status().await;
+    assert_eq!(status.relay_url.as_deref(), Some(relay.url.as_str()));
+    let urls: Vec<(&str, bool)> = status
+        .relays
+        .iter()
+        .map(|r| (r.url.as_str(), r.in_use))
+        .collect();
+    assert_eq!(urls, [(dead.as_str(), false), (relay.url.as_str(), true)]);
+    let why = status.relays[0].failure.as_deref().unwrap();
+    assert!(why.contains("refused"), "{why}");
+    assert!(status.relays[0].failed_at.is_some());
+    assert_eq!(status.relays[1].failure, None);
+
+    // Both ways, through the second URL; the dead one is not asked again.
+    alice.send("bob", "through the second URL").await;
+    bob.send("alice", "and back").await;
+    eventually(SOON, "bob has alice's text", || async {
+        (bob.received("alice").await == ["through the second URL"]).then_some(())
+    })
+    .await;
+    eventually(SOON, "alice has bob's text", || async {
+        (alice.received("bob").await == ["and back"]).then_some(())
+    })
+    .await;
+    let status = alice.status().await;
+    assert_eq!(status.connection, ConnectionState::Online);
+    assert!(status.relays[1].in_use);
+    assert_eq!(status.outbox_pending, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_shutting_down_passes_requests_on_and_is_left_for_the_next() {
+    let relay = Relay::start().await;
+    let (draining, asked, _task) = draining().await;
+    let alice = Chatd::start("alice", "").await;
+    let bob = Chatd::start("bob", "").await;
+    alice
+        .try_register(&draining, |p| {
+            p.relay_url = vec![draining.clone(), relay.url.clone()].into();
+        })
+        .await
+        .unwrap();
+    bob.register(&relay.url).await;
+    alice.add(&bob).await;
+    bob.add(&alice).await;
+    let status = alice.status().await;
+    assert!(status.relays[1].in_use);
+    let why = status.relays[0].failure.as_deref().unwrap();
+    assert!(
+        why.contains("503") && why.contains("shutting down"),
+        "{why}"
+    );
+    // Registering asked the draining instance once: the second URL has
+    // been used since (sticky), for sends and long-polls alike.
+    let before = asked.load(Ordering::SeqCst);
+    assert_eq!(before, 1);
+    alice.send("bob", "one").await;
+    alice.send("bob", "two").await;
+    eventually(SOON, "bob has both", || async {
+        (bob.received("alice").await == ["one", "two"]).then_some(())
+    })
+    .await;
+    assert_eq!(asked.load(Ordering::SeqCst), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_urls_changes_where_the_relay_is_reached_and_checks_each_url() {
+    let relay = Relay::start().await;
+    let alice = Chatd::start("alice", "").await;
+    let bob = Chatd::start("bob", "").await;
+    alice.register(&relay.url).await;
+    bob.register(&relay.url).await;
+    alice.add(&bob).await;
+    bob.add(&alice).await;
+    let mut client = alice.client().await;
+    for bad in [
+        vec![],
+        vec![relay.url.clone(), "http://relay.invalid".into()],
+        vec![relay.url.clone(), format!("{}/", relay.url)],
+    ] {
+        let err = client
+            .call(RelayUrlsParams { urls: bad.clone() })
+            .await
+            .unwrap_err();
+        assert_eq!(err.rpc_code(), Some(code::INVALID_PARAMS), "{bad:?}: {err}");
+    }
+
+    // A dead URL first: the next request passes it over, and sticks to
+    // the live one.
+    let dead = dead_url();
+    let set = client
+        .call(RelayUrlsParams {
+            urls: vec![dead.clone(), relay.url.clone()],
+        })
+        .await
+        .unwrap();
+    assert_eq!(set.relay_url, dead, "the first is tried first");
+    assert!(set.relays[0].in_use && !set.relays[1].in_use);
+    alice.send("bob", "after the change").await;
+    eventually(SOON, "bob has it", || async {
+        (bob.received("alice").await == ["after the change"]).then_some(())
+    })
+    .await;
+    let status = alice.status().await;
+    assert_eq!(status.relay_url.as_deref(), Some(relay.url.as_str()));
+    assert!(status.relays[0].failure.is_some());
+}
