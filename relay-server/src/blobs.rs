@@ -72,10 +72,10 @@ pub enum Appended {
 }
 
 impl BlobFiles {
-    /// The blob files of a relay storing its data in `data_dir`.
-    pub fn new(data_dir: &Path) -> BlobFiles {
+    /// The blob files in `dir` (`Config::blob_dir`).
+    pub fn new(dir: &Path) -> BlobFiles {
         BlobFiles {
-            dir: data_dir.join("blobs"),
+            dir: dir.to_owned(),
             uploading: Mutex::new(HashSet::new()),
         }
     }

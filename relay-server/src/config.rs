@@ -68,8 +68,17 @@ pub enum RegistrationPolicy {
 /// Everything `run` needs besides the listener.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Where `relay.db` lives.
+    /// Where `relay.db` lives (SQLite).
     pub data_dir: PathBuf,
+    /// PostgreSQL connection settings (a `postgres://` URL or `key=value`
+    /// string): the store is there instead of `data_dir/relay.db`, shared
+    /// with other instances (docs/RELAY.md, "Several instances").
+    pub database: Option<String>,
+    /// Pooled PostgreSQL connections of this instance.
+    pub database_pool: usize,
+    /// Where blob files live; with PostgreSQL a directory every instance
+    /// shares (docs/RELAY.md §5.5).
+    pub blob_dir: PathBuf,
     /// Registration policy.
     pub registration: RegistrationPolicy,
     /// Per-recipient mailbox limits.
@@ -144,8 +153,12 @@ pub struct TlsFiles {
 impl Config {
     /// Defaults for a relay storing its data in `data_dir`.
     pub fn new(data_dir: impl Into<PathBuf>) -> Config {
+        let data_dir = data_dir.into();
         Config {
-            data_dir: data_dir.into(),
+            blob_dir: data_dir.join("blobs"),
+            data_dir,
+            database: None,
+            database_pool: crate::store::postgres::DEFAULT_POOL,
             registration: RegistrationPolicy::Open,
             quota: Quota {
                 max_count: defaults::MAILBOX_MAX_ENVELOPES,

@@ -38,9 +38,15 @@ impl Waiters {
         }
     }
 
-    /// Wakes every request waiting for one of `users`.
+    /// Wakes every request waiting for one of `users`, or every waiting
+    /// request when `users` is empty (anyone may have mail: the store lost
+    /// track, see `CommitHook`).
     pub fn wake(&self, users: &[String]) {
         let map = self.map.lock().expect("waiters lock");
+        if users.is_empty() {
+            map.values().for_each(|n| n.notify_waiters());
+            return;
+        }
         for user in users {
             if let Some(n) = map.get(user) {
                 n.notify_waiters();

@@ -25,9 +25,8 @@ enum Command {
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, default_value = "127.0.0.1:8443")]
         listen: SocketAddr,
-        /// Directory for relay.db.
-        #[arg(long)]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        storage: Storage,
         /// Who may create accounts.
         #[arg(long, value_enum, default_value = "open")]
         registration: RegistrationPolicy,
@@ -54,13 +53,112 @@ enum Command {
 enum InviteCommand {
     /// Create invite codes and print them, one per line.
     Create {
-        /// Directory of the relay's relay.db.
-        #[arg(long)]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        storage: Storage,
         /// How many codes.
         #[arg(long, default_value_t = 1)]
         count: usize,
     },
+}
+
+/// Where the relay keeps its data (docs/RELAY.md, "Storage").
+#[derive(Args)]
+struct Storage {
+    /// Directory for relay.db (SQLite, the default store) and blob files.
+    #[arg(long, value_name = "DIR", required_unless_present = "database")]
+    data_dir: Option<PathBuf>,
+    /// Keep the store in PostgreSQL instead, shared by every instance given
+    /// the same database: a postgres:// URL or "host=… dbname=…" string,
+    /// without a password (see --database-password-file). Also read from
+    /// RELAY_DATABASE.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "RELAY_DATABASE",
+        hide_env_values = true
+    )]
+    database: Option<String>,
+    /// File whose first line is the PostgreSQL password (a password in
+    /// --database would show in every process listing).
+    #[arg(long, value_name = "FILE", requires = "database")]
+    database_password_file: Option<PathBuf>,
+    /// PostgreSQL connections this instance keeps open at most.
+    #[arg(long, value_name = "N", default_value_t = relay_server::store::postgres::DEFAULT_POOL,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000),
+          requires = "database")]
+    database_pool: usize,
+    /// Directory for blob files (uploaded files, sealed); with --database a
+    /// directory every instance shares. Default: DIR/blobs of --data-dir.
+    #[arg(long, value_name = "DIR")]
+    blob_dir: Option<PathBuf>,
+}
+
+impl Storage {
+    /// A config with this storage and default limits.
+    fn config(self) -> Result<Config, String> {
+        let blob_dir = match (&self.blob_dir, &self.data_dir) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(data)) => data.join("blobs"),
+            (None, None) => {
+                return Err(
+                    "--database without --data-dir needs --blob-dir: a directory every \
+                     instance shares for uploaded files"
+                        .into(),
+                );
+            }
+        };
+        let mut config = Config::new(self.data_dir.unwrap_or_default());
+        config.blob_dir = blob_dir;
+        config.database_pool = self.database_pool;
+        config.database = match self.database {
+            None => None,
+            Some(url) => Some(database_url(url, self.database_password_file.as_deref())?),
+        };
+        Ok(config)
+    }
+}
+
+/// The connection string with the password from its file, refusing one
+/// that carries a password on the command line.
+fn database_url(url: String, password_file: Option<&std::path::Path>) -> Result<String, String> {
+    let parsed: relay_server::store::postgres::ConnectConfig =
+        url.parse().map_err(|e| format!("--database: {e}"))?;
+    let from_env = std::env::var("RELAY_DATABASE").is_ok_and(|v| v == url);
+    if parsed.get_password().is_some() && !from_env {
+        return Err(
+            "--database carries a password, which every user of this machine can read \
+             in the process list: use --database-password-file or RELAY_DATABASE"
+                .into(),
+        );
+    }
+    let Some(file) = password_file else {
+        return Ok(url);
+    };
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let password = text.lines().next().unwrap_or("");
+    // key=value strings take one more pair; a URL takes it as a parameter.
+    let quoted = password.replace('\\', "\\\\").replace('\'', "\\'");
+    Ok(
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}password={}", percent_encode(password))
+        } else {
+            format!("{url} password='{quoted}'")
+        },
+    )
+}
+
+/// Percent-encodes everything but unreserved URL characters.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The relay's limits (docs/RELAY.md, "Limits").
@@ -227,7 +325,7 @@ async fn real_main(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve {
             listen,
-            data_dir,
+            storage,
             registration,
             tls_cert,
             tls_key,
@@ -244,7 +342,7 @@ async fn real_main(cli: Cli) -> Result<(), String> {
                 ));
             }
             let scheme = if tls.is_some() { "https" } else { "http" };
-            let mut config = Config::new(data_dir);
+            let mut config = storage.config()?;
             config.registration = registration;
             config.tls = tls;
             limits.apply(&mut config);
@@ -262,7 +360,7 @@ async fn real_main(cli: Cli) -> Result<(), String> {
             .map_err(|e| format!("server failed: {e}"))
         }
         Command::Invite {
-            command: InviteCommand::Create { data_dir, count },
+            command: InviteCommand::Create { storage, count },
         } => {
             if count == 0 || count > 10_000 {
                 return Err("--count must be 1 to 10000".into());
@@ -270,13 +368,13 @@ async fn real_main(cli: Cli) -> Result<(), String> {
             let codes: Vec<String> = (0..count)
                 .map(|_| relay_server::auth::new_token())
                 .collect();
-            let store = relay_server::store::SqliteStore::open(
-                &data_dir,
-                std::sync::Arc::new(|_: &[String]| {}),
-            )
-            .map_err(|e| format!("cannot open the store in {}: {e}", data_dir.display()))?;
-            use relay_server::store::Store as _;
-            store
+            let config = storage.config()?;
+            let relay = relay_server::server::Relay::open_any(config)
+                .await
+                .map_err(|e| format!("cannot open the store: {e}"))?;
+            relay
+                .state
+                .store
                 .create_invites(codes.clone())
                 .await
                 .map_err(|e| e.to_string())?;

@@ -21,7 +21,7 @@ use crate::polls::Polls;
 use crate::routes;
 use crate::serve;
 use crate::store::sqlite::now_ms;
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::store::{PgStore, SqliteStore, Store, StoreError};
 
 /// Largest request body, that of `PUT /v1/messages/{id}`: a v1 envelope is
 /// at most 6 MiB of JSON, a sealed v2 envelope (up to 1,000 recipients) 7 MiB
@@ -74,10 +74,30 @@ impl Relay {
         Ok(Relay::with_store(config, Arc::new(store), waiters))
     }
 
+    /// Opens the store `config` names: PostgreSQL when it gives a database,
+    /// else SQLite in `config.data_dir`.
+    pub async fn open_any(config: Config) -> Result<Relay, StoreError> {
+        let Some(url) = config.database.clone() else {
+            return Relay::open(config);
+        };
+        let waiters = Arc::new(Waiters::default());
+        let hook = {
+            let waiters = waiters.clone();
+            Arc::new(move |users: &[String]| waiters.wake(users))
+        };
+        // The data dir, when given, holds blob files: private like SQLite's.
+        if !config.data_dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(&config.data_dir)
+                .map_err(|e| StoreError::Backend(format!("{}: {e}", config.data_dir.display())))?;
+        }
+        let store = PgStore::open(&url, config.database_pool, hook).await?;
+        Ok(Relay::with_store(config, Arc::new(store), waiters))
+    }
+
     /// Builds the state around any store (its commit hook must call `waiters.wake`).
     pub fn with_store(config: Config, store: Arc<dyn Store>, waiters: Arc<Waiters>) -> Relay {
         let (stop, shutdown) = watch::channel(false);
-        let blobs = Arc::new(BlobFiles::new(&config.data_dir));
+        let blobs = Arc::new(BlobFiles::new(&config.blob_dir));
         let state = AppState {
             store,
             passwords: Arc::new(Passwords::new(
@@ -152,7 +172,9 @@ pub async fn run_announced(
         header_timeout: config.header_timeout,
         idle_timeout: config.idle_timeout,
     };
-    let relay = Relay::open(config).map_err(std::io::Error::other)?;
+    let relay = Relay::open_any(config)
+        .await
+        .map_err(std::io::Error::other)?;
     let sweeper = tokio::spawn(expire_devices(relay.state.clone()));
     ready();
     let app = router(relay.state.clone());

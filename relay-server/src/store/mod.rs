@@ -1,9 +1,11 @@
 //! Storage behind a trait, so that handlers never see SQL and a PostgreSQL
 //! backend (several relays behind a load balancer) can be added beside SQLite.
 
+pub mod postgres;
 pub mod schema;
 pub mod sqlite;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -390,5 +392,6 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
 }
 
-/// Callback the store calls after each commit with the recipients that got mail.
+/// Callback the store calls after each commit with the recipients that got
+/// mail; with none when any recipient may have (see `PgStore::open`).
 pub type CommitHook = std::sync::Arc<dyn Fn(&[String]) + Send + Sync>;

@@ -397,18 +397,7 @@ async fn real_argon2_defaults_hash_with_19_mib_and_two_passes() {
     })
     .await;
     relay.register("alice").await;
-    let db = rusqlite::Connection::open_with_flags(
-        relay.db_path(),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
-    let hash: String = db
-        .query_row(
-            "SELECT password_hash FROM accounts WHERE username = 'alice'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let hash = Db::of(&relay).one("SELECT password_hash FROM accounts WHERE username = 'alice'");
     assert!(
         hash.starts_with(&format!(
             "$argon2id$v=19$m={},t={},p=1$",
@@ -482,7 +471,7 @@ async fn registrations_past_the_hashing_queue_are_429_with_retry_after() {
 /// wrong passwords at once run at most ten checks, and the account stays.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_wrong_deletions_run_at_most_ten_verifications() {
-    let relay = InProcess::open(|_| {});
+    let relay = InProcess::open(|_| {}).await;
     relay.register("alice").await;
     let login = relay.login(peer(3), "alice", &password_of("alice")).await;
     let token = login.json()["token"].as_str().unwrap().to_owned();

@@ -3,10 +3,8 @@
 //! revoking (with the password change it requires), the cap of 10, and
 //! expiry of a device that stays away.
 
-use std::sync::Arc;
-
 use ipc_schema::envelope_v2::SealedV2;
-use relay_server::store::{DeviceChoice, FetchFilter, NewEnvelope, Quota, SqliteStore, Store};
+use relay_server::store::{DeviceChoice, FetchFilter, NewEnvelope, Quota};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -14,8 +12,7 @@ use sha2::{Digest as _, Sha256};
 use crate::helper::*;
 
 fn db_count(relay: &Relay, sql: &str) -> i64 {
-    let conn = rusqlite::Connection::open(relay.db_path()).unwrap();
-    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    Db::of(relay).count(sql)
 }
 
 /// `POST /v1/sessions` for `user` with the usual password and `device`.
@@ -317,7 +314,7 @@ async fn changing_the_password_keeps_sessions_and_needs_the_old_one() {
 #[tokio::test]
 async fn an_idle_device_expires_unless_it_is_its_account_s_most_recently_seen() {
     let dir = tempfile::TempDir::new().unwrap();
-    let store = SqliteStore::open(dir.path(), Arc::new(|_: &[String]| {})).unwrap();
+    let store = open_store(dir.path()).await;
     for user in ["alice", "bob", "solo"] {
         store
             .create_account(user, "hash", "{}", None, "default")

@@ -23,7 +23,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use chatd::crypto::{Card, Identity};
 use ipc_schema::envelope::{Envelope, Payload};
-use relay_server::store::{SqliteStore, Store as _};
+
 use relay_server::{Config, run};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -53,10 +53,60 @@ pub const TEST_LOGIN_DELAY: Duration = Duration::from_millis(5);
 /// The longest per-user login delay in tests (the real one is 4 s).
 pub const TEST_LOGIN_DELAY_MAX: Duration = Duration::from_millis(40);
 
+/// Which store the suite runs on: SQLite unless `CHAT_RELAY_BACKEND=postgres`,
+/// which takes a database of its own per data dir in the cluster named by
+/// `CHAT_TEST_PG` (scripts/test runs the suite both ways).
+pub fn on_postgres() -> bool {
+    match std::env::var("CHAT_RELAY_BACKEND").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Err(_) => false,
+        Ok(other) => panic!("CHAT_RELAY_BACKEND={other}: sqlite or postgres"),
+    }
+}
+
+/// The PostgreSQL database of the relay on `data_dir` (created the first
+/// time and remembered, so a restarted relay finds it again), or `None` on
+/// SQLite.
+pub fn database_for(data_dir: &Path) -> Option<String> {
+    static DATABASES: Mutex<Option<HashMap<PathBuf, String>>> = Mutex::new(None);
+    if !on_postgres() {
+        return None;
+    }
+    let mut known = DATABASES.lock().unwrap();
+    let known = known.get_or_insert_with(HashMap::new);
+    if let Some(url) = known.get(data_dir) {
+        return Some(url.clone());
+    }
+    let admin = std::env::var("CHAT_TEST_PG").unwrap_or_else(|_| {
+        panic!(
+            "CHAT_RELAY_BACKEND=postgres needs CHAT_TEST_PG, an admin URL of a cluster: \
+             export CHAT_TEST_PG=$(scripts/pg start /tmp/pgtest)"
+        )
+    });
+    let name = format!("api_{:016x}", rand::random::<u64>());
+    // On a thread of its own: callers may be inside a runtime or not.
+    let url = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(relay_server::store::postgres::create_database(
+                &admin, &name,
+            ))
+    })
+    .join()
+    .expect("database creation")
+    .unwrap_or_else(|e| panic!("{e}"));
+    known.insert(data_dir.to_owned(), url.clone());
+    Some(url)
+}
+
 /// Defaults of the relay, with a cheap Argon2id so registering is fast and
-/// short login delays so that failing on purpose is fast too.
+/// short login delays so that failing on purpose is fast too; on the store
+/// the suite runs on (`on_postgres`).
 pub fn test_config(data_dir: &Path) -> Config {
     let mut config = Config::new(data_dir);
+    config.database = database_for(data_dir);
     config.argon2_memory_kib = TEST_ARGON2_MEMORY_KIB;
     config.argon2_iterations = TEST_ARGON2_ITERATIONS;
     config.login_delay = TEST_LOGIN_DELAY;
@@ -588,18 +638,32 @@ pub async fn join_all<F: std::future::Future>(
         .collect()
 }
 
+/// The store of `data_dir` on the backend the suite runs on, opened directly
+/// (no relay serving it).
+pub async fn open_store(data_dir: &Path) -> Arc<dyn relay_server::store::Store> {
+    relay_server::Relay::open_any(test_config(data_dir))
+        .await
+        .expect("the store opens")
+        .state
+        .store
+}
+
 /// Creates `count` invite codes in the store of `data_dir` (as `relay-server
 /// invite create` does), before a relay is started on it.
 pub async fn create_invites(data_dir: &Path, count: usize) -> Vec<String> {
     let codes: Vec<String> = (0..count)
         .map(|_| relay_server::auth::new_token())
         .collect();
-    let store = SqliteStore::open(data_dir, Arc::new(|_: &[String]| {})).expect("store opens");
-    store
+    let relay = relay_server::Relay::open_any(test_config(data_dir))
+        .await
+        .expect("store opens");
+    relay
+        .state
+        .store
         .create_invites(codes.clone())
         .await
         .expect("invites stored");
-    drop(store);
+    drop(relay);
     codes
 }
 
@@ -618,11 +682,13 @@ pub struct InProcess {
 
 impl InProcess {
     /// A relay with the test defaults changed by `tune`.
-    pub fn open(tune: impl FnOnce(&mut Config)) -> InProcess {
+    pub async fn open(tune: impl FnOnce(&mut Config)) -> InProcess {
         let dir = TempDir::new().expect("temp dir");
         let mut config = test_config(dir.path());
         tune(&mut config);
-        let relay = relay_server::Relay::open(config).expect("the store opens");
+        let relay = relay_server::Relay::open_any(config)
+            .await
+            .expect("the store opens");
         InProcess {
             router: relay_server::router(relay.state.clone()),
             state: relay.state,
@@ -932,10 +998,15 @@ impl RelayProcess {
     /// waits for its `listening on …` line.
     pub async fn serve(data_dir: &Path, args: &[&str]) -> RelayProcess {
         use tokio::io::AsyncBufReadExt as _;
-        let mut child = relay_binary()
+        let mut command = relay_binary();
+        command
             .arg("serve")
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
+            .arg(data_dir);
+        if let Some(url) = database_for(data_dir) {
+            command.env("RELAY_DATABASE", url);
+        }
+        let mut child = command
             .args(args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
@@ -1011,4 +1082,194 @@ pub fn seal_v2(from: &str, to: &[&str], text: &str) -> (ipc_schema::envelope_v2:
     .unwrap();
     let json = serde_json::to_string(&sealed).unwrap();
     (sealed, json)
+}
+
+// --- looking inside the store, on either backend -------------------------------
+
+/// The store of a relay's data dir, for the tests that look inside it: its
+/// SQLite file, or its PostgreSQL database (`on_postgres`). Queries are
+/// plain SQL both understand; every value comes back as text (a blob as
+/// `\x` and hex, PostgreSQL's text form of bytea).
+pub enum Db {
+    /// `relay.db` of a data dir.
+    Sqlite(PathBuf),
+    /// A database URL.
+    Postgres(String),
+}
+
+impl Db {
+    /// The store of the relay on `data_dir`.
+    pub fn at(data_dir: &Path) -> Db {
+        match database_for(data_dir) {
+            Some(url) => Db::Postgres(url),
+            None => Db::Sqlite(data_dir.join("relay.db")),
+        }
+    }
+
+    /// The store of `relay`.
+    pub fn of(relay: &Relay) -> Db {
+        Db::at(relay.data_dir())
+    }
+
+    /// Every row of `sql`, each column as text (NULL as `None`).
+    pub fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        match self {
+            Db::Sqlite(path) => {
+                let conn = rusqlite::Connection::open_with_flags(
+                    path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+                )
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                let n = stmt.column_count();
+                stmt.query_map([], |r| {
+                    (0..n)
+                        .map(|i| {
+                            use rusqlite::types::ValueRef;
+                            Ok(match r.get_ref(i)? {
+                                ValueRef::Null => None,
+                                ValueRef::Integer(v) => Some(v.to_string()),
+                                ValueRef::Real(v) => Some(v.to_string()),
+                                ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                                ValueRef::Blob(b) => Some(format!("\\x{}", hex(b))),
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+            }
+            Db::Postgres(url) => {
+                let (url, sql) = (url.clone(), sql.to_owned());
+                std::thread::spawn(move || {
+                    tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap()
+                        .block_on(async move {
+                            let (client, conn) =
+                                tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                                    .await
+                                    .expect("the test database answers");
+                            tokio::spawn(conn);
+                            let mut rows = Vec::new();
+                            for message in client
+                                .simple_query(&sql)
+                                .await
+                                .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
+                            {
+                                if let tokio_postgres::SimpleQueryMessage::Row(row) = message {
+                                    rows.push(
+                                        (0..row.len())
+                                            .map(|i| row.get(i).map(str::to_owned))
+                                            .collect(),
+                                    );
+                                }
+                            }
+                            rows
+                        })
+                })
+                .join()
+                .expect("query thread")
+            }
+        }
+    }
+
+    /// The first column of the first row.
+    pub fn one(&self, sql: &str) -> String {
+        self.rows(sql)
+            .first()
+            .and_then(|r| r.first().cloned().flatten())
+            .unwrap_or_else(|| panic!("{sql}: no value"))
+    }
+
+    /// A count (or any integer) query.
+    pub fn count(&self, sql: &str) -> i64 {
+        self.one(sql).parse().expect("an integer")
+    }
+
+    /// A table's columns, in order.
+    pub fn columns(&self, table: &str) -> Vec<String> {
+        let sql = match self {
+            Db::Sqlite(_) => format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid"),
+            Db::Postgres(_) => format!(
+                "SELECT column_name FROM information_schema.columns
+                 WHERE table_schema = 'public' AND table_name = '{table}' ORDER BY ordinal_position"
+            ),
+        };
+        self.rows(&sql)
+            .into_iter()
+            .map(|r| r[0].clone().unwrap())
+            .collect()
+    }
+
+    /// The store's tables, by name, without the backend's own bookkeeping
+    /// (`sqlite_sequence`, `relay_schema`).
+    pub fn tables(&self) -> Vec<String> {
+        let sql = match self {
+            Db::Sqlite(_) => "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+            Db::Postgres(_) => {
+                "SELECT table_name FROM information_schema.tables
+                 WHERE table_schema = 'public' ORDER BY table_name"
+            }
+        };
+        let mut tables: Vec<String> = self
+            .rows(sql)
+            .into_iter()
+            .map(|r| r[0].clone().unwrap())
+            .collect();
+        tables.retain(|t| t != "sqlite_sequence" && t != "relay_schema");
+        tables
+    }
+
+    /// The files that hold the store's data: the SQLite file and its WAL, or
+    /// the PostgreSQL cluster's whole data directory (other tests' databases
+    /// included) after a checkpoint.
+    pub fn files(&self) -> Vec<PathBuf> {
+        match self {
+            Db::Sqlite(path) => {
+                let dir = path.parent().unwrap();
+                std::fs::read_dir(dir)
+                    .unwrap()
+                    .map(|e| e.unwrap().path())
+                    .filter(|p| p.is_file())
+                    .collect()
+            }
+            Db::Postgres(_) => {
+                // This database's directory, and the WAL written lately.
+                self.rows("CHECKPOINT");
+                let root = PathBuf::from(self.one("SHOW data_directory"));
+                let oid =
+                    self.one("SELECT oid FROM pg_database WHERE datname = current_database()");
+                let recent = std::time::SystemTime::now() - Duration::from_secs(120);
+                let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("pg_wal"))
+                    .unwrap()
+                    .map(|e| e.unwrap())
+                    .filter(|e| {
+                        e.metadata()
+                            .is_ok_and(|m| m.is_file() && m.modified().unwrap() > recent)
+                    })
+                    .map(|e| e.path())
+                    .collect();
+                let mut stack = vec![root.join("base").join(oid)];
+                while let Some(dir) = stack.pop() {
+                    for entry in std::fs::read_dir(&dir).unwrap() {
+                        let path = entry.unwrap().path();
+                        if path.is_dir() {
+                            stack.push(path);
+                        } else if path.is_file() {
+                            files.push(path);
+                        }
+                    }
+                }
+                files
+            }
+        }
+    }
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -145,18 +145,7 @@ async fn a_login_past_the_session_cap_revokes_the_oldest_session() {
             reply.assert_status(204);
         }
     }
-    let db = rusqlite::Connection::open_with_flags(
-        relay.db_path(),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
-    let count: i64 = db
-        .query_row(
-            "SELECT count(*) FROM sessions WHERE username = 'alice'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let count = Db::of(&relay).count("SELECT count(*) FROM sessions WHERE username = 'alice'");
     assert_eq!(count, 3);
     // Another account's sessions are its own.
     let bob = relay.register("bob").await;

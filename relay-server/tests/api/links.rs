@@ -2,10 +2,8 @@
 //! until it is claimed once or expires; a wrong handle gets nothing and
 //! changes nothing; the device cap holds at both ends. And renaming devices.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use relay_server::store::{SqliteStore, Store};
 use reqwest::Method;
 use serde_json::json;
 
@@ -28,9 +26,7 @@ async fn claim(user: &User, handle: &str) -> Reply {
 }
 
 fn links_kept(relay: &Relay) -> i64 {
-    let conn = rusqlite::Connection::open(relay.db_path()).unwrap();
-    conn.query_row("SELECT count(*) FROM links", [], |r| r.get(0))
-        .unwrap()
+    Db::of(relay).count("SELECT count(*) FROM links")
 }
 
 /// Logs `user` in as a new device named `name`.
@@ -109,7 +105,7 @@ async fn an_expired_link_is_not_given_out() {
 #[tokio::test]
 async fn the_expiry_sweep_deletes_links_past_their_time_only() {
     let dir = tempfile::TempDir::new().unwrap();
-    let store = SqliteStore::open(dir.path(), Arc::new(|_: &[String]| {})).unwrap();
+    let store = open_store(dir.path()).await;
     for user in ["alice", "bob"] {
         store
             .create_account(user, "hash", "{}", None, "default")
@@ -130,10 +126,7 @@ async fn the_expiry_sweep_deletes_links_past_their_time_only() {
         store.take_link("bob", HANDLE_A).await.unwrap(),
         Some(b"{}".to_vec())
     );
-    let conn = rusqlite::Connection::open(dir.path().join("relay.db")).unwrap();
-    let left: i64 = conn
-        .query_row("SELECT count(*) FROM links", [], |r| r.get(0))
-        .unwrap();
+    let left = Db::at(dir.path()).count("SELECT count(*) FROM links");
     assert_eq!(left, 0);
 }
 

@@ -483,11 +483,20 @@ async fn health_is_503_when_the_store_does_not_answer() {
         .try_register(json!({}))
         .await
         .assert_error(400, "bad_request");
-    // Put a directory where the database file was: the writer keeps its open
-    // file, but a new reader connection cannot open the database.
-    let db = relay.db_path();
-    std::fs::rename(&db, relay.data_dir().join("moved.db")).unwrap();
-    std::fs::create_dir(&db).unwrap();
+    match Db::of(&relay) {
+        // Put a directory where the database file was: the writer keeps its
+        // open file, but a new reader connection cannot open the database.
+        Db::Sqlite(db) => {
+            std::fs::rename(&db, relay.data_dir().join("moved.db")).unwrap();
+            std::fs::create_dir(&db).unwrap();
+        }
+        // The database goes away under the relay, its connections with it.
+        Db::Postgres(url) => {
+            let name = url.rsplit('/').next().unwrap();
+            let admin = std::env::var("CHAT_TEST_PG").unwrap();
+            Db::Postgres(admin).rows(&format!("DROP DATABASE {name} WITH (FORCE)"));
+        }
+    }
     let reply = relay.health().await;
     reply.assert_status(503);
     assert_eq!(reply.json()["status"], "error");

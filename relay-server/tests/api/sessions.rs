@@ -204,7 +204,7 @@ async fn ten_wrong_passwords_from_one_address_lock_it_out_until_retry_after() {
 /// checks, and the rest are refused with 429 without one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_wrong_logins_run_at_most_ten_verifications() {
-    let relay = InProcess::open(|_| {});
+    let relay = InProcess::open(|_| {}).await;
     relay.register("alice").await;
     let before = relay.state.passwords.verifications();
     let from = peer(7);
@@ -231,7 +231,8 @@ async fn a_thousand_addresses_failing_for_a_user_only_delay_the_owner() {
         c.login_delay_max = delay_max;
         // Room for every check at once: the queue is not what this tests.
         c.hash_queue = 2000;
-    });
+    })
+    .await;
     relay.register("alice").await;
     let strangers = (0..1000).map(|i| relay.login(peer(100 + i), "alice", "a guess"));
     let owner = async {
@@ -264,7 +265,7 @@ async fn a_thousand_addresses_failing_for_a_user_only_delay_the_owner() {
 /// anything else: no password check, no throttle key, no budget spent.
 #[tokio::test]
 async fn invalid_usernames_cost_no_password_check_and_no_throttle_budget() {
-    let relay = InProcess::open(|_| {});
+    let relay = InProcess::open(|_| {}).await;
     relay.register("alice").await;
     let before = relay.state.passwords.verifications();
     let long = "u".repeat(8 << 10);
@@ -346,7 +347,8 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
     let proxy = peer(1);
     let relay = InProcess::open(|c| {
         c.trusted_proxies = vec![format!("{}/32", proxy.ip()).parse().unwrap()];
-    });
+    })
+    .await;
     relay.register("alice").await;
     let relay = &relay;
     let via_proxy = |client: &'static str, password: String| {

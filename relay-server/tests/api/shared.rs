@@ -9,8 +9,7 @@ use serde_json::{Value, json};
 use crate::helper::*;
 
 fn db_count(relay: &Relay, sql: &str) -> i64 {
-    let conn = rusqlite::Connection::open(relay.db_path()).unwrap();
-    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    Db::of(relay).count(sql)
 }
 
 /// What the PUT answered, for comparison.

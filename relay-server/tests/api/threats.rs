@@ -8,12 +8,14 @@ use sha2::{Digest, Sha256};
 use crate::helper::*;
 
 /// Every byte of the relay's data dir (database, WAL and shared memory).
+/// Every byte the store wrote: its SQLite files, or the PostgreSQL
+/// cluster's data directory, WAL included.
 fn everything_on_disk(relay: &Relay) -> Vec<u8> {
     let mut all = Vec::new();
-    for entry in std::fs::read_dir(relay.data_dir()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            all.extend(std::fs::read(&path).unwrap());
+    for path in Db::of(relay).files() {
+        // A file PostgreSQL removed meanwhile held nothing we need.
+        if let Ok(bytes) = std::fs::read(&path) {
+            all.extend(bytes);
         }
     }
     assert!(all.len() > 4096, "the store is on disk");
@@ -22,26 +24,6 @@ fn everything_on_disk(relay: &Relay) -> Vec<u8> {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-fn columns(db: &rusqlite::Connection, table: &str) -> Vec<String> {
-    let mut stmt = db
-        .prepare(&format!(
-            "SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
-        ))
-        .unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-}
-
-fn read_only(relay: &Relay) -> rusqlite::Connection {
-    rusqlite::Connection::open_with_flags(
-        relay.db_path(),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap()
 }
 
 #[tokio::test]
@@ -63,13 +45,11 @@ async fn the_store_keeps_hashes_of_tokens_and_passwords_never_the_secrets() {
         assert!(!contains(&disk, token.as_bytes()), "a token is on disk");
     }
 
-    let db = read_only(&relay);
+    let db = Db::of(&relay);
     let mut hashes: Vec<String> = db
-        .prepare("SELECT token_hash FROM sessions WHERE username = 'alice' ORDER BY token_hash")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
+        .rows("SELECT token_hash FROM sessions WHERE username = 'alice'")
+        .into_iter()
+        .map(|r| r[0].clone().unwrap())
         .collect();
     hashes.sort();
     let mut expected: Vec<String> = [&alice.token, &second.token]
@@ -84,13 +64,7 @@ async fn the_store_keeps_hashes_of_tokens_and_passwords_never_the_secrets() {
     expected.sort();
     assert_eq!(hashes, expected, "sessions hold SHA-256 of the tokens");
 
-    let phc: String = db
-        .query_row(
-            "SELECT password_hash FROM accounts WHERE username = 'alice'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let phc = db.one("SELECT password_hash FROM accounts WHERE username = 'alice'");
     assert!(phc.starts_with("$argon2id$v=19$"), "{phc}");
 }
 
@@ -107,9 +81,9 @@ async fn the_store_holds_sealed_envelopes_and_only_the_documented_metadata() {
     let disk = everything_on_disk(&relay);
     assert!(!contains(&disk, secret.as_bytes()), "plaintext on disk");
     assert!(!contains(&disk, b"launch code"), "plaintext on disk");
-    let db = read_only(&relay);
+    let db = Db::of(&relay);
     assert_eq!(
-        columns(&db, "mailbox"),
+        db.columns("mailbox"),
         [
             "seq",
             "recipient",
@@ -123,21 +97,27 @@ async fn the_store_holds_sealed_envelopes_and_only_the_documented_metadata() {
             "size"
         ]
     );
-    let (recipient, sender, ts, body): (String, String, i64, Vec<u8>) = db
-        .query_row(
-            "SELECT recipient, sender, ts, body FROM mailbox WHERE id = ?1",
-            [&mail.id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .unwrap();
-    assert_eq!((recipient.as_str(), sender.as_str()), ("bob", "alice"));
-    assert_eq!(ts, 1_764_000_000_123);
-    assert_eq!(body, mail.json.as_bytes(), "stored exactly as put");
+    let row: Vec<String> = db
+        .rows(&format!(
+            "SELECT recipient, sender, ts, body FROM mailbox WHERE id = '{}'",
+            mail.id
+        ))
+        .remove(0)
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+    assert_eq!((row[0].as_str(), row[1].as_str()), ("bob", "alice"));
+    assert_eq!(row[2], "1764000000123");
+    assert_eq!(
+        row[3],
+        format!("\\x{}", hex(mail.json.as_bytes())),
+        "stored exactly as put"
+    );
     // Which of bob's devices still has to fetch it; and of each device, its
     // name and when it was added and last seen (docs/RELAY.md, "Devices").
-    assert_eq!(columns(&db, "copies"), ["username", "device_id", "seq"]);
+    assert_eq!(db.columns("copies"), ["username", "device_id", "seq"]);
     assert_eq!(
-        columns(&db, "devices"),
+        db.columns("devices"),
         [
             "username",
             "device_id",
@@ -153,39 +133,27 @@ async fn the_store_holds_sealed_envelopes_and_only_the_documented_metadata() {
     // the ack, recipient) stay for 30 days so that a late retry is answered
     // 200 and another sender's reuse of the id for bob stays a 409.
     bob.ack(&[&mail.id]).await.assert_status(204);
-    let count: i64 = db
-        .query_row("SELECT count(*) FROM mailbox", [], |r| r.get(0))
-        .unwrap();
+    let count = db.count("SELECT count(*) FROM mailbox");
     assert_eq!(count, 0);
     assert_eq!(
-        columns(&db, "delivered"),
+        db.columns("delivered"),
         ["sender", "id", "recipient", "digest", "acked_at"]
     );
-    let kept: (String, String, String) = db
-        .query_row("SELECT sender, id, recipient FROM delivered", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .unwrap();
+    let kept = db.rows("SELECT sender, id, recipient FROM delivered");
     assert_eq!(
         kept,
-        ("alice".to_owned(), mail.id.clone(), "bob".to_owned())
+        [[
+            Some("alice".to_owned()),
+            Some(mail.id.clone()),
+            Some("bob".to_owned())
+        ]]
     );
-    drop(db);
     let disk = everything_on_disk(&relay);
     assert!(!contains(&disk, secret.as_bytes()), "plaintext on disk");
 
     // No other table appeared that could hold more.
-    let db = read_only(&relay);
-    let mut tables: Vec<String> = db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    tables.retain(|t| t != "sqlite_sequence");
     assert_eq!(
-        tables,
+        db.tables(),
         [
             "accounts",
             "backups",
@@ -203,7 +171,7 @@ async fn the_store_holds_sealed_envelopes_and_only_the_documented_metadata() {
     );
     // What devices, backups and device links add (SECURITY.md §3).
     assert_eq!(
-        columns(&db, "devices"),
+        db.columns("devices"),
         [
             "username",
             "device_id",
@@ -214,17 +182,17 @@ async fn the_store_holds_sealed_envelopes_and_only_the_documented_metadata() {
             "gone"
         ]
     );
-    assert_eq!(columns(&db, "copies"), ["username", "device_id", "seq"]);
-    assert_eq!(columns(&db, "backups"), ["username", "body", "updated_at"]);
+    assert_eq!(db.columns("copies"), ["username", "device_id", "seq"]);
+    assert_eq!(db.columns("backups"), ["username", "body", "updated_at"]);
     assert_eq!(
-        columns(&db, "links"),
+        db.columns("links"),
         ["username", "handle", "body", "expires_at"]
     );
     // Blobs (RELAY.md §5.5): who uploads what size for whom, and when; the
     // bytes are files, opaque to the relay.
     assert_eq!(
-        columns(&db, "blobs"),
+        db.columns("blobs"),
         ["id", "owner", "size", "stored", "created_at", "expires_at"]
     );
-    assert_eq!(columns(&db, "blob_readers"), ["id", "username"]);
+    assert_eq!(db.columns("blob_readers"), ["id", "username"]);
 }

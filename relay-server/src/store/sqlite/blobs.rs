@@ -79,6 +79,11 @@ fn create(conn: &Connection, blob: &NewBlob, quota: u64, now: u64) -> StoreResul
     }
     let mut exists =
         conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM accounts WHERE username = ?1)")?;
+    // The owner first: a write for a missing account must not fail the
+    // batch on the foreign key (see `write::known_account`).
+    if !exists.query_row([&blob.owner], |r| r.get::<_, bool>(0))? {
+        return Err(StoreError::UnknownUser);
+    }
     for reader in &blob.readers {
         if !exists.query_row([reader], |r| r.get::<_, bool>(0))? {
             return Err(StoreError::UnknownRecipient);
@@ -101,7 +106,7 @@ fn create(conn: &Connection, blob: &NewBlob, quota: u64, now: u64) -> StoreResul
         blob.owner,
         blob.size as i64,
         now as i64,
-        blob.expires_at as i64
+        blob.expires_at.min(i64::MAX as u64) as i64
     ])?;
     let mut add = conn.prepare_cached("INSERT INTO blob_readers (id, username) VALUES (?1, ?2)")?;
     for reader in &blob.readers {

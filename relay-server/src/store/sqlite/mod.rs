@@ -95,7 +95,7 @@ const SESSION_CACHE: usize = 100_000;
 const TOUCH_EVERY_MS: u64 = 5 * 60 * 1000;
 
 /// A fresh device id: 64 random bits as 16 lowercase hex digits.
-fn new_device_id() -> String {
+pub(crate) fn new_device_id() -> String {
     let mut bytes = [0u8; 8];
     rand::rng().fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -51,7 +51,10 @@ pub(super) fn devices(
          WHERE username = ?1 AND (gone_at IS NULL OR gone_at >= ?2)
          ORDER BY gone_at IS NOT NULL, created_at, device_id",
     )?
-    .query_map(params![username, gone_since as i64], device_info)?
+    .query_map(
+        params![username, gone_since.min(i64::MAX as u64) as i64],
+        device_info,
+    )?
     .collect()
 }
 

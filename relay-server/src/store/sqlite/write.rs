@@ -178,6 +178,20 @@ fn commit_batch(
     Ok(results)
 }
 
+/// Refuses a write for an account that does not exist (one racing its
+/// deletion, say) before it writes, so that the foreign key never fails the
+/// whole batch (see `commit_batch`).
+fn known_account(conn: &Connection, username: &str) -> StoreResult<()> {
+    let known: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM accounts WHERE username = ?1)")?
+        .query_row([username], |r| r.get(0))?;
+    if known {
+        Ok(())
+    } else {
+        Err(StoreError::UnknownUser)
+    }
+}
+
 fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
     let now = now as i64;
     match op {
@@ -232,6 +246,10 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
             max_per_user,
         } => {
             // Every check before the first write (see `commit_batch`).
+            // (An unknown account has no such device: `UnknownDevice` below.)
+            if !matches!(device, DeviceChoice::Existing(_)) {
+                known_account(conn, username)?;
+            }
             let chosen = match device {
                 DeviceChoice::Oldest => device_row(
                     conn,
@@ -279,7 +297,7 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
             info.last_seen = now as u64;
             conn.execute(
                 "INSERT INTO sessions (token_hash, username, device_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                params![token_hash, username, info.id, *expires_at as i64],
+                params![token_hash, username, info.id, (*expires_at).min(i64::MAX as u64) as i64],
             )?;
             // Past the cap the sessions that expire first (the oldest) go,
             // never the new one: the newest login always works.
@@ -362,7 +380,9 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
                        AND EXISTS (SELECT 1 FROM devices o WHERE o.username = d.username
                                    AND o.gone_at IS NULL AND o.last_seen > d.last_seen)",
                 )?
-                .query_map([*idle_before as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .query_map([(*idle_before).min(i64::MAX as u64) as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
                 .collect::<rusqlite::Result<_>>()?;
             for (username, device_id) in &idle {
                 retire_device(conn, username, device_id, "expired", now)?;
@@ -402,6 +422,7 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
             Ok(WriteOk::Count(acked))
         }
         WriteOp::PutBackup(username, body) => {
+            known_account(conn, username)?;
             conn.execute(
                 "INSERT INTO backups (username, body, updated_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (username) DO UPDATE SET body = ?2, updated_at = ?3",
@@ -419,13 +440,19 @@ fn apply(conn: &Connection, op: &WriteOp, now: u64) -> StoreResult<WriteOk> {
             body,
             expires_at,
         } => {
+            known_account(conn, username)?;
             if active_devices(conn, username)? >= MAX_DEVICES {
                 return Err(StoreError::TooManyDevices);
             }
             conn.execute(
                 "INSERT INTO links (username, handle, body, expires_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (username) DO UPDATE SET handle = ?2, body = ?3, expires_at = ?4",
-                params![username, handle, body, *expires_at as i64],
+                params![
+                    username,
+                    handle,
+                    body,
+                    (*expires_at).min(i64::MAX as u64) as i64
+                ],
             )?;
             Ok(WriteOk::Unit)
         }
