@@ -72,7 +72,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// PostgreSQL connection settings (a `postgres://` URL or `key=value`
     /// string): the store is there instead of `data_dir/relay.db`, shared
-    /// with other instances (docs/RELAY.md, "Several instances").
+    /// with other instances (docs/RELAY.md §8).
     pub database: Option<String>,
     /// Pooled PostgreSQL connections of this instance.
     pub database_pool: usize,

@@ -61,7 +61,7 @@ enum InviteCommand {
     },
 }
 
-/// Where the relay keeps its data (docs/RELAY.md, "Storage").
+/// Where the relay keeps its data (docs/RELAY.md §8).
 #[derive(Args)]
 struct Storage {
     /// Directory for relay.db (SQLite, the default store) and blob files.

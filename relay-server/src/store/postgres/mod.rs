@@ -1,5 +1,5 @@
 //! PostgreSQL store, for several relay instances on one database
-//! (docs/RELAY.md, "Several instances").
+//! (docs/RELAY.md §8).
 //!
 //! Every write is one transaction on a pooled connection, committed before
 //! the call returns; PostgreSQL's own group commit makes one WAL flush serve

@@ -8,7 +8,7 @@ use tokio_postgres::Client;
 /// Each entry moves the schema from version `i` to `i + 1`. Never edit one
 /// that has shipped; append a new one.
 const MIGRATIONS: &[&str] = &[
-    // 1: what SQLite reached in its 7 steps (docs/RELAY.md, "Storage").
+    // 1: what SQLite reached in its 7 steps (docs/RELAY.md §8).
     "CREATE TABLE accounts (
         username      TEXT PRIMARY KEY,
         password_hash TEXT NOT NULL,
