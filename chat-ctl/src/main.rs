@@ -7,12 +7,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-mod cli;
 mod commands;
 mod exit;
 mod input;
 mod output;
 
+// In the library (tools/cli-docs reads it too); `crate::cli` keeps working.
+use chat_ctl::cli;
 use cli::Cli;
 use exit::CtlError;
 

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chat_tui::app::{self, Action, AppState, Effect};
 use chat_tui::backend::{self, IpcConnector};
+use chat_tui::cli::Cli;
 use chat_tui::theme::{Theme, ThemeName};
 use chat_tui::ui;
 use clap::Parser;
@@ -27,25 +28,6 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
-
-/// Full-screen terminal client for chatd.
-#[derive(Parser, Debug)]
-#[command(
-    version,
-    about,
-    after_help = "Environment: CHAT_TUI_OPENER is the program `o` opens a file with (default: xdg-open, on macOS open); files to open are kept in $XDG_CACHE_HOME/chat/open (else ~/.cache/chat/open)."
-)]
-struct Cli {
-    /// chatd's socket [default: $CHAT_SOCKET, else the per-user runtime dir]
-    #[arg(long, value_name = "PATH")]
-    socket: Option<PathBuf>,
-    /// Config file [default: $XDG_CONFIG_HOME/chat/tui.toml]
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Colours; NO_COLOR in the environment means `none` unless this is given
-    #[arg(long, value_enum)]
-    theme: Option<ThemeName>,
-}
 
 type Term = Terminal<CrosstermBackend<io::Stdout>>;
 
