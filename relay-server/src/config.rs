@@ -139,6 +139,9 @@ pub struct Config {
     pub blob_upload_ttl: Duration,
     /// How often the sweep expires idle devices, links and blobs.
     pub sweep_every: Duration,
+    /// Where `GET /metrics` is served (docs/RELAY.md §9), if anywhere; never
+    /// on the API's address.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// PEM files for rustls.
@@ -191,6 +194,7 @@ impl Config {
             blob_ttl: Duration::from_secs(defaults::BLOB_TTL_DAYS * 24 * 3600),
             blob_upload_ttl: Duration::from_secs(defaults::BLOB_UPLOAD_HOURS * 3600),
             sweep_every: Duration::from_secs(3600),
+            metrics_listen: None,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod blobs;
 pub mod config;
 pub mod error;
 pub mod mailbox;
+pub mod metrics;
 pub mod polls;
 pub mod proxy;
 pub mod routes;

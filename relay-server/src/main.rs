@@ -16,6 +16,18 @@ use relay_server::{Config, RegistrationPolicy, TlsFiles};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines on stderr look: text for people, or one JSON object per
+    /// line for a log collector. Neither holds a password, token, envelope
+    /// or any other request body.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+/// `--log-format`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -39,6 +51,10 @@ enum Command {
         /// Allow plain HTTP on a non-loopback address (behind a TLS proxy only).
         #[arg(long)]
         insecure_http: bool,
+        /// Serve Prometheus metrics at http://ADDR/metrics (plain HTTP, a
+        /// separate listener; keep it on loopback or a private network).
+        #[arg(long, value_name = "ADDR")]
+        metrics_listen: Option<SocketAddr>,
         #[command(flatten)]
         limits: Box<Limits>,
     },
@@ -297,14 +313,18 @@ fn main() -> ExitCode {
     // whatever limit this leaves (serve::connection_cap).
     relay_server::serve::raise_open_files_limit();
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RELAY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RELAY_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+        .with_env_filter(filter);
+    match cli.log_format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        // The same events and fields, one JSON object per line.
+        LogFormat::Json => logs.json().with_current_span(false).init(),
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -330,6 +350,7 @@ async fn real_main(cli: Cli) -> Result<(), String> {
             tls_cert,
             tls_key,
             insecure_http,
+            metrics_listen,
             limits,
         } => {
             let tls = tls_cert
@@ -345,6 +366,7 @@ async fn real_main(cli: Cli) -> Result<(), String> {
             let mut config = storage.config()?;
             config.registration = registration;
             config.tls = tls;
+            config.metrics_listen = metrics_listen;
             limits.apply(&mut config);
             let listener = tokio::net::TcpListener::bind(listen)
                 .await

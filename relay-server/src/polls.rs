@@ -47,6 +47,9 @@ impl Polls {
     /// Starts waiting for `token_hash`, pushing out its oldest long-polls
     /// beyond the cap.
     pub fn wait(&self, token_hash: &str) -> LongPoll<'_> {
+        crate::metrics::metrics()
+            .long_polls
+            .fetch_add(1, Ordering::Relaxed);
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (give_way, pushed_out) = oneshot::channel();
         let mut waiting = self.waiting.lock().expect("polls lock");
@@ -74,6 +77,9 @@ impl Polls {
 
 impl Drop for LongPoll<'_> {
     fn drop(&mut self) {
+        crate::metrics::metrics()
+            .long_polls
+            .fetch_sub(1, Ordering::Relaxed);
         let mut waiting = self.polls.waiting.lock().expect("polls lock");
         if let Some(queue) = waiting.get_mut(&self.token_hash) {
             queue.retain(|w| w.id != self.id);

@@ -138,7 +138,9 @@ pub fn router(state: AppState) -> Router {
                 "method not allowed on this route",
             )
         })
+        .route_layer(axum::middleware::from_fn(crate::metrics::mark_route))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -176,6 +178,20 @@ pub async fn run_announced(
         .await
         .map_err(std::io::Error::other)?;
     let sweeper = tokio::spawn(expire_devices(relay.state.clone()));
+    let metrics = match relay.state.config.metrics_listen {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr).await.map_err(|e| {
+                std::io::Error::new(e.kind(), format!("--metrics-listen {addr}: {e}"))
+            })?;
+            let app = crate::metrics::router(relay.state.clone());
+            Some(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            }))
+        }
+        None => None,
+    };
     ready();
     let app = router(relay.state.clone());
     let stop = relay.stop;
@@ -187,6 +203,10 @@ pub async fn run_announced(
     let result = serve::serve(listener, app, tls, limits, shutdown).await;
     sweeper.abort();
     let _ = sweeper.await;
+    if let Some(metrics) = metrics {
+        metrics.abort();
+        let _ = metrics.await;
+    }
     // Dropping the last state closes the store's queue; its writer commits
     // what it holds and exits before we return.
     drop(relay.state);

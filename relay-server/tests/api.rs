@@ -29,6 +29,8 @@ mod links;
 mod longpoll;
 #[path = "api/messages.rs"]
 mod messages;
+#[path = "api/observe.rs"]
+mod observe;
 #[path = "api/openapi.rs"]
 mod openapi;
 #[path = "api/sessions.rs"]

@@ -140,6 +140,9 @@ pub async fn put(
         }
         Appended::TooLong => return Err(too_long()),
     };
+    crate::metrics::metrics()
+        .blob_bytes_received
+        .fetch_add(written, std::sync::atomic::Ordering::Relaxed);
     let stored = start + written;
     if written > 0 && !state.store.set_blob_stored(id.as_str(), stored).await? {
         // Deleted (or swept) while this upload ran: its file goes too.

@@ -247,6 +247,12 @@ async fn answer(
         HeaderValue::from_static("application/octet-stream"),
     );
     out.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
+    // Counted as sent when the answer starts (a reader may hang up midway).
+    if with_body {
+        crate::metrics::metrics()
+            .blob_bytes_sent
+            .fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+    }
     out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     out.insert(UPLOAD_OFFSET, HeaderValue::from(blob.stored));
     out.insert(UPLOAD_LENGTH, HeaderValue::from(blob.size));

@@ -32,10 +32,12 @@ pub(crate) async fn verify_password(
     if !is_valid_username(username) {
         return Err(AppError::invalid_credentials());
     }
-    let attempt = state
-        .throttle
-        .begin(username, ip)
-        .map_err(AppError::rate_limited)?;
+    let attempt = state.throttle.begin(username, ip).map_err(|wait| {
+        crate::metrics::metrics()
+            .logins_throttled
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        AppError::rate_limited(wait)
+    })?;
     tokio::time::sleep(attempt.delay()).await;
     let account = match state.store.account(username).await {
         Ok(account) => account,

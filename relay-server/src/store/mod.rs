@@ -193,6 +193,21 @@ pub enum BlobCreated {
     },
 }
 
+/// The store's totals, for the metrics (read when scraped).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Accounts.
+    pub accounts: u64,
+    /// Envelopes pending in every mailbox.
+    pub pending_envelopes: u64,
+    /// Bytes of those envelopes.
+    pub pending_bytes: u64,
+    /// Blobs recorded.
+    pub blobs: u64,
+    /// Blob bytes stored durably.
+    pub blob_bytes: u64,
+}
+
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -390,6 +405,8 @@ pub trait Store: Send + Sync + 'static {
     async fn create_invites(&self, codes: Vec<String>) -> StoreResult<()>;
     /// A trivial query, for the health check.
     async fn ping(&self) -> StoreResult<()>;
+    /// The totals the metrics report (a scan of the accounts and blobs).
+    async fn stats(&self) -> StoreResult<StoreStats>;
 }
 
 /// Callback the store calls after each commit with the recipients that got

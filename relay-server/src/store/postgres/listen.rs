@@ -100,6 +100,9 @@ async fn listen_once(
             continue;
         }
         let users: Vec<String> = users.split(',').map(str::to_owned).collect();
+        crate::metrics::metrics()
+            .wakeups_heard
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         on_commit(&users);
     }
     drop(client);

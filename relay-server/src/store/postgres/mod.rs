@@ -114,10 +114,15 @@ macro_rules! in_tx {
             };
             let outcome: Result<_, $crate::store::postgres::Fail> = async { $body }.await;
             let failed = match outcome {
-                Ok(value) => match $tx.commit().await {
-                    Ok(()) => break Ok(value),
-                    Err(e) => e,
-                },
+                Ok(value) => {
+                    let started = std::time::Instant::now();
+                    let committed = $tx.commit().await;
+                    $crate::metrics::metrics().commit(1, started.elapsed());
+                    match committed {
+                        Ok(()) => break Ok(value),
+                        Err(e) => e,
+                    }
+                }
                 Err($crate::store::postgres::Fail::Store(refusal)) => {
                     let _ = $tx.rollback().await;
                     break Err(refusal);
@@ -691,6 +696,28 @@ impl Store for PgStore {
             )
             .await?;
             Ok(())
+        })
+    }
+
+    async fn stats(&self) -> StoreResult<super::StoreStats> {
+        let rows = self
+            .query(
+                "SELECT (SELECT count(*) FROM accounts),
+                        (SELECT COALESCE(sum(pending_count), 0)::bigint FROM accounts),
+                        (SELECT COALESCE(sum(pending_bytes), 0)::bigint FROM accounts),
+                        (SELECT count(*) FROM blobs),
+                        (SELECT COALESCE(sum(stored), 0)::bigint FROM blobs)",
+                &[],
+            )
+            .await?;
+        let r = &rows[0];
+        let n = |i: usize| r.get::<_, i64>(i).max(0) as u64;
+        Ok(super::StoreStats {
+            accounts: n(0),
+            pending_envelopes: n(1),
+            pending_bytes: n(2),
+            blobs: n(3),
+            blob_bytes: n(4),
         })
     }
 

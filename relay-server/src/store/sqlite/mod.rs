@@ -569,6 +569,36 @@ impl Store for SqliteStore {
         self.write(WriteOp::Invites(codes)).await.map(|_| ())
     }
 
+    async fn stats(&self) -> StoreResult<super::StoreStats> {
+        self.read(|c| {
+            let (accounts, pending_envelopes, pending_bytes) = c.query_row(
+                "SELECT count(*), COALESCE(sum(pending_count), 0), COALESCE(sum(pending_bytes), 0)
+                 FROM accounts",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                },
+            )?;
+            let (blobs, blob_bytes) = c.query_row(
+                "SELECT count(*), COALESCE(sum(stored), 0) FROM blobs",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+            )?;
+            Ok(super::StoreStats {
+                accounts: accounts as u64,
+                pending_envelopes: pending_envelopes as u64,
+                pending_bytes: pending_bytes as u64,
+                blobs: blobs as u64,
+                blob_bytes: blob_bytes as u64,
+            })
+        })
+        .await
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         self.read(|c| c.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())))
             .await

@@ -120,7 +120,9 @@ pub(super) fn writer_loop(
             }
         }
         let mut woken = Vec::new();
+        let started = std::time::Instant::now();
         let results = commit_batch(&mut conn, &batch, &mut woken);
+        crate::metrics::metrics().commit(batch.len(), started.elapsed());
         match results {
             Ok(results) => {
                 if !woken.is_empty() {
