@@ -18,6 +18,10 @@
 //! 4. **idle long-polls**: `--idle` long-polls held open, and the relay's RSS
 //!    (spread over enough tokens for the relay's cap of long-polls per token).
 //!
+//! `--postgres ADMIN_URL` runs instead the relay on PostgreSQL, with one and
+//! two instances (docs/BENCHMARKS.md, "Relay on PostgreSQL"; see
+//! `postgres.rs`).
+//!
 //! `--devices D` runs instead the several-devices comparison
 //! (docs/BENCHMARKS.md, "Relay: delivery to several devices").
 //!
@@ -40,6 +44,7 @@ use serde_json::{Value, json};
 
 mod devices;
 mod group;
+mod postgres;
 
 struct Args {
     senders: usize,
@@ -49,6 +54,7 @@ struct Args {
     devices: usize,
     url: Option<String>,
     pid: Option<u32>,
+    postgres: Option<String>,
 }
 
 fn parse_args() -> Args {
@@ -60,6 +66,7 @@ fn parse_args() -> Args {
         devices: 0,
         url: None,
         pid: None,
+        postgres: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -84,6 +91,7 @@ fn parse_args() -> Args {
                 }
             }
             "--url" => args.url = Some(value()),
+            "--postgres" => args.postgres = Some(value()),
             "--pid" => args.pid = Some(value().parse().unwrap_or_else(|_| die("bad --pid"))),
             "--help" | "-h" => {
                 println!(
@@ -248,10 +256,12 @@ struct PhaseResult {
 }
 
 /// Runs one phase: `pairs` (sender token, sender, receiver token, receiver);
-/// `interval` paces each sender (None = as fast as possible).
+/// `interval` paces each sender (None = as fast as possible). Pair `i`'s
+/// sender talks to `urls[i]` and its receiver to `urls[i + 1]` (round the
+/// list): with two instances of one relay, every envelope crosses over.
 async fn phase(
     http: &reqwest::Client,
-    url: &str,
+    urls: &[String],
     pairs: &[(String, String, String, String)],
     duration: Duration,
     interval: Option<Duration>,
@@ -268,7 +278,9 @@ async fn phase(
     let stop_at = Instant::now() + duration;
     let mut senders = Vec::new();
     let mut receivers = Vec::new();
-    for (s_token, s_name, r_token, r_name) in pairs {
+    for (i, (s_token, s_name, r_token, r_name)) in pairs.iter().enumerate() {
+        let url = urls[i % urls.len()].as_str();
+        let r_url = urls[(i + 1) % urls.len()].as_str();
         let (s_token, s_name) = (s_token.clone(), s_name.clone());
         let (r_token, r_name) = (r_token.clone(), r_name.clone());
         let mut ready = premade.next().expect("one list per sender");
@@ -301,7 +313,7 @@ async fn phase(
         }));
         let (http, url, sent, delivered) = (
             http.clone(),
-            url.to_owned(),
+            r_url.to_owned(),
             sent.clone(),
             delivered.clone(),
         );
@@ -437,6 +449,9 @@ async fn main() {
     if args.devices > 0 {
         return devices::devices_bench(&args).await;
     }
+    if let Some(admin) = args.postgres.clone() {
+        return postgres::postgres_bench(&args, &admin).await;
+    }
     let needed = (args.idle + 200) as u64;
     if let Some(limit) = open_files_limit()
         && limit < needed
@@ -471,7 +486,15 @@ async fn main() {
         pairs.push((st, s, rt, r));
     }
 
-    let peak = phase(&http, &url, &pairs, Duration::from_secs(args.seconds), None).await;
+    let urls = [url.clone()];
+    let peak = phase(
+        &http,
+        &urls,
+        &pairs,
+        Duration::from_secs(args.seconds),
+        None,
+    )
+    .await;
     let peak_rate = peak.accepted as f64 / peak.elapsed.as_secs_f64();
     println!(
         "peak: {} envelopes in {:.2} s = {:.0} envelopes/s; PUT latency p50 {:.2} ms, p99 {:.2} ms",
@@ -485,7 +508,7 @@ async fn main() {
     let half_interval = Duration::from_secs_f64(n as f64 / (peak_rate / 2.0));
     let half = phase(
         &http,
-        &url,
+        &urls,
         &pairs,
         Duration::from_secs(args.seconds),
         Some(half_interval),
