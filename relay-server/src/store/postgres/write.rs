@@ -11,16 +11,18 @@ use super::listen::{CHANNEL, payloads};
 use super::{Fail, PgStore, device_info, in_tx};
 use crate::store::sqlite::{hash_code, now_ms};
 use crate::store::{
-    Blob, BlobCreated, DeviceChoice, DeviceInfo, MAX_DEVICES, NewBlob, NewEnvelope,
-    NewSharedEnvelope, PutOutcome, Quota, SharedPutOutcome, Skip, StoreError, StoreResult,
+    Blob, BlobCreated, DeviceChoice, DeviceInfo, MAX_DEVICES, NewBlob, StoreError, StoreResult,
 };
 
-type Tx<'a> = Transaction<'a>;
+pub(super) type Tx<'a> = Transaction<'a>;
 
 /// Locks these accounts' rows in name order (so that two transactions never
 /// wait on each other in a circle) and returns each one's mailbox usage
 /// `(pending_count, pending_bytes)`; a name with no account is absent.
-async fn lock_accounts(tx: &Tx<'_>, names: &[&str]) -> Result<HashMap<String, (i64, i64)>, Fail> {
+pub(super) async fn lock_accounts(
+    tx: &Tx<'_>,
+    names: &[&str],
+) -> Result<HashMap<String, (i64, i64)>, Fail> {
     let mut sorted: Vec<&str> = names.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
@@ -38,8 +40,8 @@ async fn lock_accounts(tx: &Tx<'_>, names: &[&str]) -> Result<HashMap<String, (i
 }
 
 /// Announces mail for `users` to every instance, on commit.
-async fn notify(tx: &Tx<'_>, store: &PgStore, users: &[String]) -> Result<(), Fail> {
-    for payload in payloads(store.instance(), users) {
+pub(super) async fn notify(tx: &Tx<'_>, instance: &str, users: &[String]) -> Result<(), Fail> {
+    for payload in payloads(instance, users) {
         tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])
             .await?;
     }
@@ -92,7 +94,7 @@ async fn active_devices(tx: &Tx<'_>, username: &str) -> Result<usize, Fail> {
 
 /// Gives each active device of `recipient` (less the sending device when it
 /// writes to its own account) a copy of mailbox row `seq`; returns how many.
-async fn add_copies(
+pub(super) async fn add_copies(
     tx: &Tx<'_>,
     recipient: &str,
     sender: &str,
@@ -261,19 +263,20 @@ async fn retire_device(
             &[&username],
         )
         .await?;
-    forget_released(tx, username, &gone, now).await
+    forget_released(tx, username, &gone, now).await.map(|_| ())
 }
 
 /// Remembers released envelopes as delivered (so a sender's retry is
-/// answered 200) and takes them off the mailbox's count.
-async fn forget_released(
+/// answered 200) and takes them off the mailbox's count; returns the count
+/// and bytes taken off.
+pub(super) async fn forget_released(
     tx: &Tx<'_>,
     username: &str,
     gone: &[tokio_postgres::Row],
     now: i64,
-) -> Result<(), Fail> {
+) -> Result<(i64, i64), Fail> {
     if gone.is_empty() {
-        return Ok(());
+        return Ok((0, 0));
     }
     let senders: Vec<String> = gone.iter().map(|r| r.get(0)).collect();
     let ids: Vec<String> = gone.iter().map(|r| r.get(1)).collect();
@@ -297,7 +300,7 @@ async fn forget_released(
         .await?;
     tx.execute(&stmt, &[&username, &(gone.len() as i64), &bytes])
         .await?;
-    Ok(())
+    Ok((gone.len() as i64, bytes))
 }
 
 pub(super) async fn revoke_device(
@@ -378,292 +381,6 @@ pub(super) async fn expire_devices(
         Ok(())
     })?;
     Ok(expired)
-}
-
-/// A digest as the database returns it.
-fn same_digest(a: &[u8], b: &[u8; 32]) -> bool {
-    a == &b[..]
-}
-
-pub(super) async fn put(
-    store: &PgStore,
-    env: &NewEnvelope,
-    quota: Quota,
-) -> StoreResult<PutOutcome> {
-    let now = now_ms() as i64;
-    let len = env.body.len() as i64;
-    let ts = env.ts as i64;
-    in_tx!(store, |tx| {
-        let usage = lock_accounts(&tx, &[&env.recipient]).await?;
-        // The same checks in the same order as SQLite's `put`.
-        let stmt = tx
-            .prepare_cached(
-                "SELECT sender, digest FROM mailbox
-                 WHERE (sender = $1 AND id = $2) OR (recipient = $3 AND id = $2) LIMIT 1",
-            )
-            .await?;
-        if let Some(row) = tx
-            .query_opt(&stmt, &[&env.sender, &env.id, &env.recipient])
-            .await?
-        {
-            let (sender, digest): (String, Vec<u8>) = (row.get(0), row.get(1));
-            if sender != env.sender || !same_digest(&digest, &env.digest) {
-                return Err(StoreError::Conflict.into());
-            }
-            return Ok(PutOutcome::Duplicate);
-        }
-        let stmt = tx
-            .prepare_cached(
-                "SELECT sender, digest FROM delivered
-                 WHERE (sender = $1 AND id = $2) OR (recipient = $3 AND id = $2)
-                 ORDER BY sender = $1 DESC LIMIT 1",
-            )
-            .await?;
-        if let Some(row) = tx
-            .query_opt(&stmt, &[&env.sender, &env.id, &env.recipient])
-            .await?
-        {
-            let (sender, digest): (String, Vec<u8>) = (row.get(0), row.get(1));
-            if sender != env.sender || !same_digest(&digest, &env.digest) {
-                return Err(StoreError::Conflict.into());
-            }
-            return Ok(PutOutcome::Duplicate);
-        }
-        let (count, bytes) = *usage
-            .get(&env.recipient)
-            .ok_or(StoreError::UnknownRecipient)?;
-        if count as u64 + 1 > quota.max_count || (bytes + len) as u64 > quota.max_bytes {
-            return Err(StoreError::QuotaExceeded.into());
-        }
-        let stmt = tx
-            .prepare_cached(
-                "INSERT INTO mailbox (recipient, sender, id, ts, body, digest, received_at, size)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq",
-            )
-            .await?;
-        let seq: i64 = tx
-            .query_one(
-                &stmt,
-                &[
-                    &env.recipient,
-                    &env.sender,
-                    &env.id,
-                    &ts,
-                    &env.body,
-                    &&env.digest[..],
-                    &now,
-                    &len,
-                ],
-            )
-            .await?
-            .get(0);
-        if add_copies(&tx, &env.recipient, &env.sender, &env.sender_device, seq).await? == 0 {
-            // Nobody to deliver to (the sender's own account with no other
-            // device): done, with nothing kept.
-            tx.execute("DELETE FROM mailbox WHERE seq = $1", &[&seq])
-                .await?;
-            return Ok(PutOutcome::Stored);
-        }
-        let stmt = tx
-            .prepare_cached(
-                "UPDATE accounts SET pending_count = pending_count + 1, pending_bytes = pending_bytes + $2
-                 WHERE username = $1",
-            )
-            .await?;
-        tx.execute(&stmt, &[&env.recipient, &len]).await?;
-        notify(&tx, store, std::slice::from_ref(&env.recipient)).await?;
-        Ok(PutOutcome::Stored)
-    })
-}
-
-pub(super) async fn put_shared(
-    store: &PgStore,
-    env: &NewSharedEnvelope,
-    quota: Quota,
-) -> StoreResult<SharedPutOutcome> {
-    let now = now_ms() as i64;
-    let ts = env.ts as i64;
-    let names: Vec<&str> = env.entries.iter().map(|(r, _)| r.as_str()).collect();
-    in_tx!(store, |tx| {
-        let usage = lock_accounts(&tx, &names).await?;
-        // The sender's own earlier use of the id must be these very bytes.
-        let body_row = tx
-            .query_opt(
-                "SELECT body_id, digest FROM bodies WHERE sender = $1 AND id = $2",
-                &[&env.sender, &env.id],
-            )
-            .await?;
-        let earlier = tx
-            .query(
-                "SELECT digest FROM mailbox WHERE sender = $1 AND id = $2
-                 UNION ALL SELECT digest FROM delivered WHERE sender = $1 AND id = $2",
-                &[&env.sender, &env.id],
-            )
-            .await?;
-        if body_row
-            .as_ref()
-            .is_some_and(|r| !same_digest(&r.get::<_, Vec<u8>>(1), &env.digest))
-            || earlier
-                .iter()
-                .any(|r| !same_digest(&r.get::<_, Vec<u8>>(0), &env.digest))
-        {
-            return Err(StoreError::Conflict.into());
-        }
-        // Who already has this id, pending or acked: another sender's is a
-        // conflict for that recipient only; the sender's own a duplicate.
-        let mut clash: HashMap<String, (bool, bool)> = HashMap::new();
-        for row in tx
-            .query(
-                "SELECT recipient, sender <> $3 FROM mailbox WHERE recipient = ANY($1) AND id = $2
-                 UNION ALL
-                 SELECT recipient, sender <> $3 FROM delivered WHERE recipient = ANY($1) AND id = $2",
-                &[&names, &env.id, &env.sender],
-            )
-            .await?
-        {
-            let entry = clash.entry(row.get(0)).or_default();
-            if row.get::<_, bool>(1) {
-                entry.0 = true;
-            } else {
-                entry.1 = true;
-            }
-        }
-        let mut out = SharedPutOutcome::default();
-        let mut body_id: Option<i64> = body_row.map(|r| r.get(0));
-        for (recipient, entry) in &env.entries {
-            let len = (env.common.len() + 1 + entry.len()) as i64;
-            match clash.get(recipient) {
-                Some((true, _)) => {
-                    out.skipped.push((recipient.clone(), Skip::Conflict));
-                    continue;
-                }
-                Some((false, true)) => {
-                    out.duplicate += 1;
-                    continue;
-                }
-                _ => {}
-            }
-            match usage.get(recipient) {
-                None => {
-                    out.skipped
-                        .push((recipient.clone(), Skip::UnknownRecipient));
-                    continue;
-                }
-                Some(&(count, bytes))
-                    if count as u64 + 1 > quota.max_count
-                        || (bytes + len) as u64 > quota.max_bytes =>
-                {
-                    out.skipped.push((recipient.clone(), Skip::QuotaExceeded));
-                    continue;
-                }
-                Some(_) => {}
-            }
-            let shared = match body_id {
-                Some(id) => id,
-                None => {
-                    let id: i64 = tx
-                        .query_one(
-                            "INSERT INTO bodies (sender, id, digest, common) VALUES ($1, $2, $3, $4)
-                             RETURNING body_id",
-                            &[&env.sender, &env.id, &&env.digest[..], &env.common],
-                        )
-                        .await?
-                        .get(0);
-                    *body_id.insert(id)
-                }
-            };
-            let stmt = tx
-                .prepare_cached(
-                    "INSERT INTO mailbox (recipient, sender, id, ts, body, digest, received_at, shared, size)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq",
-                )
-                .await?;
-            let seq: i64 = tx
-                .query_one(
-                    &stmt,
-                    &[
-                        recipient,
-                        &env.sender,
-                        &env.id,
-                        &ts,
-                        entry,
-                        &&env.digest[..],
-                        &now,
-                        &shared,
-                        &len,
-                    ],
-                )
-                .await?
-                .get(0);
-            if add_copies(&tx, recipient, &env.sender, &env.sender_device, seq).await? == 0 {
-                // As in `put`: nobody to deliver to, nothing kept (the
-                // trigger takes a body left without rows along).
-                tx.execute("DELETE FROM mailbox WHERE seq = $1", &[&seq])
-                    .await?;
-                if body_id == Some(shared) {
-                    let left = tx
-                        .query_opt("SELECT 1 FROM bodies WHERE body_id = $1", &[&shared])
-                        .await?;
-                    if left.is_none() {
-                        body_id = None;
-                    }
-                }
-                out.stored.push(recipient.clone());
-                continue;
-            }
-            let stmt = tx
-                .prepare_cached(
-                    "UPDATE accounts SET pending_count = pending_count + 1, pending_bytes = pending_bytes + $2
-                     WHERE username = $1",
-                )
-                .await?;
-            tx.execute(&stmt, &[recipient, &len]).await?;
-            out.stored.push(recipient.clone());
-        }
-        notify(&tx, store, &out.stored).await?;
-        Ok(out)
-    })
-}
-
-pub(super) async fn ack(
-    store: &PgStore,
-    recipient: &str,
-    device: &str,
-    ids: &[String],
-) -> StoreResult<usize> {
-    let now = now_ms() as i64;
-    in_tx!(store, |tx| {
-        // Locked, so that two devices acking the last two copies of one
-        // envelope at once cannot each leave it for the other.
-        lock_accounts(&tx, &[recipient]).await?;
-        let stmt = tx
-            .prepare_cached(
-                "DELETE FROM copies c USING mailbox m
-                 WHERE c.username = $1 AND c.device_id = $2 AND m.seq = c.seq
-                   AND m.recipient = $1 AND m.id = ANY($3)
-                 RETURNING m.id",
-            )
-            .await?;
-        let done: Vec<String> = tx
-            .query(&stmt, &[&recipient, &device, &ids])
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        if done.is_empty() {
-            return Ok(0);
-        }
-        let stmt = tx
-            .prepare_cached(
-                "DELETE FROM mailbox m WHERE recipient = $1 AND id = ANY($2)
-                   AND NOT EXISTS (SELECT 1 FROM copies c WHERE c.seq = m.seq)
-                 RETURNING sender, id, digest, size",
-            )
-            .await?;
-        let gone = tx.query(&stmt, &[&recipient, &done]).await?;
-        forget_released(&tx, recipient, &gone, now).await?;
-        Ok(done.len())
-    })
 }
 
 pub(super) async fn put_link(
