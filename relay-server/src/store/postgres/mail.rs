@@ -205,14 +205,27 @@ async fn apply(
         Err(f) => return Err(sql(f).expect_err("locking refuses nothing")),
     };
     let mut woken = Vec::new();
+    // The v1 PUTs first, all at once (`puts`), then the rest in order.
+    let puts: Vec<(usize, &NewEnvelope, Quota)> = batch
+        .iter()
+        .enumerate()
+        .filter_map(|(n, job)| match job {
+            Job::Put(env, quota, _) => Some((n, env, *quota)),
+            _ => None,
+        })
+        .collect();
+    let mut put_answers: HashMap<usize, StoreResult<PutOutcome>> =
+        super::puts::put_all(tx, &mut usage, &mut woken, &puts, now)
+            .await?
+            .into_iter()
+            .collect();
     let mut done = Vec::with_capacity(batch.len());
-    for job in batch {
+    for (n, job) in batch.iter().enumerate() {
         done.push(match job {
-            Job::Put(env, quota, _) => Done::Put(
-                match put(tx, &mut usage, &mut woken, env, *quota, now).await {
-                    Ok(v) => Ok(v),
-                    Err(f) => Err(sql(f)?),
-                },
+            Job::Put(..) => Done::Put(
+                put_answers
+                    .remove(&n)
+                    .expect("every PUT of the batch is answered"),
             ),
             Job::Shared(env, quota, _) => Done::Shared(
                 match put_shared(tx, &mut usage, &mut woken, env, *quota, now).await {
@@ -244,104 +257,8 @@ fn same_digest(a: &[u8], b: &[u8; 32]) -> bool {
     a == &b[..]
 }
 
-/// Stores one envelope in `tx`, whose batch holds the recipient's lock;
-/// `usage` is every locked account's (count, bytes), kept up to date.
-async fn put(
-    tx: &Tx<'_>,
-    usage: &mut Usage,
-    woken: &mut Vec<String>,
-    env: &NewEnvelope,
-    quota: Quota,
-    now: i64,
-) -> Result<PutOutcome, Fail> {
-    let len = env.body.len() as i64;
-    let ts = env.ts as i64;
-    {
-        // The same checks in the same order as SQLite's `put`.
-        let stmt = tx
-            .prepare_cached(
-                "SELECT sender, digest FROM mailbox
-                 WHERE (sender = $1 AND id = $2) OR (recipient = $3 AND id = $2) LIMIT 1",
-            )
-            .await?;
-        if let Some(row) = tx
-            .query_opt(&stmt, &[&env.sender, &env.id, &env.recipient])
-            .await?
-        {
-            let (sender, digest): (String, Vec<u8>) = (row.get(0), row.get(1));
-            if sender != env.sender || !same_digest(&digest, &env.digest) {
-                return Err(StoreError::Conflict.into());
-            }
-            return Ok(PutOutcome::Duplicate);
-        }
-        let stmt = tx
-            .prepare_cached(
-                "SELECT sender, digest FROM delivered
-                 WHERE (sender = $1 AND id = $2) OR (recipient = $3 AND id = $2)
-                 ORDER BY sender = $1 DESC LIMIT 1",
-            )
-            .await?;
-        if let Some(row) = tx
-            .query_opt(&stmt, &[&env.sender, &env.id, &env.recipient])
-            .await?
-        {
-            let (sender, digest): (String, Vec<u8>) = (row.get(0), row.get(1));
-            if sender != env.sender || !same_digest(&digest, &env.digest) {
-                return Err(StoreError::Conflict.into());
-            }
-            return Ok(PutOutcome::Duplicate);
-        }
-        let (count, bytes) = *usage
-            .get(&env.recipient)
-            .ok_or(StoreError::UnknownRecipient)?;
-        if count as u64 + 1 > quota.max_count || (bytes + len) as u64 > quota.max_bytes {
-            return Err(StoreError::QuotaExceeded.into());
-        }
-        let stmt = tx
-            .prepare_cached(
-                "INSERT INTO mailbox (recipient, sender, id, ts, body, digest, received_at, size)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq",
-            )
-            .await?;
-        let seq: i64 = tx
-            .query_one(
-                &stmt,
-                &[
-                    &env.recipient,
-                    &env.sender,
-                    &env.id,
-                    &ts,
-                    &env.body,
-                    &&env.digest[..],
-                    &now,
-                    &len,
-                ],
-            )
-            .await?
-            .get(0);
-        if add_copies(tx, &env.recipient, &env.sender, &env.sender_device, seq).await? == 0 {
-            // Nobody to deliver to (the sender's own account with no other
-            // device): done, with nothing kept.
-            tx.execute("DELETE FROM mailbox WHERE seq = $1", &[&seq])
-                .await?;
-            return Ok(PutOutcome::Stored);
-        }
-        let stmt = tx
-            .prepare_cached(
-                "UPDATE accounts SET pending_count = pending_count + 1, pending_bytes = pending_bytes + $2
-                 WHERE username = $1",
-            )
-            .await?;
-        tx.execute(&stmt, &[&env.recipient, &len]).await?;
-        if let Some(u) = usage.get_mut(&env.recipient) {
-            *u = (u.0 + 1, u.1 + len);
-        }
-        woken.push(env.recipient.clone());
-        Ok(PutOutcome::Stored)
-    }
-}
-
-/// Stores one v2 envelope in `tx` (see [`put`]).
+/// Stores one v2 envelope in `tx`, whose batch holds every recipient's
+/// lock; `usage` is every locked account's (count, bytes), kept up to date.
 async fn put_shared(
     tx: &Tx<'_>,
     usage: &mut Usage,
@@ -495,7 +412,7 @@ async fn put_shared(
     }
 }
 
-/// Acks in `tx` (see [`put`]); the recipient's row is locked, so that two
+/// Acks in `tx` (see [`put_shared`]); the recipient's row is locked, so that two
 /// devices acking the last two copies of one envelope at once cannot each
 /// leave it for the other.
 async fn ack(

@@ -18,6 +18,7 @@
 
 mod listen;
 mod mail;
+mod puts;
 mod schema;
 mod store;
 mod write;
