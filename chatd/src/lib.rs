@@ -3,6 +3,7 @@
 //! history in SQLite, raises desktop notifications, and serves frontends over
 //! a local socket.
 
+pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod daemon;

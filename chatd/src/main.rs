@@ -1,32 +1,11 @@
 //! `chatd`: the per-user chat daemon. Runs in the foreground (systemd style),
 //! logs to stderr, prints `listening on PATH` once the socket accepts.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
+use chatd::cli::Cli;
 use chatd::run::{KeystoreChoice, KeystoreKind, Options, default_config, default_data_dir};
 use clap::Parser;
-
-/// End-to-end encrypted chat daemon.
-#[derive(Parser)]
-#[command(version, about)]
-struct Cli {
-    /// Local socket path [default: $XDG_RUNTIME_DIR/chat/chatd.sock].
-    #[arg(long, env = "CHAT_SOCKET")]
-    socket: Option<PathBuf>,
-    /// Data directory [default: $XDG_DATA_HOME/chat].
-    #[arg(long, env = "CHAT_DATA_DIR")]
-    data_dir: Option<PathBuf>,
-    /// Config file [default: $XDG_CONFIG_HOME/chat/config.toml].
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// Where private keys live: the OS keyring (default) or passphrase-encrypted files.
-    #[arg(long, value_enum)]
-    keystore: Option<KeystoreKind>,
-    /// Passphrase for `--keystore file` (else $CREDENTIALS_DIRECTORY/chatd-passphrase).
-    #[arg(long)]
-    passphrase_file: Option<PathBuf>,
-}
 
 /// A per-user daemon should stay small while idle. glibc gives each thread
 /// that allocates its own arena (up to eight per core) and keeps what RSA

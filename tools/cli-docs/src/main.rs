@@ -33,6 +33,14 @@ const BINARIES: &[Binary] = &[
         command: chat_tui::cli::Cli::command,
         section: "1",
     },
+    Binary {
+        command: chatd::cli::Cli::command,
+        section: "1",
+    },
+    Binary {
+        command: relay_server::cli::Cli::command,
+        section: "8",
+    },
 ];
 
 /// Shells that get completions.
@@ -160,11 +168,16 @@ mod tests {
         assert!(send.contains("\\-\\-wait"), "{send}");
         assert!(dir.path().join("man/chat-ctl-contact-add.1").exists());
         assert!(dir.path().join("man/chat-tui.1").exists());
+        assert!(dir.path().join("man/chatd.1").exists());
+        assert!(dir.path().join("man/relay-server-serve.8").exists());
+        assert!(dir.path().join("man/relay-server-invite-create.8").exists());
         for (file, command) in [
             ("bash/chat-ctl", "chat-ctl"),
             ("zsh/_chat-ctl", "chat-ctl"),
             ("fish/chat-ctl.fish", "chat-ctl"),
             ("bash/chat-tui", "chat-tui"),
+            ("bash/chatd", "chatd"),
+            ("fish/relay-server.fish", "relay-server"),
         ] {
             let script = std::fs::read_to_string(dir.path().join("completions").join(file));
             assert!(script.unwrap().contains(command), "{file}");
