@@ -409,6 +409,73 @@ pub trait Store: Send + Sync + 'static {
     async fn stats(&self) -> StoreResult<StoreStats>;
 }
 
+/// When each device's `last_seen` was last written by this process, so that
+/// authenticating a request writes it at most every few minutes (both
+/// stores).
+#[derive(Default)]
+pub struct TouchTimes(std::sync::Mutex<std::collections::HashMap<(String, String), u64>>);
+
+impl TouchTimes {
+    /// Writes `last_seen` at most this often per device.
+    const EVERY_MS: u64 = 5 * 60 * 1000;
+    /// Most devices remembered; past it the map starts over.
+    const MAX: usize = 100_000;
+
+    /// Notes a write of the device's `last_seen` at `now` (ms).
+    pub fn wrote(&self, username: &str, device_id: &str, now: u64) {
+        let mut map = self.0.lock().expect("touch times");
+        if map.len() >= Self::MAX {
+            map.clear();
+        }
+        map.insert((username.to_owned(), device_id.to_owned()), now);
+    }
+
+    /// Whether the device's `last_seen` is due to be written at `now`; if
+    /// so, it counts as written.
+    pub fn due(&self, username: &str, device_id: &str, now: u64) -> bool {
+        let key = (username.to_owned(), device_id.to_owned());
+        let recent = self
+            .0
+            .lock()
+            .expect("touch times")
+            .get(&key)
+            .is_some_and(|&at| now.saturating_sub(at) < Self::EVERY_MS);
+        if !recent {
+            self.wrote(username, device_id, now);
+        }
+        !recent
+    }
+}
+
+/// An envelope as its recipient gets it: a v1 body as it was put, or a v2
+/// entry (`"n":…,"to":{…}}`) joined to its shared part (`{"v":2,…`).
+pub fn assemble(body: Vec<u8>, common: Option<Vec<u8>>) -> Vec<u8> {
+    match common {
+        None => body,
+        Some(mut common) => {
+            common.reserve(body.len() + 1);
+            common.push(b',');
+            common.extend_from_slice(&body);
+            common
+        }
+    }
+}
+
+/// The envelopes of a fetch, in order, until they reach `max_bytes` (at
+/// least one is returned when any matched).
+pub fn within_budget(bodies: impl IntoIterator<Item = Vec<u8>>, max_bytes: usize) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut total = 0;
+    for body in bodies {
+        if !out.is_empty() && total + body.len() > max_bytes {
+            break;
+        }
+        total += body.len();
+        out.push(body);
+    }
+    out
+}
+
 /// Callback the store calls after each commit with the recipients that got
 /// mail; with none when any recipient may have (see `PgStore::open`).
 pub type CommitHook = std::sync::Arc<dyn Fn(&[String]) + Send + Sync>;

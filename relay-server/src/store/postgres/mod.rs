@@ -43,10 +43,6 @@ pub const DEFAULT_POOL: usize = 16;
 pub(super) const ATTEMPTS: u32 = 8;
 /// Acked ids are remembered this long (as in SQLite).
 const DELIVERED_KEEP_MS: u64 = 30 * 24 * 3600 * 1000;
-/// A device's `last_seen` is written at most this often by one instance.
-const TOUCH_EVERY_MS: u64 = 5 * 60 * 1000;
-/// Most entries of the touch-time map before it starts over.
-const TOUCHED_MAX: usize = 100_000;
 
 /// Why a transaction's body stopped: a refusal to answer with, or a
 /// database error (retried when it is a lost race).
@@ -149,7 +145,7 @@ pub struct PgStore {
     /// The task that LISTENs; aborted on drop.
     listener: tokio::task::JoinHandle<()>,
     /// When this instance last wrote each device's `last_seen`.
-    touched: std::sync::Mutex<std::collections::HashMap<(String, String), u64>>,
+    touched: super::TouchTimes,
     /// Queue into the envelope writers (`mail`).
     writes: tokio::sync::mpsc::Sender<mail::Job>,
 }

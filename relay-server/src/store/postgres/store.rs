@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use super::{PgStore, TOUCH_EVERY_MS, TOUCHED_MAX, device_info, in_tx, mail, sql_error, write};
+use super::{PgStore, device_info, in_tx, mail, sql_error, write};
 use crate::store::sqlite::now_ms;
 use crate::store::{
     Account, Blob, BlobCreated, DeviceChoice, DeviceInfo, FetchFilter, NewBlob, NewEnvelope,
@@ -13,18 +13,9 @@ use crate::store::{
 };
 use tokio_postgres::Row;
 
-/// A row's envelope as the recipient gets it (see the SQLite reading).
+/// A row's envelope as the recipient gets it (`store::assemble`).
 fn assemble(r: &Row) -> Vec<u8> {
-    let body: Vec<u8> = r.get(0);
-    match r.get::<_, Option<Vec<u8>>>(1) {
-        None => body,
-        Some(mut common) => {
-            common.reserve(body.len() + 1);
-            common.push(b',');
-            common.extend_from_slice(&body);
-            common
-        }
-    }
+    crate::store::assemble(r.get(0), r.get(1))
 }
 
 #[async_trait]
@@ -83,11 +74,7 @@ impl Store for PgStore {
             max_per_user,
         )
         .await?;
-        let mut touched = self.touched.lock().expect("touch times");
-        if touched.len() >= TOUCHED_MAX {
-            touched.clear();
-        }
-        touched.insert((username.to_owned(), found.0.id.clone()), now_ms());
+        self.touched.wrote(username, &found.0.id, now_ms());
         Ok(found)
     }
 
@@ -155,19 +142,8 @@ impl Store for PgStore {
 
     async fn touch_device(&self, username: &str, device_id: &str) -> StoreResult<()> {
         let now = now_ms();
-        let key = (username.to_owned(), device_id.to_owned());
-        {
-            let mut touched = self.touched.lock().expect("touch times");
-            if touched
-                .get(&key)
-                .is_some_and(|&at| now.saturating_sub(at) < TOUCH_EVERY_MS)
-            {
-                return Ok(());
-            }
-            if touched.len() >= TOUCHED_MAX {
-                touched.clear();
-            }
-            touched.insert(key, now);
+        if !self.touched.due(username, device_id, now) {
+            return Ok(());
         }
         let now = now as i64;
         in_tx!(self, |tx| {
@@ -235,8 +211,9 @@ impl Store for PgStore {
             .until
             .filter(|&t| t <= i64::MAX as u64)
             .map(|t| t as i64);
-        let rows = self
-            .query(
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
                 "SELECT m.body, b.common FROM copies c
                  JOIN mailbox m ON m.seq = c.seq
                  LEFT JOIN bodies b ON b.body_id = m.shared
@@ -245,27 +222,29 @@ impl Store for PgStore {
                    AND ($4::bigint IS NULL OR m.ts >= $4)
                    AND ($5::bigint IS NULL OR m.ts < $5)
                  ORDER BY c.seq LIMIT $6",
-                &[
-                    &recipient,
-                    &device,
-                    &filter.from,
-                    &since,
-                    &until,
-                    &(filter.limit.min(i64::MAX as usize) as i64),
-                ],
             )
-            .await?;
-        let mut out = Vec::new();
+            .await
+            .map_err(|e| sql_error(&e))?;
+        let limit = filter.limit.min(i64::MAX as usize) as i64;
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] =
+            [&recipient, &device, &filter.from, &since, &until, &limit];
+        // Read as rows arrive: those past the byte budget are never kept.
+        let rows = client
+            .query_raw(&stmt, params)
+            .await
+            .map_err(|e| sql_error(&e))?;
+        futures_util::pin_mut!(rows);
+        let mut bodies = Vec::new();
         let mut total = 0;
-        for row in &rows {
-            let body = assemble(row);
-            if !out.is_empty() && total + body.len() > filter.max_bytes {
+        while let Some(row) = futures_util::StreamExt::next(&mut rows).await {
+            let body = assemble(&row.map_err(|e| sql_error(&e))?);
+            if !bodies.is_empty() && total + body.len() > filter.max_bytes {
                 break;
             }
             total += body.len();
-            out.push(body);
+            bodies.push(body);
         }
-        Ok(out)
+        Ok(bodies)
     }
 
     async fn get_envelope(

@@ -77,7 +77,7 @@ pub struct SqliteStore {
     /// revocation goes through it and clears the cache after its commit.
     sessions: Mutex<SessionCache>,
     /// When each device's `last_seen` was last written.
-    touched: Mutex<HashMap<(String, String), u64>>,
+    touched: super::TouchTimes,
 }
 
 /// Cached session lookups. `generation` moves on every revocation, so a lookup
@@ -91,8 +91,6 @@ struct SessionCache {
 
 /// Most cached sessions; past it the cache starts over.
 const SESSION_CACHE: usize = 100_000;
-/// A device's `last_seen` is written at most this often.
-const TOUCH_EVERY_MS: u64 = 5 * 60 * 1000;
 
 /// A fresh device id: 64 random bits as 16 lowercase hex digits.
 pub(crate) fn new_device_id() -> String {
@@ -133,7 +131,7 @@ impl SqliteStore {
             path,
             writer: Mutex::new(Some(writer)),
             sessions: Mutex::new(SessionCache::default()),
-            touched: Mutex::new(HashMap::new()),
+            touched: super::TouchTimes::default(),
         })
     }
 
@@ -259,10 +257,7 @@ impl Store for SqliteStore {
         let WriteOk::Session(info, revoked) = self.write(op).await? else {
             unreachable!("a new session answers with its device and the sessions it revoked")
         };
-        self.touched
-            .lock()
-            .expect("touch times")
-            .insert((username.to_owned(), info.id.clone()), now_ms());
+        self.touched.wrote(username, &info.id, now_ms());
         if !revoked.is_empty() {
             let mut cache = self.sessions.lock().expect("session cache");
             cache.generation += 1;
@@ -345,24 +340,12 @@ impl Store for SqliteStore {
     }
 
     async fn touch_device(&self, username: &str, device_id: &str) -> StoreResult<()> {
-        let now = now_ms();
-        let key = (username.to_owned(), device_id.to_owned());
-        {
-            let mut touched = self.touched.lock().expect("touch times");
-            if touched
-                .get(&key)
-                .is_some_and(|&at| now.saturating_sub(at) < TOUCH_EVERY_MS)
-            {
-                return Ok(());
-            }
-            if touched.len() >= SESSION_CACHE {
-                touched.clear();
-            }
-            touched.insert(key.clone(), now);
+        if !self.touched.due(username, device_id, now_ms()) {
+            return Ok(());
         }
         self.write(WriteOp::TouchDevice {
-            username: key.0,
-            device_id: key.1,
+            username: username.to_owned(),
+            device_id: device_id.to_owned(),
         })
         .await
         .map(|_| ())

@@ -104,17 +104,14 @@ pub(super) fn fetch(
         ],
         assemble,
     )?;
-    let mut out = Vec::new();
-    let mut total = 0;
-    for body in rows {
-        let body = body?;
-        if !out.is_empty() && total + body.len() > filter.max_bytes {
-            break;
-        }
-        total += body.len();
-        out.push(body);
+    // Read lazily: rows past the byte budget are never read.
+    let mut failed = None;
+    let bodies = rows.map_while(|row| row.map_err(|e| failed = Some(e)).ok());
+    let out = crate::store::within_budget(bodies, filter.max_bytes);
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(out),
     }
-    Ok(out)
 }
 
 pub(super) fn envelope(
@@ -133,17 +130,7 @@ pub(super) fn envelope(
     .optional()
 }
 
-/// A row's envelope as the recipient gets it: a v1 body as it was put, or a
-/// v2 entry joined to its shared part (`{"v":2,…` + `,` + `"n":…,"to":{…}}`).
+/// A row's envelope as the recipient gets it (`store::assemble`).
 fn assemble(r: &rusqlite::Row<'_>) -> rusqlite::Result<Vec<u8>> {
-    let body: Vec<u8> = r.get(0)?;
-    Ok(match r.get::<_, Option<Vec<u8>>>(1)? {
-        None => body,
-        Some(mut common) => {
-            common.reserve(body.len() + 1);
-            common.push(b',');
-            common.extend_from_slice(&body);
-            common
-        }
-    })
+    Ok(crate::store::assemble(r.get(0)?, r.get(1)?))
 }
