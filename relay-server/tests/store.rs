@@ -67,6 +67,8 @@ mod durability;
 mod links;
 #[path = "store/messages.rs"]
 mod messages;
+#[path = "store/restart.rs"]
+mod restart;
 #[path = "store/sessions.rs"]
 mod sessions;
 #[path = "store/shared.rs"]
