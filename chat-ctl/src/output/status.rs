@@ -34,7 +34,8 @@ pub fn status_human(s: &StatusResult) -> String {
     if s.relays.len() > 1 {
         for (i, r) in s.relays.iter().enumerate() {
             let state = match (&r.failure, r.in_use) {
-                (_, true) => "in use".to_owned(),
+                (Some(why), true) => format!("in use · failed: {why}"),
+                (None, true) => "in use".to_owned(),
                 (Some(why), false) => format!("failed: {why}"),
                 (None, false) => "standing by".to_owned(),
             };

@@ -7,10 +7,16 @@
 //! timed out), or that answers that it cannot serve now (503, and for a
 //! request that may be sent twice also 500, 502 and 504), is sent to the
 //! next URL in the list, and that one is used from then on. Every
-//! `RETURN_AFTER` one request tries the first URL again, so chatd goes back
-//! to it once it is up. A TLS failure never moves on: whoever answered at
-//! that URL failed to prove it is the relay, and the user must hear of it
-//! rather than have it routed around.
+//! `RETURN_AFTER` away from the first URL, a probe of its own (`GET
+//! /v1/health`, a few seconds at most) looks at the first URL, and chatd
+//! goes back to it once it answers; no user request waits on that look. A
+//! TLS failure never moves on: whoever answered at that URL failed to prove
+//! it is the relay, and the user must hear of it rather than have it routed
+//! around (a probe that meets one records it and stays where it is).
+//!
+//! A request moves the route only if the route has not moved since it
+//! started: a slow answer from a URL chatd has since left (a long-poll
+//! that began before a move) does not take it back there.
 
 use std::time::{Duration, Instant};
 
@@ -58,11 +64,24 @@ pub struct Failure {
 pub struct Route {
     /// The URL requests go to first.
     current: usize,
-    /// When a request last started at the first URL while `current` was
-    /// another, or when it moved there (the clock for `RETURN_AFTER`).
+    /// Counts the moves, so that a request's answer can tell whether the
+    /// route moved while it was under way.
+    generation: u64,
+    /// When the first URL was last looked at while `current` was another,
+    /// or when chatd moved away (the clock for `RETURN_AFTER`).
     checked_first: Instant,
     /// Each URL's last failure, cleared when it answers.
     failures: Vec<Option<Failure>>,
+}
+
+/// Where a request goes: the URLs in the order it tries them, and the
+/// route's generation when it started.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// URL indexes, the one in use first.
+    pub order: Vec<usize>,
+    /// [`Route::answered`] takes it back.
+    pub generation: u64,
 }
 
 /// A change of URL, to log.
@@ -81,6 +100,7 @@ impl Route {
     pub fn new(n: usize, now: Instant) -> Route {
         Route {
             current: 0,
+            generation: 0,
             checked_first: now,
             failures: vec![None; n],
         }
@@ -91,20 +111,25 @@ impl Route {
         self.current
     }
 
-    /// The order in which a request made `now` tries the URLs: from the one
-    /// in use on, round the list; from the first when chatd has been away
-    /// from it for `RETURN_AFTER` (one request then checks it for all).
-    pub fn order(&mut self, now: Instant) -> Vec<usize> {
+    /// The order in which a request tries the URLs: from the one in use
+    /// on, round the list.
+    pub fn plan(&self) -> Plan {
         let n = self.failures.len();
-        let start = if self.current != 0
-            && now.saturating_duration_since(self.checked_first) >= RETURN_AFTER
-        {
+        Plan {
+            order: (0..n).map(|k| (self.current + k) % n).collect(),
+            generation: self.generation,
+        }
+    }
+
+    /// Whether the first URL is due a look at `now` (chatd has been away
+    /// from it for `RETURN_AFTER`); true once per period, for one probe.
+    pub fn first_is_due(&mut self, now: Instant) -> bool {
+        let due =
+            self.current != 0 && now.saturating_duration_since(self.checked_first) >= RETURN_AFTER;
+        if due {
             self.checked_first = now;
-            0
-        } else {
-            self.current
-        };
-        (0..n).map(|k| (start + k) % n).collect()
+        }
+        due
     }
 
     /// URL `i` failed at `at_ms` because of `why`.
@@ -112,11 +137,13 @@ impl Route {
         self.failures[i] = Some(Failure { at_ms, why });
     }
 
-    /// URL `i` answered at `now`: it is the one in use from now on. Says
-    /// so when that is a change.
-    pub fn answered(&mut self, i: usize, now: Instant) -> Option<Moved> {
+    /// URL `i` answered, at `now`, a request that started at `generation`:
+    /// it is the one in use from now on, unless the route moved since that
+    /// request started (then its answer is old news). Says so when that is
+    /// a change.
+    pub fn answered(&mut self, i: usize, generation: u64, now: Instant) -> Option<Moved> {
         self.failures[i] = None;
-        if i == self.current {
+        if i == self.current || generation != self.generation {
             return None;
         }
         let moved = Moved {
@@ -125,6 +152,7 @@ impl Route {
             why: self.failures[self.current].as_ref().map(|f| f.why.clone()),
         };
         self.current = i;
+        self.generation += 1;
         self.checked_first = now;
         Some(moved)
     }
@@ -152,10 +180,11 @@ mod tests {
     fn a_request_starts_at_the_url_in_use_and_goes_round_the_list() {
         let t0 = Instant::now();
         let mut route = Route::new(3, t0);
-        assert_eq!(route.order(t0), [0, 1, 2]);
+        let plan = route.plan();
+        assert_eq!(plan.order, [0, 1, 2]);
         route.failed(0, 1, "refused".into());
         assert_eq!(
-            route.answered(1, t0),
+            route.answered(1, plan.generation, t0),
             Some(Moved {
                 from: 0,
                 to: 1,
@@ -163,44 +192,63 @@ mod tests {
             })
         );
         // Sticky: the next requests start where the last one got through.
-        assert_eq!(route.order(t0 + Duration::from_secs(1)), [1, 2, 0]);
-        assert_eq!(route.answered(1, t0), None, "no change, nothing to log");
+        let plan = route.plan();
+        assert_eq!(plan.order, [1, 2, 0]);
+        assert_eq!(route.answered(1, plan.generation, t0), None, "no change");
         route.failed(1, 2, "reset".into());
-        assert_eq!(route.answered(2, t0).map(|m| (m.from, m.to)), Some((1, 2)));
-        assert_eq!(route.order(t0 + Duration::from_secs(2)), [2, 0, 1]);
+        assert_eq!(
+            route
+                .answered(2, plan.generation, t0)
+                .map(|m| (m.from, m.to)),
+            Some((1, 2))
+        );
+        assert_eq!(route.plan().order, [2, 0, 1]);
     }
 
     #[test]
-    fn the_first_url_is_tried_again_after_a_while_by_one_request() {
+    fn a_late_answer_from_a_url_left_since_does_not_take_chatd_back() {
         let t0 = Instant::now();
         let mut route = Route::new(2, t0);
+        // A long-poll starts on the first URL ...
+        let long_poll = route.plan();
+        // ... the first fails another request, which moves to the second ...
+        let put = route.plan();
+        route.failed(0, 1, "reset".into());
+        assert!(route.answered(1, put.generation, t0).is_some());
+        // ... and the long-poll's answer from the first comes in late.
+        assert_eq!(route.answered(0, long_poll.generation, t0), None);
+        assert_eq!(route.current(), 1, "still on the second");
+        assert_eq!(route.view(&["a".into(), "b".into()])[0].failure, None);
+    }
+
+    #[test]
+    fn the_first_url_is_looked_at_again_once_per_period() {
+        let t0 = Instant::now();
+        let mut route = Route::new(2, t0);
+        assert!(
+            !route.first_is_due(t0 + RETURN_AFTER),
+            "on the first: never"
+        );
         route.failed(0, 1, "refused".into());
-        route.answered(1, t0);
-        assert_eq!(route.order(t0 + RETURN_AFTER / 2), [1, 0]);
+        route.answered(1, 0, t0);
+        assert!(!route.first_is_due(t0 + RETURN_AFTER / 2));
         let later = t0 + RETURN_AFTER;
-        assert_eq!(
-            route.order(later),
-            [0, 1],
-            "time to look at the first again"
-        );
-        assert_eq!(
-            route.order(later),
-            [1, 0],
-            "only one request looks; the others stay where it works"
-        );
-        // Still down: chatd stays on the second, and looks again later.
+        assert!(route.first_is_due(later), "time to look at the first again");
+        assert!(!route.first_is_due(later), "one probe per period");
+        // Requests meanwhile stay where it works.
+        assert_eq!(route.plan().order, [1, 0]);
+        // Still down: the probe fails, chatd stays, and looks again later.
         route.failed(0, 2, "refused".into());
-        assert_eq!(route.answered(1, later), None);
-        assert_eq!(route.order(later + RETURN_AFTER / 2), [1, 0]);
-        assert_eq!(route.order(later + RETURN_AFTER), [0, 1]);
-        // Back up: it is the one in use again.
+        assert!(route.first_is_due(later + RETURN_AFTER));
+        // Back up: the probe's answer takes chatd back.
+        let probe = route.plan();
         assert_eq!(
             route
-                .answered(0, later + RETURN_AFTER)
+                .answered(0, probe.generation, later + RETURN_AFTER)
                 .map(|m| (m.from, m.to)),
             Some((1, 0))
         );
-        assert_eq!(route.order(later + RETURN_AFTER * 3), [0, 1]);
+        assert!(!route.first_is_due(later + RETURN_AFTER * 3), "home again");
     }
 
     #[test]
@@ -209,13 +257,13 @@ mod tests {
         let urls = vec!["https://a".to_owned(), "https://b".to_owned()];
         let mut route = Route::new(2, t0);
         route.failed(0, 42, "refused".into());
-        route.answered(1, t0);
+        route.answered(1, 0, t0);
         let view = route.view(&urls);
         assert!(!view[0].in_use && view[1].in_use);
         assert_eq!(view[0].failure.as_deref(), Some("refused"));
         assert_eq!(view[0].failed_at, Some(42));
         assert_eq!(view[1].failure, None);
-        route.answered(0, t0);
+        route.answered(0, 1, t0);
         assert_eq!(
             route.view(&urls)[0].failure,
             None,

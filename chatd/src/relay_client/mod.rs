@@ -21,7 +21,7 @@ pub use proxy::{proxy_for, shown as shown_proxy};
 pub use tls::{TlsReason, cert_facts, describe_ca, parse_pin};
 pub use url::{MAX_RELAY_URLS, UrlError, check_url, check_urls, is_loopback_host};
 
-use failover::{Moved, Resend, Route, moves_on_after_status};
+use failover::{Moved, Plan, Resend, Route, moves_on_after_status};
 
 use reqwest::{Method, StatusCode};
 use serde_json::value::RawValue;
@@ -361,7 +361,10 @@ impl RelayClient {
         .timeout(Duration::from_secs(secs))
         .build()
         .map_err(|e| RelayError::Protocol(e.to_string()))?;
-        let order = self.route().order(Instant::now());
+        if self.route().first_is_due(Instant::now()) {
+            self.probe_first();
+        }
+        let Plan { order, generation } = self.route().plan();
         let mut template = Some(template);
         let mut last = None;
         for (n, &i) in order.iter().enumerate() {
@@ -388,7 +391,7 @@ impl RelayClient {
                     last = Some(err);
                 }
                 Ok(resp) => {
-                    let moved = self.route().answered(i, Instant::now());
+                    let moved = self.route().answered(i, generation, Instant::now());
                     if let Some(m) = moved {
                         self.log_move(m);
                     }
@@ -413,6 +416,38 @@ impl RelayClient {
             }
         }
         Err(last.unwrap_or_else(|| RelayError::Settings("no relay URL".into())))
+    }
+
+    /// Looks at the first URL in the background (`GET /v1/health`, 10 s at
+    /// most) and goes back to it if it answers; a failure, TLS or other, is
+    /// only recorded (docs/SECURITY.md §2.1). No user request waits on it.
+    fn probe_first(&self) {
+        let client = self.clone();
+        tokio::spawn(async move {
+            let first = &client.inner.list[0];
+            let generation = client.route().plan().generation;
+            let request = first
+                .http
+                .get(format!("{}/v1/health", first.base))
+                .timeout(Duration::from_secs(10))
+                .send();
+            match request.await {
+                Ok(resp) if resp.status().is_success() => {
+                    let moved = client.route().answered(0, generation, Instant::now());
+                    if let Some(m) = moved {
+                        client.log_move(m);
+                    }
+                }
+                Ok(resp) => {
+                    let err = refused(resp).await;
+                    client.route().failed(0, now_ms(), err.to_string());
+                }
+                Err(e) => {
+                    let err = transport(e);
+                    client.route().failed(0, now_ms(), err.to_string());
+                }
+            }
+        });
     }
 
     /// One line when requests go to another URL from now on; the URLs and

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use deadpool_postgres::Pool;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::write::{Tx, add_copies, forget_released, lock_accounts, notify};
+use super::write::{Tx, add_copies, lock_accounts, notify};
 use super::{ATTEMPTS, Fail, lost_race, sql_error};
 use crate::store::{
     CommitHook, NewEnvelope, NewSharedEnvelope, PutOutcome, Quota, SharedPutOutcome, Skip,
@@ -219,6 +219,25 @@ async fn apply(
             .await?
             .into_iter()
             .collect();
+    // The acks next, all at once too (`acks`), then the v2 PUTs in order.
+    let acks: Vec<super::acks::AckJob<'_>> = batch
+        .iter()
+        .enumerate()
+        .filter_map(|(n, job)| match job {
+            Job::Ack {
+                recipient,
+                device,
+                ids,
+                ..
+            } => Some((n, recipient.as_str(), device.as_str(), ids.as_slice())),
+            _ => None,
+        })
+        .collect();
+    let mut ack_answers: HashMap<usize, StoreResult<usize>> =
+        super::acks::ack_all(tx, &mut usage, &acks, now)
+            .await?
+            .into_iter()
+            .collect();
     let mut done = Vec::with_capacity(batch.len());
     for (n, job) in batch.iter().enumerate() {
         done.push(match job {
@@ -233,16 +252,10 @@ async fn apply(
                     Err(f) => Err(sql(f)?),
                 },
             ),
-            Job::Ack {
-                recipient,
-                device,
-                ids,
-                ..
-            } => Done::Ack(
-                match ack(tx, &mut usage, recipient, device, ids, now).await {
-                    Ok(v) => Ok(v),
-                    Err(f) => Err(sql(f)?),
-                },
+            Job::Ack { .. } => Done::Ack(
+                ack_answers
+                    .remove(&n)
+                    .expect("every ack of the batch is answered"),
             ),
         });
     }
@@ -409,50 +422,5 @@ async fn put_shared(
         }
         woken.extend(out.stored.iter().cloned());
         Ok(out)
-    }
-}
-
-/// Acks in `tx` (see [`put_shared`]); the recipient's row is locked, so that two
-/// devices acking the last two copies of one envelope at once cannot each
-/// leave it for the other.
-async fn ack(
-    tx: &Tx<'_>,
-    usage: &mut Usage,
-    recipient: &str,
-    device: &str,
-    ids: &[String],
-    now: i64,
-) -> Result<usize, Fail> {
-    {
-        let stmt = tx
-            .prepare_cached(
-                "DELETE FROM copies c USING mailbox m
-                 WHERE c.username = $1 AND c.device_id = $2 AND m.seq = c.seq
-                   AND m.recipient = $1 AND m.id = ANY($3)
-                 RETURNING m.id",
-            )
-            .await?;
-        let done: Vec<String> = tx
-            .query(&stmt, &[&recipient, &device, &ids])
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        if done.is_empty() {
-            return Ok(0);
-        }
-        let stmt = tx
-            .prepare_cached(
-                "DELETE FROM mailbox m WHERE recipient = $1 AND id = ANY($2)
-                   AND NOT EXISTS (SELECT 1 FROM copies c WHERE c.seq = m.seq)
-                 RETURNING sender, id, digest, size",
-            )
-            .await?;
-        let gone = tx.query(&stmt, &[&recipient, &done]).await?;
-        let (count, bytes) = forget_released(tx, recipient, &gone, now).await?;
-        if let Some(u) = usage.get_mut(recipient) {
-            *u = (u.0 - count, u.1 - bytes);
-        }
-        Ok(done.len())
     }
 }

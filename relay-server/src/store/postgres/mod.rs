@@ -16,6 +16,7 @@
 //! `NOTIFY relay_mail` in its transaction, and each instance LISTENs
 //! (`listen`); the writing instance wakes its own long-polls at once.
 
+mod acks;
 mod listen;
 mod mail;
 mod puts;

@@ -269,7 +269,7 @@ async fn retire_device(
 /// Remembers released envelopes as delivered (so a sender's retry is
 /// answered 200) and takes them off the mailbox's count; returns the count
 /// and bytes taken off.
-pub(super) async fn forget_released(
+async fn forget_released(
     tx: &Tx<'_>,
     username: &str,
     gone: &[tokio_postgres::Row],
