@@ -162,7 +162,7 @@ impl World {
         store
             .set_account(&AccountRow {
                 user: "bob".into(),
-                relay_url: self.relay_url.clone(),
+                relay_urls: vec![self.relay_url.clone()],
                 key_bits: 2048,
                 trust: RelayTrust::default(),
                 device_id: None,
