@@ -24,6 +24,7 @@ use write::{Job, WriteOk, WriteOp, writer_loop};
 
 mod blobs;
 mod devices;
+mod mail;
 mod read;
 mod write;
 
