@@ -73,3 +73,5 @@ mod restart;
 mod sessions;
 #[path = "store/shared.rs"]
 mod shared;
+#[path = "store/throttle.rs"]
+mod throttle;

@@ -1,6 +1,7 @@
 //! Authentication: passwords (Argon2id), session tokens, the
 //! authenticated-user extractor, per-token rate limits and the login throttle.
 
+mod admit;
 mod passwords;
 mod rate;
 mod throttle;
@@ -10,6 +11,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
+pub use admit::{Admitted, admit};
 pub use passwords::{PasswordError, Passwords};
 pub use rate::RateLimiter;
 pub use throttle::{Attempt, Throttle};

@@ -24,6 +24,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::MAX_KEYS;
+use crate::store::ThrottleRule;
+use crate::store::sqlite::now_ms;
 
 /// Failure times kept per user: enough for the delay to reach any sane cap
 /// (2^15 times the first delay).
@@ -147,9 +149,25 @@ impl Throttle {
         })
     }
 
+    /// The budget as a store shared by several instances applies it, now.
+    pub fn shared_rule(&self) -> ThrottleRule {
+        ThrottleRule {
+            limit: self.limit,
+            window_ms: self.window.as_millis() as u64,
+            busy_ms: self.busy().as_millis() as u64,
+            now_ms: now_ms(),
+        }
+    }
+
+    /// How the throttle names `ip`'s address in a shared store: IPv4 as
+    /// is, IPv6 as its /64 (`2001:db8:1:2::`).
+    pub fn address_key(ip: IpAddr) -> String {
+        Addr::of(ip).0.to_string()
+    }
+
     /// The wait before a check of a user with `recent` failures (attempts in
     /// flight included).
-    fn delay_after(&self, recent: usize) -> Duration {
+    pub(super) fn delay_after(&self, recent: usize) -> Duration {
         if recent == 0 {
             return Duration::ZERO;
         }
@@ -224,7 +242,7 @@ impl Drop for Attempt<'_> {
 }
 
 /// Whole seconds, rounded up, at least one (a `Retry-After`).
-fn whole_seconds(d: Duration) -> u64 {
+pub(super) fn whole_seconds(d: Duration) -> u64 {
     (d.as_millis().div_ceil(1000) as u64).max(1)
 }
 
@@ -497,6 +515,19 @@ mod tests {
 
         fail(&t, "dave", "::ffff:192.0.2.7", 3, now);
         assert!(t.begin_at("erin", ip("192.0.2.7"), now).is_err());
+    }
+
+    /// A shared store counts addresses under the same names as memory does.
+    #[test]
+    fn the_shared_address_key_is_the_64_or_the_ipv4_address() {
+        for (host, key) in [
+            ("2001:db8:1:2::1", "2001:db8:1:2::"),
+            ("2001:db8:1:2:ffff:1:2:3", "2001:db8:1:2::"),
+            ("::ffff:192.0.2.7", "192.0.2.7"),
+            ("192.0.2.7", "192.0.2.7"),
+        ] {
+            assert_eq!(Throttle::address_key(ip(host)), key, "{host}");
+        }
     }
 
     #[test]

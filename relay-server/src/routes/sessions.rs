@@ -12,7 +12,7 @@ use ipc_schema::relay::{
 };
 
 use super::extract::{ApiJson, ClientIp};
-use crate::auth::{AuthUser, hash_token, new_token};
+use crate::auth::{AuthUser, admit, hash_token, new_token};
 use crate::error::AppError;
 use crate::server::AppState;
 use crate::store::DeviceChoice;
@@ -32,17 +32,12 @@ pub(crate) async fn verify_password(
     if !is_valid_username(username) {
         return Err(AppError::invalid_credentials());
     }
-    let attempt = state.throttle.begin(username, ip).map_err(|wait| {
-        crate::metrics::metrics()
-            .logins_throttled
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        AppError::rate_limited(wait)
-    })?;
+    let attempt = admit(&state.throttle, &state.store, username, ip).await?;
     tokio::time::sleep(attempt.delay()).await;
     let account = match state.store.account(username).await {
         Ok(account) => account,
         Err(e) => {
-            attempt.unverified();
+            attempt.unverified().await;
             return Err(e.into());
         }
     };
@@ -52,15 +47,15 @@ pub(crate) async fn verify_password(
         .await
     {
         Ok(true) => {
-            attempt.succeeded();
+            attempt.succeeded().await;
             Ok(())
         }
         Ok(false) => {
-            attempt.failed();
+            attempt.failed().await;
             Err(AppError::invalid_credentials())
         }
         Err(e) => {
-            attempt.unverified();
+            attempt.unverified().await;
             Err(e.into())
         }
     }

@@ -407,6 +407,67 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
     /// The totals the metrics report (a scan of the accounts and blobs).
     async fn stats(&self) -> StoreResult<StoreStats>;
+    /// Admits a password check of `username` from `addr` against the login
+    /// throttle's counts of every instance on this store, counting it as a
+    /// failure until [`end_login_attempt`](Store::end_login_attempt) says
+    /// otherwise (docs/RELAY.md §8). `Ok(None)`: the store serves one relay
+    /// process, whose memory is the only count (SQLite).
+    async fn begin_login_attempt(
+        &self,
+        username: &str,
+        addr: &str,
+        rule: ThrottleRule,
+    ) -> StoreResult<Option<SharedAdmission>> {
+        let _ = (username, addr, rule);
+        Ok(None)
+    }
+    /// How the admitted attempt `id` of `username` from `addr` ended.
+    async fn end_login_attempt(
+        &self,
+        id: i64,
+        username: &str,
+        addr: &str,
+        outcome: AttemptOutcome,
+    ) -> StoreResult<()> {
+        let _ = (id, username, addr, outcome);
+        Ok(())
+    }
+}
+
+/// The login throttle's budget, as a store shared by instances applies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleRule {
+    /// Failures (attempts in flight included) per (user, address) and per
+    /// address within the window before a check is refused.
+    pub limit: usize,
+    /// How long a failure counts, in ms.
+    pub window_ms: u64,
+    /// The wait to give when the budget is full of attempts still in
+    /// flight, in ms.
+    pub busy_ms: u64,
+    /// Now, in ms since the epoch.
+    pub now_ms: u64,
+}
+
+/// What the shared login throttle said of a password check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SharedAdmission {
+    /// Over the pair's or the address's budget: wait this long (ms).
+    Refused { wait_ms: u64 },
+    /// Admitted as attempt `id`; the user had `user_recent` recent failures
+    /// and attempts in flight before it, on every instance.
+    Admitted { id: i64, user_recent: usize },
+}
+
+/// How an admitted password check ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// The password was right: the pair's earlier failures are forgiven.
+    Succeeded,
+    /// The password was wrong, the user unknown, or the request went away.
+    Failed,
+    /// No password was checked: the attempt is forgotten.
+    Unverified,
 }
 
 /// When each device's `last_seen` was last written by this process, so that

@@ -101,6 +101,31 @@ pub fn database_for(data_dir: &Path) -> Option<String> {
     Some(url)
 }
 
+/// A fresh PostgreSQL database for relays that share it, whichever store
+/// the rest of the suite runs on (several instances need PostgreSQL); needs
+/// `CHAT_TEST_PG`.
+pub fn shared_database() -> String {
+    let admin = std::env::var("CHAT_TEST_PG").unwrap_or_else(|_| {
+        panic!(
+            "two relay instances need PostgreSQL: \
+             export CHAT_TEST_PG=$(scripts/pg start /tmp/pgtest)"
+        )
+    });
+    let name = format!("api_shared_{:016x}", rand::random::<u64>());
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(relay_server::store::postgres::create_database(
+                &admin, &name,
+            ))
+    })
+    .join()
+    .expect("database creation")
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// Defaults of the relay, with a cheap Argon2id so registering is fast and
 /// short login delays so that failing on purpose is fast too; on the store
 /// the suite runs on (`on_postgres`).

@@ -287,6 +287,39 @@ async fn invalid_usernames_cost_no_password_check_and_no_throttle_budget() {
         .assert_status(201);
 }
 
+/// Two relay instances on one PostgreSQL count one throttle (docs/RELAY.md
+/// §8): ten wrong passwords, half through each, lock the address out on
+/// both, for the user and under another name; each instance alone has seen
+/// only five.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_through_two_instances_on_one_database_add_up() {
+    let database = shared_database();
+    let tune = |c: &mut relay_server::config::Config| {
+        c.database = Some(database.clone());
+        c.login_window = Duration::from_secs(60);
+    };
+    let one = Relay::start_with(tune).await;
+    let two = Relay::start_with(tune).await;
+    one.register("alice").await;
+    for i in 0..10 {
+        let relay = if i % 2 == 0 { &one } else { &two };
+        relay
+            .login("alice", "guess")
+            .await
+            .assert_error(401, "invalid_credentials");
+    }
+    for relay in [&one, &two] {
+        let locked = relay.login("alice", &password_of("alice")).await;
+        locked.assert_error(429, "rate_limited");
+        let wait = locked.retry_after();
+        assert!((1..=60).contains(&wait), "Retry-After {wait}");
+        relay
+            .login("bob", "guess")
+            .await
+            .assert_error(429, "rate_limited");
+    }
+}
+
 #[tokio::test]
 async fn failures_under_many_names_lock_out_the_address() {
     let relay = Relay::start().await;

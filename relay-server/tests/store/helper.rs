@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use sha2::{Digest as _, Sha256};
 
 pub use relay_server::store::{
-    BlobCreated, CommitHook, DeviceChoice, FetchFilter, MAX_DEVICES, NewBlob, NewEnvelope,
-    NewSharedEnvelope, PgStore, PutOutcome, Quota, SharedPutOutcome, Skip, SqliteStore, Store,
-    StoreError,
+    AttemptOutcome, BlobCreated, CommitHook, DeviceChoice, FetchFilter, MAX_DEVICES, NewBlob,
+    NewEnvelope, NewSharedEnvelope, PgStore, PutOutcome, Quota, SharedAdmission, SharedPutOutcome,
+    Skip, SqliteStore, Store, StoreError, ThrottleRule,
 };
 
 /// `assert!(matches!(…))` that shows what came instead.

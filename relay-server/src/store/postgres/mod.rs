@@ -22,6 +22,7 @@ mod mail;
 mod puts;
 mod schema;
 mod store;
+mod throttle;
 mod write;
 
 use std::str::FromStr as _;

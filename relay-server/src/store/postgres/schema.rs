@@ -121,6 +121,21 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (id, username)
     );
     CREATE INDEX blob_readers_by_user ON blob_readers(username);",
+    // 2: the login throttle's counts, shared by the instances (docs/RELAY.md
+    // §8). A row is an admitted password check: in flight until it fails
+    // (`failed`) or goes; `forgiven` once the pair logged in right since.
+    // Rows older than the throttle's window are deleted as admissions pass.
+    "CREATE TABLE login_attempts (
+        id       BIGSERIAL PRIMARY KEY,
+        username TEXT NOT NULL,
+        addr     TEXT NOT NULL,
+        at       BIGINT NOT NULL,
+        failed   BOOLEAN NOT NULL DEFAULT false,
+        forgiven BOOLEAN NOT NULL DEFAULT false
+    );
+    CREATE INDEX login_attempts_by_addr ON login_attempts(addr, at);
+    CREATE INDEX login_attempts_by_user ON login_attempts(username, at);
+    CREATE INDEX login_attempts_by_time ON login_attempts(at);",
 ];
 
 /// The newest schema version this relay knows.

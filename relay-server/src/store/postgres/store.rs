@@ -4,12 +4,12 @@
 
 use async_trait::async_trait;
 
-use super::{PgStore, device_info, in_tx, mail, sql_error, write};
+use super::{PgStore, device_info, in_tx, mail, sql_error, throttle, write};
 use crate::store::sqlite::now_ms;
 use crate::store::{
-    Account, Blob, BlobCreated, DeviceChoice, DeviceInfo, FetchFilter, NewBlob, NewEnvelope,
-    NewSharedEnvelope, PutOutcome, Quota, Session, SharedPutOutcome, Store, StoreError,
-    StoreResult,
+    Account, AttemptOutcome, Blob, BlobCreated, DeviceChoice, DeviceInfo, FetchFilter, NewBlob,
+    NewEnvelope, NewSharedEnvelope, PutOutcome, Quota, Session, SharedAdmission, SharedPutOutcome,
+    Store, StoreError, StoreResult, ThrottleRule,
 };
 use tokio_postgres::Row;
 
@@ -435,6 +435,25 @@ impl Store for PgStore {
             blobs: n(3),
             blob_bytes: n(4),
         })
+    }
+
+    async fn begin_login_attempt(
+        &self,
+        username: &str,
+        addr: &str,
+        rule: ThrottleRule,
+    ) -> StoreResult<Option<SharedAdmission>> {
+        throttle::begin(self, username, addr, rule).await.map(Some)
+    }
+
+    async fn end_login_attempt(
+        &self,
+        id: i64,
+        username: &str,
+        addr: &str,
+        outcome: AttemptOutcome,
+    ) -> StoreResult<()> {
+        throttle::end(self, id, username, addr, outcome).await
     }
 
     async fn ping(&self) -> StoreResult<()> {
