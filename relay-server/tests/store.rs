@@ -69,6 +69,8 @@ mod links;
 mod messages;
 #[path = "store/restart.rs"]
 mod restart;
+#[path = "store/schema.rs"]
+mod schema;
 #[path = "store/sessions.rs"]
 mod sessions;
 #[path = "store/shared.rs"]

@@ -401,3 +401,66 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database as the chatd of version `version` left it.
+    fn at_version(path: &std::path::Path, version: usize) -> Connection {
+        let conn = Connection::open(path).unwrap();
+        for sql in &MIGRATIONS[..version] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", version as i64)
+            .unwrap();
+        conn
+    }
+
+    /// Migration 16 (several relay URLs) on an account a version-15 chatd
+    /// wrote: the account keeps its one URL, its trust settings and its
+    /// device, and the new column reads as no more URLs.
+    #[test]
+    fn an_account_from_before_several_urls_keeps_its_one_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chatd.db");
+        let old = at_version(&path, 15);
+        old.execute(
+            "INSERT INTO account (id, user, relay_url, key_bits, created_at, insecure_http,
+                                  relay_ca, relay_pin, device_id)
+             VALUES (1, 'alice', 'https://relay.example:8443', 3072, 1, 0, NULL,
+                     'sha256/AAAA', '0123456789abcdef')",
+            [],
+        )
+        .unwrap();
+        drop(old);
+
+        let store = crate::store::Store::open(&path).unwrap();
+        let account = store.account().unwrap().unwrap();
+        assert_eq!(account.user, "alice");
+        assert_eq!(account.relay_urls, ["https://relay.example:8443"]);
+        assert_eq!(account.key_bits, 3072);
+        assert_eq!(account.trust.pin.as_deref(), Some("sha256/AAAA"));
+        assert_eq!(account.device_id.as_deref(), Some("0123456789abcdef"));
+        drop(store);
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+    }
+
+    /// Every version a chatd has shipped upgrades to the newest in one open.
+    #[test]
+    fn every_older_schema_upgrades_to_the_newest() {
+        for version in 0..MIGRATIONS.len() {
+            let dir = tempfile::tempdir().unwrap();
+            let mut conn = at_version(&dir.path().join("chatd.db"), version);
+            migrate(&mut conn).unwrap_or_else(|e| panic!("from version {version}: {e}"));
+            let now: i64 = conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(now as usize, MIGRATIONS.len(), "from version {version}");
+        }
+    }
+}

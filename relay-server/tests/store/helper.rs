@@ -176,6 +176,22 @@ impl Backend {
         }
     }
 
+    /// Runs SQL statements on the PostgreSQL database beside the store (to
+    /// set up what no trait operation does, such as an older schema).
+    pub async fn execute_pg(&self, sql: &str) {
+        assert_eq!(self.kind, Kind::Postgres, "only for PostgreSQL tests");
+        let (client, connection) = tokio_postgres::connect(&self.location, tokio_postgres::NoTls)
+            .await
+            .expect("a connection to the test database");
+        let driver = tokio::spawn(connection);
+        client
+            .batch_execute(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        drop(client);
+        let _ = driver.await;
+    }
+
     /// Rows of `table` (a table name of both schemas) matching `filter`.
     pub async fn rows(&self, table: &str, filter: &str) -> i64 {
         self.scalar(&format!("SELECT count(*) FROM {table} WHERE {filter}"))
