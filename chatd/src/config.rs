@@ -121,6 +121,31 @@ impl FilesConfig {
     }
 }
 
+/// `[relay]`: how chatd moves between the relay's URLs (docs/IPC.md
+/// `status`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RelayConfig {
+    /// While on a later URL, chatd looks at the first one this often, in
+    /// seconds, and goes back once it answers (default 300; 1 to 86400).
+    pub return_to_first_secs: u64,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            return_to_first_secs: crate::relay_client::RETURN_AFTER.as_secs(),
+        }
+    }
+}
+
+impl RelayConfig {
+    /// How often chatd looks at the first URL while away from it.
+    pub fn return_to_first(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.return_to_first_secs)
+    }
+}
+
 /// `[events]`: how long the event log behind `subscribe {after}` is kept.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -170,6 +195,8 @@ pub struct Config {
     pub keys: KeysConfig,
     /// Files.
     pub files: FilesConfig,
+    /// The relay's URLs.
+    pub relay: RelayConfig,
 }
 
 impl Config {
@@ -182,6 +209,12 @@ impl Config {
                 if !(1..=90).contains(&c.keys.grace_days) {
                     return Err(format!(
                         "{}: keys.grace_days must be 1 to 90 days",
+                        path.display()
+                    ));
+                }
+                if !(1..=86_400).contains(&c.relay.return_to_first_secs) {
+                    return Err(format!(
+                        "{}: relay.return_to_first_secs must be 1 to 86400",
                         path.display()
                     ));
                 }
@@ -224,10 +257,11 @@ mod tests {
         assert_eq!(d.notifications, NotifyMode::Sender);
         assert_eq!(d.events.retention().days, 30);
         assert_eq!(d.keys.grace_ms(), 7 * 24 * 3600 * 1000);
+        assert_eq!(d.relay.return_to_first().as_secs(), 300);
     }
 
     #[test]
-    fn the_grace_period_is_bounded() {
+    fn settings_out_of_their_range_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
         for (text, ok) in [
@@ -239,6 +273,11 @@ mod tests {
             ("[files]\nauto_download_mib = 0\nmax_send_mib = 4096", true),
             ("[files]\nmax_send_mib = 0", false),
             ("[files]\nauto_download = 3", false),
+            ("[relay]\nreturn_to_first_secs = 1", true),
+            ("[relay]\nreturn_to_first_secs = 86400", true),
+            ("[relay]\nreturn_to_first_secs = 0", false),
+            ("[relay]\nreturn_to_first_secs = 86401", false),
+            ("[relay]\nreturn = 3", false),
         ] {
             std::fs::write(&path, text).unwrap();
             assert_eq!(Config::load(&path).is_ok(), ok, "{text}");

@@ -123,7 +123,7 @@ impl Daemon {
         let device_name = super::devices::device_name(r.device_name)?;
         // Everything that can be refused locally is refused before keys are
         // made or the relay is asked.
-        let relay = RelayClient::new(&relay_urls, &trust)?;
+        let relay = self.new_relay_client(&relay_urls, &trust)?;
         let identity = match self.load_identity(&r.username).await? {
             Some(existing) => existing,
             None => {

@@ -193,7 +193,7 @@ impl Daemon {
                 .map_err(|e| DaemonError::Invalid(e.to_string()))?;
         let trust = super::account::normalized(setup.trust)?;
         let device_name = super::devices::device_name(setup.device_name)?;
-        let relay = RelayClient::new(&relay_urls, &trust)?;
+        let relay = self.new_relay_client(&relay_urls, &trust)?;
         // The relay must know this account by these keys: a backup of an
         // older identity would make a device nobody can write to.
         let fetch = match (&from, &code) {

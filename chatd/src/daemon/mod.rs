@@ -252,9 +252,20 @@ impl Daemon {
         {
             return Ok(client.clone());
         }
-        let client = RelayClient::new(&account.relay_urls, &account.trust)?;
+        let client = self.new_relay_client(&account.relay_urls, &account.trust)?;
         *cached = Some((account.relay_urls, account.trust, client.clone()));
         Ok(client)
+    }
+
+    /// A client for the relay at `urls`, moving between them as the
+    /// config says (`[relay]`).
+    pub(crate) fn new_relay_client(
+        &self,
+        urls: &[String],
+        trust: &crate::store::RelayTrust,
+    ) -> Result<RelayClient, crate::relay_client::RelayError> {
+        Ok(RelayClient::new(urls, trust)?
+            .returning_to_first_after(self.config.relay.return_to_first()))
     }
 
     /// Keeps `client`, made for `urls` and `trust` (by a registration or a

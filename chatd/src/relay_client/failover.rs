@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use ipc_schema::methods::RelayUrlView;
 
-/// How long chatd stays on a later URL before a request tries the first
-/// one again.
+/// How long chatd stays on a later URL before it looks at the first one
+/// again, unless `[relay] return_to_first_secs` says otherwise.
 pub const RETURN_AFTER: Duration = Duration::from_secs(5 * 60);
 
 /// Whether a request may reach the relay twice.
@@ -68,8 +68,11 @@ pub struct Route {
     /// route moved while it was under way.
     generation: u64,
     /// When the first URL was last looked at while `current` was another,
-    /// or when chatd moved away (the clock for `RETURN_AFTER`).
+    /// or when chatd moved away (the clock for `return_after`).
     checked_first: Instant,
+    /// How long chatd stays away from the first URL between looks at it
+    /// ([`RETURN_AFTER`] unless set).
+    return_after: Duration,
     /// Each URL's last failure, cleared when it answers.
     failures: Vec<Option<Failure>>,
 }
@@ -102,8 +105,14 @@ impl Route {
             current: 0,
             generation: 0,
             checked_first: now,
+            return_after: RETURN_AFTER,
             failures: vec![None; n],
         }
+    }
+
+    /// Looks at the first URL every `every` while away from it.
+    pub fn set_return_after(&mut self, every: Duration) {
+        self.return_after = every;
     }
 
     /// The URL in use.
@@ -122,10 +131,10 @@ impl Route {
     }
 
     /// Whether the first URL is due a look at `now` (chatd has been away
-    /// from it for `RETURN_AFTER`); true once per period, for one probe.
+    /// from it for `return_after`); true once per period, for one probe.
     pub fn first_is_due(&mut self, now: Instant) -> bool {
-        let due =
-            self.current != 0 && now.saturating_duration_since(self.checked_first) >= RETURN_AFTER;
+        let due = self.current != 0
+            && now.saturating_duration_since(self.checked_first) >= self.return_after;
         if due {
             self.checked_first = now;
         }

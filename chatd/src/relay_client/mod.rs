@@ -324,6 +324,13 @@ impl RelayClient {
         })
     }
 
+    /// While on a later URL, looks at the first one every `every` (instead
+    /// of [`RETURN_AFTER`]); `[relay] return_to_first_secs`.
+    pub fn returning_to_first_after(self, every: Duration) -> RelayClient {
+        self.route().set_return_after(every);
+        self
+    }
+
     /// The URL requests go to now.
     pub fn current_url(&self) -> String {
         let i = self.route().current();

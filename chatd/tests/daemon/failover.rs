@@ -170,3 +170,88 @@ async fn relay_urls_changes_where_the_relay_is_reached_and_checks_each_url() {
     assert_eq!(status.relay_url.as_deref(), Some(relay.url.as_str()));
     assert!(status.relays[0].failure.is_some());
 }
+
+/// Back to the first URL once it answers again: chatd moved on while
+/// nothing listened there; when the first URL comes up (here a TCP
+/// forwarder to the same relay, as an instance restarted behind it), the
+/// background look every `[relay] return_to_first_secs` (1 s here, 300 by
+/// default) takes chatd back, and mail goes through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chatd_goes_back_to_the_first_url_once_it_answers_again() {
+    let relay = Relay::start().await;
+    let relay_addr = relay.url.trim_start_matches("http://").to_owned();
+    let first = dead_url();
+    let first_addr = first.trim_start_matches("http://").to_owned();
+    let alice = Chatd::start("alice", "[relay]\nreturn_to_first_secs = 1\n").await;
+    let bob = Chatd::start("bob", "").await;
+    alice
+        .try_register(&first, |p| {
+            p.relay_url = vec![first.clone(), relay.url.clone()].into();
+        })
+        .await
+        .unwrap();
+    bob.register(&relay.url).await;
+    alice.add(&bob).await;
+    bob.add(&alice).await;
+    assert_eq!(
+        alice.status().await.relay_url.as_deref(),
+        Some(relay.url.as_str())
+    );
+
+    // Still away a while later: the first URL was looked at (a request
+    // after the period asks for a look) and is still dead.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    alice.send("bob", "while the first is down").await;
+    let status = alice.status().await;
+    assert_eq!(status.relay_url.as_deref(), Some(relay.url.as_str()));
+
+    let connections = Arc::new(AtomicU64::new(0));
+    let listener = tokio::net::TcpListener::bind(&first_addr).await.unwrap();
+    let count = connections.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut inbound, _)) = listener.accept().await else {
+                return;
+            };
+            count.fetch_add(1, Ordering::SeqCst);
+            let to = relay_addr.clone();
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(&to).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+
+    // Requests go on as usual (each one is a chance for the look, which
+    // never holds it up) until chatd is back on the first URL.
+    let mut sent = vec!["while the first is down".to_owned()];
+    eventually(SOON, "alice is back on the first URL", || {
+        let text = format!("message {}", sent.len());
+        sent.push(text.clone());
+        let (alice, first) = (&alice, &first);
+        async move {
+            alice.send("bob", &text).await;
+            let status = alice.status().await;
+            (status.relay_url.as_deref() == Some(first.as_str())).then_some(())
+        }
+    })
+    .await;
+    let status = alice.status().await;
+    assert!(status.relays[0].in_use && !status.relays[1].in_use);
+    assert_eq!(status.relays[0].failure, None, "its failure is cleared");
+    let before = connections.load(Ordering::SeqCst);
+    alice.send("bob", "through the first again").await;
+    sent.push("through the first again".to_owned());
+    sent.sort();
+    eventually(SOON, "bob has every text, once", || async {
+        let mut got = bob.received("alice").await;
+        got.sort();
+        (got == sent).then_some(())
+    })
+    .await;
+    assert!(
+        connections.load(Ordering::SeqCst) > 0 && before > 0,
+        "the first URL was used"
+    );
+}
