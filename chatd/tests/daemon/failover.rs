@@ -47,6 +47,38 @@ async fn draining() -> (String, Arc<AtomicU64>, tokio::task::JoinHandle<()>) {
     (url, seen, task)
 }
 
+/// A front for the relay whose answers are lost after the relay did the
+/// work: each request is passed on to `relay` and answered 502, as a proxy
+/// whose upstream hung up answers. Counts requests.
+async fn answers_lost(relay: String) -> (String, Arc<AtomicU64>, tokio::task::JoinHandle<()>) {
+    let seen = Arc::new(AtomicU64::new(0));
+    let count = seen.clone();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let (count, http, relay) = (count.clone(), http.clone(), relay.clone());
+        async move {
+            count.fetch_add(1, Ordering::SeqCst);
+            let (mut parts, body) = request.into_parts();
+            let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+            parts.headers.remove(header::HOST);
+            let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            let _ = http
+                .request(parts.method, format!("{relay}{path}"))
+                .headers(parts.headers)
+                .body(body)
+                .send()
+                .await;
+            (StatusCode::BAD_GATEWAY, "upstream closed the connection").into_response()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (url, seen, task)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_first_url_nobody_listens_on_is_passed_over_and_status_shows_the_switch() {
     let relay = Relay::start().await;
@@ -254,4 +286,36 @@ async fn chatd_goes_back_to_the_first_url_once_it_answers_again() {
         connections.load(Ordering::SeqCst) > 0 && before > 0,
         "the first URL was used"
     );
+}
+
+/// A request that must not arrive twice is never sent to the next URL once
+/// it may have reached the relay: the first URL passes the registration on
+/// and loses the answer (502). chatd reports that failure; sent again
+/// through the second URL it would have met its own account ("taken") and
+/// made a second set of keys wait for nothing. The account is on the relay
+/// once, as the relay's answer to registering it again shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_that_may_have_arrived_is_not_sent_to_the_next_url() {
+    let relay = Relay::start().await;
+    let (lossy, asked, _task) = answers_lost(relay.url.clone()).await;
+    let alice = Chatd::start("alice", "").await;
+    let lost = alice
+        .try_register(&lossy, |p| {
+            p.relay_url = vec![lossy.clone(), relay.url.clone()].into();
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(lost.contains("502") && !lost.contains("taken"), "{lost}");
+    assert_eq!(
+        asked.load(Ordering::SeqCst),
+        1,
+        "sent once, to the first URL"
+    );
+    let again = alice
+        .try_register(&relay.url, |_| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(again.contains("409") && again.contains("taken"), "{again}");
 }
