@@ -25,6 +25,8 @@ postgres_only!(
     another_instance_hears_of_stored_mail_within_a_second,
     mail_stored_just_after_an_instance_opens_wakes_it,
     a_session_revoked_on_one_instance_is_gone_on_the_other,
+    sessions_an_account_deletion_takes_are_forgotten_on_the_other_instance,
+    a_lost_listen_connection_empties_the_session_cache,
 );
 
 /// Runs the futures as tasks, all at once, and returns their outputs in order.
@@ -479,11 +481,76 @@ async fn a_session_revoked_on_one_instance_is_gone_on_the_other(b: Backend) {
     )
     .await
     .unwrap();
+    // Both now in the other instance's session cache.
     assert!(two.session(&phone_token).await.unwrap().is_some());
     assert!(two.session(&laptop_token).await.unwrap().is_some());
 
     one.revoke_session(&phone_token).await.unwrap();
-    assert!(two.session(&phone_token).await.unwrap().is_none());
+    assert!(
+        one.session(&phone_token).await.unwrap().is_none(),
+        "at once on the instance that revoked"
+    );
+    assert!(forgotten_within(&two, &phone_token, NOTICE).await);
     one.revoke_device("alice", &laptop, "h2").await.unwrap();
-    assert!(two.session(&laptop_token).await.unwrap().is_none());
+    assert!(forgotten_within(&two, &laptop_token, NOTICE).await);
+}
+
+/// Well within the session cache's lifetime of an entry: a revocation
+/// forgotten this fast was heard, not aged out.
+const NOTICE: Duration = Duration::from_secs(1);
+
+/// Whether `s` stops knowing `token` within `within`.
+async fn forgotten_within(s: &Instance, token: &str, within: Duration) -> bool {
+    assert!(within * 3 < relay_server::store::postgres::SESSION_CACHE_TTL);
+    let until = std::time::Instant::now() + within;
+    loop {
+        if s.session(token).await.unwrap().is_none() {
+            return true;
+        }
+        if std::time::Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn sessions_an_account_deletion_takes_are_forgotten_on_the_other_instance(b: Backend) {
+    let (one, two) = (b.open().await, b.open().await);
+    register(&*one, "alice").await;
+    let tokens: Vec<String> = (0..3).map(|_| random_hash()).collect();
+    for token in &tokens {
+        one.create_session(token, "alice", DeviceChoice::Oldest, tomorrow(), 32)
+            .await
+            .unwrap();
+        assert!(two.session(token).await.unwrap().is_some());
+    }
+    // The sessions go by cascade (accounts → devices → sessions).
+    one.delete_account("alice").await.unwrap();
+    for token in &tokens {
+        assert!(forgotten_within(&two, token, NOTICE).await);
+    }
+}
+
+async fn a_lost_listen_connection_empties_the_session_cache(b: Backend) {
+    let (one, two) = (b.open().await, b.open().await);
+    register(&*one, "alice").await;
+    let token = random_hash();
+    one.create_session(&token, "alice", DeviceChoice::Oldest, tomorrow(), 32)
+        .await
+        .unwrap();
+    assert!(two.session(&token).await.unwrap().is_some());
+    // Every instance's LISTEN connection goes, and the revocation comes
+    // while they are gone: nobody hears its notification. The other
+    // instance still forgets the session long before an entry ages out,
+    // because a lost connection empties its cache and keeps it unused
+    // until it listens again.
+    let ended = b
+        .scalar(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+        )
+        .await;
+    assert_eq!(ended, 2, "one LISTEN connection per instance");
+    one.revoke_session(&token).await.unwrap();
+    assert!(forgotten_within(&two, &token, NOTICE).await);
 }

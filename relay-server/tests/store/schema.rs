@@ -19,9 +19,13 @@ async fn a_version_1_database_is_upgraded_in_place_and_keeps_its_data(b: Backend
         PutOutcome::Stored
     );
     drop(s);
-    // As the relay before the shared login throttle (version 1) left it.
+    // As the relay before the shared login throttle (version 2) and the
+    // sessions trigger (version 3) left it.
     b.execute_pg(
         "DROP TABLE login_attempts;
+         DROP TRIGGER sessions_deleted ON sessions;
+         DROP TRIGGER sessions_updated ON sessions;
+         DROP FUNCTION sessions_gone();
          UPDATE relay_schema SET version = 1;",
     )
     .await;

@@ -1,12 +1,15 @@
-//! The LISTEN side of cross-instance wake-ups: one connection per instance,
-//! outside the pool, that hears every instance's `NOTIFY relay_mail` and
-//! wakes this instance's long-polls for the recipients named.
+//! The LISTEN side of what instances tell each other: one connection per
+//! instance, outside the pool, that hears every instance's `NOTIFY
+//! relay_mail` and wakes this instance's long-polls for the recipients
+//! named, and `NOTIFY relay_sessions` (from a trigger) and forgets the
+//! sessions named (`sessions`).
 
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use tokio_postgres::{AsyncMessage, NoTls};
 
+use super::sessions::{self, SessionCache};
 use crate::store::CommitHook;
 
 /// The notification channel.
@@ -39,17 +42,22 @@ pub(super) fn payloads(instance: &str, users: &[String]) -> Vec<String> {
 
 /// Listens until the task is aborted, reconnecting with a growing pause
 /// after a lost connection. Mail may have come while it was gone, so every
-/// long-poll is woken once it is back (`on_commit(&[])`).
+/// long-poll is woken once it is back (`on_commit(&[])`); sessions may
+/// have been revoked, so the session cache is off while it is gone and
+/// starts empty when it is back.
 pub(super) async fn run(
     config: tokio_postgres::Config,
     instance: String,
     on_commit: CommitHook,
+    cache: std::sync::Arc<SessionCache>,
     ready: tokio::sync::oneshot::Sender<()>,
 ) {
     let mut pause = Duration::from_millis(100);
     let mut ready = Some(ready);
     loop {
-        match listen_once(&config, &instance, &on_commit, &mut ready).await {
+        let heard = listen_once(&config, &instance, &on_commit, &cache, &mut ready).await;
+        cache.listening(false);
+        match heard {
             Ok(()) => pause = Duration::from_millis(100),
             Err(e) => {
                 tracing::warn!(error = %e, "lost the PostgreSQL LISTEN connection; reconnecting")
@@ -64,6 +72,7 @@ async fn listen_once(
     config: &tokio_postgres::Config,
     instance: &str,
     on_commit: &CommitHook,
+    cache: &SessionCache,
     ready: &mut Option<tokio::sync::oneshot::Sender<()>>,
 ) -> Result<(), tokio_postgres::Error> {
     let (client, mut connection) = config.connect(NoTls).await?;
@@ -73,7 +82,10 @@ async fn listen_once(
         while let Some(message) = messages.next().await {
             match message {
                 Ok(AsyncMessage::Notification(n)) => {
-                    if tx.send(n.payload().to_owned()).is_err() {
+                    if tx
+                        .send((n.channel().to_owned(), n.payload().to_owned()))
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -83,7 +95,10 @@ async fn listen_once(
         }
         Ok(())
     });
-    client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+    client
+        .batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {};", sessions::CHANNEL))
+        .await?;
+    cache.listening(true);
     match ready.take() {
         // The first time: the store opens now.
         Some(ready) => {
@@ -92,7 +107,11 @@ async fn listen_once(
         // After a lost connection.
         None => on_commit(&[]),
     }
-    while let Some(payload) = rx.recv().await {
+    while let Some((channel, payload)) = rx.recv().await {
+        if channel == sessions::CHANNEL {
+            cache.heard(&payload);
+            continue;
+        }
         let Some((from, users)) = payload.split_once(' ') else {
             continue;
         };

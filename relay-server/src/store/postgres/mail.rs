@@ -1,6 +1,10 @@
-//! Envelopes on PostgreSQL: PUTs (v1 and v2) and acks, group-committed. A
-//! few writer tasks each take every job waiting in the queue (up to
-//! `MAX_BATCH`) into one transaction: the accounts the batch touches are
+//! Envelopes on PostgreSQL: PUTs (v1 and v2) and acks, group-committed.
+//! Writer tasks (`WRITERS`, one unless a database with cores to spare says
+//! otherwise) each own a share of the mailboxes (by a hash of the
+//! recipient, so that one instance's writers never wait for each other's
+//! account locks and each mailbox's writes keep their order), and each
+//! takes every job waiting in its queue (up to `MAX_BATCH`) into one
+//! transaction: the accounts the batch touches are
 //! locked first, in name order, then each job checks and writes as the
 //! SQLite writer's do, then one `NOTIFY` names every recipient, then one
 //! commit, then every caller gets its answer. A refusal (quota, conflict)
@@ -9,11 +13,10 @@
 //! instance's deadlock or unique key), as SQLite's batch fails whole.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::Pool;
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use super::write::{Tx, add_copies, lock_accounts, notify};
 use super::{ATTEMPTS, Fail, lost_race, sql_error};
@@ -27,8 +30,11 @@ use crate::store::{
 pub(super) type Usage = HashMap<String, (i64, i64)>;
 
 /// Writer tasks per instance (each holds one pooled connection while it
-/// commits).
-pub(super) const WRITERS: usize = 4;
+/// commits). One, measured: with PostgreSQL on the relay's own two cores,
+/// one writer's bigger batches carried 2,162 envelopes/s where four
+/// writers' smaller ones carried 1,325 (docs/BENCHMARKS.md); a database
+/// with cores to spare may do better with more.
+pub(super) const WRITERS: usize = 1;
 /// Most jobs in one transaction.
 const MAX_BATCH: usize = 256;
 /// Jobs queued before callers wait.
@@ -91,42 +97,48 @@ impl Job {
     }
 }
 
-/// Starts the writers; they stop when the returned sender is dropped.
-pub(super) fn start(pool: Pool, instance: String, on_commit: CommitHook) -> mpsc::Sender<Job> {
-    let (tx, rx) = mpsc::channel(QUEUE);
-    let rx = Arc::new(Mutex::new(rx));
-    for _ in 0..WRITERS {
-        let (rx, pool, instance, on_commit) = (
-            rx.clone(),
-            pool.clone(),
-            instance.clone(),
-            on_commit.clone(),
-        );
-        tokio::spawn(async move { writer(rx, pool, instance, on_commit).await });
-    }
-    tx
+/// The writers' queues, one per writer.
+pub(super) struct Writers {
+    queues: Vec<mpsc::Sender<Job>>,
 }
 
-async fn writer(
-    rx: Arc<Mutex<mpsc::Receiver<Job>>>,
-    pool: Pool,
-    instance: String,
-    on_commit: CommitHook,
-) {
+impl Writers {
+    /// Queues `job` for the writer that owns its (first) recipient's
+    /// mailbox; `Err` once the writers are gone.
+    pub(super) async fn send(&self, job: Job) -> Result<(), ()> {
+        let owner = job.accounts().first().map_or(0, |name| {
+            let mut h = std::hash::DefaultHasher::new();
+            std::hash::Hash::hash(name, &mut h);
+            std::hash::Hasher::finish(&h) as usize % self.queues.len()
+        });
+        self.queues[owner].send(job).await.map_err(|_| ())
+    }
+}
+
+/// Starts the writers; they stop when the returned queues are dropped.
+pub(super) fn start(pool: Pool, instance: String, on_commit: CommitHook) -> Writers {
+    let mut queues = Vec::with_capacity(WRITERS);
+    for _ in 0..WRITERS {
+        let (tx, rx) = mpsc::channel(QUEUE / WRITERS);
+        queues.push(tx);
+        let (pool, instance, on_commit) = (pool.clone(), instance.clone(), on_commit.clone());
+        tokio::spawn(async move { writer(rx, pool, instance, on_commit).await });
+    }
+    Writers { queues }
+}
+
+async fn writer(mut rx: mpsc::Receiver<Job>, pool: Pool, instance: String, on_commit: CommitHook) {
     loop {
+        // What waits when the writer is free goes in one batch.
         let mut batch = Vec::with_capacity(MAX_BATCH);
-        {
-            // One writer gathers at a time: what waits goes in one batch.
-            let mut rx = rx.lock().await;
-            match rx.recv().await {
-                Some(job) => batch.push(job),
-                None => return,
-            }
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
-                }
+        match rx.recv().await {
+            Some(job) => batch.push(job),
+            None => return,
+        }
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
             }
         }
         match commit(&pool, &instance, &batch).await {

@@ -2,7 +2,7 @@
 //! (docs/RELAY.md §8).
 //!
 //! Every write is committed before the call returns. Envelope PUTs and acks,
-//! the hot writes, are group-committed by a few writer tasks (`mail`), as
+//! the hot writes, are group-committed by a writer task (`mail`), as
 //! SQLite's writer does; the rest are one transaction each on a pooled
 //! connection. Writes run at READ COMMITTED and
 //! take the row lock of every account whose mailbox, devices or blobs they
@@ -21,6 +21,7 @@ mod listen;
 mod mail;
 mod puts;
 mod schema;
+mod sessions;
 mod store;
 mod throttle;
 mod write;
@@ -36,6 +37,7 @@ use super::{CommitHook, DeviceInfo, StoreError, StoreResult};
 use crate::store::sqlite::now_ms;
 
 pub use schema::latest as schema_version;
+pub use sessions::TTL as SESSION_CACHE_TTL;
 /// Parsed connection settings (`--database`).
 pub use tokio_postgres::Config as ConnectConfig;
 
@@ -149,7 +151,9 @@ pub struct PgStore {
     /// When this instance last wrote each device's `last_seen`.
     touched: super::TouchTimes,
     /// Queue into the envelope writers (`mail`).
-    writes: tokio::sync::mpsc::Sender<mail::Job>,
+    writes: mail::Writers,
+    /// Sessions by token hash, forgotten as any instance removes them.
+    sessions: std::sync::Arc<sessions::SessionCache>,
 }
 
 impl Drop for PgStore {
@@ -206,10 +210,12 @@ impl PgStore {
         // Open only once listening: mail another instance stores from
         // then on wakes this one.
         let (ready, listening) = tokio::sync::oneshot::channel();
+        let sessions = std::sync::Arc::new(sessions::SessionCache::default());
         let listener = tokio::spawn(listen::run(
             config,
             instance.clone(),
             on_commit.clone(),
+            sessions.clone(),
             ready,
         ));
         match tokio::time::timeout(Duration::from_secs(30), listening).await {
@@ -227,6 +233,7 @@ impl PgStore {
             listener,
             touched: Default::default(),
             writes,
+            sessions,
         })
     }
 

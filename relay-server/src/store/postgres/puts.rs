@@ -40,16 +40,20 @@ pub(super) async fn put_all(
     let recipients: Vec<&str> = puts.iter().map(|(_, e, _)| e.recipient.as_str()).collect();
     let mut seen: Vec<Seen> = (0..puts.len()).map(|_| Seen::default()).collect();
     // What each (sender, id) or (recipient, id) matches, pending or acked.
+    // A lateral lookup per envelope keeps to the indexes whatever the
+    // table's statistics: a plan cached while `delivered` was empty (a
+    // new relay) would otherwise hash-join it by scanning it whole, for
+    // every batch, as it grows (docs/BENCHMARKS.md, "Relay on PostgreSQL").
     for (table, pending) in [("mailbox", true), ("delivered", false)] {
         let stmt = tx
             .prepare_cached(&format!(
                 "SELECT t.n, x.sender, x.digest
                  FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(s, i, r, n)
-                 JOIN {table} x ON x.sender = t.s AND x.id = t.i
-                 UNION ALL
-                 SELECT t.n, x.sender, x.digest
-                 FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(s, i, r, n)
-                 JOIN {table} x ON x.recipient = t.r AND x.id = t.i"
+                 CROSS JOIN LATERAL (
+                     SELECT y.sender, y.digest FROM {table} y WHERE y.sender = t.s AND y.id = t.i
+                     UNION ALL
+                     SELECT y.sender, y.digest FROM {table} y WHERE y.recipient = t.r AND y.id = t.i
+                 ) x"
             ))
             .await?;
         for row in tx.query(&stmt, &[&senders, &ids, &recipients]).await? {

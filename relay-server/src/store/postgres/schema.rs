@@ -136,6 +136,26 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX login_attempts_by_addr ON login_attempts(addr, at);
     CREATE INDEX login_attempts_by_user ON login_attempts(username, at);
     CREATE INDEX login_attempts_by_time ON login_attempts(at);",
+    // 3: every statement that deletes or changes sessions (a logout, a
+    // revocation, a device retired, an account deleted by cascade) tells
+    // every instance which, so that their session caches forget them
+    // (`postgres::sessions`): the token hashes, or `*` past a hundred.
+    "CREATE FUNCTION sessions_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        n bigint;
+    BEGIN
+        SELECT count(*) INTO n FROM gone;
+        IF n > 100 THEN
+            PERFORM pg_notify('relay_sessions', '*');
+        ELSIF n > 0 THEN
+            PERFORM pg_notify('relay_sessions', (SELECT string_agg(token_hash, ',') FROM gone));
+        END IF;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER sessions_deleted AFTER DELETE ON sessions
+        REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION sessions_gone();
+    CREATE TRIGGER sessions_updated AFTER UPDATE ON sessions
+        REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION sessions_gone();",
 ];
 
 /// The newest schema version this relay knows.

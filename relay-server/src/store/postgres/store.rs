@@ -54,7 +54,9 @@ impl Store for PgStore {
                 return Err(StoreError::UnknownUser.into());
             }
             Ok(())
-        })
+        })?;
+        self.sessions.forget_all();
+        Ok(())
     }
 
     async fn create_session(
@@ -75,22 +77,35 @@ impl Store for PgStore {
         )
         .await?;
         self.touched.wrote(username, &found.0.id, now_ms());
+        if found.1 > 0 {
+            self.sessions.forget_all();
+        }
         Ok(found)
     }
 
     async fn session(&self, token_hash: &str) -> StoreResult<Option<Session>> {
-        // No cache: another instance may revoke the session at any time.
+        // Cached only as long as every instance's revocations are heard
+        // (`sessions`).
+        let asked = std::time::Instant::now();
+        let generation = match self.sessions.get(token_hash, asked) {
+            Ok(session) => return Ok(Some(session)),
+            Err(generation) => generation,
+        };
         let rows = self
             .query(
                 "SELECT username, device_id, expires_at FROM sessions WHERE token_hash = $1",
                 &[&token_hash],
             )
             .await?;
-        Ok(rows.first().map(|r| Session {
+        let found = rows.first().map(|r| Session {
             username: r.get(0),
             device_id: r.get(1),
             expires_at: r.get::<_, i64>(2) as u64,
-        }))
+        });
+        if let Some(session) = &found {
+            self.sessions.keep(token_hash, session, generation, asked);
+        }
+        Ok(found)
     }
 
     async fn revoke_session(&self, token_hash: &str) -> StoreResult<()> {
@@ -98,7 +113,9 @@ impl Store for PgStore {
             tx.execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])
                 .await?;
             Ok(())
-        })
+        })?;
+        self.sessions.forget_all();
+        Ok(())
     }
 
     async fn devices(&self, username: &str, gone_since: u64) -> StoreResult<Vec<DeviceInfo>> {
@@ -119,7 +136,9 @@ impl Store for PgStore {
         device_id: &str,
         new_password_hash: &str,
     ) -> StoreResult<()> {
-        write::revoke_device(self, username, device_id, new_password_hash).await
+        write::revoke_device(self, username, device_id, new_password_hash).await?;
+        self.sessions.forget_all();
+        Ok(())
     }
 
     async fn change_password(&self, username: &str, password_hash: &str) -> StoreResult<()> {
@@ -158,7 +177,11 @@ impl Store for PgStore {
     }
 
     async fn expire_devices(&self, idle_before: u64) -> StoreResult<Vec<(String, String)>> {
-        write::expire_devices(self, idle_before).await
+        let gone = write::expire_devices(self, idle_before).await?;
+        if !gone.is_empty() {
+            self.sessions.forget_all();
+        }
+        Ok(gone)
     }
 
     async fn list_users(
