@@ -19,6 +19,16 @@ fn dead_url() -> String {
     format!("http://{}", listener.local_addr().unwrap())
 }
 
+/// Serves `app` on a loopback port: its URL and the task.
+async fn serve(app: axum::Router) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (url, task)
+}
+
 /// An instance shutting down: every request is a 503 with `Retry-After`,
 /// as relay-server answers once its store is closing. Counts requests.
 async fn draining() -> (String, Arc<AtomicU64>, tokio::task::JoinHandle<()>) {
@@ -39,11 +49,7 @@ async fn draining() -> (String, Arc<AtomicU64>, tokio::task::JoinHandle<()>) {
                 .into_response()
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
+    let (url, task) = serve(app).await;
     (url, seen, task)
 }
 
@@ -71,11 +77,7 @@ async fn answers_lost(relay: String) -> (String, Arc<AtomicU64>, tokio::task::Jo
             (StatusCode::BAD_GATEWAY, "upstream closed the connection").into_response()
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
+    let (url, task) = serve(app).await;
     (url, seen, task)
 }
 
