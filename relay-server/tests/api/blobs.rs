@@ -332,9 +332,11 @@ async fn only_the_owner_writes_and_only_readers_read() {
 
 #[tokio::test]
 async fn the_sweep_deletes_expired_blobs_and_stale_uploads_with_their_files() {
+    // Margins of a second and more on each side: under a loaded CI
+    // machine a request may take hundreds of milliseconds.
     let relay = Relay::start_with(|c| {
-        c.blob_ttl = Duration::from_millis(600);
-        c.blob_upload_ttl = Duration::from_millis(300);
+        c.blob_ttl = Duration::from_millis(4000);
+        c.blob_upload_ttl = Duration::from_millis(1500);
         c.sweep_every = Duration::from_millis(100);
     })
     .await;
@@ -352,14 +354,14 @@ async fn the_sweep_deletes_expired_blobs_and_stale_uploads_with_their_files() {
         .assert_status(200);
     assert!(blob_file(&relay, &done).exists() && blob_file(&relay, &partial).exists());
 
-    // The incomplete upload goes after its 300 ms, the complete blob stays.
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    // The incomplete upload goes after its 1.5 s, the complete blob stays.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     assert!(!blob_file(&relay, &partial).exists());
     head(&alice, &partial).await.assert_status(404);
     assert_eq!(get(&alice, &done).await.body, b"abc");
 
     // Past its time it is refused at once, and swept with its file.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     get(&alice, &done).await.assert_error(404, "not_found");
     assert!(!blob_file(&relay, &done).exists());
 }
