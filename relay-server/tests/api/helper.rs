@@ -77,41 +77,22 @@ pub fn database_for(data_dir: &Path) -> Option<String> {
     if let Some(url) = known.get(data_dir) {
         return Some(url.clone());
     }
-    let admin = std::env::var("CHAT_TEST_PG").unwrap_or_else(|_| {
-        panic!(
-            "CHAT_RELAY_BACKEND=postgres needs CHAT_TEST_PG, an admin URL of a cluster: \
-             export CHAT_TEST_PG=$(scripts/pg start /tmp/pgtest)"
-        )
-    });
-    let name = format!("api_{:016x}", rand::random::<u64>());
-    // On a thread of its own: callers may be inside a runtime or not.
-    let url = std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime")
-            .block_on(relay_server::store::postgres::create_database(
-                &admin, &name,
-            ))
-    })
-    .join()
-    .expect("database creation")
-    .unwrap_or_else(|e| panic!("{e}"));
+    let url = new_database("api", "CHAT_RELAY_BACKEND=postgres needs");
     known.insert(data_dir.to_owned(), url.clone());
     Some(url)
 }
 
-/// A fresh PostgreSQL database for relays that share it, whichever store
-/// the rest of the suite runs on (several instances need PostgreSQL); needs
-/// `CHAT_TEST_PG`.
-pub fn shared_database() -> String {
+/// Creates a database named `prefix_<random>` in the `CHAT_TEST_PG`
+/// cluster and returns its URL; `who` says in the panic what needs it.
+fn new_database(prefix: &str, who: &str) -> String {
     let admin = std::env::var("CHAT_TEST_PG").unwrap_or_else(|_| {
         panic!(
-            "two relay instances need PostgreSQL: \
+            "{who} CHAT_TEST_PG, an admin URL of a cluster: \
              export CHAT_TEST_PG=$(scripts/pg start /tmp/pgtest)"
         )
     });
-    let name = format!("api_shared_{:016x}", rand::random::<u64>());
+    let name = format!("{prefix}_{:016x}", rand::random::<u64>());
+    // On a thread of its own: callers may be inside a runtime or not.
     std::thread::spawn(move || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -124,6 +105,13 @@ pub fn shared_database() -> String {
     .join()
     .expect("database creation")
     .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A fresh PostgreSQL database for relays that share it, whichever store
+/// the rest of the suite runs on (several instances need PostgreSQL); needs
+/// `CHAT_TEST_PG`.
+pub fn shared_database() -> String {
+    new_database("api_shared", "two relay instances on PostgreSQL need")
 }
 
 /// Defaults of the relay, with a cheap Argon2id so registering is fast and
